@@ -1,0 +1,28 @@
+/**
+ * What the collector hands to its consumers (report builder, OpenMetrics exporter) every tick.
+ * A flow is per node: (local ip, remote ip, server port, direction); the client's ephemeral port is dropped.
+ */
+import type { Direction, FlowCounters, RttSummary } from './report.js';
+
+export interface FlowKey {
+  localIp: string;
+  remoteIp: string;
+  /** The server's port: the local port when direction is 'server', the remote port when 'client'. */
+  serverPort: number;
+  direction: Direction;
+}
+
+/** Counter deltas of one flow over one collection tick. */
+export interface FlowDelta extends FlowKey, FlowCounters {
+  rttUs: RttSummary;
+}
+
+export interface CollectorTick {
+  /** Collector self-statistics at the end of this tick. */
+  stats?: import('./stats.js').CollectorStats;
+  start: Date;
+  end: Date;
+  flows: FlowDelta[];
+}
+
+export type TickListener = (tick: CollectorTick) => void;

@@ -1,0 +1,48 @@
+/**
+ * Who owns an IP address. Filled by the Kubernetes watch (node-scoped in the agent, cluster-wide in the hub),
+ * by the Docker provider, or by a static metadata file (`--metadata-file`, same shape as MetadataFile below).
+ */
+export interface PodInfo {
+  ip: string;
+  name: string;
+  namespace: string;
+  /** Owning workload after walking owner references (ReplicaSet → Deployment, Job → CronJob); the pod name if none. */
+  workload: string;
+  /** Deployment, StatefulSet, DaemonSet, CronJob, Job, ReplicaSet, Pod, Container … */
+  kind: string;
+  node: string | null;
+  hostNetwork?: boolean;
+}
+
+export interface NodeInfo {
+  name: string;
+  zone: string | null;
+  /** Internal addresses of the node, so host-network traffic can be attributed to it. */
+  addresses?: string[];
+}
+
+export interface ServiceInfo {
+  ip: string;
+  name: string;
+  namespace: string;
+}
+
+/** The static form of what the Kubernetes watch provides (`flowlens-agent hub --metadata-file`). */
+export interface MetadataFile {
+  nodes: NodeInfo[];
+  pods: PodInfo[];
+  services: ServiceInfo[];
+}
+
+/** A read-only view that enrichment code queries; providers keep it current. */
+export interface MetadataView {
+  podByIp(ip: string): PodInfo | undefined;
+  nodeByName(name: string): NodeInfo | undefined;
+  nodeByIp(ip: string): NodeInfo | undefined;
+  serviceByIp(ip: string): ServiceInfo | undefined;
+}
+
+export interface MetadataProvider extends MetadataView {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}

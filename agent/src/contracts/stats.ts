@@ -1,0 +1,31 @@
+/** Self-statistics the collector and the reporters expose; the OpenMetrics exporter turns them into flowlens_agent_* series. */
+export interface CollectorStats {
+  /** Wall time of the last collection tick, in seconds. */
+  lastTickSeconds: number;
+  /** Entries used and capacity per BPF map (map fill ratio = used / max). */
+  maps: Record<string, { used: number; max: number }>;
+  /** Sockets not tracked because the socket map was full (cumulative). */
+  socketsSampledOut: number;
+  /** Kernel bpf_stats for our programs (cumulative since load). */
+  bpfRunTimeNs: number;
+  bpfRunCount: number;
+  /** Flows with activity in the last tick. */
+  activeFlows: number;
+}
+
+export interface ReporterStats {
+  queued: number;
+  /** Cumulative. */
+  sent: number;
+  /** Cumulative: reports given up on (queue overflow). */
+  dropped: number;
+  /** Cumulative failed delivery attempts. */
+  failures: number;
+}
+
+/** Where finished reports go: stdout, the hub, or both. */
+export interface ReportSink {
+  send(report: import('./report.js').ReportV1): void;
+  stats?(): ReporterStats;
+  close(): Promise<void>;
+}

@@ -1,0 +1,9 @@
+/** `flowlens-agent top` (placeholder until its issue lands). */
+export async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help')) {
+    process.stdout.write('flowlens-agent top: not built yet\n');
+    return 0;
+  }
+  process.stderr.write('flowlens-agent top: not built yet\n');
+  return 1;
+}

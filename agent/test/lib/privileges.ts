@@ -6,11 +6,19 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 
 export function kernelPrerequisiteProblem(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root (load BPF programs, create network namespaces)';
-  if (!existsSync('/sys/kernel/btf/vmlinux')) return 'kernel has no BTF (/sys/kernel/btf/vmlinux)';
+  if (process.getuid?.() !== 0) {
+    return 'needs root (load BPF programs, create network namespaces)';
+  }
+  if (!existsSync('/sys/kernel/btf/vmlinux')) {
+    return 'kernel has no BTF (/sys/kernel/btf/vmlinux)';
+  }
   const mounts = readFileSync('/proc/mounts', 'utf8');
-  if (!/\scgroup2\s/.test(mounts)) return 'no cgroup v2 mount';
-  if (!/\sbpf\s/.test(mounts)) return 'bpffs not mounted at /sys/fs/bpf';
+  if (!/\scgroup2\s/.test(mounts)) {
+    return 'no cgroup v2 mount';
+  }
+  if (!/\sbpf\s/.test(mounts)) {
+    return 'bpffs not mounted at /sys/fs/bpf';
+  }
   return null;
 }
 
@@ -19,17 +27,25 @@ export function kernelPrerequisiteProblem(): string | null {
  */
 export function requireKernel(t: TestContext): boolean {
   const problem = kernelPrerequisiteProblem();
-  if (problem === null) return true;
-  if (process.env.CI === 'true') throw new Error(`kernel test cannot run under CI: ${problem}`);
+  if (problem === null) {
+    return true;
+  }
+  if (process.env.CI === 'true') {
+    throw new Error(`kernel test cannot run under CI: ${problem}`);
+  }
   t.skip(problem);
   return false;
 }
 
 /** Same rule for an external binary the test needs (prometheus, promtool, bpftool, chromium …). */
 export function requireBinary(t: TestContext, path: string): boolean {
-  if (existsSync(path)) return true;
+  if (existsSync(path)) {
+    return true;
+  }
   const problem = `${path} is not installed`;
-  if (process.env.CI === 'true') throw new Error(`test cannot run under CI: ${problem}`);
+  if (process.env.CI === 'true') {
+    throw new Error(`test cannot run under CI: ${problem}`);
+  }
   t.skip(problem);
   return false;
 }

@@ -1,0 +1,54 @@
+/**
+ * The shipped Prometheus configuration and rule files pass Debian's real promtool: syntax and rule
+ * checks, and the unit tests in provisioning/prometheus/tests (firing and quiet cases at 15 s and 1 m
+ * scrape intervals).
+ */
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { requireBinary } from '../../agent/test/lib/privileges.js';
+import { runBinary } from '../lib/run-binary.js';
+
+const PROMTOOL = '/usr/bin/promtool';
+const ROOT = join(import.meta.dirname, '../..');
+const PROM_DIR = join(ROOT, 'provisioning/prometheus');
+const ruleFiles = readdirSync(join(PROM_DIR, 'rules'))
+  .filter((n) => n.endsWith('.yml'))
+  .map((n) => join(PROM_DIR, 'rules', n));
+const unitTestFiles = readdirSync(join(PROM_DIR, 'tests'))
+  .filter((n) => n.endsWith('.yml'))
+  .map((n) => join(PROM_DIR, 'tests', n));
+
+function explain(r: { stdout: string; stderr: string }): string {
+  return `${r.stdout}\n${r.stderr}`;
+}
+
+test('promtool check rules accepts every shipped rule file', async (t) => {
+  if (!requireBinary(t, PROMTOOL)) {
+    return;
+  }
+  assert.ok(ruleFiles.length >= 2, 'rule files present');
+  const r = await runBinary(PROMTOOL, ['check', 'rules', ...ruleFiles]);
+  assert.equal(r.code, 0, explain(r));
+  assert.doesNotMatch(explain(r), /FAILED/);
+});
+
+test('promtool check config accepts the example prometheus.yml (and the rule files it loads)', async (t) => {
+  if (!requireBinary(t, PROMTOOL)) {
+    return;
+  }
+  const r = await runBinary(PROMTOOL, ['check', 'config', join(PROM_DIR, 'prometheus.yml')]);
+  assert.equal(r.code, 0, explain(r));
+  assert.match(r.stdout, /SUCCESS: 2 rule files found/);
+});
+
+test('promtool test rules passes the shipped unit tests', async (t) => {
+  if (!requireBinary(t, PROMTOOL)) {
+    return;
+  }
+  assert.ok(unitTestFiles.length >= 2, 'unit test files present');
+  const r = await runBinary(PROMTOOL, ['test', 'rules', ...unitTestFiles], { cwd: PROM_DIR });
+  assert.equal(r.code, 0, explain(r));
+  assert.equal((r.stdout.match(/SUCCESS/g) ?? []).length, unitTestFiles.length, explain(r));
+});

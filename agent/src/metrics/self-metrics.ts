@@ -1,0 +1,104 @@
+/** flowlens_agent_* : the agent watching itself (collector stats from each tick, reporter stats at scrape time). */
+import { Counter, Histogram } from 'prom-client';
+import type { CollectorTick } from '../contracts/flow.js';
+import type { CollectorStats, ReporterStats } from '../contracts/stats.js';
+import { mirroredCounter, mirroredGauge, type Reading } from './mirror.js';
+import type { FlowlensRegistry as Registry, MetricsRenderer } from './render.js';
+
+const none: Reading<never> = [];
+
+function single(value: number | undefined): Reading<never> {
+  return value === undefined ? none : [{ labels: {}, value }];
+}
+
+export class SelfMetrics {
+  private stats: CollectorStats | undefined;
+  private readonly duration: Histogram;
+  private readonly ticks: Counter;
+
+  constructor(registry: Registry, renderer: MetricsRenderer, reporterStats: () => ReporterStats | undefined) {
+    const latest = (): CollectorStats | undefined => this.stats;
+    mirroredGauge(
+      registry,
+      'flowlens_agent_map_fill_ratio',
+      'Entries used / capacity of each BPF map (1 means full: new sockets are sampled out).',
+      ['map'],
+      () =>
+        Object.entries(latest()?.maps ?? {})
+          .filter(([, m]) => m.max > 0)
+          .map(([map, m]) => ({ labels: { map }, value: m.used / m.max }))
+    );
+    mirroredCounter(
+      registry,
+      renderer,
+      'flowlens_agent_sockets_sampled_out_total',
+      'Sockets not tracked because the socket map was full.',
+      [],
+      () => single(latest()?.socketsSampledOut)
+    );
+    mirroredCounter(
+      registry,
+      renderer,
+      'flowlens_agent_bpf_run_time_seconds_total',
+      'Kernel time spent in the agent’s BPF programs (bpf_stats).',
+      [],
+      () => single(latest() ? latest()!.bpfRunTimeNs / 1e9 : undefined)
+    );
+    mirroredCounter(
+      registry,
+      renderer,
+      'flowlens_agent_bpf_runs_total',
+      'Runs of the agent’s BPF programs (bpf_stats).',
+      [],
+      () => single(latest()?.bpfRunCount)
+    );
+    mirroredGauge(registry, 'flowlens_agent_active_flows', 'Flows with activity in the last collection tick.', [], () =>
+      single(latest()?.activeFlows)
+    );
+    mirroredGauge(registry, 'flowlens_agent_reports_queued', 'Reports waiting to be delivered.', [], () =>
+      single(reporterStats()?.queued)
+    );
+    mirroredCounter(registry, renderer, 'flowlens_agent_reports_sent_total', 'Reports delivered.', [], () =>
+      single(reporterStats()?.sent)
+    );
+    mirroredCounter(
+      registry,
+      renderer,
+      'flowlens_agent_reports_dropped_total',
+      'Reports given up on (queue overflow).',
+      [],
+      () => single(reporterStats()?.dropped)
+    );
+    mirroredCounter(
+      registry,
+      renderer,
+      'flowlens_agent_report_failures_total',
+      'Failed report delivery attempts.',
+      [],
+      () => single(reporterStats()?.failures)
+    );
+    this.duration = new Histogram({
+      name: 'flowlens_agent_collection_duration_seconds',
+      help: 'Wall time of one collection tick (reading and aggregating the BPF maps).',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    });
+    this.ticks = new Counter({
+      name: 'flowlens_agent_collection_ticks_total',
+      help: 'Collection ticks seen by the exporter.',
+      registers: [registry],
+    });
+    renderer.trackCounter(this.ticks, 'flowlens_agent_collection_ticks_total');
+  }
+
+  onTick(tick: CollectorTick): void {
+    this.ticks.inc();
+    if (!tick.stats) {
+      return;
+    }
+    this.stats = tick.stats;
+    if (Number.isFinite(tick.stats.lastTickSeconds) && tick.stats.lastTickSeconds >= 0) {
+      this.duration.observe(tick.stats.lastTickSeconds);
+    }
+  }
+}

@@ -15,6 +15,8 @@ export interface FlowKey {
 /** Counter deltas of one flow over one collection tick. */
 export interface FlowDelta extends FlowKey, FlowCounters {
   rttUs: RttSummary;
+  /** How many RTT samples rttUs summarises (to weight averages when ticks are merged). Optional: added by the collector. */
+  rttSamples?: number;
 }
 
 export interface CollectorTick {

@@ -6,6 +6,8 @@ export interface CollectorStats {
   maps: Record<string, { used: number; max: number }>;
   /** Sockets not tracked because the socket map was full (cumulative). */
   socketsSampledOut: number;
+  /** Counter updates lost because the flow map was full (cumulative). Optional: added by the collector. */
+  flowsDropped?: number;
   /** Kernel bpf_stats for our programs (cumulative since load). */
   bpfRunTimeNs: number;
   bpfRunCount: number;

@@ -1,9 +1,144 @@
-/** `flowlens-agent node` (placeholder until its issue lands). */
+/**
+ * `flowlens-agent node`: checks the machine, loads and attaches the BPF programs (through flowlens-loader),
+ * collects and reports until SIGTERM/SIGINT, then detaches. Exit 0 on a clean stop, 1 on an error, 2 on bad usage.
+ *
+ * Wiring: reports go to every ReportSink in `sinks`, every CollectorTick to every listener in `listeners`.
+ */
+import type { TickListener } from '../contracts/flow.js';
+import type { MetadataView } from '../contracts/metadata.js';
+import type { LocalWorkload } from '../contracts/report.js';
+import type { ReportSink } from '../contracts/stats.js';
+import { BpfLoader } from '../bpf/loader-process.js';
+import { preflight, PreflightError } from '../bpf/preflight.js';
+import { startOpenMetrics } from '../metrics/index.js';
+import { runNodeAgent } from './agent.js';
+import { NODE_USAGE, parseNodeOptions, UsageError, type NodeOptions } from './options.js';
+import { StdoutSink } from './stdout-sink.js';
+
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
+
+/** Until a metadata provider is wired in, flows carry IPs only. */
+const noMetadata: MetadataView = {
+  podByIp: () => undefined,
+  nodeByName: () => undefined,
+  nodeByIp: () => undefined,
+  serviceByIp: () => undefined,
+};
+
+function localWorkload(metadata: MetadataView): (ip: string) => LocalWorkload {
+  return (ip) => {
+    const pod = metadata.podByIp(ip);
+    return pod ? { namespace: pod.namespace, pod: pod.name, workload: pod.workload, kind: pod.kind } : null;
+  };
+}
+
 export async function main(argv: string[]): Promise<number> {
-  if (argv.includes('--help')) {
-    process.stdout.write('flowlens-agent node: not built yet\n');
+  let opts: NodeOptions;
+  try {
+    opts = parseNodeOptions(argv, process.env);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`flowlens-agent node: ${err.message}\n\n${NODE_USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+  if (opts.help) {
+    process.stdout.write(NODE_USAGE);
     return 0;
   }
-  process.stderr.write('flowlens-agent node: not built yet\n');
-  return 1;
+
+  let machine;
+  try {
+    machine = preflight();
+  } catch (err) {
+    if (err instanceof PreflightError) {
+      log(`flowlens-agent node: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+
+  const stop = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    log(`flowlens-agent node: ${sig}, stopping`);
+    stop.abort();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  let loader: BpfLoader;
+  try {
+    loader = await BpfLoader.start({
+      loader: machine.artifacts.loader,
+      object: machine.artifacts.object,
+      cgroup: machine.cgroup,
+      maxSockets: opts.maxSockets,
+      maxFlows: opts.maxFlows,
+    });
+  } catch (err) {
+    log(`flowlens-agent node: ${err instanceof Error ? err.message : String(err)}`);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    return 1;
+  }
+  log(
+    `flowlens-agent node: sock_ops program ${loader.ready.progId} attached to ${machine.cgroup} (link ${loader.ready.linkId}); ` +
+      `node ${opts.nodeName}, collect every ${opts.collectIntervalS}s, report every ${opts.reportIntervalS}s`
+  );
+
+  const sinks: ReportSink[] = [];
+  const listeners: TickListener[] = [];
+  const closers: Array<() => Promise<void>> = [];
+  // TODO(lead): when agent/src/metadata/local.ts lands:
+  //   const provider = await createLocalMetadata({ nodeName: opts.nodeName, env: process.env, log });
+  //   await provider.start(); closers.push(() => provider.stop()); metadata = provider;
+  const metadata: MetadataView = noMetadata;
+  let code = 0;
+  try {
+    if (opts.stdout) {
+      sinks.push(new StdoutSink());
+    }
+    if (opts.hub) {
+      // TODO(lead): when agent/src/reporter/hub-reporter.ts lands:
+      //   sinks.push(new HubReporter({ url: opts.hub, token: opts.hubToken }));
+      throw new Error('--hub: the hub reporter is not part of this build yet');
+    }
+    const metrics = await startOpenMetrics({
+      env: process.env,
+      nodeName: opts.nodeName,
+      metadata,
+      reporterStats: () => sinks.find((s) => s.stats)?.stats?.(),
+      log,
+    });
+    closers.push(() => metrics.close());
+    listeners.push(metrics.onTick);
+
+    await runNodeAgent(
+      {
+        nodeName: opts.nodeName,
+        zone: opts.zone,
+        collectIntervalS: opts.collectIntervalS,
+        reportIntervalS: opts.reportIntervalS,
+        topN: opts.topN,
+        capacity: { maxSockets: loader.ready.maxSockets, maxFlows: loader.ready.maxFlows },
+      },
+      { source: loader, sinks, listeners, localOf: localWorkload(metadata), log },
+      stop.signal
+    );
+  } catch (err) {
+    log(`flowlens-agent node: ${err instanceof Error ? err.message : String(err)}`);
+    code = 1;
+  } finally {
+    await loader.close();
+    for (const close of [...closers, ...sinks.map((s) => () => s.close())]) {
+      await close().catch((err: unknown) => log(`flowlens-agent node: while stopping: ${String(err)}`));
+    }
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+  if (code === 0) {
+    log('flowlens-agent node: detached, bye');
+  }
+  return code;
 }

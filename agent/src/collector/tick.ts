@@ -1,0 +1,51 @@
+/** Turns one drained kernel flow map into a CollectorTick (pure). */
+import type { CollectorTick, FlowDelta } from '../contracts/flow.js';
+import type { CollectorStats } from '../contracts/stats.js';
+import type { CollectResult, KernelFlow } from '../bpf/protocol.js';
+
+export interface MapCapacity {
+  maxSockets: number;
+  maxFlows: number;
+}
+
+export function toFlowDelta(k: KernelFlow): FlowDelta {
+  return {
+    localIp: k.localIp,
+    remoteIp: k.remoteIp,
+    serverPort: k.serverPort,
+    direction: k.direction,
+    bytesSent: k.bytesSent,
+    bytesReceived: k.bytesReceived,
+    segmentsSent: k.segmentsSent,
+    segmentsReceived: k.segmentsReceived,
+    retransmits: k.retransmits,
+    rtos: k.rtos,
+    connectionsOpened: k.connectionsOpened,
+    connectionsClosed: k.connectionsClosed,
+    rttUs: k.rttCount > 0 ? { min: k.rttMinUs, avg: Math.round(k.rttSumUs / k.rttCount), max: k.rttMaxUs } : null,
+    rttSamples: k.rttCount,
+  };
+}
+
+export function toTick(
+  result: CollectResult,
+  start: Date,
+  end: Date,
+  tickSeconds: number,
+  capacity: MapCapacity
+): CollectorTick {
+  const flows = result.flows.map(toFlowDelta);
+  const stats: CollectorStats = {
+    lastTickSeconds: tickSeconds,
+    maps: {
+      sockets: { used: result.stats.socketsTracked, max: capacity.maxSockets },
+      flows: { used: result.stats.flowsDrained, max: capacity.maxFlows },
+    },
+    socketsSampledOut: result.stats.socketsSampledOut,
+    flowsDropped: result.stats.flowsDropped,
+    bpfRunTimeNs: result.stats.runTimeNs,
+    bpfRunCount: result.stats.runCount,
+    activeFlows: flows.length,
+  };
+  return { start, end, flows, stats };
+}

@@ -1,0 +1,111 @@
+/** `flowlens-agent node` command line and environment (pure). */
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { DEFAULT_TOP_N } from '../report/build.js';
+
+export const NODE_USAGE = `Usage: flowlens-agent node [options]
+
+Collect per-flow TCP statistics with eBPF and report them.
+
+Options:
+  --stdout                     print each report as one JSON line on stdout
+  --hub URL                    send reports to a Flowlens hub (token from FLOWLENS_HUB_INGEST_TOKEN)
+  --report-interval SECONDS    report period (default 30)
+  --collect-interval SECONDS   collection tick (default 5)
+  --node-name NAME             node name in reports (default: NODE_NAME, else the host name)
+  --top-n N                    flows per report before the rest is summed into 'other' (default ${DEFAULT_TOP_N})
+  --max-sockets N              sockets tracked at once; beyond it new sockets are sampled out (default 65536)
+  --max-flows N                distinct flows per collection tick (default 16384)
+  -h, --help                   show this help
+
+Environment: NODE_NAME, FLOWLENS_ZONE, FLOWLENS_HUB_INGEST_TOKEN, OPEN_METRICS=on (+ OPEN_METRICS_ADDRESS, OPEN_METRICS_PORT).
+`;
+
+export interface NodeOptions {
+  help: boolean;
+  stdout: boolean;
+  hub: string | null;
+  hubToken: string | null;
+  reportIntervalS: number;
+  collectIntervalS: number;
+  nodeName: string;
+  zone: string | null;
+  topN: number;
+  maxSockets: number;
+  maxFlows: number;
+}
+
+export class UsageError extends Error {}
+
+function positive(value: string | undefined, name: string, fallback: number, integer = false): number {
+  if (value === undefined) {
+    return fallback;
+  }
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got '${value}'`);
+  }
+  return n;
+}
+
+export function parseNodeOptions(argv: string[], env: NodeJS.ProcessEnv, host = hostname()): NodeOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        stdout: { type: 'boolean', default: false },
+        hub: { type: 'string' },
+        'report-interval': { type: 'string' },
+        'collect-interval': { type: 'string' },
+        'node-name': { type: 'string' },
+        'top-n': { type: 'string' },
+        'max-sockets': { type: 'string' },
+        'max-flows': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  const reportIntervalS = positive(v['report-interval'], 'report-interval', 30);
+  const collectIntervalS = positive(v['collect-interval'], 'collect-interval', 5);
+  if (collectIntervalS > reportIntervalS) {
+    throw new UsageError(
+      `--collect-interval (${collectIntervalS}) must not be longer than --report-interval (${reportIntervalS})`
+    );
+  }
+  let hub: string | null = null;
+  if (v.hub !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(v.hub);
+    } catch {
+      throw new UsageError(`--hub must be a URL, got '${v.hub}'`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new UsageError(`--hub must be an http(s) URL, got '${v.hub}'`);
+    }
+    hub = v.hub;
+  }
+  const nodeName = v['node-name'] ?? env.NODE_NAME ?? host;
+  if (!nodeName || nodeName.length > 253) {
+    throw new UsageError('node name must be 1 to 253 characters (--node-name or NODE_NAME)');
+  }
+  return {
+    help: v.help === true,
+    stdout: v.stdout === true,
+    hub,
+    hubToken: env.FLOWLENS_HUB_INGEST_TOKEN || null,
+    reportIntervalS,
+    collectIntervalS,
+    nodeName,
+    zone: env.FLOWLENS_ZONE || null,
+    topN: positive(v['top-n'], 'top-n', DEFAULT_TOP_N, true),
+    maxSockets: positive(v['max-sockets'], 'max-sockets', 65536, true),
+    maxFlows: positive(v['max-flows'], 'max-flows', 16384, true),
+  };
+}

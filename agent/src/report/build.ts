@@ -1,0 +1,83 @@
+/**
+ * Builds report v1 from one window of flows (pure): the top N flows, loss first (retransmits + 2·rtos), then
+ * bytes (sent + received); every other flow is summed into `other` so totals stay exact.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  COUNTER_NAMES,
+  emptyCounters,
+  type FlowRecord,
+  type LocalWorkload,
+  type OtherCounters,
+  type ReportV1,
+} from '../contracts/report.js';
+import { flowKeyString, type WindowFlow } from './window.js';
+
+export const DEFAULT_TOP_N = 500;
+
+export function lossScore(f: WindowFlow): number {
+  return f.retransmits + 2 * f.rtos;
+}
+
+/** Loss first, then bytes, then a stable order by key so equal flows always come out the same way. */
+export function compareFlows(a: WindowFlow, b: WindowFlow): number {
+  return (
+    lossScore(b) - lossScore(a) ||
+    b.bytesSent + b.bytesReceived - (a.bytesSent + a.bytesReceived) ||
+    flowKeyString(a).localeCompare(flowKeyString(b))
+  );
+}
+
+export function toRecord(f: WindowFlow, local: LocalWorkload): FlowRecord {
+  const server = f.direction === 'server';
+  const record: FlowRecord = {
+    localIp: f.localIp,
+    localPort: server ? f.serverPort : 0,
+    remoteIp: f.remoteIp,
+    remotePort: server ? 0 : f.serverPort,
+    direction: f.direction,
+    local,
+    ...emptyCounters(),
+    rttUs: f.rttSamples > 0 ? { min: f.rttMinUs, avg: Math.round(f.rttSumUs / f.rttSamples), max: f.rttMaxUs } : null,
+  };
+  for (const name of COUNTER_NAMES) {
+    record[name] = f[name];
+  }
+  return record;
+}
+
+export interface BuildReportInput {
+  node: string;
+  zone: string | null;
+  start: Date;
+  end: Date;
+  flows: WindowFlow[];
+  topN?: number;
+  /** Who owns a local IP on this node (null when unknown). */
+  localOf?: (ip: string) => LocalWorkload;
+  reportId?: string;
+}
+
+export function buildReport(input: BuildReportInput): ReportV1 {
+  const topN = input.topN ?? DEFAULT_TOP_N;
+  const localOf = input.localOf ?? (() => null);
+  const sorted = [...input.flows].sort(compareFlows);
+  const top = sorted.slice(0, topN);
+  const rest = sorted.slice(topN);
+  const other: OtherCounters = { ...emptyCounters(), flows: rest.length };
+  for (const f of rest) {
+    for (const name of COUNTER_NAMES) {
+      other[name] += f[name];
+    }
+  }
+  return {
+    version: 1,
+    reportId: input.reportId ?? randomUUID(),
+    node: input.node,
+    zone: input.zone,
+    start: input.start.toISOString(),
+    end: input.end.toISOString(),
+    flows: top.map((f) => toRecord(f, localOf(f.localIp))),
+    other,
+  };
+}

@@ -1,15 +1,17 @@
 import pluginJson from './plugin.json';
 
-export const PLUGIN_BASE_URL = `/a/${pluginJson.id}`;
+export const PLUGIN_ID = pluginJson.id;
+export const PLUGIN_BASE_URL = `/a/${PLUGIN_ID}`;
 
 export enum ROUTES {
-  Home = 'home',
-  WithTabs = 'page-with-tabs',
-  WithDrilldown = 'page-with-drilldown',
-  HelloWorld = 'hello-world',
+  Overview = 'overview',
+  ServiceMap = 'service-map',
+  Flows = 'flows',
+  Nodes = 'nodes',
+  Alerts = 'alerts',
 }
 
-export const DATASOURCE_REF = {
-  uid: 'gdev-testdata',
-  type: 'testdata',
-};
+/** Datasource uids the app uses unless its settings name others (provisioning creates these). */
+export const DEFAULT_PROMETHEUS_UID = 'flowlens-prometheus';
+export const DEFAULT_FLOWS_UID = 'flowlens-flows';
+export const FLOWS_DATASOURCE_TYPE = 'flowlens-flows-datasource';

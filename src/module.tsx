@@ -4,6 +4,7 @@ import { initPluginTranslations } from '@grafana/i18n';
 import { loadResources } from '@grafana/scenes';
 import { LoadingPlaceholder } from '@grafana/ui';
 import type { AppConfigProps } from './components/AppConfig/AppConfig';
+import type { AppSettings } from './app/settings';
 import pluginJson from 'plugin.json';
 
 await initPluginTranslations(pluginJson.id, [loadResources]);
@@ -11,7 +12,7 @@ await initPluginTranslations(pluginJson.id, [loadResources]);
 const LazyApp = lazy(() => import('./components/App/App'));
 const LazyAppConfig = lazy(() => import('./components/AppConfig/AppConfig'));
 
-const App = (props: AppRootProps) => (
+const App = (props: AppRootProps<AppSettings>) => (
   <Suspense fallback={<LoadingPlaceholder text="" />}>
     <LazyApp {...props} />
   </Suspense>
@@ -23,7 +24,7 @@ const AppConfig = (props: AppConfigProps) => (
   </Suspense>
 );
 
-export const plugin = new AppPlugin<{}>().setRootPage(App).addConfigPage({
+export const plugin = new AppPlugin<AppSettings>().setRootPage(App).addConfigPage({
   title: 'Configuration',
   icon: 'cog',
   body: AppConfig,

@@ -1,22 +1,33 @@
+// Every data-testid in the app, so jest and Playwright tests find elements the same way.
 export const testIds = {
   appConfig: {
     container: 'data-testid ac-container',
-    apiKey: 'data-testid ac-api-key',
-    apiUrl: 'data-testid ac-api-url',
+    prometheus: 'data-testid ac-prometheus-datasource',
+    flows: 'data-testid ac-flows-datasource',
     submit: 'data-testid ac-submit-form',
   },
-  pageOne: {
-    container: 'data-testid pg-one-container',
-    navigateToFour: 'data-testid navigate-to-four',
+  datasourceConfig: {
+    container: 'data-testid flowlens-ds-config',
+    hubUrl: 'data-testid flowlens-ds-hub-url',
+    queryToken: 'data-testid flowlens-ds-query-token',
   },
-  pageTwo: {
-    container: 'data-testid pg-two-container',
+  queryEditor: {
+    container: 'data-testid flowlens-query-editor',
+    queryType: 'data-testid flowlens-query-type',
+    metric: 'data-testid flowlens-query-metric',
+    category: (c: string) => `data-testid flowlens-query-category-${c}`,
+    namespace: 'data-testid flowlens-query-namespace',
+    workload: 'data-testid flowlens-query-workload',
+    groupBy: 'data-testid flowlens-query-group-by',
+    mapGroupBy: 'data-testid flowlens-query-map-view',
+    limit: 'data-testid flowlens-query-limit',
   },
-  pageThree: {
-    container: 'data-testid pg-three-container',
-  },
-  pageFour: {
-    container: 'data-testid pg-four-container',
-    navigateBack: 'data-testid navigate-back',
+  pages: {
+    overview: 'data-testid flowlens-overview',
+    serviceMap: 'data-testid flowlens-service-map',
+    flows: 'data-testid flowlens-flows',
+    nodes: 'data-testid flowlens-nodes',
+    alerts: 'data-testid flowlens-alerts',
+    missingDatasource: 'data-testid flowlens-missing-datasource',
   },
 };

@@ -1,49 +1,55 @@
-import React from 'react';
+import React, { useMemo } from 'react';
 import { SceneApp, useSceneApp } from '@grafana/scenes';
-import { AppRootProps } from '@grafana/data';
+import type { AppRootProps } from '@grafana/data';
 import { config } from '@grafana/runtime';
 import { Alert } from '@grafana/ui';
-import { DATASOURCE_REF } from '../../constants';
+import { appDatasources, type AppDatasources, type AppSettings } from '../../app/settings';
 import { PluginPropsContext } from '../../utils/utils.plugin';
-import { helloWorldPage } from '../../pages/HelloWorld/helloWorldPage';
-import { homePage } from '../../pages/Home/homePage';
-import { withDrilldownPage } from '../../pages/WithDrilldown/withDrilldownPage';
-import { withTabsPage } from '../../pages/WithTabs/withTabsPage';
+import { overviewPage } from '../../pages/Overview/overviewPage';
+import { serviceMapPage } from '../../pages/ServiceMap/serviceMapPage';
+import { flowsPage } from '../../pages/Flows/flowsPage';
+import { nodesPage } from '../../pages/Nodes/nodesPage';
+import { alertsPage } from '../../pages/Alerts/alertsPage';
+import { testIds } from '../testIds';
 
-function getSceneApp() {
+export function buildSceneApp(ds: AppDatasources) {
   return new SceneApp({
-    pages: [helloWorldPage, homePage, withDrilldownPage, withTabsPage],
-    urlSyncOptions: {
-      updateUrlOnInit: true,
-      createBrowserHistorySteps: true,
-    },
+    pages: [overviewPage(ds), serviceMapPage(ds), flowsPage(ds), nodesPage(ds), alertsPage()],
+    urlSyncOptions: { updateUrlOnInit: true, createBrowserHistorySteps: true },
   });
 }
 
-function AppWithScenes() {
-  const scene = useSceneApp(getSceneApp);
+/** uids among `ds` that this Grafana does not know. */
+export function missingDatasources(ds: AppDatasources, known: Record<string, unknown>): string[] {
+  const byUid = new Set(Object.values(known).map((d) => (d as { uid?: string }).uid));
+  return [ds.prometheus.uid, ds.flows.uid].filter((uid): uid is string => !!uid && !byUid.has(uid));
+}
 
+function AppWithScenes({ settings }: { settings?: AppSettings }) {
+  const prometheusUid = settings?.prometheusUid;
+  const flowsUid = settings?.flowsUid;
+  const ds = useMemo(() => appDatasources({ prometheusUid, flowsUid }), [prometheusUid, flowsUid]);
+  // useSceneApp caches by factory identity: one factory per datasource choice.
+  const factory = useMemo(() => () => buildSceneApp(ds), [ds]);
+  const scene = useSceneApp(factory);
+  const missing = missingDatasources(ds, config.datasources);
   return (
     <>
-      {!config.datasources[DATASOURCE_REF.uid] && (
-        <Alert title={`Missing ${DATASOURCE_REF.uid} datasource`}>
-          These demos depend on <b>testdata</b> datasource: <code>{JSON.stringify(DATASOURCE_REF)}</code>. See{' '}
-          <a href="https://github.com/grafana/grafana/tree/main/devenv#set-up-your-development-environment">
-            https://github.com/grafana/grafana/tree/main/devenv#set-up-your-development-environment
-          </a>{' '}
-          for more details.
+      {missing.length > 0 && (
+        <Alert title="Datasource not found" severity="warning" data-testid={testIds.pages.missingDatasource}>
+          Flowlens expects datasources with uid {missing.join(' and ')}. Provision them or pick others on the app&apos;s
+          configuration page.
         </Alert>
       )}
-
       <scene.Component model={scene} />
     </>
   );
 }
 
-function App(props: AppRootProps) {
+function App(props: AppRootProps<AppSettings>) {
   return (
     <PluginPropsContext.Provider value={props}>
-      <AppWithScenes />
+      <AppWithScenes settings={props.meta.jsonData} />
     </PluginPropsContext.Provider>
   );
 }

@@ -1,0 +1,22 @@
+// The app's own settings (jsonData of flowlens-netobs-app) and the datasources they select.
+import type { DataSourceRef } from '@grafana/schema';
+import { DEFAULT_FLOWS_UID, DEFAULT_PROMETHEUS_UID, FLOWS_DATASOURCE_TYPE } from '../constants';
+
+export interface AppSettings {
+  /** Prometheus datasource holding the agents' flowlens_* metrics. */
+  prometheusUid?: string;
+  /** Flowlens flows datasource (the hub). */
+  flowsUid?: string;
+}
+
+export interface AppDatasources {
+  prometheus: DataSourceRef;
+  flows: DataSourceRef;
+}
+
+export function appDatasources(settings?: AppSettings | null): AppDatasources {
+  return {
+    prometheus: { type: 'prometheus', uid: settings?.prometheusUid || DEFAULT_PROMETHEUS_UID },
+    flows: { type: FLOWS_DATASOURCE_TYPE, uid: settings?.flowsUid || DEFAULT_FLOWS_UID },
+  };
+}

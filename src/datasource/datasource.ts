@@ -1,0 +1,196 @@
+// The flows datasource: every request goes to `${instanceSettings.url}/hub/...`, which Grafana's data
+// proxy maps to the hub URL from jsonData and signs with the query token from secureJsonData.
+// Grafana services (fetch, template interpolation) are injected so this class runs outside Grafana too.
+import {
+  DataSourceApi,
+  type DataFrame,
+  type DataQueryError,
+  type DataQueryRequest,
+  type DataQueryResponse,
+  type DataSourceInstanceSettings,
+  type MetricFindValue,
+  type ScopedVars,
+  type TestDataSourceResponse,
+} from '@grafana/data';
+import { HubClient, type Fetch } from './hubClient';
+import { HubError } from './hubErrors';
+import { HUB_ROUTE_PATH, type TimeWindow } from './hubRequests';
+import { CATEGORIES, GROUP_BYS, MAP_GROUP_BYS, METRICS, type Category, type TopContributorRow } from './hubTypes';
+import { DEFAULT_QUERY, type FlowsJsonData, type FlowsQuery } from './types';
+import { parseVariableQuery } from './variableQuery';
+import { buildTopTalkersFrame } from '../frames/topTalkersFrame';
+import { buildServiceMapFrames } from '../frames/serviceMapFrames';
+import { buildTimeseriesFrames } from '../frames/timeseriesFrames';
+import { flowsOf } from '../frames/endpoints';
+import { serviceMapLinks } from '../frames/drilldownLinks';
+
+export interface FlowsDataSourceDeps {
+  fetch: Fetch;
+  /** Replaces `$var` / `${var}` in a string (Grafana: getTemplateSrv().replace). */
+  interpolate: (text: string, scopedVars?: ScopedVars) => string;
+}
+
+/** The hub keeps up to 500 rows per category (as NFM's Top Contributors API does). */
+export const MAX_LIMIT = 500;
+
+export class FlowsDataSource extends DataSourceApi<FlowsQuery, FlowsJsonData> {
+  private readonly hub: HubClient;
+
+  constructor(
+    private readonly settings: DataSourceInstanceSettings<FlowsJsonData>,
+    private readonly deps: FlowsDataSourceDeps
+  ) {
+    super(settings);
+    this.hub = new HubClient(`${settings.url ?? ''}/${HUB_ROUTE_PATH}`, deps.fetch);
+  }
+
+  getDefaultQuery(): Partial<FlowsQuery> {
+    return DEFAULT_QUERY;
+  }
+
+  filterQuery(query: FlowsQuery): boolean {
+    return !query.hide;
+  }
+
+  applyTemplateVariables(query: FlowsQuery, scopedVars: ScopedVars): FlowsQuery {
+    const sub = (v?: string) => {
+      if (v === undefined) {
+        return undefined;
+      }
+      const out = this.deps.interpolate(v, scopedVars);
+      // An "All" selection or an empty variable means no filter.
+      return out === '' || out === '$__all' || out === '*' ? undefined : out;
+    };
+    return {
+      ...query,
+      namespace: sub(query.namespace),
+      workload: sub(query.workload),
+      metric: oneOf(sub(query.metric), METRICS, 'metric'),
+      groupBy: oneOf(sub(query.groupBy), GROUP_BYS, 'group by'),
+      mapGroupBy: oneOf(sub(query.mapGroupBy), MAP_GROUP_BYS, 'service map view'),
+    };
+  }
+
+  async query(request: DataQueryRequest<FlowsQuery>): Promise<DataQueryResponse> {
+    const range: TimeWindow = { from: request.range.from.valueOf(), to: request.range.to.valueOf() };
+    const targets = request.targets.filter((t) => this.filterQuery(t));
+    const results = await Promise.all(
+      targets.map(async (t): Promise<{ data: DataFrame[]; error?: DataQueryError }> => {
+        try {
+          const q = this.applyTemplateVariables(t, request.scopedVars);
+          return { data: await this.runQuery({ ...DEFAULT_QUERY, ...stripUndefined(q), refId: t.refId }, range) };
+        } catch (err) {
+          return { data: [], error: { refId: t.refId, message: err instanceof Error ? err.message : String(err) } };
+        }
+      })
+    );
+    const errors = results.flatMap((r) => (r.error ? [r.error] : []));
+    return { data: results.flatMap((r) => r.data), ...(errors.length > 0 ? { errors, error: errors[0] } : {}) };
+  }
+
+  private async runQuery(q: FlowsQuery, range: TimeWindow): Promise<DataFrame[]> {
+    if (!this.settings.url) {
+      throw new HubError(
+        'The Flowlens flows datasource must use server (proxy) access so Grafana can add the query token.'
+      );
+    }
+    switch (q.queryType) {
+      case 'serviceMap': {
+        const view = q.mapGroupBy ?? 'workload';
+        const map = await this.hub.serviceMap({ ...range, groupBy: view, namespace: q.namespace });
+        return buildServiceMapFrames(map, { refId: q.refId, ...serviceMapLinks(view, range) });
+      }
+      case 'timeseries': {
+        const metric = q.metric ?? 'bytes';
+        const categories = q.categories && q.categories.length > 0 ? q.categories : [undefined];
+        const frames = await Promise.all(
+          categories.map(async (category) =>
+            buildTimeseriesFrames(
+              await this.hub.timeseries({
+                ...range,
+                metric,
+                category,
+                namespace: q.namespace,
+                workload: q.workload,
+                groupBy: q.groupBy,
+              }),
+              metric,
+              q.refId
+            )
+          )
+        );
+        return frames.flat();
+      }
+      default:
+        return [await this.topTalkers(q, range)];
+    }
+  }
+
+  private async topTalkers(q: FlowsQuery, range: TimeWindow): Promise<DataFrame> {
+    const metric = q.metric ?? 'bytes';
+    const categories: readonly Category[] = q.categories && q.categories.length > 0 ? q.categories : CATEGORIES;
+    const drilldown = q.endpoint !== undefined;
+    const limit = Math.min(MAX_LIMIT, Math.max(1, drilldown ? MAX_LIMIT : (q.limit ?? 100)));
+    const perCategory = await Promise.all(
+      categories.map((category) =>
+        this.hub.topContributors({
+          ...range,
+          metric,
+          category,
+          limit,
+          groupBy: q.groupBy,
+          namespace: q.namespace,
+          workload: q.workload,
+        })
+      )
+    );
+    const rows: TopContributorRow[] = perCategory.flatMap((r) => r.rows);
+    rows.sort((a, b) => b.value - a.value);
+    if (q.endpoint) {
+      const flows = flowsOf(rows, q.endpoint, q.peer);
+      return buildTopTalkersFrame(
+        flows.map((f) => f.row),
+        { refId: q.refId, metric, directions: flows.map((f) => f.direction) }
+      );
+    }
+    return buildTopTalkersFrame(rows, { refId: q.refId, metric });
+  }
+
+  async testDatasource(): Promise<TestDataSourceResponse> {
+    if (!this.settings.jsonData?.hubUrl) {
+      return { status: 'error', message: 'Set the hub URL first (for example http://flowlens-hub:8080).' };
+    }
+    try {
+      const health = await this.hub.health();
+      const status = typeof health?.status === 'string' ? health.status : 'unknown';
+      if (status !== 'ok') {
+        return { status: 'error', message: `Flowlens hub answered but reports status "${status}".` };
+      }
+      return { status: 'success', message: 'Flowlens hub is reachable and the query token is accepted.' };
+    } catch (err) {
+      return { status: 'error', message: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  async metricFindQuery(query: string, options?: { scopedVars?: ScopedVars }): Promise<MetricFindValue[]> {
+    const parsed = parseVariableQuery(this.deps.interpolate(query, options?.scopedVars));
+    const names =
+      parsed.kind === 'namespaces' ? await this.hub.namespaces() : await this.hub.workloads(parsed.namespace);
+    return names.map((text) => ({ text, value: text }));
+  }
+}
+
+/** A query field after interpolation must be one of the hub's values; anything else is a user error. */
+function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], what: string): T | undefined {
+  if (value === undefined) {
+    return undefined;
+  }
+  if ((allowed as readonly string[]).includes(value)) {
+    return value as T;
+  }
+  throw new HubError(`Unknown ${what} "${value}": use one of ${allowed.join(', ')}`);
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

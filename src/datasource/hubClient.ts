@@ -1,0 +1,110 @@
+// Talks to the hub through Grafana's data proxy. The transport is injected: in Grafana it is
+// getBackendSrv().fetch; in the integration test a stand-in that resolves plugin.json routes like the proxy.
+import { lastValueFrom, type Observable } from 'rxjs';
+import type { BackendSrvRequest, FetchResponse } from '@grafana/runtime';
+import { HubError, hubErrorMessage } from './hubErrors';
+import {
+  healthRequest,
+  namespacesRequest,
+  serviceMapRequest,
+  timeseriesRequest,
+  topContributorsRequest,
+  workloadsRequest,
+  type HubRequest,
+  type ServiceMapParams,
+  type TimeseriesParams,
+  type TopContributorsParams,
+} from './hubRequests';
+import type { HealthResponse, ServiceMapResponse, TimeseriesResponse, TopContributorsResponse } from './hubTypes';
+
+export type Fetch = <T>(request: BackendSrvRequest) => Observable<FetchResponse<T>>;
+
+function expectArray(data: unknown, key: string, what: string): void {
+  const value = typeof data === 'object' && data !== null ? (data as Record<string, unknown>)[key] : undefined;
+  if (!Array.isArray(value)) {
+    throw new HubError(`Flowlens hub answered ${what} without a "${key}" list; is the URL the hub's?`);
+  }
+}
+
+export class HubClient {
+  constructor(
+    /** `${instanceSettings.url}/hub`: the proxy path that maps to the hub's base URL. */
+    private readonly baseUrl: string,
+    private readonly fetch: Fetch
+  ) {}
+
+  private async get<T>(req: HubRequest, what: string): Promise<T> {
+    try {
+      const response = await lastValueFrom(
+        this.fetch<T>({
+          url: `${this.baseUrl}${req.path}`,
+          method: 'GET',
+          params: req.params,
+          showErrorAlert: false,
+          showSuccessAlert: false,
+        })
+      );
+      return response.data;
+    } catch (err) {
+      if (err instanceof HubError) {
+        throw err;
+      }
+      const status = typeof err === 'object' && err !== null ? (err as { status?: unknown }).status : undefined;
+      throw new HubError(hubErrorMessage(err, what), typeof status === 'number' ? status : undefined);
+    }
+  }
+
+  async topContributors(p: TopContributorsParams): Promise<TopContributorsResponse> {
+    const data = await this.get<TopContributorsResponse>(
+      topContributorsRequest(p),
+      `fetching top contributors (${p.category})`
+    );
+    expectArray(data, 'rows', 'top contributors');
+    return data;
+  }
+
+  async serviceMap(p: ServiceMapParams): Promise<ServiceMapResponse> {
+    const data = await this.get<ServiceMapResponse>(serviceMapRequest(p), 'fetching the service map');
+    expectArray(data, 'nodes', 'the service map');
+    expectArray(data, 'edges', 'the service map');
+    return data;
+  }
+
+  async timeseries(p: TimeseriesParams): Promise<TimeseriesResponse> {
+    const data = await this.get<TimeseriesResponse>(timeseriesRequest(p), 'fetching time series');
+    expectArray(data, 'series', 'time series');
+    return data;
+  }
+
+  health(): Promise<HealthResponse> {
+    return this.get<HealthResponse>(healthRequest(), 'checking health');
+  }
+
+  async namespaces(): Promise<string[]> {
+    return namesOf(await this.get<unknown>(namespacesRequest(), 'listing namespaces'), 'namespaces');
+  }
+
+  async workloads(namespace?: string): Promise<string[]> {
+    return namesOf(await this.get<unknown>(workloadsRequest(namespace), 'listing workloads'), 'workloads');
+  }
+}
+
+/** Accepts `["a"]`, `{namespaces: ["a"]}` or `{workloads: [{name: "a"}]}`. */
+export function namesOf(data: unknown, key: string): string[] {
+  const list = Array.isArray(data)
+    ? data
+    : typeof data === 'object' && data !== null
+      ? (data as Record<string, unknown>)[key]
+      : undefined;
+  if (!Array.isArray(list)) {
+    throw new HubError(`Flowlens hub answered without a "${key}" list`);
+  }
+  const names = list.map((item: unknown) =>
+    typeof item === 'string'
+      ? item
+      : typeof item === 'object' && item !== null
+        ? (item as { name?: unknown }).name
+        : undefined
+  );
+  return names.filter((n): n is string => typeof n === 'string' && n !== '');
+}

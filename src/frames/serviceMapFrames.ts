@@ -1,0 +1,287 @@
+// Hub service map → the Node Graph panel's nodes and edges frames.
+// Edges repeated between the same source and target are merged first, so a pod-level map
+// aggregated to workloads by the hub (or not) always yields one edge per pair.
+import {
+  FieldType,
+  NodeGraphDataFrameFieldNames as F,
+  createDataFrame,
+  type DataFrame,
+  type DataLink,
+  type FieldDTO,
+} from '@grafana/data';
+import type { RttUs, ServiceMapEdge, ServiceMapNode, ServiceMapResponse } from '../datasource/hubTypes';
+import { HEALTH_COLORS, edgeThickness, healthColor, retransmitRatio } from './health';
+import { UNITS } from './units';
+
+export interface ServiceMapFramesOptions {
+  refId?: string;
+  /** Drilldown URL for a node; becomes a hidden `drilldown` field and a "Show flows" link. */
+  nodeLink?: (node: ServiceMapNode) => string;
+  /** Drilldown URL for an edge between two nodes. */
+  edgeLink?: (source: ServiceMapNode, target: ServiceMapNode) => string;
+}
+
+interface MergedEdge {
+  id: string;
+  source: string;
+  target: string;
+  bytes: number;
+  retransmits: number;
+  rtos: number;
+  segments?: number;
+  rttMin: number;
+  rttMax: number;
+  /** Sum of avg·bytes, for a byte-weighted average RTT across merged edges. */
+  rttWeighted: number;
+  rttWeight: number;
+  rttSamples: number;
+}
+
+interface NodeTotals {
+  bytes: number;
+  lossyBytes: number;
+  retransmits: number;
+  rtos: number;
+  segments?: number;
+}
+
+const DRILLDOWN_LINK: DataLink[] = [{ title: 'Show flows (both directions)', url: '${__data.fields.drilldown}' }];
+
+function addRtt(e: MergedEdge, rtt: RttUs | null, bytes: number): void {
+  if (!rtt) {
+    return;
+  }
+  e.rttMin = Math.min(e.rttMin, rtt.min);
+  e.rttMax = Math.max(e.rttMax, rtt.max);
+  const w = bytes > 0 ? bytes : 1;
+  e.rttWeighted += rtt.avg * w;
+  e.rttWeight += w;
+  e.rttSamples += 1;
+}
+
+export function mergeEdges(edges: ServiceMapEdge[]): MergedEdge[] {
+  const byPair = new Map<string, MergedEdge>();
+  for (const edge of edges) {
+    const key = `${edge.source}\u0000${edge.target}`;
+    let m = byPair.get(key);
+    if (!m) {
+      m = {
+        id: edge.id,
+        source: edge.source,
+        target: edge.target,
+        bytes: 0,
+        retransmits: 0,
+        rtos: 0,
+        rttMin: Infinity,
+        rttMax: -Infinity,
+        rttWeighted: 0,
+        rttWeight: 0,
+        rttSamples: 0,
+      };
+      byPair.set(key, m);
+    }
+    m.bytes += edge.bytes;
+    m.retransmits += edge.retransmits;
+    m.rtos += edge.rtos;
+    if (edge.segments !== undefined) {
+      m.segments = (m.segments ?? 0) + edge.segments;
+    }
+    addRtt(m, edge.rttUs, edge.bytes);
+  }
+  return [...byPair.values()];
+}
+
+function placeholderNode(id: string): ServiceMapNode {
+  return { id, title: id, namespace: null, kind: null };
+}
+
+export function buildServiceMapFrames(
+  map: ServiceMapResponse,
+  opts: ServiceMapFramesOptions = {}
+): [DataFrame, DataFrame] {
+  const edges = mergeEdges(map.edges);
+  const nodes = new Map<string, ServiceMapNode>();
+  for (const n of map.nodes) {
+    nodes.set(n.id, n);
+  }
+  const totals = new Map<string, NodeTotals>();
+  const totalsOf = (id: string): NodeTotals => {
+    let t = totals.get(id);
+    if (!t) {
+      t = { bytes: 0, lossyBytes: 0, retransmits: 0, rtos: 0 };
+      totals.set(id, t);
+    }
+    if (!nodes.has(id)) {
+      nodes.set(id, placeholderNode(id));
+    }
+    return t;
+  };
+  let maxBytes = 0;
+  for (const e of edges) {
+    maxBytes = Math.max(maxBytes, e.bytes);
+    const lossy = e.retransmits + e.rtos > 0;
+    for (const id of e.source === e.target ? [e.source] : [e.source, e.target]) {
+      const t = totalsOf(id);
+      t.bytes += e.bytes;
+      t.retransmits += e.retransmits;
+      t.rtos += e.rtos;
+      if (e.segments !== undefined) {
+        t.segments = (t.segments ?? 0) + e.segments;
+      }
+      if (lossy) {
+        t.lossyBytes += e.bytes;
+      }
+    }
+  }
+
+  const nodeList = [...nodes.values()];
+  const nodeTotals = nodeList.map((n) => totals.get(n.id) ?? { bytes: 0, lossyBytes: 0, retransmits: 0, rtos: 0 });
+  const lossyShare = nodeTotals.map((t) => (t.bytes > 0 ? t.lossyBytes / t.bytes : t.retransmits + t.rtos > 0 ? 1 : 0));
+  const nodeRatios = nodeTotals.map((t) => retransmitRatio(t));
+
+  const nodeFields: FieldDTO[] = [
+    {
+      name: F.id,
+      type: FieldType.string,
+      values: nodeList.map((n) => n.id),
+      config: opts.nodeLink ? { links: DRILLDOWN_LINK } : {},
+    },
+    { name: F.title, type: FieldType.string, values: nodeList.map((n) => n.title), config: {} },
+    { name: F.subTitle, type: FieldType.string, values: nodeList.map(subtitleOf), config: {} },
+    {
+      name: F.mainStat,
+      type: FieldType.number,
+      values: nodeTotals.map((t) => t.bytes),
+      config: { displayName: 'Data transferred', unit: UNITS.bytes },
+    },
+    {
+      name: F.secondaryStat,
+      type: FieldType.number,
+      values: nodeTotals.map((t) => t.retransmits),
+      config: { displayName: 'Retransmits', unit: UNITS.count },
+    },
+    {
+      name: `${F.arc}healthy`,
+      type: FieldType.number,
+      values: lossyShare.map((s) => 1 - s),
+      config: {
+        displayName: 'Bytes on loss-free links',
+        unit: UNITS.ratio,
+        color: { mode: 'fixed', fixedColor: HEALTH_COLORS.healthy },
+      },
+    },
+    {
+      name: `${F.arc}lossy`,
+      type: FieldType.number,
+      values: lossyShare,
+      config: {
+        displayName: 'Bytes on links with retransmits',
+        unit: UNITS.ratio,
+        color: { mode: 'fixed', fixedColor: HEALTH_COLORS.lossy },
+      },
+    },
+    {
+      name: F.color,
+      type: FieldType.string,
+      values: nodeList.map((_, i) => healthColor(nodeRatios[i] ?? 0, nodeTotals[i]?.bytes ?? 0)),
+      config: {},
+    },
+    {
+      name: `${F.detail}rtos`,
+      type: FieldType.number,
+      values: nodeTotals.map((t) => t.rtos),
+      config: { displayName: 'Retransmission timeouts', unit: UNITS.count },
+    },
+    {
+      name: `${F.detail}retransmit_ratio`,
+      type: FieldType.number,
+      values: nodeRatios,
+      config: { displayName: 'Retransmitted segments', unit: UNITS.ratio, decimals: 3 },
+    },
+  ];
+  if (opts.nodeLink) {
+    const link = opts.nodeLink;
+    nodeFields.push({ name: 'drilldown', type: FieldType.string, values: nodeList.map((n) => link(n)), config: {} });
+  }
+
+  const edgeRatios = edges.map((e) => retransmitRatio(e));
+  const edgeFields: FieldDTO[] = [
+    {
+      name: F.id,
+      type: FieldType.string,
+      values: edges.map((e) => e.id),
+      config: opts.edgeLink ? { links: DRILLDOWN_LINK } : {},
+    },
+    { name: F.source, type: FieldType.string, values: edges.map((e) => e.source), config: {} },
+    { name: F.target, type: FieldType.string, values: edges.map((e) => e.target), config: {} },
+    {
+      name: F.mainStat,
+      type: FieldType.number,
+      values: edges.map((e) => e.bytes),
+      config: { displayName: 'Data transferred', unit: UNITS.bytes },
+    },
+    {
+      name: F.secondaryStat,
+      type: FieldType.number,
+      values: edgeRatios,
+      config: { displayName: 'Retransmitted segments', unit: UNITS.ratio, decimals: 3 },
+    },
+    {
+      name: F.thickness,
+      type: FieldType.number,
+      values: edges.map((e) => edgeThickness(e.bytes, maxBytes)),
+      config: { unit: 'px' },
+    },
+    {
+      name: F.color,
+      type: FieldType.string,
+      values: edges.map((e, i) => healthColor(edgeRatios[i] ?? 0, e.bytes)),
+      config: {},
+    },
+    {
+      name: `${F.detail}retransmits`,
+      type: FieldType.number,
+      values: edges.map((e) => e.retransmits),
+      config: { displayName: 'Retransmits', unit: UNITS.count },
+    },
+    {
+      name: `${F.detail}rtos`,
+      type: FieldType.number,
+      values: edges.map((e) => e.rtos),
+      config: { displayName: 'Retransmission timeouts', unit: UNITS.count },
+    },
+    {
+      name: `${F.detail}rtt_avg`,
+      type: FieldType.number,
+      values: edges.map((e) => (e.rttSamples > 0 ? e.rttWeighted / e.rttWeight : null)),
+      config: { displayName: 'RTT avg', unit: UNITS.rttUs },
+    },
+    {
+      name: `${F.detail}rtt_max`,
+      type: FieldType.number,
+      values: edges.map((e) => (e.rttSamples > 0 ? e.rttMax : null)),
+      config: { displayName: 'RTT max', unit: UNITS.rttUs },
+    },
+  ];
+  if (opts.edgeLink) {
+    const link = opts.edgeLink;
+    edgeFields.push({
+      name: 'drilldown',
+      type: FieldType.string,
+      values: edges.map((e) =>
+        link(nodes.get(e.source) ?? placeholderNode(e.source), nodes.get(e.target) ?? placeholderNode(e.target))
+      ),
+      config: {},
+    });
+  }
+
+  const meta = { preferredVisualisationType: 'nodeGraph' as const };
+  return [
+    createDataFrame({ refId: opts.refId, name: 'nodes', fields: nodeFields, meta }),
+    createDataFrame({ refId: opts.refId, name: 'edges', fields: edgeFields, meta }),
+  ];
+}
+
+function subtitleOf(n: ServiceMapNode): string {
+  return [n.namespace, n.kind].filter((s): s is string => typeof s === 'string' && s !== '').join(' · ');
+}

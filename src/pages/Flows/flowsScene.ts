@@ -1,0 +1,44 @@
+import {
+  EmbeddedScene,
+  SceneControlsSpacer,
+  SceneFlexItem,
+  SceneFlexLayout,
+  SceneRefreshPicker,
+  SceneTimePicker,
+  SceneTimeRange,
+  SceneVariableSet,
+  VariableValueSelectors,
+} from '@grafana/scenes';
+import type { AppDatasources } from '../../app/settings';
+import type { Metric } from '../../datasource/hubTypes';
+import { flowTablePanel, flowTableRunner } from '../shared/flowTable';
+import { flowsNamespaceVariable, metricVariable } from '../shared/variables';
+import type { FlowView } from './flowViews';
+
+export function flowsScene(ds: AppDatasources, view: FlowView) {
+  const runner = flowTableRunner(ds.flows, {
+    queryType: 'topTalkers',
+    // Interpolated by the datasource (applyTemplateVariables) like the namespace.
+    metric: '$metric' as Metric,
+    categories: view.categories,
+    namespace: '$namespace',
+    groupBy: 'pod',
+    limit: 500,
+  });
+  return new EmbeddedScene({
+    $timeRange: new SceneTimeRange({ from: 'now-1h', to: 'now' }),
+    $variables: new SceneVariableSet({ variables: [flowsNamespaceVariable(ds.flows), metricVariable()] }),
+    body: new SceneFlexLayout({
+      direction: 'column',
+      children: [
+        new SceneFlexItem({ minHeight: 600, body: flowTablePanel(`${view.title} flows`, view.description, runner) }),
+      ],
+    }),
+    controls: [
+      new VariableValueSelectors({}),
+      new SceneControlsSpacer(),
+      new SceneTimePicker({ isOnCanvas: true }),
+      new SceneRefreshPicker({ intervals: ['30s', '1m', '5m'], isOnCanvas: true }),
+    ],
+  });
+}

@@ -1,0 +1,53 @@
+import {
+  EmbeddedScene,
+  PanelBuilders,
+  SceneControlsSpacer,
+  SceneFlexItem,
+  SceneFlexLayout,
+  SceneQueryRunner,
+  SceneRefreshPicker,
+  SceneTimePicker,
+  SceneTimeRange,
+  SceneVariableSet,
+  VariableValueSelectors,
+} from '@grafana/scenes';
+import type { AppDatasources } from '../../app/settings';
+import type { MapGroupBy } from '../../datasource/hubTypes';
+import type { FlowsQuery } from '../../datasource/types';
+import { flowsNamespaceVariable, mapViewVariable } from '../shared/variables';
+
+export function serviceMapQuery(): FlowsQuery {
+  return { refId: 'A', queryType: 'serviceMap', mapGroupBy: '$view' as MapGroupBy, namespace: '$namespace' };
+}
+
+export function serviceMapScene(ds: AppDatasources) {
+  return new EmbeddedScene({
+    $timeRange: new SceneTimeRange({ from: 'now-1h', to: 'now' }),
+    $variables: new SceneVariableSet({ variables: [mapViewVariable(), flowsNamespaceVariable(ds.flows)] }),
+    body: new SceneFlexLayout({
+      direction: 'column',
+      children: [
+        new SceneFlexItem({
+          minHeight: 640,
+          body: PanelBuilders.nodegraph()
+            .setTitle('Service map')
+            .setDescription(
+              'Who talks to whom, client → server. Edge width: data transferred; colour: share of retransmitted segments ' +
+                '(green < 0.1%, yellow < 1%, red ≥ 1%); node ring: share of bytes on links with retransmissions. ' +
+                'Click a node or an edge and choose "Show flows" for both directions.'
+            )
+            .setData(
+              new SceneQueryRunner({ datasource: ds.flows, queries: [{ ...serviceMapQuery(), datasource: ds.flows }] })
+            )
+            .build(),
+        }),
+      ],
+    }),
+    controls: [
+      new VariableValueSelectors({}),
+      new SceneControlsSpacer(),
+      new SceneTimePicker({ isOnCanvas: true }),
+      new SceneRefreshPicker({ intervals: ['30s', '1m', '5m'], isOnCanvas: true }),
+    ],
+  });
+}

@@ -1,0 +1,18 @@
+// Scene panels for Prometheus panel specs.
+import { PanelBuilders, SceneQueryRunner, type VizPanel } from '@grafana/scenes';
+import type { DataSourceRef } from '@grafana/schema';
+import type { PanelSpec } from '../Overview/overviewQueries';
+
+export function promTimeseriesPanel(spec: PanelSpec, datasource: DataSourceRef): VizPanel {
+  return PanelBuilders.timeseries()
+    .setTitle(spec.title)
+    .setDescription(spec.description)
+    .setUnit(spec.unit)
+    .setData(
+      new SceneQueryRunner({
+        datasource,
+        queries: spec.queries.map((q) => ({ ...q, datasource, range: true })),
+      })
+    )
+    .build();
+}

@@ -1,9 +1,167 @@
-/** `flowlens-agent hub` (placeholder until its issue lands). */
+/**
+ * `flowlens-agent hub --listen HOST:PORT --data-dir DIR [--metadata-file F] [--ip-ranges-file F]`
+ * Tokens: FLOWLENS_HUB_INGEST_TOKEN (agents) and FLOWLENS_HUB_QUERY_TOKEN (datasource, `top`).
+ */
+import { parseArgs } from 'node:util';
+import { loadIpRanges } from '../classify/load.js';
+import type { MetadataProvider } from '../contracts/metadata.js';
+import { loadMetadataFile, StaticMetadata } from '../metadata/static-file.js';
+import { DuckDbStore } from '../store/duckdb-store.js';
+import { Enricher } from './enrich.js';
+import { Ingestor } from './ingest.js';
+import { log } from './log.js';
+import { createHubServer } from './server.js';
+
+const USAGE = `Usage: flowlens-agent hub --listen HOST:PORT --data-dir DIR [options]
+
+  --listen HOST:PORT        address of the ingest and query API (port 0 picks a free port)
+  --data-dir DIR            where the flow database lives (created if missing)
+  --metadata-file FILE      static pods/nodes/services (JSON); default in Kubernetes: a cluster-wide watch
+  --ip-ranges-file FILE     extra AWS ip-ranges.json prefixes (override the bundled snapshot)
+  --max-body-bytes N        largest report accepted, compressed or not (default 16777216)
+  --raw-retention HOURS     raw 30 s rows (default 6)
+  --rollup-retention DAYS   5- and 15-minute roll-ups (default 7)
+  --hour-retention DAYS     1-hour roll-ups (default 90)
+  --maintenance-interval S  roll-up and retention pass period (default 30)
+
+Environment: FLOWLENS_HUB_INGEST_TOKEN, FLOWLENS_HUB_QUERY_TOKEN (both required).
+`;
+
+function positive(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) {
+    return fallback;
+  }
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new Error(`--${name}: expected a positive number, got '${text}'`);
+  }
+  return n;
+}
+
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text);
+  if (!m) {
+    throw new Error(`--listen: expected HOST:PORT, got '${text}'`);
+  }
+  const port = Number(m[3]);
+  if (port > 65535) {
+    throw new Error(`--listen: port out of range: ${port}`);
+  }
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+async function metadataProvider(file: string | undefined): Promise<MetadataProvider> {
+  if (file) {
+    return loadMetadataFile(file);
+  }
+  if (process.env.KUBERNETES_SERVICE_HOST) {
+    const { KubeConfig } = await import('@kubernetes/client-node');
+    const { KubernetesMetadata } = await import('../kube/provider.js');
+    const kc = new KubeConfig();
+    kc.loadFromCluster();
+    return new KubernetesMetadata({ kubeConfig: kc, log: (msg) => log('info', msg) });
+  }
+  log('warn', 'no --metadata-file and not in Kubernetes: remote ends are named only from what agents report');
+  return new StaticMetadata({ nodes: [], pods: [], services: [] });
+}
+
 export async function main(argv: string[]): Promise<number> {
-  if (argv.includes('--help')) {
-    process.stdout.write('flowlens-agent hub: not built yet\n');
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      listen: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'metadata-file': { type: 'string' },
+      'ip-ranges-file': { type: 'string' },
+      'max-body-bytes': { type: 'string' },
+      'raw-retention': { type: 'string' },
+      'rollup-retention': { type: 'string' },
+      'hour-retention': { type: 'string' },
+      'maintenance-interval': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
     return 0;
   }
-  process.stderr.write('flowlens-agent hub: not built yet\n');
-  return 1;
+  if (!values.listen || !values['data-dir']) {
+    process.stderr.write(`flowlens-agent hub: --listen and --data-dir are required\n\n${USAGE}`);
+    return 2;
+  }
+  const ingestToken = process.env.FLOWLENS_HUB_INGEST_TOKEN ?? '';
+  const queryToken = process.env.FLOWLENS_HUB_QUERY_TOKEN ?? '';
+  if (!ingestToken || !queryToken) {
+    process.stderr.write('flowlens-agent hub: set FLOWLENS_HUB_INGEST_TOKEN and FLOWLENS_HUB_QUERY_TOKEN\n');
+    return 2;
+  }
+  const { host, port } = parseListen(values.listen);
+  const maxBodyBytes = positive('max-body-bytes', values['max-body-bytes'], 16 * 1024 * 1024);
+  const rawRetentionS = positive('raw-retention', values['raw-retention'], 6) * 3600;
+  const maintenanceMs = positive('maintenance-interval', values['maintenance-interval'], 30) * 1000;
+
+  const ranges = await loadIpRanges(values['ip-ranges-file']);
+  const metadata = await metadataProvider(values['metadata-file']);
+  await metadata.start();
+  const store = new DuckDbStore({
+    dataDir: values['data-dir'],
+    rawRetentionS,
+    fineRetentionS: positive('rollup-retention', values['rollup-retention'], 7) * 86400,
+    hourRetentionS: positive('hour-retention', values['hour-retention'], 90) * 86400,
+  });
+  await store.open();
+  const ingestor = new Ingestor(store, new Enricher(metadata, ranges), {
+    maxBodyBytes,
+    maxAgeS: rawRetentionS - 300,
+  });
+  const server = createHubServer({ ingestToken, queryToken, maxBodyBytes, store, ingestor });
+
+  let maintaining = Promise.resolve();
+  const timer = setInterval(() => {
+    maintaining = maintaining
+      .then(() => store.maintain(Date.now()))
+      .catch((err: unknown) => log('error', 'maintenance failed', { error: (err as Error).message }));
+  }, maintenanceMs);
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const addr = server.address();
+  const bound = typeof addr === 'object' && addr ? addr : { address: host, port };
+  const shownHost = bound.address.includes(':') ? `[${bound.address}]` : bound.address;
+  log('info', 'hub listening', {
+    url: `http://${shownHost}:${bound.port}`,
+    dataDir: values['data-dir'],
+    ipPrefixes: ranges.size,
+  });
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) {
+        return;
+      }
+      stopping = true;
+      log('info', 'hub stopping', { signal });
+      clearInterval(timer);
+      server.close();
+      server.closeIdleConnections();
+      void (async () => {
+        try {
+          await ingestor.drain();
+          await maintaining;
+          await store.close();
+          await metadata.stop();
+          resolve(0);
+        } catch (err) {
+          log('error', 'shutdown failed', { error: (err as Error).message });
+          resolve(1);
+        }
+      })();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
 }

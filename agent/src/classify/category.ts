@@ -1,0 +1,49 @@
+/**
+ * The NFM flow categories. AWS-service traffic is recognised by address (ip-ranges.json);
+ * traffic between two ends whose availability zones are both known is intra- or inter-AZ;
+ * everything else (internet, on-premises, ends without a known zone) is UNCLASSIFIED.
+ */
+import type { IpRanges } from './ip-ranges.js';
+
+export const CATEGORIES = ['INTRA_AZ', 'INTER_AZ', 'AMAZON_S3', 'AMAZON_DYNAMODB', 'UNCLASSIFIED'] as const;
+export type Category = (typeof CATEGORIES)[number];
+
+/** Stable small codes for storage; never reorder (stored data depends on them). */
+export const CATEGORY_CODE: Record<Category, number> = {
+  INTRA_AZ: 0,
+  INTER_AZ: 1,
+  AMAZON_S3: 2,
+  AMAZON_DYNAMODB: 3,
+  UNCLASSIFIED: 4,
+};
+
+export function categoryFromCode(code: number): Category {
+  return CATEGORIES[code] ?? 'UNCLASSIFIED';
+}
+
+export function isCategory(s: string): s is Category {
+  return (CATEGORIES as readonly string[]).includes(s);
+}
+
+const SERVICE_CATEGORY: Record<string, Category> = { S3: 'AMAZON_S3', DYNAMODB: 'AMAZON_DYNAMODB' };
+
+export interface CategorizedEnd {
+  ip: string;
+  /** Availability zone when the end is a known node or pod; null otherwise. */
+  zone: string | null;
+}
+
+/** Classifies one flow from its two ends. The order of the ends does not matter. */
+export function categorize(a: CategorizedEnd, b: CategorizedEnd, ranges: IpRanges): Category {
+  for (const end of [b, a]) {
+    const match = ranges.lookup(end.ip);
+    const category = match ? SERVICE_CATEGORY[match.service] : undefined;
+    if (category) {
+      return category;
+    }
+  }
+  if (a.zone !== null && b.zone !== null) {
+    return a.zone === b.zone ? 'INTRA_AZ' : 'INTER_AZ';
+  }
+  return 'UNCLASSIFIED';
+}

@@ -1,0 +1,134 @@
+/**
+ * Turns a validated report into stored rows: each flow oriented client → server, both ends named from the
+ * hub's cluster-wide metadata (falling back to what agents said about their own pods), and classified.
+ */
+import { categorize } from '../classify/category.js';
+import type { IpRanges } from '../classify/ip-ranges.js';
+import type { MetadataView } from '../contracts/metadata.js';
+import type { FlowRecord, LocalWorkload, ReportV1 } from '../contracts/report.js';
+import type { Endpoint, FlowRow, StoredReport } from '../store/flow-store.js';
+
+interface Learned {
+  local: NonNullable<LocalWorkload>;
+  node: string;
+}
+
+const LEARNED_MAX = 500_000;
+/** Endpoint names are cached this long, so metadata changes (a re-used pod IP) show up soon. */
+const ENDPOINT_CACHE_MS = 30_000;
+
+export class Enricher {
+  /** What agents told us about their own pods, for IPs the hub's metadata does not know. */
+  private readonly learned = new Map<string, Learned>();
+  private readonly endpoints = new Map<string, Endpoint>();
+  private endpointsSince = 0;
+
+  constructor(
+    private readonly metadata: MetadataView,
+    private readonly ranges: IpRanges,
+    private readonly now: () => number = Date.now
+  ) {}
+
+  enrich(report: ReportV1): StoredReport {
+    const t = this.now();
+    if (t - this.endpointsSince > ENDPOINT_CACHE_MS) {
+      this.endpoints.clear();
+      this.endpointsSince = t;
+    }
+    for (const f of report.flows) {
+      if (f.local) {
+        this.learn(f.localIp, f.local, report.node);
+      }
+    }
+    const rows = report.flows.map((f) => this.row(report, f));
+    const o = report.other;
+    return {
+      reportId: report.reportId,
+      node: report.node,
+      startMs: Date.parse(report.start),
+      endMs: Date.parse(report.end),
+      rows,
+      other: {
+        flows: o.flows ?? 0,
+        bytesSent: o.bytesSent,
+        bytesReceived: o.bytesReceived,
+        retransmits: o.retransmits,
+        rtos: o.rtos,
+      },
+    };
+  }
+
+  private learn(ip: string, local: NonNullable<LocalWorkload>, node: string): void {
+    const had = this.learned.get(ip);
+    if (had && had.node === node && had.local.pod === local.pod && had.local.namespace === local.namespace) {
+      return;
+    }
+    if (!had && this.learned.size >= LEARNED_MAX) {
+      const oldest = this.learned.keys().next();
+      if (!oldest.done) {
+        this.learned.delete(oldest.value);
+      }
+    }
+    this.learned.set(ip, { local, node });
+    this.endpoints.delete(`${ip}|`);
+  }
+
+  private row(report: ReportV1, f: FlowRecord): FlowRow {
+    const local = this.endpoint(f.localIp, report.node, report.zone);
+    const remote = this.endpoint(f.remoteIp, null, null);
+    const isClient = f.direction === 'client';
+    const client = isClient ? local : remote;
+    const server = isClient ? remote : local;
+    return {
+      clientIp: client.ip,
+      serverIp: server.ip,
+      serverPort: isClient ? f.remotePort : f.localPort,
+      side: f.direction,
+      category: categorize(client, server, this.ranges),
+      client,
+      server,
+      bytesSent: f.bytesSent,
+      bytesReceived: f.bytesReceived,
+      segmentsSent: f.segmentsSent,
+      segmentsReceived: f.segmentsReceived,
+      retransmits: f.retransmits,
+      rtos: f.rtos,
+      connectionsOpened: f.connectionsOpened,
+      connectionsClosed: f.connectionsClosed,
+      rttAvgUs: f.rttUs ? f.rttUs.avg : null,
+      rttMaxUs: f.rttUs ? f.rttUs.max : null,
+    };
+  }
+
+  /**
+   * Names an address. `reporter` is the node that reported the flow when the address is that node's own
+   * (the local end): it lives there even when no metadata knows it.
+   */
+  endpoint(ip: string, reporter: string | null, reporterZone: string | null): Endpoint {
+    const key = `${ip}|${reporter ?? ''}`;
+    const cached = this.endpoints.get(key);
+    if (cached) {
+      return cached;
+    }
+    const m = this.metadata;
+    const pod = m.podByIp(ip);
+    const learned = pod ? undefined : this.learned.get(ip);
+    const hostNode = pod ? undefined : m.nodeByIp(ip);
+    const nodeName = pod?.node ?? hostNode?.name ?? learned?.node ?? reporter;
+    const node = nodeName ? m.nodeByName(nodeName) : undefined;
+    const zone = node?.zone ?? (nodeName !== null && nodeName === reporter ? reporterZone : null) ?? null;
+    const svc = m.serviceByIp(ip);
+    const e: Endpoint = {
+      ip,
+      pod: pod?.name ?? learned?.local.pod ?? null,
+      namespace: pod?.namespace ?? learned?.local.namespace ?? null,
+      workload: pod?.workload ?? learned?.local.workload ?? null,
+      kind: pod?.kind ?? learned?.local.kind ?? (hostNode ? 'Node' : null),
+      node: nodeName ?? null,
+      zone,
+      service: svc ? `${svc.namespace}/${svc.name}` : null,
+    };
+    this.endpoints.set(key, e);
+    return e;
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * The hub's HTTP API on Node's own http module: the API is a handful of routes with bodies we must cap and
+ * decode ourselves (gzip bombs), so a framework would add a dependency without removing much code.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { FlowStore } from '../store/flow-store.js';
+import { TokenCheck } from './auth.js';
+import type { Ingestor } from './ingest.js';
+import { log } from './log.js';
+import { ParamError, parseMapQuery, parseSeriesQuery, parseTopQuery } from './params.js';
+
+export interface HubServerOptions {
+  ingestToken: string;
+  queryToken: string;
+  maxBodyBytes: number;
+  store: FlowStore;
+  ingestor: Ingestor;
+  now?: () => number;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string
+  ) {
+    super(message);
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+    ...headers,
+  });
+  res.end(text);
+}
+
+/** Reads a body up to `max` bytes; past that it stops reading and throws 413. */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > max) {
+      reject(new HttpError(413, `body larger than ${max} bytes`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (c: Buffer) => {
+      if (over) {
+        return;
+      }
+      size += c.length;
+      if (size > max) {
+        over = true;
+        reject(new HttpError(413, `body larger than ${max} bytes`));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (!over) {
+        resolve(Buffer.concat(chunks));
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+export function createHubServer(opts: HubServerOptions): Server {
+  const ingestAuth = new TokenCheck(opts.ingestToken);
+  const queryAuth = new TokenCheck(opts.queryToken);
+  const now = opts.now ?? Date.now;
+  const started = now();
+
+  const authorize = (req: IncomingMessage, check: TokenCheck): void => {
+    const r = check.check(req.headers);
+    if (r === 'missing') {
+      throw new HttpError(401, 'missing bearer token');
+    }
+    if (r === 'wrong') {
+      throw new HttpError(403, 'token not accepted for this API');
+    }
+  };
+
+  const routes: Record<string, (req: IncomingMessage, url: URL) => Promise<[number, unknown]>> = {
+    'GET /api/v1/health': async () => [
+      200,
+      {
+        status: 'ok',
+        uptimeSeconds: Math.round((now() - started) / 1000),
+        reports: { ...opts.ingestor.counters },
+      },
+    ],
+    'POST /api/v1/reports': async (req) => {
+      authorize(req, ingestAuth);
+      const body = await readBody(req, opts.maxBodyBytes);
+      const r = await opts.ingestor.handleBody(body, req.headers['content-encoding']);
+      return [r.status, r.body];
+    },
+    'GET /api/v1/top-contributors': async (req, url) => {
+      authorize(req, queryAuth);
+      const a = await opts.store.topContributors(parseTopQuery(url.searchParams, now()));
+      return [200, { rows: a.result, from: a.fromMs, to: a.toMs }];
+    },
+    'GET /api/v1/service-map': async (req, url) => {
+      authorize(req, queryAuth);
+      const a = await opts.store.serviceMap(parseMapQuery(url.searchParams, now()));
+      return [200, { ...a.result, from: a.fromMs, to: a.toMs }];
+    },
+    'GET /api/v1/timeseries': async (req, url) => {
+      authorize(req, queryAuth);
+      const q = parseSeriesQuery(url.searchParams, now());
+      const a = await opts.store.timeseries(q);
+      return [200, { series: a.result, from: a.fromMs, to: a.toMs }];
+    },
+    'GET /api/v1/namespaces': async (req) => {
+      authorize(req, queryAuth);
+      return [200, { namespaces: await opts.store.namespaces() }];
+    },
+    'GET /api/v1/workloads': async (req, url) => {
+      authorize(req, queryAuth);
+      const ns = url.searchParams.get('namespace');
+      return [200, { workloads: await opts.store.workloads(ns === null || ns === '' ? undefined : ns) }];
+    },
+  };
+  const paths = new Set(Object.keys(routes).map((k) => k.split(' ')[1]));
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://hub.invalid');
+    const route = routes[`${req.method} ${url.pathname}`];
+    const finish = (status: number, body: unknown): void => {
+      const headers: Record<string, string> = {};
+      if (status === 401) {
+        headers['WWW-Authenticate'] = 'Bearer realm="flowlens"';
+      }
+      if (status === 413) {
+        headers.Connection = 'close';
+      }
+      if (!res.headersSent) {
+        send(res, status, body, headers);
+      }
+      if (status >= 500) {
+        log('error', 'request failed', { method: req.method, path: url.pathname, status });
+      } else if (status >= 400) {
+        const error = (body as { error?: string }).error?.slice(0, 300);
+        log('warn', 'request refused', { method: req.method, path: url.pathname, status, error });
+      }
+    };
+    if (!route) {
+      if (!paths.has(url.pathname)) {
+        finish(404, { error: `no route ${url.pathname}` });
+      } else {
+        finish(405, { error: `method ${req.method} not allowed on ${url.pathname}` });
+      }
+      req.resume();
+      return;
+    }
+    route(req, url).then(
+      ([status, body]) => finish(status, body),
+      (err: unknown) => {
+        if (err instanceof HttpError) {
+          finish(err.status, { error: err.message });
+        } else if (err instanceof ParamError) {
+          finish(400, { error: err.message });
+        } else {
+          log('error', 'handler error', { path: url.pathname, error: (err as Error)?.message ?? String(err) });
+          finish(500, { error: 'internal error' });
+        }
+        req.resume();
+      }
+    );
+  });
+  server.requestTimeout = 60_000;
+  server.headersTimeout = 15_000;
+  server.keepAliveTimeout = 10_000;
+  return server;
+}

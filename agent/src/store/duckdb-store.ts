@@ -1,0 +1,867 @@
+/**
+ * The embedded FlowStore: one DuckDB database file in the data directory.
+ *
+ * Tables
+ *   flows_raw          one row per reported flow end per report (30 s), kept `rawRetentionS`
+ *   flows_300/900/3600 roll-ups: one row per flow (client ip, server ip, server port) per bucket, both ends'
+ *                      counters side by side (c_* = the client's view, s_* = the server's), so the merge rule
+ *                      can be applied to any sum of buckets
+ *   endpoints, ips     dictionaries: rows hold small integer ids
+ *   reports            report ids (idempotent ingest) and each report's `other` totals
+ *   dirty, meta        roll-up bookkeeping
+ *
+ * Raw rows are rolled into 5-minute buckets every maintenance pass (by insertion batch, so late reports are
+ * never missed); closed 5-minute buckets are compacted to one row per flow, and 15-minute and 1-hour buckets
+ * are built from them once their window closed. Queries add the raw rows not rolled up yet, so a report is
+ * visible as soon as its POST was acknowledged.
+ */
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  DOUBLE,
+  DuckDBDataChunk,
+  DuckDBInstance,
+  UINTEGER,
+  USMALLINT,
+  UTINYINT,
+  VARCHAR,
+  type DuckDBAppender,
+  type DuckDBConnection,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import { CATEGORY_CODE, categoryFromCode, type Category } from '../classify/category.js';
+import type {
+  Answered,
+  Endpoint,
+  FlowStore,
+  GroupBy,
+  MapEdge,
+  MapNode,
+  MapQuery,
+  RangeQuery,
+  Series,
+  SeriesQuery,
+  StoreStats,
+  StoredReport,
+  TopQuery,
+  TopRow,
+} from './flow-store.js';
+import { ceilTo, floorTo, planRange, type Plan, type Tier } from './plan.js';
+
+export interface DuckDbStoreOptions {
+  dataDir: string;
+  /** Raw 30 s rows are kept this long (seconds). Reports older than this are refused at ingest. */
+  rawRetentionS?: number;
+  /** 5- and 15-minute roll-ups are kept this long. */
+  fineRetentionS?: number;
+  /** 1-hour roll-ups are kept this long. */
+  hourRetentionS?: number;
+  /** A bucket is closed (compacted, rolled further) this long after its end: room for late reports. */
+  graceS?: number;
+  /** DuckDB worker threads (default: DuckDB's, one per core). */
+  threads?: number;
+  memoryLimit?: string;
+}
+
+const ROLLUP_STEPS = [300, 900, 3600] as const;
+const RAW_TYPES: DuckDBType[] = [
+  UINTEGER, // batch
+  UINTEGER, // ts
+  UINTEGER, // client_ip
+  UINTEGER, // server_ip
+  USMALLINT, // server_port
+  UTINYINT, // side
+  UTINYINT, // category
+  UINTEGER, // client_ep
+  UINTEGER, // server_ep
+  DOUBLE, // bytes_sent
+  DOUBLE, // bytes_received
+  DOUBLE, // segments_sent
+  DOUBLE, // segments_received
+  DOUBLE, // retransmits
+  DOUBLE, // rtos
+  DOUBLE, // conns_opened
+  DOUBLE, // conns_closed
+  DOUBLE, // rtt_avg
+  DOUBLE, // rtt_max
+];
+const CHUNK = 2048;
+
+const ROLLUP_COLUMNS = `bucket UINTEGER, client_ip UINTEGER, server_ip UINTEGER, server_port USMALLINT, category UTINYINT,
+  client_ep UINTEGER, server_ep UINTEGER, c_sent DOUBLE, c_recv DOUBLE, s_sent DOUBLE, s_recv DOUBLE,
+  retransmits DOUBLE, rtos DOUBLE, rtt_sum DOUBLE, rtt_n DOUBLE, rtt_max DOUBLE`;
+
+/** Sums partial roll-up rows of one flow (used to compact and to build coarser buckets). */
+const ROLLUP_SUMS = `max(category), max(client_ep), max(server_ep), sum(c_sent), sum(c_recv), sum(s_sent), sum(s_recv),
+  sum(retransmits), sum(rtos), sum(rtt_sum), sum(rtt_n), max(rtt_max)`;
+
+/** Raw rows in roll-up shape: each end's counters land in its own columns. */
+const RAW_AS_ROLLUP = `client_ip, server_ip, server_port, category, client_ep, server_ep,
+  CASE WHEN side = 0 THEN bytes_sent ELSE 0 END AS c_sent, CASE WHEN side = 0 THEN bytes_received ELSE 0 END AS c_recv,
+  CASE WHEN side = 1 THEN bytes_sent ELSE 0 END AS s_sent, CASE WHEN side = 1 THEN bytes_received ELSE 0 END AS s_recv,
+  retransmits, rtos, coalesce(rtt_avg, 0) AS rtt_sum, CASE WHEN rtt_avg IS NULL THEN 0 ELSE 1 END AS rtt_n, rtt_max`;
+
+const MEASURES = `client_ip, server_ip, server_port, category, client_ep, server_ep, c_sent, c_recv, s_sent, s_recv,
+  retransmits, rtos, rtt_sum, rtt_n, rtt_max`;
+
+type Row = Record<string, DuckDBValue>;
+
+function num(v: DuckDBValue | undefined): number {
+  if (v === null || v === undefined) {
+    return 0;
+  }
+  if (typeof v === 'number') {
+    return v;
+  }
+  if (typeof v === 'bigint') {
+    return Number(v);
+  }
+  return Number(v);
+}
+function numOrNull(v: DuckDBValue | undefined): number | null {
+  return v === null || v === undefined ? null : num(v);
+}
+function str(v: DuckDBValue | undefined): string | null {
+  return v === null || v === undefined ? null : String(v);
+}
+function sqlString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/** Serialises writes on one connection; DuckDB transactions are per connection. */
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+export class DuckDbStore implements FlowStore {
+  private instance?: DuckDBInstance;
+  private writer?: DuckDBConnection;
+  private readers: DuckDBConnection[] = [];
+  private nextReader = 0;
+  private readonly write = new Mutex();
+  private readonly ipIds = new Map<string, number>();
+  private readonly endpointIds = new Map<string, number>();
+  private readonly endpointIdByObject = new WeakMap<Endpoint, number>();
+  private readonly reportIds = new Set<string>();
+  private batch = 0;
+  private rolledBatch = 0;
+  private builtUntil: Record<number, number> = { 900: 0, 3600: 0 };
+  private readonly opts: Required<Omit<DuckDbStoreOptions, 'threads' | 'memoryLimit'>> &
+    Pick<DuckDbStoreOptions, 'threads' | 'memoryLimit'>;
+  private lastNowS = 0;
+
+  constructor(options: DuckDbStoreOptions) {
+    this.opts = {
+      rawRetentionS: 6 * 3600,
+      fineRetentionS: 7 * 86400,
+      hourRetentionS: 90 * 86400,
+      graceS: 120,
+      ...options,
+    };
+    if (this.opts.rawRetentionS < 3600 + this.opts.graceS) {
+      throw new Error('raw retention must be at least one hour plus the grace period');
+    }
+  }
+
+  get rawRetentionS(): number {
+    return this.opts.rawRetentionS;
+  }
+
+  async open(): Promise<void> {
+    await mkdir(this.opts.dataDir, { recursive: true });
+    const config: Record<string, string> = {};
+    if (this.opts.threads) {
+      config.threads = String(this.opts.threads);
+    }
+    if (this.opts.memoryLimit) {
+      config.memory_limit = this.opts.memoryLimit;
+    }
+    this.instance = await DuckDBInstance.create(join(this.opts.dataDir, 'flows.duckdb'), config);
+    this.writer = await this.instance.connect();
+    const w = this.writer;
+    await w.run(`CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value DOUBLE)`);
+    await w.run(`CREATE TABLE IF NOT EXISTS ips (id UINTEGER, ip VARCHAR)`);
+    await w.run(`CREATE TABLE IF NOT EXISTS endpoints (id UINTEGER, ip VARCHAR, pod VARCHAR, namespace VARCHAR,
+      workload VARCHAR, kind VARCHAR, node VARCHAR, zone VARCHAR, service VARCHAR)`);
+    await w.run(`CREATE TABLE IF NOT EXISTS reports (report_id VARCHAR, node VARCHAR, start_ms DOUBLE, end_ms DOUBLE,
+      batch UINTEGER, flows UINTEGER, other_flows DOUBLE, other_bytes_sent DOUBLE, other_bytes_received DOUBLE,
+      other_retransmits DOUBLE, other_rtos DOUBLE)`);
+    await w.run(`CREATE TABLE IF NOT EXISTS flows_raw (batch UINTEGER, ts UINTEGER, client_ip UINTEGER,
+      server_ip UINTEGER, server_port USMALLINT, side UTINYINT, category UTINYINT, client_ep UINTEGER,
+      server_ep UINTEGER, bytes_sent DOUBLE, bytes_received DOUBLE, segments_sent DOUBLE, segments_received DOUBLE,
+      retransmits DOUBLE, rtos DOUBLE, conns_opened DOUBLE, conns_closed DOUBLE, rtt_avg DOUBLE, rtt_max DOUBLE)`);
+    for (const step of ROLLUP_STEPS) {
+      await w.run(`CREATE TABLE IF NOT EXISTS flows_${step} (${ROLLUP_COLUMNS})`);
+    }
+    await w.run(`CREATE TABLE IF NOT EXISTS dirty (step UINTEGER, bucket UINTEGER)`);
+
+    for (const r of await this.rows(w, 'SELECT id, ip FROM ips')) {
+      this.ipIds.set(String(r.ip), num(r.id));
+    }
+    for (const r of await this.rows(
+      w,
+      'SELECT id, ip, pod, namespace, workload, kind, node, zone, service FROM endpoints'
+    )) {
+      this.endpointIds.set(
+        endpointKey({
+          ip: String(r.ip),
+          pod: str(r.pod),
+          namespace: str(r.namespace),
+          workload: str(r.workload),
+          kind: str(r.kind),
+          node: str(r.node),
+          zone: str(r.zone),
+          service: str(r.service),
+        }),
+        num(r.id)
+      );
+    }
+    for (const r of await this.rows(w, 'SELECT report_id FROM reports')) {
+      this.reportIds.add(String(r.report_id));
+    }
+    const meta = new Map((await this.rows(w, 'SELECT key, value FROM meta')).map((r) => [String(r.key), num(r.value)]));
+    this.rolledBatch = meta.get('rolled_batch') ?? 0;
+    this.builtUntil = { 900: meta.get('built_900') ?? 0, 3600: meta.get('built_3600') ?? 0 };
+    const maxBatch = await this.rows(w, 'SELECT max(batch) AS b FROM flows_raw');
+    this.batch = Math.max(num(maxBatch[0]?.b), this.rolledBatch);
+    for (let i = 0; i < 2; i++) {
+      this.readers.push(await this.instance.connect());
+    }
+  }
+
+  private async rows(conn: DuckDBConnection, sql: string): Promise<Row[]> {
+    const reader = await conn.runAndReadAll(sql);
+    return reader.getRowObjects();
+  }
+
+  private reader(): DuckDBConnection {
+    const r = this.readers[this.nextReader++ % this.readers.length];
+    if (!r) {
+      throw new Error('store is not open');
+    }
+    return r;
+  }
+
+  hasReport(reportId: string): boolean {
+    return this.reportIds.has(reportId);
+  }
+
+  async append(reports: StoredReport[]): Promise<void> {
+    if (reports.length === 0) {
+      return;
+    }
+    await this.write.run(async () => {
+      const w = this.writer!;
+      const batch = this.batch + 1;
+      const newIps: Array<[number, string]> = [];
+      const newEndpoints: Array<[number, Endpoint]> = [];
+      const ipId = (ip: string): number => {
+        let id = this.ipIds.get(ip);
+        if (id === undefined) {
+          id = this.ipIds.size + 1;
+          this.ipIds.set(ip, id);
+          newIps.push([id, ip]);
+        }
+        return id;
+      };
+      const epId = (e: Endpoint): number => {
+        let id = this.endpointIdByObject.get(e);
+        if (id !== undefined) {
+          return id;
+        }
+        const key = endpointKey(e);
+        id = this.endpointIds.get(key);
+        if (id === undefined) {
+          id = this.endpointIds.size + 1;
+          this.endpointIds.set(key, id);
+          newEndpoints.push([id, e]);
+        }
+        this.endpointIdByObject.set(e, id);
+        return id;
+      };
+      await w.run('BEGIN TRANSACTION');
+      try {
+        const raw = await w.createAppender('flows_raw');
+        const cols: DuckDBValue[][] = RAW_TYPES.map(() => []);
+        let n = 0;
+        const flush = (): void => {
+          if (n === 0) {
+            return;
+          }
+          const chunk = DuckDBDataChunk.create(RAW_TYPES, n);
+          for (let c = 0; c < cols.length; c++) {
+            const col = cols[c]!;
+            col.length = n;
+            chunk.setColumnValues(c, col);
+          }
+          raw.appendDataChunk(chunk);
+          n = 0;
+        };
+        for (const r of reports) {
+          const ts = Math.floor(r.startMs / 1000);
+          for (const f of r.rows) {
+            cols[0]![n] = batch;
+            cols[1]![n] = ts;
+            cols[2]![n] = ipId(f.clientIp);
+            cols[3]![n] = ipId(f.serverIp);
+            cols[4]![n] = f.serverPort;
+            cols[5]![n] = f.side === 'client' ? 0 : 1;
+            cols[6]![n] = CATEGORY_CODE[f.category];
+            cols[7]![n] = epId(f.client);
+            cols[8]![n] = epId(f.server);
+            cols[9]![n] = f.bytesSent;
+            cols[10]![n] = f.bytesReceived;
+            cols[11]![n] = f.segmentsSent;
+            cols[12]![n] = f.segmentsReceived;
+            cols[13]![n] = f.retransmits;
+            cols[14]![n] = f.rtos;
+            cols[15]![n] = f.connectionsOpened;
+            cols[16]![n] = f.connectionsClosed;
+            cols[17]![n] = f.rttAvgUs;
+            cols[18]![n] = f.rttMaxUs;
+            if (++n === CHUNK) {
+              flush();
+            }
+          }
+        }
+        flush();
+        raw.flushSync();
+        raw.closeSync();
+        await appendRows(w, 'reports', reports, (a, r) => {
+          a.appendVarchar(r.reportId);
+          a.appendVarchar(r.node);
+          a.appendDouble(r.startMs);
+          a.appendDouble(r.endMs);
+          a.appendUInteger(batch);
+          a.appendUInteger(r.rows.length);
+          a.appendDouble(r.other.flows);
+          a.appendDouble(r.other.bytesSent);
+          a.appendDouble(r.other.bytesReceived);
+          a.appendDouble(r.other.retransmits);
+          a.appendDouble(r.other.rtos);
+        });
+        await appendRows(w, 'ips', newIps, (a, [id, ip]) => {
+          a.appendUInteger(id);
+          a.appendVarchar(ip);
+        });
+        await appendRows(w, 'endpoints', newEndpoints, (a, [id, e]) => {
+          a.appendUInteger(id);
+          a.appendVarchar(e.ip);
+          for (const v of [e.pod, e.namespace, e.workload, e.kind, e.node, e.zone, e.service]) {
+            if (v === null) {
+              a.appendNull();
+            } else {
+              a.appendVarchar(v);
+            }
+          }
+        });
+        await w.run('COMMIT');
+      } catch (err) {
+        await w.run('ROLLBACK').catch(() => undefined);
+        for (const [, ip] of newIps) {
+          this.ipIds.delete(ip);
+        }
+        for (const [, e] of newEndpoints) {
+          this.endpointIds.delete(endpointKey(e));
+        }
+        throw err;
+      }
+      this.batch = batch;
+      for (const r of reports) {
+        this.reportIds.add(r.reportId);
+      }
+    });
+  }
+
+  /** Roll-ups, compaction, coarse buckets and retention as of `nowMs`. */
+  async maintain(nowMs: number): Promise<void> {
+    const nowS = Math.floor(nowMs / 1000);
+    this.lastNowS = Math.max(this.lastNowS, nowS);
+    await this.write.run(async () => {
+      const w = this.writer!;
+      const cur = this.batch;
+      const grace = this.opts.graceS;
+      await this.tx(w, async () => {
+        if (cur > this.rolledBatch) {
+          const where = `batch > ${this.rolledBatch} AND batch <= ${cur}`;
+          await w.run(`INSERT INTO dirty SELECT DISTINCT 300, ts // 300 * 300 FROM flows_raw WHERE ${where}`);
+          await w.run(`INSERT INTO flows_300 SELECT ts // 300 * 300, client_ip, server_ip, server_port, ${ROLLUP_SUMS}
+            FROM (SELECT ts, ${RAW_AS_ROLLUP} FROM flows_raw WHERE ${where})
+            GROUP BY ts // 300 * 300, client_ip, server_ip, server_port`);
+          this.rolledBatch = cur;
+          await setMeta(w, 'rolled_batch', cur);
+        }
+      });
+      // Closed 5-minute buckets: compact to one row per flow, and mark their coarse parents for (re)building.
+      const closed5 = await this.rows(
+        w,
+        `SELECT DISTINCT bucket FROM dirty WHERE step = 300 AND bucket + 300 + ${grace} <= ${nowS} ORDER BY bucket`
+      );
+      for (const r of closed5) {
+        const b = num(r.bucket);
+        await this.tx(w, async () => {
+          await rebuild(w, 300, 300, b);
+          await w.run(`DELETE FROM dirty WHERE step = 300 AND bucket = ${b}`);
+          await w.run(`INSERT INTO dirty VALUES (900, ${floorTo(b, 900)}), (3600, ${floorTo(b, 3600)})`);
+        });
+      }
+      for (const step of [900, 3600]) {
+        const closed = await this.rows(
+          w,
+          `SELECT DISTINCT bucket FROM dirty WHERE step = ${step} AND bucket + ${step} + ${grace} <= ${nowS} ORDER BY bucket`
+        );
+        for (const r of closed) {
+          const b = num(r.bucket);
+          await this.tx(w, async () => {
+            await rebuild(w, step, 300, b);
+            await w.run(`DELETE FROM dirty WHERE step = ${step} AND bucket = ${b}`);
+          });
+        }
+        const until = floorTo(nowS - grace, step);
+        if (until > this.builtUntil[step]!) {
+          this.builtUntil[step] = until;
+          await setMeta(w, `built_${step}`, until);
+        }
+      }
+      // Retention: raw rows only once rolled up.
+      const rawCut = nowS - this.opts.rawRetentionS;
+      await w.run(`DELETE FROM flows_raw WHERE ts < ${rawCut} AND batch <= ${this.rolledBatch}`);
+      const gone = await this.rows(w, `SELECT report_id FROM reports WHERE end_ms < ${rawCut * 1000}`);
+      if (gone.length > 0) {
+        await w.run(`DELETE FROM reports WHERE end_ms < ${rawCut * 1000}`);
+        for (const r of gone) {
+          this.reportIds.delete(String(r.report_id));
+        }
+      }
+      await w.run(`DELETE FROM flows_300 WHERE bucket < ${nowS - this.opts.fineRetentionS}`);
+      await w.run(`DELETE FROM flows_900 WHERE bucket < ${nowS - this.opts.fineRetentionS}`);
+      await w.run(`DELETE FROM flows_3600 WHERE bucket < ${nowS - this.opts.hourRetentionS}`);
+    });
+  }
+
+  private async tx(w: DuckDBConnection, fn: () => Promise<void>): Promise<void> {
+    await w.run('BEGIN TRANSACTION');
+    try {
+      await fn();
+      await w.run('COMMIT');
+    } catch (err) {
+      await w.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private tiers(nowS: number): Tier[] {
+    return [
+      { stepS: 300, oldestS: nowS - this.opts.fineRetentionS },
+      { stepS: 900, oldestS: nowS - this.opts.fineRetentionS, builtUntilS: this.builtUntil[900] },
+      { stepS: 3600, oldestS: nowS - this.opts.hourRetentionS, builtUntilS: this.builtUntil[3600] },
+    ];
+  }
+
+  /** SQL for every flow's both-end rows in the planned range, in roll-up shape, with the query's filters. */
+  private source(plan: Plan, q: RangeQuery, rawOnly = false): string {
+    const filters: string[] = [];
+    if (q.categories && q.categories.length > 0) {
+      filters.push(`category IN (${q.categories.map((c) => CATEGORY_CODE[c]).join(', ')})`);
+    }
+    if (q.namespace !== undefined) {
+      const cond = [`namespace = ${sqlString(q.namespace)}`];
+      if (q.workload !== undefined) {
+        cond.push(`workload = ${sqlString(q.workload)}`);
+      }
+      const ids = `(SELECT id FROM endpoints WHERE ${cond.join(' AND ')})`;
+      filters.push(`(client_ep IN ${ids} OR server_ep IN ${ids})`);
+    } else if (q.workload !== undefined) {
+      const ids = `(SELECT id FROM endpoints WHERE workload = ${sqlString(q.workload)})`;
+      filters.push(`(client_ep IN ${ids} OR server_ep IN ${ids})`);
+    }
+    const extra = filters.map((f) => ` AND ${f}`).join('');
+    const parts = plan.segments.map(
+      (s) => `SELECT bucket, ${MEASURES} FROM flows_${s.stepS} WHERE bucket >= ${s.fromS} AND bucket < ${s.toS}${extra}`
+    );
+    // Raw rows not rolled up yet (all raw rows when reading finer than the roll-ups).
+    const notRolled = rawOnly
+      ? ''
+      : `batch > (SELECT coalesce(max(value), 0) FROM meta WHERE key = 'rolled_batch') AND `;
+    parts.push(
+      `SELECT ts AS bucket, ${RAW_AS_ROLLUP} FROM flows_raw WHERE ${notRolled}ts >= ${plan.fromS} AND ts < ${plan.toS}${extra}`
+    );
+    return parts.join('\nUNION ALL\n');
+  }
+
+  private plan(q: RangeQuery): Plan {
+    const nowS = Math.max(this.lastNowS, Math.floor(Date.now() / 1000));
+    return planRange(Math.floor(q.fromMs / 1000), Math.ceil(q.toMs / 1000), this.tiers(nowS));
+  }
+
+  /** Merged flows: one row per (client ip, server ip, server port), the merge rule of docs/hub.md applied. */
+  private merged(plan: Plan, q: RangeQuery): string {
+    return `SELECT client_ip, server_ip, server_port, max(category) AS category, max(client_ep) AS client_ep,
+        max(server_ep) AS server_ep,
+        greatest(sum(c_sent), sum(s_recv)) + greatest(sum(s_sent), sum(c_recv)) AS bytes,
+        sum(retransmits) AS retransmits, sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n
+      FROM (${this.source(plan, q)}) GROUP BY client_ip, server_ip, server_port`;
+  }
+
+  async topContributors(q: TopQuery): Promise<Answered<TopRow[]>> {
+    const plan = this.plan(q);
+    const order = metricOrder(q.metric);
+    const having = q.metric === 'rtt' ? 'WHERE rtt_n > 0' : '';
+    let sql: string;
+    if (q.groupBy === 'flow') {
+      sql = `WITH f AS (${this.merged(plan, q)}),
+        top AS (SELECT *, rtt_sum / nullif(rtt_n, 0) AS rtt FROM f ${having} ORDER BY ${order} LIMIT ${q.limit})
+        SELECT top.category, top.server_port, top.bytes, top.retransmits, top.rtos, top.rtt,
+          c.ip AS c_ip, c.pod AS c_pod, c.namespace AS c_namespace, c.workload AS c_workload, c.kind AS c_kind,
+          c.node AS c_node, c.zone AS c_zone,
+          s.ip AS s_ip, s.pod AS s_pod, s.namespace AS s_namespace, s.workload AS s_workload, s.kind AS s_kind,
+          s.node AS s_node, s.zone AS s_zone, s.service AS s_service
+        FROM top JOIN endpoints c ON c.id = top.client_ep JOIN endpoints s ON s.id = top.server_ep
+        ORDER BY ${order}`;
+    } else {
+      const ck = groupKey('c', q.groupBy);
+      const sk = groupKey('s', q.groupBy);
+      sql = `WITH f AS (${this.merged(plan, q)}),
+        j AS (SELECT f.*, ${ck} AS ck, ${sk} AS sk, ${endColumns('c', q.groupBy)}, ${endColumns('s', q.groupBy)},
+                s.service AS s_service
+              FROM f JOIN endpoints c ON c.id = f.client_ep JOIN endpoints s ON s.id = f.server_ep),
+        g AS (SELECT category, NULL AS server_port, sum(bytes) AS bytes, sum(retransmits) AS retransmits, sum(rtos) AS rtos,
+                sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt, sum(rtt_n) AS rtt_n,
+                any_value(c_ip) AS c_ip, any_value(c_pod) AS c_pod, any_value(c_namespace) AS c_namespace,
+                any_value(c_workload) AS c_workload, any_value(c_kind) AS c_kind, any_value(c_node) AS c_node,
+                any_value(c_zone) AS c_zone, any_value(s_ip) AS s_ip, any_value(s_pod) AS s_pod,
+                any_value(s_namespace) AS s_namespace, any_value(s_workload) AS s_workload, any_value(s_kind) AS s_kind,
+                any_value(s_node) AS s_node, any_value(s_zone) AS s_zone,
+                CASE WHEN count(DISTINCT s_service) = 1 THEN any_value(s_service) END AS s_service
+              FROM j GROUP BY category, ck, sk)
+        SELECT * FROM g ${having} ORDER BY ${order} LIMIT ${q.limit}`;
+    }
+    const rows = await this.rows(this.reader(), sql);
+    const result = rows.map((r): TopRow => {
+      const bytes = num(r.bytes);
+      const retransmits = num(r.retransmits);
+      const rtos = num(r.rtos);
+      const rttUs = numOrNull(r.rtt);
+      const value =
+        q.metric === 'bytes'
+          ? bytes
+          : q.metric === 'retransmits'
+            ? retransmits
+            : q.metric === 'rtos'
+              ? rtos
+              : (rttUs ?? 0);
+      return {
+        category: categoryFromCode(num(r.category)),
+        local: end(r, 'c'),
+        remote: { ...end(r, 's'), service: str(r.s_service) },
+        serverPort: numOrNull(r.server_port),
+        value,
+        bytes,
+        retransmits,
+        rtos,
+        rttUs,
+      };
+    });
+    return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result };
+  }
+
+  async serviceMap(q: MapQuery): Promise<Answered<{ nodes: MapNode[]; edges: MapEdge[] }>> {
+    const plan = this.plan(q);
+    const level: GroupBy = q.groupBy;
+    const sql = `WITH f AS (${this.merged(plan, q)}),
+      j AS (SELECT f.*, ${groupKey('c', level)} AS ck, ${groupKey('s', level)} AS sk,
+              ${endColumns('c', level)}, ${endColumns('s', level)}, s.service AS s_service
+            FROM f JOIN endpoints c ON c.id = f.client_ep JOIN endpoints s ON s.id = f.server_ep)
+      SELECT ck, sk, arg_max(category, bytes) AS category, sum(bytes) AS bytes, sum(retransmits) AS retransmits,
+        sum(rtos) AS rtos, sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt,
+        any_value(c_ip) AS c_ip, any_value(c_pod) AS c_pod, any_value(c_namespace) AS c_namespace,
+        any_value(c_workload) AS c_workload, any_value(c_kind) AS c_kind,
+        any_value(s_ip) AS s_ip, any_value(s_pod) AS s_pod, any_value(s_namespace) AS s_namespace,
+        any_value(s_workload) AS s_workload, any_value(s_kind) AS s_kind, any_value(s_service) AS s_service
+      FROM j GROUP BY ck, sk ORDER BY bytes DESC, ck, sk LIMIT ${q.limit}`;
+    const rows = await this.rows(this.reader(), sql);
+    const nodes = new Map<string, MapNode>();
+    const edges: MapEdge[] = [];
+    for (const r of rows) {
+      const category = categoryFromCode(num(r.category));
+      const bytes = num(r.bytes);
+      const source = mapNode(r, 'c', level, category);
+      const target = mapNode(r, 's', level, category);
+      for (const n of [source, target]) {
+        const had = nodes.get(n.id);
+        if (had) {
+          had.bytes += bytes;
+        } else {
+          nodes.set(n.id, { ...n, bytes });
+        }
+      }
+      edges.push({
+        id: `${source.id}->${target.id}`,
+        source: source.id,
+        target: target.id,
+        category,
+        bytes,
+        retransmits: num(r.retransmits),
+        rtos: num(r.rtos),
+        rttUs: numOrNull(r.rtt),
+      });
+    }
+    return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result: { nodes: [...nodes.values()], edges } };
+  }
+
+  async timeseries(q: SeriesQuery): Promise<Answered<Series[]>> {
+    const fromS = Math.floor(q.fromMs / 1000);
+    const toS = Math.ceil(q.toMs / 1000);
+    let stepS = Math.max(30, Math.ceil(q.stepMs / 1000 / 30) * 30);
+    let plan: Plan;
+    const nowS = Math.max(this.lastNowS, Math.floor(Date.now() / 1000));
+    if (stepS < 300 && fromS >= nowS - this.opts.rawRetentionS) {
+      // Finer than the roll-ups: raw rows only (a plan with no roll-up segment reads just the raw part).
+      plan = { fromS: floorTo(fromS, stepS), toS: ceilTo(toS, stepS), segments: [] };
+    } else {
+      stepS = Math.max(300, ceilTo(stepS, 300));
+      const tiers = this.tiers(nowS).filter((t) => stepS % t.stepS === 0);
+      plan = planRange(floorTo(fromS, stepS), ceilTo(toS, stepS), tiers);
+    }
+    const src = this.source(plan, q, stepS < 300);
+    const seriesKey =
+      q.groupBy === 'total'
+        ? `'total'`
+        : q.groupBy === 'category'
+          ? 'CAST(category AS VARCHAR)'
+          : q.groupBy === 'namespace'
+            ? `coalesce(s.namespace, c.namespace, 'external')`
+            : `coalesce(s.namespace || '/' || s.workload, c.namespace || '/' || c.workload, 'external')`;
+    const value =
+      q.metric === 'bytes'
+        ? 'sum(bytes)'
+        : q.metric === 'retransmits'
+          ? 'sum(retransmits)'
+          : q.metric === 'rtos'
+            ? 'sum(rtos)'
+            : 'sum(rtt_sum) / nullif(sum(rtt_n), 0)';
+    const sql = `WITH f AS (
+        SELECT bucket // ${stepS} * ${stepS} AS t, client_ip, server_ip, server_port, max(category) AS category,
+          max(client_ep) AS client_ep, max(server_ep) AS server_ep,
+          greatest(sum(c_sent), sum(s_recv)) + greatest(sum(s_sent), sum(c_recv)) AS bytes,
+          sum(retransmits) AS retransmits, sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n
+        FROM (${src}) GROUP BY 1, client_ip, server_ip, server_port),
+      p AS (SELECT t, ${seriesKey} AS name, ${value} AS v
+        FROM f JOIN endpoints c ON c.id = f.client_ep JOIN endpoints s ON s.id = f.server_ep GROUP BY t, name),
+      top AS (SELECT name FROM p GROUP BY name ORDER BY sum(v) DESC NULLS LAST, name LIMIT ${q.limit})
+      SELECT p.t, p.name, p.v FROM p JOIN top USING (name) WHERE p.v IS NOT NULL ORDER BY p.name, p.t`;
+    const rows = await this.rows(this.reader(), sql);
+    const series = new Map<string, Series>();
+    for (const r of rows) {
+      let name = String(r.name);
+      if (q.groupBy === 'category') {
+        name = categoryFromCode(Number(name));
+      }
+      let s = series.get(name);
+      if (!s) {
+        series.set(name, (s = { name, points: [] }));
+      }
+      s.points.push([num(r.t) * 1000, num(r.v)]);
+    }
+    return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result: [...series.values()] };
+  }
+
+  async namespaces(): Promise<string[]> {
+    const rows = await this.rows(
+      this.reader(),
+      'SELECT DISTINCT namespace FROM endpoints WHERE namespace IS NOT NULL ORDER BY namespace'
+    );
+    return rows.map((r) => String(r.namespace));
+  }
+
+  async workloads(namespace?: string): Promise<Array<{ namespace: string; workload: string; kind: string | null }>> {
+    const where = namespace === undefined ? '' : ` AND namespace = ${sqlString(namespace)}`;
+    const rows = await this.rows(
+      this.reader(),
+      `SELECT namespace, workload, any_value(kind) AS kind FROM endpoints
+       WHERE namespace IS NOT NULL AND workload IS NOT NULL${where} GROUP BY namespace, workload ORDER BY namespace, workload`
+    );
+    return rows.map((r) => ({ namespace: String(r.namespace), workload: String(r.workload), kind: str(r.kind) }));
+  }
+
+  /** Totals of the reports' `other` counters (flows below each report's top N) in a range. */
+  async otherTotals(q: RangeQuery): Promise<{ flows: number; bytes: number; retransmits: number; rtos: number }> {
+    const rows = await this.rows(
+      this.reader(),
+      `SELECT sum(other_flows) AS flows, sum(other_bytes_sent + other_bytes_received) AS bytes,
+         sum(other_retransmits) AS retransmits, sum(other_rtos) AS rtos
+       FROM reports WHERE start_ms >= ${q.fromMs} AND start_ms < ${q.toMs}`
+    );
+    const r = rows[0] ?? {};
+    return { flows: num(r.flows), bytes: num(r.bytes), retransmits: num(r.retransmits), rtos: num(r.rtos) };
+  }
+
+  async stats(): Promise<StoreStats> {
+    const [r] = await this.rows(
+      this.reader(),
+      `SELECT (SELECT count(*) FROM flows_raw) AS raw, (SELECT count(*) FROM flows_300) + (SELECT count(*) FROM flows_900)
+         + (SELECT count(*) FROM flows_3600) AS rollup, (SELECT count(*) FROM reports) AS reports`
+    );
+    let bytesOnDisk = 0;
+    for (const f of await readdir(this.opts.dataDir)) {
+      if (f.startsWith('flows.duckdb')) {
+        bytesOnDisk += (await stat(join(this.opts.dataDir, f))).size;
+      }
+    }
+    return { rawRows: num(r?.raw), rollupRows: num(r?.rollup), reports: num(r?.reports), bytesOnDisk };
+  }
+
+  /** Writes everything to the database file (a clean restart replays no WAL). */
+  async checkpoint(): Promise<void> {
+    await this.write.run(async () => {
+      await this.writer!.run('CHECKPOINT');
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.write.run(async () => {
+      for (const r of this.readers) {
+        r.closeSync();
+      }
+      this.readers = [];
+      if (this.writer) {
+        await this.writer.run('CHECKPOINT').catch(() => undefined);
+        this.writer.closeSync();
+      }
+      this.writer = undefined;
+      this.instance?.closeSync();
+      this.instance = undefined;
+    });
+  }
+}
+
+function endpointKey(e: Endpoint): string {
+  return [e.ip, e.pod, e.namespace, e.workload, e.kind, e.node, e.zone, e.service]
+    .map((v) => v ?? '\u0000')
+    .join('\u0001');
+}
+
+async function appendRows<T>(
+  w: DuckDBConnection,
+  table: string,
+  items: T[],
+  fn: (a: DuckDBAppender, item: T) => void
+): Promise<void> {
+  if (items.length === 0) {
+    return;
+  }
+  const a = await w.createAppender(table);
+  for (const item of items) {
+    fn(a, item);
+    a.endRow();
+  }
+  a.flushSync();
+  a.closeSync();
+}
+
+async function setMeta(w: DuckDBConnection, key: string, value: number): Promise<void> {
+  await w.run(`INSERT OR REPLACE INTO meta VALUES (${sqlString(key)}, ${value})`);
+}
+
+/** Recomputes bucket `b` of tier `step` from the `from` tier (itself when compacting). */
+async function rebuild(w: DuckDBConnection, step: number, from: number, b: number): Promise<void> {
+  await w.run(`CREATE OR REPLACE TEMP TABLE rebuilt AS
+    SELECT ${b} AS bucket, client_ip, server_ip, server_port, ${ROLLUP_SUMS}
+    FROM flows_${from} WHERE bucket >= ${b} AND bucket < ${b + step} GROUP BY client_ip, server_ip, server_port`);
+  await w.run(`DELETE FROM flows_${step} WHERE bucket = ${b}`);
+  await w.run(`INSERT INTO flows_${step} SELECT * FROM rebuilt`);
+  await w.run('DROP TABLE rebuilt');
+}
+
+function metricOrder(metric: TopQuery['metric']): string {
+  switch (metric) {
+    case 'bytes':
+      return 'bytes DESC, retransmits DESC';
+    case 'retransmits':
+      return 'retransmits DESC, bytes DESC';
+    case 'rtos':
+      return 'rtos DESC, retransmits DESC, bytes DESC';
+    case 'rtt':
+      return 'rtt DESC NULLS LAST, bytes DESC';
+  }
+}
+
+/** Group key of one end at a level; ends without a name at that level (external addresses) keep their IP. */
+function groupKey(alias: 'c' | 's', level: GroupBy): string {
+  switch (level) {
+    case 'pod':
+      return `coalesce(${alias}.namespace || '/' || ${alias}.pod, ${alias}.ip)`;
+    case 'workload':
+      return `coalesce(${alias}.namespace || '/' || ${alias}.workload, ${alias}.ip)`;
+    case 'namespace':
+      return `coalesce(${alias}.namespace, ${alias}.ip)`;
+    default:
+      return `${alias}.ip`;
+  }
+}
+
+/** The end's descriptive columns at a level: finer names are null once grouped above them. */
+function endColumns(alias: 'c' | 's', level: GroupBy): string {
+  const named = `${alias}.${level === 'namespace' ? 'namespace' : level === 'pod' ? 'pod' : 'workload'} IS NOT NULL`;
+  const keep = (col: string, levels: GroupBy[]): string =>
+    levels.includes(level) ? `${alias}.${col}` : `CASE WHEN ${named} THEN NULL ELSE ${alias}.${col} END`;
+  return [
+    `CASE WHEN ${named} THEN NULL ELSE ${alias}.ip END AS ${alias}_ip`,
+    `${keep('pod', ['pod'])} AS ${alias}_pod`,
+    `${alias}.namespace AS ${alias}_namespace`,
+    `${keep('workload', ['pod', 'workload'])} AS ${alias}_workload`,
+    `${keep('kind', ['pod', 'workload'])} AS ${alias}_kind`,
+    `${keep('node', ['pod'])} AS ${alias}_node`,
+    `${keep('zone', ['pod'])} AS ${alias}_zone`,
+  ].join(', ');
+}
+
+function end(r: Row, p: 'c' | 's') {
+  return {
+    ip: str(r[`${p}_ip`]),
+    pod: str(r[`${p}_pod`]),
+    namespace: str(r[`${p}_namespace`]),
+    workload: str(r[`${p}_workload`]),
+    kind: str(r[`${p}_kind`]),
+    node: str(r[`${p}_node`]),
+    zone: str(r[`${p}_zone`]),
+  };
+}
+
+function mapNode(r: Row, p: 'c' | 's', level: GroupBy, category: Category): Omit<MapNode, 'bytes'> {
+  const e = end(r, p);
+  const service = p === 's' ? str(r.s_service) : null;
+  const named = level === 'pod' ? e.pod : e.workload;
+  if (named !== null && e.namespace !== null) {
+    return {
+      id: `${e.namespace}/${named}`,
+      title: named,
+      subtitle: e.namespace,
+      namespace: e.namespace,
+      kind: level === 'pod' ? 'Pod' : e.kind,
+      workload: e.workload,
+      pod: level === 'pod' ? e.pod : null,
+      ip: null,
+      category: null,
+    };
+  }
+  const ip = e.ip ?? 'unknown';
+  const external = category === 'AMAZON_S3' || category === 'AMAZON_DYNAMODB' || category === 'UNCLASSIFIED';
+  return {
+    id: ip,
+    title: service ?? ip,
+    subtitle: service ? ip : external ? category : (e.node ?? null),
+    namespace: e.namespace,
+    kind: service ? 'Service' : e.kind === 'Node' ? 'Node' : 'External',
+    workload: null,
+    pod: null,
+    ip,
+    category: external ? category : null,
+  };
+}

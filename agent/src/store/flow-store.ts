@@ -1,0 +1,177 @@
+/**
+ * The storage layer behind the hub. The embedded implementation is DuckDB (duckdb-store.ts); a distributed
+ * engine can take over by implementing this interface (see docs/hub.md).
+ */
+import type { Category } from '../classify/category.js';
+
+/** One end of a flow, as named at ingest time. Names are null where unknown. */
+export interface Endpoint {
+  ip: string;
+  pod: string | null;
+  namespace: string | null;
+  workload: string | null;
+  kind: string | null;
+  node: string | null;
+  zone: string | null;
+  /** The Service whose ClusterIP this address is (server ends reached through a ClusterIP). */
+  service: string | null;
+}
+
+export type Side = 'client' | 'server';
+
+/** One monitored end's counters for one flow over one report window. Oriented client → server. */
+export interface FlowRow {
+  clientIp: string;
+  serverIp: string;
+  serverPort: number;
+  /** Which end reported this row. */
+  side: Side;
+  category: Category;
+  client: Endpoint;
+  server: Endpoint;
+  bytesSent: number;
+  bytesReceived: number;
+  segmentsSent: number;
+  segmentsReceived: number;
+  retransmits: number;
+  rtos: number;
+  connectionsOpened: number;
+  connectionsClosed: number;
+  /** Window-average smoothed RTT in µs, or null when the window had no sample. */
+  rttAvgUs: number | null;
+  rttMaxUs: number | null;
+}
+
+export interface OtherTotals {
+  flows: number;
+  bytesSent: number;
+  bytesReceived: number;
+  retransmits: number;
+  rtos: number;
+}
+
+/** A validated, enriched report ready to be stored. */
+export interface StoredReport {
+  reportId: string;
+  node: string;
+  /** Window start and end, epoch milliseconds. */
+  startMs: number;
+  endMs: number;
+  rows: FlowRow[];
+  other: OtherTotals;
+}
+
+export type Metric = 'bytes' | 'retransmits' | 'rtos' | 'rtt';
+export type GroupBy = 'flow' | 'pod' | 'workload' | 'namespace';
+
+export interface RangeQuery {
+  /** Epoch milliseconds, half-open [from, to). */
+  fromMs: number;
+  toMs: number;
+  categories?: Category[];
+  /** Keep flows with either end in this namespace (and workload, when given). */
+  namespace?: string;
+  workload?: string;
+}
+
+export interface TopQuery extends RangeQuery {
+  metric: Metric;
+  limit: number;
+  groupBy: GroupBy;
+}
+
+export interface EndSummary {
+  ip: string | null;
+  pod: string | null;
+  namespace: string | null;
+  workload: string | null;
+  kind: string | null;
+  node: string | null;
+  zone: string | null;
+}
+
+export interface TopRow {
+  category: Category;
+  local: EndSummary;
+  remote: EndSummary & { service: string | null };
+  serverPort: number | null;
+  value: number;
+  bytes: number;
+  retransmits: number;
+  rtos: number;
+  rttUs: number | null;
+}
+
+export interface MapQuery extends RangeQuery {
+  groupBy: 'workload' | 'pod';
+  /** Most edges kept, by bytes. */
+  limit: number;
+}
+
+export interface MapNode {
+  id: string;
+  title: string;
+  subtitle: string | null;
+  namespace: string | null;
+  kind: string | null;
+  workload: string | null;
+  pod: string | null;
+  ip: string | null;
+  category: Category | null;
+  bytes: number;
+}
+
+export interface MapEdge {
+  id: string;
+  source: string;
+  target: string;
+  category: Category;
+  bytes: number;
+  retransmits: number;
+  rtos: number;
+  rttUs: number | null;
+}
+
+export interface SeriesQuery extends RangeQuery {
+  metric: Metric;
+  stepMs: number;
+  /** What one series is: everything (total), or one category / namespace / workload. */
+  groupBy: 'total' | 'category' | 'namespace' | 'workload';
+  limit: number;
+}
+
+export interface Series {
+  name: string;
+  points: Array<[number, number]>;
+}
+
+/** The range actually answered: stores align ranges to their resolution. */
+export interface Answered<T> {
+  fromMs: number;
+  toMs: number;
+  result: T;
+}
+
+export interface StoreStats {
+  rawRows: number;
+  rollupRows: number;
+  reports: number;
+  bytesOnDisk: number;
+}
+
+export interface FlowStore {
+  open(): Promise<void>;
+  /** True when a report with this id was stored (within the report-id retention). */
+  hasReport(reportId: string): boolean;
+  /** Stores the reports atomically; resolves once they are durable. */
+  append(reports: StoredReport[]): Promise<void>;
+  topContributors(q: TopQuery): Promise<Answered<TopRow[]>>;
+  serviceMap(q: MapQuery): Promise<Answered<{ nodes: MapNode[]; edges: MapEdge[] }>>;
+  timeseries(q: SeriesQuery): Promise<Answered<Series[]>>;
+  namespaces(): Promise<string[]>;
+  workloads(namespace?: string): Promise<Array<{ namespace: string; workload: string; kind: string | null }>>;
+  /** Roll-ups, compaction and retention, as of `nowMs`. */
+  maintain(nowMs: number): Promise<void>;
+  stats(): Promise<StoreStats>;
+  close(): Promise<void>;
+}

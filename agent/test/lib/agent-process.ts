@@ -1,0 +1,132 @@
+/**
+ * Runs `flowlens-agent node --stdout` (from source, through tsx) as a child process, collects and validates
+ * its reports, and stops it. Also sums report flows by key so tests can compare totals with ground truth.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { reportV1Schema, type FlowRecord, type ReportV1 } from '../../src/contracts/report.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const AGENT_DIR = resolve(HERE, '..', '..');
+export const CLI = join(AGENT_DIR, 'src', 'cli.ts');
+
+export function agentBpfDir(): string {
+  return join(AGENT_DIR, 'bpf');
+}
+
+export function bpfArtifactPaths(): string[] {
+  const dir = agentBpfDir();
+  return [
+    join(dir, 'flowlens.bpf.o'),
+    join(dir, 'lossy.bpf.o'),
+    join(dir, 'build', 'flowlens-loader'),
+    join(dir, 'build', 'flowlens-lossy'),
+  ];
+}
+
+export interface AgentHandle {
+  child: ChildProcess;
+  reports: ReportV1[];
+  stderr(): string;
+  /** Program and link ids the agent attached (from its start-up log line). */
+  progId: number;
+  linkId: number;
+  /** Sends a signal and waits for the exit; resolves with the exit code (null when killed by a signal). */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
+}
+
+export async function startAgent(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<AgentHandle> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'node', '--stdout', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  const reports: ReportV1[] = [];
+  let stderr = '';
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    reports.push(reportV1Schema.parse(JSON.parse(line)));
+  });
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  const ids = await new Promise<{ progId: number; linkId: number }>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`agent did not attach within 30 s:\n${stderr}`)), 30_000);
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      const m = /sock_ops program (\d+) attached to .* \(link (\d+)\)/.exec(stderr);
+      if (m) {
+        clearTimeout(timer);
+        res({ progId: Number(m[1]), linkId: Number(m[2]) });
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      rej(new Error(`agent exited (${code}) before attaching:\n${stderr}`));
+    });
+  });
+  return {
+    child,
+    reports,
+    stderr: () => stderr,
+    ...ids,
+    stop: async (signal = 'SIGTERM', timeoutMs = 15_000) => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+      }
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** Runs the agent CLI to completion (for error cases); returns exit code and output. */
+export function runAgentOnce(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 30_000
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((res) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      res({ code, stdout, stderr });
+    });
+  });
+}
+
+export type FlowTotals = Omit<FlowRecord, 'rttUs' | 'local'>;
+
+/** Sums every report's flows matching `pick` (over all reports: counters are deltas). */
+export function sumFlows(reports: ReportV1[], pick: (f: FlowRecord) => boolean): FlowTotals | null {
+  let total: FlowTotals | null = null;
+  for (const r of reports) {
+    for (const f of r.flows) {
+      if (!pick(f)) {
+        continue;
+      }
+      if (!total) {
+        const { rttUs: _rtt, local: _local, ...counters } = f;
+        total = { ...counters };
+        continue;
+      }
+      total.bytesSent += f.bytesSent;
+      total.bytesReceived += f.bytesReceived;
+      total.segmentsSent += f.segmentsSent;
+      total.segmentsReceived += f.segmentsReceived;
+      total.retransmits += f.retransmits;
+      total.rtos += f.rtos;
+      total.connectionsOpened += f.connectionsOpened;
+      total.connectionsClosed += f.connectionsClosed;
+    }
+  }
+  return total;
+}

@@ -1,0 +1,96 @@
+/** Runs agent/test/lib/traffic-gen.ts inside namespaces and returns its JSON results. */
+import { type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { spawnIn } from './netns.js';
+
+const GEN = join(dirname(fileURLToPath(import.meta.url)), 'traffic-gen.ts');
+const NODE = [process.execPath, '--import', 'tsx', GEN];
+
+export interface TrafficServer {
+  /** One entry per finished connection: the bytes it received. */
+  received: number[];
+  close(): Promise<void>;
+}
+
+export async function startServer(ns: string, host: string, port: number, reply = 0): Promise<TrafficServer> {
+  const child = spawnIn(ns, [...NODE, 'server', '--host', host, '--port', String(port), '--reply', String(reply)]);
+  const received: number[] = [];
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`traffic server did not start: ${stderr}`)), 20_000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const msg = JSON.parse(line) as { listening?: boolean; received?: number };
+      if (msg.listening) {
+        clearTimeout(timer);
+        resolve();
+      } else if (typeof msg.received === 'number') {
+        received.push(msg.received);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`traffic server exited (${code}): ${stderr}`));
+    });
+  });
+  await ready;
+  return {
+    received,
+    close: () => stop(child),
+  };
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.stdin!.end();
+  });
+}
+
+/**
+ * Runs one client mode to completion and returns its last JSON line; `onConnected` runs when an upload's
+ * connection is established (to time loss against the transfer, not against process start-up).
+ */
+export function runClient<T = Record<string, number>>(
+  ns: string,
+  args: string[],
+  timeoutMs = 60_000,
+  onConnected?: () => void
+): Promise<T> {
+  const child = spawnIn(ns, [...NODE, ...args]);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    if (onConnected && stdout.includes('"connected":true')) {
+      const cb = onConnected;
+      onConnected = undefined;
+      cb();
+    }
+  });
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`traffic client '${args.join(' ')}' timed out`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      const last = stdout.trim().split('\n').pop();
+      if (code !== 0 || !last) {
+        reject(new Error(`traffic client '${args.join(' ')}' failed (${code}): ${stderr}`));
+        return;
+      }
+      resolve(JSON.parse(last) as T);
+    });
+  });
+}

@@ -39,7 +39,7 @@ export default defineConfig([
   ...baseConfig,
   {
     // One linter for the whole repo: the agent, the hub and the node-side tests are TypeScript too.
-    files: ['agent/**/*.ts', 'tests/**/*.ts', 'scripts/**/*.ts', '*.ts'],
+    files: ['agent/**/*.ts', 'tests/**/*.ts', 'scripts/**/*.ts', 'deploy/**/*.ts', 'demo/**/*.ts', '*.ts'],
     rules: {
       'no-console': 'off',
     },

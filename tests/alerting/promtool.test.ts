@@ -11,7 +11,7 @@ import { requireBinary } from '../../agent/test/lib/privileges.js';
 import { runBinary } from '../lib/run-binary.js';
 
 const PROMTOOL = '/usr/bin/promtool';
-const ROOT = join(import.meta.dirname, '../..');
+const ROOT = join(__dirname, '../..');
 const PROM_DIR = join(ROOT, 'provisioning/prometheus');
 const ruleFiles = readdirSync(join(PROM_DIR, 'rules'))
   .filter((n) => n.endsWith('.yml'))

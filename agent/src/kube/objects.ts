@@ -1,0 +1,57 @@
+/** Pure mapping from Kubernetes API objects to the metadata contract (PodInfo, NodeInfo, ServiceInfo). */
+import type { V1Node, V1ObjectMeta, V1OwnerReference, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { NodeInfo, PodInfo, ServiceInfo } from '../contracts/metadata.js';
+
+export const ZONE_LABEL = 'topology.kubernetes.io/zone';
+const LEGACY_ZONE_LABEL = 'failure-domain.beta.kubernetes.io/zone';
+
+export interface Workload {
+  workload: string;
+  kind: string;
+}
+
+/** The controlling owner reference (or the first one when none is marked controller). */
+export function controllerOf(meta: V1ObjectMeta | undefined): V1OwnerReference | undefined {
+  const refs = meta?.ownerReferences ?? [];
+  return refs.find((r) => r.controller) ?? refs[0];
+}
+
+/** The pod's IPs, or none when it has no network of its own (hostNetwork) or has finished (IPs released). */
+export function podIps(pod: V1Pod): string[] {
+  if (pod.spec?.hostNetwork) {return [];}
+  const phase = pod.status?.phase;
+  if (phase === 'Succeeded' || phase === 'Failed') {return [];}
+  const ips = new Set<string>();
+  for (const p of pod.status?.podIPs ?? []) {if (p.ip) {ips.add(p.ip);}}
+  if (pod.status?.podIP) {ips.add(pod.status.podIP);}
+  return [...ips];
+}
+
+export function podInfos(pod: V1Pod, workload: Workload): PodInfo[] {
+  const name = pod.metadata?.name ?? '';
+  const namespace = pod.metadata?.namespace ?? 'default';
+  return podIps(pod).map((ip) => ({
+    ip,
+    name,
+    namespace,
+    workload: workload.workload,
+    kind: workload.kind,
+    node: pod.spec?.nodeName ?? null,
+  }));
+}
+
+export function nodeInfo(node: V1Node): NodeInfo {
+  const labels = node.metadata?.labels ?? {};
+  return {
+    name: node.metadata?.name ?? '',
+    zone: labels[ZONE_LABEL] ?? labels[LEGACY_ZONE_LABEL] ?? null,
+    addresses: (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address),
+  };
+}
+
+export function serviceInfos(svc: V1Service): ServiceInfo[] {
+  const ips = new Set([...(svc.spec?.clusterIPs ?? []), svc.spec?.clusterIP ?? '']);
+  const name = svc.metadata?.name ?? '';
+  const namespace = svc.metadata?.namespace ?? 'default';
+  return [...ips].filter((ip) => ip !== '' && ip !== 'None').map((ip) => ({ ip, name, namespace }));
+}

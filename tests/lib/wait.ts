@@ -1,0 +1,15 @@
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  timeoutMs: number,
+  everyMs = 20
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) {return value as NonNullable<T>;}
+    if (Date.now() > deadline) {throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);}
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

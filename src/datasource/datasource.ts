@@ -15,13 +15,21 @@ import {
 import { HubClient, type Fetch } from './hubClient';
 import { HubError } from './hubErrors';
 import { HUB_ROUTE_PATH, type TimeWindow } from './hubRequests';
-import { CATEGORIES, GROUP_BYS, MAP_GROUP_BYS, METRICS, type Category, type TopContributorRow } from './hubTypes';
+import {
+  CATEGORIES,
+  GROUP_BYS,
+  MAP_GROUP_BYS,
+  METRICS,
+  SERIES_GROUP_BYS,
+  type Category,
+  type TopContributorRow,
+} from './hubTypes';
 import { DEFAULT_QUERY, type FlowsJsonData, type FlowsQuery } from './types';
 import { parseVariableQuery } from './variableQuery';
 import { buildTopTalkersFrame } from '../frames/topTalkersFrame';
 import { buildServiceMapFrames } from '../frames/serviceMapFrames';
 import { buildTimeseriesFrames } from '../frames/timeseriesFrames';
-import { flowsOf } from '../frames/endpoints';
+import { drilldownFilter, flowsOf } from '../frames/endpoints';
 import { serviceMapLinks } from '../frames/drilldownLinks';
 
 export interface FlowsDataSourceDeps {
@@ -68,6 +76,7 @@ export class FlowsDataSource extends DataSourceApi<FlowsQuery, FlowsJsonData> {
       metric: oneOf(sub(query.metric), METRICS, 'metric'),
       groupBy: oneOf(sub(query.groupBy), GROUP_BYS, 'group by'),
       mapGroupBy: oneOf(sub(query.mapGroupBy), MAP_GROUP_BYS, 'service map view'),
+      seriesGroupBy: oneOf(sub(query.seriesGroupBy), SERIES_GROUP_BYS, 'series group by'),
     };
   }
 
@@ -78,7 +87,13 @@ export class FlowsDataSource extends DataSourceApi<FlowsQuery, FlowsJsonData> {
       targets.map(async (t): Promise<{ data: DataFrame[]; error?: DataQueryError }> => {
         try {
           const q = this.applyTemplateVariables(t, request.scopedVars);
-          return { data: await this.runQuery({ ...DEFAULT_QUERY, ...stripUndefined(q), refId: t.refId }, range) };
+          return {
+            data: await this.runQuery(
+              { ...DEFAULT_QUERY, ...stripUndefined(q), refId: t.refId },
+              range,
+              stepFor(request.intervalMs)
+            ),
+          };
         } catch (err) {
           return { data: [], error: { refId: t.refId, message: err instanceof Error ? err.message : String(err) } };
         }
@@ -88,7 +103,7 @@ export class FlowsDataSource extends DataSourceApi<FlowsQuery, FlowsJsonData> {
     return { data: results.flatMap((r) => r.data), ...(errors.length > 0 ? { errors, error: errors[0] } : {}) };
   }
 
-  private async runQuery(q: FlowsQuery, range: TimeWindow): Promise<DataFrame[]> {
+  private async runQuery(q: FlowsQuery, range: TimeWindow, intervalMs?: number): Promise<DataFrame[]> {
     if (!this.settings.url) {
       throw new HubError(
         'The Flowlens flows datasource must use server (proxy) access so Grafana can add the query token.'
@@ -102,24 +117,16 @@ export class FlowsDataSource extends DataSourceApi<FlowsQuery, FlowsJsonData> {
       }
       case 'timeseries': {
         const metric = q.metric ?? 'bytes';
-        const categories = q.categories && q.categories.length > 0 ? q.categories : [undefined];
-        const frames = await Promise.all(
-          categories.map(async (category) =>
-            buildTimeseriesFrames(
-              await this.hub.timeseries({
-                ...range,
-                metric,
-                category,
-                namespace: q.namespace,
-                workload: q.workload,
-                groupBy: q.groupBy,
-              }),
-              metric,
-              q.refId
-            )
-          )
-        );
-        return frames.flat();
+        const series = await this.hub.timeseries({
+          ...range,
+          metric,
+          categories: q.categories,
+          namespace: q.namespace,
+          workload: q.workload,
+          groupBy: q.seriesGroupBy,
+          stepMs: intervalMs,
+        });
+        return buildTimeseriesFrames(series, metric, q.refId);
       }
       default:
         return [await this.topTalkers(q, range)];
@@ -139,8 +146,7 @@ export class FlowsDataSource extends DataSourceApi<FlowsQuery, FlowsJsonData> {
           category,
           limit,
           groupBy: q.groupBy,
-          namespace: q.namespace,
-          workload: q.workload,
+          ...(q.endpoint ? drilldownFilter(q.endpoint, q.peer) : { namespace: q.namespace, workload: q.workload }),
         })
       )
     );
@@ -166,7 +172,12 @@ export class FlowsDataSource extends DataSourceApi<FlowsQuery, FlowsJsonData> {
       if (status !== 'ok') {
         return { status: 'error', message: `Flowlens hub answered but reports status "${status}".` };
       }
-      return { status: 'success', message: 'Flowlens hub is reachable and the query token is accepted.' };
+      // Health needs no token; listing namespaces does, so this proves the token too.
+      const namespaces = await this.hub.namespaces();
+      return {
+        status: 'success',
+        message: `Flowlens hub is reachable and accepts the query token (${namespaces.length} namespaces with flows).`,
+      };
     } catch (err) {
       return { status: 'error', message: err instanceof Error ? err.message : String(err) };
     }
@@ -193,4 +204,12 @@ function oneOf<T extends string>(value: string | undefined, allowed: readonly T[
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The hub buckets by whole seconds; Grafana's interval suggestion is in ms. Undefined lets the hub choose. */
+export function stepFor(intervalMs: number | undefined): number | undefined {
+  if (intervalMs === undefined || !Number.isFinite(intervalMs) || intervalMs <= 0) {
+    return undefined;
+  }
+  return Math.max(1000, Math.round(intervalMs / 1000) * 1000);
 }

@@ -89,7 +89,7 @@ export class HubClient {
   }
 }
 
-/** Accepts `["a"]`, `{namespaces: ["a"]}` or `{workloads: [{name: "a"}]}`. */
+/** Accepts `["a"]`, `{namespaces: ["a"]}`, `{workloads: [{workload: "a"}]}` or `[{name: "a"}]`. */
 export function namesOf(data: unknown, key: string): string[] {
   const list = Array.isArray(data)
     ? data
@@ -103,8 +103,8 @@ export function namesOf(data: unknown, key: string): string[] {
     typeof item === 'string'
       ? item
       : typeof item === 'object' && item !== null
-        ? (item as { name?: unknown }).name
+        ? ((item as { workload?: unknown }).workload ?? (item as { name?: unknown }).name)
         : undefined
   );
-  return names.filter((n): n is string => typeof n === 'string' && n !== '');
+  return [...new Set(names.filter((n): n is string => typeof n === 'string' && n !== ''))];
 }

@@ -1,5 +1,5 @@
 // Pure builders for the hub's query API v1 paths and query strings.
-import type { Category, GroupBy, MapGroupBy, Metric } from './hubTypes';
+import type { Category, GroupBy, MapGroupBy, Metric, SeriesGroupBy } from './hubTypes';
 
 /** The data-proxy route declared in src/datasource/plugin.json: `${instanceSettings.url}/hub/...` reaches the hub. */
 export const HUB_ROUTE_PATH = 'hub';
@@ -26,10 +26,12 @@ export interface ServiceMapParams extends TimeWindow {
 
 export interface TimeseriesParams extends TimeWindow {
   metric: Metric;
-  category?: Category;
+  /** Sent as one comma-separated parameter; empty means all. */
+  categories?: Category[];
   namespace?: string;
   workload?: string;
-  groupBy?: GroupBy;
+  groupBy?: SeriesGroupBy;
+  limit?: number;
   /** Bucket width in milliseconds. */
   stepMs?: number;
 }
@@ -86,11 +88,12 @@ export function timeseriesRequest(p: TimeseriesParams): HubRequest {
     path: '/api/v1/timeseries',
     params: compact({
       metric: p.metric,
-      category: p.category,
+      category: p.categories && p.categories.length > 0 ? p.categories.join(',') : undefined,
       namespace: p.namespace,
       workload: p.workload,
       groupBy: p.groupBy,
       step: p.stepMs,
+      limit: p.limit,
       ...timeWindow(p),
     }),
   };

@@ -7,7 +7,8 @@ export type Category = (typeof CATEGORIES)[number];
 export const METRICS = ['bytes', 'retransmits', 'rtos', 'rtt'] as const;
 export type Metric = (typeof METRICS)[number];
 
-export const GROUP_BYS = ['pod', 'workload', 'namespace'] as const;
+/** `flow`: one row per (client, server, server port); the others sum flows per pod / workload / namespace pair. */
+export const GROUP_BYS = ['flow', 'pod', 'workload', 'namespace'] as const;
 export type GroupBy = (typeof GROUP_BYS)[number];
 
 export const MAP_GROUP_BYS = ['workload', 'pod'] as const;
@@ -40,11 +41,14 @@ export interface TopContributorRow {
   local: Endpoint;
   /** The side that accepted it (server). */
   remote: RemoteEndpoint;
+  /** Server port of the flow (groupBy=flow), null when rows are aggregated. */
+  serverPort?: number | null;
   value: number;
   bytes: number;
   retransmits: number;
   rtos: number;
-  rttUs: RttUs | null;
+  /** Average smoothed RTT in µs (the hub's form), or min/avg/max; null without a sample. */
+  rttUs: number | RttUs | null;
 }
 
 export interface TopContributorsResponse {
@@ -54,8 +58,11 @@ export interface TopContributorsResponse {
 export interface ServiceMapNode {
   id: string;
   title: string;
+  subtitle?: string | null;
   namespace: string | null;
   kind?: string | null;
+  category?: Category | null;
+  bytes?: number;
   workload?: string | null;
   pod?: string | null;
   ip?: string | null;
@@ -66,10 +73,11 @@ export interface ServiceMapEdge {
   id: string;
   source: string;
   target: string;
+  category?: Category;
   bytes: number;
   retransmits: number;
   rtos: number;
-  rttUs: RttUs | null;
+  rttUs: number | RttUs | null;
   /** Segments sent both ways, when the hub reports them: the denominator of the retransmission ratio. */
   segments?: number;
 }
@@ -79,22 +87,42 @@ export interface ServiceMapResponse {
   edges: ServiceMapEdge[];
 }
 
-export interface TimeseriesPoint {
-  /** Epoch milliseconds. */
-  t: number;
-  v: number;
-}
-
 export interface TimeseriesSeries {
-  labels: Record<string, string | null>;
-  points: TimeseriesPoint[];
+  name: string;
+  /** [epoch ms, value] pairs. */
+  points: Array<[number, number]>;
 }
 
 export interface TimeseriesResponse {
   series: TimeseriesSeries[];
 }
 
+export const SERIES_GROUP_BYS = ['total', 'category', 'namespace', 'workload'] as const;
+export type SeriesGroupBy = (typeof SERIES_GROUP_BYS)[number];
+
 export interface HealthResponse {
   status: string;
   [key: string]: unknown;
+}
+
+/** The average of an RTT in either of the hub's forms. */
+export function rttAvg(rtt: number | RttUs | null | undefined): number | null {
+  if (rtt === null || rtt === undefined) {
+    return null;
+  }
+  return typeof rtt === 'number' ? rtt : rtt.avg;
+}
+
+export function rttMax(rtt: number | RttUs | null | undefined): number | null {
+  if (rtt === null || rtt === undefined) {
+    return null;
+  }
+  return typeof rtt === 'number' ? rtt : rtt.max;
+}
+
+export function rttMin(rtt: number | RttUs | null | undefined): number | null {
+  if (rtt === null || rtt === undefined) {
+    return null;
+  }
+  return typeof rtt === 'number' ? rtt : rtt.min;
 }

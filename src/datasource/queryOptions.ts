@@ -1,6 +1,6 @@
 // Choices shown by the query editor, with the words users see.
 import type { SelectableValue } from '@grafana/data';
-import { CATEGORIES, type Category, type GroupBy, type MapGroupBy, type Metric } from './hubTypes';
+import { CATEGORIES, type Category, type GroupBy, type MapGroupBy, type Metric, type SeriesGroupBy } from './hubTypes';
 import type { QueryType } from './types';
 
 export const QUERY_TYPE_OPTIONS: Array<SelectableValue<QueryType>> = [
@@ -30,9 +30,17 @@ export const CATEGORY_OPTIONS: Array<SelectableValue<Category>> = CATEGORIES.map
 }));
 
 export const GROUP_BY_OPTIONS: Array<SelectableValue<GroupBy>> = [
+  { label: 'Flow', value: 'flow', description: 'Client, server and server port' },
   { label: 'Pod', value: 'pod' },
   { label: 'Workload', value: 'workload' },
   { label: 'Namespace', value: 'namespace' },
+];
+
+export const SERIES_GROUP_BY_OPTIONS: Array<SelectableValue<SeriesGroupBy>> = [
+  { label: 'Total', value: 'total' },
+  { label: 'Category', value: 'category' },
+  { label: 'Namespace', value: 'namespace' },
+  { label: 'Workload', value: 'workload' },
 ];
 
 export const MAP_VIEW_OPTIONS: Array<SelectableValue<MapGroupBy>> = [

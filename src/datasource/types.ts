@@ -1,6 +1,6 @@
 import type { DataSourceJsonData } from '@grafana/data';
 import type { DataQuery } from '@grafana/schema';
-import type { Category, GroupBy, MapGroupBy, Metric } from './hubTypes';
+import type { Category, GroupBy, MapGroupBy, Metric, SeriesGroupBy } from './hubTypes';
 
 export const QUERY_TYPES = ['topTalkers', 'serviceMap', 'timeseries'] as const;
 export type QueryType = (typeof QUERY_TYPES)[number];
@@ -19,6 +19,8 @@ export interface FlowsQuery extends DataQuery {
   namespace?: string;
   workload?: string;
   groupBy?: GroupBy;
+  /** Time series only: one series in total, or per category / namespace / workload. */
+  seriesGroupBy?: SeriesGroupBy;
   /** Service map only: workload view or pod view. */
   mapGroupBy?: MapGroupBy;
   limit?: number;
@@ -31,7 +33,8 @@ export const DEFAULT_QUERY: Partial<FlowsQuery> = {
   queryType: 'topTalkers',
   metric: 'bytes',
   categories: ['INTRA_AZ', 'INTER_AZ'],
-  groupBy: 'pod',
+  groupBy: 'flow',
+  seriesGroupBy: 'total',
   mapGroupBy: 'workload',
   limit: 100,
 };

@@ -7,7 +7,8 @@ const SEP = '~';
 /** A URL path segment for a drilldown: `workload~shop~cart`, `pod~shop~cart-5d9f`, `ip~10.0.0.7`. */
 export function encodeEndpoint(ref: EndpointRef): string {
   const parts = ref.kind === 'ip' ? [ref.kind, ref.ip] : [ref.kind, ref.namespace ?? '', ref.name];
-  return parts.map(encodeURIComponent).join(SEP);
+  // encodeURIComponent leaves "~" alone; escape it so a name can never split a segment.
+  return parts.map((p) => encodeURIComponent(p).replace(/~/g, '%7E')).join(SEP);
 }
 
 export function decodeEndpoint(text: string): EndpointRef | undefined {
@@ -94,4 +95,22 @@ export function endpointOfNode(
     return { kind: 'ip', ip: node.ip ?? node.title };
   }
   return { kind: view, namespace: node.namespace, name };
+}
+
+/**
+ * The hub-side filter that narrows a drilldown without losing any of its flows: the hub keeps flows with
+ * either end in the namespace (and workload), so the endpoint's own namespace/workload is safe to push down.
+ */
+export function drilldownFilter(focus: EndpointRef, peer?: EndpointRef): { namespace?: string; workload?: string } {
+  for (const ref of peer ? [focus, peer] : [focus]) {
+    if (ref.kind === 'workload' && ref.namespace) {
+      return { namespace: ref.namespace, workload: ref.name };
+    }
+  }
+  for (const ref of peer ? [focus, peer] : [focus]) {
+    if (ref.kind === 'pod' && ref.namespace) {
+      return { namespace: ref.namespace };
+    }
+  }
+  return {};
 }

@@ -9,7 +9,15 @@ import {
   type DataLink,
   type FieldDTO,
 } from '@grafana/data';
-import type { RttUs, ServiceMapEdge, ServiceMapNode, ServiceMapResponse } from '../datasource/hubTypes';
+import {
+  rttAvg,
+  rttMax,
+  rttMin,
+  type RttUs,
+  type ServiceMapEdge,
+  type ServiceMapNode,
+  type ServiceMapResponse,
+} from '../datasource/hubTypes';
 import { HEALTH_COLORS, edgeThickness, healthColor, retransmitRatio } from './health';
 import { UNITS } from './units';
 
@@ -47,14 +55,15 @@ interface NodeTotals {
 
 const DRILLDOWN_LINK: DataLink[] = [{ title: 'Show flows (both directions)', url: '${__data.fields.drilldown}' }];
 
-function addRtt(e: MergedEdge, rtt: RttUs | null, bytes: number): void {
-  if (!rtt) {
+function addRtt(e: MergedEdge, rtt: number | RttUs | null, bytes: number): void {
+  const avg = rttAvg(rtt);
+  if (avg === null) {
     return;
   }
-  e.rttMin = Math.min(e.rttMin, rtt.min);
-  e.rttMax = Math.max(e.rttMax, rtt.max);
+  e.rttMin = Math.min(e.rttMin, rttMin(rtt) ?? avg);
+  e.rttMax = Math.max(e.rttMax, rttMax(rtt) ?? avg);
   const w = bytes > 0 ? bytes : 1;
-  e.rttWeighted += rtt.avg * w;
+  e.rttWeighted += avg * w;
   e.rttWeight += w;
   e.rttSamples += 1;
 }
@@ -283,5 +292,8 @@ export function buildServiceMapFrames(
 }
 
 function subtitleOf(n: ServiceMapNode): string {
+  if (n.subtitle) {
+    return n.subtitle;
+  }
   return [n.namespace, n.kind].filter((s): s is string => typeof s === 'string' && s !== '').join(' · ');
 }

@@ -1,6 +1,6 @@
 // Top-contributor rows → one table frame with sortable columns for both sides of each flow.
 import { FieldType, createDataFrame, type DataFrame, type FieldConfig } from '@grafana/data';
-import type { Metric, TopContributorRow } from '../datasource/hubTypes';
+import { rttAvg, type Metric, type TopContributorRow } from '../datasource/hubTypes';
 import type { Direction } from './endpoints';
 import { METRIC_LABELS, UNITS, metricUnit } from './units';
 
@@ -53,12 +53,11 @@ export const TOP_TALKER_COLUMNS: readonly Column[] = [
   text('remote_ip', 'Remote IP', (r) => r.remote.ip),
   text('remote_zone', 'Remote zone', (r) => r.remote.zone),
   text('remote_service', 'Remote service', (r) => r.remote.service),
+  num('server_port', 'Server port', UNITS.none, (r) => r.serverPort ?? null),
   num('bytes', 'Data transferred', UNITS.bytes, (r) => r.bytes),
   num('retransmits', 'Retransmits', UNITS.count, (r) => r.retransmits),
   num('rtos', 'RTOs', UNITS.count, (r) => r.rtos),
-  num('rtt_avg_us', 'RTT avg', UNITS.rttUs, (r) => r.rttUs?.avg ?? null),
-  num('rtt_min_us', 'RTT min', UNITS.rttUs, (r) => r.rttUs?.min ?? null),
-  num('rtt_max_us', 'RTT max', UNITS.rttUs, (r) => r.rttUs?.max ?? null),
+  num('rtt_us', 'RTT', UNITS.rttUs, (r) => rttAvg(r.rttUs)),
 ];
 
 export function buildTopTalkersFrame(rows: TopContributorRow[], opts: TopTalkersFrameOptions = {}): DataFrame {

@@ -4,6 +4,8 @@ import type { Metric } from '../datasource/hubTypes';
 export const UNITS = {
   bytes: 'decbytes',
   count: 'short',
+  /** Identifiers such as port numbers: shown as is. */
+  none: 'none',
   rttUs: 'µs',
   ratio: 'percentunit',
   bytesPerSecond: 'Bps',

@@ -9,6 +9,7 @@ import {
   MAP_VIEW_OPTIONS,
   METRIC_OPTIONS,
   QUERY_TYPE_OPTIONS,
+  SERIES_GROUP_BY_OPTIONS,
   toggleCategory,
 } from '../queryOptions';
 import { DEFAULT_QUERY, type FlowsJsonData, type FlowsQuery } from '../types';
@@ -59,7 +60,19 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
               <RadioButtonGroup options={METRIC_OPTIONS} value={q.metric} onChange={(v) => update({ metric: v })} />
             </InlineField>
             <InlineField label="Group by" labelWidth={LABEL_WIDTH} data-testid={testIds.queryEditor.groupBy}>
-              <RadioButtonGroup options={GROUP_BY_OPTIONS} value={q.groupBy} onChange={(v) => update({ groupBy: v })} />
+              {q.queryType === 'timeseries' ? (
+                <RadioButtonGroup
+                  options={SERIES_GROUP_BY_OPTIONS}
+                  value={q.seriesGroupBy}
+                  onChange={(v) => update({ seriesGroupBy: v })}
+                />
+              ) : (
+                <RadioButtonGroup
+                  options={GROUP_BY_OPTIONS}
+                  value={q.groupBy}
+                  onChange={(v) => update({ groupBy: v })}
+                />
+              )}
             </InlineField>
           </InlineFieldRow>
           <InlineFieldRow>

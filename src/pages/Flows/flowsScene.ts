@@ -22,7 +22,7 @@ export function flowsScene(ds: AppDatasources, view: FlowView) {
     metric: '$metric' as Metric,
     categories: view.categories,
     namespace: '$namespace',
-    groupBy: 'pod',
+    groupBy: 'flow',
     limit: 500,
   });
   return new EmbeddedScene({

@@ -18,7 +18,7 @@ export function flowDrilldownScene(ds: AppDatasources, endpoint: EndpointRef, pe
     queryType: 'topTalkers',
     metric: 'bytes',
     categories: [],
-    groupBy: 'pod',
+    groupBy: 'flow',
     endpoint,
     peer,
   });

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CollectParser, parseReady, ProtocolError } from './protocol.js';
+import { effectiveCapabilities, findCgroup2Mount, privilegeProblem } from './preflight.js';
+
+test('a collect answer: flows, stats, end', () => {
+  const p = new CollectParser();
+  assert.equal(p.push('flow 10.0.0.2 10.0.0.1 8080 client 8000000 500 5600 1 128 2 1 1 9000 3 100 5000'), null);
+  assert.equal(p.push('flow fd00::1 fd00::2 443 server 1 2 3 4 0 0 0 0 0 0 0 0'), null);
+  assert.equal(p.push('stats 49182 29 4 1 0 2'), null);
+  const r = p.push('end');
+  assert.ok(r);
+  assert.equal(r.flows.length, 2);
+  assert.deepEqual(r.flows[0], {
+    localIp: '10.0.0.2',
+    remoteIp: '10.0.0.1',
+    serverPort: 8080,
+    direction: 'client',
+    bytesSent: 8_000_000,
+    bytesReceived: 500,
+    segmentsSent: 5600,
+    segmentsReceived: 1,
+    retransmits: 128,
+    rtos: 2,
+    connectionsOpened: 1,
+    connectionsClosed: 1,
+    rttSumUs: 9000,
+    rttCount: 3,
+    rttMinUs: 100,
+    rttMaxUs: 5000,
+  });
+  assert.deepEqual(r.stats, {
+    runTimeNs: 49182,
+    runCount: 29,
+    socketsTracked: 4,
+    socketsSampledOut: 1,
+    flowsDropped: 0,
+    flowsDrained: 2,
+  });
+  // the parser is ready for the next answer
+  p.push('stats 1 1 0 0 0 0');
+  assert.deepEqual(p.push('end')?.flows, []);
+});
+
+test('bad lines are errors, never silently skipped', () => {
+  assert.throws(
+    () => new CollectParser().push('flow 1.2.3.4 5.6.7.8 80 sideways 1 1 1 1 1 1 1 1 1 1 1 1'),
+    ProtocolError
+  );
+  assert.throws(() => new CollectParser().push('flow 1.2.3.4 5.6.7.8 80 client 1 1'), ProtocolError);
+  assert.throws(
+    () => new CollectParser().push('flow 1.2.3.4 5.6.7.8 80 client -1 1 1 1 1 1 1 1 1 1 1 1'),
+    ProtocolError
+  );
+  assert.throws(() => new CollectParser().push('end'), /without 'stats'/);
+  assert.throws(() => new CollectParser().push('error swapping flow maps: EPERM'), /swapping flow maps/);
+  assert.throws(() => parseReady('error loading'), ProtocolError);
+  assert.deepEqual(parseReady('ready 10 20 65536 16384 1'), {
+    progId: 10,
+    linkId: 20,
+    maxSockets: 65536,
+    maxFlows: 16384,
+    totalRto: true,
+  });
+});
+
+test('preflight: cgroup2 mount, capabilities', () => {
+  const mounts = [
+    'tmpfs /sys/fs/cgroup tmpfs rw 0 0',
+    'cgroup /sys/fs/cgroup/cpu cgroup rw,cpu 0 0',
+    'cgroup2 /sys/fs/cgroup/unified cgroup2 rw 0 0',
+  ].join('\n');
+  assert.equal(findCgroup2Mount(mounts), '/sys/fs/cgroup/unified');
+  assert.equal(findCgroup2Mount('cgroup /sys/fs/cgroup/cpu cgroup rw 0 0\n'), null);
+  assert.equal(effectiveCapabilities('Name:\tx\nCapEff:\t000001ffffffffff\n'), 0x1ffffffffffn);
+  assert.equal(privilegeProblem(0x1ffffffffffn), null);
+  assert.equal(privilegeProblem((1n << 39n) | (1n << 38n) | (1n << 12n)), null, 'CAP_BPF+PERFMON+NET_ADMIN suffice');
+  assert.match(privilegeProblem(1n << 39n) ?? '', /CAP_PERFMON, CAP_NET_ADMIN/);
+  assert.match(privilegeProblem(0n) ?? '', /run as root/);
+});

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseNodeOptions, UsageError } from './options.js';
+
+test('defaults: 5 s ticks, 30 s reports, top 500, node name from NODE_NAME, zone from FLOWLENS_ZONE', () => {
+  const o = parseNodeOptions([], { NODE_NAME: 'ip-10-0-0-1', FLOWLENS_ZONE: 'eu-west-1a' }, 'host');
+  assert.equal(o.collectIntervalS, 5);
+  assert.equal(o.reportIntervalS, 30);
+  assert.equal(o.topN, 500);
+  assert.equal(o.nodeName, 'ip-10-0-0-1');
+  assert.equal(o.zone, 'eu-west-1a');
+  assert.equal(o.stdout, false);
+  assert.equal(o.hub, null);
+  assert.equal(parseNodeOptions([], {}, 'host').nodeName, 'host');
+  assert.equal(parseNodeOptions([], {}, 'host').zone, null);
+});
+
+test('flags', () => {
+  const o = parseNodeOptions(
+    [
+      '--stdout',
+      '--report-interval',
+      '2',
+      '--collect-interval',
+      '0.5',
+      '--hub',
+      'http://hub:8080',
+      '--node-name',
+      'n9',
+    ],
+    { FLOWLENS_HUB_INGEST_TOKEN: 's3cret' },
+    'host'
+  );
+  assert.equal(o.stdout, true);
+  assert.equal(o.reportIntervalS, 2);
+  assert.equal(o.collectIntervalS, 0.5);
+  assert.equal(o.hub, 'http://hub:8080');
+  assert.equal(o.hubToken, 's3cret');
+  assert.equal(o.nodeName, 'n9');
+});
+
+test('bad input is a usage error that names the flag', () => {
+  assert.throws(() => parseNodeOptions(['--report-interval', '0'], {}, 'h'), /--report-interval must be a positive/);
+  assert.throws(() => parseNodeOptions(['--collect-interval', 'x'], {}, 'h'), UsageError);
+  assert.throws(
+    () => parseNodeOptions(['--collect-interval', '10', '--report-interval', '5'], {}, 'h'),
+    /must not be longer/
+  );
+  assert.throws(() => parseNodeOptions(['--hub', 'ftp://x'], {}, 'h'), /http\(s\) URL/);
+  assert.throws(() => parseNodeOptions(['--top-n', '1.5'], {}, 'h'), /positive integer/);
+  assert.throws(() => parseNodeOptions(['--bogus'], {}, 'h'), UsageError);
+});

@@ -126,7 +126,7 @@ test('rising ENA counters reach Slack and SigV4-signed SNS through real Promethe
   });
 
   const credentials = {
-    accessKeyId: 'AKIAFLOWLENSTEST0001',
+    accessKeyId: 'AKIDFLOWLENSTEST',
     secretAccessKey: randomBytes(30).toString('base64'),
     region: 'eu-central-1',
   };

@@ -18,14 +18,20 @@ class IpIndex<T extends { ip: string }> {
 
   set(id: string, items: T[]): void {
     this.remove(id);
-    if (items.length === 0) {return;}
+    if (items.length === 0) {
+      return;
+    }
     this.byId.set(id, { id, items });
-    for (const item of items) {this.byIp.set(item.ip, { id, item });}
+    for (const item of items) {
+      this.byIp.set(item.ip, { id, item });
+    }
   }
 
   remove(id: string): void {
     const old = this.byId.get(id);
-    if (!old) {return;}
+    if (!old) {
+      return;
+    }
     this.byId.delete(id);
     for (const item of old.items) {
       if (this.byIp.get(item.ip)?.id === id) {
@@ -85,14 +91,22 @@ export class MetadataStore implements MetadataView {
   setNode(node: NodeInfo): void {
     this.removeNode(node.name);
     this.nodes.set(node.name, node);
-    for (const ip of node.addresses ?? []) {this.nodeIps.set(ip, node.name);}
+    for (const ip of node.addresses ?? []) {
+      this.nodeIps.set(ip, node.name);
+    }
   }
 
   removeNode(name: string): void {
     const old = this.nodes.get(name);
-    if (!old) {return;}
+    if (!old) {
+      return;
+    }
     this.nodes.delete(name);
-    for (const ip of old.addresses ?? []) {if (this.nodeIps.get(ip) === name) {this.nodeIps.delete(ip);}}
+    for (const ip of old.addresses ?? []) {
+      if (this.nodeIps.get(ip) === name) {
+        this.nodeIps.delete(ip);
+      }
+    }
   }
 
   nodeNames(): string[] {

@@ -4,7 +4,7 @@
  * scrape intervals).
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { requireBinary } from '../../agent/test/lib/privileges.js';
@@ -51,4 +51,39 @@ test('promtool test rules passes the shipped unit tests', async (t) => {
   const r = await runBinary(PROMTOOL, ['test', 'rules', ...unitTestFiles], { cwd: PROM_DIR });
   assert.equal(r.code, 0, explain(r));
   assert.equal((r.stdout.match(/SUCCESS/g) ?? []).length, unitTestFiles.length, explain(r));
+});
+
+test('the five ENA alerts: fixed names, one counter each, labelled node and interface, windows that hold two 1m scrapes', async () => {
+  const { parse } = await import('yaml');
+  const alerts = ruleFiles
+    .flatMap(
+      (f) =>
+        (
+          parse(readFileSync(f, 'utf8')) as {
+            groups: Array<{ rules: Array<{ alert?: string; expr: string; labels?: Record<string, string> }> }>;
+          }
+        ).groups
+    )
+    .flatMap((g) => g.rules)
+    .filter((r) => r.alert);
+  const five: Record<string, string> = {
+    FlowlensBwInAllowanceExceeded: 'bw_in',
+    FlowlensBwOutAllowanceExceeded: 'bw_out',
+    FlowlensPpsAllowanceExceeded: 'pps',
+    FlowlensConntrackAllowanceExceeded: 'conntrack',
+    FlowlensLinklocalAllowanceExceeded: 'linklocal',
+  };
+  for (const [name, counter] of Object.entries(five)) {
+    const rule = alerts.find((a) => a.alert === name);
+    assert.ok(rule, `${name} is shipped`);
+    assert.match(
+      rule.expr,
+      new RegExp(
+        `^sum by \\(node, interface\\) \\(increase\\(flowlens_ena_${counter}_allowance_exceeded_total\\[(\\d+)m\\]\\)\\) > 0$`
+      )
+    );
+    const minutes = Number(/\[(\d+)m\]/.exec(rule.expr)?.[1]);
+    assert.ok(minutes >= 2, `${name}: a ${minutes}m window holds at least two samples at a 1m scrape interval`);
+    assert.equal(rule.labels?.counter, `${counter}_allowance_exceeded`);
+  }
 });

@@ -38,35 +38,47 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(text);
 }
 
-/** Reads a body up to `max` bytes; past that it stops reading and throws 413. */
+/**
+ * Reads a body up to `max` bytes. A larger body is read to its end and discarded (so the client sees the 413
+ * rather than a reset connection) unless it passes 4 × `max`, where the hub stops reading at once.
+ */
 function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    const tooLarge = (): HttpError => new HttpError(413, `body larger than ${max} bytes`);
     const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > max) {
-      reject(new HttpError(413, `body larger than ${max} bytes`));
+    if (Number.isFinite(declared) && declared > 4 * max) {
+      reject(tooLarge());
       return;
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    let over = false;
+    let settled = false;
     req.on('data', (c: Buffer) => {
-      if (over) {
-        return;
-      }
       size += c.length;
-      if (size > max) {
-        over = true;
-        reject(new HttpError(413, `body larger than ${max} bytes`));
-        return;
+      if (size <= max) {
+        chunks.push(c);
+      } else if (size > 4 * max && !settled) {
+        settled = true;
+        reject(tooLarge());
       }
-      chunks.push(c);
     });
     req.on('end', () => {
-      if (!over) {
+      if (settled) {
+        return;
+      }
+      settled = true;
+      if (size > max) {
+        reject(tooLarge());
+      } else {
         resolve(Buffer.concat(chunks));
       }
     });
-    req.on('error', reject);
+    req.on('error', (err) => {
+      if (!settled) {
+        settled = true;
+        reject(err);
+      }
+    });
   });
 }
 

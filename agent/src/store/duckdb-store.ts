@@ -646,12 +646,19 @@ export class DuckDbStore implements FlowStore {
           : q.metric === 'rtos'
             ? 'sum(rtos)'
             : 'sum(rtt_sum) / nullif(sum(rtt_n), 0)';
-    const sql = `WITH f AS (
+    // Per step, each direction of a flow is counted from the end whose total over the whole range is larger
+    // (the merge rule's choice), so the steps add up to the range's merged total even when the two ends'
+    // report windows fall into different steps.
+    const sql = `WITH per AS (
         SELECT bucket // ${stepS} * ${stepS} AS t, client_ip, server_ip, server_port, max(category) AS category,
-          max(client_ep) AS client_ep, max(server_ep) AS server_ep,
-          greatest(sum(c_sent), sum(s_recv)) + greatest(sum(s_sent), sum(c_recv)) AS bytes,
-          sum(retransmits) AS retransmits, sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n
+          max(client_ep) AS client_ep, max(server_ep) AS server_ep, sum(c_sent) AS cs, sum(c_recv) AS cr,
+          sum(s_sent) AS ss, sum(s_recv) AS sr, sum(retransmits) AS retransmits, sum(rtos) AS rtos,
+          sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n
         FROM (${src}) GROUP BY 1, client_ip, server_ip, server_port),
+      choice AS (SELECT client_ip, server_ip, server_port, sum(cs) >= sum(sr) AS up_c, sum(ss) >= sum(cr) AS down_s
+        FROM per GROUP BY client_ip, server_ip, server_port),
+      f AS (SELECT per.*, (CASE WHEN up_c THEN cs ELSE sr END) + (CASE WHEN down_s THEN ss ELSE cr END) AS bytes
+        FROM per JOIN choice USING (client_ip, server_ip, server_port)),
       p AS (SELECT t, ${seriesKey} AS name, ${value} AS v
         FROM f JOIN endpoints c ON c.id = f.client_ep JOIN endpoints s ON s.id = f.server_ep GROUP BY t, name),
       top AS (SELECT name FROM p GROUP BY name ORDER BY sum(v) DESC NULLS LAST, name LIMIT ${q.limit})

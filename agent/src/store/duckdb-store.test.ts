@@ -1,0 +1,230 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { DuckDbStore } from './duckdb-store.js';
+import type { Endpoint, FlowRow, StoredReport, TopQuery } from './flow-store.js';
+import { flowKey, mergeFlows } from './merge.js';
+
+const H = 3600_000;
+const ep = (ip: string, ns: string | null, workload: string | null, zone: string | null): Endpoint => ({
+  ip,
+  pod: workload ? `${workload}-pod-${ip.split('.').pop()}` : null,
+  namespace: ns,
+  workload,
+  kind: workload ? 'Deployment' : null,
+  node: zone ? `node-${zone}` : null,
+  zone,
+  service: null,
+});
+
+/** Deterministic pseudo-random numbers, so a failure can be replayed. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function randomReports(t0: number, windows: number, seed: number): StoredReport[] {
+  const rand = rng(seed);
+  const clients = Array.from({ length: 8 }, (_, i) => ep(`10.0.0.${i + 1}`, 'app', `client${i % 3}`, 'a'));
+  const servers = Array.from({ length: 6 }, (_, i) =>
+    i < 4 ? ep(`10.0.1.${i + 1}`, 'app', `server${i % 2}`, i % 2 ? 'b' : 'a') : ep(`192.0.2.${i}`, null, null, null)
+  );
+  const reports: StoredReport[] = [];
+  for (let w = 0; w < windows; w++) {
+    for (const side of ['client', 'server'] as const) {
+      const rows: FlowRow[] = [];
+      for (const c of clients) {
+        for (const s of servers) {
+          if (rand() < 0.5) {
+            continue;
+          }
+          if (side === 'server' && s.zone === null) {
+            continue;
+          } // external servers are not monitored
+          if (side === 'server' && rand() < 0.2) {
+            continue;
+          } // a missing server-side report
+          const up = Math.floor(rand() * 100_000);
+          const down = Math.floor(rand() * 1_000_000);
+          rows.push({
+            clientIp: c.ip,
+            serverIp: s.ip,
+            serverPort: 443,
+            side,
+            category: s.zone === null ? 'UNCLASSIFIED' : s.zone === 'a' ? 'INTRA_AZ' : 'INTER_AZ',
+            client: c,
+            server: s,
+            bytesSent: side === 'client' ? up : down,
+            bytesReceived: side === 'client' ? down : up,
+            segmentsSent: 1,
+            segmentsReceived: 1,
+            retransmits: Math.floor(rand() * 4),
+            rtos: rand() < 0.1 ? 1 : 0,
+            connectionsOpened: 1,
+            connectionsClosed: 1,
+            rttAvgUs: rand() < 0.9 ? Math.floor(rand() * 1000) : null,
+            rttMaxUs: null,
+          });
+        }
+      }
+      reports.push({
+        reportId: randomUUID(),
+        node: side,
+        startMs: t0 + w * 30_000 + (side === 'server' ? 7_000 : 0),
+        endMs: t0 + w * 30_000 + 30_000,
+        rows,
+        other: { flows: 0, bytesSent: 0, bytesReceived: 0, retransmits: 0, rtos: 0 },
+      });
+    }
+  }
+  return reports;
+}
+
+async function withStore(fn: (s: DuckDbStore, dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'flowlens-store-'));
+  const s = new DuckDbStore({ dataDir: dir, threads: 2 });
+  await s.open();
+  try {
+    await fn(s, dir);
+  } finally {
+    await s.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const byKey = (
+  rows: Array<{ local: { ip: string | null }; remote: { ip: string | null }; serverPort: number | null }>
+) => rows.map((r) => `${r.local.ip}|${r.remote.ip}|${r.serverPort}`);
+
+test('query results follow the merge rule, before and after roll-ups, compaction and restart', async () => {
+  await withStore(async (store, dir) => {
+    const t0 = Math.floor(Date.now() / H) * H - 5 * H; // whole hours, so coarse buckets get used
+    const reports = randomReports(t0, 150, 7); // 75 minutes
+    await store.append(reports.slice(0, 100));
+    await store.maintain(t0 + 40 * 60_000); // rolls up part, closes some 5-minute buckets
+    await store.append(reports.slice(100));
+    const expected = mergeFlows(reports.flatMap((r) => r.rows));
+    const q: TopQuery = { fromMs: t0, toMs: t0 + 2 * H, metric: 'bytes', limit: 500, groupBy: 'flow' };
+
+    const check = async (label: string): Promise<void> => {
+      const got = await store.topContributors(q);
+      assert.equal(got.result.length, expected.size, `${label}: one row per flow`);
+      for (const row of got.result) {
+        const e = expected.get(flowKey({ clientIp: row.local.ip!, serverIp: row.remote.ip!, serverPort: 443 }));
+        assert.ok(e, `${label}: unexpected flow`);
+        assert.equal(row.bytes, e.bytes, `${label}: bytes`);
+        assert.equal(row.retransmits, e.retransmits, `${label}: retransmits`);
+        assert.equal(row.rtos, e.rtos, `${label}: rtos`);
+        if (e.rttUs === null) {
+          assert.equal(row.rttUs, null);
+        } else {
+          assert.ok(Math.abs(row.rttUs! - e.rttUs) < 1e-6, `${label}: rtt`);
+        }
+      }
+      const sorted = [...got.result].sort((a, b) => b.bytes - a.bytes || b.retransmits - a.retransmits);
+      assert.deepEqual(
+        got.result.map((r) => r.bytes),
+        sorted.map((r) => r.bytes),
+        `${label}: sorted by bytes`
+      );
+    };
+    await check('fresh');
+    await store.maintain(t0 + 3 * H); // everything closed: compacted, 15 min and 1 h buckets built
+    await check('rolled up');
+    const late = randomReports(t0 + 10 * 60_000, 1, 99);
+    await store.append(late);
+    for (const [k, v] of mergeFlows([...reports, ...late].flatMap((r) => r.rows))) {
+      expected.set(k, v);
+    }
+    await check('late report before the next pass');
+    await store.maintain(t0 + 3 * H + 60_000);
+    await check('late report rolled up');
+
+    const stats = await store.stats();
+    assert.ok(stats.rollupRows > 0 && stats.rawRows > 0 && stats.bytesOnDisk > 0);
+    await store.close();
+    const again = new DuckDbStore({ dataDir: dir, threads: 2 });
+    await again.open();
+    const before = byKey((await again.topContributors(q)).result);
+    assert.equal(before.length, expected.size, 'same flows after a restart');
+    assert.equal(again.hasReport(reports[0]!.reportId), true, 'report ids survive a restart');
+    await again.close();
+    await store.open(); // withStore closes it again
+  });
+});
+
+test('grouping, filters, service map and time series agree with the flow rows', async () => {
+  await withStore(async (store) => {
+    const t0 = Date.now() - 20 * 60_000;
+    const reports = randomReports(t0, 10, 3);
+    await store.append(reports);
+    const range = { fromMs: t0, toMs: t0 + 10 * 60_000 };
+    const flows = (await store.topContributors({ ...range, metric: 'bytes', limit: 500, groupBy: 'flow' })).result;
+    const total = flows.reduce((s, r) => s + r.bytes, 0);
+
+    const byWorkload = (await store.topContributors({ ...range, metric: 'bytes', limit: 500, groupBy: 'workload' }))
+      .result;
+    assert.equal(
+      byWorkload.reduce((s, r) => s + r.bytes, 0),
+      total
+    );
+    assert.ok(byWorkload.every((r) => r.local.ip === null && r.local.workload !== null && r.local.pod === null));
+    const external = byWorkload.filter((r) => r.category === 'UNCLASSIFIED');
+    assert.ok(external.length > 0 && external.every((r) => r.remote.ip !== null && r.remote.workload === null));
+
+    const interOnly = (
+      await store.topContributors({ ...range, metric: 'bytes', limit: 500, groupBy: 'flow', categories: ['INTER_AZ'] })
+    ).result;
+    assert.ok(interOnly.length > 0 && interOnly.every((r) => r.category === 'INTER_AZ'));
+    assert.equal(
+      interOnly.reduce((s, r) => s + r.bytes, 0),
+      flows.filter((r) => r.category === 'INTER_AZ').reduce((s, r) => s + r.bytes, 0)
+    );
+
+    const server0 = (
+      await store.topContributors({ ...range, metric: 'bytes', limit: 500, groupBy: 'flow', workload: 'server0' })
+    ).result;
+    assert.ok(server0.length > 0 && server0.every((r) => r.remote.workload === 'server0'));
+
+    const limited = (await store.topContributors({ ...range, metric: 'retransmits', limit: 3, groupBy: 'flow' }))
+      .result;
+    assert.deepEqual(
+      limited.map((r) => r.value),
+      [...flows.map((r) => r.retransmits)].sort((a, b) => b - a).slice(0, 3)
+    );
+
+    const map = (await store.serviceMap({ ...range, groupBy: 'workload', limit: 1000 })).result;
+    assert.equal(
+      map.edges.reduce((s, e) => s + e.bytes, 0),
+      total
+    );
+    const ids = new Set(map.nodes.map((n) => n.id));
+    assert.ok(map.edges.every((e) => ids.has(e.source) && ids.has(e.target)));
+    assert.ok(ids.has('app/client0') && ids.has('app/server1'));
+
+    for (const stepMs of [30_000, 300_000]) {
+      const series = (await store.timeseries({ ...range, metric: 'bytes', stepMs, groupBy: 'total', limit: 10 }))
+        .result;
+      assert.equal(series.length, 1);
+      // The two ends' windows are 7 s apart, so they often land in different steps: the steps still add up.
+      assert.equal(
+        series[0]!.points.reduce((s, [, v]) => s + v, 0),
+        total,
+        `step ${stepMs}`
+      );
+    }
+    const byCat = (
+      await store.timeseries({ ...range, metric: 'bytes', stepMs: 60_000, groupBy: 'category', limit: 10 })
+    ).result;
+    assert.deepEqual(byCat.map((s) => s.name).sort(), ['INTER_AZ', 'INTRA_AZ', 'UNCLASSIFIED']);
+
+    assert.deepEqual(await store.namespaces(), ['app']);
+    assert.ok((await store.workloads('app')).some((w) => w.workload === 'server1' && w.kind === 'Deployment'));
+  });
+});

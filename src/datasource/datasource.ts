@@ -52,11 +52,11 @@ export class FlowsDataSource extends DataSourceApi<FlowsQuery, FlowsJsonData> {
     this.hub = new HubClient(`${settings.url ?? ''}/${HUB_ROUTE_PATH}`, deps.fetch);
   }
 
-  getDefaultQuery(): Partial<FlowsQuery> {
+  override getDefaultQuery(): Partial<FlowsQuery> {
     return DEFAULT_QUERY;
   }
 
-  filterQuery(query: FlowsQuery): boolean {
+  override filterQuery(query: FlowsQuery): boolean {
     return !query.hide;
   }
 
@@ -183,7 +183,7 @@ export class FlowsDataSource extends DataSourceApi<FlowsQuery, FlowsJsonData> {
     }
   }
 
-  async metricFindQuery(query: string, options?: { scopedVars?: ScopedVars }): Promise<MetricFindValue[]> {
+  override async metricFindQuery(query: string, options?: { scopedVars?: ScopedVars }): Promise<MetricFindValue[]> {
     const parsed = parseVariableQuery(this.deps.interpolate(query, options?.scopedVars));
     const names =
       parsed.kind === 'namespaces' ? await this.hub.namespaces() : await this.hub.workloads(parsed.namespace);

@@ -66,7 +66,9 @@ describe('Prometheus scrapes the exporter', { timeout: 90_000 }, () => {
   });
 
   test('stored values equal the traffic fed in, ENA series exactly as reported, promtool clean', async (t) => {
-    if (!requireBinary(t, PROMETHEUS_BIN) || !requireBinary(t, PROMTOOL_BIN)) {return;}
+    if (!requireBinary(t, PROMETHEUS_BIN) || !requireBinary(t, PROMTOOL_BIN)) {
+      return;
+    }
     const metadata = new MetadataStore();
     PODS.forEach((p, i) => metadata.setPod(`uid-${i}`, [p]));
     handle = await startOpenMetrics({
@@ -90,7 +92,9 @@ describe('Prometheus scrapes the exporter', { timeout: 90_000 }, () => {
     const history = new Map<string, Set<number>>(); // every running total each series went through
     const record = (pod: string, metric: string, value: number) => {
       const key = `${pod}|${metric}`;
-      if (!history.has(key)) {history.set(key, new Set([0]));}
+      if (!history.has(key)) {
+        history.set(key, new Set([0]));
+      }
       history.get(key)!.add(value);
     };
     for (let i = 0; i < 20; i++) {
@@ -119,7 +123,9 @@ describe('Prometheus scrapes the exporter', { timeout: 90_000 }, () => {
       handle.onTick(tick(flows, i * 250));
       for (const f of flows) {
         const pod = PODS.find((p) => p.ip === f.localIp);
-        if (!pod) {continue;}
+        if (!pod) {
+          continue;
+        }
         const tot = totals.get(pod.name)!;
         for (const [metric, of] of METRICS) {
           tot[metric] = (tot[metric] ?? 0) + of(f);
@@ -146,8 +152,9 @@ describe('Prometheus scrapes the exporter', { timeout: 90_000 }, () => {
         assert.equal(now?.value, totals.get(pod.name)![metric], `${sel} latest`);
         const [series] = await prom.samples(sel);
         assert.ok(series && series.values.length >= 3, `${sel}: several scrapes stored`);
-        for (const v of series.values)
-          {assert.ok(history.get(`${pod.name}|${metric}`)!.has(v), `${sel}: ${v} is no running total`);}
+        for (const v of series.values) {
+          assert.ok(history.get(`${pod.name}|${metric}`)!.has(v), `${sel}: ${v} is no running total`);
+        }
         // the series was born with its first tick, so its stored increase is its first sample plus the rise after it
         assert.equal(series.values[0]! + (series.values.at(-1)! - series.values[0]!), totals.get(pod.name)![metric]);
       }

@@ -24,9 +24,13 @@ export function parseEthtoolStats(output: string): Map<string, number> {
   const stats = new Map<string, number>();
   for (const line of output.split('\n')) {
     const m = STAT_LINE.exec(line);
-    if (!m) {continue;}
+    if (!m) {
+      continue;
+    }
     const value = Number(m[2]);
-    if (Number.isSafeInteger(value)) {stats.set(m[1]!, value);}
+    if (Number.isSafeInteger(value)) {
+      stats.set(m[1]!, value);
+    }
   }
   return stats;
 }
@@ -35,7 +39,9 @@ export function enaAllowances(stats: ReadonlyMap<string, number>): EnaAllowances
   const out: EnaAllowances = {};
   for (const name of ENA_ALLOWANCE_STATS) {
     const value = stats.get(name);
-    if (value !== undefined) {out[name] = value;}
+    if (value !== undefined) {
+      out[name] = value;
+    }
   }
   return out;
 }

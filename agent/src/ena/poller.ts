@@ -50,7 +50,9 @@ function run(cmd: string[], timeoutMs: number): Promise<RunResult> {
   const [file, ...args] = cmd;
   return new Promise((resolve) => {
     execFile(file!, args, { timeout: timeoutMs, maxBuffer: 4 << 20, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (!err) {return resolve({ ok: true, stdout });}
+      if (!err) {
+        return resolve({ ok: true, stdout });
+      }
       const code = (err as NodeJS.ErrnoException).code;
       resolve({ ok: false, missing: code === 'ENOENT', message: (stderr || err.message).trim().split('\n')[0] ?? '' });
     });
@@ -73,7 +75,9 @@ export class EnaPoller {
 
   constructor(private readonly opts: EnaPollerOptions = {}) {
     this.ethtool = opts.ethtool ?? ['ethtool'];
-    if (this.ethtool.length === 0) {throw new Error('ethtool command must not be empty');}
+    if (this.ethtool.length === 0) {
+      throw new Error('ethtool command must not be empty');
+    }
     this.sysClassNet = opts.sysClassNet ?? '/sys/class/net';
     this.intervalMs = opts.intervalMs ?? DEFAULT_ENA_POLL_MS;
     this.timeoutMs = opts.timeoutMs ?? 5_000;
@@ -90,7 +94,9 @@ export class EnaPoller {
   }
 
   async pollOnce(): Promise<void> {
-    if (this.running) {return this.running;}
+    if (this.running) {
+      return this.running;
+    }
     this.running = this.poll().finally(() => {
       this.running = undefined;
     });
@@ -98,7 +104,9 @@ export class EnaPoller {
   }
 
   private async poll(): Promise<void> {
-    if (this.unavailable) {return;}
+    if (this.unavailable) {
+      return;
+    }
     const interfaces = await (this.opts.listInterfaces?.() ?? physicalInterfaces(this.sysClassNet));
     const next = new Map<string, EnaAllowances>();
     for (const iface of interfaces) {
@@ -119,7 +127,9 @@ export class EnaPoller {
         continue;
       }
       const stats = parseEnaAllowances(result.stdout);
-      if (Object.keys(stats).length > 0) {next.set(iface, stats);}
+      if (Object.keys(stats).length > 0) {
+        next.set(iface, stats);
+      }
     }
     this.polls++;
     this.latest = next;
@@ -128,13 +138,17 @@ export class EnaPoller {
   /** Polls now and then every interval until stop(). */
   async start(): Promise<void> {
     await this.pollOnce();
-    if (this.unavailable || this.timer) {return;}
+    if (this.unavailable || this.timer) {
+      return;
+    }
     this.timer = setInterval(() => void this.pollOnce(), this.intervalMs);
     this.timer.unref();
   }
 
   stop(): void {
-    if (this.timer) {clearInterval(this.timer);}
+    if (this.timer) {
+      clearInterval(this.timer);
+    }
     this.timer = undefined;
   }
 

@@ -60,15 +60,21 @@ export function watchResource<T extends KubernetesObject>(opts: {
   informer.on('update', (o) => opts.handlers.upsert(o));
   informer.on('delete', (o) => opts.handlers.remove(o));
   informer.on('connect', () => {
-    if (lists > 0) {delay = min;}
+    if (lists > 0) {
+      delay = min;
+    }
   });
   informer.on('error', (err: unknown) => {
-    if (stopped) {return;}
+    if (stopped) {
+      return;
+    }
     const message = err instanceof Error ? err.message : String(err);
     opts.log(`kubernetes watch ${opts.path}: ${message}; retrying in ${delay} ms`);
     clearTimeout(retry);
     retry = setTimeout(() => {
-      if (!stopped) {void informer.start();}
+      if (!stopped) {
+        void informer.start();
+      }
     }, delay);
     retry.unref();
     delay = Math.min(max, delay * 2);

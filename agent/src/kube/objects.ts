@@ -18,12 +18,22 @@ export function controllerOf(meta: V1ObjectMeta | undefined): V1OwnerReference |
 
 /** The pod's IPs, or none when it has no network of its own (hostNetwork) or has finished (IPs released). */
 export function podIps(pod: V1Pod): string[] {
-  if (pod.spec?.hostNetwork) {return [];}
+  if (pod.spec?.hostNetwork) {
+    return [];
+  }
   const phase = pod.status?.phase;
-  if (phase === 'Succeeded' || phase === 'Failed') {return [];}
+  if (phase === 'Succeeded' || phase === 'Failed') {
+    return [];
+  }
   const ips = new Set<string>();
-  for (const p of pod.status?.podIPs ?? []) {if (p.ip) {ips.add(p.ip);}}
-  if (pod.status?.podIP) {ips.add(pod.status.podIP);}
+  for (const p of pod.status?.podIPs ?? []) {
+    if (p.ip) {
+      ips.add(p.ip);
+    }
+  }
+  if (pod.status?.podIP) {
+    ips.add(pod.status.podIP);
+  }
   return [...ips];
 }
 

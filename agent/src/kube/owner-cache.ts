@@ -32,7 +32,9 @@ export class OwnerCache {
   /** Synchronous view for resolveWorkload: only what has been fetched. */
   readonly lookup: OwnerLookup = (kind, ns, name) => {
     const e = this.entries.get(this.key(kind, ns, name));
-    if (!e || e.found === 'error') {return undefined;}
+    if (!e || e.found === 'error') {
+      return undefined;
+    }
     return e.found ? { found: true, controller: e.controller } : { found: false };
   };
 
@@ -41,9 +43,13 @@ export class OwnerCache {
     const key = this.key(kind, ns, name);
     const now = (this.opts.now ?? Date.now)();
     const e = this.entries.get(key);
-    if (e && (e.found === true || now - e.at < (this.opts.retryMs ?? 30_000))) {return;}
+    if (e && (e.found === true || now - e.at < (this.opts.retryMs ?? 30_000))) {
+      return;
+    }
     const running = this.inflight.get(key);
-    if (running) {return running;}
+    if (running) {
+      return running;
+    }
     const p = this.fetchOwner(kind, ns, name)
       .then(
         (meta) =>
@@ -52,8 +58,9 @@ export class OwnerCache {
             meta ? { found: true, controller: controllerOf(meta) ?? null, at: now } : { found: false, at: now }
           ),
         (err: unknown) => {
-          if (!e)
-            {this.opts.log?.(`cannot read ${kind} ${ns}/${name}: ${err instanceof Error ? err.message : String(err)}`);}
+          if (!e) {
+            this.opts.log?.(`cannot read ${kind} ${ns}/${name}: ${err instanceof Error ? err.message : String(err)}`);
+          }
           this.put(key, { found: 'error', at: now });
         }
       )
@@ -66,7 +73,9 @@ export class OwnerCache {
     this.entries.delete(key);
     this.entries.set(key, entry);
     const max = this.opts.maxEntries ?? 10_000;
-    while (this.entries.size > max) {this.entries.delete(this.entries.keys().next().value!);}
+    while (this.entries.size > max) {
+      this.entries.delete(this.entries.keys().next().value!);
+    }
   }
 
   get size(): number {

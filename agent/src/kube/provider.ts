@@ -58,7 +58,9 @@ export class KubernetesMetadata implements MetadataProvider {
               : await batch.readNamespacedJob({ name, namespace });
           return obj.metadata ?? {};
         } catch (err) {
-          if (isNotFound(err)) {return null;}
+          if (isNotFound(err)) {
+            return null;
+          }
           throw err;
         }
       },
@@ -85,8 +87,8 @@ export class KubernetesMetadata implements MetadataProvider {
         },
       })
     );
-    if (node === undefined)
-      {this.watches.push(
+    if (node === undefined) {
+      this.watches.push(
         watchResource<V1Service>({
           ...common,
           path: '/api/v1/services',
@@ -96,7 +98,8 @@ export class KubernetesMetadata implements MetadataProvider {
             remove: (s) => this.store.removeService(s.metadata?.uid ?? ''),
           },
         })
-      );}
+      );
+    }
   }
 
   private uidOf(pod: V1Pod): string {
@@ -110,9 +113,13 @@ export class KubernetesMetadata implements MetadataProvider {
     const apply = () => this.store.setPod(uid, podInfos(pod, resolveWorkload(pod, this.owners.lookup)));
     apply();
     const need = ownerToFetch(pod);
-    if (!need || this.owners.lookup(need.kind, need.namespace, need.name)?.found) {return;}
+    if (!need || this.owners.lookup(need.kind, need.namespace, need.name)?.found) {
+      return;
+    }
     const p = this.owners.ensure(need.kind, need.namespace, need.name).then(() => {
-      if (this.generations.get(uid) === gen) {apply();}
+      if (this.generations.get(uid) === gen) {
+        apply();
+      }
     });
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
@@ -126,7 +133,9 @@ export class KubernetesMetadata implements MetadataProvider {
 
   /** Waits for owner lookups in flight (tests, and start()). */
   async settled(): Promise<void> {
-    while (this.pending.size > 0) {await Promise.all([...this.pending]);}
+    while (this.pending.size > 0) {
+      await Promise.all([...this.pending]);
+    }
   }
 
   async start(): Promise<void> {
@@ -136,8 +145,9 @@ export class KubernetesMetadata implements MetadataProvider {
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
     const result = await Promise.race([Promise.all(this.watches.map((w) => w.synced)), timedOut]);
     clearTimeout(timer);
-    if (result === 'timeout')
-      {this.opts.log(`kubernetes metadata not synced after ${timeoutMs} ms; flows carry IPs only until it is`);}
+    if (result === 'timeout') {
+      this.opts.log(`kubernetes metadata not synced after ${timeoutMs} ms; flows carry IPs only until it is`);
+    }
     await this.settled();
   }
 

@@ -22,12 +22,17 @@ export function resolveWorkload(pod: V1Pod, lookup: OwnerLookup): Workload {
   const name = pod.metadata?.name ?? '';
   const ns = pod.metadata?.namespace ?? 'default';
   const ref = controllerOf(pod.metadata);
-  if (!ref || ref.kind === 'Node') {return { workload: name, kind: 'Pod' };}
+  if (!ref || ref.kind === 'Node') {
+    return { workload: name, kind: 'Pod' };
+  }
   if (ref.kind === 'ReplicaSet' || ref.kind === 'Job') {
     const owner = lookup(ref.kind, ns, ref.name);
-    if (owner?.found)
-      {return owner.controller ? { workload: owner.controller.name, kind: owner.controller.kind } : direct(ref);}
-    if (owner && !owner.found) {return direct(ref);}
+    if (owner?.found) {
+      return owner.controller ? { workload: owner.controller.name, kind: owner.controller.kind } : direct(ref);
+    }
+    if (owner && !owner.found) {
+      return direct(ref);
+    }
     return guess(ref, pod.metadata);
   }
   return direct(ref);
@@ -40,12 +45,15 @@ function direct(ref: V1OwnerReference): Workload {
 function guess(ref: V1OwnerReference, meta: V1ObjectMeta | undefined): Workload {
   if (ref.kind === 'ReplicaSet') {
     const hash = meta?.labels?.['pod-template-hash'];
-    if (hash && ref.name.endsWith(`-${hash}`))
-      {return { workload: ref.name.slice(0, -hash.length - 1), kind: 'Deployment' };}
+    if (hash && ref.name.endsWith(`-${hash}`)) {
+      return { workload: ref.name.slice(0, -hash.length - 1), kind: 'Deployment' };
+    }
   }
   if (ref.kind === 'Job') {
     const m = /^(.+)-\d{8,}$/.exec(ref.name);
-    if (m) {return { workload: m[1]!, kind: 'CronJob' };}
+    if (m) {
+      return { workload: m[1]!, kind: 'CronJob' };
+    }
   }
   return direct(ref);
 }
@@ -53,6 +61,8 @@ function guess(ref: V1OwnerReference, meta: V1ObjectMeta | undefined): Workload 
 /** The intermediate owners a pod needs looked up, if any. */
 export function ownerToFetch(pod: V1Pod): { kind: 'ReplicaSet' | 'Job'; namespace: string; name: string } | null {
   const ref = controllerOf(pod.metadata);
-  if (!ref || (ref.kind !== 'ReplicaSet' && ref.kind !== 'Job')) {return null;}
+  if (!ref || (ref.kind !== 'ReplicaSet' && ref.kind !== 'Job')) {
+    return null;
+  }
   return { kind: ref.kind, namespace: pod.metadata?.namespace ?? 'default', name: ref.name };
 }

@@ -18,13 +18,20 @@ const SOURCES: MetadataSource[] = ['kubernetes', 'docker', 'file', 'none'];
 export function chooseMetadataSource(env: NodeJS.ProcessEnv, dockerSocketExists: boolean): MetadataSource {
   const forced = env.FLOWLENS_METADATA?.trim();
   if (forced) {
-    if (!SOURCES.includes(forced as MetadataSource))
-      {throw new Error(`FLOWLENS_METADATA must be one of ${SOURCES.join(', ')}, got '${forced}'`);}
+    if (!SOURCES.includes(forced as MetadataSource)) {
+      throw new Error(`FLOWLENS_METADATA must be one of ${SOURCES.join(', ')}, got '${forced}'`);
+    }
     return forced as MetadataSource;
   }
-  if (env.KUBERNETES_SERVICE_HOST || env.KUBECONFIG) {return 'kubernetes';}
-  if (env.DOCKER_HOST || dockerSocketExists) {return 'docker';}
-  if (env.FLOWLENS_METADATA_FILE) {return 'file';}
+  if (env.KUBERNETES_SERVICE_HOST || env.KUBECONFIG) {
+    return 'kubernetes';
+  }
+  if (env.DOCKER_HOST || dockerSocketExists) {
+    return 'docker';
+  }
+  if (env.FLOWLENS_METADATA_FILE) {
+    return 'file';
+  }
   return 'none';
 }
 
@@ -34,7 +41,9 @@ function kubeConfigFrom(env: NodeJS.ProcessEnv): KubeConfig {
     kc.loadFromCluster();
   } else {
     const file = env.KUBECONFIG?.split(':').find((p) => p !== '');
-    if (!file) {throw new Error('KUBECONFIG is empty and the agent is not running in a cluster');}
+    if (!file) {
+      throw new Error('KUBECONFIG is empty and the agent is not running in a cluster');
+    }
     kc.loadFromFile(file);
   }
   return kc;
@@ -55,7 +64,9 @@ export async function createLocalMetadata(opts: {
       return new DockerMetadata({ nodeName: opts.nodeName, dockerHost: opts.env.DOCKER_HOST, log: opts.log });
     case 'file': {
       const path = opts.env.FLOWLENS_METADATA_FILE;
-      if (!path) {throw new Error('FLOWLENS_METADATA=file needs FLOWLENS_METADATA_FILE');}
+      if (!path) {
+        throw new Error('FLOWLENS_METADATA=file needs FLOWLENS_METADATA_FILE');
+      }
       opts.log(`metadata: static file ${path}`);
       return loadMetadataFile(path);
     }

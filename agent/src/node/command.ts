@@ -10,6 +10,7 @@ import type { LocalWorkload } from '../contracts/report.js';
 import type { ReportSink } from '../contracts/stats.js';
 import { BpfLoader } from '../bpf/loader-process.js';
 import { preflight, PreflightError } from '../bpf/preflight.js';
+import { createLocalMetadata } from '../metadata/local.js';
 import { startOpenMetrics } from '../metrics/index.js';
 import { runNodeAgent } from './agent.js';
 import { NODE_USAGE, parseNodeOptions, UsageError, type NodeOptions } from './options.js';
@@ -90,12 +91,14 @@ export async function main(argv: string[]): Promise<number> {
   const sinks: ReportSink[] = [];
   const listeners: TickListener[] = [];
   const closers: Array<() => Promise<void>> = [];
-  // TODO(lead): when agent/src/metadata/local.ts lands:
-  //   const provider = await createLocalMetadata({ nodeName: opts.nodeName, env: process.env, log });
-  //   await provider.start(); closers.push(() => provider.stop()); metadata = provider;
-  const metadata: MetadataView = noMetadata;
+  let metadata: MetadataView = noMetadata;
   let code = 0;
   try {
+    // Kubernetes (node-scoped watch), else Docker, else FLOWLENS_METADATA_FILE, else IPs only (docs/metrics.md).
+    const provider = await createLocalMetadata({ nodeName: opts.nodeName, env: process.env, log });
+    closers.push(() => provider.stop());
+    await provider.start();
+    metadata = provider;
     if (opts.stdout) {
       sinks.push(new StdoutSink());
     }

@@ -98,13 +98,15 @@ RUN set -eux; \
     chmod +x kind kubectl helm; rm -f ./*.sha256 helm.tgz
 
 FROM ${NODE_RUNTIME_IMAGE} AS cluster-tool
+# kind drives Docker through the docker CLI (Debian's docker.io; only its client is used, against
+# the host's engine through the mounted socket).
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates docker.io \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=tools /tools/kind /tools/kubectl /tools/helm /usr/local/bin/
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /src/deploy/cluster-tool/build ./cluster-tool
-ENTRYPOINT ["node", "/app/cluster-tool/cluster-tool.js"]
+ENTRYPOINT ["node", "/app/cluster-tool/deploy/cluster-tool/cluster-tool.js"]
 CMD ["up"]

@@ -176,6 +176,10 @@ export const snsSettings = z
   .refine(
     (s) => Boolean(s.topic_arn) || Boolean(s.phone_number) || Boolean(s.target_arn),
     'sns needs topic_arn, phone_number or target_arn'
+  )
+  .refine(
+    (s) => Boolean(s.sigv4.access_key) === Boolean(s.sigv4.secret_key),
+    'sns sigv4 needs both access_key and secret_key, or neither'
   );
 
 const receiver = z.object({

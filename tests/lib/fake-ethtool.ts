@@ -33,8 +33,12 @@ export class FakeEthtool {
     );
     await chmod(command, 0o755);
     const fake = new FakeEthtool(dir, command, sysClassNet);
-    for (const [iface, text] of Object.entries(outputs)) {await fake.set(iface, text);}
-    for (const iface of virtual) {await mkdir(join(sysClassNet, iface), { recursive: true });}
+    for (const [iface, text] of Object.entries(outputs)) {
+      await fake.set(iface, text);
+    }
+    for (const iface of virtual) {
+      await mkdir(join(sysClassNet, iface), { recursive: true });
+    }
     return fake;
   }
 

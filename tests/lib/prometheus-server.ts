@@ -62,7 +62,9 @@ export class PrometheusServer {
       signal: AbortSignal.timeout(5_000),
     });
     const body = (await res.json()) as { status: string; data: T; error?: string };
-    if (body.status !== 'success') {throw new Error(`prometheus ${path}: ${body.error}`);}
+    if (body.status !== 'success') {
+      throw new Error(`prometheus ${path}: ${body.error}`);
+    }
     return body.data;
   }
 

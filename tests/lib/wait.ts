@@ -8,8 +8,12 @@ export async function waitFor<T>(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
-    if (value) {return value as NonNullable<T>;}
-    if (Date.now() > deadline) {throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);}
+    if (value) {
+      return value as NonNullable<T>;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -38,15 +38,22 @@ after(async () => {
   await prom?.stop();
   await server?.close();
   await star?.cleanup();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  if (dir) {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test(
   'Prometheus stores per-pod counters equal to the traffic the namespaces generated',
   { timeout: 120_000 },
   async (t) => {
-    if (!requireKernel(t) || !requireBinary(t, PROMETHEUS_BIN) || !bpfArtifactPaths().every((p) => requireBinary(t, p)))
+    if (
+      !requireKernel(t) ||
+      !requireBinary(t, PROMETHEUS_BIN) ||
+      !bpfArtifactPaths().every((p) => requireBinary(t, p))
+    ) {
       return;
+    }
     assert.ok(bpfArtifactPaths().every((p) => existsSync(p)));
     star = await createStar(2);
     const [up, many] = star.clients as [Star['clients'][0], Star['clients'][0]];
@@ -146,25 +153,33 @@ test(
     await waitFor(
       'Prometheus to store the generated traffic',
       async () => {
-        for (const [podName, metrics] of Object.entries(expected))
-          for (const [metric, want] of Object.entries(metrics))
-            if ((await value(metric, podName)) !== want) return false;
+        for (const [podName, metrics] of Object.entries(expected)) {
+          for (const [metric, want] of Object.entries(metrics)) {
+            if ((await value(metric, podName)) !== want) {
+              return false;
+            }
+          }
+        }
         return true;
       },
       15_000,
       250
     ).catch(async (err: Error) => {
       const got: string[] = [];
-      for (const [podName, metrics] of Object.entries(expected))
-        for (const [metric, want] of Object.entries(metrics))
+      for (const [podName, metrics] of Object.entries(expected)) {
+        for (const [metric, want] of Object.entries(metrics)) {
           got.push(`${podName} ${metric}: ${await value(metric, podName)} (want ${want})`);
+        }
+      }
       throw new Error(`${err.message}\n${got.join('\n')}\n${agent?.stderr()}`);
     });
     // Let one more tick and scrape pass, then check nothing moved (no double counting).
     await new Promise((r) => setTimeout(r, 2500));
-    for (const [podName, metrics] of Object.entries(expected))
-      for (const [metric, want] of Object.entries(metrics))
+    for (const [podName, metrics] of Object.entries(expected)) {
+      for (const [metric, want] of Object.entries(metrics)) {
         assert.equal(await value(metric, podName), want, `${podName} ${metric}`);
+      }
+    }
 
     // Workload labels from the metadata file.
     const series = await prom.query('flowlens_pod_egress_bytes_total');

@@ -12,8 +12,12 @@ export function containerInfos(c: ContainerInfo, node: string): PodInfo[] {
   const labels = c.Labels ?? {};
   const ips = new Set<string>();
   for (const net of Object.values(c.NetworkSettings?.Networks ?? {})) {
-    if (net.IPAddress) {ips.add(net.IPAddress);}
-    if (net.GlobalIPv6Address) {ips.add(net.GlobalIPv6Address);}
+    if (net.IPAddress) {
+      ips.add(net.IPAddress);
+    }
+    if (net.GlobalIPv6Address) {
+      ips.add(net.GlobalIPv6Address);
+    }
   }
   return [...ips].map((ip) => ({
     ip,
@@ -29,9 +33,15 @@ export function containerInfos(c: ContainerInfo, node: string): PodInfo[] {
 export function dockerConnection(
   dockerHost: string | undefined
 ): { socketPath: string } | { host: string; port: number } {
-  if (!dockerHost) {return { socketPath: '/var/run/docker.sock' };}
-  if (dockerHost.startsWith('unix://')) {return { socketPath: dockerHost.slice('unix://'.length) };}
+  if (!dockerHost) {
+    return { socketPath: '/var/run/docker.sock' };
+  }
+  if (dockerHost.startsWith('unix://')) {
+    return { socketPath: dockerHost.slice('unix://'.length) };
+  }
   const m = /^tcp:\/\/([^:/]+):(\d+)\/?$/.exec(dockerHost);
-  if (m) {return { host: m[1]!, port: Number(m[2]) };}
+  if (m) {
+    return { host: m[1]!, port: Number(m[2]) };
+  }
   throw new Error(`DOCKER_HOST must be unix:///path or tcp://host:port, got '${dockerHost}'`);
 }

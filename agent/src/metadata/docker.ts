@@ -50,12 +50,18 @@ export class DockerMetadata implements MetadataProvider {
       seen.add(c.Id);
       this.store.setPod(c.Id, containerInfos(c, this.opts.nodeName));
     }
-    for (const id of this.store.podIds()) {if (!seen.has(id)) {this.store.removePod(id);}}
+    for (const id of this.store.podIds()) {
+      if (!seen.has(id)) {
+        this.store.removePod(id);
+      }
+    }
     this.refreshes++;
   }
 
   private async follow(): Promise<void> {
-    if (this.stopped) {return;}
+    if (this.stopped) {
+      return;
+    }
     try {
       const stream = (await this.docker.getEvents({
         filters: { type: ['container', 'network'] },
@@ -64,13 +70,17 @@ export class DockerMetadata implements MetadataProvider {
       stream.on('data', () => void this.refresh().catch((err: Error) => this.opts.log(`docker list: ${err.message}`)));
       stream.on('error', () => undefined);
       stream.on('close', () => {
-        if (!this.stopped) {setTimeout(() => void this.follow(), 1000).unref();}
+        if (!this.stopped) {
+          setTimeout(() => void this.follow(), 1000).unref();
+        }
       });
       // Anything that happened while (re)connecting.
       await this.refresh();
     } catch (err) {
       this.opts.log(`docker events: ${err instanceof Error ? err.message : String(err)}`);
-      if (!this.stopped) {setTimeout(() => void this.follow(), 5000).unref();}
+      if (!this.stopped) {
+        setTimeout(() => void this.follow(), 5000).unref();
+      }
     }
   }
 

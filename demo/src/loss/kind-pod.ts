@@ -54,7 +54,11 @@ export interface KindPodTarget {
 }
 
 export async function findPod(docker: Docker, cluster: string, pod: string, namespace: string): Promise<KindPodTarget> {
-  const nodes = await docker.listContainers({ filters: { label: [`${KIND_CLUSTER_LABEL}=${cluster}`] } });
+  const nodes = await docker
+    .listContainers({ filters: { label: [`${KIND_CLUSTER_LABEL}=${cluster}`] } })
+    .catch((err: unknown) => {
+      throw new Error(`cannot reach the Docker engine (${err instanceof Error ? err.message : String(err)})`);
+    });
   if (nodes.length === 0) {
     throw new Error(`no running kind cluster '${cluster}' (no container labelled ${KIND_CLUSTER_LABEL}=${cluster})`);
   }

@@ -20,7 +20,9 @@ const ENDPOINT_CACHE_MS = 30_000;
 export class Enricher {
   /** What agents told us about their own pods, for IPs the hub's metadata does not know. */
   private readonly learned = new Map<string, Learned>();
-  private readonly endpoints = new Map<string, Endpoint>();
+  /** Named ends by IP: remote ends, and each reporting node's own (local) ends. */
+  private readonly remoteEnds = new Map<string, Endpoint>();
+  private readonly localEnds = new Map<string, Map<string, Endpoint>>();
   private endpointsSince = 0;
 
   constructor(
@@ -32,7 +34,8 @@ export class Enricher {
   enrich(report: ReportV1): StoredReport {
     const t = this.now();
     if (t - this.endpointsSince > ENDPOINT_CACHE_MS) {
-      this.endpoints.clear();
+      this.remoteEnds.clear();
+      this.localEnds.clear();
       this.endpointsSince = t;
     }
     for (const f of report.flows) {
@@ -70,12 +73,16 @@ export class Enricher {
       }
     }
     this.learned.set(ip, { local, node });
-    this.endpoints.delete(`${ip}|`);
+    this.remoteEnds.delete(ip);
   }
 
   private row(report: ReportV1, f: FlowRecord): FlowRow {
-    const local = this.endpoint(f.localIp, report.node, report.zone);
-    const remote = this.endpoint(f.remoteIp, null, null);
+    let mine = this.localEnds.get(report.node);
+    if (!mine) {
+      this.localEnds.set(report.node, (mine = new Map()));
+    }
+    const local = mine.get(f.localIp) ?? this.named(mine, f.localIp, report.node, report.zone);
+    const remote = this.remoteEnds.get(f.remoteIp) ?? this.named(this.remoteEnds, f.remoteIp, null, null);
     const isClient = f.direction === 'client';
     const client = isClient ? local : remote;
     const server = isClient ? remote : local;
@@ -105,30 +112,29 @@ export class Enricher {
    * (the local end): it lives there even when no metadata knows it.
    */
   endpoint(ip: string, reporter: string | null, reporterZone: string | null): Endpoint {
-    const key = `${ip}|${reporter ?? ''}`;
-    const cached = this.endpoints.get(key);
-    if (cached) {
-      return cached;
-    }
+    return this.named(new Map(), ip, reporter, reporterZone);
+  }
+
+  private named(cache: Map<string, Endpoint>, ip: string, reporter: string | null, zoneHint: string | null): Endpoint {
     const m = this.metadata;
     const pod = m.podByIp(ip);
     const learned = pod ? undefined : this.learned.get(ip);
     const hostNode = pod ? undefined : m.nodeByIp(ip);
     const nodeName = pod?.node ?? hostNode?.name ?? learned?.node ?? reporter;
     const node = nodeName ? m.nodeByName(nodeName) : undefined;
-    const zone = node?.zone ?? (nodeName !== null && nodeName === reporter ? reporterZone : null) ?? null;
+    const zone = node?.zone ?? (nodeName !== null && nodeName === reporter ? zoneHint : null) ?? null;
     const svc = m.serviceByIp(ip);
     const e: Endpoint = {
       ip,
       pod: pod?.name ?? learned?.local.pod ?? null,
-      namespace: pod?.namespace ?? learned?.local.namespace ?? null,
+      namespace: pod?.namespace ?? learned?.local.namespace ?? svc?.namespace ?? null,
       workload: pod?.workload ?? learned?.local.workload ?? null,
       kind: pod?.kind ?? learned?.local.kind ?? (hostNode ? 'Node' : null),
       node: nodeName ?? null,
       zone,
-      service: svc ? `${svc.namespace}/${svc.name}` : null,
+      service: svc?.name ?? null,
     };
-    this.endpoints.set(key, e);
+    cache.set(ip, e);
     return e;
   }
 }

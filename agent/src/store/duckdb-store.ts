@@ -502,11 +502,7 @@ export class DuckDbStore implements FlowStore {
 
   /** Merged flows: one row per (client ip, server ip, server port), the merge rule of docs/hub.md applied. */
   private merged(plan: Plan, q: RangeQuery): string {
-    return `SELECT client_ip, server_ip, server_port, max(category) AS category, max(client_ep) AS client_ep,
-        max(server_ep) AS server_ep,
-        greatest(sum(c_sent), sum(s_recv)) + greatest(sum(s_sent), sum(c_recv)) AS bytes,
-        sum(retransmits) AS retransmits, sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n
-      FROM (${this.source(plan, q)}) GROUP BY client_ip, server_ip, server_port`;
+    return mergedSql(this.source(plan, q));
   }
 
   async topContributors(q: TopQuery): Promise<Answered<TopRow[]>> {
@@ -515,8 +511,14 @@ export class DuckDbStore implements FlowStore {
     const having = q.metric === 'rtt' ? 'WHERE rtt_n > 0' : '';
     let sql: string;
     if (q.groupBy === 'flow') {
-      sql = `WITH f AS (${this.merged(plan, q)}),
-        top AS (SELECT *, rtt_sum / nullif(rtt_n, 0) AS rtt FROM f ${having} ORDER BY ${order} LIMIT ${q.limit})
+      // Two passes: pick the top flows with only the sums the metric needs, then total just those flows.
+      const lean = leanMetric(q.metric);
+      sql = `WITH src AS (${this.source(plan, q)}),
+        pick AS (SELECT client_ip, server_ip, server_port, ${lean} AS v FROM src
+          GROUP BY client_ip, server_ip, server_port ${q.metric === 'rtt' ? 'HAVING sum(rtt_n) > 0' : ''}
+          ORDER BY v DESC, client_ip, server_ip, server_port LIMIT ${q.limit}),
+        f AS (${mergedSql('SELECT src.* FROM src JOIN pick USING (client_ip, server_ip, server_port)')}),
+        top AS (SELECT *, rtt_sum / nullif(rtt_n, 0) AS rtt FROM f)
         SELECT top.category, top.server_port, top.bytes, top.retransmits, top.rtos, top.rtt,
           c.ip AS c_ip, c.pod AS c_pod, c.namespace AS c_namespace, c.workload AS c_workload, c.kind AS c_kind,
           c.node AS c_node, c.zone AS c_zone,
@@ -784,6 +786,29 @@ async function rebuild(w: DuckDBConnection, step: number, from: number, b: numbe
   await w.run(`DELETE FROM flows_${step} WHERE bucket = ${b}`);
   await w.run(`INSERT INTO flows_${step} SELECT * FROM rebuilt`);
   await w.run('DROP TABLE rebuilt');
+}
+
+/** One row per flow (client ip, server ip, server port) from roll-up-shaped rows: the merge rule of docs/hub.md. */
+function mergedSql(source: string): string {
+  return `SELECT client_ip, server_ip, server_port, max(category) AS category, max(client_ep) AS client_ep,
+      max(server_ep) AS server_ep,
+      greatest(sum(c_sent), sum(s_recv)) + greatest(sum(s_sent), sum(c_recv)) AS bytes,
+      sum(retransmits) AS retransmits, sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n
+    FROM (${source}) GROUP BY client_ip, server_ip, server_port`;
+}
+
+/** The metric alone, per flow, for choosing the top flows cheaply. */
+function leanMetric(metric: TopQuery['metric']): string {
+  switch (metric) {
+    case 'bytes':
+      return 'greatest(sum(c_sent), sum(s_recv)) + greatest(sum(s_sent), sum(c_recv))';
+    case 'retransmits':
+      return 'sum(retransmits)';
+    case 'rtos':
+      return 'sum(rtos)';
+    case 'rtt':
+      return 'sum(rtt_sum) / nullif(sum(rtt_n), 0)';
+  }
 }
 
 function metricOrder(metric: TopQuery['metric']): string {

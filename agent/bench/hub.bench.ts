@@ -1,0 +1,317 @@
+/**
+ * `npm run bench:hub`: 1,000 nodes × one hour of 30 s reports × 500 flows (60 M flow records) through the
+ * hub's own ingest path in-process (Ingestor.handleBody: JSON.parse, schema validation, enrichment from a
+ * 1,000-node metadata set, DuckDB group commit), with the roll-up/compaction passes a running hub makes,
+ * then a mix of top-contributors and service-map queries. The last line is one JSON object.
+ *
+ *   --nodes N  --windows W  --flows F (per report)  --queries Q  --data-dir DIR (default: a temp dir, removed)
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadIpRanges } from '../src/classify/load.js';
+import type { MetadataFile, PodInfo } from '../src/contracts/metadata.js';
+import { Enricher } from '../src/hub/enrich.js';
+import { Ingestor } from '../src/hub/ingest.js';
+import { parseMapQuery, parseTopQuery } from '../src/hub/params.js';
+import { StaticMetadata } from '../src/metadata/static-file.js';
+import { DuckDbStore } from '../src/store/duckdb-store.js';
+
+const { values } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '1000' },
+    windows: { type: 'string', default: '120' },
+    flows: { type: 'string', default: '500' },
+    queries: { type: 'string', default: '200' },
+    'data-dir': { type: 'string' },
+  },
+});
+const NODES = Number(values.nodes);
+const WINDOWS = Number(values.windows);
+const FLOWS = Number(values.flows);
+const QUERIES = Number(values.queries);
+const PODS_PER_NODE = 20;
+const ZONES = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
+/** Flows per report: `internal` client ends, as many server ends (other nodes' clients), the rest external. */
+const EXTERNAL = Math.round(FLOWS * 0.048);
+const INTERNAL = Math.floor((FLOWS - EXTERNAL) / 2);
+const WINDOW_MS = 30_000;
+
+const log = (msg: string): void => void process.stderr.write(`bench:hub ${msg}\n`);
+
+function podIp(node: number, i: number): string {
+  return `10.${100 + (node >> 8)}.${node & 255}.${i + 10}`;
+}
+
+function metadata(): MetadataFile {
+  const pods: PodInfo[] = [];
+  for (let n = 0; n < NODES; n++) {
+    for (let i = 0; i < PODS_PER_NODE; i++) {
+      const w = (n * 7 + i * 13) % 400; // 400 workloads in 20 namespaces
+      pods.push({
+        ip: podIp(n, i),
+        name: `wl${w}-${n}-${i}`,
+        namespace: `ns${w % 20}`,
+        workload: `wl${w}`,
+        kind: 'Deployment',
+        node: `node-${n}`,
+      });
+    }
+  }
+  return {
+    nodes: Array.from({ length: NODES }, (_, n) => ({ name: `node-${n}`, zone: ZONES[n % ZONES.length]! })),
+    pods,
+    services: [],
+  };
+}
+
+/** External destinations: S3 and DynamoDB (bundled us-east-1 prefixes) and the internet. */
+const EXTERNAL_IPS = ['52.216.10.1', '52.217.200.9', '52.94.1.20', '3.218.182.7', '93.184.216.34', '1.1.1.1'];
+
+/** Deterministic counters for flow (node, k) in window w. */
+function counters(n: number, k: number, w: number): [number, number, number] {
+  const h = (n * 2654435761 + k * 40503 + w * 2246822519) >>> 0;
+  const up = 1000 + (h % 50_000);
+  const down = 5000 + ((h >>> 7) % 400_000);
+  const retrans = h % 97 === 0 ? 1 + (h % 5) : 0;
+  return [up, down, retrans];
+}
+
+function flowJson(
+  localIp: string,
+  localPort: number,
+  remoteIp: string,
+  remotePort: number,
+  dir: string,
+  sent: number,
+  recv: number,
+  retrans: number,
+  rtt: number
+): string {
+  return (
+    `{"localIp":"${localIp}","localPort":${localPort},"remoteIp":"${remoteIp}","remotePort":${remotePort},` +
+    `"direction":"${dir}","local":null,"bytesSent":${sent},"bytesReceived":${recv},"segmentsSent":${Math.ceil(sent / 1448)},` +
+    `"segmentsReceived":${Math.ceil(recv / 1448)},"retransmits":${retrans},"rtos":0,` +
+    `"rttUs":{"min":${rtt},"avg":${rtt + 20},"max":${rtt + 90}},"connectionsOpened":1,"connectionsClosed":1}`
+  );
+}
+
+const uuid = (n: number, w: number): string =>
+  `${n.toString(16).padStart(8, '0')}-0000-4000-8000-${w.toString(16).padStart(12, '0')}`;
+
+/** Node n's report for window w, as the agent would POST it. */
+function reportBody(n: number, w: number, t0: number): Buffer {
+  const parts: string[] = [];
+  for (let k = 0; k < INTERNAL; k++) {
+    const m = (n + 1 + k) % NODES;
+    const [up, down, rt] = counters(n, k, w);
+    parts.push(
+      flowJson(
+        podIp(n, k % PODS_PER_NODE),
+        0,
+        podIp(m, (k * 7) % PODS_PER_NODE),
+        8080 + (k % 5),
+        'client',
+        up,
+        down,
+        rt,
+        300
+      )
+    );
+  }
+  for (let k = 0; k < EXTERNAL; k++) {
+    const [up, down, rt] = counters(n, INTERNAL + k, w);
+    parts.push(
+      flowJson(
+        podIp(n, k % PODS_PER_NODE),
+        0,
+        EXTERNAL_IPS[k % EXTERNAL_IPS.length]!,
+        443,
+        'client',
+        up,
+        down,
+        rt,
+        1500
+      )
+    );
+  }
+  // Server ends: the flows other nodes' clients opened to this node.
+  for (let k = 0; k < INTERNAL; k++) {
+    const c = (((n - 1 - k) % NODES) + NODES) % NODES;
+    const [up, down, rt] = counters(c, k, w);
+    parts.push(
+      flowJson(
+        podIp(n, (k * 7) % PODS_PER_NODE),
+        8080 + (k % 5),
+        podIp(c, k % PODS_PER_NODE),
+        0,
+        'server',
+        down,
+        up,
+        rt === 0 ? 0 : 1,
+        280
+      )
+    );
+  }
+  const start = new Date(t0 + w * WINDOW_MS + (n % 29) * 1000).toISOString();
+  const end = new Date(t0 + (w + 1) * WINDOW_MS + (n % 29) * 1000).toISOString();
+  return Buffer.from(
+    `{"version":1,"reportId":"${uuid(n, w)}","node":"node-${n}","zone":"${ZONES[n % ZONES.length]}","start":"${start}",` +
+      `"end":"${end}","flows":[${parts.join(',')}],"other":{"bytesSent":0,"bytesReceived":0,"segmentsSent":0,` +
+      `"segmentsReceived":0,"retransmits":0,"rtos":0,"connectionsOpened":0,"connectionsClosed":0,"flows":0}}`
+  );
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
+async function main(): Promise<void> {
+  const wall0 = performance.now();
+  const ownDir = values['data-dir'] === undefined;
+  const dataDir = values['data-dir'] ?? (await mkdtemp(join(tmpdir(), 'flowlens-bench-hub-')));
+  const store = new DuckDbStore({ dataDir });
+  await store.open();
+  const meta = new StaticMetadata(metadata());
+  const ingestor = new Ingestor(store, new Enricher(meta, await loadIpRanges()), {
+    maxBodyBytes: 16 * 1024 * 1024,
+    maxAgeS: store.rawRetentionS - 300,
+    commitRows: 100_000,
+    commitDelayMs: 50,
+  });
+  const hour = 3600_000;
+  const t0 = Math.floor(Date.now() / hour) * hour - 2 * hour;
+  log(
+    `${NODES} nodes × ${WINDOWS} windows × ${FLOWS} flows (${INTERNAL} client, ${EXTERNAL} external, ${INTERNAL} server)`
+  );
+
+  // Ingest time = wall time of the loop minus the time spent generating report bodies (same thread).
+  // Two batches are in flight, so the next batch parses while DuckDB commits the previous one.
+  let genMs = 0;
+  let records = 0;
+  const BATCH = 250; // reports in flight together (they share group commits)
+  const loop0 = performance.now();
+  let previous: Promise<void> = Promise.resolve();
+  const ingestBatch = async (bodies: Buffer[]): Promise<void> => {
+    const results = await Promise.all(bodies.map((b) => ingestor.handleBody(b, undefined)));
+    for (const r of results) {
+      if (r.status !== 200) {
+        throw new Error(`ingest failed: ${r.status} ${JSON.stringify(r.body)}`);
+      }
+      records += r.body.flows as number;
+    }
+  };
+  for (let w = 0; w < WINDOWS; w++) {
+    for (let first = 0; first < NODES; first += BATCH) {
+      const g0 = performance.now();
+      const bodies: Buffer[] = [];
+      for (let n = first; n < Math.min(NODES, first + BATCH); n++) {
+        bodies.push(reportBody(n, w, t0));
+      }
+      genMs += performance.now() - g0;
+      const current = ingestBatch(bodies);
+      await previous;
+      previous = current;
+    }
+    if ((w + 1) % 10 === 0 || w === WINDOWS - 1) {
+      await previous;
+      // A running hub makes this pass every 30 s; here every 5 simulated minutes. Counted as ingest time.
+      await store.maintain(t0 + (w + 1) * WINDOW_MS + 30_000);
+      const ms = performance.now() - loop0 - genMs;
+      log(`window ${w + 1}/${WINDOWS}: ${records} records, ${Math.round(records / (ms / 1000))} records/s`);
+    }
+  }
+  await previous;
+  // The hour closes: final roll-ups (5-minute compaction, 15-minute and 1-hour buckets).
+  const m0 = performance.now();
+  await store.maintain(t0 + WINDOWS * WINDOW_MS + 10 * 60_000);
+  const finalMaintainMs = performance.now() - m0;
+  const ingestMs = performance.now() - loop0 - genMs;
+  await store.checkpoint();
+
+  // Queries as the datasource sends them: Grafana ranges ending at the end of the data, epoch ms.
+  const end = t0 + WINDOWS * WINDOW_MS;
+  const ranges = [5, 15, 30, 60, 60, 180].map((min) => [end - min * 60_000, end] as const);
+  const kinds = [
+    (f: number, t: number) => ['top', `from=${f}&to=${t}&metric=bytes&limit=500`],
+    (f: number, t: number) => ['top', `from=${f}&to=${t}&metric=retransmits&limit=100&category=INTER_AZ`],
+    (f: number, t: number) => ['top', `from=${f}&to=${t}&metric=bytes&groupBy=workload&limit=500`],
+    (f: number, t: number) => ['top', `from=${f}&to=${t}&metric=bytes&category=AMAZON_S3,AMAZON_DYNAMODB`],
+    (f: number, t: number) => ['top', `from=${f}&to=${t}&metric=rtt&namespace=ns3`],
+    (f: number, t: number) => ['map', `from=${f}&to=${t}&groupBy=workload`],
+    (f: number, t: number) => ['map', `from=${f}&to=${t}&groupBy=workload&namespace=ns7`],
+  ];
+  const latencies: number[] = [];
+  const byKind: Record<string, number[]> = {};
+  for (let i = 0; i < QUERIES; i++) {
+    const [f, t] = ranges[i % ranges.length]!;
+    const [kind, qs] = kinds[Math.floor(i / ranges.length) % kinds.length]!(f, t) as [string, string];
+    const p = new URLSearchParams(qs);
+    const q0 = performance.now();
+    if (kind === 'top') {
+      await store.topContributors(parseTopQuery(p, end));
+    } else {
+      await store.serviceMap(parseMapQuery(p, end));
+    }
+    const ms = performance.now() - q0;
+    latencies.push(ms);
+    (byKind[`${kind} ${Math.round((t - f) / 60_000)}m`] ??= []).push(ms);
+  }
+  for (const [k, xs] of Object.entries(byKind)) {
+    log(`query ${k}: p50 ${percentile(xs, 50).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms`);
+  }
+
+  // Exactness: the hour's merged bytes (both ends of every internal flow counted once) against the generator.
+  let expectedBytes = 0;
+  for (let n = 0; n < NODES; n++) {
+    for (let w = 0; w < WINDOWS; w++) {
+      for (let k = 0; k < INTERNAL + EXTERNAL; k++) {
+        const [up, down] = counters(n, k, w);
+        expectedBytes += up + down;
+      }
+    }
+  }
+  const total = await store.timeseries({
+    fromMs: t0,
+    toMs: end,
+    metric: 'bytes',
+    stepMs: 3600_000,
+    groupBy: 'total',
+    limit: 1,
+  });
+  const storedBytes = total.result[0]?.points.reduce((a, [, v]) => a + v, 0) ?? 0;
+
+  const stats = await store.stats();
+  const result = {
+    ingestRecordsPerSec: Math.round(records / (ingestMs / 1000)),
+    queryP95Ms: Number(percentile(latencies, 95).toFixed(1)),
+    queryP50Ms: Number(percentile(latencies, 50).toFixed(1)),
+    queries: latencies.length,
+    rows: stats.rawRows,
+    rollupRows: stats.rollupRows,
+    nodesSimulated: NODES,
+    windows: WINDOWS,
+    flowsPerReport: FLOWS,
+    records,
+    storeBytes: stats.bytesOnDisk,
+    ingestSeconds: Number((ingestMs / 1000).toFixed(1)),
+    finalRollupSeconds: Number((finalMaintainMs / 1000).toFixed(1)),
+    generateSeconds: Number((genMs / 1000).toFixed(1)),
+    wallSeconds: Number(((performance.now() - wall0) / 1000).toFixed(1)),
+    totalBytesExact: storedBytes === expectedBytes,
+    totalBytes: storedBytes,
+    ingestPath: 'in-process Ingestor.handleBody (JSON.parse, zod, enrichment, DuckDB group commit) + roll-up passes',
+  };
+  await store.close();
+  if (ownDir) {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:hub failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -5,8 +5,8 @@
  * Per socket (BPF socket-local storage, freed by the kernel with the socket) we keep the flow key and the
  * counter values already accounted. On every callback we read the kernel's own tcp_sock counters, and add
  * what changed since the last callback to the flow's entry in the *current* flow map. Userspace swaps the
- * current flow map every collection tick (map-in-map; the swap waits for running programs) and drains the
- * old one, so each drained map holds exactly one tick's deltas. Nothing is sent per packet.
+ * flow map every collection tick (an epoch flip, then an RCU grace period so no program still uses the old one)
+ * and drains the old one, so each drained map holds exactly one tick's deltas. Nothing is sent per packet.
  *
  * Exactness (checked against /proc/net/snmp and netstat in agent/test/kernel):
  *  - bytes sent     = bytes_acked, minus the SYN (absorbed by the baseline taken at ESTABLISHED) and minus
@@ -55,7 +55,8 @@ struct {
 	__type(value, struct sock_state);
 } sock_states SEC(".maps");
 
-/* Two flow maps; flows_current[0] points at the one being filled. */
+/* Two flow maps: programs fill flows_a while the epoch is even, flows_b while it is odd. Each map is referenced
+ * statically so the verifier inlines the hash lookups (no indirect call through a map-in-map). */
 struct flow_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
@@ -64,12 +65,28 @@ struct flow_map {
 } flows_a SEC(".maps"), flows_b SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} flow_epoch SEC(".maps");
+
+/* Never used by the program: userspace updates it after flipping the epoch because an update of a map-in-map
+ * waits for an RCU grace period, i.e. until every program run that may still see the old epoch has finished. */
+struct rcu_sync_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} rcu_sync_dummy SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__array(values, struct flow_map);
-} flows_current SEC(".maps") = {
-	.values = { &flows_a },
+	__array(values, struct rcu_sync_inner);
+} rcu_sync SEC(".maps") = {
+	.values = { &rcu_sync_dummy },
 };
 
 /* Global counters (index: enum fl_counter). */
@@ -193,7 +210,6 @@ static __always_inline void flush(struct bpf_sock_ops *ctx, struct bpf_sock *sk,
 {
 	struct readings r = {};
 	__u32 zero = 0;
-	void *flows;
 	struct fl_flow_val *v;
 
 	read_counters(ctx, sk, st, &r);
@@ -207,10 +223,14 @@ static __always_inline void flush(struct bpf_sock_ops *ctx, struct bpf_sock *sk,
 	if (!(d_sent | d_recv | d_sout | d_sin | d_retr | d_rto | opened | closed | rtt_us))
 		return;
 
-	flows = bpf_map_lookup_elem(&flows_current, &zero);
-	if (!flows)
+	__u32 *epoch = bpf_map_lookup_elem(&flow_epoch, &zero);
+	if (!epoch)
 		return;
-	v = flow_entry(flows, &st->key);
+	/* two call sites, each with a constant map, so both lookups are inlined */
+	if (*epoch & 1)
+		v = flow_entry(&flows_b, &st->key);
+	else
+		v = flow_entry(&flows_a, &st->key);
 	if (!v)
 		return; /* counted in FL_FLOWS_DROPPED; keep st unchanged so nothing is lost if space frees up */
 

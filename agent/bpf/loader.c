@@ -6,8 +6,8 @@
  *   - attaches the sock_ops program to the cgroup-v2 root with a bpf_link (closing the link detaches it, so
  *     nothing survives this process, even a SIGKILL; nothing is pinned),
  *   - keeps kernel bpf_stats enabled for as long as it runs (fd-scoped BPF_ENABLE_STATS),
- *   - on `collect`: swaps the current flow map (the map-in-map update waits for running programs), drains the
- *     previous one and prints one line per flow, then a stats line and `end`.
+ *   - on `collect`: flips the flow map epoch, waits for running programs (an RCU grace period, obtained by
+ *     updating a map-in-map), drains the previous map and prints one line per flow, then a stats line and `end`.
  * stdin EOF, `quit`, SIGTERM, SIGINT or the parent's death: detach and exit 0.
  *
  * Output lines:
@@ -67,9 +67,11 @@ struct state {
 	struct bpf_object *obj;
 	struct bpf_link *link;
 	int prog_fd;
-	int outer_fd;
+	int epoch_fd;
+	int sync_fd;       /* map-in-map whose update waits for an RCU grace period */
+	int sync_inner_fd;
 	int flow_fds[2];
-	int current; /* index into flow_fds of the map being filled */
+	__u32 epoch; /* programs fill flow_fds[epoch & 1] */
 	int counters_fd;
 	__u32 max_flows;
 	__u32 max_sockets;
@@ -93,17 +95,20 @@ static __u64 counter(struct state *s, __u32 idx)
 static void collect(struct state *s)
 {
 	__u32 zero = 0;
-	int next = 1 - s->current;
-	int old_fd = s->flow_fds[s->current];
+	__u32 next = s->epoch + 1;
+	int old_fd = s->flow_fds[s->epoch & 1];
 	struct fl_flow_key key, next_key;
 	struct fl_flow_val val;
 	char lip[INET6_ADDRSTRLEN], rip[INET6_ADDRSTRLEN];
 	__u64 drained = 0;
 
-	/* Point programs at the other (empty) map; the kernel waits for running programs before returning. */
-	if (bpf_map_update_elem(s->outer_fd, &zero, &s->flow_fds[next], BPF_ANY))
-		fail("swapping flow maps: %s", strerror(errno));
-	s->current = next;
+	/* Point programs at the other (empty) map, then wait until no program run can still be using the old one:
+	 * updating a map-in-map returns only after an RCU grace period (programs run under rcu_read_lock). */
+	if (bpf_map_update_elem(s->epoch_fd, &zero, &next, BPF_ANY))
+		fail("flipping the flow map epoch: %s", strerror(errno));
+	if (bpf_map_update_elem(s->sync_fd, &zero, &s->sync_inner_fd, BPF_ANY))
+		fail("waiting for running programs: %s", strerror(errno));
+	s->epoch = next;
 
 	/* Nothing writes the old map any more: read it, then empty it for the next swap. */
 	void *prev = NULL;
@@ -217,14 +222,6 @@ int main(int argc, char **argv)
 		const char *name = bpf_map__name(map);
 		if (strcmp(name, "flows_a") == 0 || strcmp(name, "flows_b") == 0)
 			bpf_map__set_max_entries(map, s.max_flows);
-		if (strcmp(name, "flows_current") == 0) {
-			/* The outer map's inner template must have the same size as flows_a/b: give it one. */
-			int tmpl = bpf_map_create(BPF_MAP_TYPE_HASH, "fl_flows_tmpl", sizeof(struct fl_flow_key),
-						  sizeof(struct fl_flow_val), s.max_flows, NULL);
-			if (tmpl < 0 || bpf_map__set_inner_map_fd(map, tmpl))
-				fail("creating the flow map template: %s%s", strerror(errno),
-				     errno == EPERM ? " (need root or CAP_BPF)" : "");
-		}
 		if (strstr(name, ".rodata") && set_rodata_u32(s.obj, map, "max_sockets", s.max_sockets))
 			fail("cannot set max_sockets in %s", object);
 	}
@@ -244,13 +241,16 @@ int main(int argc, char **argv)
 	if (!prog)
 		fail("program fl_sockops missing from %s", object);
 	s.prog_fd = bpf_program__fd(prog);
-	s.outer_fd = bpf_object__find_map_fd_by_name(s.obj, "flows_current");
+	s.epoch_fd = bpf_object__find_map_fd_by_name(s.obj, "flow_epoch");
+	s.sync_fd = bpf_object__find_map_fd_by_name(s.obj, "rcu_sync");
+	s.sync_inner_fd = bpf_object__find_map_fd_by_name(s.obj, "rcu_sync_dummy");
 	s.flow_fds[0] = bpf_object__find_map_fd_by_name(s.obj, "flows_a");
 	s.flow_fds[1] = bpf_object__find_map_fd_by_name(s.obj, "flows_b");
 	s.counters_fd = bpf_object__find_map_fd_by_name(s.obj, "counters");
-	if (s.outer_fd < 0 || s.flow_fds[0] < 0 || s.flow_fds[1] < 0 || s.counters_fd < 0)
+	if (s.epoch_fd < 0 || s.sync_fd < 0 || s.sync_inner_fd < 0 || s.flow_fds[0] < 0 || s.flow_fds[1] < 0 ||
+	    s.counters_fd < 0)
 		fail("maps missing from %s", object);
-	s.current = 0;
+	s.epoch = 0;
 
 	int cg_fd = open(cgroup, O_RDONLY | O_DIRECTORY);
 	if (cg_fd < 0)

@@ -4,10 +4,12 @@
  * while the hub keeps serving.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { fixture, restartHubProcess, startHubProcess, type HubProcess } from '../lib/hub-process';
+import { REPO_ROOT, fixture, restartHubProcess, startHubProcess, type HubProcess } from '../lib/hub-process';
 import { fixtureReport, fixtureReports } from '../lib/report-fixtures';
 
 let hub: HubProcess;
@@ -217,6 +219,26 @@ test('bad input is refused with the right status and the hub keeps serving', asy
   assert.equal((await hub.get('/api/v1/health', { token: null })).body.status, 'ok');
   assert.ok(!hub.logs().includes(hub.ingestToken) && !hub.logs().includes(hub.queryToken), 'no token in the logs');
   assert.ok(!hub.logs().includes('wrong"'), 'no presented token in the logs');
+});
+
+test('flowlens-agent top prints the top talkers from the hub', async () => {
+  const run = (args: string[], token?: string) =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', 'agent/src/cli.ts', 'top', '--hub', hub.url, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, FLOWLENS_HUB_QUERY_TOKEN: token ?? hub.queryToken },
+      timeout: 30_000,
+    });
+  const { stdout } = await run(['--since', '1h', '--limit', '3']);
+  const lines = stdout.trimEnd().split('\n');
+  assert.equal(lines.length, 4);
+  assert.match(
+    lines[1]!,
+    /^AMAZON_S3\s+ops\/backup-29012345-x7k2p\s+198\.51\.100\.7:443\s+8\.6 MiB\s+2\s+0\s+1\.7 ms$/
+  );
+  assert.match(lines[2]!, /^INTRA_AZ\s+shop\/frontend-7d9f8-abcde\s+shop\/cart-5c4b6-fghij:8080/);
+  const inter = await run(['--category', 'INTER_AZ', '--metric', 'rtos']);
+  assert.match(inter.stdout, /INTER_AZ\s+shop\/frontend-7d9f8-abcde\s+shop\/orders-0:9090\s+244\.1 KiB\s+7\s+1/);
+  await assert.rejects(run([], 'wrong'), /hub answered 403/);
 });
 
 test('identical answers after a restart, and ids still deduplicated', async () => {

@@ -33,6 +33,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by the loader before load. */
 const volatile __u32 max_sockets = 65536;
+const volatile __u32 max_flows = 16384;
 
 struct sock_state {
 	struct fl_flow_key key;
@@ -45,6 +46,8 @@ struct sock_state {
 	__u16 rto;
 	__u8 fin_out;          /* we sent (queued) a FIN */
 	__u8 pad;
+	__u32 slot;            /* index of this socket's flow in flow_vals_* ... */
+	__u32 slot_epoch;      /* ... valid while the epoch is slot_epoch - 1 (0: none yet) */
 	__u32 pad2;
 };
 
@@ -55,14 +58,33 @@ struct {
 	__type(value, struct sock_state);
 } sock_states SEC(".maps");
 
-/* Two flow maps: programs fill flows_a while the epoch is even, flows_b while it is odd. Each map is referenced
- * statically so the verifier inlines the hash lookups (no indirect call through a map-in-map). */
-struct flow_map {
+/*
+ * Per-tick flow tables, two of them: programs fill set A while the epoch is even, set B while it is odd. A set is
+ * an index (flow key -> slot, a hash) and the values (an array indexed by slot). A socket looks its flow up in
+ * the index once per tick and remembers the slot, so the per-callback path is an array access, not a hash
+ * lookup. Every map is referenced statically so the verifier inlines the lookups.
+ */
+struct flow_index {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct fl_flow_key);
+	__type(value, __u32);
+} flow_index_a SEC(".maps"), flow_index_b SEC(".maps");
+
+struct flow_vals {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
 	__type(value, struct fl_flow_val);
-} flows_a SEC(".maps"), flows_b SEC(".maps");
+} flow_vals_a SEC(".maps"), flow_vals_b SEC(".maps");
+
+/* Next free slot of set A (index 0) and set B (index 1); userspace resets it when it drains the set. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u32);
+} slot_next SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -188,18 +210,52 @@ static __always_inline void read_counters(struct bpf_sock_ops *ctx, struct bpf_s
 	r->retrans = ctx->total_retrans;
 }
 
-static __always_inline struct fl_flow_val *flow_entry(void *flows, struct fl_flow_key *key)
+/* The slot of `key` in one set: found in the index, or allocated and published. ~0 when the set is full. */
+static __always_inline __u32 flow_slot(void *index, __u32 set, struct fl_flow_key *key)
 {
-	struct fl_flow_val *v = bpf_map_lookup_elem(flows, key);
-	if (v)
-		return v;
-	struct fl_flow_val zero = {};
-	zero.rtt_min_us = 0xffffffff;
-	if (bpf_map_update_elem(flows, key, &zero, BPF_NOEXIST) && bpf_map_lookup_elem(flows, key) == NULL) {
+	__u32 *found = bpf_map_lookup_elem(index, key);
+	if (found)
+		return *found;
+	__u32 *next = bpf_map_lookup_elem(&slot_next, &set);
+	if (!next)
+		return ~0U;
+	__u32 slot = __sync_fetch_and_add(next, 1);
+	if (slot >= max_flows) {
 		counter_add(FL_FLOWS_DROPPED, 1);
-		return NULL;
+		return ~0U;
 	}
-	return bpf_map_lookup_elem(flows, key);
+	if (bpf_map_update_elem(index, key, &slot, BPF_NOEXIST)) {
+		/* another CPU published this flow first (our slot stays unused and zero), or the index is full */
+		found = bpf_map_lookup_elem(index, key);
+		if (found)
+			return *found;
+		counter_add(FL_FLOWS_DROPPED, 1);
+		return ~0U;
+	}
+	return slot;
+}
+
+/* This tick's counters of the socket's flow, or NULL when the flow table is full. */
+static __always_inline struct fl_flow_val *flow_entry(struct sock_state *st)
+{
+	__u32 zero = 0;
+	__u32 *ep = bpf_map_lookup_elem(&flow_epoch, &zero);
+	if (!ep)
+		return NULL;
+	__u32 epoch = *ep;
+	__u32 set = epoch & 1;
+	if (st->slot_epoch != epoch + 1) {
+		__u32 slot = set ? flow_slot(&flow_index_b, 1, &st->key) : flow_slot(&flow_index_a, 0, &st->key);
+		if (slot == ~0U)
+			return NULL;
+		st->slot = slot;
+		st->slot_epoch = epoch + 1;
+	}
+	__u32 slot = st->slot;
+	/* two call sites, each with a constant map, so both array lookups are inlined */
+	if (set)
+		return bpf_map_lookup_elem(&flow_vals_b, &slot);
+	return bpf_map_lookup_elem(&flow_vals_a, &slot);
 }
 
 #define DELTA(cur, prev) ((cur) > (prev) ? (cur) - (prev) : 0)
@@ -209,7 +265,6 @@ static __always_inline void flush(struct bpf_sock_ops *ctx, struct bpf_sock *sk,
 				  __u32 rtt_us)
 {
 	struct readings r = {};
-	__u32 zero = 0;
 	struct fl_flow_val *v;
 
 	read_counters(ctx, sk, st, &r);
@@ -223,14 +278,7 @@ static __always_inline void flush(struct bpf_sock_ops *ctx, struct bpf_sock *sk,
 	if (!(d_sent | d_recv | d_sout | d_sin | d_retr | d_rto | opened | closed | rtt_us))
 		return;
 
-	__u32 *epoch = bpf_map_lookup_elem(&flow_epoch, &zero);
-	if (!epoch)
-		return;
-	/* two call sites, each with a constant map, so both lookups are inlined */
-	if (*epoch & 1)
-		v = flow_entry(&flows_b, &st->key);
-	else
-		v = flow_entry(&flows_a, &st->key);
+	v = flow_entry(st);
 	if (!v)
 		return; /* counted in FL_FLOWS_DROPPED; keep st unchanged so nothing is lost if space frees up */
 
@@ -254,7 +302,7 @@ static __always_inline void flush(struct bpf_sock_ops *ctx, struct bpf_sock *sk,
 		__sync_fetch_and_add(&v->rtt_sum_us, rtt_us);
 		__sync_fetch_and_add(&v->rtt_count, 1);
 		/* min/max race benignly between CPUs; they are summaries, not counters */
-		if (rtt_us < v->rtt_min_us)
+		if (v->rtt_min_us == 0 || rtt_us < v->rtt_min_us) /* 0: no sample yet (samples are >= 1) */
 			v->rtt_min_us = rtt_us;
 		if (rtt_us > v->rtt_max_us)
 			v->rtt_max_us = rtt_us;

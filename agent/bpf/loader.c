@@ -70,8 +70,10 @@ struct state {
 	int epoch_fd;
 	int sync_fd;       /* map-in-map whose update waits for an RCU grace period */
 	int sync_inner_fd;
-	int flow_fds[2];
-	__u32 epoch; /* programs fill flow_fds[epoch & 1] */
+	int index_fds[2]; /* flow key -> slot, per set */
+	int vals_fds[2];  /* slot -> counters, per set */
+	int slot_next_fd;
+	__u32 epoch; /* programs fill set epoch & 1 */
 	int counters_fd;
 	__u32 max_flows;
 	__u32 max_sockets;
@@ -96,13 +98,15 @@ static void collect(struct state *s)
 {
 	__u32 zero = 0;
 	__u32 next = s->epoch + 1;
-	int old_fd = s->flow_fds[s->epoch & 1];
+	__u32 set = s->epoch & 1;
+	int index_fd = s->index_fds[set], vals_fd = s->vals_fds[set];
 	struct fl_flow_key key, next_key;
-	struct fl_flow_val val;
+	struct fl_flow_val val, empty = {};
+	__u32 slot;
 	char lip[INET6_ADDRSTRLEN], rip[INET6_ADDRSTRLEN];
 	__u64 drained = 0;
 
-	/* Point programs at the other (empty) map, then wait until no program run can still be using the old one:
+	/* Point programs at the other (empty) set, then wait until no program run can still be using this one:
 	 * updating a map-in-map returns only after an RCU grace period (programs run under rcu_read_lock). */
 	if (bpf_map_update_elem(s->epoch_fd, &zero, &next, BPF_ANY))
 		fail("flipping the flow map epoch: %s", strerror(errno));
@@ -110,12 +114,12 @@ static void collect(struct state *s)
 		fail("waiting for running programs: %s", strerror(errno));
 	s->epoch = next;
 
-	/* Nothing writes the old map any more: read it, then empty it for the next swap. */
+	/* Nothing writes this set any more: read it, then empty it for its next turn. */
 	void *prev = NULL;
-	while (bpf_map_get_next_key(old_fd, prev, &next_key) == 0) {
+	while (bpf_map_get_next_key(index_fd, prev, &next_key) == 0) {
 		key = next_key;
 		prev = &key;
-		if (bpf_map_lookup_elem(old_fd, &key, &val))
+		if (bpf_map_lookup_elem(index_fd, &key, &slot) || bpf_map_lookup_elem(vals_fd, &slot, &val))
 			continue;
 		format_ip(key.family, key.local, lip, sizeof(lip));
 		format_ip(key.family, key.remote, rip, sizeof(rip));
@@ -129,9 +133,17 @@ static void collect(struct state *s)
 		       val.rtt_count ? val.rtt_min_us : 0, val.rtt_max_us);
 		drained++;
 	}
-	/* Delete after reading (deleting while walking restarts get_next_key). */
-	while (bpf_map_get_next_key(old_fd, NULL, &next_key) == 0)
-		bpf_map_delete_elem(old_fd, &next_key);
+	/* Zero every slot handed out (including ones lost in a publishing race), then drop the index. */
+	__u32 used = 0;
+	bpf_map_lookup_elem(s->slot_next_fd, &set, &used);
+	if (used > s->max_flows)
+		used = s->max_flows;
+	for (__u32 i = 0; i < used; i++)
+		bpf_map_update_elem(vals_fd, &i, &empty, BPF_ANY);
+	while (bpf_map_get_next_key(index_fd, NULL, &next_key) == 0)
+		bpf_map_delete_elem(index_fd, &next_key);
+	__u32 reset = 0;
+	bpf_map_update_elem(s->slot_next_fd, &set, &reset, BPF_ANY);
 
 	struct bpf_prog_info info = {};
 	__u32 info_len = sizeof(info);
@@ -220,10 +232,11 @@ int main(int argc, char **argv)
 	bpf_object__for_each_map(map, s.obj)
 	{
 		const char *name = bpf_map__name(map);
-		if (strcmp(name, "flows_a") == 0 || strcmp(name, "flows_b") == 0)
+		if (strncmp(name, "flow_index_", 11) == 0 || strncmp(name, "flow_vals_", 10) == 0)
 			bpf_map__set_max_entries(map, s.max_flows);
-		if (strstr(name, ".rodata") && set_rodata_u32(s.obj, map, "max_sockets", s.max_sockets))
-			fail("cannot set max_sockets in %s", object);
+		if (strstr(name, ".rodata") && (set_rodata_u32(s.obj, map, "max_sockets", s.max_sockets) ||
+						 set_rodata_u32(s.obj, map, "max_flows", s.max_flows)))
+			fail("cannot set max_sockets/max_flows in %s", object);
 	}
 
 	/* Kernel-side run time / count for our programs; stays on while this fd is open. */
@@ -244,11 +257,14 @@ int main(int argc, char **argv)
 	s.epoch_fd = bpf_object__find_map_fd_by_name(s.obj, "flow_epoch");
 	s.sync_fd = bpf_object__find_map_fd_by_name(s.obj, "rcu_sync");
 	s.sync_inner_fd = bpf_object__find_map_fd_by_name(s.obj, "rcu_sync_dummy");
-	s.flow_fds[0] = bpf_object__find_map_fd_by_name(s.obj, "flows_a");
-	s.flow_fds[1] = bpf_object__find_map_fd_by_name(s.obj, "flows_b");
+	s.index_fds[0] = bpf_object__find_map_fd_by_name(s.obj, "flow_index_a");
+	s.index_fds[1] = bpf_object__find_map_fd_by_name(s.obj, "flow_index_b");
+	s.vals_fds[0] = bpf_object__find_map_fd_by_name(s.obj, "flow_vals_a");
+	s.vals_fds[1] = bpf_object__find_map_fd_by_name(s.obj, "flow_vals_b");
+	s.slot_next_fd = bpf_object__find_map_fd_by_name(s.obj, "slot_next");
 	s.counters_fd = bpf_object__find_map_fd_by_name(s.obj, "counters");
-	if (s.epoch_fd < 0 || s.sync_fd < 0 || s.sync_inner_fd < 0 || s.flow_fds[0] < 0 || s.flow_fds[1] < 0 ||
-	    s.counters_fd < 0)
+	if (s.epoch_fd < 0 || s.sync_fd < 0 || s.sync_inner_fd < 0 || s.index_fds[0] < 0 || s.index_fds[1] < 0 ||
+	    s.vals_fds[0] < 0 || s.vals_fds[1] < 0 || s.slot_next_fd < 0 || s.counters_fd < 0)
 		fail("maps missing from %s", object);
 	s.epoch = 0;
 

@@ -12,6 +12,7 @@ import { BpfLoader } from '../bpf/loader-process.js';
 import { preflight, PreflightError } from '../bpf/preflight.js';
 import { createLocalMetadata } from '../metadata/local.js';
 import { startOpenMetrics } from '../metrics/index.js';
+import { HubReporter } from '../reporter/hub-reporter.js';
 import { runNodeAgent } from './agent.js';
 import { NODE_USAGE, parseNodeOptions, UsageError, type NodeOptions } from './options.js';
 import { StdoutSink } from './stdout-sink.js';
@@ -103,9 +104,15 @@ export async function main(argv: string[]): Promise<number> {
       sinks.push(new StdoutSink());
     }
     if (opts.hub) {
-      // TODO(lead): when agent/src/reporter/hub-reporter.ts lands:
-      //   sinks.push(new HubReporter({ url: opts.hub, token: opts.hubToken }));
-      throw new Error('--hub: the hub reporter is not part of this build yet');
+      // Queue on disk when FLOWLENS_HUB_QUEUE_DIR is set (survives an agent restart), else in memory (docs/hub.md).
+      sinks.push(
+        new HubReporter({
+          url: opts.hub,
+          token: opts.hubToken ?? undefined,
+          queueDir: process.env.FLOWLENS_HUB_QUEUE_DIR || undefined,
+          log,
+        })
+      );
     }
     const metrics = await startOpenMetrics({
       env: process.env,

@@ -424,11 +424,10 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 		__u32 new_state = ctx->args[1];
 		if (new_state == TCPS_FIN_WAIT1 || new_state == TCPS_LAST_ACK)
 			st->fin_out = 1;
+		/* intermediate states only note our FIN; the numbers are taken on the next callback or at CLOSE */
 		if (new_state == TCPS_CLOSE) {
 			flush(ctx, sk, st, 0, 1, 0);
 			untrack(sk);
-		} else {
-			flush(ctx, sk, st, 0, 0, 0);
 		}
 		break;
 	}

@@ -37,8 +37,20 @@ export interface AgentHandle {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
 }
 
-export async function startAgent(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<AgentHandle> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'node', '--stdout', ...args], {
+/** The built agent (agent/dist/cli.js), when `npm run build -w agent` has run. */
+export const BUILT_CLI = join(AGENT_DIR, 'dist', 'cli.js');
+
+/**
+ * Starts `flowlens-agent node --stdout ARGS`, from source through tsx unless `entry` names a built cli.js
+ * (benchmarks measure the built agent: tsx compiles in-process and would inflate memory).
+ */
+export async function startAgent(
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+  entry: string = CLI
+): Promise<AgentHandle> {
+  const runner = entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry];
+  const child = spawn(process.execPath, [...runner, 'node', '--stdout', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });

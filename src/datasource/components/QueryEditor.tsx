@@ -1,6 +1,6 @@
 import React, { useState, type ChangeEvent } from 'react';
 import type { QueryEditorProps } from '@grafana/data';
-import { Checkbox, InlineField, InlineFieldRow, Input, RadioButtonGroup, Stack } from '@grafana/ui';
+import { Checkbox, InlineField, InlineFieldRow, InlineLabel, Input, RadioButtonGroup, Stack } from '@grafana/ui';
 import { testIds } from '../../components/testIds';
 import type { FlowsDataSource } from '../datasource';
 import {
@@ -76,19 +76,22 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
             </InlineField>
           </InlineFieldRow>
           <InlineFieldRow>
-            <InlineField label="Categories" labelWidth={LABEL_WIDTH} tooltip="None checked means all categories">
-              <Stack direction="row" gap={1} alignItems="center">
-                {CATEGORY_OPTIONS.map((c) => (
-                  <Checkbox
-                    key={c.value}
-                    label={c.label}
-                    data-testid={testIds.queryEditor.category(c.value ?? '')}
-                    value={c.value !== undefined && (q.categories ?? []).includes(c.value)}
-                    onChange={() => c.value && update({ categories: toggleCategory(q.categories, c.value) })}
-                  />
-                ))}
-              </Stack>
-            </InlineField>
+            {/* A label, not an InlineField: InlineField would give every checkbox the same id. */}
+            <InlineLabel width={LABEL_WIDTH} tooltip="None checked means all categories">
+              Categories
+            </InlineLabel>
+            <Stack direction="row" gap={1} alignItems="center">
+              {CATEGORY_OPTIONS.map((c) => (
+                <Checkbox
+                  key={c.value}
+                  id={`flowlens-category-${c.value}`}
+                  label={c.label}
+                  data-testid={testIds.queryEditor.category(c.value ?? '')}
+                  value={c.value !== undefined && (q.categories ?? []).includes(c.value)}
+                  onChange={() => c.value && update({ categories: toggleCategory(q.categories, c.value) })}
+                />
+              ))}
+            </Stack>
           </InlineFieldRow>
         </>
       )}

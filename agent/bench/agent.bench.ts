@@ -8,12 +8,11 @@
  * agentRssMb ≤ 120.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { createStar, type Star } from '../test/lib/netns.js';
 import { runClient, setTrafficNiceness, startServer, type TrafficServer } from '../test/lib/traffic.js';
 import { agentBpfDir, BUILT_CLI, CLI, startAgent, type AgentHandle } from '../test/lib/agent-process.js';
-import { existsSync } from 'node:fs';
 import { kernelPrerequisiteProblem } from '../test/lib/privileges.js';
 
 const run = promisify(execFile);

@@ -1,24 +1,18 @@
 /** `--stdout`: one report per line, the `hubble observe` of Flowlens. */
 import type { ReportV1 } from '../contracts/report.js';
-import type { ReportSink, ReporterStats } from '../contracts/stats.js';
+import type { ReportSink } from '../contracts/stats.js';
 
+/** No stats(): the reporter self-metrics (queued, dropped …) describe delivery to the hub. */
 export class StdoutSink implements ReportSink {
-  private sent = 0;
-  private failures = 0;
-
   constructor(private readonly out: NodeJS.WritableStream = process.stdout) {
-    out.on('error', () => {
-      this.failures++;
+    out.on('error', (err: Error) => {
+      // a closed pipe (`| head`) must not crash the agent
+      process.stderr.write(`flowlens-agent node: stdout: ${err.message}\n`);
     });
   }
 
   send(report: ReportV1): void {
     this.out.write(`${JSON.stringify(report)}\n`);
-    this.sent++;
-  }
-
-  stats(): ReporterStats {
-    return { queued: 0, sent: this.sent, dropped: 0, failures: this.failures };
   }
 
   async close(): Promise<void> {

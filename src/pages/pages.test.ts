@@ -12,6 +12,13 @@ import { serviceMapScene } from './ServiceMap/serviceMapScene';
 const ds = appDatasources({ prometheusUid: 'prom-1', flowsUid: 'flows-1' });
 const runners = (scene: SceneObject) => sceneGraph.findDescendents(scene, SceneQueryRunner);
 const panels = (scene: SceneObject) => sceneGraph.findDescendents(scene, VizPanel);
+const sceneOf = (page: SceneAppPage | { state: unknown }): SceneObject => {
+  const p = page as SceneAppPage;
+  if (!p.state.getScene) {
+    throw new Error(`page ${p.state.title} has no scene`);
+  }
+  return p.state.getScene(p as never) as SceneObject;
+};
 const exprs = (scene: SceneObject) => runners(scene).flatMap((r) => r.state.queries.map((q) => String(q.expr)));
 
 describe('app', () => {
@@ -102,7 +109,7 @@ describe('Service map', () => {
       page
     ) as SceneAppPage;
     expect(sub.state.title).toBe('shop/cart ⇄ shop/redis');
-    const scene = sub.state.getScene(sub as never) as SceneObject;
+    const scene = sceneOf(sub);
     const q = runners(scene)[0]?.state.queries[0] as FlowsQuery;
     expect(q).toMatchObject({
       queryType: 'topTalkers',
@@ -118,14 +125,14 @@ describe('Service map', () => {
       { params: { endpoint: 'pod~shop~cart-1' }, isExact: true, path: '', url: '' },
       page
     ) as SceneAppPage;
-    const q = runners(ok.state.getScene(ok as never) as SceneObject)[0]?.state.queries[0] as FlowsQuery;
+    const q = runners(sceneOf(ok))[0]?.state.queries[0] as FlowsQuery;
     expect(q.endpoint).toEqual({ kind: 'pod', namespace: 'shop', name: 'cart-1' });
     expect(q.peer).toBeUndefined();
     const bad = node!.getPage(
       { params: { endpoint: 'garbage' }, isExact: true, path: '', url: '' },
       page
     ) as SceneAppPage;
-    const badScene = bad.state.getScene(bad as never) as SceneObject;
+    const badScene = sceneOf(bad);
     expect(runners(badScene)).toHaveLength(0);
     expect(panels(badScene)[0]?.state.title).toBe('Cannot show these flows');
   });
@@ -137,7 +144,7 @@ describe('Flows', () => {
     const tabs = page.state.tabs ?? [];
     expect(tabs.map((t) => t.state.title)).toEqual(['Cluster', 'AWS services', 'External']);
     const categories = tabs.map((t) => {
-      const scene = (t as SceneAppPage).state.getScene(t as never) as SceneObject;
+      const scene = sceneOf(t);
       const q = runners(scene)[0]?.state.queries[0] as FlowsQuery;
       expect(q.queryType).toBe('topTalkers');
       expect(q.metric).toBe('$metric');

@@ -30,6 +30,8 @@ export default defineConfig<PluginOptions>({
 
     /* Collect trace when retrying the failed test. See https://playwright.dev/docs/trace-viewer */
     trace: 'on-first-retry',
+    /* The datasources the suite's Grafana is provisioned with (readProvisionedDataSource). */
+    provisioningRootDir: './tests/e2e/provisioning',
   },
 
   /* Configure projects for major browsers */

@@ -4,10 +4,8 @@
  * FLOWLENS_METADATA=kubernetes|docker|file|none forces one.
  */
 import { existsSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { MetadataProvider } from '../contracts/metadata.js';
-import { KubernetesMetadata } from '../kube/provider.js';
-import { DockerMetadata } from './docker.js';
 import { noMetadata } from './none.js';
 import { loadMetadataFile } from './static-file.js';
 
@@ -35,7 +33,10 @@ export function chooseMetadataSource(env: NodeJS.ProcessEnv, dockerSocketExists:
   return 'none';
 }
 
-function kubeConfigFrom(env: NodeJS.ProcessEnv): KubeConfig {
+// @kubernetes/client-node and dockerode are imported only when chosen: client-node alone adds ~75 MB of
+// resident memory, which an agent outside Kubernetes should not pay (see docs/agent.md, bench:agent).
+async function kubeConfigFrom(env: NodeJS.ProcessEnv): Promise<KubeConfig> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   if (env.KUBERNETES_SERVICE_HOST) {
     kc.loadFromCluster();
@@ -56,12 +57,20 @@ export async function createLocalMetadata(opts: {
 }): Promise<MetadataProvider> {
   const source = chooseMetadataSource(opts.env, existsSync('/var/run/docker.sock'));
   switch (source) {
-    case 'kubernetes':
+    case 'kubernetes': {
       opts.log(`metadata: Kubernetes pods on node ${opts.nodeName}`);
-      return new KubernetesMetadata({ kubeConfig: kubeConfigFrom(opts.env), nodeName: opts.nodeName, log: opts.log });
-    case 'docker':
+      const { KubernetesMetadata } = await import('../kube/provider.js');
+      return new KubernetesMetadata({
+        kubeConfig: await kubeConfigFrom(opts.env),
+        nodeName: opts.nodeName,
+        log: opts.log,
+      });
+    }
+    case 'docker': {
       opts.log(`metadata: Docker containers (${opts.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock'})`);
+      const { DockerMetadata } = await import('./docker.js');
       return new DockerMetadata({ nodeName: opts.nodeName, dockerHost: opts.env.DOCKER_HOST, log: opts.log });
+    }
     case 'file': {
       const path = opts.env.FLOWLENS_METADATA_FILE;
       if (!path) {

@@ -15,8 +15,19 @@ const settings = (jsonData: FlowsJsonData = { hubUrl: 'http://hub:8080' }, url =
     access: 'proxy',
   }) as unknown as DataSourceInstanceSettings<FlowsJsonData>;
 
-const vars: Record<string, string> = { namespace: 'shop', all: '*', view: 'pod', bad: 'packets' };
-const interpolate = (text: string) => text.replace(/\$(\w+)/g, (_, name: string) => vars[name] ?? '');
+const vars: Record<string, string | string[]> = {
+  namespace: 'shop',
+  all: ['shop', 'kube-system'],
+  one: ['shop'],
+  view: 'pod',
+  bad: 'packets',
+};
+// Like templateSrv.replace: multi-value and "All" selections go through the format function.
+const interpolate = (text: string, _scoped?: unknown, format?: (v: unknown) => string) =>
+  text.replace(/\$(\w+)/g, (_, name: string) => {
+    const v = vars[name] ?? '';
+    return Array.isArray(v) ? (format ? format(v) : v.join(',')) : v;
+  });
 
 function request(targets: FlowsQuery[]): DataQueryRequest<FlowsQuery> {
   return {
@@ -76,7 +87,9 @@ describe('FlowsDataSource', () => {
   it('treats "All" as no filter and asks all five categories when none are picked', async () => {
     const { fetch, requests } = hub({ '/api/v1/top-contributors': () => ({ status: 200, data: { rows: [] } }) });
     const ds = new FlowsDataSource(settings(), { fetch, interpolate });
-    await ds.query(request([{ refId: 'A', queryType: 'topTalkers', categories: [], namespace: '$all' }]));
+    await ds.query(
+      request([{ refId: 'A', queryType: 'topTalkers', categories: [], namespace: '$all', workload: '$one' }])
+    );
     expect(requests.map((r) => r.params?.category)).toEqual([
       'INTRA_AZ',
       'INTER_AZ',
@@ -84,7 +97,7 @@ describe('FlowsDataSource', () => {
       'AMAZON_DYNAMODB',
       'UNCLASSIFIED',
     ]);
-    expect(requests.every((r) => r.params?.namespace === undefined)).toBe(true);
+    expect(requests.every((r) => r.params?.namespace === undefined && r.params?.workload === 'shop')).toBe(true);
   });
 
   it('drills down to both directions of an edge, pushing only a safe filter to the hub', async () => {
@@ -256,6 +269,8 @@ describe('FlowsDataSource', () => {
       { text: 'redis', value: 'redis' },
     ]);
     expect(requests[1]?.params).toEqual({ namespace: 'shop' });
+    await ds.metricFindQuery('workloads($all)');
+    expect(requests[2]?.params).toEqual({});
     await expect(ds.metricFindQuery('pods')).rejects.toThrow(/Unknown Flowlens variable query "pods"/);
   });
 

@@ -26,6 +26,7 @@ import {
 } from './hubTypes';
 import { DEFAULT_QUERY, type FlowsJsonData, type FlowsQuery } from './types';
 import { parseVariableQuery } from './variableQuery';
+import { ALL_SENTINEL, formatFilterValue } from './filterValue';
 import { buildTopTalkersFrame } from '../frames/topTalkersFrame';
 import { buildServiceMapFrames } from '../frames/serviceMapFrames';
 import { buildTimeseriesFrames } from '../frames/timeseriesFrames';
@@ -34,8 +35,11 @@ import { serviceMapLinks } from '../frames/drilldownLinks';
 
 export interface FlowsDataSourceDeps {
   fetch: Fetch;
-  /** Replaces `$var` / `${var}` in a string (Grafana: getTemplateSrv().replace). */
-  interpolate: (text: string, scopedVars?: ScopedVars) => string;
+  /**
+   * Replaces `$var` / `${var}` in a string (Grafana: getTemplateSrv().replace), formatting multi-value and
+   * "All" selections with `format`.
+   */
+  interpolate: (text: string, scopedVars?: ScopedVars, format?: (value: unknown) => string) => string;
 }
 
 /** The hub keeps up to 500 rows per category (as NFM's Top Contributors API does). */
@@ -65,9 +69,9 @@ export class FlowsDataSource extends DataSourceApi<FlowsQuery, FlowsJsonData> {
       if (v === undefined) {
         return undefined;
       }
-      const out = this.deps.interpolate(v, scopedVars);
+      const out = this.deps.interpolate(v, scopedVars, formatFilterValue);
       // An "All" selection or an empty variable means no filter.
-      return out === '' || out === '$__all' || out === '*' ? undefined : out;
+      return out === '' || out === '$__all' || out === ALL_SENTINEL ? undefined : out;
     };
     return {
       ...query,
@@ -184,9 +188,11 @@ export class FlowsDataSource extends DataSourceApi<FlowsQuery, FlowsJsonData> {
   }
 
   override async metricFindQuery(query: string, options?: { scopedVars?: ScopedVars }): Promise<MetricFindValue[]> {
-    const parsed = parseVariableQuery(this.deps.interpolate(query, options?.scopedVars));
+    const parsed = parseVariableQuery(this.deps.interpolate(query, options?.scopedVars, formatFilterValue));
     const names =
-      parsed.kind === 'namespaces' ? await this.hub.namespaces() : await this.hub.workloads(parsed.namespace);
+      parsed.kind === 'namespaces'
+        ? await this.hub.namespaces()
+        : await this.hub.workloads(parsed.namespace === ALL_SENTINEL ? undefined : parsed.namespace);
     return names.map((text) => ({ text, value: text }));
   }
 }

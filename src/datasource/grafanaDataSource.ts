@@ -8,7 +8,7 @@ export class GrafanaFlowsDataSource extends FlowsDataSource {
   constructor(instanceSettings: DataSourceInstanceSettings<FlowsJsonData>) {
     super(instanceSettings, {
       fetch: (request) => getBackendSrv().fetch(request),
-      interpolate: (text, scopedVars) => getTemplateSrv().replace(text, scopedVars),
+      interpolate: (text, scopedVars, format) => getTemplateSrv().replace(text, scopedVars, format),
     });
   }
 }

@@ -4,9 +4,9 @@ import { DEFAULT_FLOWS_UID, DEFAULT_PROMETHEUS_UID, FLOWS_DATASOURCE_TYPE } from
 
 export interface AppSettings {
   /** Prometheus datasource holding the agents' flowlens_* metrics. */
-  prometheusUid?: string;
+  prometheusDatasourceUid?: string;
   /** Flowlens flows datasource (the hub). */
-  flowsUid?: string;
+  flowsDatasourceUid?: string;
 }
 
 export interface AppDatasources {
@@ -16,7 +16,7 @@ export interface AppDatasources {
 
 export function appDatasources(settings?: AppSettings | null): AppDatasources {
   return {
-    prometheus: { type: 'prometheus', uid: settings?.prometheusUid || DEFAULT_PROMETHEUS_UID },
-    flows: { type: FLOWS_DATASOURCE_TYPE, uid: settings?.flowsUid || DEFAULT_FLOWS_UID },
+    prometheus: { type: 'prometheus', uid: settings?.prometheusDatasourceUid || DEFAULT_PROMETHEUS_UID },
+    flows: { type: FLOWS_DATASOURCE_TYPE, uid: settings?.flowsDatasourceUid || DEFAULT_FLOWS_UID },
   };
 }

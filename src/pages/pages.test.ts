@@ -9,7 +9,7 @@ import { overviewScene } from './Overview/overviewScene';
 import { serviceMapPage } from './ServiceMap/serviceMapPage';
 import { serviceMapScene } from './ServiceMap/serviceMapScene';
 
-const ds = appDatasources({ prometheusUid: 'prom-1', flowsUid: 'flows-1' });
+const ds = appDatasources({ prometheusDatasourceUid: 'prom-1', flowsDatasourceUid: 'flows-1' });
 const runners = (scene: SceneObject) => sceneGraph.findDescendents(scene, SceneQueryRunner);
 const panels = (scene: SceneObject) => sceneGraph.findDescendents(scene, VizPanel);
 const sceneOf = (page: SceneAppPage | { state: unknown }): SceneObject => {

@@ -26,9 +26,12 @@ export function missingDatasources(ds: AppDatasources, known: Record<string, unk
 }
 
 function AppWithScenes({ settings }: { settings?: AppSettings }) {
-  const prometheusUid = settings?.prometheusUid;
-  const flowsUid = settings?.flowsUid;
-  const ds = useMemo(() => appDatasources({ prometheusUid, flowsUid }), [prometheusUid, flowsUid]);
+  const prometheusDatasourceUid = settings?.prometheusDatasourceUid;
+  const flowsDatasourceUid = settings?.flowsDatasourceUid;
+  const ds = useMemo(
+    () => appDatasources({ prometheusDatasourceUid, flowsDatasourceUid }),
+    [prometheusDatasourceUid, flowsDatasourceUid]
+  );
   // useSceneApp caches by factory identity: one factory per datasource choice.
   const factory = useMemo(() => () => buildSceneApp(ds), [ds]);
   const scene = useSceneApp(factory);

@@ -45,14 +45,18 @@ describe('AppConfig', () => {
   });
 
   it('saves the chosen datasources into the app jsonData and reloads', async () => {
-    render(<AppConfig {...props({ flowsUid: 'flowlens-flows' })} />);
+    render(<AppConfig {...props({ flowsDatasourceUid: 'flowlens-flows' })} />);
     fireEvent.change(screen.getByLabelText('prometheus picker'), { target: { value: 'other' } });
     fireEvent.click(screen.getByTestId(testIds.appConfig.submit));
     await waitFor(() => expect(reload).toHaveBeenCalled());
     expect(fetch).toHaveBeenCalledWith({
       url: '/api/plugins/flowlens-netobs-app/settings',
       method: 'POST',
-      data: { enabled: true, pinned: true, jsonData: { flowsUid: 'flowlens-flows', prometheusUid: 'other' } },
+      data: {
+        enabled: true,
+        pinned: true,
+        jsonData: { flowsDatasourceUid: 'flowlens-flows', prometheusDatasourceUid: 'other' },
+      },
     });
   });
 

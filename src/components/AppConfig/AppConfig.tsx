@@ -15,14 +15,18 @@ const AppConfig = ({ plugin }: AppConfigProps) => {
   const s = useStyles2(getStyles);
   const { enabled, pinned, jsonData } = plugin.meta;
   const defaults = appDatasources(jsonData);
-  const [prometheusUid, setPrometheusUid] = useState(defaults.prometheus.uid ?? '');
-  const [flowsUid, setFlowsUid] = useState(defaults.flows.uid ?? '');
+  const [prometheusDatasourceUid, setPrometheusUid] = useState(defaults.prometheus.uid ?? '');
+  const [flowsDatasourceUid, setFlowsUid] = useState(defaults.flows.uid ?? '');
   const [error, setError] = useState<string | undefined>();
 
   const onSubmit = async (event: React.SyntheticEvent) => {
     event.preventDefault();
     try {
-      await updatePlugin(plugin.meta.id, { enabled, pinned, jsonData: { ...jsonData, prometheusUid, flowsUid } });
+      await updatePlugin(plugin.meta.id, {
+        enabled,
+        pinned,
+        jsonData: { ...jsonData, prometheusDatasourceUid, flowsDatasourceUid },
+      });
       // The app reads its settings at load; a reload applies them everywhere.
       locationService.reload();
     } catch (e) {
@@ -37,7 +41,7 @@ const AppConfig = ({ plugin }: AppConfigProps) => {
           <div data-testid={testIds.appConfig.prometheus}>
             <DataSourcePicker
               pluginId="prometheus"
-              current={prometheusUid}
+              current={prometheusDatasourceUid}
               noDefault
               width={40}
               onChange={(ds) => setPrometheusUid(ds.uid)}
@@ -48,7 +52,7 @@ const AppConfig = ({ plugin }: AppConfigProps) => {
           <div data-testid={testIds.appConfig.flows}>
             <DataSourcePicker
               pluginId={FLOWS_DATASOURCE_TYPE}
-              current={flowsUid}
+              current={flowsDatasourceUid}
               noDefault
               width={40}
               onChange={(ds) => setFlowsUid(ds.uid)}
@@ -60,7 +64,11 @@ const AppConfig = ({ plugin }: AppConfigProps) => {
             {error}
           </Alert>
         )}
-        <Button type="submit" data-testid={testIds.appConfig.submit} disabled={!prometheusUid || !flowsUid}>
+        <Button
+          type="submit"
+          data-testid={testIds.appConfig.submit}
+          disabled={!prometheusDatasourceUid || !flowsDatasourceUid}
+        >
           Save settings
         </Button>
       </FieldSet>

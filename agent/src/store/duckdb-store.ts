@@ -143,7 +143,9 @@ export class DuckDbStore implements FlowStore {
   private instance?: DuckDBInstance;
   private writer?: DuckDBConnection;
   private readers: DuckDBConnection[] = [];
-  private nextReader = 0;
+  /** Reader connections not in use, and queries waiting for one (each query owns its connection's transaction). */
+  private idle: DuckDBConnection[] = [];
+  private waiting: Array<(c: DuckDBConnection) => void> = [];
   private readonly write = new Mutex();
   private readonly ipIds = new Map<string, number>();
   private readonly endpointIds = new Map<string, number>();
@@ -230,9 +232,10 @@ export class DuckDbStore implements FlowStore {
     this.builtUntil = { 900: meta.get('built_900') ?? 0, 3600: meta.get('built_3600') ?? 0 };
     const maxBatch = await this.rows(w, 'SELECT max(batch) AS b FROM flows_raw');
     this.batch = Math.max(num(maxBatch[0]?.b), this.rolledBatch);
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < 3; i++) {
       this.readers.push(await this.instance.connect());
     }
+    this.idle = [...this.readers];
   }
 
   private async rows(conn: DuckDBConnection, sql: string): Promise<Row[]> {
@@ -240,12 +243,53 @@ export class DuckDbStore implements FlowStore {
     return reader.getRowObjects();
   }
 
-  private reader(): DuckDBConnection {
-    const r = this.readers[this.nextReader++ % this.readers.length];
-    if (!r) {
+  private async acquire(): Promise<DuckDBConnection> {
+    const c = this.idle.pop();
+    if (c) {
+      return c;
+    }
+    if (this.readers.length === 0) {
       throw new Error('store is not open');
     }
-    return r;
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(c: DuckDBConnection): void {
+    const next = this.waiting.shift();
+    if (next) {
+      next(c);
+    } else {
+      this.idle.push(c);
+    }
+  }
+
+  /** Reads on a reader connection of its own. */
+  private async read(sql: string): Promise<Row[]> {
+    const c = await this.acquire();
+    try {
+      return await this.rows(c, sql);
+    } finally {
+      this.release(c);
+    }
+  }
+
+  /**
+   * A flow query: one snapshot for the roll-up watermark and the query built with it as a constant (a
+   * constant lets DuckDB skip rolled-up raw rows by their zone maps instead of scanning them all).
+   */
+  private async readFlows(build: (rolledBatch: number) => string): Promise<Row[]> {
+    const c = await this.acquire();
+    try {
+      await c.run('BEGIN TRANSACTION');
+      try {
+        const [m] = await this.rows(c, `SELECT coalesce(max(value), 0) AS v FROM meta WHERE key = 'rolled_batch'`);
+        return await this.rows(c, build(num(m?.v)));
+      } finally {
+        await c.run('COMMIT').catch(() => undefined);
+      }
+    } finally {
+      this.release(c);
+    }
   }
 
   hasReport(reportId: string): boolean {
@@ -387,17 +431,20 @@ export class DuckDbStore implements FlowStore {
       const w = this.writer!;
       const cur = this.batch;
       const grace = this.opts.graceS;
+      const rolled = cur > this.rolledBatch;
       await this.tx(w, async () => {
-        if (cur > this.rolledBatch) {
+        if (rolled) {
           const where = `batch > ${this.rolledBatch} AND batch <= ${cur}`;
           await w.run(`INSERT INTO dirty SELECT DISTINCT 300, ts // 300 * 300 FROM flows_raw WHERE ${where}`);
           await w.run(`INSERT INTO flows_300 SELECT ts // 300 * 300, client_ip, server_ip, server_port, ${ROLLUP_SUMS}
             FROM (SELECT ts, ${RAW_AS_ROLLUP} FROM flows_raw WHERE ${where})
             GROUP BY ts // 300 * 300, client_ip, server_ip, server_port`);
-          this.rolledBatch = cur;
           await setMeta(w, 'rolled_batch', cur);
         }
       });
+      if (rolled) {
+        this.rolledBatch = cur;
+      }
       // Closed 5-minute buckets: compact to one row per flow, and mark their coarse parents for (re)building.
       const closed5 = await this.rows(
         w,
@@ -465,7 +512,7 @@ export class DuckDbStore implements FlowStore {
   }
 
   /** SQL for every flow's both-end rows in the planned range, in roll-up shape, with the query's filters. */
-  private source(plan: Plan, q: RangeQuery, rawOnly = false): string {
+  private source(plan: Plan, q: RangeQuery, rolledBatch: number, rawOnly = false): string {
     const filters: string[] = [];
     if (q.categories && q.categories.length > 0) {
       filters.push(`category IN (${q.categories.map((c) => CATEGORY_CODE[c]).join(', ')})`);
@@ -486,9 +533,7 @@ export class DuckDbStore implements FlowStore {
       (s) => `SELECT bucket, ${MEASURES} FROM flows_${s.stepS} WHERE bucket >= ${s.fromS} AND bucket < ${s.toS}${extra}`
     );
     // Raw rows not rolled up yet (all raw rows when reading finer than the roll-ups).
-    const notRolled = rawOnly
-      ? ''
-      : `batch > (SELECT coalesce(max(value), 0) FROM meta WHERE key = 'rolled_batch') AND `;
+    const notRolled = rawOnly ? '' : `batch > ${rolledBatch} AND `;
     parts.push(
       `SELECT ts AS bucket, ${RAW_AS_ROLLUP} FROM flows_raw WHERE ${notRolled}ts >= ${plan.fromS} AND ts < ${plan.toS}${extra}`
     );
@@ -501,19 +546,19 @@ export class DuckDbStore implements FlowStore {
   }
 
   /** Merged flows: one row per (client ip, server ip, server port), the merge rule of docs/hub.md applied. */
-  private merged(plan: Plan, q: RangeQuery): string {
-    return mergedSql(this.source(plan, q));
+  private merged(plan: Plan, q: RangeQuery, rolledBatch: number): string {
+    return mergedSql(this.source(plan, q, rolledBatch));
   }
 
   async topContributors(q: TopQuery): Promise<Answered<TopRow[]>> {
     const plan = this.plan(q);
     const order = metricOrder(q.metric);
     const having = q.metric === 'rtt' ? 'WHERE rtt_n > 0' : '';
-    let sql: string;
-    if (q.groupBy === 'flow') {
-      // Two passes: pick the top flows with only the sums the metric needs, then total just those flows.
-      const lean = leanMetric(q.metric);
-      sql = `WITH src AS (${this.source(plan, q)}),
+    const build = (rb: number): string => {
+      if (q.groupBy === 'flow') {
+        // Two passes: pick the top flows with only the sums the metric needs, then total just those flows.
+        const lean = leanMetric(q.metric);
+        return `WITH src AS (${this.source(plan, q, rb)}),
         pick AS (SELECT client_ip, server_ip, server_port, ${lean} AS v FROM src
           GROUP BY client_ip, server_ip, server_port ${q.metric === 'rtt' ? 'HAVING sum(rtt_n) > 0' : ''}
           ORDER BY v DESC, client_ip, server_ip, server_port LIMIT ${q.limit}),
@@ -526,10 +571,10 @@ export class DuckDbStore implements FlowStore {
           s.node AS s_node, s.zone AS s_zone, s.service AS s_service
         FROM top JOIN endpoints c ON c.id = top.client_ep JOIN endpoints s ON s.id = top.server_ep
         ORDER BY ${order}`;
-    } else {
-      const ck = groupKey('c', q.groupBy);
-      const sk = groupKey('s', q.groupBy);
-      sql = `WITH f AS (${this.merged(plan, q)}),
+      } else {
+        const ck = groupKey('c', q.groupBy);
+        const sk = groupKey('s', q.groupBy);
+        return `WITH f AS (${this.merged(plan, q, rb)}),
         j AS (SELECT f.*, ${ck} AS ck, ${sk} AS sk, ${endColumns('c', q.groupBy)}, ${endColumns('s', q.groupBy)},
                 s.service AS s_service
               FROM f JOIN endpoints c ON c.id = f.client_ep JOIN endpoints s ON s.id = f.server_ep),
@@ -543,8 +588,9 @@ export class DuckDbStore implements FlowStore {
                 CASE WHEN count(DISTINCT s_service) = 1 THEN any_value(s_service) END AS s_service
               FROM j GROUP BY category, ck, sk)
         SELECT * FROM g ${having} ORDER BY ${order} LIMIT ${q.limit}`;
-    }
-    const rows = await this.rows(this.reader(), sql);
+      }
+    };
+    const rows = await this.readFlows(build);
     const result = rows.map((r): TopRow => {
       const bytes = num(r.bytes);
       const retransmits = num(r.retransmits);
@@ -576,7 +622,7 @@ export class DuckDbStore implements FlowStore {
   async serviceMap(q: MapQuery): Promise<Answered<{ nodes: MapNode[]; edges: MapEdge[] }>> {
     const plan = this.plan(q);
     const level: GroupBy = q.groupBy;
-    const sql = `WITH f AS (${this.merged(plan, q)}),
+    const build = (rb: number): string => `WITH f AS (${this.merged(plan, q, rb)}),
       j AS (SELECT f.*, ${groupKey('c', level)} AS ck, ${groupKey('s', level)} AS sk,
               ${endColumns('c', level)}, ${endColumns('s', level)}, s.service AS s_service
             FROM f JOIN endpoints c ON c.id = f.client_ep JOIN endpoints s ON s.id = f.server_ep)
@@ -587,7 +633,7 @@ export class DuckDbStore implements FlowStore {
         any_value(s_ip) AS s_ip, any_value(s_pod) AS s_pod, any_value(s_namespace) AS s_namespace,
         any_value(s_workload) AS s_workload, any_value(s_kind) AS s_kind, any_value(s_service) AS s_service
       FROM j GROUP BY ck, sk ORDER BY bytes DESC, ck, sk LIMIT ${q.limit}`;
-    const rows = await this.rows(this.reader(), sql);
+    const rows = await this.readFlows(build);
     const nodes = new Map<string, MapNode>();
     const edges: MapEdge[] = [];
     for (const r of rows) {
@@ -631,7 +677,6 @@ export class DuckDbStore implements FlowStore {
       const tiers = this.tiers(nowS).filter((t) => stepS % t.stepS === 0);
       plan = planRange(floorTo(fromS, stepS), ceilTo(toS, stepS), tiers);
     }
-    const src = this.source(plan, q, stepS < 300);
     const seriesKey =
       q.groupBy === 'total'
         ? `'total'`
@@ -651,12 +696,12 @@ export class DuckDbStore implements FlowStore {
     // Per step, each direction of a flow is counted from the end whose total over the whole range is larger
     // (the merge rule's choice), so the steps add up to the range's merged total even when the two ends'
     // report windows fall into different steps.
-    const sql = `WITH per AS (
+    const build = (rb: number): string => `WITH per AS (
         SELECT bucket // ${stepS} * ${stepS} AS t, client_ip, server_ip, server_port, max(category) AS category,
           max(client_ep) AS client_ep, max(server_ep) AS server_ep, sum(c_sent) AS cs, sum(c_recv) AS cr,
           sum(s_sent) AS ss, sum(s_recv) AS sr, sum(retransmits) AS retransmits, sum(rtos) AS rtos,
           sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n
-        FROM (${src}) GROUP BY 1, client_ip, server_ip, server_port),
+        FROM (${this.source(plan, q, rb, stepS < 300)}) GROUP BY 1, client_ip, server_ip, server_port),
       choice AS (SELECT client_ip, server_ip, server_port, sum(cs) >= sum(sr) AS up_c, sum(ss) >= sum(cr) AS down_s
         FROM per GROUP BY client_ip, server_ip, server_port),
       f AS (SELECT per.*, (CASE WHEN up_c THEN cs ELSE sr END) + (CASE WHEN down_s THEN ss ELSE cr END) AS bytes
@@ -665,7 +710,7 @@ export class DuckDbStore implements FlowStore {
         FROM f JOIN endpoints c ON c.id = f.client_ep JOIN endpoints s ON s.id = f.server_ep GROUP BY t, name),
       top AS (SELECT name FROM p GROUP BY name ORDER BY sum(v) DESC NULLS LAST, name LIMIT ${q.limit})
       SELECT p.t, p.name, p.v FROM p JOIN top USING (name) WHERE p.v IS NOT NULL ORDER BY p.name, p.t`;
-    const rows = await this.rows(this.reader(), sql);
+    const rows = await this.readFlows(build);
     const series = new Map<string, Series>();
     for (const r of rows) {
       let name = String(r.name);
@@ -682,8 +727,7 @@ export class DuckDbStore implements FlowStore {
   }
 
   async namespaces(): Promise<string[]> {
-    const rows = await this.rows(
-      this.reader(),
+    const rows = await this.read(
       'SELECT DISTINCT namespace FROM endpoints WHERE namespace IS NOT NULL ORDER BY namespace'
     );
     return rows.map((r) => String(r.namespace));
@@ -691,8 +735,7 @@ export class DuckDbStore implements FlowStore {
 
   async workloads(namespace?: string): Promise<Array<{ namespace: string; workload: string; kind: string | null }>> {
     const where = namespace === undefined ? '' : ` AND namespace = ${sqlString(namespace)}`;
-    const rows = await this.rows(
-      this.reader(),
+    const rows = await this.read(
       `SELECT namespace, workload, any_value(kind) AS kind FROM endpoints
        WHERE namespace IS NOT NULL AND workload IS NOT NULL${where} GROUP BY namespace, workload ORDER BY namespace, workload`
     );
@@ -701,8 +744,7 @@ export class DuckDbStore implements FlowStore {
 
   /** Totals of the reports' `other` counters (flows below each report's top N) in a range. */
   async otherTotals(q: RangeQuery): Promise<{ flows: number; bytes: number; retransmits: number; rtos: number }> {
-    const rows = await this.rows(
-      this.reader(),
+    const rows = await this.read(
       `SELECT sum(other_flows) AS flows, sum(other_bytes_sent + other_bytes_received) AS bytes,
          sum(other_retransmits) AS retransmits, sum(other_rtos) AS rtos
        FROM reports WHERE start_ms >= ${q.fromMs} AND start_ms < ${q.toMs}`
@@ -712,8 +754,7 @@ export class DuckDbStore implements FlowStore {
   }
 
   async stats(): Promise<StoreStats> {
-    const [r] = await this.rows(
-      this.reader(),
+    const [r] = await this.read(
       `SELECT (SELECT count(*) FROM flows_raw) AS raw, (SELECT count(*) FROM flows_300) + (SELECT count(*) FROM flows_900)
          + (SELECT count(*) FROM flows_3600) AS rollup, (SELECT count(*) FROM reports) AS reports`
     );
@@ -739,6 +780,7 @@ export class DuckDbStore implements FlowStore {
         r.closeSync();
       }
       this.readers = [];
+      this.idle = [];
       if (this.writer) {
         await this.writer.run('CHECKPOINT').catch(() => undefined);
         this.writer.closeSync();

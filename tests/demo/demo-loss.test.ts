@@ -13,12 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
-import {
-  startAgent,
-  CLI as AGENT_CLI,
-  bpfArtifactPaths,
-  type AgentHandle,
-} from '../../agent/test/lib/agent-process.js';
+import { CLI as AGENT_CLI, bpfArtifactPaths } from '../../agent/test/lib/agent-process.js';
 import { createStar, type Star } from '../../agent/test/lib/netns.js';
 import { requireBinary, requireKernel } from '../../agent/test/lib/privileges.js';
 import { diffCounters, readTcpCounters, type TcpCounters } from '../../agent/test/lib/tcp-counters.js';
@@ -38,7 +33,7 @@ interface Row {
   rtos: number;
 }
 
-/** The agent reporting to the hub: `node --hub` when this build has the hub reporter, else `--stdout` forwarded. */
+/** The real agent reporting to the hub with `node --hub`. */
 async function startReportingAgent(hub: HubProcess, log: (line: string) => void): Promise<{ stop(): Promise<void> }> {
   const args = ['--report-interval', String(REPORT_S), '--collect-interval', '1', '--node-name', 'demo-node'];
   const child: ChildProcess = spawn(
@@ -84,32 +79,7 @@ async function startReportingAgent(hub: HubProcess, log: (line: string) => void)
       },
     };
   }
-  if (!/hub reporter is not part of this build/.test(stderr)) {
-    throw new Error(`flowlens-agent node --hub failed:\n${stderr}`);
-  }
-  // TODO(lead): remove once agent/src/node/command.ts wires the hub reporter for --hub.
-  log('this build has no hub reporter yet: running --stdout and posting each report to the hub');
-  const agent: AgentHandle = await startAgent(args);
-  let forwarded = 0;
-  const forward = async (): Promise<void> => {
-    while (forwarded < agent.reports.length) {
-      const res = await hub.postReport(agent.reports[forwarded]);
-      assert.ok(
-        res.status >= 200 && res.status < 300,
-        `hub refused a report: ${res.status} ${JSON.stringify(res.body)}`
-      );
-      forwarded++;
-    }
-  };
-  const timer = setInterval(() => void forward().catch(() => undefined), 500);
-  return {
-    stop: async () => {
-      await agent.stop();
-      clearInterval(timer);
-      await forward();
-      log(`forwarded ${forwarded} reports`);
-    },
-  };
+  throw new Error(`flowlens-agent node --hub failed:\n${stderr}`);
 }
 
 test('3% loss on the zone-b catalog shows as retransmissions on exactly that side', async (t) => {

@@ -2,7 +2,7 @@
  * The line protocol of agent/bpf/loader.c (flowlens-loader), parsed without I/O so it can be unit tested.
  * One `collect` answer is: zero or more `flow` lines, one `stats` line, then `end`.
  */
-import type { Direction } from '../contracts/report.js';
+import type { Direction, FlowCounters } from '../contracts/report.js';
 
 export interface LoaderReady {
   progId: number;
@@ -14,19 +14,11 @@ export interface LoaderReady {
 }
 
 /** One flow's counters over one tick, as drained from the kernel's flow map. */
-export interface KernelFlow {
+export interface KernelFlow extends FlowCounters {
   localIp: string;
   remoteIp: string;
   serverPort: number;
   direction: Direction;
-  bytesSent: number;
-  bytesReceived: number;
-  segmentsSent: number;
-  segmentsReceived: number;
-  retransmits: number;
-  rtos: number;
-  connectionsOpened: number;
-  connectionsClosed: number;
   rttSumUs: number;
   rttCount: number;
   rttMinUs: number;

@@ -11,6 +11,7 @@ import type { ReportSink } from '../contracts/stats.js';
 import { BpfLoader } from '../bpf/loader-process.js';
 import { preflight, PreflightError } from '../bpf/preflight.js';
 import { createLocalMetadata } from '../metadata/local.js';
+import { noMetadata } from '../metadata/none.js';
 import { startOpenMetrics } from '../metrics/index.js';
 import { HubReporter } from '../reporter/hub-reporter.js';
 import { runNodeAgent } from './agent.js';
@@ -18,14 +19,6 @@ import { NODE_USAGE, parseNodeOptions, UsageError, type NodeOptions } from './op
 import { StdoutSink } from './stdout-sink.js';
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
-
-/** Until a metadata provider is wired in, flows carry IPs only. */
-const noMetadata: MetadataView = {
-  podByIp: () => undefined,
-  nodeByName: () => undefined,
-  nodeByIp: () => undefined,
-  serviceByIp: () => undefined,
-};
 
 function localWorkload(metadata: MetadataView): (ip: string) => LocalWorkload {
   return (ip) => {
@@ -92,7 +85,7 @@ export async function main(argv: string[]): Promise<number> {
   const sinks: ReportSink[] = [];
   const listeners: TickListener[] = [];
   const closers: Array<() => Promise<void>> = [];
-  let metadata: MetadataView = noMetadata;
+  let metadata: MetadataView = noMetadata();
   let code = 0;
   try {
     // Kubernetes (node-scoped watch), else Docker, else FLOWLENS_METADATA_FILE, else IPs only (docs/metrics.md).

@@ -3,6 +3,7 @@
  * engine can take over by implementing this interface (see docs/hub.md).
  */
 import type { Category } from '../classify/category.js';
+import type { FlowCounters } from '../contracts/report.js';
 
 /** One end of a flow, as named at ingest time. Names are null where unknown. */
 export interface Endpoint {
@@ -20,7 +21,7 @@ export interface Endpoint {
 export type Side = 'client' | 'server';
 
 /** One monitored end's counters for one flow over one report window. Oriented client → server. */
-export interface FlowRow {
+export interface FlowRow extends FlowCounters {
   clientIp: string;
   serverIp: string;
   serverPort: number;
@@ -29,14 +30,6 @@ export interface FlowRow {
   category: Category;
   client: Endpoint;
   server: Endpoint;
-  bytesSent: number;
-  bytesReceived: number;
-  segmentsSent: number;
-  segmentsReceived: number;
-  retransmits: number;
-  rtos: number;
-  connectionsOpened: number;
-  connectionsClosed: number;
   /** Window-average smoothed RTT in µs, or null when the window had no sample. */
   rttAvgUs: number | null;
   rttMaxUs: number | null;

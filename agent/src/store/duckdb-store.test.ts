@@ -62,8 +62,9 @@ function randomReports(t0: number, windows: number, seed: number): StoredReport[
             server: s,
             bytesSent: side === 'client' ? up : down,
             bytesReceived: side === 'client' ? down : up,
-            segmentsSent: 1,
-            segmentsReceived: 1,
+            // Each end's own view, drawn independently: the merge must pick the larger one per direction.
+            segmentsSent: Math.ceil((side === 'client' ? up : down) / 1448) + Math.floor(rand() * 5),
+            segmentsReceived: Math.ceil((side === 'client' ? down : up) / 1448) + Math.floor(rand() * 5),
             retransmits: Math.floor(rand() * 4),
             rtos: rand() < 0.1 ? 1 : 0,
             connectionsOpened: 1,
@@ -121,6 +122,7 @@ test('query results follow the merge rule, before and after roll-ups, compaction
         assert.equal(row.bytes, e.bytes, `${label}: bytes`);
         assert.equal(row.retransmits, e.retransmits, `${label}: retransmits`);
         assert.equal(row.rtos, e.rtos, `${label}: rtos`);
+        assert.equal(row.segments, e.segments, `${label}: segments`);
         if (e.rttUs === null) {
           assert.equal(row.rttUs, null);
         } else {
@@ -167,12 +169,21 @@ test('grouping, filters, service map and time series agree with the flow rows', 
     const range = { fromMs: t0, toMs: t0 + 10 * 60_000 };
     const flows = (await store.topContributors({ ...range, metric: 'bytes', limit: 500, groupBy: 'flow' })).result;
     const total = flows.reduce((s, r) => s + r.bytes, 0);
+    const totalSegments = flows.reduce((s, r) => s + r.segments!, 0);
+    assert.equal(
+      totalSegments,
+      [...mergeFlows(reports.flatMap((r) => r.rows)).values()].reduce((s, f) => s + f.segments, 0)
+    );
 
     const byWorkload = (await store.topContributors({ ...range, metric: 'bytes', limit: 500, groupBy: 'workload' }))
       .result;
     assert.equal(
       byWorkload.reduce((s, r) => s + r.bytes, 0),
       total
+    );
+    assert.equal(
+      byWorkload.reduce((s, r) => s + r.segments!, 0),
+      totalSegments
     );
     assert.ok(byWorkload.every((r) => r.local.ip === null && r.local.workload !== null && r.local.pod === null));
     const external = byWorkload.filter((r) => r.category === 'UNCLASSIFIED');
@@ -203,6 +214,10 @@ test('grouping, filters, service map and time series agree with the flow rows', 
     assert.equal(
       map.edges.reduce((s, e) => s + e.bytes, 0),
       total
+    );
+    assert.equal(
+      map.edges.reduce((s, e) => s + e.segments!, 0),
+      totalSegments
     );
     const ids = new Set(map.nodes.map((n) => n.id));
     assert.ok(map.edges.every((e) => ids.has(e.source) && ids.has(e.target)));

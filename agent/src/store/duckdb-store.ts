@@ -88,22 +88,39 @@ const RAW_TYPES: DuckDBType[] = [
 ];
 const CHUNK = 2048;
 
+/**
+ * Schema versions (meta key `schema_version`; a store without the key is version 1):
+ *   1  roll-ups without segment counts
+ *   2  roll-ups carry each end's data segments sent and received (the four SEGMENT_COLUMNS, last in the row).
+ *      A version-1 store gets them as NULL columns when it is opened: its old roll-up rows have no segment count,
+ *      and a query whose flows include such rows answers `segments: null` rather than a partial sum.
+ */
+export const SCHEMA_VERSION = 2;
+const SEGMENT_COLUMNS = ['c_seg_sent', 'c_seg_recv', 's_seg_sent', 's_seg_recv'] as const;
+
+/** A sum that is NULL when any summed row has no value (a roll-up row written before schema version 2). */
+const exactSum = (expr: string): string => `CASE WHEN count(${expr}) = count(*) THEN sum(${expr}) END`;
+
 const ROLLUP_COLUMNS = `bucket UINTEGER, client_ip UINTEGER, server_ip UINTEGER, server_port USMALLINT, category UTINYINT,
   client_ep UINTEGER, server_ep UINTEGER, c_sent DOUBLE, c_recv DOUBLE, s_sent DOUBLE, s_recv DOUBLE,
-  retransmits DOUBLE, rtos DOUBLE, rtt_sum DOUBLE, rtt_n DOUBLE, rtt_max DOUBLE`;
+  retransmits DOUBLE, rtos DOUBLE, rtt_sum DOUBLE, rtt_n DOUBLE, rtt_max DOUBLE, ${SEGMENT_COLUMNS.map((c) => `${c} DOUBLE`).join(', ')}`;
 
 /** Sums partial roll-up rows of one flow (used to compact and to build coarser buckets). */
 const ROLLUP_SUMS = `max(category), max(client_ep), max(server_ep), sum(c_sent), sum(c_recv), sum(s_sent), sum(s_recv),
-  sum(retransmits), sum(rtos), sum(rtt_sum), sum(rtt_n), max(rtt_max)`;
+  sum(retransmits), sum(rtos), sum(rtt_sum), sum(rtt_n), max(rtt_max), ${SEGMENT_COLUMNS.map(exactSum).join(', ')}`;
 
 /** Raw rows in roll-up shape: each end's counters land in its own columns. */
 const RAW_AS_ROLLUP = `client_ip, server_ip, server_port, category, client_ep, server_ep,
   CASE WHEN side = 0 THEN bytes_sent ELSE 0 END AS c_sent, CASE WHEN side = 0 THEN bytes_received ELSE 0 END AS c_recv,
   CASE WHEN side = 1 THEN bytes_sent ELSE 0 END AS s_sent, CASE WHEN side = 1 THEN bytes_received ELSE 0 END AS s_recv,
-  retransmits, rtos, coalesce(rtt_avg, 0) AS rtt_sum, CASE WHEN rtt_avg IS NULL THEN 0 ELSE 1 END AS rtt_n, rtt_max`;
+  retransmits, rtos, coalesce(rtt_avg, 0) AS rtt_sum, CASE WHEN rtt_avg IS NULL THEN 0 ELSE 1 END AS rtt_n, rtt_max,
+  CASE WHEN side = 0 THEN segments_sent ELSE 0 END AS c_seg_sent,
+  CASE WHEN side = 0 THEN segments_received ELSE 0 END AS c_seg_recv,
+  CASE WHEN side = 1 THEN segments_sent ELSE 0 END AS s_seg_sent,
+  CASE WHEN side = 1 THEN segments_received ELSE 0 END AS s_seg_recv`;
 
 const MEASURES = `client_ip, server_ip, server_port, category, client_ep, server_ep, c_sent, c_recv, s_sent, s_recv,
-  retransmits, rtos, rtt_sum, rtt_n, rtt_max`;
+  retransmits, rtos, rtt_sum, rtt_n, rtt_max, ${SEGMENT_COLUMNS.join(', ')}`;
 
 type Row = Record<string, DuckDBValue>;
 
@@ -188,6 +205,17 @@ export class DuckDbStore implements FlowStore {
     this.writer = await this.instance.connect();
     const w = this.writer;
     await w.run(`CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value DOUBLE)`);
+    const [v] = await this.rows(w, `SELECT value FROM meta WHERE key = 'schema_version'`);
+    const version = v === undefined ? 1 : num(v.value);
+    if (version > SCHEMA_VERSION) {
+      w.closeSync();
+      this.writer = undefined;
+      this.instance.closeSync();
+      this.instance = undefined;
+      throw new Error(
+        `${join(this.opts.dataDir, 'flows.duckdb')} was written by a newer hub (store schema ${version}; this hub reads up to ${SCHEMA_VERSION})`
+      );
+    }
     await w.run(`CREATE TABLE IF NOT EXISTS ips (id UINTEGER, ip VARCHAR)`);
     await w.run(`CREATE TABLE IF NOT EXISTS endpoints (id UINTEGER, ip VARCHAR, pod VARCHAR, namespace VARCHAR,
       workload VARCHAR, kind VARCHAR, node VARCHAR, zone VARCHAR, service VARCHAR)`);
@@ -202,6 +230,9 @@ export class DuckDbStore implements FlowStore {
       await w.run(`CREATE TABLE IF NOT EXISTS flows_${step} (${ROLLUP_COLUMNS})`);
     }
     await w.run(`CREATE TABLE IF NOT EXISTS dirty (step UINTEGER, bucket UINTEGER)`);
+    if (version < SCHEMA_VERSION) {
+      await this.tx(w, () => migrateToV2(w));
+    }
 
     for (const r of await this.rows(w, 'SELECT id, ip FROM ips')) {
       this.ipIds.set(String(r.ip), num(r.id));
@@ -564,7 +595,7 @@ export class DuckDbStore implements FlowStore {
           ORDER BY v DESC, client_ip, server_ip, server_port LIMIT ${q.limit}),
         f AS (${mergedSql('SELECT src.* FROM src JOIN pick USING (client_ip, server_ip, server_port)')}),
         top AS (SELECT *, rtt_sum / nullif(rtt_n, 0) AS rtt FROM f)
-        SELECT top.category, top.server_port, top.bytes, top.retransmits, top.rtos, top.rtt,
+        SELECT top.category, top.server_port, top.bytes, top.retransmits, top.rtos, top.rtt, top.segments,
           c.ip AS c_ip, c.pod AS c_pod, c.namespace AS c_namespace, c.workload AS c_workload, c.kind AS c_kind,
           c.node AS c_node, c.zone AS c_zone,
           s.ip AS s_ip, s.pod AS s_pod, s.namespace AS s_namespace, s.workload AS s_workload, s.kind AS s_kind,
@@ -579,6 +610,7 @@ export class DuckDbStore implements FlowStore {
                 s.service AS s_service
               FROM f JOIN endpoints c ON c.id = f.client_ep JOIN endpoints s ON s.id = f.server_ep),
         g AS (SELECT category, NULL AS server_port, sum(bytes) AS bytes, sum(retransmits) AS retransmits, sum(rtos) AS rtos,
+                ${exactSum('segments')} AS segments,
                 sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt, sum(rtt_n) AS rtt_n,
                 any_value(c_ip) AS c_ip, any_value(c_pod) AS c_pod, any_value(c_namespace) AS c_namespace,
                 any_value(c_workload) AS c_workload, any_value(c_kind) AS c_kind, any_value(c_node) AS c_node,
@@ -614,6 +646,7 @@ export class DuckDbStore implements FlowStore {
         retransmits,
         rtos,
         rttUs,
+        segments: numOrNull(r.segments),
       };
     });
     return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result };
@@ -627,7 +660,7 @@ export class DuckDbStore implements FlowStore {
               ${endColumns('c', level)}, ${endColumns('s', level)}, s.service AS s_service
             FROM f JOIN endpoints c ON c.id = f.client_ep JOIN endpoints s ON s.id = f.server_ep)
       SELECT ck, sk, arg_max(category, bytes) AS category, sum(bytes) AS bytes, sum(retransmits) AS retransmits,
-        sum(rtos) AS rtos, sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt,
+        sum(rtos) AS rtos, sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt, ${exactSum('segments')} AS segments,
         any_value(c_ip) AS c_ip, any_value(c_pod) AS c_pod, any_value(c_namespace) AS c_namespace,
         any_value(c_workload) AS c_workload, any_value(c_kind) AS c_kind,
         any_value(s_ip) AS s_ip, any_value(s_pod) AS s_pod, any_value(s_namespace) AS s_namespace,
@@ -658,6 +691,7 @@ export class DuckDbStore implements FlowStore {
         retransmits: num(r.retransmits),
         rtos: num(r.rtos),
         rttUs: numOrNull(r.rtt),
+        segments: numOrNull(r.segments),
       });
     }
     return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result: { nodes: [...nodes.values()], edges } };
@@ -820,6 +854,25 @@ async function setMeta(w: DuckDBConnection, key: string, value: number): Promise
   await w.run(`INSERT OR REPLACE INTO meta VALUES (${sqlString(key)}, ${value})`);
 }
 
+/**
+ * Schema 1 → 2: the roll-up tables gain the segment columns (appended, NULL in the rows already there: those
+ * rows were summed without segment counts, which cannot be recovered). Raw rows always had them.
+ */
+async function migrateToV2(w: DuckDBConnection): Promise<void> {
+  for (const step of ROLLUP_STEPS) {
+    const reader = await w.runAndReadAll(
+      `SELECT column_name FROM information_schema.columns WHERE table_name = 'flows_${step}'`
+    );
+    const have = new Set(reader.getRowObjects().map((r) => String(r.column_name)));
+    for (const c of SEGMENT_COLUMNS) {
+      if (!have.has(c)) {
+        await w.run(`ALTER TABLE flows_${step} ADD COLUMN ${c} DOUBLE`);
+      }
+    }
+  }
+  await setMeta(w, 'schema_version', SCHEMA_VERSION);
+}
+
 /** Recomputes bucket `b` of tier `step` from the `from` tier (itself when compacting). */
 async function rebuild(w: DuckDBConnection, step: number, from: number, b: number): Promise<void> {
   await w.run(`CREATE OR REPLACE TEMP TABLE rebuilt AS
@@ -835,7 +888,9 @@ function mergedSql(source: string): string {
   return `SELECT client_ip, server_ip, server_port, max(category) AS category, max(client_ep) AS client_ep,
       max(server_ep) AS server_ep,
       greatest(sum(c_sent), sum(s_recv)) + greatest(sum(s_sent), sum(c_recv)) AS bytes,
-      sum(retransmits) AS retransmits, sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n
+      sum(retransmits) AS retransmits, sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n,
+      CASE WHEN count(c_seg_sent) = count(*)
+        THEN greatest(sum(c_seg_sent), sum(s_seg_recv)) + greatest(sum(s_seg_sent), sum(c_seg_recv)) END AS segments
     FROM (${source}) GROUP BY client_ip, server_ip, server_port`;
 }
 

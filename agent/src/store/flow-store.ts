@@ -93,6 +93,12 @@ export interface TopRow {
   retransmits: number;
   rtos: number;
   rttUs: number | null;
+  /**
+   * Data segments sent by both ends (retransmissions included), merged like bytes (docs/hub.md "The merge
+   * rule"): the denominator of the retransmission ratio. Null when the range includes roll-up rows written
+   * before the store kept segment counts (schema version 1).
+   */
+  segments: number | null;
 }
 
 export interface MapQuery extends RangeQuery {
@@ -123,6 +129,12 @@ export interface MapEdge {
   retransmits: number;
   rtos: number;
   rttUs: number | null;
+  /**
+   * Data segments sent by both ends (retransmissions included), merged like bytes (docs/hub.md "The merge
+   * rule"): the denominator of the retransmission ratio. Null when the range includes roll-up rows written
+   * before the store kept segment counts (schema version 1).
+   */
+  segments: number | null;
 }
 
 export interface SeriesQuery extends RangeQuery {

@@ -5,6 +5,7 @@
  *   client→server bytes = max(Σ client.bytesSent, Σ server.bytesReceived)
  *   server→client bytes = max(Σ server.bytesSent, Σ client.bytesReceived)
  *   bytes               = client→server + server→client
+ *   segments            = the same rule over segmentsSent / segmentsReceived (data segments sent by both ends)
  *   retransmits, rtos   = Σ client's + Σ server's (each end counts the segments it sent)
  *   rttUs               = mean of the per-window average RTTs of both ends' rows that had a sample
  *
@@ -20,6 +21,7 @@ export interface MergedFlow {
   retransmits: number;
   rtos: number;
   rttUs: number | null;
+  segments: number;
 }
 
 export const flowKey = (r: Pick<FlowRow, 'clientIp' | 'serverIp' | 'serverPort'>): string =>
@@ -28,20 +30,40 @@ export const flowKey = (r: Pick<FlowRow, 'clientIp' | 'serverIp' | 'serverPort'>
 export function mergeFlows(rows: FlowRow[]): Map<string, MergedFlow> {
   const acc = new Map<
     string,
-    { cs: number; cr: number; ss: number; sr: number; rt: number; rto: number; rttSum: number; rttN: number }
+    {
+      cs: number;
+      cr: number;
+      ss: number;
+      sr: number;
+      gcs: number;
+      gcr: number;
+      gss: number;
+      gsr: number;
+      rt: number;
+      rto: number;
+      rttSum: number;
+      rttN: number;
+    }
   >();
   for (const r of rows) {
     const k = flowKey(r);
     let a = acc.get(k);
     if (!a) {
-      acc.set(k, (a = { cs: 0, cr: 0, ss: 0, sr: 0, rt: 0, rto: 0, rttSum: 0, rttN: 0 }));
+      acc.set(
+        k,
+        (a = { cs: 0, cr: 0, ss: 0, sr: 0, gcs: 0, gcr: 0, gss: 0, gsr: 0, rt: 0, rto: 0, rttSum: 0, rttN: 0 })
+      );
     }
     if (r.side === 'client') {
       a.cs += r.bytesSent;
       a.cr += r.bytesReceived;
+      a.gcs += r.segmentsSent;
+      a.gcr += r.segmentsReceived;
     } else {
       a.ss += r.bytesSent;
       a.sr += r.bytesReceived;
+      a.gss += r.segmentsSent;
+      a.gsr += r.segmentsReceived;
     }
     a.rt += r.retransmits;
     a.rto += r.rtos;
@@ -58,6 +80,7 @@ export function mergeFlows(rows: FlowRow[]): Map<string, MergedFlow> {
       retransmits: a.rt,
       rtos: a.rto,
       rttUs: a.rttN > 0 ? a.rttSum / a.rttN : null,
+      segments: Math.max(a.gcs, a.gsr) + Math.max(a.gss, a.gcr),
     });
   }
   return out;

@@ -1,9 +1,11 @@
 /**
- * A stand-in for the Docker Engine API on a unix socket, for code that drives containers through
- * dockerode (no engine runs here). It answers the calls the Flowlens tools make, in the engine's
- * wire format: GET /containers/json (label filter), POST /containers/{id}/exec, POST /exec/{id}/start
- * (hijacked connection, multiplexed stdout/stderr frames), GET /exec/{id}/json. What a command
- * prints is up to the test's `run` function; every exec is recorded.
+ * A stand-in for the Docker Engine API on a unix socket (or loopback TCP), for code that drives containers
+ * through dockerode (no engine runs here). It answers the calls the Flowlens tools make, in the engine's
+ * wire format: GET /containers/json (label filter, `all`), GET /containers/{id}/json, GET /events (a held-open
+ * stream of JSON lines, `type` filter), POST /containers/{id}/exec, POST /exec/{id}/start (hijacked connection,
+ * multiplexed stdout/stderr frames), GET /exec/{id}/json. What a command prints is up to the test's `run`
+ * function; every exec is recorded. `containers` is live: a test adds or removes entries (or changes `state`)
+ * and then `emit`s the events the engine would send.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +18,10 @@ export interface FakeContainer {
   name: string;
   labels: Record<string, string>;
   state: 'running' | 'exited';
+  /** This container's entry in GET /containers/json, served verbatim (else a minimal one is made from the fields above). */
+  summary?: Record<string, unknown>;
+  /** GET /containers/{id}/json, served verbatim (404 without it). */
+  inspect?: Record<string, unknown>;
 }
 
 export interface ExecOutcome {
@@ -25,9 +31,25 @@ export interface ExecOutcome {
 }
 
 export interface FakeDocker {
+  /** The unix socket ('' when listening on TCP). */
   socketPath: string;
+  /** What DOCKER_HOST would say: unix:///path or tcp://127.0.0.1:port. */
+  dockerHost: string;
   execs: Array<{ container: string; cmd: string[] }>;
+  /** Every request, in order: 'GET /containers/json' (API version prefix removed). */
+  requests: string[];
+  /** Writes one event (the engine's JSON object) to every open /events stream whose `type` filter admits it. */
+  emit(event: { Type: string } & Record<string, unknown>): void;
+  /** How many /events streams are open now. */
+  eventStreams(): number;
   close(): Promise<void>;
+}
+
+export interface FakeDockerOptions {
+  /** Listen on this unix socket path (its directory must exist; close() removes only the socket). */
+  socketPath?: string;
+  /** Listen on 127.0.0.1 with a free port instead of a unix socket. */
+  tcp?: boolean;
 }
 
 /** One frame of Docker's multiplexed stream: [type, 0, 0, 0, size (big-endian u32)] + payload. */
@@ -41,11 +63,17 @@ function frame(type: 1 | 2, text: string): Buffer {
 
 export async function startFakeDocker(
   containers: FakeContainer[],
-  run: (container: FakeContainer, cmd: string[]) => ExecOutcome
+  run: (container: FakeContainer, cmd: string[]) => ExecOutcome = () => ({
+    stderr: 'fake docker: no exec\n',
+    code: 126,
+  }),
+  options: FakeDockerOptions = {}
 ): Promise<FakeDocker> {
-  const dir = mkdtempSync(join(tmpdir(), 'flowlens-docker-'));
-  const socketPath = join(dir, 'docker.sock');
+  const dir = options.socketPath || options.tcp ? undefined : mkdtempSync(join(tmpdir(), 'flowlens-docker-'));
+  const socketPath = options.tcp ? '' : (options.socketPath ?? join(dir!, 'docker.sock'));
   const execs: FakeDocker['execs'] = [];
+  const requests: string[] = [];
+  const streams = new Set<{ res: ServerResponse; types: string[] }>();
   const pending = new Map<string, { container: FakeContainer; cmd: string[]; exitCode: number | null }>();
   let nextExec = 1;
 
@@ -65,6 +93,26 @@ export async function startFakeDocker(
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://docker');
     const path = url.pathname.replace(/^\/v[\d.]+/, '');
+    requests.push(`${req.method} ${path}`);
+    if (req.method === 'GET' && path === '/events') {
+      const filters = JSON.parse(url.searchParams.get('filters') ?? '{}') as { type?: string[] };
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.flushHeaders();
+      const stream = { res, types: filters.type ?? [] };
+      streams.add(stream);
+      res.on('close', () => streams.delete(stream));
+      return;
+    }
+    const inspect = /^\/containers\/([^/]+)\/json$/.exec(path);
+    if (req.method === 'GET' && inspect) {
+      const c = byRef(decodeURIComponent(inspect[1]!));
+      if (c?.inspect) {
+        json(res, 200, c.inspect);
+      } else {
+        json(res, 404, { message: `No such container: ${inspect[1]}` });
+      }
+      return;
+    }
     if (req.method === 'GET' && path === '/containers/json') {
       const filters = JSON.parse(url.searchParams.get('filters') ?? '{}') as { label?: string[] };
       const all = url.searchParams.get('all') === 'true' || url.searchParams.get('all') === '1';
@@ -79,7 +127,7 @@ export async function startFakeDocker(
       json(
         res,
         200,
-        list.map((c) => ({ Id: c.id, Names: [`/${c.name}`], Labels: c.labels, State: c.state }))
+        list.map((c) => c.summary ?? { Id: c.id, Names: [`/${c.name}`], Labels: c.labels, State: c.state })
       );
       return;
     }
@@ -134,14 +182,38 @@ export async function startFakeDocker(
     socket.end();
   });
 
-  await new Promise<void>((resolve) => server.listen(socketPath, () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    if (options.tcp) {
+      server.listen(0, '127.0.0.1', () => resolve());
+    } else {
+      server.listen(socketPath, () => resolve());
+    }
+  });
+  const address = server.address();
+  const dockerHost =
+    typeof address === 'object' && address ? `tcp://127.0.0.1:${address.port}` : `unix://${socketPath}`;
   return {
     socketPath,
+    dockerHost,
     execs,
+    requests,
+    emit: (event) => {
+      for (const s of streams) {
+        if (s.types.length === 0 || s.types.includes(event.Type)) {
+          s.res.write(`${JSON.stringify(event)}\n`);
+        }
+      }
+    },
+    eventStreams: () => streams.size,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      rmSync(dir, { recursive: true, force: true });
+      if (dir) {
+        rmSync(dir, { recursive: true, force: true });
+      } else if (socketPath) {
+        rmSync(socketPath, { force: true });
+      }
     },
   };
 }

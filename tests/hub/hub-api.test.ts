@@ -34,10 +34,45 @@ interface Row {
   retransmits: number;
   rtos: number;
   rttUs: number | null;
+  segments: number | null;
   value: number;
 }
 
 const byRemote = (rows: Row[]): Map<string, Row> => new Map(rows.map((r) => [r.remote.ip!, r]));
+
+/**
+ * Ground truth from the posted fixture reports, per flow (client ip → server ip): segments sent by the client
+ * plus segments sent by the server. Where both ends reported, that is the sum of their segmentsSent (each
+ * end's received count equals the other's sent count in these fixtures, checked here); where only the client
+ * is monitored, the server's sends are what the client received.
+ */
+function fixtureSegments(): Map<string, number> {
+  const views = new Map<string, { cs: number; cr: number; ss: number; sr: number }>();
+  for (const r of fixtureReports()) {
+    for (const f of r.flows) {
+      const client = f.direction === 'client';
+      const key = client ? `${f.localIp}->${f.remoteIp}` : `${f.remoteIp}->${f.localIp}`;
+      const v = views.get(key) ?? { cs: 0, cr: 0, ss: 0, sr: 0 };
+      views.set(key, v);
+      if (client) {
+        v.cs += f.segmentsSent;
+        v.cr += f.segmentsReceived;
+      } else {
+        v.ss += f.segmentsSent;
+        v.sr += f.segmentsReceived;
+      }
+    }
+  }
+  const out = new Map<string, number>();
+  for (const [key, v] of views) {
+    if (v.sr > 0 || v.ss > 0) {
+      assert.equal(v.sr, v.cs, `${key}: both views of client → server agree in the fixtures`);
+      assert.equal(v.cr, v.ss, `${key}: both views of server → client agree in the fixtures`);
+    }
+    out.set(key, Math.max(v.cs, v.sr) + Math.max(v.ss, v.cr));
+  }
+  return out;
+}
 
 test('ingest: accepted once, duplicates acknowledged without counting twice', async () => {
   const [a1, a2, b1] = fixtureReports({ startMs: windowStart });
@@ -110,6 +145,21 @@ test('categories, both ends named, a flow from both ends counted once', async ()
   assert.equal(ext.remote.pod, null);
   assert.equal(ext.bytes, 71_000);
 
+  const segments = fixtureSegments();
+  assert.equal(segments.size, 5);
+  for (const row of res.body.rows as Row[]) {
+    const key = `${row.local.ip}->${row.remote.ip}`;
+    assert.equal(row.segments, segments.get(key), `${key}: segments sent by both ends`);
+  }
+  assert.equal(intra.segments, 90 + 330, 'frontend → cart: the client sent 90 segments, the server 330');
+  assert.equal(rows.get('198.51.100.7')!.segments, 6200 + 700, 'one end monitored: it sent 6200, received 700');
+  const byWorkload = await hub.get(`/api/v1/top-contributors?${range}&groupBy=workload&limit=500`);
+  assert.equal(
+    (byWorkload.body.rows as Row[]).reduce((a, r) => a + r.segments!, 0),
+    [...segments.values()].reduce((a, n) => a + n, 0),
+    'grouped rows carry the sum of their flows'
+  );
+
   const sorted = (res.body.rows as Row[]).map((r) => r.bytes);
   assert.deepEqual(
     sorted,
@@ -132,8 +182,22 @@ test('categories, both ends named, a flow from both ends counted once', async ()
 test('service map, workloads, namespaces and time series', async () => {
   const map = await hub.get(`/api/v1/service-map?${range}&groupBy=workload`);
   assert.equal(map.status, 200);
-  const edges = new Map((map.body.edges as Array<{ id: string; bytes: number; source: string }>).map((e) => [e.id, e]));
+  const edges = new Map(
+    (map.body.edges as Array<{ id: string; bytes: number; source: string; segments: number | null }>).map((e) => [
+      e.id,
+      e,
+    ])
+  );
   assert.equal(edges.get('shop/frontend->shop/cart')?.bytes, 600_000);
+  const segments = fixtureSegments();
+  assert.equal(edges.get('shop/frontend->shop/cart')?.segments, segments.get('10.1.1.10->10.1.2.20'));
+  assert.equal(edges.get('shop/frontend->shop/orders')?.segments, segments.get('10.1.1.10->10.2.1.30'));
+  assert.equal(edges.get('ops/backup->198.51.100.7')?.segments, segments.get('10.1.1.40->198.51.100.7'));
+  assert.equal(
+    [...edges.values()].reduce((a, e) => a + e.segments!, 0),
+    [...segments.values()].reduce((a, n) => a + n, 0),
+    'every edge carries its segments'
+  );
   assert.equal(edges.get('shop/frontend->shop/orders')?.bytes, 250_000);
   assert.equal(edges.get('ops/backup->198.51.100.7')?.bytes, 9_030_000);
   const nodeIds = (map.body.nodes as Array<{ id: string }>).map((n) => n.id).sort();

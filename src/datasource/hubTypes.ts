@@ -49,6 +49,8 @@ export interface TopContributorRow {
   rtos: number;
   /** Average smoothed RTT in µs (the hub's form), or min/avg/max; null without a sample. */
   rttUs: number | RttUs | null;
+  /** Data segments sent by both ends (hub API 1.1); absent from older hubs, null where the hub has no count. */
+  segments?: number | null;
 }
 
 export interface TopContributorsResponse {
@@ -78,8 +80,11 @@ export interface ServiceMapEdge {
   retransmits: number;
   rtos: number;
   rttUs: number | RttUs | null;
-  /** Segments sent both ways, when the hub reports them: the denominator of the retransmission ratio. */
-  segments?: number;
+  /**
+   * Data segments sent by both ends (hub API 1.1): the denominator of the retransmission ratio. Absent from
+   * older hubs, null where the hub has no count for the range; the ratio then estimates segments from bytes.
+   */
+  segments?: number | null;
 }
 
 export interface ServiceMapResponse {

@@ -1,10 +1,30 @@
-import { HEALTH_COLORS, MAX_THICKNESS, MIN_THICKNESS, edgeThickness, healthColor, retransmitRatio } from './health';
+import {
+  HEALTH_COLORS,
+  MAX_THICKNESS,
+  MIN_THICKNESS,
+  edgeThickness,
+  hasSegmentCount,
+  healthColor,
+  retransmitRatio,
+} from './health';
 import { buildTimeseriesFrames } from './timeseriesFrames';
 
 describe('health', () => {
-  it('uses the segment count when the hub gives one, else estimates segments from bytes', () => {
+  it('divides by the hub segment count when there is one (hub API 1.1), whatever the bytes', () => {
     expect(retransmitRatio({ bytes: 1e6, retransmits: 5, segments: 1000 })).toBe(0.005);
+    // Small segments: 200 segments of 100 bytes. The estimate would say 5 / 13.8 (36 %); the count says 2.5 %.
+    expect(retransmitRatio({ bytes: 20_000, retransmits: 5, segments: 200 })).toBe(0.025);
+    expect(retransmitRatio({ bytes: 20_000, retransmits: 0, segments: 200 })).toBe(0);
+    expect(retransmitRatio({ bytes: 0, retransmits: 3, segments: 0 })).toBe(1);
+    expect(hasSegmentCount({ segments: 0 })).toBe(true);
+  });
+
+  it('estimates segments from bytes only when the hub gives no count (older hub, or null)', () => {
     expect(retransmitRatio({ bytes: 1448 * 1000, retransmits: 5 })).toBeCloseTo(0.005, 12);
+    expect(retransmitRatio({ bytes: 1448 * 1000, retransmits: 5, segments: null })).toBeCloseTo(0.005, 12);
+    expect(retransmitRatio({ bytes: 1448 * 1000, retransmits: 5, segments: undefined })).toBeCloseTo(0.005, 12);
+    expect(hasSegmentCount({})).toBe(false);
+    expect(hasSegmentCount({ segments: null })).toBe(false);
     expect(retransmitRatio({ bytes: 0, retransmits: 0 })).toBe(0);
     expect(retransmitRatio({ bytes: 0, retransmits: 3 })).toBe(1);
   });

@@ -17,15 +17,24 @@ export const LOSSY_RATIO = 0.01;
 export interface LossCounters {
   bytes: number;
   retransmits: number;
-  segments?: number;
+  /** Data segments sent by both ends, from the hub; absent (older hub) or null (no count) → estimated. */
+  segments?: number | null;
 }
 
-/** Retransmitted segments over segments sent (estimated from bytes when the hub has no segment count). */
+/** Whether the ratio divides by the hub's own segment count rather than an estimate from bytes. */
+export function hasSegmentCount<T extends Pick<LossCounters, 'segments'>>(c: T): c is T & { segments: number } {
+  return typeof c.segments === 'number' && Number.isFinite(c.segments);
+}
+
+/**
+ * Retransmitted segments over data segments sent: the hub's `segments` when it gives them (exact), else
+ * segments estimated as bytes / 1448 (a hub before API 1.1, or a range without a count).
+ */
 export function retransmitRatio(c: LossCounters): number {
   if (c.retransmits <= 0) {
     return 0;
   }
-  const segments = c.segments !== undefined && c.segments > 0 ? c.segments : c.bytes / ESTIMATED_SEGMENT_BYTES;
+  const segments = hasSegmentCount(c) ? c.segments : c.bytes / ESTIMATED_SEGMENT_BYTES;
   if (segments <= 0) {
     return 1;
   }

@@ -94,6 +94,46 @@ describe('buildServiceMapFrames', () => {
     expect(col(n, F.id).values).toEqual(['a', '10.9.9.9']);
   });
 
+  it('uses the hub segment counts for edge and node ratios when every edge has one', () => {
+    const withSegments = {
+      ...SHOP_MAP,
+      edges: [
+        { ...SHOP_MAP.edges[0]!, segments: 1500 },
+        // 12 retransmits over 400 segments is 3 %: lossy, where the bytes estimate said degraded.
+        { ...SHOP_MAP.edges[1]!, segments: 400 },
+      ],
+    };
+    const [n, e] = buildServiceMapFrames(withSegments);
+    expect(col(e, F.secondaryStat).values).toEqual([0, 12 / 400]);
+    expect(col(e, F.color).values).toEqual([HEALTH_COLORS.healthy, HEALTH_COLORS.lossy]);
+    expect(col(e, 'detail__segments').values).toEqual([1500, 400]);
+    const ids = col(n, F.id).values;
+    const ratio = col(n, 'detail__retransmit_ratio').values;
+    expect(ratio[ids.indexOf('shop/cart')]).toBe(12 / (1500 + 400));
+    expect(ratio[ids.indexOf('shop/redis')]).toBe(12 / 400);
+    expect(col(n, F.color).values[ids.indexOf('shop/redis')]).toBe(HEALTH_COLORS.lossy);
+  });
+
+  it('falls back to the bytes estimate where the hub gives no count (older hub or null)', () => {
+    const [, e] = buildServiceMapFrames(SHOP_MAP);
+    expect(col(e, 'detail__segments').values).toEqual([null, null]);
+    const mixed = {
+      ...SHOP_MAP,
+      edges: [
+        { ...SHOP_MAP.edges[0]!, segments: 1500 },
+        { ...SHOP_MAP.edges[1]!, segments: null },
+      ],
+    };
+    const [n, e2] = buildServiceMapFrames(mixed);
+    expect(col(e2, F.secondaryStat).values).toEqual([0, 12 / (5_000_000 / 1448)]);
+    const ids = col(n, F.id).values;
+    // shop/cart sees one edge with a count and one without: its ratio is the estimate over all its bytes.
+    expect(col(n, 'detail__retransmit_ratio').values[ids.indexOf('shop/cart')]).toBeCloseTo(
+      12 / (7_000_000 / 1448),
+      12
+    );
+  });
+
   it('handles an empty map', () => {
     const [n, e] = buildServiceMapFrames({ nodes: [], edges: [] });
     expect(n.length).toBe(0);
@@ -122,5 +162,28 @@ describe('mergeEdges', () => {
     expect(ab.rttWeighted / ab.rttWeight).toBeCloseTo((100 * 100 + 200 * 300) / 400, 9);
     expect([ab.rttMin, ab.rttMax]).toEqual([100, 900]);
     expect(merged[1]!.rttSamples).toBe(0);
+  });
+
+  it('sums segment counts only while every merged edge has one', () => {
+    const base = { source: 'a', target: 'b', bytes: 10, retransmits: 0, rtos: 0, rttUs: null };
+    expect(
+      mergeEdges([
+        { ...base, id: '1', segments: 4 },
+        { ...base, id: '2', segments: 6 },
+      ])[0]!.segments
+    ).toBe(10);
+    expect(
+      mergeEdges([
+        { ...base, id: '1', segments: 4 },
+        { ...base, id: '2' },
+      ])[0]!.segments
+    ).toBeNull();
+    expect(
+      mergeEdges([
+        { ...base, id: '1' },
+        { ...base, id: '2', segments: 6 },
+      ])[0]!.segments
+    ).toBeNull();
+    expect(mergeEdges([{ ...base, id: '1', segments: null }])[0]!.segments).toBeNull();
   });
 });

@@ -18,7 +18,7 @@ import {
   type ServiceMapNode,
   type ServiceMapResponse,
 } from '../datasource/hubTypes';
-import { HEALTH_COLORS, edgeThickness, healthColor, retransmitRatio } from './health';
+import { HEALTH_COLORS, edgeThickness, hasSegmentCount, healthColor, retransmitRatio } from './health';
 import { UNITS } from './units';
 
 export interface ServiceMapFramesOptions {
@@ -36,7 +36,8 @@ interface MergedEdge {
   bytes: number;
   retransmits: number;
   rtos: number;
-  segments?: number;
+  /** Sum of the hub's counts; null as soon as one merged edge came without one (then the ratio is estimated). */
+  segments: number | null;
   rttMin: number;
   rttMax: number;
   /** Sum of avg·bytes, for a byte-weighted average RTT across merged edges. */
@@ -50,7 +51,7 @@ interface NodeTotals {
   lossyBytes: number;
   retransmits: number;
   rtos: number;
-  segments?: number;
+  segments: number | null;
 }
 
 const DRILLDOWN_LINK: DataLink[] = [{ title: 'Show flows (both directions)', url: '${__data.fields.drilldown}' }];
@@ -68,6 +69,11 @@ function addRtt(e: MergedEdge, rtt: number | RttUs | null, bytes: number): void 
   e.rttSamples += 1;
 }
 
+/** A running segment sum that stays exact: one part without a count makes the whole unknown (null). */
+function addSegments(sum: number | null, part: { segments?: number | null }): number | null {
+  return sum !== null && hasSegmentCount(part) ? sum + part.segments : null;
+}
+
 export function mergeEdges(edges: ServiceMapEdge[]): MergedEdge[] {
   const byPair = new Map<string, MergedEdge>();
   for (const edge of edges) {
@@ -81,6 +87,7 @@ export function mergeEdges(edges: ServiceMapEdge[]): MergedEdge[] {
         bytes: 0,
         retransmits: 0,
         rtos: 0,
+        segments: 0,
         rttMin: Infinity,
         rttMax: -Infinity,
         rttWeighted: 0,
@@ -92,9 +99,7 @@ export function mergeEdges(edges: ServiceMapEdge[]): MergedEdge[] {
     m.bytes += edge.bytes;
     m.retransmits += edge.retransmits;
     m.rtos += edge.rtos;
-    if (edge.segments !== undefined) {
-      m.segments = (m.segments ?? 0) + edge.segments;
-    }
+    m.segments = addSegments(m.segments, edge);
     addRtt(m, edge.rttUs, edge.bytes);
   }
   return [...byPair.values()];
@@ -117,7 +122,7 @@ export function buildServiceMapFrames(
   const totalsOf = (id: string): NodeTotals => {
     let t = totals.get(id);
     if (!t) {
-      t = { bytes: 0, lossyBytes: 0, retransmits: 0, rtos: 0 };
+      t = { bytes: 0, lossyBytes: 0, retransmits: 0, rtos: 0, segments: 0 };
       totals.set(id, t);
     }
     if (!nodes.has(id)) {
@@ -134,9 +139,7 @@ export function buildServiceMapFrames(
       t.bytes += e.bytes;
       t.retransmits += e.retransmits;
       t.rtos += e.rtos;
-      if (e.segments !== undefined) {
-        t.segments = (t.segments ?? 0) + e.segments;
-      }
+      t.segments = addSegments(t.segments, e);
       if (lossy) {
         t.lossyBytes += e.bytes;
       }
@@ -144,7 +147,9 @@ export function buildServiceMapFrames(
   }
 
   const nodeList = [...nodes.values()];
-  const nodeTotals = nodeList.map((n) => totals.get(n.id) ?? { bytes: 0, lossyBytes: 0, retransmits: 0, rtos: 0 });
+  const nodeTotals = nodeList.map(
+    (n) => totals.get(n.id) ?? { bytes: 0, lossyBytes: 0, retransmits: 0, rtos: 0, segments: 0 }
+  );
   const lossyShare = nodeTotals.map((t) => (t.bytes > 0 ? t.lossyBytes / t.bytes : t.retransmits + t.rtos > 0 ? 1 : 0));
   const nodeRatios = nodeTotals.map((t) => retransmitRatio(t));
 
@@ -258,6 +263,12 @@ export function buildServiceMapFrames(
       type: FieldType.number,
       values: edges.map((e) => e.rtos),
       config: { displayName: 'Retransmission timeouts', unit: UNITS.count },
+    },
+    {
+      name: `${F.detail}segments`,
+      type: FieldType.number,
+      values: edges.map((e) => e.segments),
+      config: { displayName: 'Segments sent (both ends)', unit: UNITS.count },
     },
     {
       name: `${F.detail}rtt_avg`,

@@ -216,8 +216,17 @@ test('flows datasource through the plugin.json route against a live hub', async 
       bytes: number;
       retransmits: number;
       rtos: number;
+      segments: number | null;
     }>;
     assert.ok(hubEdges.length >= 2, 'fixture map has edges');
+    // The hub counts segments (API 1.1), so each edge's ratio is exact: retransmits over segments sent.
+    const ratio = column(edges, 'secondarystat');
+    const segmentsOf = new Map(hubEdges.map((e) => [`${e.source}->${e.target}`, e]));
+    column(edges, 'source').forEach((s, i) => {
+      const e = segmentsOf.get(`${s}->${column(edges, 'target')[i]}`);
+      assert.equal(typeof e?.segments, 'number', 'the hub sends segments');
+      assert.equal(ratio[i], e!.retransmits / e!.segments!, `retransmitted share of ${s}`);
+    });
     assert.deepEqual(new Set(column(nodes, 'id')), new Set(hubNodes.map((n) => n.id)));
     const key = (s: unknown, t: unknown) => `${s}->${t}`;
     const byPair = new Map<string, { bytes: number; retransmits: number }>();

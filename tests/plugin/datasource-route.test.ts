@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { dateTime, type DataFrame, type DataQueryRequest, type DataSourceInstanceSettings } from '@grafana/data';
@@ -14,6 +13,7 @@ import { FlowsDataSource } from '../../src/datasource/datasource';
 import type { Fetch } from '../../src/datasource/hubClient';
 import { CATEGORIES, type TopContributorRow } from '../../src/datasource/hubTypes';
 import type { FlowsJsonData, FlowsQuery } from '../../src/datasource/types';
+import { freeLoopbackPort } from '../lib/free-port';
 import { browserFetch, startDataProxy, type PluginRoute } from '../lib/grafana-data-proxy';
 import { REPO_ROOT, fixture, startHubProcess, type HubProcess } from '../lib/hub-process';
 import { fixtureReports } from '../lib/report-fixtures';
@@ -62,15 +62,6 @@ const column = (frame: DataFrame | undefined, name: string): unknown[] => {
   assert.ok(f, `field ${name} in ${frame?.fields.map((x) => x.name).join(', ')}`);
   return [...f.values];
 };
-
-/** A loopback port nobody listens on. */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 async function setup(t: TestContext, hubUrl: string, token: string) {
   const plugin = datasourcePluginJson();
@@ -290,7 +281,7 @@ test('flows datasource through the plugin.json route against a live hub', async 
 });
 
 test('an unreachable hub gives a readable error, not a crash', async (t) => {
-  const hubUrl = `http://127.0.0.1:${await closedPort()}`;
+  const hubUrl = `http://127.0.0.1:${await freeLoopbackPort()}`;
   const { ds, proxy } = await setup(t, hubUrl, 'token');
   const health = await ds.testDatasource();
   assert.equal(health.status, 'error');

@@ -263,3 +263,56 @@ test('queries running while a maintenance pass rolls up and compacts see every f
     assert.deepEqual(totals, new Array(12).fill(expected));
   });
 });
+
+test('a failed append leaves no endpoint id behind: a retry with the same endpoint objects is named right', async () => {
+  await withStore(async (store) => {
+    const t0 = Date.now() - 60_000;
+    const a = ep('10.0.0.1', 'app', 'a', 'a');
+    const b = ep('10.0.0.2', 'app', 'b', 'a');
+    const c = ep('10.0.0.3', 'app', 'c', 'a');
+    const row = (client: Endpoint, server: Endpoint, serverPort: number, bytes: number): FlowRow => ({
+      clientIp: client.ip,
+      serverIp: server.ip,
+      serverPort,
+      side: 'client',
+      category: 'INTRA_AZ',
+      client,
+      server,
+      bytesSent: bytes,
+      bytesReceived: 0,
+      segmentsSent: 1,
+      segmentsReceived: 0,
+      retransmits: 0,
+      rtos: 0,
+      connectionsOpened: 1,
+      connectionsClosed: 0,
+      rttAvgUs: null,
+      rttMaxUs: null,
+    });
+    const report = (reportId: string, rows: FlowRow[]): StoredReport => ({
+      reportId,
+      node: 'n',
+      startMs: t0,
+      endMs: t0 + 30_000,
+      rows,
+      other: { flows: 0, bytesSent: 0, bytesReceived: 0, retransmits: 0, rtos: 0 },
+    });
+    // A port outside USMALLINT makes the transaction fail after a and b were given ids.
+    await assert.rejects(store.append([report('r1', [row(a, b, 80, 100), row(a, b, 70_000, 1)])]));
+    await store.append([report('r2', [row(a, c, 80, 300), row(a, b, 80, 200)])]);
+    const top = await store.topContributors({
+      fromMs: t0,
+      toMs: t0 + 60_000,
+      metric: 'bytes',
+      limit: 10,
+      groupBy: 'flow',
+    });
+    assert.deepEqual(
+      top.result.map((r) => [r.local.workload, r.remote.workload, r.bytes]),
+      [
+        ['a', 'c', 300],
+        ['a', 'b', 200],
+      ]
+    );
+  });
+});

@@ -336,6 +336,8 @@ export class DuckDbStore implements FlowStore {
       const batch = this.batch + 1;
       const newIps: Array<[number, string]> = [];
       const newEndpoints: Array<[number, Endpoint]> = [];
+      /** Objects given an id in this append: forgotten again if it rolls back, since new ids are then re-used. */
+      const named: Endpoint[] = [];
       const ipId = (ip: string): number => {
         let id = this.ipIds.get(ip);
         if (id === undefined) {
@@ -358,6 +360,7 @@ export class DuckDbStore implements FlowStore {
           newEndpoints.push([id, e]);
         }
         this.endpointIdByObject.set(e, id);
+        named.push(e);
         return id;
       };
       await w.run('BEGIN TRANSACTION');
@@ -444,6 +447,9 @@ export class DuckDbStore implements FlowStore {
         }
         for (const [, e] of newEndpoints) {
           this.endpointIds.delete(endpointKey(e));
+        }
+        for (const e of named) {
+          this.endpointIdByObject.delete(e);
         }
         throw err;
       }

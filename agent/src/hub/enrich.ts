@@ -74,6 +74,7 @@ export class Enricher {
     }
     this.learned.set(ip, { local, node });
     this.remoteEnds.delete(ip);
+    this.localEnds.get(node)?.delete(ip);
   }
 
   private row(report: ReportV1, f: FlowRecord): FlowRow {

@@ -104,6 +104,13 @@ test('what agents say about their own pods names addresses the metadata does not
   assert.equal(seen!.server.workload, 'job', 'learned from the other node');
   assert.equal(seen!.server.zone, 'zb');
   assert.equal(seen!.category, 'INTER_AZ');
+
+  // The address is re-used by another pod the metadata does not know: named after it at once, on both sides.
+  const next = { namespace: 'batch', pod: 'job-y', workload: 'job2', kind: 'Job' };
+  const [reused] = e.enrich(report([flow({ localIp: '10.0.2.7', local: next })], 'n-b', 'zb')).rows;
+  assert.equal(reused!.client.pod, 'job-y');
+  const [seenAgain] = e.enrich(report([flow({ remoteIp: '10.0.2.7' })])).rows;
+  assert.equal(seenAgain!.server.workload, 'job2');
 });
 
 class MemoryStore {

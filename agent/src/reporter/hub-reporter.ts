@@ -27,8 +27,17 @@ export interface HubReporterOptions {
 /** Statuses that a retry cannot fix: the report itself is refused. */
 const PERMANENT = new Set([400, 413, 415, 422]);
 
+/**
+ * The reports endpoint under a hub URL. A URL with user:password@ is refused here, naming neither: fetch would
+ * reject it on every attempt with the whole URL, password included, in the message we log.
+ */
 export function reportsUrl(url: string): string {
   const u = new URL(url);
+  if (u.username !== '' || u.password !== '') {
+    throw new Error(
+      `the hub URL must not carry credentials (user:password@${u.host}); the agent sends FLOWLENS_HUB_INGEST_TOKEN as a bearer token`
+    );
+  }
   if (!u.pathname.endsWith('/api/v1/reports')) {
     u.pathname = `${u.pathname.replace(/\/+$/, '')}/api/v1/reports`;
   }

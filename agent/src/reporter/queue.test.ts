@@ -76,4 +76,8 @@ test('the reports endpoint is derived from the hub URL', () => {
   assert.equal(reportsUrl('http://hub:7470'), 'http://hub:7470/api/v1/reports');
   assert.equal(reportsUrl('http://hub:7470/'), 'http://hub:7470/api/v1/reports');
   assert.equal(reportsUrl('http://hub:7470/api/v1/reports'), 'http://hub:7470/api/v1/reports');
+  assert.throws(
+    () => reportsUrl('http://agent:s3cret@hub:7470'),
+    (err: Error) => /must not carry credentials/.test(err.message) && !err.message.includes('s3cret')
+  );
 });

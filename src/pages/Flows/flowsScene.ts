@@ -1,17 +1,8 @@
-import {
-  EmbeddedScene,
-  SceneControlsSpacer,
-  SceneFlexItem,
-  SceneFlexLayout,
-  SceneRefreshPicker,
-  SceneTimePicker,
-  SceneTimeRange,
-  SceneVariableSet,
-  VariableValueSelectors,
-} from '@grafana/scenes';
+import { SceneFlexItem, SceneFlexLayout } from '@grafana/scenes';
 import type { AppDatasources } from '../../app/settings';
 import type { Metric } from '../../datasource/hubTypes';
 import { flowTablePanel, flowTableRunner } from '../shared/flowTable';
+import { pageScene } from '../shared/pageScene';
 import { flowsNamespaceVariable, metricVariable } from '../shared/variables';
 import type { FlowView } from './flowViews';
 
@@ -25,20 +16,13 @@ export function flowsScene(ds: AppDatasources, view: FlowView) {
     groupBy: 'flow',
     limit: 500,
   });
-  return new EmbeddedScene({
-    $timeRange: new SceneTimeRange({ from: 'now-1h', to: 'now' }),
-    $variables: new SceneVariableSet({ variables: [flowsNamespaceVariable(ds.flows), metricVariable()] }),
+  return pageScene({
+    variables: [flowsNamespaceVariable(ds.flows), metricVariable()],
     body: new SceneFlexLayout({
       direction: 'column',
       children: [
         new SceneFlexItem({ minHeight: 600, body: flowTablePanel(`${view.title} flows`, view.description, runner) }),
       ],
     }),
-    controls: [
-      new VariableValueSelectors({}),
-      new SceneControlsSpacer(),
-      new SceneTimePicker({ isOnCanvas: true }),
-      new SceneRefreshPicker({ intervals: ['30s', '1m', '5m'], isOnCanvas: true }),
-    ],
   });
 }

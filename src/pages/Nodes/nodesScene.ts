@@ -1,20 +1,14 @@
 import {
-  EmbeddedScene,
   PanelBuilders,
   QueryVariable,
-  SceneControlsSpacer,
   SceneDataTransformer,
   SceneFlexItem,
   SceneFlexLayout,
   SceneQueryRunner,
-  SceneRefreshPicker,
-  SceneTimePicker,
-  SceneTimeRange,
-  SceneVariableSet,
-  VariableValueSelectors,
 } from '@grafana/scenes';
 import type { DataSourceRef } from '@grafana/schema';
 import type { AppDatasources } from '../../app/settings';
+import { pageScene } from '../shared/pageScene';
 import { CONNTRACK_AVAILABLE, ENA_RATE_QUERIES, NODE_TABLE_QUERIES, NODE_VARIABLE_QUERY } from './nodesQueries';
 
 function nodeVariable(prometheus: DataSourceRef) {
@@ -67,9 +61,9 @@ function allowanceTable(prometheus: DataSourceRef) {
 
 export function nodesScene(ds: AppDatasources) {
   const prometheus = ds.prometheus;
-  return new EmbeddedScene({
-    $timeRange: new SceneTimeRange({ from: 'now-6h', to: 'now' }),
-    $variables: new SceneVariableSet({ variables: [nodeVariable(prometheus)] }),
+  return pageScene({
+    from: 'now-6h',
+    variables: [nodeVariable(prometheus)],
     body: new SceneFlexLayout({
       direction: 'column',
       children: [
@@ -103,11 +97,5 @@ export function nodesScene(ds: AppDatasources) {
         }),
       ],
     }),
-    controls: [
-      new VariableValueSelectors({}),
-      new SceneControlsSpacer(),
-      new SceneTimePicker({ isOnCanvas: true }),
-      new SceneRefreshPicker({ intervals: ['30s', '1m', '5m'], isOnCanvas: true }),
-    ],
   });
 }

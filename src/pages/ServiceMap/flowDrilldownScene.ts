@@ -1,16 +1,9 @@
-import {
-  EmbeddedScene,
-  SceneControlsSpacer,
-  SceneFlexItem,
-  SceneFlexLayout,
-  SceneRefreshPicker,
-  SceneTimePicker,
-  SceneTimeRange,
-} from '@grafana/scenes';
+import { SceneFlexItem, SceneFlexLayout } from '@grafana/scenes';
 import type { AppDatasources } from '../../app/settings';
 import type { EndpointRef } from '../../datasource/types';
 import { describeEndpoint } from '../../frames/endpoints';
 import { flowTablePanel, flowTableRunner } from '../shared/flowTable';
+import { pageScene } from '../shared/pageScene';
 
 /** Flows of one endpoint, or between two, in both directions (the Direction column says which way). */
 export function flowDrilldownScene(ds: AppDatasources, endpoint: EndpointRef, peer?: EndpointRef) {
@@ -25,8 +18,7 @@ export function flowDrilldownScene(ds: AppDatasources, endpoint: EndpointRef, pe
   const title = peer
     ? `Flows between ${describeEndpoint(endpoint)} and ${describeEndpoint(peer)}`
     : `Flows of ${describeEndpoint(endpoint)}`;
-  return new EmbeddedScene({
-    $timeRange: new SceneTimeRange({ from: 'now-1h', to: 'now' }),
+  return pageScene({
     body: new SceneFlexLayout({
       direction: 'column',
       children: [
@@ -40,10 +32,5 @@ export function flowDrilldownScene(ds: AppDatasources, endpoint: EndpointRef, pe
         }),
       ],
     }),
-    controls: [
-      new SceneControlsSpacer(),
-      new SceneTimePicker({ isOnCanvas: true }),
-      new SceneRefreshPicker({ intervals: ['30s', '1m', '5m'], isOnCanvas: true }),
-    ],
   });
 }

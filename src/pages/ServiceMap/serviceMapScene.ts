@@ -1,19 +1,8 @@
-import {
-  EmbeddedScene,
-  PanelBuilders,
-  SceneControlsSpacer,
-  SceneFlexItem,
-  SceneFlexLayout,
-  SceneQueryRunner,
-  SceneRefreshPicker,
-  SceneTimePicker,
-  SceneTimeRange,
-  SceneVariableSet,
-  VariableValueSelectors,
-} from '@grafana/scenes';
+import { PanelBuilders, SceneFlexItem, SceneFlexLayout, SceneQueryRunner } from '@grafana/scenes';
 import type { AppDatasources } from '../../app/settings';
 import type { MapGroupBy } from '../../datasource/hubTypes';
 import type { FlowsQuery } from '../../datasource/types';
+import { pageScene } from '../shared/pageScene';
 import { flowsNamespaceVariable, mapViewVariable } from '../shared/variables';
 
 export function serviceMapQuery(): FlowsQuery {
@@ -21,9 +10,8 @@ export function serviceMapQuery(): FlowsQuery {
 }
 
 export function serviceMapScene(ds: AppDatasources) {
-  return new EmbeddedScene({
-    $timeRange: new SceneTimeRange({ from: 'now-1h', to: 'now' }),
-    $variables: new SceneVariableSet({ variables: [mapViewVariable(), flowsNamespaceVariable(ds.flows)] }),
+  return pageScene({
+    variables: [mapViewVariable(), flowsNamespaceVariable(ds.flows)],
     body: new SceneFlexLayout({
       direction: 'column',
       children: [
@@ -43,11 +31,5 @@ export function serviceMapScene(ds: AppDatasources) {
         }),
       ],
     }),
-    controls: [
-      new VariableValueSelectors({}),
-      new SceneControlsSpacer(),
-      new SceneTimePicker({ isOnCanvas: true }),
-      new SceneRefreshPicker({ intervals: ['30s', '1m', '5m'], isOnCanvas: true }),
-    ],
   });
 }

@@ -782,17 +782,6 @@ export class DuckDbStore implements FlowStore {
     return rows.map((r) => ({ namespace: String(r.namespace), workload: String(r.workload), kind: str(r.kind) }));
   }
 
-  /** Totals of the reports' `other` counters (flows below each report's top N) in a range. */
-  async otherTotals(q: RangeQuery): Promise<{ flows: number; bytes: number; retransmits: number; rtos: number }> {
-    const rows = await this.read(
-      `SELECT sum(other_flows) AS flows, sum(other_bytes_sent + other_bytes_received) AS bytes,
-         sum(other_retransmits) AS retransmits, sum(other_rtos) AS rtos
-       FROM reports WHERE start_ms >= ${q.fromMs} AND start_ms < ${q.toMs}`
-    );
-    const r = rows[0] ?? {};
-    return { flows: num(r.flows), bytes: num(r.bytes), retransmits: num(r.retransmits), rtos: num(r.rtos) };
-  }
-
   async stats(): Promise<StoreStats> {
     const [r] = await this.read(
       `SELECT (SELECT count(*) FROM flows_raw) AS raw, (SELECT count(*) FROM flows_300) + (SELECT count(*) FROM flows_900)

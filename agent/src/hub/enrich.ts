@@ -43,7 +43,9 @@ export class Enricher {
         this.learn(f.localIp, f.local, report.node);
       }
     }
-    const rows = report.flows.map((f) => this.row(report, f));
+    const mine = this.localEnds.get(report.node) ?? new Map<string, Endpoint>();
+    this.localEnds.set(report.node, mine);
+    const rows = report.flows.map((f) => this.row(report, mine, f));
     const o = report.other;
     return {
       reportId: report.reportId,
@@ -77,11 +79,8 @@ export class Enricher {
     this.localEnds.get(node)?.delete(ip);
   }
 
-  private row(report: ReportV1, f: FlowRecord): FlowRow {
-    let mine = this.localEnds.get(report.node);
-    if (!mine) {
-      this.localEnds.set(report.node, (mine = new Map()));
-    }
+  /** One flow's row; `mine` caches the reporting node's own ends. */
+  private row(report: ReportV1, mine: Map<string, Endpoint>, f: FlowRecord): FlowRow {
     const local = mine.get(f.localIp) ?? this.named(mine, f.localIp, report.node, report.zone);
     const remote = this.remoteEnds.get(f.remoteIp) ?? this.named(this.remoteEnds, f.remoteIp, null, null);
     const isClient = f.direction === 'client';

@@ -1,6 +1,8 @@
 // Variables shared by pages.
+import type { SelectableValue } from '@grafana/data';
 import { CustomVariable, QueryVariable } from '@grafana/scenes';
 import type { DataSourceRef } from '@grafana/schema';
+import { MAP_VIEW_OPTIONS, METRIC_OPTIONS } from '../../datasource/queryOptions';
 
 /** Namespaces known to Prometheus; All means the regex `.*`. */
 export function promNamespaceVariable(prometheus: DataSourceRef) {
@@ -28,22 +30,18 @@ export function flowsNamespaceVariable(flows: DataSourceRef) {
   });
 }
 
-export function metricVariable() {
+/** A custom variable offering the query editor's choices (same words, same values), the first one selected. */
+function choicesVariable(name: string, label: string, options: Array<SelectableValue<string>>) {
+  const [first] = options;
   return new CustomVariable({
-    name: 'metric',
-    label: 'Rank by',
-    query: 'Bytes : bytes, Retransmits : retransmits, RTOs : rtos, RTT : rtt',
-    value: 'bytes',
-    text: 'Bytes',
+    name,
+    label,
+    query: options.map((o) => `${o.label} : ${o.value}`).join(', '),
+    value: first?.value ?? '',
+    text: first?.label ?? '',
   });
 }
 
-export function mapViewVariable() {
-  return new CustomVariable({
-    name: 'view',
-    label: 'View',
-    query: 'Workloads : workload, Pods : pod',
-    value: 'workload',
-    text: 'Workloads',
-  });
-}
+export const metricVariable = () => choicesVariable('metric', 'Rank by', METRIC_OPTIONS);
+
+export const mapViewVariable = () => choicesVariable('view', 'View', MAP_VIEW_OPTIONS);

@@ -117,11 +117,15 @@ export async function main(argv: string[]): Promise<number> {
   });
   const server = createHubServer({ ingestToken, queryToken, maxBodyBytes, store, ingestor });
 
-  let maintaining = Promise.resolve();
+  // A tick that finds the last pass still running is skipped: queueing it would only add back-to-back passes.
+  let maintaining: Promise<void> | undefined;
   const timer = setInterval(() => {
-    maintaining = maintaining
-      .then(() => store.maintain(Date.now()))
-      .catch((err: unknown) => log('error', 'maintenance failed', { error: (err as Error).message }));
+    maintaining ??= store
+      .maintain(Date.now())
+      .catch((err: unknown) => log('error', 'maintenance failed', { error: (err as Error).message }))
+      .finally(() => {
+        maintaining = undefined;
+      });
   }, maintenanceMs);
 
   await new Promise<void>((resolve, reject) => {

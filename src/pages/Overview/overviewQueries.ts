@@ -21,6 +21,9 @@ export interface PanelSpec {
 
 const POD_LEGEND = '{{namespace}}/{{pod}}';
 
+/** Query refIds A, B, C… by position. */
+export const refIdAt = (i: number) => String.fromCharCode(65 + i);
+
 export const ENA_COUNTERS = [
   { metric: 'flowlens_ena_bw_in_allowance_exceeded_total', label: 'bw in' },
   { metric: 'flowlens_ena_bw_out_allowance_exceeded_total', label: 'bw out' },
@@ -87,7 +90,7 @@ export const OVERVIEW_PANELS: PanelSpec[] = [
     description: 'Packets queued or dropped because an EC2 network allowance was exceeded (ENA driver counters).',
     unit: 'short',
     queries: ENA_COUNTERS.map((c, i) => ({
-      refId: String.fromCharCode(65 + i),
+      refId: refIdAt(i),
       expr: `sum by (node) (increase(${c.metric}[$__rate_interval]))`,
       legendFormat: `{{node}} ${c.label}`,
     })),

@@ -23,11 +23,6 @@ export const testIds = {
     limit: 'data-testid flowlens-query-limit',
   },
   pages: {
-    overview: 'data-testid flowlens-overview',
-    serviceMap: 'data-testid flowlens-service-map',
-    flows: 'data-testid flowlens-flows',
-    nodes: 'data-testid flowlens-nodes',
-    alerts: 'data-testid flowlens-alerts',
     missingDatasource: 'data-testid flowlens-missing-datasource',
   },
 };

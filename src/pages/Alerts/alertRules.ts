@@ -1,32 +1,7 @@
-// The alert rules Flowlens ships (names fixed by DESIGN.md "Alerts shipped") and where Grafana lists them.
+// The alert rules Flowlens ships (one per ENA counter) and where Grafana lists them.
+import { ENA_COUNTERS } from '../shared/enaCounters';
 
-export const ALERT_RULES = [
-  {
-    name: 'FlowlensBwInAllowanceExceeded',
-    metric: 'flowlens_ena_bw_in_allowance_exceeded_total',
-    what: 'inbound bandwidth allowance',
-  },
-  {
-    name: 'FlowlensBwOutAllowanceExceeded',
-    metric: 'flowlens_ena_bw_out_allowance_exceeded_total',
-    what: 'outbound bandwidth allowance',
-  },
-  {
-    name: 'FlowlensPpsAllowanceExceeded',
-    metric: 'flowlens_ena_pps_allowance_exceeded_total',
-    what: 'packets-per-second allowance',
-  },
-  {
-    name: 'FlowlensConntrackAllowanceExceeded',
-    metric: 'flowlens_ena_conntrack_allowance_exceeded_total',
-    what: 'connection-tracking allowance',
-  },
-  {
-    name: 'FlowlensLinklocalAllowanceExceeded',
-    metric: 'flowlens_ena_linklocal_allowance_exceeded_total',
-    what: 'link-local services allowance',
-  },
-] as const;
+export const ALERT_RULES = ENA_COUNTERS.map((c) => ({ name: c.rule, metric: c.metric, what: c.allowance }));
 
 export function alertListUrl(ruleName: string): string {
   return `/alerting/list?search=${encodeURIComponent(`rule:${ruleName}`)}`;

@@ -1,5 +1,6 @@
 // PromQL for the Nodes page: ENA allowance counters and conntrack headroom per node (and interface).
-import { ENA_COUNTERS, refIdAt } from '../Overview/overviewQueries';
+import { refIdAt } from '../Overview/overviewQueries';
+import { ENA_COUNTERS } from '../shared/enaCounters';
 
 export const NODE_SELECTOR = 'node=~"$node"';
 

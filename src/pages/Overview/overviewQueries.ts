@@ -1,5 +1,6 @@
 // PromQL for the Overview page, over the metric names of DESIGN.md "Metric contract".
 // `$namespace` is the page's namespace variable (regex; `.*` for all).
+import { ENA_COUNTERS } from '../shared/enaCounters';
 
 export const POD_SELECTOR = 'namespace=~"$namespace"';
 const rate = (metric: string, selector = POD_SELECTOR) => `rate(${metric}{${selector}}[$__rate_interval])`;
@@ -23,14 +24,6 @@ const POD_LEGEND = '{{namespace}}/{{pod}}';
 
 /** Query refIds A, B, C… by position. */
 export const refIdAt = (i: number) => String.fromCharCode(65 + i);
-
-export const ENA_COUNTERS = [
-  { metric: 'flowlens_ena_bw_in_allowance_exceeded_total', label: 'bw in' },
-  { metric: 'flowlens_ena_bw_out_allowance_exceeded_total', label: 'bw out' },
-  { metric: 'flowlens_ena_pps_allowance_exceeded_total', label: 'pps' },
-  { metric: 'flowlens_ena_conntrack_allowance_exceeded_total', label: 'conntrack' },
-  { metric: 'flowlens_ena_linklocal_allowance_exceeded_total', label: 'link-local' },
-] as const;
 
 export const OVERVIEW_PANELS: PanelSpec[] = [
   {

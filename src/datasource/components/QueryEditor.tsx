@@ -2,7 +2,7 @@ import React, { useState, type ChangeEvent } from 'react';
 import type { QueryEditorProps } from '@grafana/data';
 import { Checkbox, InlineField, InlineFieldRow, InlineLabel, Input, RadioButtonGroup, Stack } from '@grafana/ui';
 import { testIds } from '../../components/testIds';
-import type { FlowsDataSource } from '../datasource';
+import { MAX_LIMIT, type FlowsDataSource } from '../datasource';
 import {
   CATEGORY_OPTIONS,
   GROUP_BY_OPTIONS,
@@ -29,7 +29,7 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
     onChange({ ...query, [key]: e.target.value });
   const commitLimit = () => {
     const n = Number(limit);
-    update({ limit: Number.isInteger(n) && n > 0 ? Math.min(n, 500) : undefined });
+    update({ limit: Number.isInteger(n) && n > 0 ? Math.min(n, MAX_LIMIT) : undefined });
   };
 
   return (
@@ -119,7 +119,7 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
               />
             </InlineField>
             {q.queryType === 'topTalkers' && (
-              <InlineField label="Limit" labelWidth={8} tooltip="Rows per category, at most 500">
+              <InlineField label="Limit" labelWidth={8} tooltip={`Rows per category, at most ${MAX_LIMIT}`}>
                 <Input
                   data-testid={testIds.queryEditor.limit}
                   type="number"

@@ -54,6 +54,8 @@ interface NodeTotals {
   segments: number | null;
 }
 
+const noTraffic = (): NodeTotals => ({ bytes: 0, lossyBytes: 0, retransmits: 0, rtos: 0, segments: 0 });
+
 const DRILLDOWN_LINK: DataLink[] = [{ title: 'Show flows (both directions)', url: '${__data.fields.drilldown}' }];
 
 function addRtt(e: MergedEdge, rtt: number | RttUs | null, bytes: number): void {
@@ -122,7 +124,7 @@ export function buildServiceMapFrames(
   const totalsOf = (id: string): NodeTotals => {
     let t = totals.get(id);
     if (!t) {
-      t = { bytes: 0, lossyBytes: 0, retransmits: 0, rtos: 0, segments: 0 };
+      t = noTraffic();
       totals.set(id, t);
     }
     if (!nodes.has(id)) {
@@ -147,9 +149,7 @@ export function buildServiceMapFrames(
   }
 
   const nodeList = [...nodes.values()];
-  const nodeTotals = nodeList.map(
-    (n) => totals.get(n.id) ?? { bytes: 0, lossyBytes: 0, retransmits: 0, rtos: 0, segments: 0 }
-  );
+  const nodeTotals = nodeList.map((n) => totals.get(n.id) ?? noTraffic());
   const lossyShare = nodeTotals.map((t) => (t.bytes > 0 ? t.lossyBytes / t.bytes : t.retransmits + t.rtos > 0 ? 1 : 0));
   const nodeRatios = nodeTotals.map((t) => retransmitRatio(t));
 

@@ -77,6 +77,12 @@ struct state {
 	int counters_fd;
 	__u32 max_flows;
 	__u32 max_sockets;
+	/* Drain buffers, max_flows entries each, allocated once: a tick is drained with a few batch syscalls. */
+	struct fl_flow_key *keys;
+	__u32 *slots;    /* slot of keys[i] */
+	__u32 *indices;  /* 0, 1, 2, ...: the array keys to read and zero */
+	struct fl_flow_val *vals;
+	struct fl_flow_val *zeros;
 };
 
 static void format_ip(__u8 family, const __u32 *addr, char *buf, size_t len)
@@ -94,15 +100,34 @@ static __u64 counter(struct state *s, __u32 idx)
 	return v;
 }
 
+/* Reads and empties one flow index into s->keys / s->slots; returns how many flows it held. */
+static __u32 drain_index(struct state *s, int index_fd)
+{
+	__u32 n = 0;
+	struct fl_flow_key batch_in, batch_out; /* opaque position (a bucket number for a hash map) */
+	void *in = NULL;
+	while (n < s->max_flows) {
+		__u32 count = s->max_flows - n;
+		int err = bpf_map_lookup_and_delete_batch(index_fd, in, &batch_out, s->keys + n, s->slots + n, &count,
+							  NULL);
+		if (err && errno != ENOENT)
+			fail("draining the flow index: %s", strerror(errno));
+		n += count;
+		if (err)
+			break; /* ENOENT: the whole map was read */
+		batch_in = batch_out;
+		in = &batch_in;
+	}
+	return n;
+}
+
 static void collect(struct state *s)
 {
 	__u32 zero = 0;
 	__u32 next = s->epoch + 1;
 	__u32 set = s->epoch & 1;
 	int index_fd = s->index_fds[set], vals_fd = s->vals_fds[set];
-	struct fl_flow_key key, next_key;
-	struct fl_flow_val val, empty = {};
-	__u32 slot;
+	__u32 batch_out;
 	char lip[INET6_ADDRSTRLEN], rip[INET6_ADDRSTRLEN];
 	__u64 drained = 0;
 
@@ -114,34 +139,39 @@ static void collect(struct state *s)
 		fail("waiting for running programs: %s", strerror(errno));
 	s->epoch = next;
 
-	/* Nothing writes this set any more: read it, then empty it for its next turn. */
-	void *prev = NULL;
-	while (bpf_map_get_next_key(index_fd, prev, &next_key) == 0) {
-		key = next_key;
-		prev = &key;
-		if (bpf_map_lookup_elem(index_fd, &key, &slot) || bpf_map_lookup_elem(vals_fd, &slot, &val))
-			continue;
-		format_ip(key.family, key.local, lip, sizeof(lip));
-		format_ip(key.family, key.remote, rip, sizeof(rip));
-		printf("flow %s %s %u %s %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %u %u\n", lip, rip,
-		       key.server_port, key.direction == FL_DIR_SERVER ? "server" : "client",
-		       (unsigned long long)val.bytes_sent, (unsigned long long)val.bytes_received,
-		       (unsigned long long)val.segs_sent, (unsigned long long)val.segs_received,
-		       (unsigned long long)val.retransmits, (unsigned long long)val.rtos,
-		       (unsigned long long)val.opened, (unsigned long long)val.closed,
-		       (unsigned long long)val.rtt_sum_us, (unsigned long long)val.rtt_count,
-		       val.rtt_count ? val.rtt_min_us : 0, val.rtt_max_us);
-		drained++;
-	}
-	/* Zero every slot handed out (including ones lost in a publishing race), then drop the index. */
+	/* Nothing writes this set any more: read it, then empty it for its next turn. Every slot handed out is read
+	 * and zeroed (including ones lost in a publishing race, which stay zero); the index is read and emptied in
+	 * one lookup-and-delete batch. */
 	__u32 used = 0;
 	bpf_map_lookup_elem(s->slot_next_fd, &set, &used);
 	if (used > s->max_flows)
 		used = s->max_flows;
-	for (__u32 i = 0; i < used; i++)
-		bpf_map_update_elem(vals_fd, &i, &empty, BPF_ANY);
-	while (bpf_map_get_next_key(index_fd, NULL, &next_key) == 0)
-		bpf_map_delete_elem(index_fd, &next_key);
+	__u32 n = drain_index(s, index_fd);
+	__u32 count = used;
+	/* an array batch ends with ENOENT when it reaches the last entry, after reading it */
+	if (used && bpf_map_lookup_batch(vals_fd, NULL, &batch_out, s->indices, s->vals, &count, NULL) &&
+	    errno != ENOENT)
+		fail("reading the flow values: %s", strerror(errno));
+	for (__u32 i = 0; i < n; i++) {
+		const struct fl_flow_key *key = &s->keys[i];
+		if (s->slots[i] >= used)
+			continue; /* cannot happen: a slot is handed out before it is published */
+		const struct fl_flow_val *val = &s->vals[s->slots[i]];
+		format_ip(key->family, key->local, lip, sizeof(lip));
+		format_ip(key->family, key->remote, rip, sizeof(rip));
+		printf("flow %s %s %u %s %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %u %u\n", lip, rip,
+		       key->server_port, key->direction == FL_DIR_SERVER ? "server" : "client",
+		       (unsigned long long)val->bytes_sent, (unsigned long long)val->bytes_received,
+		       (unsigned long long)val->segs_sent, (unsigned long long)val->segs_received,
+		       (unsigned long long)val->retransmits, (unsigned long long)val->rtos,
+		       (unsigned long long)val->opened, (unsigned long long)val->closed,
+		       (unsigned long long)val->rtt_sum_us, (unsigned long long)val->rtt_count,
+		       val->rtt_count ? val->rtt_min_us : 0, val->rtt_max_us);
+		drained++;
+	}
+	count = used;
+	if (used && bpf_map_update_batch(vals_fd, s->indices, s->zeros, &count, NULL))
+		fail("zeroing the flow values: %s", strerror(errno));
 	__u32 reset = 0;
 	bpf_map_update_elem(s->slot_next_fd, &set, &reset, BPF_ANY);
 
@@ -267,6 +297,15 @@ int main(int argc, char **argv)
 	    s.vals_fds[0] < 0 || s.vals_fds[1] < 0 || s.slot_next_fd < 0 || s.counters_fd < 0)
 		fail("maps missing from %s", object);
 	s.epoch = 0;
+	s.keys = calloc(s.max_flows, sizeof(*s.keys));
+	s.slots = calloc(s.max_flows, sizeof(*s.slots));
+	s.indices = calloc(s.max_flows, sizeof(*s.indices));
+	s.vals = calloc(s.max_flows, sizeof(*s.vals));
+	s.zeros = calloc(s.max_flows, sizeof(*s.zeros)); /* untouched zero pages: costs no memory */
+	if (!s.keys || !s.slots || !s.indices || !s.vals || !s.zeros)
+		fail("cannot allocate drain buffers for %u flows", s.max_flows);
+	for (__u32 i = 0; i < s.max_flows; i++)
+		s.indices[i] = i;
 
 	int cg_fd = open(cgroup, O_RDONLY | O_DIRECTORY);
 	if (cg_fd < 0)

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { reportV1Schema, type FlowRecord, type ReportV1 } from '../../src/contracts/report.js';
+import { COUNTER_NAMES, reportV1Schema, type FlowRecord, type ReportV1 } from '../../src/contracts/report.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const AGENT_DIR = resolve(HERE, '..', '..');
@@ -130,14 +130,9 @@ export function sumFlows(reports: ReportV1[], pick: (f: FlowRecord) => boolean):
         total = { ...counters };
         continue;
       }
-      total.bytesSent += f.bytesSent;
-      total.bytesReceived += f.bytesReceived;
-      total.segmentsSent += f.segmentsSent;
-      total.segmentsReceived += f.segmentsReceived;
-      total.retransmits += f.retransmits;
-      total.rtos += f.rtos;
-      total.connectionsOpened += f.connectionsOpened;
-      total.connectionsClosed += f.connectionsClosed;
+      for (const name of COUNTER_NAMES) {
+        total[name] += f[name];
+      }
     }
   }
   return total;

@@ -129,3 +129,38 @@ test('a failing sink or listener never stops collection', async () => {
   assert.ok(logs.some((l) => l.includes('hub down')));
   assert.ok(logs.some((l) => l.includes('metrics broke')));
 });
+
+test('a failed collect ends the agent with its error, after reporting the ticks collected before it', async () => {
+  const source = fakeSource();
+  const failing = {
+    async collect(): Promise<CollectResult> {
+      if (source.calls === 2) {
+        throw new Error('flowlens-loader exited (signal SIGKILL)');
+      }
+      return source.collect();
+    },
+  };
+  const reports: ReportV1[] = [];
+  const done = runNodeAgent(
+    {
+      nodeName: 'n1',
+      zone: null,
+      collectIntervalS: 0.02,
+      reportIntervalS: 60,
+      topN: 500,
+      capacity: { maxSockets: 1, maxFlows: 1 },
+    },
+    {
+      source: failing,
+      sinks: [{ send: (r) => reports.push(r), close: async () => undefined }],
+      listeners: [],
+      localOf: () => null,
+      log: () => undefined,
+    },
+    new AbortController().signal
+  );
+  await assert.rejects(done, /flowlens-loader exited/);
+  assert.equal(reports.length, 1);
+  assert.equal(reports[0]!.flows.length, 1);
+  assert.equal(reports[0]!.flows[0]!.bytesSent, 2000);
+});

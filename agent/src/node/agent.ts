@@ -1,6 +1,7 @@
 /**
  * The node agent's loop: a collection tick every collect interval, a report every report interval (at the first
- * tick on or after it is due), and on stop one last tick and report so nothing collected is lost.
+ * tick on or after it is due), and on stop one last tick and report so nothing collected is lost. A failed
+ * collect ends the loop with its error, after a report of the ticks collected before it.
  */
 import type { TickListener } from '../contracts/flow.js';
 import type { LocalWorkload, ReportV1 } from '../contracts/report.js';
@@ -80,25 +81,29 @@ export async function runNodeAgent(config: NodeAgentConfig, parts: NodeAgentPart
   const reportMs = config.reportIntervalS * 1000;
   let nextTick = Date.now() + collectMs;
   let reportDue = Date.now() + reportMs;
-  while (!stop.aborted) {
-    await sleep(nextTick - Date.now(), stop);
-    if (stop.aborted) {
-      break;
-    }
-    await collector.tick();
-    const now = Date.now();
-    nextTick += collectMs;
-    if (nextTick <= now) {
-      nextTick = now + collectMs; // we fell behind: skip, never burst
-    }
-    if (now >= reportDue - collectMs / 2) {
-      emit();
-      reportDue += reportMs;
-      if (reportDue <= now) {
-        reportDue = now + reportMs;
+  try {
+    while (!stop.aborted) {
+      await sleep(nextTick - Date.now(), stop);
+      if (stop.aborted) {
+        break;
+      }
+      await collector.tick();
+      const now = Date.now();
+      nextTick += collectMs;
+      if (nextTick <= now) {
+        nextTick = now + collectMs; // we fell behind: skip, never burst
+      }
+      if (now >= reportDue - collectMs / 2) {
+        emit();
+        reportDue += reportMs;
+        if (reportDue <= now) {
+          reportDue = now + reportMs;
+        }
       }
     }
+    await collector.tick();
+  } finally {
+    // also when a collect fails (the loader died): the ticks already summed still make a report
+    emit();
   }
-  await collector.tick();
-  emit();
 }

@@ -50,3 +50,12 @@ test('bad input is a usage error that names the flag', () => {
   assert.throws(() => parseNodeOptions(['--top-n', '1.5'], {}, 'h'), /positive integer/);
   assert.throws(() => parseNodeOptions(['--bogus'], {}, 'h'), UsageError);
 });
+
+test('a bad --hub value is refused without echoing it (it may carry credentials)', () => {
+  for (const value of ['http://user:s3cret@[bad', 'ftp://user:s3cret@hub:21']) {
+    assert.throws(
+      () => parseNodeOptions(['--hub', value], {}, 'h'),
+      (err: Error) => err instanceof UsageError && /--hub must be/.test(err.message) && !err.message.includes('s3cret')
+    );
+  }
+});

@@ -84,10 +84,11 @@ export function parseNodeOptions(argv: string[], env: NodeJS.ProcessEnv, host = 
     try {
       url = new URL(v.hub);
     } catch {
-      throw new UsageError(`--hub must be a URL, got '${v.hub}'`);
+      // The value is not echoed: a malformed URL may still carry credentials.
+      throw new UsageError('--hub must be a URL such as http://flowlens-hub:7470');
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new UsageError(`--hub must be an http(s) URL, got '${v.hub}'`);
+      throw new UsageError(`--hub must be an http(s) URL, got scheme '${url.protocol}'`);
     }
     hub = v.hub;
   }

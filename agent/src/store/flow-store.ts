@@ -73,15 +73,8 @@ export interface TopQuery extends RangeQuery {
   groupBy: GroupBy;
 }
 
-export interface EndSummary {
-  ip: string | null;
-  pod: string | null;
-  namespace: string | null;
-  workload: string | null;
-  kind: string | null;
-  node: string | null;
-  zone: string | null;
-}
+/** One end of a query row: an Endpoint without the service, and without an ip once rows are grouped. */
+export type EndSummary = Omit<Endpoint, 'ip' | 'service'> & { ip: string | null };
 
 export interface TopRow {
   category: Category;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Endpoint, FlowRow, Side } from './flow-store.js';
+import { emptyCounters } from '../contracts/report.js';
 import { mergeFlows } from './merge.js';
 
 const end = (ip: string): Endpoint => ({
@@ -23,14 +24,7 @@ function row(side: Side, c: Partial<FlowRow>): FlowRow {
     category: 'INTRA_AZ',
     client: end('10.0.0.1'),
     server: end('10.0.0.2'),
-    bytesSent: 0,
-    bytesReceived: 0,
-    segmentsSent: 0,
-    segmentsReceived: 0,
-    retransmits: 0,
-    rtos: 0,
-    connectionsOpened: 0,
-    connectionsClosed: 0,
+    ...emptyCounters(),
     rttAvgUs: null,
     rttMaxUs: null,
     ...c,

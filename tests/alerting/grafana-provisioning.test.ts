@@ -2,13 +2,22 @@
  * The Grafana provisioning files validate against Grafana's documented schemas and hold together:
  * unique uids, every datasource a rule or the app names is provisioned, every template a contact
  * point uses is defined, the Grafana rules match the Prometheus rules, and no secret is committed.
+ * Then provisioning as Grafana reads it at startup: provisioning/assemble.sh run for an environment
+ * (with and without the Slack/SNS variables), every value expanded as Grafana expands it
+ * (lib/grafana-expand.ts, after grafana/grafana pkg/services/provisioning/values/values.go) and each
+ * integration checked with Grafana's own rules (lib/grafana-notifiers.ts, after grafana/alerting
+ * receivers/slack/v1/config.go and receivers/sns/v1/config.go): an error there stops Grafana.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import type { z } from 'zod';
+import { assembleAndCheck, checkDir } from './lib/grafana-provisioning-check.js';
+import { goExpandEnv, interpolateValue } from './lib/grafana-expand.js';
+import { arnParseError, slackConfigError, snsConfigError } from './lib/grafana-notifiers.js';
 import {
   alertRulesFile,
   appsFile,
@@ -45,8 +54,11 @@ const datasources = load(datasourcesFile, 'datasources', 'flowlens.yaml').dataso
 const apps = load(appsFile, 'plugins', 'app.yaml').apps;
 const providers = load(dashboardProvidersFile, 'dashboards', 'flowlens.yaml').providers;
 const groups = load(alertRulesFile, 'alerting', 'flowlens-rules.yaml').groups;
-const contactPoints = load(contactPointsFile, 'alerting', 'contact-points.yaml').contactPoints;
-const policies = load(policiesFile, 'alerting', 'policies.yaml').policies;
+const contactPoints = [
+  ...load(contactPointsFile, 'notifications', 'slack.yaml').contactPoints,
+  ...load(contactPointsFile, 'notifications', 'sns.yaml').contactPoints,
+];
+const policies = load(policiesFile, 'notifications', 'policies.yaml').policies;
 const templates = load(templatesFile, 'alerting', 'templates.yaml').templates;
 const rules = groups.flatMap((g) => g.rules);
 
@@ -192,6 +204,7 @@ test('contact points: Slack and SNS in the documented schemas, secrets from the 
     }
   }
   const names = new Set(contactPoints.map((c) => c.name));
+  assert.deepEqual([...names], ['Flowlens'], 'both files add an integration to the one "Flowlens" contact point');
   for (const p of policies) {
     for (const r of routeReceivers(p)) {
       assert.ok(names.has(r), `policy receiver ${r} is a provisioned contact point`);
@@ -240,4 +253,117 @@ test('no secret is committed in provisioning/ or dashboards/', () => {
     }
   }
   assert.ok(files.length > 10);
+});
+
+// ---------------------------------------------------------------- provisioning as Grafana reads it
+
+const SLACK = { FLOWLENS_SLACK_WEBHOOK_URL: 'https://hooks.example.test/services/T0/B0/x' };
+const SNS = {
+  FLOWLENS_SNS_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:flowlens-alerts',
+  FLOWLENS_SNS_REGION: 'us-east-1',
+};
+
+test("Grafana's expansion: $VAR, ${VAR}, $$ for a literal $, unset is empty, no ${VAR:-default}", () => {
+  const env = { A: 'x', B_2: 'y' };
+  assert.equal(interpolateValue('$A-${B_2}', env), 'x-y');
+  assert.equal(interpolateValue('${UNSET}', env), '');
+  assert.equal(interpolateValue('cost $$5 and $$A', env), 'cost $5 and $A');
+  assert.equal(interpolateValue('${A:-fallback}', env), '', 'Go reads a variable named "A:-fallback"');
+  assert.equal(interpolateValue('$__env{A}/$__env{NOPE}', env), 'x/');
+  assert.equal(goExpandEnv('trailing $', env), 'trailing $');
+  assert.equal(goExpandEnv('${}', env), '', 'Go eats bad syntax');
+  assert.equal(goExpandEnv('a $ b', env), 'a $ b');
+});
+
+test("Grafana's integration rules, restated: Slack and SNS accept and refuse what Grafana does", () => {
+  assert.equal(slackConfigError({ url: '' }), 'recipient must be specified when using the Slack chat API');
+  assert.equal(slackConfigError({ recipient: '#a' }), 'token must be specified when using the Slack chat API');
+  assert.equal(slackConfigError({ recipient: '#a', token: 'xoxb' }), null);
+  assert.equal(slackConfigError({ url: SLACK.FLOWLENS_SLACK_WEBHOOK_URL }), null);
+  assert.equal(slackConfigError({ url: 'http://a:b/' }), 'invalid URL "http://a:b/"');
+  assert.equal(
+    slackConfigError({ url: 'http://x/', mentionChannel: 'all' }),
+    'invalid value for mentionChannel: "all"'
+  );
+  assert.equal(snsConfigError({ sigv4: {} }), 'must specify topicArn, targetArn, or phone number');
+  assert.equal(snsConfigError({ topic_arn: 'flowlens-alerts' }), 'invalid topic ARN provided');
+  assert.equal(snsConfigError({ topic_arn: SNS.FLOWLENS_SNS_TOPIC_ARN, sigv4: {} }), null);
+  assert.equal(
+    snsConfigError({ topic_arn: SNS.FLOWLENS_SNS_TOPIC_ARN, sigv4: { access_key: 'AK' } }),
+    'must specify both access key and secret key'
+  );
+  assert.equal(
+    snsConfigError({ phone_number: '+15550100', target_arn: 'arn:aws:sns:::' }),
+    'invalid target ARN provided'
+  );
+  assert.equal(arnParseError('arn:aws:sns:us-east-1:123456789012:t:with:colons'), null);
+  assert.equal(arnParseError('arn:aws:sns:us-east-1:123456789012'), 'arn: not enough sections');
+});
+
+test('the committed notification files, expanded with no variables set, are what stopped Grafana (the check is live)', () => {
+  // What the old layout did: every notification file always in alerting/.
+  const dir = mkdtempSync(join(tmpdir(), 'flowlens-unassembled-'));
+  let notificationProblems: string[];
+  try {
+    cpSync(join(PROV, 'notifications'), join(dir, 'alerting'), { recursive: true });
+    notificationProblems = checkDir(dir, {}).problems;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.ok(
+    notificationProblems.some((p) => p.includes('recipient must be specified when using the Slack chat API')),
+    notificationProblems.join('\n')
+  );
+  assert.ok(
+    notificationProblems.some((p) => p.includes('must specify topicArn, targetArn, or phone number')),
+    notificationProblems.join('\n')
+  );
+});
+
+test("a newcomer's Grafana (no Slack, no SNS): rules and templates load, no contact point or policy, nothing Grafana refuses", () => {
+  const got = assembleAndCheck(ROOT, {});
+  assert.deepEqual(got.problems, []);
+  assert.deepEqual([...got.contactPoints.keys()], []);
+  assert.deepEqual(got.policyReceivers, []);
+  assert.deepEqual([...got.files.keys()].filter((f) => f.startsWith('alerting/')).sort(), [
+    'alerting/flowlens-rules.yaml',
+    'alerting/templates.yaml',
+  ]);
+  assert.match(got.stdout, /FLOWLENS_SLACK_WEBHOOK_URL and FLOWLENS_SNS_TOPIC_ARN are unset/);
+});
+
+test('Slack only, SNS only, both: one "Flowlens" contact point with the configured integrations, valid after expansion', () => {
+  const cases: Array<[Record<string, string>, string[]]> = [
+    [SLACK, ['slack']],
+    [SNS, ['sns']],
+    [{ ...SNS, FLOWLENS_SNS_ACCESS_KEY: 'AKEXAMPLE', FLOWLENS_SNS_SECRET_KEY: 'secret' }, ['sns']],
+    [{ ...SLACK, ...SNS }, ['slack', 'sns']],
+  ];
+  for (const [env, types] of cases) {
+    const got = assembleAndCheck(ROOT, env);
+    assert.deepEqual(got.problems, [], Object.keys(env).join(','));
+    assert.deepEqual([...got.contactPoints.entries()], [['Flowlens', types]]);
+    assert.ok(got.policyReceivers.length > 0 && got.policyReceivers.every((r) => r === 'Flowlens'));
+  }
+  const slack = assembleAndCheck(ROOT, SLACK).files.get('alerting/flowlens-slack.yaml') as {
+    contactPoints: Array<{ receivers: Array<{ settings: { url: string } }> }>;
+  };
+  assert.equal(slack.contactPoints[0]!.receivers[0]!.settings.url, SLACK.FLOWLENS_SLACK_WEBHOOK_URL, 'expanded');
+});
+
+test('a half-configured SNS (access key without secret key) is refused with the message Grafana logs', () => {
+  const got = assembleAndCheck(ROOT, { ...SNS, FLOWLENS_SNS_ACCESS_KEY: 'AKEXAMPLE' });
+  assert.deepEqual(got.problems, ['alerting/flowlens-sns.yaml: Flowlens: must specify both access key and secret key']);
+});
+
+test('one folder: the alert rules and the dashboards both use the folder titled "Flowlens", found by title', () => {
+  const got = assembleAndCheck(ROOT, {});
+  assert.deepEqual([...new Set(got.ruleFolders)], ['Flowlens']);
+  assert.equal(got.dashboardFolders.length, 1);
+  assert.equal(got.dashboardFolders[0]!.folder, 'Flowlens');
+  // Rule provisioning finds a folder by title and creates it with a random uid
+  // (pkg/services/provisioning/alerting/rules_provisioner.go getOrCreateFolderByTitle); a dashboard
+  // provider with folderUid looks up only that uid (pkg/services/provisioning/dashboards/file_reader.go
+  // getOrCreateFolder), so a folderUid here would create a second "Flowlens" folder.
+  assert.equal(got.dashboardFolders[0]!.folderUid, undefined);
 });

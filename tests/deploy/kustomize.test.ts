@@ -35,7 +35,7 @@ test('kubectl kustomize builds the base into valid objects in namespace flowlens
   const problems = (await Promise.all(objs.map((o) => validateK8sObject(o)))).flat();
   assert.deepEqual(problems, []);
 
-  const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding']);
+  const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'PriorityClass']);
   for (const o of objs) {
     assert.equal(
       o.metadata?.labels && (o.metadata.labels as Record<string, string>)['app.kubernetes.io/part-of'],
@@ -53,7 +53,7 @@ test('kubectl kustomize builds the base into valid objects in namespace flowlens
   }
   const ds = objs.find((o) => o.kind === 'DaemonSet')!;
   const container = ds.spec.template.spec.containers[0];
-  assert.equal(container.image, 'flowlens/agent:0.1.0');
+  assert.equal(container.image, 'ghcr.io/flowlens/flowlens-agent:0.1.0');
   const tokenRef = container.env.find((e: { name: string }) => e.name === 'FLOWLENS_HUB_INGEST_TOKEN').valueFrom
     .secretKeyRef;
   assert.deepEqual(tokenRef, { name: 'flowlens-hub-tokens', key: 'ingest-token' });

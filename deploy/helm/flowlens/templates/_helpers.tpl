@@ -41,3 +41,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "flowlens.hubUrl" -}}
 http://{{ include "flowlens.fullname" . }}-hub.{{ .Release.Namespace }}.svc:{{ .Values.hub.port }}
 {{- end }}
+
+{{/* The agent's PriorityClass: the chart's own (priorityClass.create) or the one named. */}}
+{{- define "flowlens.agentPriorityClass" -}}
+{{- $pc := .Values.agent.priorityClass }}
+{{- if $pc.create }}
+{{- $pc.name | default (printf "%s-node-agent" (include "flowlens.fullname" .)) }}
+{{- else }}
+{{- $pc.name }}
+{{- end }}
+{{- end }}

@@ -14,7 +14,7 @@ import { lossToggleMain } from '../../demo/src/loss-toggle.js';
 import { KIND_CLUSTER_LABEL } from '../../demo/src/loss/plan.js';
 import { IMAGES, planDown, planUp, tokenSecret, type ClusterState, type Step, type ToolPaths } from './plan.js';
 
-const USAGE = `Usage: cluster-tool up | down | status | loss-toggle <args>
+const USAGE = `Usage: cluster-tool tokens | up | down | status | loss-toggle <args>
 Environment: FLOWLENS_CLUSTER_NAME (flowlens), FLOWLENS_STATE_DIR (/state),
 FLOWLENS_DEPLOY_DIR (/flowlens/deploy), FLOWLENS_DEMO_DIR (/flowlens/demo).
 `;
@@ -37,6 +37,9 @@ function run(argv: string[], stdin?: string): Promise<void> {
     );
   });
 }
+
+/** The secrets compose shares through the state volume: the hub's two tokens and Grafana's admin password. */
+const STATE_SECRETS = ['hub-ingest-token', 'hub-query-token', 'grafana-admin-password'] as const;
 
 /** Reads a token file, creating it with 32 random bytes (hex) the first time. */
 function token(stateDir: string, name: string): string {
@@ -98,12 +101,17 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'loss-toggle') {
     return lossToggleMain(rest);
   }
+  if (command === 'tokens') {
+    // Its own one-shot service, so Grafana gets its tokens even when creating the cluster fails.
+    mkdirSync(paths.stateDir, { recursive: true });
+    STATE_SECRETS.forEach((name) => token(paths.stateDir, name));
+    log(`secrets ready in ${paths.stateDir}`);
+    return 0;
+  }
   const docker = new Docker();
   if (command === 'up') {
     mkdirSync(paths.stateDir, { recursive: true });
-    token(paths.stateDir, 'hub-ingest-token');
-    token(paths.stateDir, 'hub-query-token');
-    token(paths.stateDir, 'grafana-admin-password');
+    STATE_SECRETS.forEach((name) => token(paths.stateDir, name));
     const state = await clusterState(docker, cluster, paths.stateDir);
     await execute(planUp(cluster, state, paths), docker, state, paths.stateDir);
     log('ready: Grafana http://localhost:3000, Prometheus http://localhost:9090');

@@ -48,7 +48,7 @@ export function planUp(cluster: string, state: ClusterState, paths: ToolPaths): 
       steps.push({ kind: 'start-node', why: 'the cluster exists but this node is stopped', node });
     }
   }
-  // The tool runs on Docker's kind network: it reaches the API server by the control plane's name.
+  // The tool runs on the kind nodes' Docker network (flowlens-kind): it reaches the API server by the control plane's name.
   steps.push({
     kind: 'run',
     why: 'kubeconfig for the kind network',

@@ -11,16 +11,16 @@
 # the npm lockfile, versioned release binaries checked against their published checksums);
 # nothing is downloaded when a container starts.
 #
-# The BPF objects are CO-RE: they are compiled against the build host's kernel BTF
-# (/sys/kernel/btf/vmlinux, readable inside `docker build`) and relocated by libbpf at load time
-# on whatever kernel the node runs. Pass --build-arg BTF=/path/to/vmlinux to use another BTF file.
+# The BPF objects are CO-RE and built here, in the build stage, with the image's own clang, libbpf
+# and bpftool against the committed agent/bpf/vmlinux/<arch>/vmlinux.h: no kernel BTF and no BPF
+# toolchain on the host that runs `docker build` (macOS included). libbpf relocates them at load time
+# on whatever kernel the node runs (Linux 6.1 or later).
 
 ARG NODE_BUILD_IMAGE=node:22.15.0-bookworm
 ARG NODE_RUNTIME_IMAGE=node:22.15.0-bookworm-slim
 
 ############################## build: BPF objects, loader, TypeScript ##############################
 FROM ${NODE_BUILD_IMAGE} AS build
-ARG BTF=/sys/kernel/btf/vmlinux
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       clang llvm libbpf-dev libelf-dev zlib1g-dev pkg-config make gcc bpftool \
@@ -33,7 +33,7 @@ COPY tsconfig.json ./
 COPY agent/ agent/
 COPY demo/ demo/
 COPY deploy/cluster-tool/ deploy/cluster-tool/
-RUN make -C agent/bpf BTF=${BTF} \
+RUN make -C agent/bpf \
  && npm run build -w agent \
  && npx tsc -p demo/tsconfig.build.json \
  && npx tsc -p deploy/cluster-tool/tsconfig.build.json
@@ -98,11 +98,11 @@ RUN set -eux; \
     chmod +x kind kubectl helm; rm -f ./*.sha256 helm.tgz
 
 FROM ${NODE_RUNTIME_IMAGE} AS cluster-tool
-# kind drives Docker through the docker CLI (Debian's docker.io; only its client is used, against
-# the host's engine through the mounted socket).
-RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates docker.io \
- && rm -rf /var/lib/apt/lists/*
+# kind drives Docker through the docker CLI, against the host's engine through the mounted socket.
+# The CLI comes from Docker's official image, pinned by version and digest: Debian's docker.io is
+# 20.10 (API 1.41) and Docker Engine 29 refuses clients below API 1.44. The 29.1 CLI speaks API 1.52
+# and negotiates down to older engines (25 and later accept 1.44).
+COPY --from=docker:29.1.3-cli@sha256:fef89d736d81ca03bb9bac2fabdc7bbf5f0b1485a708c94028225cb8623d1084 /usr/local/bin/docker /usr/local/bin/docker
 COPY --from=tools /tools/kind /tools/kubectl /tools/helm /usr/local/bin/
 WORKDIR /app
 ENV NODE_ENV=production

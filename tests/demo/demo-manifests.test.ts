@@ -58,7 +58,7 @@ test('storage calls the moto containers that the ip-ranges override maps to S3 a
   const e = env('storage');
   const check = (endpoint: string, composeService: string, awsService: string): void => {
     const url = new URL(endpoint);
-    assert.equal(url.hostname, compose.services[composeService].networks.kind.ipv4_address);
+    assert.equal(url.hostname, compose.services[composeService].networks['flowlens-kind'].ipv4_address);
     assert.equal(url.port, compose.services[composeService].environment.MOTO_PORT);
     assert.ok(ranges.prefixes.some((p) => p.ip_prefix === `${url.hostname}/32` && p.service === awsService));
   };

@@ -1,7 +1,10 @@
 /**
  * docker-compose.yaml, checked without a Docker engine: the compose-spec JSON schema (as shipped by
  * the dclint package), pinned or repo-built images, host paths that exist, Grafana's unsigned
- * plugin allow-list, the shared `kind` network and the moto addresses behind the ip-ranges override.
+ * plugin allow-list, the kind network and the moto addresses behind the ip-ranges override. Then the
+ * file walked as Docker would walk it on a newcomer's machine (no Slack, no SNS, a `kind` network left
+ * by an earlier kind): interpolation, networks, start order, and Grafana's provisioning as its
+ * entrypoint assembles it, checked with Grafana's own rules (tests/alerting/lib).
  */
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +14,17 @@ import { test } from 'node:test';
 import { DCLinter } from 'dclint';
 import { parse } from 'yaml';
 import { REPO_ROOT } from '../../deploy/tools/k8s-tools.js';
-import { dockerfileStages, imageIsPinned, inSubnet, loadCompose, type ComposeService } from '../lib/compose-model.js';
+import { assembleAndCheck } from '../alerting/lib/grafana-provisioning-check.js';
+import {
+  composeNetworkErrors,
+  dockerfileStages,
+  imageIsPinned,
+  inSubnet,
+  interpolate,
+  interpolateDeep,
+  loadCompose,
+  type ComposeService,
+} from '../lib/compose-model.js';
 
 const COMPOSE_FILE = join(REPO_ROOT, 'docker-compose.yaml');
 const compose = loadCompose(COMPOSE_FILE);
@@ -72,7 +85,7 @@ test('the pin rule itself: floating tags are refused', () => {
     assert.equal(imageIsPinned(floating), false, floating);
   }
   for (const pinned of [
-    'grafana/grafana:12.4.0',
+    'grafana/grafana:13.2.2',
     'prom/prometheus:v2.53.4',
     'node:22.15.0-bookworm-slim',
     'a/b@sha256:' + 'a'.repeat(64),
@@ -91,7 +104,7 @@ test('every host path mounted by a service exists in the repository', () => {
     if (source.startsWith('/')) {
       assert.ok(allowedSystemPaths.has(source), `${name}: absolute host path ${source} is not allowed`);
     } else if (source.startsWith('.')) {
-      const hint = source === './dist' ? ' (the built plugin: run `npm run build`)' : '';
+      const hint = source === './dist' ? ' (the built plugin: run `npm run build:plugin`)' : '';
       assert.ok(existsSync(join(REPO_ROOT, source)), `${name}: ${source} does not exist${hint}`);
     } else {
       assert.ok(compose.volumes && source in compose.volumes, `${name}: named volume ${source} is not declared`);
@@ -108,7 +121,7 @@ test('Grafana mounts the built plugin and provisioning/, and allows both plugin 
   assert.ok(allowed.includes(appId) && allowed.includes(dsId), `allow-list is ${allowed.join(',')}`);
   const volumes = (grafana.volumes ?? []).map(String);
   assert.ok(volumes.includes(`./dist:/var/lib/grafana/plugins/${appId}:ro`), volumes.join(' '));
-  assert.ok(volumes.includes('./provisioning:/etc/grafana/provisioning:ro'), volumes.join(' '));
+  assert.ok(volumes.includes('./provisioning:/etc/flowlens/provisioning:ro'), volumes.join(' '));
   // Every ${VAR} the shipped datasource provisioning reads is provided.
   const provisioning = readFileSync(join(REPO_ROOT, 'provisioning/datasources/flowlens.yaml'), 'utf8');
   const needed = [...provisioning.matchAll(/^[^#\n]*\$\{(\w+)\}/gm)].map((m) => m[1]!);
@@ -127,15 +140,20 @@ test('Prometheus gets the compose config and the shipped rules', () => {
   assert.deepEqual(config.rule_files, ['rules/*.yml']);
 });
 
-test('Grafana, Prometheus, the cluster tool and moto share Docker network `kind`; moto has fixed addresses', () => {
-  const kind = compose.networks?.kind;
-  assert.equal(kind?.name, 'kind', 'kind attaches its nodes to the network named `kind`');
+test('Grafana, Prometheus, the cluster tool and moto share the kind nodes’ network; moto has fixed addresses', () => {
+  const kind = compose.networks?.['flowlens-kind'];
+  assert.equal(kind?.name, 'flowlens-kind');
+  assert.equal(
+    services.cluster!.environment?.KIND_EXPERIMENTAL_DOCKER_NETWORK,
+    kind?.name,
+    'kind puts its nodes on the network compose created'
+  );
   const pool = kind?.ipam?.config?.[0];
   assert.ok(pool?.subnet && pool.ip_range);
   for (const name of ['grafana', 'prometheus', 'cluster', 'moto-s3', 'moto-dynamodb']) {
     const nets = services[name]!.networks;
     const joined = Array.isArray(nets) ? nets : Object.keys(nets ?? {});
-    assert.ok(joined.includes('kind'), `${name} is not on the kind network`);
+    assert.ok(joined.includes('flowlens-kind'), `${name} is not on the kind network`);
   }
   const ranges = JSON.parse(readFileSync(join(REPO_ROOT, 'deploy/compose/ip-ranges.json'), 'utf8')) as {
     prefixes: Array<{ ip_prefix: string; region: string; service: string; network_border_group: string }>;
@@ -144,7 +162,7 @@ test('Grafana, Prometheus, the cluster tool and moto share Docker network `kind`
   assert.deepEqual(ranges.ipv6_prefixes, []);
   const serviceOf = (svc: ComposeService, wanted: string): void => {
     const nets = svc.networks as Record<string, { ipv4_address?: string }>;
-    const ip = nets.kind?.ipv4_address;
+    const ip = nets['flowlens-kind']?.ipv4_address;
     assert.ok(ip, 'moto needs a fixed address');
     assert.ok(inSubnet(ip, pool.subnet!), `${ip} outside ${pool.subnet}`);
     assert.ok(!inSubnet(ip, pool.ip_range!), `${ip} inside the dynamic range ${pool.ip_range}: it could be taken`);
@@ -158,12 +176,93 @@ test('Grafana, Prometheus, the cluster tool and moto share Docker network `kind`
   serviceOf(services['moto-dynamodb']!, 'DYNAMODB');
 });
 
-test('the cluster tool starts after the images are built and Grafana after the cluster is ready', () => {
-  const cluster = services.cluster!;
-  const deps = cluster.depends_on as Record<string, { condition: string }>;
-  assert.equal(deps['agent-image']?.condition, 'service_completed_successfully');
-  assert.equal(deps['demo-image']?.condition, 'service_completed_successfully');
-  const gdeps = services.grafana!.depends_on as Record<string, { condition: string }>;
-  assert.equal(gdeps.cluster?.condition, 'service_completed_successfully');
-  assert.ok((cluster.volumes ?? []).map(String).includes('/var/run/docker.sock:/var/run/docker.sock'));
+test('start order: the cluster tool after the images and the tokens; nothing waits for the cluster', () => {
+  const deps = (svc: ComposeService): Record<string, { condition: string }> =>
+    Array.isArray(svc.depends_on)
+      ? Object.fromEntries(svc.depends_on.map((d) => [d, { condition: 'service_started' }]))
+      : ((svc.depends_on ?? {}) as Record<string, { condition: string }>);
+  const cluster = deps(services.cluster!);
+  for (const d of ['agent-image', 'demo-image', 'tokens']) {
+    assert.equal(cluster[d]?.condition, 'service_completed_successfully', d);
+  }
+  // Nothing needs the cluster to have succeeded: Grafana and Prometheus must start when it fails.
+  const waiting = Object.entries(services).filter(([, svc]) => 'cluster' in deps(svc));
+  assert.deepEqual(
+    waiting.map(([n]) => n),
+    []
+  );
+  assert.equal(deps(services.grafana!).tokens?.condition, 'service_completed_successfully');
+  assert.equal(services.tokens!.network_mode, 'none', 'the tokens service needs no network and no Docker socket');
+  assert.ok(!(services.tokens!.volumes ?? []).map(String).some((v) => v.includes('docker.sock')));
+  assert.ok((services.cluster!.volumes ?? []).map(String).includes('/var/run/docker.sock:/var/run/docker.sock'));
+});
+
+test('Grafana runs the version the plugin is built against', () => {
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+  const built = String(pkg.dependencies['@grafana/runtime']);
+  assert.equal(services.grafana!.image, `grafana/grafana:${built}`);
+});
+
+// ------------------------------------------------------- a newcomer's machine, walked as Docker would
+
+/** What a newcomer's shell gives compose: no Flowlens variables at all. */
+const NEWCOMER_ENV = { HOME: '/home/newcomer', PATH: '/usr/bin:/bin' };
+/** The network kind itself created on a machine that ran kind before (labels as kind sets them). */
+const KIND_OWN_NETWORK = { name: 'kind', labels: { 'io.x-k8s.kind.network': '' } };
+
+test('compose interpolation as Docker does it: $$, ${VAR:-default}, ${VAR-default}, unset', () => {
+  assert.equal(interpolate('$$(cat x)', {}), '$(cat x)');
+  assert.equal(interpolate('${A:-d}|${A-d}|${A}', {}), 'd|d|');
+  assert.equal(interpolate('${A:-d}|${A-d}', { A: '' }), 'd|');
+  assert.equal(interpolate('${A:-d}', { A: 'x' }), 'x');
+  assert.throws(() => interpolate('${A:?set A}', {}), /set A/);
+});
+
+test('the networks compose creates do not collide with a `kind` network left by kind (and the old file did)', () => {
+  const model = interpolateDeep(parse(readFileSync(COMPOSE_FILE, 'utf8')), NEWCOMER_ENV);
+  const project = String(model.name);
+  assert.deepEqual(composeNetworkErrors(project, model, [KIND_OWN_NETWORK]), []);
+  // The check is live: the previous file declared `kind` itself and compose refused it.
+  const before = { ...model, networks: { kind: { name: 'kind' } } };
+  assert.deepEqual(composeNetworkErrors(project, before, [KIND_OWN_NETWORK]), [
+    'network kind was found but has incorrect label com.docker.compose.network set to "" (expected: "kind")',
+  ]);
+  // A second `up` finds its own network, labelled by compose: fine.
+  const own = {
+    name: 'flowlens-kind',
+    labels: { 'com.docker.compose.network': 'flowlens-kind', 'com.docker.compose.project': project },
+  };
+  assert.deepEqual(composeNetworkErrors(project, model, [KIND_OWN_NETWORK, own]), []);
+});
+
+test("a newcomer's Grafana: its entrypoint assembles provisioning that passes Grafana's own validation", () => {
+  const model = interpolateDeep(parse(readFileSync(COMPOSE_FILE, 'utf8')), NEWCOMER_ENV) as {
+    services: Record<string, ComposeService>;
+  };
+  const grafana = model.services.grafana!;
+  const entry = (grafana.entrypoint ?? []).join(' ');
+  const env = Object.fromEntries(Object.entries(grafana.environment ?? {}).map(([k, v]) => [k, String(v ?? '')]));
+  // The entrypoint runs the repository's assembler on the mounted provisioning/ into Grafana's path.
+  assert.match(
+    entry,
+    /sh \/etc\/flowlens\/provisioning\/assemble\.sh \/etc\/flowlens\/provisioning "\$GF_PATHS_PROVISIONING"/
+  );
+  assert.match(entry, /exec \/run\.sh$/);
+  assert.ok(env.GF_PATHS_PROVISIONING?.startsWith('/tmp/'), 'a writable place inside the container');
+  assert.equal(env.FLOWLENS_SLACK_WEBHOOK_URL, '');
+  assert.equal(env.FLOWLENS_SNS_TOPIC_ARN, '');
+  const got = assembleAndCheck(REPO_ROOT, { ...env, FLOWLENS_HUB_QUERY_TOKEN: 'from-the-state-volume' });
+  assert.deepEqual(got.problems, []);
+  assert.ok(got.files.has('alerting/flowlens-rules.yaml'), 'the alert rules always load');
+  // The same walk with Slack configured in the newcomer's shell: Slack is provisioned, still valid.
+  const withSlack = interpolateDeep(parse(readFileSync(COMPOSE_FILE, 'utf8')), {
+    ...NEWCOMER_ENV,
+    FLOWLENS_SLACK_WEBHOOK_URL: 'https://hooks.example.test/services/T/B/x',
+  }) as { services: Record<string, ComposeService> };
+  const slackEnv = Object.fromEntries(
+    Object.entries(withSlack.services.grafana!.environment ?? {}).map(([k, v]) => [k, String(v ?? '')])
+  );
+  const slack = assembleAndCheck(REPO_ROOT, slackEnv);
+  assert.deepEqual(slack.problems, []);
+  assert.deepEqual([...slack.contactPoints.keys()], ['Flowlens']);
 });

@@ -45,7 +45,11 @@ test('the agent image carries the BPF object, its loader, ethtool and bpftool, a
   assert.match(agent, /\bbpftool\b/);
   assert.match(agent, /ENTRYPOINT \[.*"flowlens-agent"\]/);
   const build = stageBody('build');
-  assert.match(build, /make -C agent\/bpf BTF=\$\{BTF\}/, 'the BPF objects are compiled against BTF at build time');
+  assert.match(build, /make -C agent\/bpf\b/, 'the BPF objects are built inside the image');
+  assert.match(build, /\bclang\b/);
+  assert.match(build, /\blibbpf-dev\b/);
+  assert.match(build, /\bbpftool\b/);
+  assert.doesNotMatch(text, /\/sys\/kernel\/btf|BTF=/, 'the image build needs no kernel BTF from the build host');
   assert.match(build, /npm ci\b/, 'dependencies come from the lockfile');
 });
 
@@ -69,5 +73,25 @@ test('every COPY from the build context names a path that exists in the reposito
   assert.ok(copies.length >= 6);
   for (const src of copies) {
     assert.ok(existsSync(join(REPO_ROOT, src)), `COPY ${src}: not in the repository`);
+  }
+});
+
+test('the cluster tool gets a current Docker CLI from the official image, pinned by digest; not Debian docker.io', () => {
+  const tool = stageBody('cluster-tool')
+    .split('\n')
+    .filter((l) => !l.trim().startsWith('#'))
+    .join('\n');
+  assert.doesNotMatch(tool, /docker\.io|apt-get/, 'Debian docker.io is 20.10 (API 1.41): Docker Engine 29 refuses it');
+  const m = /COPY --from=docker:(\d+)\.(\d+)\.(\d+)-cli@sha256:[0-9a-f]{64} \/usr\/local\/bin\/docker /.exec(tool);
+  assert.ok(m, 'COPY --from=docker:X.Y.Z-cli@sha256:… /usr/local/bin/docker');
+  assert.ok(Number(m[1]) >= 25, `docker CLI ${m[1]} predates API 1.44`);
+});
+
+test('every COPY --from an image (not a stage) is pinned', () => {
+  for (const m of text.matchAll(/^COPY --from=(\S+)/gm)) {
+    const from = m[1]!;
+    if (!stages.has(from.toLowerCase())) {
+      assert.ok(imageIsPinned(from), `COPY --from=${from} is not pinned`);
+    }
   }
 });

@@ -229,7 +229,10 @@ test('tokens: helm template twice gives the same Secret; no tokens and no existi
   assert.deepEqual(a, b);
   assert.equal(Buffer.from(a.data!['ingest-token']!, 'base64').toString(), 'ingest-example');
   assert.equal(Buffer.from(a.data!['query-token']!, 'base64').toString(), 'query-example');
-  assert.doesNotMatch(readFileSync(join(CHART_DIR, 'templates/hub-secret.yaml'), 'utf8'), /\{\{[^}]*\b(lookup|randAlphaNum|randAscii|uuidv4)\b/);
+  assert.doesNotMatch(
+    readFileSync(join(CHART_DIR, 'templates/hub-secret.yaml'), 'utf8'),
+    /\{\{[^}]*\b(lookup|randAlphaNum|randAscii|uuidv4)\b/
+  );
   await assert.rejects(
     helmTemplate(tools.helm),
     /set tokens\.existingSecret .* or both tokens\.ingestToken and tokens\.queryToken/

@@ -10,6 +10,7 @@ export interface ComposeService {
   entrypoint?: string[];
   networks?: string[] | Record<string, { ipv4_address?: string } | null>;
   depends_on?: string[] | Record<string, { condition: string }>;
+  network_mode?: string;
 }
 
 export interface ComposeFile {
@@ -66,4 +67,83 @@ export function inSubnet(ip: string, cidr: string): boolean {
   const [base, bits] = cidr.split('/');
   const mask = Number(bits) === 0 ? 0 : (~0 << (32 - Number(bits))) >>> 0;
   return (ipToInt(ip) & mask) === (ipToInt(base!) & mask);
+}
+
+export type ComposeEnv = Record<string, string | undefined>;
+
+/**
+ * Compose's interpolation of one string (compose-spec "Interpolation"): `$$` is a literal `$`;
+ * `${VAR}` / `$VAR`; `${VAR:-default}` (unset or empty) and `${VAR-default}` (unset); `${VAR:?err}` /
+ * `${VAR?err}` fail. An unset variable without a default is "" (compose warns).
+ */
+export function interpolate(value: string, env: ComposeEnv): string {
+  return value.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (m, braced?: string, op?: string, arg?: string, bare?: string) => {
+      if (m === '$$') {
+        return '$';
+      }
+      const name = (braced ?? bare)!;
+      const v = env[name];
+      const missing = op?.startsWith(':') ? v === undefined || v === '' : v === undefined;
+      if (op?.endsWith('?') && missing) {
+        throw new Error(`required variable ${name} is missing a value: ${arg}`);
+      }
+      if (op?.endsWith('-') && missing) {
+        return arg ?? '';
+      }
+      return v ?? '';
+    }
+  );
+}
+
+/** Every string of a parsed compose file interpolated, as `docker compose config` does before anything runs. */
+export function interpolateDeep<T>(value: T, env: ComposeEnv): T {
+  if (typeof value === 'string') {
+    return interpolate(value, env) as T;
+  }
+  if (Array.isArray(value)) {
+    return value.map((v) => interpolateDeep(v, env)) as T;
+  }
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateDeep(v, env)])) as T;
+  }
+  return value;
+}
+
+/** A Docker network as `docker network inspect` shows its name and labels. */
+export interface ExistingNetwork {
+  name: string;
+  labels: Record<string, string>;
+}
+
+/**
+ * What `docker compose up` does with each network the file declares, given the networks the machine
+ * already has: a non-external network whose name exists must carry compose's labels for this project
+ * and key, or compose stops ("network X was found but has incorrect label com.docker.compose.network
+ * set to …"). Returns those errors.
+ */
+export function composeNetworkErrors(
+  project: string,
+  compose: ComposeFile & { networks?: Record<string, { name?: string; external?: boolean } | null> },
+  existing: ExistingNetwork[]
+): string[] {
+  const errors: string[] = [];
+  for (const [key, net] of Object.entries(compose.networks ?? {})) {
+    if (net?.external) {
+      continue;
+    }
+    const name = net?.name ?? `${project}_${key}`;
+    const found = existing.find((n) => n.name === name);
+    if (!found) {
+      continue;
+    }
+    const label = found.labels['com.docker.compose.network'] ?? '';
+    if (label !== key || (found.labels['com.docker.compose.project'] ?? '') !== project) {
+      errors.push(
+        `network ${name} was found but has incorrect label com.docker.compose.network set to "${label}" (expected: "${key}")`
+      );
+    }
+  }
+  return errors;
 }

@@ -31,7 +31,6 @@ function str(settings: Settings, key: string): string {
  * port. This is that subset (what an expanded environment value can plausibly contain).
  */
 export function goUrlParseError(raw: string): string | null {
-  // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(raw)) {
     return 'net/url: invalid control character in URL';
   }

@@ -92,3 +92,35 @@ test('every file the plan refers to exists in the repository (mounted at /flowle
     assert.ok(existsSync(inRepo), `${f} → ${inRepo} missing`);
   }
 });
+
+test('`cluster-tool tokens` (the compose tokens service) writes the three secrets once and keeps them', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const state = mkdtempSync(join(tmpdir(), 'flowlens-state-'));
+  try {
+    const run = () =>
+      execFileSync(
+        process.execPath,
+        ['--import', 'tsx', join(REPO_ROOT, 'deploy/cluster-tool/cluster-tool.ts'), 'tokens'],
+        {
+          env: { ...process.env, FLOWLENS_STATE_DIR: state, DOCKER_HOST: 'unix:///nonexistent.sock' },
+          encoding: 'utf8',
+        }
+      );
+    assert.match(run(), /secrets ready/);
+    const read = () =>
+      ['hub-ingest-token', 'hub-query-token', 'grafana-admin-password'].map((n) =>
+        readFileSync(join(state, n), 'utf8')
+      );
+    const first = read();
+    for (const v of first) {
+      assert.match(v, /^[0-9a-f]{64}$/);
+    }
+    assert.equal(new Set(first).size, 3);
+    run();
+    assert.deepEqual(read(), first, 'a second start keeps the tokens the hub and Grafana already use');
+  } finally {
+    rmSync(state, { recursive: true, force: true });
+  }
+});

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -88,13 +88,13 @@ test('the README product command’s host step builds the plugin with no clang/b
     const bpf = run('npm run build:bpf -w agent');
     assert.notEqual(bpf.status, 0, 'the BPF build should fail without its toolchain');
 
-    const started = Date.now();
+    // webpack leaves an unchanged asset unwritten (compareBeforeEmit), so remove the bundle to see it rebuilt.
+    rmSync(join(REPO_ROOT, 'dist/module.js'), { force: true });
     const build = run(hostBuild);
     assert.equal(build.status, 0, `${String(build.stdout).slice(-3000)}\n${String(build.stderr).slice(-3000)}`);
     for (const f of ['module.js', 'plugin.json', 'datasource/plugin.json', 'dashboards']) {
       assert.ok(existsSync(join(REPO_ROOT, 'dist', f)), `dist/${f}`);
     }
-    assert.ok(statSync(join(REPO_ROOT, 'dist/module.js')).mtimeMs >= started - 1000, 'dist/module.js was rebuilt');
   } finally {
     rmSync(bin, { recursive: true, force: true });
   }

@@ -76,8 +76,8 @@ test('default rendering: valid objects; agent with capabilities, host mounts and
   const ds = find(objs, 'DaemonSet', '-agent');
   const pod = ds.spec.template.spec;
   assert.equal(pod.hostNetwork, true);
-  // hostPID stays: the loader walks /proc/*/ns/net to adopt the sockets of every pod (agent/bpf/loader.c).
-  assert.equal(pod.hostPID, true);
+  // No hostPID: pods' network namespaces come from the runtime's bind mounts in /var/run/netns.
+  assert.equal(pod.hostPID, undefined);
   assert.equal(pod.dnsPolicy, 'ClusterFirstWithHostNet');
   const agent = pod.containers[0];
   assert.equal(agent.securityContext.privileged, false);
@@ -89,7 +89,14 @@ test('default rendering: valid objects; agent with capabilities, host mounts and
   const hostPaths = Object.fromEntries(
     pod.volumes.filter((v: any) => v.hostPath).map((v: any) => [v.name, v.hostPath.path])
   );
-  assert.deepEqual(hostPaths, { cgroup: '/sys/fs/cgroup' }, 'nothing pinned, tp_btf: no bpffs, no tracefs');
+  assert.deepEqual(
+    hostPaths,
+    { cgroup: '/sys/fs/cgroup', netns: '/var/run/netns' },
+    'nothing pinned, tp_btf: no bpffs, no tracefs'
+  );
+  const netns = agent.volumeMounts.find((m: any) => m.name === 'netns');
+  assert.equal(netns?.mountPath, '/var/run/netns');
+  assert.equal(netns?.mountPropagation, 'HostToContainer', 'pods created after the agent started appear');
   for (const m of agent.volumeMounts) {
     assert.ok(m.readOnly === true || m.name === 'tmp', `${m.name} is mounted writable`);
   }

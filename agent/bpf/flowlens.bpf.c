@@ -25,8 +25,9 @@
  * them in a small overflow table drained with the same tick, so nothing is lost.
  *
  * Exactness (checked against the generators and /proc/net/snmp in agent/test/kernel):
- *  - bytes sent     = bytes_acked minus the SYN (baseline 1 for a connection we saw open, also when a Fast Open
- *                     SYN carried data that the SYN-ACK acknowledged) and minus one for our FIN once acknowledged.
+ *  - bytes sent     = bytes_acked minus the client's SYN (baseline 1 for a client we saw open, so data carried by a
+ *                     Fast Open SYN counts; a server's bytes_acked never includes its SYN-ACK) and minus one for
+ *                     our FIN once acknowledged.
  *  - bytes received = bytes_received (baseline 0 for a connection we saw open: Fast Open data in the SYN counts)
  *                     minus one once the peer's FIN was taken in order (SOCK_DONE).
  *  - retransmits    = total_retrans (same increments as TcpRetransSegs, SYN / SYN-ACK retransmits included).
@@ -453,11 +454,13 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 			fill_key(&st->key, &nk, AF_INET6, l, r, ctx->local_port, bpf_ntohl(ctx->remote_port), dir);
 		}
 		translate(&st->key, &nk);
-		/* Baseline of a connection seen opening: the SYN's sequence number is not payload (acknowledged or not
-		 * yet: a Fast Open server registers before its SYN-ACK is acked), data carried by a Fast Open SYN is.
-		 * Handshake retransmits and timeouts are kept (baseline 0), as the kernel's TcpRetransSegs /
-		 * TCPTimeouts count them too. */
-		st->base[B_SENT] = 1;
+		/* Baseline of a connection seen opening: everything counts from zero except our SYN's sequence number,
+		 * which a client's bytes_acked includes (the SYN-ACK acknowledged it, and with Fast Open the SYN's data
+		 * too, which is payload and counts). A server's bytes_acked never includes its SYN-ACK (the child
+		 * starts with snd_una past it). Handshake retransmits and timeouts are kept (baseline 0), as the
+		 * kernel's TcpRetransSegs / TCPTimeouts count them too. */
+		if (dir == FL_DIR_CLIENT)
+			st->base[B_SENT] = 1;
 		__u32 flags = BPF_SOCK_OPS_STATE_CB_FLAG;
 		if (!bpf_core_field_exists(tp->total_rto))
 			flags |= BPF_SOCK_OPS_RTO_CB_FLAG;

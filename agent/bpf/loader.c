@@ -565,13 +565,17 @@ int main(int argc, char **argv)
 	/* Map iterators can be refused (EPERM) by a BPF LSM policy that allows iter/tcp: then tick with iter/tcp in
 	 * every namespace instead (quietly first; a second failure prints the verifier log). */
 	quiet_libbpf = 1;
-	bpf_program__set_autoload(bpf_object__find_program_by_name(s.obj, "fl_tick_tcp"), false);
+	struct bpf_program *alt = bpf_object__find_program_by_name(s.obj, "fl_tick_tcp");
+	if (alt)
+		bpf_program__set_autoload(alt, false);
 	int load_err = bpf_object__load(s.obj);
 	quiet_libbpf = 0;
 	if (load_err) {
 		bpf_object__close(s.obj);
 		s.obj = open_object(object, &s);
-		bpf_program__set_autoload(bpf_object__find_program_by_name(s.obj, "fl_tick"), false);
+		alt = bpf_object__find_program_by_name(s.obj, "fl_tick");
+		if (alt)
+			bpf_program__set_autoload(alt, false);
 		s.tick_mode = TICK_TCP;
 		if (bpf_object__load(s.obj)) {
 			int err = errno;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CollectParser, emptyKernelStats, parseReady, ProtocolError } from './protocol.js';
-import { effectiveCapabilities, findCgroup2Mount, privilegeProblem } from './preflight.js';
+import { effectiveCapabilities, findCgroup2Mount, kernelVersionProblem, privilegeProblem } from './preflight.js';
 
 test('a collect answer: flows, stats, end', () => {
   const p = new CollectParser();
@@ -104,4 +104,9 @@ test('preflight: cgroup2 mount, capabilities', () => {
   assert.equal(privilegeProblem((1n << 39n) | (1n << 38n) | (1n << 12n)), null, 'CAP_BPF+PERFMON+NET_ADMIN suffice');
   assert.match(privilegeProblem(1n << 39n) ?? '', /CAP_PERFMON, CAP_NET_ADMIN/);
   assert.match(privilegeProblem(0n) ?? '', /run as root/);
+  assert.equal(kernelVersionProblem('6.1.0-28-cloud-amd64'), null);
+  assert.equal(kernelVersionProblem('6.12.12-cloud-amd64'), null);
+  assert.equal(kernelVersionProblem('7.0.1'), null);
+  assert.match(kernelVersionProblem('5.15.0-91-generic') ?? '', /needs Linux 6\.1 or newer/);
+  assert.match(kernelVersionProblem('6.0.9') ?? '', /too old/);
 });

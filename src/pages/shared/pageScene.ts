@@ -11,17 +11,31 @@ import {
   type SceneObject,
   type SceneVariable,
 } from '@grafana/scenes';
+import type { TimeOption } from '@grafana/data';
 
 const REFRESH_INTERVALS = ['30s', '1m', '5m'];
+
+const lastMinutes = (m: number, display: string): TimeOption => ({ from: `now-${m}m`, to: 'now', display });
+
+/** The quick ranges of the flow pages (as EKS's console offers them): 5 minutes to 2 hours. */
+export const FLOW_QUICK_RANGES: TimeOption[] = [
+  lastMinutes(5, 'Last 5 minutes'),
+  lastMinutes(15, 'Last 15 minutes'),
+  lastMinutes(30, 'Last 30 minutes'),
+  lastMinutes(60, 'Last 1 hour'),
+  lastMinutes(120, 'Last 2 hours'),
+];
 
 export interface PageSceneOptions {
   body: SceneObject;
   variables?: SceneVariable[];
   /** Start of the default time range, relative to now. */
   from?: string;
+  /** The time picker's quick ranges (Grafana's own list when unset). */
+  quickRanges?: TimeOption[];
 }
 
-export function pageScene({ body, variables, from = 'now-1h' }: PageSceneOptions): EmbeddedScene {
+export function pageScene({ body, variables, from = 'now-1h', quickRanges }: PageSceneOptions): EmbeddedScene {
   return new EmbeddedScene({
     $timeRange: new SceneTimeRange({ from, to: 'now' }),
     ...(variables ? { $variables: new SceneVariableSet({ variables }) } : {}),
@@ -29,7 +43,7 @@ export function pageScene({ body, variables, from = 'now-1h' }: PageSceneOptions
     controls: [
       ...(variables ? [new VariableValueSelectors({})] : []),
       new SceneControlsSpacer(),
-      new SceneTimePicker({ isOnCanvas: true }),
+      new SceneTimePicker({ isOnCanvas: true, ...(quickRanges ? { quickRanges } : {}) }),
       new SceneRefreshPicker({ intervals: REFRESH_INTERVALS, isOnCanvas: true }),
     ],
   });

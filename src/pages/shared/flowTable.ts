@@ -17,10 +17,10 @@ import { METRICS } from '../../datasource/hubTypes';
 import type { FlowsQuery } from '../../datasource/types';
 import { TOP_TALKER_COLUMNS, rankedColumnName } from '../../frames/topTalkersFrame';
 import { keepLocalPod } from './localPodFilter';
+import { FLOW_COUNT_TITLE } from './pageText';
 
 export const LOCAL_POD_VARIABLE = 'localpod';
 export const COLUMNS_VARIABLE = 'columns';
-export const FLOW_COUNT_TITLE = 'Flows';
 
 /** Every column a flow table can show, by the name in its header. */
 export const FLOW_TABLE_COLUMNS: string[] = [

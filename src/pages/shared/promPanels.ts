@@ -2,10 +2,7 @@
 import { PanelBuilders, SceneQueryRunner, type VizPanel } from '@grafana/scenes';
 import type { DataSourceRef } from '@grafana/schema';
 import type { PanelSpec } from '../Overview/overviewQueries';
-
-/** What an empty agent-metrics panel says: the usual cause is a Prometheus that does not scrape the agents. */
-export const NO_AGENT_METRICS =
-  'No flowlens_* metrics in this range. Check that Prometheus scrapes the node agents (OPEN_METRICS=on, port 9109) and that the app points at that Prometheus.';
+import { NO_AGENT_METRICS } from './pageText';
 
 export function promTimeseriesPanel(spec: PanelSpec, datasource: DataSourceRef): VizPanel {
   return PanelBuilders.timeseries()

@@ -47,7 +47,13 @@ window.grafanaBootData = {
           ...d,
           id: 0,
           access: 'proxy',
-          meta: { id: d.type, name: d.type, type: 'datasource', info: {} },
+          meta: {
+            id: d.type,
+            name: d.type,
+            type: 'datasource',
+            info: { logos: { small: '', large: '' } },
+            metrics: true,
+          },
           readOnly: true,
         },
       ])

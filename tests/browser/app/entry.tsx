@@ -135,7 +135,18 @@ function ConfigRoot() {
     return <p>no configuration page</p>;
   }
   const Body = page.body;
-  return <Body plugin={plugin} query={locationService.getSearchObject() as never} />;
+  // Grafana shows an app's configuration under the plugin's page header, on a "Configuration" tab.
+  return (
+    <ShellPluginPage
+      pageNav={{
+        text: pluginJson.name,
+        subTitle: pluginJson.info.description,
+        children: [{ text: page.title, active: true, url: `/plugins/${pluginJson.id}` }],
+      }}
+    >
+      <Body plugin={plugin} query={locationService.getSearchObject() as never} />
+    </ShellPluginPage>
+  );
 }
 
 const root = document.getElementById('root');

@@ -49,6 +49,35 @@ const CHROMIUM_ARGS = [
 
 const panelLocator = (page: Page, title: string) => page.getByTestId(`data-testid Panel header ${title}`);
 
+/** Columns shown in the screenshots (the column chooser's URL form), so the docs' images fit a page. */
+const SCREENSHOT_COLUMNS = [
+  'Direction',
+  'Category',
+  'Local pod',
+  'Local IP',
+  'Remote pod',
+  'Remote IP',
+  'Server port',
+  'Data transferred',
+  'Retransmits',
+  'RTOs',
+  'RTT',
+]
+  .map((c) => `var-columns=${encodeURIComponent(c)}`)
+  .join('&');
+
+/**
+ * Screenshot of the app's own content only (scenes, panels, variables): the shell's page header is a stand-in for
+ * Grafana's and stays out of the docs' images.
+ */
+async function screenshotApp(page: Page, file: string, width: number): Promise<void> {
+  await page.setViewportSize({ width, height: 900 });
+  await page.waitForTimeout(500);
+  await mkdir(IMG, { recursive: true });
+  await page.getByTestId('flowlens-shell-page-body').screenshot({ path: join(IMG, file) });
+  await page.setViewportSize({ width: 2700, height: 1100 });
+}
+
 async function panels(page: Page): Promise<Record<string, RecordedPanel>> {
   return page.evaluate<Record<string, RecordedPanel>>('window.flowlensApp.panels');
 }
@@ -56,7 +85,7 @@ async function panels(page: Page): Promise<Record<string, RecordedPanel>> {
 /** Waits until the named panels have finished loading (Done or Error) and returns what every panel got. */
 async function settled(page: Page, titles: string[]): Promise<Record<string, RecordedPanel>> {
   await page.waitForFunction(
-    (ts) => ts.every((t) => ['Done', 'Error'].includes((window as any).flowlensApp.panels[t]?.state)),
+    (ts) => ts.every((t) => ['Done', 'Error'].includes((globalThis as any).flowlensApp.panels[t]?.state)),
     titles,
     { timeout: 30_000 }
   );
@@ -218,7 +247,7 @@ test('the app pages in headless Chromium', { timeout: 420_000 }, async (t) => {
     // Every edge in the list links to its pair's drilldown for the same time range.
     const byId = new Map(map.nodes.map((n) => [n.id, n]));
     const links = await page.getByTestId('flowlens-node-graph-edge').evaluateAll((els) =>
-      els.map((e) => ({
+      els.map((e: any) => ({
         s: e.getAttribute('data-source'),
         t: e.getAttribute('data-target'),
         href: e.querySelector('a')?.getAttribute('href'),
@@ -315,11 +344,16 @@ test('the app pages in headless Chromium', { timeout: 420_000 }, async (t) => {
       }
       const count = await panelLocator(page, FLOW_COUNT_TITLE).innerText();
       assert.match(count, new RegExp(`\\b${pair.length}\\b`), 'the flow count is the number of rows');
-      await mkdir(IMG, { recursive: true });
-      await page.setViewportSize({ width: 1600, height: 700 });
-      await page.screenshot({ path: join(IMG, 'drilldown.png') });
-      await page.setViewportSize({ width: 2700, height: 1100 });
       noConsoleErrors('edge drilldown');
+      await page.goto(
+        `${env.site.origin}${url.pathname}?from=${mapRange!.from}&to=${mapRange!.to}&${SCREENSHOT_COLUMNS}`
+      );
+      await settled(page, [title]);
+      await page.waitForFunction(
+        (t) => (globalThis as any).flowlensApp.panels[t]?.frames[0]?.fields.length === 11,
+        title
+      );
+      await screenshotApp(page, 'drilldown.png', 1900);
     }
   );
 
@@ -352,13 +386,19 @@ test('the app pages in headless Chromium', { timeout: 420_000 }, async (t) => {
         }
         const count = (await panelLocator(page, FLOW_COUNT_TITLE).innerText()).replace(FLOW_COUNT_TITLE, '').trim();
         assert.equal(count, String(rows.length), `${view.title}: the flow count is the table's row count`);
+        noConsoleErrors(view.title);
         if (view.id === 'cluster') {
           assert.ok(rows.length >= 2, 'the fixtures have cluster flows');
-          await page.setViewportSize({ width: 1800, height: 600 });
-          await page.screenshot({ path: join(IMG, 'flow-table.png') });
-          await page.setViewportSize({ width: 2700, height: 1100 });
+          await page.goto(
+            `${env.site.origin}${APP}/flows?from=${env.window.from}&to=${env.window.to}&${SCREENSHOT_COLUMNS}`
+          );
+          await settled(page, [title]);
+          await page.waitForFunction(
+            (t) => (globalThis as any).flowlensApp.panels[t]?.frames[0]?.fields.length === 10,
+            title
+          );
+          await screenshotApp(page, 'flow-table.png', 1900);
         }
-        noConsoleErrors(view.title);
       }
     }
   );
@@ -382,7 +422,7 @@ test('the app pages in headless Chromium', { timeout: 420_000 }, async (t) => {
       await box.press('Enter');
       await page.waitForURL(new RegExp(`var-localpod=${encodeURIComponent(pod)}`));
       await page.waitForFunction(
-        (n) => (window as any).flowlensApp.panels['Cluster flows']?.frames[0]?.length === n,
+        (n) => (globalThis as any).flowlensApp.panels['Cluster flows']?.frames[0]?.length === n,
         podRows.length
       );
       let got = await panels(page);
@@ -390,7 +430,7 @@ test('the app pages in headless Chromium', { timeout: 420_000 }, async (t) => {
       assert.equal(got[FLOW_COUNT_TITLE]!.frames[0]!.length, podRows.length, 'the count follows the filter');
       await page.waitForFunction(
         ([t, n]) =>
-          document
+          (globalThis as any).document
             .querySelector(`[data-testid="data-testid Panel header ${t}"]`)
             ?.textContent?.replace(t as string, '')
             .trim() === String(n),
@@ -402,7 +442,10 @@ test('the app pages in headless Chromium', { timeout: 420_000 }, async (t) => {
         `${env.site.origin}${APP}/flows?from=${env.window.from}&to=${env.window.to}&var-columns=Local%20pod&var-columns=Remote%20IP&var-columns=Data%20transferred`
       );
       await settled(page, [title]);
-      await page.waitForFunction((t) => (window as any).flowlensApp.panels[t]?.frames[0]?.fields.length === 3, title);
+      await page.waitForFunction(
+        (t) => (globalThis as any).flowlensApp.panels[t]?.frames[0]?.fields.length === 3,
+        title
+      );
       assert.deepEqual(await tableHeaders(panelLocator(page, title)), ['Local pod', 'Remote IP', 'Data transferred']);
       got = await panels(page);
       assert.deepEqual(
@@ -423,7 +466,7 @@ test('the app pages in headless Chromium', { timeout: 420_000 }, async (t) => {
         }
         await page.getByText(label, { exact: true }).click();
         await page.waitForURL(new RegExp(`from=now-${minutes === 120 ? '2h' : '5m'}|from=now-${minutes}m`));
-        await page.waitForFunction((n) => (window as any).flowlensApp.panels['Cluster flows']?.state === 'Done', 0);
+        await page.waitForFunction((n) => (globalThis as any).flowlensApp.panels['Cluster flows']?.state === 'Done', 0);
         await new Promise((r) => setTimeout(r, 500));
         const call = lastCallOf(before, '/api/v1/top-contributors');
         const span = Number(call.searchParams.get('to')) - Number(call.searchParams.get('from'));
@@ -477,8 +520,9 @@ test('the app pages in headless Chromium', { timeout: 420_000 }, async (t) => {
     await page.getByTestId(testIds.appConfig.container).waitFor();
     await page.getByTestId(testIds.appConfig.prometheus).getByText('Prometheus', { exact: true }).waitFor();
     await page.getByTestId(testIds.appConfig.flows).getByText('Flowlens flows', { exact: true }).waitFor();
-    await page.setViewportSize({ width: 1000, height: 420 });
-    await page.screenshot({ path: join(IMG, 'app-config.png') });
+    await page.setViewportSize({ width: 900, height: 600 });
+    await mkdir(IMG, { recursive: true });
+    await page.getByTestId(testIds.appConfig.container).screenshot({ path: join(IMG, 'app-config.png') });
     await page.setViewportSize({ width: 2700, height: 1100 });
     await page.getByTestId(testIds.appConfig.flows).locator('input').click();
     await page.getByText('Flowlens flows (no token)', { exact: true }).click();

@@ -108,7 +108,7 @@ plugin.init(meta as PluginMeta<AppSettings>);
 function GrafanaRouter({ children }: { children: React.ReactNode }) {
   const history = locationService.getHistory();
   const [location, setLocation] = useState(history.location);
-  useLayoutEffect(() => history.listen((l) => setLocation(l as never)), [history]);
+  useLayoutEffect(() => history.listen((l: unknown) => setLocation(l as never)), [history]);
   return (
     <Router navigator={history as never} location={location}>
       <LocationServiceProvider service={locationService}>{children}</LocationServiceProvider>

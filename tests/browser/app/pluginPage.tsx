@@ -41,7 +41,9 @@ export function ShellPluginPage({ pageNav, subTitle, children, actions }: Plugin
           ))}
         </TabsBar>
       )}
-      <div style={{ marginTop: theme.spacing(2) }}>{children}</div>
+      <div style={{ marginTop: theme.spacing(2) }} data-testid="flowlens-shell-page-body">
+        {children}
+      </div>
     </div>
   );
 }

@@ -145,7 +145,7 @@ export class MinimalPrometheusDatasource extends DataSourceApi<PromQuery, PromJs
     return { data: frames.flat() };
   }
 
-  async metricFindQuery(
+  override async metricFindQuery(
     query: string | { query: string },
     options?: { range?: TimeRange; scopedVars?: ScopedVars }
   ): Promise<MetricFindValue[]> {

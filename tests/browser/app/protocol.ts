@@ -5,7 +5,9 @@ import type { AppSettings } from '../../../src/app/settings';
 
 export interface ShellConfig {
   /** Datasource instance settings as Grafana's bootData lists them (url = the data proxy path). */
-  datasources: Array<Pick<DataSourceInstanceSettings, 'uid' | 'name' | 'type' | 'url' | 'jsonData'>>;
+  datasources: Array<
+    Pick<DataSourceInstanceSettings, 'uid' | 'name' | 'type' | 'url'> & { jsonData: Record<string, unknown> }
+  >;
   /** The app's jsonData (what its configuration page saved). */
   appJsonData: AppSettings;
 }

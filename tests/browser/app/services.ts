@@ -101,8 +101,12 @@ export function createBackendSrv(origin: string, calls: RecordedCall[]): Backend
       new Promise<FetchResponse<T>>((resolve, reject) =>
         fetchFn<T>(options).subscribe({ next: resolve, error: reject })
       ),
-    get: <T>(url: string, params?: unknown, _requestId?: string, options?: Partial<BackendSrvRequest>) =>
-      request<T>({ ...options, url, method: 'GET', params }),
+    get: <T>(
+      url: string,
+      params?: Record<string, unknown>,
+      _requestId?: string,
+      options?: Partial<BackendSrvRequest>
+    ) => request<T>({ ...options, url, method: 'GET', params }),
     post: verb('POST'),
     put: verb('PUT'),
     patch: verb('PATCH'),
@@ -144,7 +148,8 @@ export function createTemplateSrv(): TemplateSrv {
   };
 }
 
-export type DatasourceFactory = (settings: DataSourceInstanceSettings) => DataSourceApi;
+// Any datasource class (its own query type): the srv hands them out untyped, as Grafana's does.
+export type DatasourceFactory = (settings: DataSourceInstanceSettings) => DataSourceApi<any, any>;
 
 export function createDataSourceSrv(
   settings: DataSourceInstanceSettings[],

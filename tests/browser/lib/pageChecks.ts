@@ -83,7 +83,7 @@ export function assertPromFrames(
 ): void {
   assert.ok(panel, `panel "${title}" rendered`);
   for (const a of answers) {
-    const frames = panel.frames.filter((f) => f.refId === a.refId);
+    const frames: RecordedFrame[] = panel.frames.filter((f) => f.refId === a.refId);
     assert.equal(frames.length, a.result.length, `panel "${title}" query ${a.refId}: one frame per series`);
     for (const s of a.result) {
       const legend = legendOf(a.legendFormat, s.metric);

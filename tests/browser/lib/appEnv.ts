@@ -12,13 +12,13 @@
  *   datasource's URL (`/api/datasources/proxy/uid/<uid>/…`, recorded), and the app settings endpoint
  *   (`POST /api/plugins/<id>/settings`, recorded).
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { FlowDelta } from '../../../agent/src/contracts/flow.js';
-import type { ReportV1 } from '../../../agent/src/contracts/report.js';
+import { emptyCounters, type ReportV1 } from '../../../agent/src/contracts/report.js';
 import { MetadataStore } from '../../../agent/src/metadata/store.js';
 import { startOpenMetrics, type OpenMetricsHandle } from '../../../agent/src/metrics/index.js';
 import { tick } from '../../../agent/src/metrics/testing.js';
@@ -69,6 +69,35 @@ export interface AppEnv {
   /** Set to make the next Prometheus answers for matching queries fail (a test breaking a query on purpose). */
   breakPromQuery: RegExp | null;
   close(): Promise<void>;
+}
+
+/**
+ * The fixtures' calls all run frontend → backends. One more report from node-a2 has cart call frontend back
+ * (port 8081), so the frontend ⇄ cart pair has flows in both directions for the drilldown to show.
+ */
+function reverseCallReport(reports: ReportV1[]): ReportV1 {
+  const a2 = reports.find((r) => r.node === 'node-a2')!;
+  const served = a2.flows[0]!;
+  return {
+    ...a2,
+    reportId: randomUUID(),
+    flows: [
+      {
+        ...served,
+        localIp: served.localIp,
+        localPort: 0,
+        remoteIp: served.remoteIp,
+        remotePort: 8081,
+        direction: 'client',
+        bytesSent: 31_000,
+        bytesReceived: 9_000,
+        retransmits: 2,
+        rtos: 1,
+        rttUs: { min: 300, avg: 450, max: 900 },
+      },
+    ],
+    other: { ...a2.other, ...emptyCounters() },
+  };
 }
 
 function flowsOf(report: ReportV1): FlowDelta[] {
@@ -133,6 +162,7 @@ export async function startAppEnv(bundleDir: string): Promise<AppEnv> {
     cleanups.push(() => hub.cleanup());
     const start = Date.now() - 120_000;
     const reports = fixtureReports({ startMs: start, newId: true });
+    reports.push(reverseCallReport(reports));
     for (const report of reports) {
       const r = await hub.postReport(report);
       if (r.status < 200 || r.status >= 300) {

@@ -60,6 +60,9 @@ export const TOP_TALKER_COLUMNS: readonly Column[] = [
   num('rtt_us', 'RTT', UNITS.rttUs, (r) => rttAvg(r.rttUs)),
 ];
 
+/** The column that holds the value each row was ranked by. */
+export const rankedColumnName = (metric: Metric) => `${METRIC_LABELS[metric]} (ranked)`;
+
 export function buildTopTalkersFrame(rows: TopContributorRow[], opts: TopTalkersFrameOptions = {}): DataFrame {
   const fields = TOP_TALKER_COLUMNS.map((c) => ({
     name: c.name,
@@ -82,7 +85,7 @@ export function buildTopTalkersFrame(rows: TopContributorRow[], opts: TopTalkers
     fields.push({
       name: 'value',
       type: FieldType.number,
-      config: { displayName: `${METRIC_LABELS[opts.metric]} (ranked)`, unit: metricUnit(opts.metric) },
+      config: { displayName: rankedColumnName(opts.metric), unit: metricUnit(opts.metric) },
       values: rows.map((r) => r.value),
     });
   }

@@ -148,7 +148,8 @@ describe('Flows', () => {
       const q = runners(scene)[0]?.state.queries[0] as FlowsQuery;
       expect(q.queryType).toBe('topTalkers');
       expect(q.metric).toBe('$metric');
-      expect(panels(scene)[0]?.state.pluginId).toBe('table');
+      // A flow count over the same rows, then the table.
+      expect(panels(scene).map((p) => p.state.pluginId)).toEqual(['stat', 'table']);
       return q.categories;
     });
     expect(categories).toEqual([['INTRA_AZ', 'INTER_AZ'], ['AMAZON_S3', 'AMAZON_DYNAMODB'], ['UNCLASSIFIED']]);

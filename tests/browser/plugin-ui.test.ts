@@ -24,6 +24,7 @@ import { fixtureReports } from '../lib/report-fixtures';
 import { buildHarness } from './harness/build';
 import type { HarnessConfig, HarnessState } from './harness/protocol';
 import { serveHarness } from './harness/server';
+import { tableCells } from './lib/table';
 
 const CHROMIUM = '/usr/bin/chromium';
 const UID = 'flowlens-flows';
@@ -38,19 +39,6 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
-
-/** Header → cell text for every body row of the Grafana table under #flows-table. */
-async function tableCells(page: Page): Promise<Array<Record<string, string>>> {
-  const headers = (await page.locator('#flows-table [role="columnheader"]').allTextContents()).map((h) => h.trim());
-  const out: Array<Record<string, string>> = [];
-  for (const row of await page.locator('#flows-table [role="row"]').all()) {
-    const cells = (await row.locator('[role="cell"]').allTextContents()).map((c) => c.trim());
-    if (cells.length === headers.length) {
-      out.push(Object.fromEntries(cells.map((c, i) => [headers[i] ?? String(i), c])));
-    }
-  }
-  return out;
-}
 
 const DECIMAL_BYTE_UNITS: Record<string, number> = { B: 1, kB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 };
 
@@ -195,7 +183,7 @@ test('flows datasource editors and flows table in headless Chromium', { timeout:
     }
     assert.ok(rows.length > 0, 'the fixtures produce flows');
     assert.equal(s.tableRows, rows.length);
-    const shown = await tableCells(page);
+    const shown = await tableCells(page.locator('#flows-table'));
     assert.equal(shown.length, rows.length, 'one table row per hub row');
     for (const row of rows) {
       const key = `${row.category} ${row.local.ip} → ${row.remote.ip}:${row.serverPort}`;

@@ -1,8 +1,7 @@
-import { SceneFlexItem, SceneFlexLayout } from '@grafana/scenes';
 import type { AppDatasources } from '../../app/settings';
 import type { Metric } from '../../datasource/hubTypes';
-import { flowTablePanel, flowTableRunner } from '../shared/flowTable';
-import { pageScene } from '../shared/pageScene';
+import { columnsVariable, flowTableRunner, flowTableSection, localPodVariable } from '../shared/flowTable';
+import { FLOW_QUICK_RANGES, pageScene } from '../shared/pageScene';
 import { flowsNamespaceVariable, metricVariable } from '../shared/variables';
 import type { FlowView } from './flowViews';
 
@@ -17,12 +16,8 @@ export function flowsScene(ds: AppDatasources, view: FlowView) {
     limit: 500,
   });
   return pageScene({
-    variables: [flowsNamespaceVariable(ds.flows), metricVariable()],
-    body: new SceneFlexLayout({
-      direction: 'column',
-      children: [
-        new SceneFlexItem({ minHeight: 600, body: flowTablePanel(`${view.title} flows`, view.description, runner) }),
-      ],
-    }),
+    variables: [flowsNamespaceVariable(ds.flows), metricVariable(), localPodVariable(), columnsVariable()],
+    quickRanges: FLOW_QUICK_RANGES,
+    body: flowTableSection(`${view.title} flows`, view.description, runner),
   });
 }

@@ -2,7 +2,7 @@ import { PanelBuilders, SceneFlexItem, SceneFlexLayout, SceneQueryRunner } from 
 import type { AppDatasources } from '../../app/settings';
 import type { MapGroupBy } from '../../datasource/hubTypes';
 import type { FlowsQuery } from '../../datasource/types';
-import { pageScene } from '../shared/pageScene';
+import { FLOW_QUICK_RANGES, pageScene } from '../shared/pageScene';
 import { flowsNamespaceVariable, mapViewVariable } from '../shared/variables';
 
 export function serviceMapQuery(): FlowsQuery {
@@ -12,6 +12,7 @@ export function serviceMapQuery(): FlowsQuery {
 export function serviceMapScene(ds: AppDatasources) {
   return pageScene({
     variables: [mapViewVariable(), flowsNamespaceVariable(ds.flows)],
+    quickRanges: FLOW_QUICK_RANGES,
     body: new SceneFlexLayout({
       direction: 'column',
       children: [

@@ -11,6 +11,10 @@ import {
   type SceneObject,
   type SceneVariable,
 } from '@grafana/scenes';
+import type { TimeOption } from '@grafana/data';
+import { FLOW_QUICK_RANGES } from './quickRanges';
+
+export { FLOW_QUICK_RANGES };
 
 const REFRESH_INTERVALS = ['30s', '1m', '5m'];
 
@@ -19,9 +23,11 @@ export interface PageSceneOptions {
   variables?: SceneVariable[];
   /** Start of the default time range, relative to now. */
   from?: string;
+  /** The time picker's quick ranges (Grafana's own list when unset). */
+  quickRanges?: TimeOption[];
 }
 
-export function pageScene({ body, variables, from = 'now-1h' }: PageSceneOptions): EmbeddedScene {
+export function pageScene({ body, variables, from = 'now-1h', quickRanges }: PageSceneOptions): EmbeddedScene {
   return new EmbeddedScene({
     $timeRange: new SceneTimeRange({ from, to: 'now' }),
     ...(variables ? { $variables: new SceneVariableSet({ variables }) } : {}),
@@ -29,7 +35,7 @@ export function pageScene({ body, variables, from = 'now-1h' }: PageSceneOptions
     controls: [
       ...(variables ? [new VariableValueSelectors({})] : []),
       new SceneControlsSpacer(),
-      new SceneTimePicker({ isOnCanvas: true }),
+      new SceneTimePicker({ isOnCanvas: true, ...(quickRanges ? { quickRanges } : {}) }),
       new SceneRefreshPicker({ intervals: REFRESH_INTERVALS, isOnCanvas: true }),
     ],
   });

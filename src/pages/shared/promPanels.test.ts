@@ -1,4 +1,5 @@
-import { NO_AGENT_METRICS, promTimeseriesPanel } from './promPanels';
+import { NO_AGENT_METRICS } from './pageText';
+import { promTimeseriesPanel } from './promPanels';
 
 describe('promTimeseriesPanel', () => {
   it('says that agent metrics are missing instead of a bare "No data"', () => {
@@ -7,6 +8,6 @@ describe('promTimeseriesPanel', () => {
       { type: 'prometheus', uid: 'flowlens-prometheus' }
     );
     expect(panel.state.fieldConfig.defaults.noValue).toBe(NO_AGENT_METRICS);
-    expect(NO_AGENT_METRICS).toMatch(/No agent metrics/);
+    expect(NO_AGENT_METRICS).toMatch(/No flowlens_\* metrics/);
   });
 });

@@ -46,7 +46,8 @@ const webpackDefaultInterop: Plugin = {
         return undefined;
       }
       const source = await readFile(real.path, 'utf8');
-      if (!source.includes('__esModule')) {
+      // Only CommonJS compiled from ESM needs it; an ES module (export statements) is imported as it is.
+      if (!source.includes('__esModule') || /^\s*export\s/m.test(source)) {
         return undefined;
       }
       return { path: real.path, namespace: 'cjs-interop' };
@@ -59,12 +60,28 @@ const webpackDefaultInterop: Plugin = {
   },
 };
 
-export async function buildHarness(outDir: string): Promise<void> {
+/** @grafana/runtime's setPluginPage lives in a module its package exports do not list (see app/entry.tsx). */
+const RUNTIME_PLUGIN_PAGE = resolve(
+  __dirname,
+  '../../../node_modules/@grafana/runtime/dist/esm/components/PluginPage.mjs'
+);
+
+export interface BuildOptions {
+  /** Defaults to the component harness (entry.tsx beside this file). */
+  entry?: string;
+  /** ES module output, for an entry (or src/module.tsx) with top-level await. */
+  esm?: boolean;
+}
+
+export async function buildHarness(outDir: string, opts: BuildOptions = {}): Promise<void> {
   const result = await build({
-    entryPoints: [ENTRY],
+    entryPoints: [opts.entry ?? ENTRY],
     outfile: join(outDir, 'harness.js'),
     bundle: true,
-    format: 'iife',
+    format: opts.esm ? 'esm' : 'iife',
+    // Like the plugin's webpack config: `import pluginJson from 'plugin.json'` resolves from src/.
+    nodePaths: [resolve(__dirname, '../../../src')],
+    alias: { 'grafana-runtime-plugin-page': RUNTIME_PLUGIN_PAGE },
     platform: 'browser',
     target: 'chrome120',
     jsx: 'automatic',
@@ -84,7 +101,7 @@ export async function buildHarness(outDir: string): Promise<void> {
   await writeFile(
     join(outDir, 'index.html'),
     '<!doctype html><html><head><meta charset="utf-8"><title>Flowlens harness</title>' +
-      '<link rel="stylesheet" href="harness.css"></head>' +
-      '<body style="margin:0"><div id="root"></div><script src="harness.js"></script></body></html>'
+      '<link rel="stylesheet" href="/harness.css"></head>' +
+      `<body style="margin:0"><div id="root"></div><script ${opts.esm ? 'type="module" ' : ''}src="/harness.js"></script></body></html>`
   );
 }

@@ -4,7 +4,7 @@
  * Every request the browser makes is recorded (method, URL, headers).
  */
 import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { RecordedRequest } from '../../lib/grafana-data-proxy';
@@ -22,7 +22,18 @@ export interface HarnessServer {
   close(): Promise<void>;
 }
 
-export async function serveHarness(opts: { dir: string; config: unknown; apiOrigin: string }): Promise<HarnessServer> {
+export interface ServeOptions {
+  dir: string;
+  /** Served as /harness-config.json; read on every request, so a test can change it between page loads. */
+  config: unknown;
+  apiOrigin: string;
+  /** Single-page app: any other GET path answers index.html (as Grafana serves its routes). */
+  spa?: boolean;
+  /** Handles a request before the rest (e.g. other Grafana APIs); returns true when it answered. */
+  handle?: (req: IncomingMessage, res: ServerResponse, url: URL) => boolean;
+}
+
+export async function serveHarness(opts: ServeOptions): Promise<HarnessServer> {
   const requests: RecordedRequest[] = [];
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://harness.invalid');
@@ -31,7 +42,19 @@ export async function serveHarness(opts: { dir: string; config: unknown; apiOrig
       headers[k] = Array.isArray(v) ? v.join(', ') : (v ?? '');
     }
     requests.push({ method: req.method ?? 'GET', url: url.pathname + url.search, headers });
-    const path = url.pathname === '/' ? '/index.html' : url.pathname;
+    if (opts.handle?.(req, res, url)) {
+      return;
+    }
+    const isApi = url.pathname.startsWith('/api/');
+    const path =
+      url.pathname === '/' ||
+      (opts.spa &&
+        !isApi &&
+        !url.pathname.startsWith('/public/') &&
+        !STATIC.has(url.pathname) &&
+        url.pathname !== '/harness-config.json')
+        ? '/index.html'
+        : url.pathname;
     if (path === '/harness-config.json') {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify(opts.config));

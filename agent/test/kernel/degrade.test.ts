@@ -21,9 +21,11 @@ async function uploads(star: Awaited<ReturnType<typeof createStar>>, port: numbe
         '--bytes',
         '400000',
         '--chunk',
-        '20000',
+        '10000',
+        // 4 s per upload, so the four connections overlap even when a loaded machine staggers their starts (a
+        // socket that closes frees the one slot for the next)
         '--pace-ms',
-        '25',
+        '100',
         '--host',
         c.serverIp,
         '--port',

@@ -14,9 +14,16 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-export async function startBuiltAgent(entry: string, args: string[], env: NodeJS.ProcessEnv): Promise<RunningAgent> {
+/** `prefix` runs before node (e.g. `nice -n -10`: it execs, so the child's pid is the agent's). */
+export async function startBuiltAgent(
+  prefix: string[],
+  entry: string,
+  args: string[],
+  env: NodeJS.ProcessEnv
+): Promise<RunningAgent> {
   const runner = entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry];
-  const child = spawn(process.execPath, [...runner, 'node', '--stdout', ...args], {
+  const argv = [...prefix, process.execPath, ...runner, 'node', '--stdout', ...args];
+  const child = spawn(argv[0]!, argv.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });

@@ -6,6 +6,7 @@
  * field selector must leave on the server. Every object is derived from the recorded real ones in
  * tests/fixtures/kube/.
  */
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -30,8 +31,11 @@ export interface FakeApi {
 
 interface FakeApiModule {
   FakeKubeApiServer: { start(objects: KubeObject[]): Promise<FakeApi> };
-  kubeFixture(name: string): KubeObject;
 }
+
+/** A recorded object from tests/fixtures/kube/ (a fresh copy each call). */
+const fixture = (name: string): KubeObject =>
+  JSON.parse(readFileSync(join(ROOT, 'tests', 'fixtures', 'kube', `${name}.json`), 'utf8')) as KubeObject;
 
 /** The test suite's fake API server, loaded at run time (it lives outside the agent package). */
 async function fakeApiModule(): Promise<FakeApiModule> {
@@ -63,7 +67,7 @@ function owned(pod: KubeObject, kind: string, name: string, ownerUid: string): K
   return pod;
 }
 
-export function realisticCluster(fixture: (name: string) => KubeObject): KubeObject[] {
+export function realisticCluster(): KubeObject[] {
   const objects: KubeObject[] = [];
   const nodeA = fixture('node-a');
   objects.push(nodeA);
@@ -149,5 +153,5 @@ export function realisticCluster(fixture: (name: string) => KubeObject): KubeObj
 /** Starts the fake API server with the realistic cluster. */
 export async function startFakeCluster(): Promise<FakeApi> {
   const mod = await fakeApiModule();
-  return mod.FakeKubeApiServer.start(realisticCluster(mod.kubeFixture));
+  return mod.FakeKubeApiServer.start(realisticCluster());
 }

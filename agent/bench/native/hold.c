@@ -7,8 +7,9 @@
  *                                       it stops at the first failure), print {"connected":N}, then keep them
  *                                       until stdin closes (and exit, which closes them all)
  *
- * Both raise RLIMIT_NOFILE to the kernel's fs.nr_open first. Several ports, because one client address reaches
- * one server address and port through at most ~64,000 local ports.
+ * Both raise RLIMIT_NOFILE as far as they may (to fs.nr_open, or the hard limit without CAP_SYS_RESOURCE) and
+ * print the limit they got on stderr; the bench runs several client/server pairs when one process cannot hold
+ * them all. One client address reaches one server address and port through at most ~64,000 local ports.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -36,6 +37,8 @@ static void raise_nofile(void) {
 		r.rlim_cur = r.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &r);
 	}
+	getrlimit(RLIMIT_NOFILE, &r);
+	fprintf(stderr, "hold: RLIMIT_NOFILE %lu\n", (unsigned long)r.rlim_cur);
 }
 
 static int serve(int base, int nports) {

@@ -7,10 +7,11 @@
  *     agent/bench/native/crr.c (connect, 100-byte request, 100-byte response, close: netperf TCP_CRR's pattern;
  *     netperf is not in Debian main) for the new-connection rate.
  *  2. Kernel bpf_stats (run_cnt, run_time_ns) of every BPF program the agent holds (found from its own fds),
- *     named, per packet during the iperf3 runs (packets = the veth's own counters) and per connection during the
- *     crr runs. bpfNsPerPacket sums the programs that ran more often than connections could explain
- *     (> 4 runs per connection opened in the window, + 100): a program on the data path. Programs reached
- *     through an iterator run once per collection tick and are reported apart.
+ *     named, per packet during the iperf3 runs (packets = the veth's own counters, GSO segments counted once) and
+ *     per connection during the crr runs. bpfNsPerPacket sums the programs that ran during the iperf3 runs more
+ *     often than connections could explain (over twice their crr runs-per-connection times the connections
+ *     iperf3 opened, + 200): a program on the data path. Programs reached through an iterator run on each
+ *     collection tick (once per socket visited) and are reported apart.
  *  3. Tick cost at 10,000 and 100,000 open TCP sockets (agent/bench/native/hold.c holds idle connections
  *     between two namespaces; both ends count, checked with `ss -s`): the agent's own collection-duration
  *     histogram, its CPU per tick, and the per-tick BPF time.
@@ -183,7 +184,7 @@ async function main(): Promise<void> {
   const star = await createStar(2);
   const servers: ChildProcess[] = [];
   let agent: RunningAgent | null = null;
-  const baseEnv = { FLOWLENS_BPF_DIR: agentBpfDir(), FLOWLENS_METADATA: 'none' };
+  const baseEnv = { FLOWLENS_BPF_DIR: process.env.FLOWLENS_BPF_DIR ?? agentBpfDir(), FLOWLENS_METADATA: 'none' };
   try {
     for (const c of star.clients) {
       // Short connections leave TIME_WAIT behind on the client; reuse keeps the rate about the agent.
@@ -273,11 +274,15 @@ async function main(): Promise<void> {
     const roundsSeconds = (performance.now() - started) / 1000;
 
     // 2. per-program accounting
-    const dataPathLimit = 4 * bulkConnections + 100;
     let nsPerPacket = 0;
     let nsPerConnection = 0;
     const programReport = [...programs.values()].map((t) => {
-      const onDataPath = !t.info.perTick && t.bulk.runCnt > dataPathLimit;
+      // What a program that runs only on connection events would have done during the iperf3 runs: its rate per
+      // connection (measured in the crr runs) times the connections iperf3 opened, twice over, plus slack for
+      // connections other work on this machine opened meanwhile (a cgroup program sees the whole host).
+      const perConnection = t.crr.runCnt / crrConnections;
+      const connectionBound = 2 * perConnection * bulkConnections + 200;
+      const onDataPath = !t.info.perTick && t.bulk.runCnt > connectionBound;
       if (onDataPath) {
         nsPerPacket += t.bulk.runTimeNs / bulkPackets;
       }

@@ -3,8 +3,8 @@
  * over node:http(s), with TLS and credentials from a KubeConnection. JSON in, JSON out; a non-2xx answer
  * becomes an ApiError carrying the status code (404 is how callers learn an object is gone).
  */
-import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { createInterface } from 'node:readline';
 import type { KubeConnection } from './connection.js';
 
@@ -29,9 +29,23 @@ export interface WatchHandle {
 }
 
 const LIST_TIMEOUT_MS = 60_000;
+/**
+ * Connections kept to the API server: the watches hold one each, GETs share the rest. Without a bound, a node's
+ * start-up (one owner GET per ReplicaSet or Job, ~40 on a full node) opens that many TLS connections at once.
+ */
+const MAX_CONNECTIONS = 6;
 
 export class KubeApi {
+  private readonly https = new HttpsAgent({ keepAlive: true, maxSockets: MAX_CONNECTIONS });
+  private readonly http = new HttpAgent({ keepAlive: true, maxSockets: MAX_CONNECTIONS });
+
   constructor(private readonly connection: KubeConnection) {}
+
+  /** Closes idle kept-alive connections (open watches are aborted by their owners). */
+  close(): void {
+    this.https.destroy();
+    this.http.destroy();
+  }
 
   private async open(path: string, query: Record<string, string | undefined>): Promise<ClientRequest> {
     const server = this.connection.getCurrentCluster()?.server;
@@ -54,6 +68,7 @@ export class KubeApi {
       path: `${base}${path}${qs ? `?${qs}` : ''}`,
       method: 'GET',
       headers: { Accept: 'application/json' },
+      agent: url.protocol === 'http:' ? this.http : this.https,
     };
     await this.connection.applyToHTTPSOptions(opts);
     return (url.protocol === 'http:' ? httpRequest : httpsRequest)(opts);

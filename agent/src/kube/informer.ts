@@ -7,9 +7,14 @@
  */
 import { ApiError, type KubeApi, type WatchHandle } from './api.js';
 
+/** What identifies an object: all a removal needs (the informer keeps only this of each object it has seen). */
+export interface ObjectRef {
+  metadata?: { name?: string; namespace?: string; uid?: string };
+}
+
 export interface WatchHandlers<T> {
   upsert(obj: T): void;
-  remove(obj: T): void;
+  remove(obj: ObjectRef): void;
 }
 
 export interface ResourceWatch {
@@ -45,7 +50,10 @@ export function watchResource<T extends Meta>(opts: {
   backoffMs?: { min: number; max: number };
 }): ResourceWatch {
   const { min, max } = opts.backoffMs ?? { min: 500, max: 30_000 };
-  const known = new Map<string, T>();
+  const known = new Map<string, ObjectRef>();
+  const ref = (o: Meta): ObjectRef => ({
+    metadata: { name: o.metadata?.name, namespace: o.metadata?.namespace, uid: o.metadata?.uid },
+  });
   let lists = 0;
   let markSynced!: () => void;
   const synced = new Promise<void>((resolve) => (markSynced = resolve));
@@ -61,7 +69,7 @@ export function watchResource<T extends Meta>(opts: {
     for (const item of l.items ?? []) {
       const k = keyOf(item);
       seen.add(k);
-      known.set(k, item);
+      known.set(k, ref(item));
       opts.handlers.upsert(item);
     }
     for (const [k, item] of known) {
@@ -91,7 +99,7 @@ export function watchResource<T extends Meta>(opts: {
       known.delete(k);
       opts.handlers.remove(e.object);
     } else {
-      known.set(k, e.object);
+      known.set(k, ref(e.object));
       opts.handlers.upsert(e.object);
     }
   };

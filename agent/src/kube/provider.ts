@@ -10,7 +10,7 @@ import type { MetadataProvider, NodeInfo, PodInfo, ServiceInfo } from '../contra
 import { MetadataStore } from '../metadata/store.js';
 import { ApiError, KubeApi } from './api.js';
 import type { KubeConnection } from './connection.js';
-import { watchResource, type ResourceWatch } from './informer.js';
+import { watchResource, type ObjectRef, type ResourceWatch } from './informer.js';
 import { nodeInfo, podInfos, serviceInfos } from './objects.js';
 import { OwnerCache, type OwnerKind } from './owner-cache.js';
 import { ownerToFetch, resolveWorkload } from './workload.js';
@@ -38,9 +38,10 @@ export class KubernetesMetadata implements MetadataProvider {
   private readonly watches: ResourceWatch[] = [];
   private readonly generations = new Map<string, number>();
   private readonly pending = new Set<Promise<void>>();
+  private readonly api: KubeApi;
 
   constructor(private readonly opts: KubernetesMetadataOptions) {
-    const api = new KubeApi(opts.kubeConfig);
+    const api = (this.api = new KubeApi(opts.kubeConfig));
     this.owners = new OwnerCache(
       async (kind: OwnerKind, namespace: string, name: string): Promise<V1ObjectMeta | null> => {
         try {
@@ -88,7 +89,7 @@ export class KubernetesMetadata implements MetadataProvider {
     }
   }
 
-  private uidOf(pod: V1Pod): string {
+  private uidOf(pod: ObjectRef): string {
     return pod.metadata?.uid ?? `${pod.metadata?.namespace}/${pod.metadata?.name}`;
   }
 
@@ -111,7 +112,7 @@ export class KubernetesMetadata implements MetadataProvider {
     void p.finally(() => this.pending.delete(p));
   }
 
-  private removePod(pod: V1Pod): void {
+  private removePod(pod: ObjectRef): void {
     const uid = this.uidOf(pod);
     this.generations.delete(uid);
     this.store.removePod(uid);
@@ -139,6 +140,7 @@ export class KubernetesMetadata implements MetadataProvider {
 
   async stop(): Promise<void> {
     await Promise.all(this.watches.map((w) => w.stop()));
+    this.api.close();
   }
 
   /** Successful lists per watch (a re-list after 410 adds one). */

@@ -49,6 +49,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const TICK_SOCKETS = (process.env.BENCH_TICK_SOCKETS ?? '10000,100000').split(',').map(Number);
 const COLLECT_INTERVAL_S = 1;
+const SETTLE_MS = 1000;
 /**
  * Niceness of the traffic generators, their servers and the agent alike: it shields the measurement from other
  * work on a shared machine without favouring either side (BENCH_NICE, default -10).
@@ -224,14 +225,17 @@ async function main(): Promise<void> {
       const order = r % 2 === 0 ? [false, true] : [true, false];
       for (const on of order) {
         const side = on ? withAgent : without;
+        // Both sides start after the same pause, so the previous side's crr aftermath (TIME_WAIT reaping,
+        // softirq backlog) has settled alike; the agent's start-up happens before its pause.
         if (!on) {
+          await sleep(SETTLE_MS);
           side.gbps1.push(await iperf(star, 1));
           side.gbps8.push(await iperf(star, 8));
           side.cps.push((await crrRate(star, tools)).cps);
           continue;
         }
         agent = await startBuiltAgent(NICE, entry, agentArgs, baseEnv);
-        await sleep(500); // start-up work (adoption of existing sockets) is not what we measure
+        await sleep(SETTLE_MS); // start-up work (adoption of existing sockets) is not what we measure
         const progs = await agentPrograms(agent.pid);
         const ids = progs.map((p) => p.id);
         const s0 = await programStats(ids);

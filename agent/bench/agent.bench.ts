@@ -299,8 +299,10 @@ async function main(): Promise<void> {
         links: t.info.links,
         runsOn: t.info.perTick ? 'tick' : onDataPath ? 'packet' : 'connection',
         bulkRuns: t.bulk.runCnt,
-        runsPerPacket: Number((t.bulk.runCnt / bulkPackets).toPrecision(3)),
-        runsPerConnection: Number((t.crr.runCnt / crrConnections).toPrecision(3)),
+        // a tick program's runs follow the sockets it visits each tick, not the packets or connections
+        runsPerPacket: t.info.perTick ? null : Number((t.bulk.runCnt / bulkPackets).toPrecision(3)),
+        runsPerConnection: t.info.perTick ? null : Number((t.crr.runCnt / crrConnections).toPrecision(3)),
+        runsPerSecond: Math.round(t.all.runCnt / withSeconds),
         nsPerRun: t.all.runCnt ? Math.round(t.all.runTimeNs / t.all.runCnt) : null,
       };
     });

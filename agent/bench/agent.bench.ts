@@ -71,7 +71,10 @@ interface Side {
 }
 
 interface TickLevel {
+  /** Established sockets held (both ends). */
   sockets: number;
+  /** Every TCP socket in the bench's namespaces, TIME_WAIT from the crr runs included. */
+  tcpSocketsInBenchNamespaces: number;
   ticks: number;
   tickCostMs: number;
   tickCpuMs: number;
@@ -138,11 +141,13 @@ async function vethPackets(star: Star): Promise<number> {
   return (await stat('tx_packets')) + (await stat('rx_packets'));
 }
 
-/** Established TCP sockets in a namespace, from the kernel (`ss -s`). */
-async function established(star: Star, ns: string): Promise<number> {
+/** Established TCP sockets in a namespace, and all of them (TIME_WAIT included), from the kernel (`ss -s`). */
+async function tcpSockets(star: Star, ns: string): Promise<{ established: number; all: number }> {
   const out = await star.exec(ns, ['ss', '-s']);
-  const m = /estab (\d+)/.exec(out);
-  return m ? Number(m[1]) : 0;
+  return {
+    established: Number(/estab (\d+)/.exec(out)?.[1] ?? 0),
+    all: Number(/^TCP:\s+(\d+)/m.exec(out)?.[1] ?? 0),
+  };
 }
 
 function spawnLine(star: Star, ns: string, argv: string[]): { child: ChildProcess; line: Promise<string> } {
@@ -339,7 +344,11 @@ async function main(): Promise<void> {
               break; // the machine holds no more
             }
           }
-          const sockets = (await established(star, star.server)) + (await established(star, c.ns));
+          const counts = await Promise.all(
+            [star.server, ...star.clients.map((l) => l.ns)].map((ns) => tcpSockets(star, ns))
+          );
+          const sockets = counts[0]!.established + counts[1]!.established;
+          const allSockets = counts.reduce((n, x) => n + x.all, 0);
           await sleep(3 * COLLECT_INTERVAL_S * 1000); // adoption, and the first ticks over the new sockets
           const m0 = await metricsSample();
           const u0 = usage(processTree(agent.pid));
@@ -356,6 +365,7 @@ async function main(): Promise<void> {
           rssAtMostSockets = u1.rssMb;
           tickCost.push({
             sockets,
+            tcpSocketsInBenchNamespaces: allSockets,
             ticks,
             tickCostMs: round(((m1.sum - m0.sum) / ticks) * 1000, 2),
             tickCpuMs: round((((u1.cpuTicks - u0.cpuTicks) / clk) * 1000) / ticks, 2),

@@ -12,7 +12,8 @@
  *     often than connections could explain (over twice their crr runs-per-connection times the connections
  *     iperf3 opened, + 200): a program on the data path. Programs reached through an iterator run on each
  *     collection tick (once per socket visited) and are reported apart.
- *  3. Tick cost at 10,000 and 100,000 open TCP sockets (agent/bench/native/hold.c holds idle connections
+ *  3. Tick cost at 10,000 and 100,000 open TCP sockets, measured first, before crr runs leave TIME_WAIT sockets
+ *     a socket iterator would visit too (agent/bench/native/hold.c holds idle connections
  *     between two namespaces; both ends count, checked with `ss -s`): the agent's own collection-duration
  *     histogram, its CPU per tick, and the per-tick BPF time.
  *  4. agentRssMb outside Kubernetes (the rounds, FLOWLENS_METADATA=none) and inside (the in-cluster metadata mode
@@ -21,8 +22,8 @@
  *
  * Floors (docs/agent.md "Benchmark"): throughputRatio ≥ 0.99, connRateRatio ≥ 0.97, bpfNsPerPacket = 0,
  * tickCostMs ≤ 50 at 100,000 sockets, agentRssMb.insideKubernetes ≤ 80. Last line: one JSON object.
- * Environment: BENCH_ROUNDS (9), BENCH_SECONDS per iperf3/crr run (2; iperf3 adds 1 s of slow start it omits), BENCH_TICK_SOCKETS ("10000,100000"),
- * BENCH_NICE (-10).
+ * Environment: BENCH_ROUNDS (9), BENCH_SECONDS per iperf3/crr run (2; iperf3 adds 1 s of slow start it omits),
+ * BENCH_TICK_SOCKETS ("10000,100000"), BENCH_NICE (-10).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
@@ -207,113 +208,9 @@ async function main(): Promise<void> {
     const crrServer = spawnLine(star, star.server, [...NICE, tools.crr, 'server', String(CRR_PORT), '100', '1']);
     servers.push(crrServer.child);
     await crrServer.line;
-    await sleep(300);
-    await iperf(star, 1); // warm-up
-    await crrRate(star, tools);
-
-    // 1. alternating rounds
-    const without: Side = { gbps1: [], gbps8: [], cps: [] };
-    const withAgent: Side = { gbps1: [], gbps8: [], cps: [] };
-    const programs = new Map<string, ProgramTotals>();
-    let bulkPackets = 0;
-    let bulkConnections = 0;
-    let crrConnections = 0;
-    let rssOutside = 0;
-    let cpuTicks = 0;
-    let withSeconds = 0;
-    const zero = (): ProgramStats => ({ runCnt: 0, runTimeNs: 0 });
-    const add = (a: ProgramStats, b: ProgramStats) => {
-      a.runCnt += b.runCnt;
-      a.runTimeNs += b.runTimeNs;
-    };
-    for (let r = 0; r < ROUNDS; r++) {
-      const order = r % 2 === 0 ? [false, true] : [true, false];
-      for (const on of order) {
-        const side = on ? withAgent : without;
-        // Both sides start after the same pause, so the previous side's crr aftermath (TIME_WAIT reaping,
-        // softirq backlog) has settled alike; the agent's start-up happens before its pause.
-        if (!on) {
-          await sleep(SETTLE_MS);
-          side.gbps1.push(await iperf(star, 1));
-          side.gbps8.push(await iperf(star, 8));
-          side.cps.push((await crrRate(star, tools)).cps);
-          continue;
-        }
-        agent = await startBuiltAgent(NICE, entry, agentArgs, baseEnv);
-        await sleep(SETTLE_MS); // start-up work (adoption of existing sockets) is not what we measure
-        const progs = await agentPrograms(agent.pid);
-        const ids = progs.map((p) => p.id);
-        const s0 = await programStats(ids);
-        const p0 = await vethPackets(star);
-        const u0 = usage(processTree(agent.pid));
-        const t0 = performance.now();
-        side.gbps1.push(await iperf(star, 1));
-        side.gbps8.push(await iperf(star, 8));
-        const p1 = await vethPackets(star);
-        const s1 = await programStats(ids);
-        const crr = await crrRate(star, tools);
-        side.cps.push(crr.cps);
-        const s2 = await programStats(ids);
-        const u1 = usage(processTree(agent.pid));
-        withSeconds += (performance.now() - t0) / 1000;
-        cpuTicks += u1.cpuTicks - u0.cpuTicks;
-        rssOutside = Math.max(rssOutside, u1.rssMb);
-        bulkPackets += p1 - p0;
-        bulkConnections += 2 + 1 + 8; // iperf3: a control connection per run + its data streams
-        crrConnections += crr.connections;
-        const bulk = statsDelta(s0, s1);
-        const crrStats = statsDelta(s1, s2);
-        for (const p of progs) {
-          const key = `${p.name}/${p.type}`;
-          const t = programs.get(key) ?? { info: p, bulk: zero(), crr: zero(), all: zero() };
-          add(t.bulk, bulk.get(p.id)!);
-          add(t.crr, crrStats.get(p.id)!);
-          add(t.all, statsDelta(s0, s2).get(p.id)!);
-          programs.set(key, t);
-        }
-        await agent.stop();
-        agent = null;
-      }
-      log(
-        `round ${r + 1}/${ROUNDS}: without ${without.gbps1.at(-1)!.toFixed(2)}/${without.gbps8.at(-1)!.toFixed(2)} Gbit/s ` +
-          `${without.cps.at(-1)!.toFixed(0)} conn/s; with ${withAgent.gbps1.at(-1)!.toFixed(2)}/` +
-          `${withAgent.gbps8.at(-1)!.toFixed(2)} Gbit/s ${withAgent.cps.at(-1)!.toFixed(0)} conn/s`
-      );
-    }
-    const roundsSeconds = (performance.now() - started) / 1000;
-
-    // 2. per-program accounting
-    let nsPerPacket = 0;
-    let nsPerConnection = 0;
-    const programReport = [...programs.values()].map((t) => {
-      // What a program that runs only on connection events would have done during the iperf3 runs: its rate per
-      // connection (measured in the crr runs) times the connections iperf3 opened, twice over, plus slack for
-      // connections other work on this machine opened meanwhile (a cgroup program sees the whole host).
-      const perConnection = t.crr.runCnt / crrConnections;
-      const connectionBound = 2 * perConnection * bulkConnections + 200;
-      const onDataPath = !t.info.perTick && t.bulk.runCnt > connectionBound;
-      if (onDataPath) {
-        nsPerPacket += t.bulk.runTimeNs / bulkPackets;
-      }
-      if (!t.info.perTick) {
-        nsPerConnection += t.crr.runTimeNs / crrConnections;
-      }
-      return {
-        name: t.info.name,
-        type: t.info.type,
-        links: t.info.links,
-        runsOn: t.info.perTick ? 'tick' : onDataPath ? 'packet' : 'connection',
-        bulkRuns: t.bulk.runCnt,
-        // a tick program's runs follow the sockets it visits each tick, not the packets or connections
-        runsPerPacket: t.info.perTick ? null : Number((t.bulk.runCnt / bulkPackets).toPrecision(3)),
-        runsPerConnection: t.info.perTick ? null : Number((t.crr.runCnt / crrConnections).toPrecision(3)),
-        runsPerSecond: Math.round(t.all.runCnt / withSeconds),
-        nsPerRun: t.all.runCnt ? Math.round(t.all.runTimeNs / t.all.runCnt) : null,
-      };
-    });
-
-    // 3. tick cost at many open sockets (idle connections between the namespaces, held by client/server pairs of
-    // hold.c: one process may hold only so many descriptors here)
+    // 1. tick cost at many open sockets (idle connections between the namespaces, held by client/server pairs of
+    // hold.c: one process may hold only so many descriptors here). First, while no TIME_WAIT from crr runs is
+    // about for a socket iterator to visit; hold.c closes with RST, so nothing lingers after it either.
     const tickCost: TickLevel[] = [];
     let rssAtMostSockets = 0;
     {
@@ -386,6 +283,111 @@ async function main(): Promise<void> {
         }
       }
     }
+
+    await sleep(300);
+    await iperf(star, 1); // warm-up
+    await crrRate(star, tools);
+
+    // 2. alternating rounds
+    const without: Side = { gbps1: [], gbps8: [], cps: [] };
+    const withAgent: Side = { gbps1: [], gbps8: [], cps: [] };
+    const programs = new Map<string, ProgramTotals>();
+    let bulkPackets = 0;
+    let bulkConnections = 0;
+    let crrConnections = 0;
+    let rssOutside = 0;
+    let cpuTicks = 0;
+    let withSeconds = 0;
+    const zero = (): ProgramStats => ({ runCnt: 0, runTimeNs: 0 });
+    const add = (a: ProgramStats, b: ProgramStats) => {
+      a.runCnt += b.runCnt;
+      a.runTimeNs += b.runTimeNs;
+    };
+    for (let r = 0; r < ROUNDS; r++) {
+      const order = r % 2 === 0 ? [false, true] : [true, false];
+      for (const on of order) {
+        const side = on ? withAgent : without;
+        // Both sides start after the same pause, so the previous side's crr aftermath (TIME_WAIT reaping,
+        // softirq backlog) has settled alike; the agent's start-up happens before its pause.
+        if (!on) {
+          await sleep(SETTLE_MS);
+          side.gbps1.push(await iperf(star, 1));
+          side.gbps8.push(await iperf(star, 8));
+          side.cps.push((await crrRate(star, tools)).cps);
+          continue;
+        }
+        agent = await startBuiltAgent(NICE, entry, agentArgs, baseEnv);
+        await sleep(SETTLE_MS); // start-up work (adoption of existing sockets) is not what we measure
+        const progs = await agentPrograms(agent.pid);
+        const ids = progs.map((p) => p.id);
+        const s0 = await programStats(ids);
+        const p0 = await vethPackets(star);
+        const u0 = usage(processTree(agent.pid));
+        const t0 = performance.now();
+        side.gbps1.push(await iperf(star, 1));
+        side.gbps8.push(await iperf(star, 8));
+        const p1 = await vethPackets(star);
+        const s1 = await programStats(ids);
+        const crr = await crrRate(star, tools);
+        side.cps.push(crr.cps);
+        const s2 = await programStats(ids);
+        const u1 = usage(processTree(agent.pid));
+        withSeconds += (performance.now() - t0) / 1000;
+        cpuTicks += u1.cpuTicks - u0.cpuTicks;
+        rssOutside = Math.max(rssOutside, u1.rssMb);
+        bulkPackets += p1 - p0;
+        bulkConnections += 2 + 1 + 8; // iperf3: a control connection per run + its data streams
+        crrConnections += crr.connections;
+        const bulk = statsDelta(s0, s1);
+        const crrStats = statsDelta(s1, s2);
+        for (const p of progs) {
+          const key = `${p.name}/${p.type}`;
+          const t = programs.get(key) ?? { info: p, bulk: zero(), crr: zero(), all: zero() };
+          add(t.bulk, bulk.get(p.id)!);
+          add(t.crr, crrStats.get(p.id)!);
+          add(t.all, statsDelta(s0, s2).get(p.id)!);
+          programs.set(key, t);
+        }
+        await agent.stop();
+        agent = null;
+      }
+      log(
+        `round ${r + 1}/${ROUNDS}: without ${without.gbps1.at(-1)!.toFixed(2)}/${without.gbps8.at(-1)!.toFixed(2)} Gbit/s ` +
+          `${without.cps.at(-1)!.toFixed(0)} conn/s; with ${withAgent.gbps1.at(-1)!.toFixed(2)}/` +
+          `${withAgent.gbps8.at(-1)!.toFixed(2)} Gbit/s ${withAgent.cps.at(-1)!.toFixed(0)} conn/s`
+      );
+    }
+    const roundsSeconds = (performance.now() - started) / 1000;
+
+    // 3. per-program accounting
+    let nsPerPacket = 0;
+    let nsPerConnection = 0;
+    const programReport = [...programs.values()].map((t) => {
+      // What a program that runs only on connection events would have done during the iperf3 runs: its rate per
+      // connection (measured in the crr runs) times the connections iperf3 opened, twice over, plus slack for
+      // connections other work on this machine opened meanwhile (a cgroup program sees the whole host).
+      const perConnection = t.crr.runCnt / crrConnections;
+      const connectionBound = 2 * perConnection * bulkConnections + 200;
+      const onDataPath = !t.info.perTick && t.bulk.runCnt > connectionBound;
+      if (onDataPath) {
+        nsPerPacket += t.bulk.runTimeNs / bulkPackets;
+      }
+      if (!t.info.perTick) {
+        nsPerConnection += t.crr.runTimeNs / crrConnections;
+      }
+      return {
+        name: t.info.name,
+        type: t.info.type,
+        links: t.info.links,
+        runsOn: t.info.perTick ? 'tick' : onDataPath ? 'packet' : 'connection',
+        bulkRuns: t.bulk.runCnt,
+        // a tick program's runs follow the sockets it visits each tick, not the packets or connections
+        runsPerPacket: t.info.perTick ? null : Number((t.bulk.runCnt / bulkPackets).toPrecision(3)),
+        runsPerConnection: t.info.perTick ? null : Number((t.crr.runCnt / crrConnections).toPrecision(3)),
+        runsPerSecond: Math.round(t.all.runCnt / withSeconds),
+        nsPerRun: t.all.runCnt ? Math.round(t.all.runTimeNs / t.all.runCnt) : null,
+      };
+    });
 
     // 4. memory inside Kubernetes: the in-cluster metadata mode against the fake API server
     let rssInside = 0;

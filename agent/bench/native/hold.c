@@ -86,6 +86,10 @@ static int client(const char *host, int base, int nports, long n) {
 	for (long i = 0; i < n; i++) {
 		a.sin_port = htons(base + (int)(i % nports));
 		int s = socket(AF_INET, SOCK_STREAM, 0);
+		/* close with RST when done: no TIME_WAIT left behind for the next measurement to visit */
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
+		if (s >= 0)
+			setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a))) {
 			/* the most this machine holds: report it and keep what is open */
 			fprintf(stderr, "hold client: connection %ld: %s\n", i, strerror(errno));

@@ -142,12 +142,18 @@ async function vethPackets(star: Star): Promise<number> {
   return (await stat('tx_packets')) + (await stat('rx_packets'));
 }
 
-/** Established TCP sockets in a namespace, and all of them (TIME_WAIT included), from the kernel (`ss -s`). */
+/**
+ * TCP sockets in a namespace, from the kernel: established ones (`ss -s`, from the namespace's own SNMP counter)
+ * and all of them in use plus TIME_WAIT (/proc/net/sockstat `inuse` + `tw`, both per namespace; its `alloc` is
+ * host-wide, and so is the total `ss -s` prints).
+ */
 async function tcpSockets(star: Star, ns: string): Promise<{ established: number; all: number }> {
   const out = await star.exec(ns, ['ss', '-s']);
+  const sockstat = await star.exec(ns, ['cat', '/proc/net/sockstat']);
+  const m = /^TCP: inuse (\d+) orphan \d+ tw (\d+)/m.exec(sockstat);
   return {
     established: Number(/estab (\d+)/.exec(out)?.[1] ?? 0),
-    all: Number(/^TCP:\s+(\d+)/m.exec(out)?.[1] ?? 0),
+    all: m ? Number(m[1]) + Number(m[2]) : NaN,
   };
 }
 

@@ -17,8 +17,8 @@
  *     a socket iterator would visit too (agent/bench/native/hold.c holds idle connections
  *     between two namespaces; both ends count, checked with `ss -s`): the agent's own collection-duration
  *     histogram, its CPU per tick, and the per-tick BPF time.
- *  4. agentRssMb outside Kubernetes (the rounds, FLOWLENS_METADATA=none) and inside (the in-cluster metadata mode
- *     against tests/lib/fake-kube-apiserver.ts loaded with a realistic node: 110 pods and their owners, 2,000
+ *  4. agentRssMb outside Kubernetes (the rounds, FLOWLENS_METADATA=none) and inside (the in-cluster metadata mode:
+ *     KUBERNETES_SERVICE_HOST/PORT and a service-account token and CA, against tests/lib/fake-kube-apiserver.ts loaded with a realistic node: 110 pods and their owners, 2,000
  *     pods on 20 other nodes), each the peak over the same traffic.
  *
  * Floors (docs/agent.md "Benchmark"): throughputRatio ≥ 0.99, connRateRatio ≥ 0.97, bpfNsPerPacket = 0,
@@ -42,7 +42,7 @@ import {
   type ProgramInfo,
   type ProgramStats,
 } from './lib/bpf-programs.js';
-import { BENCH_NODE, PODS_ON_NODE, startFakeCluster } from './lib/kube-node.js';
+import { BENCH_NODE, inClusterEnv, PODS_ON_NODE, startFakeCluster } from './lib/kube-node.js';
 import { median, pairedRatio, ratioSpread, round, sleep, usage } from './lib/measure.js';
 import { buildNativeTools, type NativeTools } from './lib/native.js';
 
@@ -423,7 +423,7 @@ async function main(): Promise<void> {
         agent = await startBuiltAgent(NICE, entry, agentArgs, {
           ...baseEnv,
           FLOWLENS_METADATA: 'kubernetes',
-          KUBECONFIG: api.kubeconfigPath,
+          ...inClusterEnv(api, tools.dir),
           NODE_NAME: BENCH_NODE,
         });
         const owners = () => api.requests.filter((q) => /\/(replicasets|jobs)\//.test(q.path)).length;

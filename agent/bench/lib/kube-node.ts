@@ -6,7 +6,7 @@
  * field selector must leave on the server. Every object is derived from the recorded real ones in
  * tests/fixtures/kube/.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -154,4 +154,24 @@ export function realisticCluster(): KubeObject[] {
 export async function startFakeCluster(): Promise<FakeApi> {
   const mod = await fakeApiModule();
   return mod.FakeKubeApiServer.start(realisticCluster());
+}
+
+/**
+ * The environment of an agent pod pointed at the fake API server: KUBERNETES_SERVICE_HOST/PORT and a service
+ * account directory (token, ca.crt) made from the fake server's kubeconfig, so the agent takes its in-cluster path.
+ */
+export function inClusterEnv(api: FakeApi, dir: string): NodeJS.ProcessEnv {
+  const kc = JSON.parse(readFileSync(api.kubeconfigPath, 'utf8')) as {
+    clusters: Array<{ cluster: { server: string; 'certificate-authority-data': string } }>;
+    users: Array<{ user: { token: string } }>;
+  };
+  const { server, 'certificate-authority-data': ca } = kc.clusters[0]!.cluster;
+  writeFileSync(join(dir, 'token'), kc.users[0]!.user.token, { mode: 0o600 });
+  writeFileSync(join(dir, 'ca.crt'), Buffer.from(ca, 'base64'));
+  const url = new URL(server);
+  return {
+    KUBERNETES_SERVICE_HOST: url.hostname,
+    KUBERNETES_SERVICE_PORT: url.port,
+    FLOWLENS_SERVICE_ACCOUNT_DIR: dir,
+  };
 }

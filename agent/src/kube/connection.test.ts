@@ -39,7 +39,9 @@ async function applied(kc: NodeKubeConfig): Promise<RequestOptions & { headers: 
 
 test('a YAML kubeconfig: server, CA file relative to the file, bearer token', async () => {
   writeFileSync(join(dir, 'ca.crt'), 'CA PEM');
-  const kc = NodeKubeConfig.fromFile(kubeconfig({ token: 'secret-token' }, { 'certificate-authority': 'ca.crt' }));
+  const kc = await NodeKubeConfig.fromFile(
+    kubeconfig({ token: 'secret-token' }, { 'certificate-authority': 'ca.crt' })
+  );
   assert.equal(kc.getCurrentCluster().server, 'https://10.0.0.1:6443');
   const opts = await applied(kc);
   assert.equal(String(opts.ca), 'CA PEM');
@@ -48,7 +50,7 @@ test('a YAML kubeconfig: server, CA file relative to the file, bearer token', as
 });
 
 test('client certificates from data, insecure-skip-tls-verify, basic auth', async () => {
-  const kc = NodeKubeConfig.fromFile(
+  const kc = await NodeKubeConfig.fromFile(
     kubeconfig(
       {
         'client-certificate-data': Buffer.from('CERT').toString('base64'),
@@ -76,18 +78,25 @@ test('in cluster: the service account token file is read (and re-read), CA from 
   assert.equal(opts.headers.Authorization, 'Bearer projected-token-1');
   assert.equal(String(opts.ca), 'CLUSTER CA');
   assert.throws(() => NodeKubeConfig.fromCluster({}, sa), /KUBERNETES_SERVICE_HOST/);
+  // FLOWLENS_SERVICE_ACCOUNT_DIR names where the service account is mounted
+  const moved = NodeKubeConfig.fromCluster({
+    KUBERNETES_SERVICE_HOST: '10.96.0.1',
+    KUBERNETES_SERVICE_PORT: '443',
+    FLOWLENS_SERVICE_ACCOUNT_DIR: sa,
+  });
+  assert.equal((await applied(moved)).headers.Authorization, 'Bearer projected-token-1');
 });
 
-test('a kubeconfig the agent cannot use says why', () => {
-  assert.throws(
-    () => NodeKubeConfig.fromFile(kubeconfig({ 'auth-provider': { name: 'oidc', config: {} } })),
+test('a kubeconfig the agent cannot use says why', async () => {
+  await assert.rejects(
+    NodeKubeConfig.fromFile(kubeconfig({ 'auth-provider': { name: 'oidc', config: {} } })),
     /auth-provider 'oidc' is not supported/
   );
   const noContext = join(dir, 'no-context');
   writeFileSync(noContext, 'apiVersion: v1\nkind: Config\ncurrent-context: missing\n');
-  assert.throws(() => NodeKubeConfig.fromFile(noContext), /current-context 'missing'/);
-  assert.throws(
-    () => NodeKubeConfig.fromFile(kubeconfig({ token: 't' }, { server: 'http://10.0.0.1:8080' })),
+  await assert.rejects(NodeKubeConfig.fromFile(noContext), /current-context 'missing'/);
+  await assert.rejects(
+    NodeKubeConfig.fromFile(kubeconfig({ token: 't' }, { server: 'http://10.0.0.1:8080' })),
     /HTTP protocol is not allowed/
   );
 });

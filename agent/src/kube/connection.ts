@@ -24,7 +24,6 @@ import {
 } from '@kubernetes/client-node/dist/config_types.js';
 import { ExecAuth } from '@kubernetes/client-node/dist/exec_auth.js';
 import { FileAuth } from '@kubernetes/client-node/dist/file_auth.js';
-import yaml from 'js-yaml';
 
 export interface KubeConnection {
   getCurrentCluster(): { server: string } | null;
@@ -63,8 +62,14 @@ export class NodeKubeConfig implements KubeConnection {
     }
   }
 
-  /** The pod's service account, as client-node's KubeConfig.loadFromCluster (token file re-read every minute). */
-  static fromCluster(env: NodeJS.ProcessEnv, dir = SERVICE_ACCOUNT_DIR): NodeKubeConfig {
+  /**
+   * The pod's service account, as client-node's KubeConfig.loadFromCluster (token file re-read every minute),
+   * mounted at FLOWLENS_SERVICE_ACCOUNT_DIR (default /var/run/secrets/kubernetes.io/serviceaccount).
+   */
+  static fromCluster(
+    env: NodeJS.ProcessEnv,
+    dir = env.FLOWLENS_SERVICE_ACCOUNT_DIR?.trim() || SERVICE_ACCOUNT_DIR
+  ): NodeKubeConfig {
     const host = env.KUBERNETES_SERVICE_HOST;
     const port = env.KUBERNETES_SERVICE_PORT;
     if (!host || !port) {
@@ -82,8 +87,12 @@ export class NodeKubeConfig implements KubeConnection {
     );
   }
 
-  /** A kubeconfig file's current context (relative file paths are taken from the file's directory). */
-  static fromFile(path: string): NodeKubeConfig {
+  /**
+   * A kubeconfig file's current context (relative file paths are taken from the file's directory). The YAML
+   * parser is loaded only here: an agent in a pod reads its service account and never needs it.
+   */
+  static async fromFile(path: string): Promise<NodeKubeConfig> {
+    const { default: yaml } = await import('js-yaml');
     const doc = yaml.load(readFileSync(path, 'utf8')) as Record<string, unknown> | null;
     if (!doc || typeof doc !== 'object') {
       throw new Error(`kubeconfig ${path} is empty or not a mapping`);

@@ -45,7 +45,7 @@ async function kubeConfigFrom(env: NodeJS.ProcessEnv): Promise<KubeConnection> {
   if (!file) {
     throw new Error('KUBECONFIG is empty and the agent is not running in a cluster');
   }
-  return NodeKubeConfig.fromFile(file);
+  return await NodeKubeConfig.fromFile(file);
 }
 
 export async function createLocalMetadata(opts: {

@@ -415,7 +415,8 @@ async function main(): Promise<void> {
     });
 
     // 4. memory inside Kubernetes: the in-cluster metadata mode against the fake API server
-    let rssInside = 0;
+    let rssInside: number | null = null;
+    let insideError: string | null = null;
     let podsWatched = 0;
     {
       const api = await startFakeCluster();
@@ -438,9 +439,12 @@ async function main(): Promise<void> {
         await crrRate(star, tools);
         await sleep(2000);
         clearInterval(sampler);
-        rssInside = Math.max(peak, usage(pids()).rssMb);
         if (owners() < 40 || podsWatched === 0) {
-          throw new Error(`the agent did not sync with the fake API server:\n${agent.stderr()}`);
+          // reported, not thrown: the other measurements stand (an older agent may lack the in-cluster options)
+          insideError = `the agent did not sync with the fake API server: ${agent.stderr().split('\n').slice(-3).join(' | ')}`;
+          log(insideError);
+        } else {
+          rssInside = Math.max(peak, usage(pids()).rssMb);
         }
         await agent.stop();
         agent = null;
@@ -480,7 +484,8 @@ async function main(): Promise<void> {
       },
       agentRssMb: {
         outsideKubernetes: round(rssOutside, 1),
-        insideKubernetes: round(rssInside, 1),
+        insideKubernetes: rssInside === null ? null : round(rssInside, 1),
+        insideKubernetesError: insideError,
         atMostSockets: round(rssAtMostSockets, 1),
         kubernetesPodsOnNode: PODS_ON_NODE,
       },

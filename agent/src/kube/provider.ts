@@ -5,25 +5,19 @@
  * Pod IPs map to their owning workload (ReplicaSet → Deployment, Job → CronJob, StatefulSet, DaemonSet …).
  * hostNetwork pods share the node's IP, so they own no IP here: that IP resolves to the node (nodeByIp).
  */
-import {
-  AppsV1Api,
-  BatchV1Api,
-  CoreV1Api,
-  type KubeConfig,
-  type V1Node,
-  type V1ObjectMeta,
-  type V1Pod,
-  type V1Service,
-} from '@kubernetes/client-node';
+import type { V1Node, V1ObjectMeta, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { MetadataProvider, NodeInfo, PodInfo, ServiceInfo } from '../contracts/metadata.js';
 import { MetadataStore } from '../metadata/store.js';
-import { watchResource, type ResourceWatch } from './informer.js';
+import { ApiError, KubeApi } from './api.js';
+import type { KubeConnection } from './connection.js';
+import { watchResource, type ObjectRef, type ResourceWatch } from './informer.js';
 import { nodeInfo, podInfos, serviceInfos } from './objects.js';
 import { OwnerCache, type OwnerKind } from './owner-cache.js';
 import { ownerToFetch, resolveWorkload } from './workload.js';
 
 export interface KubernetesMetadataOptions {
-  kubeConfig: KubeConfig;
+  /** client-node's KubeConfig (the hub) or the agent's NodeKubeConfig (connection.ts). */
+  kubeConfig: KubeConnection;
   /** Node scope when set (the agent); cluster scope otherwise (the hub). */
   nodeName?: string;
   log: (msg: string) => void;
@@ -32,10 +26,11 @@ export interface KubernetesMetadataOptions {
   backoffMs?: { min: number; max: number };
 }
 
-function isNotFound(err: unknown): boolean {
-  const e = err as { code?: number; statusCode?: number; body?: unknown };
-  return e?.code === 404 || e?.statusCode === 404;
-}
+const OWNER_PATHS: Record<OwnerKind, (namespace: string, name: string) => string> = {
+  ReplicaSet: (ns, name) =>
+    `/apis/apps/v1/namespaces/${encodeURIComponent(ns)}/replicasets/${encodeURIComponent(name)}`,
+  Job: (ns, name) => `/apis/batch/v1/namespaces/${encodeURIComponent(ns)}/jobs/${encodeURIComponent(name)}`,
+};
 
 export class KubernetesMetadata implements MetadataProvider {
   readonly store = new MetadataStore();
@@ -43,22 +38,17 @@ export class KubernetesMetadata implements MetadataProvider {
   private readonly watches: ResourceWatch[] = [];
   private readonly generations = new Map<string, number>();
   private readonly pending = new Set<Promise<void>>();
+  private readonly api: KubeApi;
 
   constructor(private readonly opts: KubernetesMetadataOptions) {
-    const kc = opts.kubeConfig;
-    const core = kc.makeApiClient(CoreV1Api);
-    const apps = kc.makeApiClient(AppsV1Api);
-    const batch = kc.makeApiClient(BatchV1Api);
+    const api = (this.api = new KubeApi(opts.kubeConfig));
     this.owners = new OwnerCache(
       async (kind: OwnerKind, namespace: string, name: string): Promise<V1ObjectMeta | null> => {
         try {
-          const obj =
-            kind === 'ReplicaSet'
-              ? await apps.readNamespacedReplicaSet({ name, namespace })
-              : await batch.readNamespacedJob({ name, namespace });
+          const obj = await api.get<{ metadata?: V1ObjectMeta }>(OWNER_PATHS[kind](namespace, name));
           return obj.metadata ?? {};
         } catch (err) {
-          if (isNotFound(err)) {
+          if (err instanceof ApiError && err.code === 404) {
             return null;
           }
           throw err;
@@ -66,21 +56,19 @@ export class KubernetesMetadata implements MetadataProvider {
       },
       { log: opts.log }
     );
-    const common = { kubeConfig: kc, log: opts.log, backoffMs: opts.backoffMs };
+    const common = { api, log: opts.log, backoffMs: opts.backoffMs };
     const node = opts.nodeName;
     this.watches.push(
       watchResource<V1Pod>({
         ...common,
         path: '/api/v1/pods',
         fieldSelector: node === undefined ? undefined : `spec.nodeName=${node}`,
-        list: (fieldSelector) => core.listPodForAllNamespaces({ fieldSelector }),
         handlers: { upsert: (p) => this.upsertPod(p), remove: (p) => this.removePod(p) },
       }),
       watchResource<V1Node>({
         ...common,
         path: '/api/v1/nodes',
         fieldSelector: node === undefined ? undefined : `metadata.name=${node}`,
-        list: (fieldSelector) => core.listNode({ fieldSelector }),
         handlers: {
           upsert: (n) => this.store.setNode(nodeInfo(n)),
           remove: (n) => this.store.removeNode(n.metadata?.name ?? ''),
@@ -92,7 +80,6 @@ export class KubernetesMetadata implements MetadataProvider {
         watchResource<V1Service>({
           ...common,
           path: '/api/v1/services',
-          list: (fieldSelector) => core.listServiceForAllNamespaces({ fieldSelector }),
           handlers: {
             upsert: (s) => this.store.setService(s.metadata?.uid ?? '', serviceInfos(s)),
             remove: (s) => this.store.removeService(s.metadata?.uid ?? ''),
@@ -102,7 +89,7 @@ export class KubernetesMetadata implements MetadataProvider {
     }
   }
 
-  private uidOf(pod: V1Pod): string {
+  private uidOf(pod: ObjectRef): string {
     return pod.metadata?.uid ?? `${pod.metadata?.namespace}/${pod.metadata?.name}`;
   }
 
@@ -125,7 +112,7 @@ export class KubernetesMetadata implements MetadataProvider {
     void p.finally(() => this.pending.delete(p));
   }
 
-  private removePod(pod: V1Pod): void {
+  private removePod(pod: ObjectRef): void {
     const uid = this.uidOf(pod);
     this.generations.delete(uid);
     this.store.removePod(uid);
@@ -153,6 +140,7 @@ export class KubernetesMetadata implements MetadataProvider {
 
   async stop(): Promise<void> {
     await Promise.all(this.watches.map((w) => w.stop()));
+    this.api.close();
   }
 
   /** Successful lists per watch (a re-list after 410 adds one). */

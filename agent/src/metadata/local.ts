@@ -4,7 +4,7 @@
  * FLOWLENS_METADATA=kubernetes|docker|file|none forces one.
  */
 import { existsSync } from 'node:fs';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConnection } from '../kube/connection.js';
 import type { MetadataProvider } from '../contracts/metadata.js';
 import { noMetadata } from './none.js';
 import { loadMetadataFile } from './static-file.js';
@@ -33,21 +33,19 @@ export function chooseMetadataSource(env: NodeJS.ProcessEnv, dockerSocketExists:
   return 'none';
 }
 
-// @kubernetes/client-node and dockerode are imported only when chosen: client-node alone adds ~75 MB of
-// resident memory, which an agent outside Kubernetes should not pay (see docs/agent.md, bench:agent).
-async function kubeConfigFrom(env: NodeJS.ProcessEnv): Promise<KubeConfig> {
-  const { KubeConfig } = await import('@kubernetes/client-node');
-  const kc = new KubeConfig();
+// The Kubernetes and Docker code is imported only when chosen. The agent never loads @kubernetes/client-node
+// whole (~70 MB of resident memory): NodeKubeConfig uses only its kubeconfig and credential modules
+// (src/kube/connection.ts; docs/dependencies.md, bench:agent).
+async function kubeConfigFrom(env: NodeJS.ProcessEnv): Promise<KubeConnection> {
+  const { NodeKubeConfig } = await import('../kube/connection.js');
   if (env.KUBERNETES_SERVICE_HOST) {
-    kc.loadFromCluster();
-  } else {
-    const file = env.KUBECONFIG?.split(':').find((p) => p !== '');
-    if (!file) {
-      throw new Error('KUBECONFIG is empty and the agent is not running in a cluster');
-    }
-    kc.loadFromFile(file);
+    return NodeKubeConfig.fromCluster(env);
   }
-  return kc;
+  const file = env.KUBECONFIG?.split(':').find((p) => p !== '');
+  if (!file) {
+    throw new Error('KUBECONFIG is empty and the agent is not running in a cluster');
+  }
+  return await NodeKubeConfig.fromFile(file);
 }
 
 export async function createLocalMetadata(opts: {

@@ -1,0 +1,71 @@
+/**
+ * Starts the built agent (`flowlens-agent node --stdout`) for a measurement, waits until it collects, and stops
+ * it. Readiness is the agent's start-up line ("collect every …") or its first report, so it does not depend on
+ * which programs the collector attaches.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+export interface RunningAgent {
+  child: ChildProcess;
+  pid: number;
+  reports: number;
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+/** `prefix` runs before node (e.g. `nice -n -10`: it execs, so the child's pid is the agent's). */
+export async function startBuiltAgent(
+  prefix: string[],
+  entry: string,
+  args: string[],
+  env: NodeJS.ProcessEnv
+): Promise<RunningAgent> {
+  const runner = entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry];
+  const argv = [...prefix, process.execPath, ...runner, 'node', '--stdout', ...args];
+  const child = spawn(argv[0]!, argv.slice(1), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let stderr = '';
+  const agent: RunningAgent = {
+    child,
+    pid: child.pid!,
+    reports: 0,
+    stderr: () => stderr,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+  };
+  const exited = new Promise<void>((res) => child.on('exit', () => res()));
+  await new Promise<void>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`agent not collecting within 60 s:\n${stderr}`)), 60_000);
+    const ready = () => {
+      clearTimeout(timer);
+      res();
+    };
+    createInterface({ input: child.stdout! }).on('line', () => {
+      agent.reports++;
+      ready();
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (stderr.length > 1 << 20) {
+        stderr = stderr.slice(-(1 << 19));
+      }
+      if (/collect every/.test(stderr)) {
+        ready();
+      }
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      rej(new Error(`agent exited (${child.exitCode ?? child.signalCode}) before collecting:\n${stderr}`));
+    });
+  });
+  return agent;
+}

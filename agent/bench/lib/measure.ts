@@ -1,0 +1,47 @@
+/** Small measuring helpers for bench:agent: medians, process RSS and CPU from /proc. */
+import { readFileSync } from 'node:fs';
+
+export const median = (xs: number[]): number => {
+  if (xs.length === 0) {
+    return NaN;
+  }
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** Median of the per-round ratios with/without (each round's pair ran back to back). */
+export const pairedRatio = (withAgent: number[], without: number[]): number =>
+  median(withAgent.map((x, i) => x / without[i]!));
+
+/**
+ * The spread of the per-round ratios (interquartile range): how finely this run can tell the agent's effect from
+ * the machine's own noise. A ratio 0.01 from 1 means nothing when this is 0.2.
+ */
+export function ratioSpread(withAgent: number[], without: number[]): number {
+  const r = withAgent.map((x, i) => x / without[i]!).sort((a, b) => a - b);
+  const q = (p: number) => r[Math.min(r.length - 1, Math.max(0, Math.round(p * (r.length - 1))))]!;
+  return q(0.75) - q(0.25);
+}
+
+export const round = (x: number, digits: number): number => Number(x.toFixed(digits));
+
+/** Resident memory (MB) and CPU time (clock ticks, user + system) summed over the processes. */
+export function usage(pids: number[]): { rssMb: number; cpuTicks: number } {
+  let rssKb = 0;
+  let cpu = 0;
+  for (const p of pids) {
+    try {
+      const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      rssKb += m ? Number(m[1]) : 0;
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      cpu += Number(f[11]) + Number(f[12]); // utime + stime
+    } catch {
+      /* exited */
+    }
+  }
+  return { rssMb: rssKb / 1024, cpuTicks: cpu };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

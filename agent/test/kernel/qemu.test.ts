@@ -18,7 +18,7 @@ import {
   IPROUTE2,
   KERNELS,
   QEMU,
-  boot,
+  bootReachingInit,
   buildInitramfs,
   buildStaticTools,
   fetchKernel,
@@ -71,7 +71,7 @@ before(async () => {
       try {
         const kernel = await fetchKernel(spec);
         const initramfs = await buildInitramfs(kernel);
-        const result = await boot(kernel, initramfs);
+        const result = await bootReachingInit(kernel, initramfs);
         results.set(spec.name, { kernel, boot: result, run: parseVmOutput(result.serial) });
       } catch (e) {
         results.set(spec.name, e as Error);
@@ -139,6 +139,9 @@ for (const { name } of KERNELS) {
     }
     const r = vm(name);
     t.diagnostic(`${r.run.kernel}: boot + scenarios ${r.boot.ms} ms; loader ${JSON.stringify(r.run.ready)}`);
+    if (r.boot.retried.length > 0) {
+      t.diagnostic(`boots retried after a crash before /init (qemu TCG): ${r.boot.retried.join(' | ')}`);
+    }
     assert.ok(r.run.kernel?.startsWith(name + '.'), `booted ${r.run.kernel}`);
     assert.ok(r.run.ready, `the loader did not load: ${r.run.errors.join('; ')}\n${r.run.loaderStderr.join('\n')}`);
     assert.equal(r.run.ready.totalRto, hasTotalRto(r.kernel.release));

@@ -26,7 +26,13 @@ ip() { /usr/local/sbin/ip "$@" || echo "FLVM error setup ip $* failed"; }
 ip link set lo up
 ip netns add c
 ip netns add s
-ip link add vc netns c type veth peer name vs netns s
+# the pair is made in the initial namespace so ethtool can switch segmentation offloads off before it moves: the
+# loss injector then drops single segments (3% of ~1,400) rather than 64 KB super-packets (3% of ~30)
+ip link add vc type veth peer name vs
+/usr/local/sbin/ethtool -K vc tso off gso off gro off || echo "FLVM error setup ethtool vc failed"
+/usr/local/sbin/ethtool -K vs tso off gso off gro off || echo "FLVM error setup ethtool vs failed"
+ip link set vc netns c
+ip link set vs netns s
 ip -n c link set lo up
 ip -n s link set lo up
 ip -n c addr add 10.77.0.1/24 dev vc

@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { AGENT_DIR, agentBpfDir } from '../lib/agent-process.js';
 import { cpioArchive, parentDirs, type CpioEntry } from './cpio.js';
 import { parseLdd } from './ldd.js';
+import { crashedBeforeInit } from './vm-output.js';
 import { loadOrder, modinfoDepends, moduleName } from './modules.js';
 
 const run = promisify(execFile);
@@ -38,8 +39,14 @@ export const KERNELS: KernelSpec[] = [
 export const MODULES = ['veth', 'sch_ingress', 'cls_bpf'];
 
 export const QEMU = '/usr/bin/qemu-system-x86_64';
+/**
+ * The emulated CPU. Not `max`: with qemu 7.2's TCG, 6.12 oopses in early boot on `-cpu max`; qemu64 is what TCG
+ * emulates best and both kernels run on it.
+ */
+const QEMU_CPU = process.env.FLOWLENS_QEMU_CPU ?? 'qemu64';
 export const BUSYBOX = '/bin/busybox';
 export const IPROUTE2 = '/usr/sbin/ip';
+export const ETHTOOL = '/usr/sbin/ethtool';
 
 /** The loader's command line inside the VM (paths of the initramfs). */
 export const LOADER_ARGS = ['/bin/flowlens-loader', '--object', '/flowlens.bpf.o', '--cgroup', '/sys/fs/cgroup'];
@@ -152,11 +159,15 @@ export async function buildInitramfs(kernel: Kernel, opts: InitramfsOptions = {}
     file('flowlens.bpf.o', join(bpf, 'flowlens.bpf.o'), 0o644),
     file('lossy.bpf.o', join(bpf, 'lossy.bpf.o'), 0o644),
     file('usr/local/sbin/ip', IPROUTE2),
+    file('usr/local/sbin/ethtool', ETHTOOL),
     { kind: 'file', path: 'loader-args', data: Buffer.from(LOADER_ARGS.join(' ')) },
     { kind: 'file', path: 'scenario-args', data: Buffer.from(opts.only ? `--only ${opts.only.join(',')}` : '') },
   ];
-  const { stdout: lddOut } = await run('ldd', [IPROUTE2]);
-  for (const lib of parseLdd(lddOut)) {
+  const libs = new Set<string>();
+  for (const program of [IPROUTE2, ETHTOOL]) {
+    parseLdd((await run('ldd', [program])).stdout).forEach((l) => libs.add(l));
+  }
+  for (const lib of libs) {
     entries.push(file(lib.replace(/^\//, ''), lib));
   }
   const modules = await kernelModules(kernel);
@@ -184,6 +195,8 @@ export async function buildInitramfs(kernel: Kernel, opts: InitramfsOptions = {}
 
 export interface BootResult {
   serial: string;
+  /** Boots that crashed before /init (see crashedBeforeInit) and were retried: their first oops line. */
+  retried: string[];
   /** qemu's exit status; 124 when `timeout` stopped it. */
   code: number | null;
   ms: number;
@@ -198,7 +211,7 @@ export function boot(kernel: Kernel, initramfs: string, timeoutS = 170, memMb = 
     '-accel',
     'tcg',
     '-cpu',
-    'max',
+    QEMU_CPU,
     '-smp',
     '1',
     '-m',
@@ -212,7 +225,7 @@ export function boot(kernel: Kernel, initramfs: string, timeoutS = 170, memMb = 
     '-initrd',
     initramfs,
     '-append',
-    'console=ttyS0 quiet loglevel=1 panic=-1 mitigations=off',
+    'console=ttyS0 quiet loglevel=1 panic=-1 oops=panic mitigations=off',
   ];
   const started = Date.now();
   return new Promise((resolvePromise, reject) => {
@@ -224,9 +237,22 @@ export function boot(kernel: Kernel, initramfs: string, timeoutS = 170, memMb = 
     child.on('close', (code) => {
       const serial = Buffer.concat(chunks).toString('utf8');
       writeFileSync(join(CACHE_DIR, `serial-${kernel.release}.log`), serial);
-      resolvePromise({ serial, code, ms: Date.now() - started });
+      resolvePromise({ serial, code, ms: Date.now() - started, retried: [] });
     });
   });
+}
+
+/** Boots until the kernel reaches /init (at most `attempts` boots); see crashedBeforeInit. */
+export async function bootReachingInit(kernel: Kernel, initramfs: string, attempts = 3): Promise<BootResult> {
+  const retried: string[] = [];
+  for (;;) {
+    const result = await boot(kernel, initramfs);
+    const crash = crashedBeforeInit(result.serial);
+    if (crash === null || retried.length + 1 >= attempts) {
+      return { ...result, retried };
+    }
+    retried.push(crash);
+  }
 }
 
 /** Where the last serial log of a kernel is kept (for a failing test's message). */

@@ -76,19 +76,24 @@ export function parseVmOutput(serial: string): VmRun {
         break;
       case 'loader':
         if (rest.startsWith('ready')) {
-          run.ready = parseReady(rest);
+          try {
+            run.ready = parseReady(rest);
+          } catch (e) {
+            run.errors.push((e as Error).message);
+          }
         } else if (rest.startsWith('error')) {
           run.errors.push(`loader: ${rest}`);
           current = null;
         } else if (current) {
+          const { scenario, phase, parser } = current;
           try {
-            const result = current.parser.push(rest);
+            const result = parser.push(rest);
             if (result) {
-              run.collects.push({ scenario: current.scenario, phase: current.phase, result });
+              run.collects.push({ scenario, phase, result });
               current = null;
             }
           } catch (e) {
-            run.errors.push(`${current.scenario}/${current.phase}: ${(e as Error).message}`);
+            run.errors.push(`${scenario}/${phase}: ${(e as Error).message}`);
             current = null;
           }
         }

@@ -158,6 +158,8 @@ export async function buildInitramfs(kernel: Kernel, opts: InitramfsOptions = {}
     file('bin/flowlens-vm-scenarios', tools.scenarios),
     file('flowlens.bpf.o', join(bpf, 'flowlens.bpf.o'), 0o644),
     file('lossy.bpf.o', join(bpf, 'lossy.bpf.o'), 0o644),
+    // the loader's default Service-translation object (beside flowlens.bpf.o), as in the image
+    ...(existsSync(join(bpf, 'conntrack.bpf.o')) ? [file('conntrack.bpf.o', join(bpf, 'conntrack.bpf.o'), 0o644)] : []),
     file('usr/local/sbin/ip', IPROUTE2),
     file('usr/local/sbin/ethtool', ETHTOOL),
     { kind: 'file', path: 'loader-args', data: Buffer.from(LOADER_ARGS.join(' ')) },

@@ -191,9 +191,8 @@ export function collectsThrough(run: VmRun, scenario: string, phase: string): Co
 
 /**
  * The kernel died before /init ran (no "FLVM kernel" line, an oops or panic on the console): the guest never reached
- * anything under test. qemu 7.2's TCG (Debian 12) now and then corrupts an exception frame while 6.12 patches its
- * own text at boot (oopses in do_sync_core or wherever the next interrupt lands, EFLAGS with impossible bits), so
- * such a boot is retried; a crash after /init started is never retried.
+ * anything under test, so such a boot is retried (an emulator fault, see QEMU_CPU in vm.ts); a crash after /init
+ * started is never retried.
  */
 export function crashedBeforeInit(serial: string): string | null {
   if (serial.includes(`${PREFIX}kernel `)) {

@@ -40,10 +40,12 @@ export const MODULES = ['veth', 'sch_ingress', 'cls_bpf'];
 
 export const QEMU = '/usr/bin/qemu-system-x86_64';
 /**
- * The emulated CPU. Not `max`: with qemu 7.2's TCG, 6.12 oopses in early boot on `-cpu max`; qemu64 is what TCG
- * emulates best and both kernels run on it.
+ * The emulated CPU: qemu64 without CMPXCHG16B. qemu 7.2's TCG (Debian 12) corrupts state on the gs-prefixed
+ * cmpxchg16b that 6.12's SLUB fast path uses (oopses right after it in kmem_cache_alloc, EFLAGS holding half a
+ * pointer, in about half the boots); without cx16 the kernel takes its locked path and 6.12 booted 8 times out of
+ * 8 (6.1 is unaffected either way). `-cpu max` is worse.
  */
-const QEMU_CPU = process.env.FLOWLENS_QEMU_CPU ?? 'qemu64';
+const QEMU_CPU = process.env.FLOWLENS_QEMU_CPU ?? 'qemu64,-cx16';
 export const BUSYBOX = '/bin/busybox';
 export const IPROUTE2 = '/usr/sbin/ip';
 export const ETHTOOL = '/usr/sbin/ethtool';

@@ -290,4 +290,25 @@ for (const { name } of KERNELS) {
     assert.equal(c.bytesReceived, g.clientReceived);
     assert.equal(s.bytesSent, g.serverSent);
   });
+
+  test(`${name}: a Service address translated on the node (iptables DNAT, conntrack fentry): flows keyed by the real server, via = the Service`, (t) => {
+    if (!ready(t)) {
+      return;
+    }
+    const r = scenario(name, 'dnat');
+    const g = truth(r, 'dnat');
+    const dnat = r.run.collects.find((c) => c.scenario === 'dnat');
+    assert.equal(dnat?.result.stats.conntrack, 'attached', 'the conntrack program attached');
+    const viaService = (f: KernelFlow) => client(5009)(f) && f.via?.ip === '10.96.0.10' && f.via.port === 80;
+    const c = totals(r, viaService);
+    const s = totals(r, server(5009));
+    t.diagnostic(`client via the Service ${JSON.stringify(c)}`);
+    assert.equal(g.clientConnections, 5);
+    assert.equal(c.connectionsOpened, 5);
+    assert.equal(c.bytesSent, g.clientSent);
+    assert.equal(c.bytesReceived, g.clientReceived);
+    assert.equal(s.bytesReceived, g.serverReceived);
+    assert.equal(s.bytesSent, g.serverSent);
+    assert.equal(totals(r, (f) => f.remoteIp === '10.96.0.10').lines, 0, 'no flow keyed by the Service address');
+  });
 }

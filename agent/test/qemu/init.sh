@@ -41,6 +41,7 @@ ip -n c -6 addr add fd77::1/64 dev vc nodad
 ip -n s -6 addr add fd77::2/64 dev vs nodad
 ip -n c link set vc up
 ip -n s link set vs up
+ip -n c route add 10.96.0.0/16 dev vc  # Service addresses (the dnat scenario translates them)
 
 /bin/flowlens-vm-scenarios --client-ns /run/netns/c --server-ns /run/netns/s --server-dev vs \
   --lossy /bin/flowlens-lossy --lossy-object /lossy.bpf.o $(cat /scenario-args 2>/dev/null) \

@@ -125,6 +125,22 @@ static void set_sysctl(int ns, const char *path, const char *value)
 	enter(root_ns);
 }
 
+/* Runs a program inside a namespace and waits for it; returns its exit status (or -1). */
+static int run_in(int ns, char *const argv[])
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (enter(ns))
+			_exit(126);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int status = 0;
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 /* ---- the loader: spawned once, driven with `collect`, every output line relayed ---- */
 
 static int start_loader(void)
@@ -263,6 +279,8 @@ struct peer {
 	int hold;        /* keep the connection open until `release` */
 	int source;      /* server sends `bytes` after accepting, client reads them */
 	int fastopen;    /* client: data in the SYN (MSG_FASTOPEN); server: TCP_FASTOPEN on the listener */
+	const char *dst_ip; /* client: connect here instead of the server's address and port (a translated address) */
+	int dst_port;
 	/* state */
 	int listen_fd;
 	int fd;          /* the held connection */
@@ -430,7 +448,8 @@ static void *client_main(void *arg)
 {
 	struct peer *p = arg;
 	struct sockaddr_storage ss;
-	socklen_t len = address(p->family, p->family == AF_INET6 ? SERVER_V6 : SERVER_V4, p->port, &ss);
+	const char *ip = p->dst_ip ? p->dst_ip : p->family == AF_INET6 ? SERVER_V6 : SERVER_V4;
+	socklen_t len = address(p->family, ip, p->dst_ip ? p->dst_port : p->port, &ss);
 	enter(client_ns);
 	for (int i = 0; i < p->count; i++) {
 		long n = p->bytes + i * p->step;
@@ -699,6 +718,33 @@ static int fastopen(void)
 	return exchange("tfo", AF_INET, 5008, 3, 3000, 0, 500, 1);
 }
 
+/*
+ * A Service address translated on the client's node, as kube-proxy does for a ClusterIP: an iptables DNAT rule in
+ * the client namespace's OUTPUT chain sends 10.96.0.10:80 to the server at 10.77.0.2:5009. Five connections of
+ * 20,000 bytes each, 300 bytes answered. Runs last: the nat table switches conntrack on in the client namespace.
+ */
+static int dnat(void)
+{
+	const char *name = "dnat";
+	char *rule[] = { "/usr/sbin/iptables-legacy", "-w", "-t", "nat", "-A", "OUTPUT", "-d", "10.96.0.10/32", "-p", "tcp",
+			 "--dport", "80", "-j", "DNAT", "--to-destination", SERVER_V4 ":5009", NULL };
+	int rc = run_in(client_ns, rule);
+	if (rc != 0) {
+		out("error %s iptables DNAT rule failed (exit %d)", name, rc);
+		return -1;
+	}
+	struct peer s = { .family = AF_INET, .port = 5009, .count = 5, .reply = 300 };
+	struct peer c = {
+		.family = AF_INET, .port = 5009, .count = 5, .bytes = 20000, .dst_ip = "10.96.0.10", .dst_port = 80
+	};
+	counters(name, "before");
+	if (server_start(&s) || client_start(&c)) {
+		out("error %s cannot start: %s", name, s.error);
+		return -1;
+	}
+	return finish(name, &c, &s);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -749,6 +795,7 @@ int main(int argc, char **argv)
 	run("blackhole", blackhole);
 	run("short", shortconns);
 	run("tfo", fastopen);
+	run("dnat", dnat);
 	collect("final", "end");
 	stop_loader();
 	if (lossy_in)

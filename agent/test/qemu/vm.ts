@@ -35,8 +35,12 @@ export const KERNELS: KernelSpec[] = [
   { name: '6.12', suite: 'bookworm-backports' },
 ];
 
-/** Modules the scenarios load (veth pair; clsact + cls_bpf for the tc loss injector). */
-export const MODULES = ['veth', 'sch_ingress', 'cls_bpf'];
+/**
+ * Modules the scenarios load: the veth pair; clsact + cls_bpf for the tc loss injector; conntrack, NAT and the
+ * iptables nat table for the dnat scenario (loaded before the loader starts, so it attaches its conntrack program
+ * at once). Their dependencies come from the modules themselves.
+ */
+export const MODULES = ['veth', 'sch_ingress', 'cls_bpf', 'nf_conntrack', 'iptable_nat', 'xt_nat', 'xt_tcpudp'];
 
 export const QEMU = '/usr/bin/qemu-system-x86_64';
 /**
@@ -49,6 +53,10 @@ const QEMU_CPU = process.env.FLOWLENS_QEMU_CPU ?? 'qemu64,-cx16';
 export const BUSYBOX = '/bin/busybox';
 export const IPROUTE2 = '/usr/sbin/ip';
 export const ETHTOOL = '/usr/sbin/ethtool';
+export const XTABLES = '/usr/sbin/xtables-legacy-multi';
+const XTABLES_EXTENSIONS = '/usr/lib/x86_64-linux-gnu/xtables';
+/** The iptables extensions the dnat scenario's rule uses (-p tcp --dport, -j DNAT). */
+const XTABLES_NEEDED = ['libxt_standard.so', 'libxt_tcp.so', 'libxt_DNAT.so'];
 
 /** The loader's command line inside the VM (paths of the initramfs). */
 export const LOADER_ARGS = ['/bin/flowlens-loader', '--object', '/flowlens.bpf.o', '--cgroup', '/sys/fs/cgroup'];
@@ -164,11 +172,14 @@ export async function buildInitramfs(kernel: Kernel, opts: InitramfsOptions = {}
     ...(existsSync(join(bpf, 'conntrack.bpf.o')) ? [file('conntrack.bpf.o', join(bpf, 'conntrack.bpf.o'), 0o644)] : []),
     file('usr/local/sbin/ip', IPROUTE2),
     file('usr/local/sbin/ethtool', ETHTOOL),
+    file(XTABLES.slice(1), XTABLES),
+    { kind: 'symlink', path: 'usr/sbin/iptables-legacy', target: 'xtables-legacy-multi' },
+    ...XTABLES_NEEDED.map((x) => file(join(XTABLES_EXTENSIONS, x).slice(1), join(XTABLES_EXTENSIONS, x))),
     { kind: 'file', path: 'loader-args', data: Buffer.from(LOADER_ARGS.join(' ')) },
     { kind: 'file', path: 'scenario-args', data: Buffer.from(opts.only ? `--only ${opts.only.join(',')}` : '') },
   ];
   const libs = new Set<string>();
-  for (const program of [IPROUTE2, ETHTOOL]) {
+  for (const program of [IPROUTE2, ETHTOOL, XTABLES, ...XTABLES_NEEDED.map((x) => join(XTABLES_EXTENSIONS, x))]) {
     parseLdd((await run('ldd', [program])).stdout).forEach((l) => libs.add(l));
   }
   for (const lib of libs) {

@@ -15,7 +15,9 @@ import { bpfArtifactPaths } from '../lib/agent-process.js';
 import { requireBinary } from '../lib/privileges.js';
 import {
   BUSYBOX,
+  ETHTOOL,
   IPROUTE2,
+  XTABLES,
   KERNELS,
   QEMU,
   bootReachingInit,
@@ -44,7 +46,9 @@ const STATIC_LIBS = ['/usr/lib/x86_64-linux-gnu/libbpf.a', '/usr/lib/x86_64-linu
 const NEEDED = [
   QEMU,
   BUSYBOX,
+  ETHTOOL,
   IPROUTE2,
+  XTABLES,
   '/usr/bin/xz',
   ...STATIC_LIBS,
   ...bpfArtifactPaths().filter((p) => p.endsWith('.o')),

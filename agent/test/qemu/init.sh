@@ -1,5 +1,5 @@
 #!/bin/busybox sh
-# /init of the qemu kernel suite's initramfs (agent/test/qemu/initramfs.ts packs it): mounts the kernel's
+# /init of the qemu kernel suite's initramfs (buildInitramfs in agent/test/qemu/vm.ts packs it): mounts the kernel's
 # filesystems, loads the modules the scenarios need, builds two network namespaces joined by a veth pair, runs
 # flowlens-vm-scenarios (its FLVM lines go to the serial console) and powers the VM off.
 /bin/busybox --install -s /bin

@@ -229,7 +229,8 @@ for (const { name } of KERNELS) {
     const cn = tcpDelta(k.client);
     const sn = tcpDelta(k.server);
     t.diagnostic(
-      `agent client retransmits ${c.retransmits} rtos ${c.rtos}; namespace ${cn.retransSegs} / ${cn.timeouts}`
+      `agent client retransmits ${c.retransmits} rtos ${c.rtos}, server ${s.retransmits} / ${s.rtos}; ` +
+        `namespaces ${cn.retransSegs} / ${cn.timeouts} and ${sn.retransSegs} / ${sn.timeouts}`
     );
     assert.equal(c.bytesSent, g.clientSent);
     assert.equal(s.bytesReceived, g.serverReceived);

@@ -114,6 +114,46 @@ static void counters(const char *scenario, const char *when)
 	enter(root_ns);
 }
 
+/* How many TCP sockets of the calling thread's namespace are still in a state that may send (anything but LISTEN
+ * and TIME_WAIT): a FIN retransmitted after the counters were read would be counted by one side only. */
+static int busy_sockets(void)
+{
+	static const char *files[] = { "/proc/thread-self/net/tcp", "/proc/thread-self/net/tcp6" };
+	int busy = 0;
+	for (unsigned i = 0; i < 2; i++) {
+		FILE *f = fopen(files[i], "r");
+		char line[512];
+		if (!f)
+			continue;
+		while (fgets(line, sizeof line, f)) {
+			unsigned state;
+			if (sscanf(line, " %*s %*s %*s %x", &state) == 1 && state != 0x0A && state != 0x06)
+				busy++;
+		}
+		fclose(f);
+	}
+	return busy;
+}
+
+/* Waits (up to 20 s) until no socket of either namespace can still send: every scenario's numbers are final. */
+static int settle(const char *scenario)
+{
+	long deadline = now_ms() + 20000;
+	int busy;
+	do {
+		enter(client_ns);
+		busy = busy_sockets();
+		enter(server_ns);
+		busy += busy_sockets();
+		enter(root_ns);
+		if (busy == 0)
+			return 0;
+		sleep_ms(20);
+	} while (now_ms() < deadline);
+	out("error %s %d sockets still closing after 20 s", scenario, busy);
+	return -1;
+}
+
 static void set_sysctl(int ns, const char *path, const char *value)
 {
 	enter(ns);
@@ -532,17 +572,17 @@ static int wait_flag(atomic_int *flag, long ms)
 	return 0;
 }
 
-/* Waits for both ends, lets the last FIN/ACKs settle, prints the generator's numbers and the counters after. */
+/* Waits for both ends and for every socket to finish closing, prints the generator's numbers and the counters after. */
 static int finish(const char *scenario, struct peer *c, struct peer *s)
 {
 	if (c->thread)
 		pthread_join(c->thread, NULL);
 	pthread_join(s->thread, NULL);
-	sleep_ms(300);
+	int unsettled = settle(scenario);
 	truth(scenario, c, s, "");
 	counters(scenario, "after");
 	collect(scenario, "end");
-	return errors(scenario, c, s);
+	return errors(scenario, c, s) | unsettled;
 }
 
 /* `count` connections one after another: connection i sends bytes + i * step, the server answers reply. */
@@ -592,11 +632,11 @@ static int preexisting(void)
 	}
 	close(fd);
 	pthread_join(s.thread, NULL);
-	sleep_ms(300);
+	int unsettled = settle(name);
 	truth(name, &c, &s, ",\"clientSentBeforeLoader\":1000");
 	counters(name, "after");
 	collect(name, "end");
-	return errors(name, &c, &s);
+	return errors(name, &c, &s) | unsettled;
 }
 
 /*
@@ -637,13 +677,13 @@ static int held(void)
 	close(dfd);
 	pthread_join(us.thread, NULL);
 	pthread_join(ds.thread, NULL);
-	sleep_ms(300);
+	int unsettled = settle(name);
 	out("truth %s {\"uploadClientSent\":%ld,\"uploadServerReceived\":%ld,\"downloadServerSent\":%ld,"
 	    "\"downloadClientReceived\":%ld}",
 	    name, uc.sent, us.received, ds.sent, dc.received);
 	counters(name, "after");
 	collect(name, "end");
-	return errors(name, &uc, &us) | errors(name, &dc, &ds);
+	return errors(name, &uc, &us) | errors(name, &dc, &ds) | unsettled;
 }
 
 /* 3% of the TCP packets arriving at the server dropped during a 2,000,000-byte upload. */

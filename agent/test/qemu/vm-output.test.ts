@@ -3,12 +3,12 @@ import { test } from 'node:test';
 import { collectsThrough, counterDelta, crashedBeforeInit, parseVmOutput, sumCollects, tcpDelta } from './vm-output.js';
 
 const flow = (port: number, dir: string, sent: number, received: number) =>
-  `FLVM loader flow 10.77.0.1 10.77.0.2 ${port} ${dir} ${sent} ${received} 1 1 2 1 1 0 100 1 100 100`;
+  `FLVM loader flow 10.77.0.1 10.77.0.2 ${port} ${dir} ${sent} ${received} 1 1 2 1 1 0 100 1 100 100 - 0`;
 
 const serial = [
   'SeaBIOS noise',
   'FLVM kernel 6.1.0-57-cloud-amd64\r',
-  'FLVM loader ready 10 1 65536 16384 0',
+  'FLVM loader ready 10 1 65536 16384 0 2 3 storage',
   'FLVM proc loss client before Tcp: RetransSegs OutSegs',
   'FLVM proc loss client before Tcp: 1 10',
   'FLVM proc loss client before TcpExt: TCPTimeouts TCPFastOpenActive',
@@ -16,7 +16,7 @@ const serial = [
   'FLVM collect loss open',
   flow(5005, 'client', 1000, 0),
   '[   12.3] a kernel message',
-  'FLVM loader stats 1 2 3 4 5 6',
+  'FLVM loader stats 1 2 3 4 5 6 0 0 1 0 0 0 0 0 0',
   'FLVM loader end',
   'FLVM proc loss client after Tcp: RetransSegs OutSegs',
   'FLVM proc loss client after Tcp: 5 30',
@@ -26,7 +26,7 @@ const serial = [
   'FLVM collect loss end',
   flow(5005, 'client', 2000, 0),
   flow(5006, 'client', 7, 0),
-  'FLVM loader stats 1 2 3 4 5 6',
+  'FLVM loader stats 1 2 3 4 5 6 0 0 1 0 0 0 0 0 0',
   'FLVM loader end',
   'FLVM done loss ok 100ms',
   'FLVM stderr libbpf: something',
@@ -38,6 +38,8 @@ test('parseVmOutput reads the loader lines with the protocol parser and ignores 
   assert.equal(run.kernel, '6.1.0-57-cloud-amd64');
   assert.equal(run.ready?.totalRto, false);
   assert.equal(run.collects.length, 2);
+  assert.equal(run.collects[0]!.result.stats.conntrack, 'attached');
+  assert.equal(run.ready?.tickMode, 'storage');
   assert.deepEqual(run.truth.loss, { clientSent: 3000 });
   assert.equal(run.done.loss, 'ok');
   assert.deepEqual(run.loaderStderr, ['libbpf: something']);

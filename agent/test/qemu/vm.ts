@@ -218,7 +218,7 @@ export interface BootResult {
 }
 
 /** Boots the kernel with the initramfs under TCG and returns the serial console's text. */
-export function boot(kernel: Kernel, initramfs: string, timeoutS = 170, memMb = 1024): Promise<BootResult> {
+export function boot(kernel: Kernel, initramfs: string, timeoutS = 240, memMb = 1024): Promise<BootResult> {
   const args = [
     '--kill-after=5',
     String(timeoutS),

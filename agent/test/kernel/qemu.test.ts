@@ -1,0 +1,320 @@
+/**
+ * The kernels users run: Debian 12's own Linux 6.1 and 6.12 (cloud images, fetched from Debian's archive and never
+ * installed) booted under qemu (TCG, no /dev/kvm) with an initramfs holding the static loader, the BPF objects and
+ * a static scenario program (agent/test/qemu/). Inside each VM the scenarios run in two network namespaces joined
+ * by a veth pair; the VM prints the loader's own output lines and each namespace's /proc/net counters on the serial
+ * console, and every number below is the agent's (parsed with agent/src/bpf/protocol.ts) compared with the ground
+ * truth measured inside the same VM: the bytes the generator moved and the kernel's own TCP counters.
+ * Both VMs boot side by side in `before` (one vCPU each); each test reads its kernel's results.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { before, test, type TestContext } from 'node:test';
+import type { KernelFlow } from '../../src/bpf/protocol.js';
+import { bpfArtifactPaths } from '../lib/agent-process.js';
+import { requireBinary } from '../lib/privileges.js';
+import {
+  BUSYBOX,
+  ETHTOOL,
+  IPROUTE2,
+  XTABLES,
+  KERNELS,
+  QEMU,
+  bootReachingInit,
+  buildInitramfs,
+  buildStaticTools,
+  fetchKernel,
+  serialLog,
+  type BootResult,
+  type Kernel,
+} from '../qemu/vm.js';
+import {
+  collectsThrough,
+  counterDelta,
+  parseVmOutput,
+  sumCollects,
+  tcpDelta,
+  type FlowTotals,
+  type VmRun,
+} from '../qemu/vm-output.js';
+
+const CLIENT = '10.77.0.1';
+const SERVER = '10.77.0.2';
+const CLIENT6 = 'fd77::1';
+const SERVER6 = 'fd77::2';
+const STATIC_LIBS = ['/usr/lib/x86_64-linux-gnu/libbpf.a', '/usr/lib/x86_64-linux-gnu/libelf.a'];
+const NEEDED = [
+  QEMU,
+  BUSYBOX,
+  ETHTOOL,
+  IPROUTE2,
+  XTABLES,
+  '/usr/bin/xz',
+  ...STATIC_LIBS,
+  ...bpfArtifactPaths().filter((p) => p.endsWith('.o')),
+];
+
+interface VmResult {
+  kernel: Kernel;
+  boot: BootResult;
+  run: VmRun;
+}
+const results = new Map<string, VmResult | Error>();
+
+function ready(t: TestContext): boolean {
+  return NEEDED.every((p) => requireBinary(t, p));
+}
+
+before(async () => {
+  if (!NEEDED.every((p) => existsSync(p))) {
+    return;
+  }
+  await buildStaticTools();
+  await Promise.all(
+    KERNELS.map(async (spec) => {
+      try {
+        const kernel = await fetchKernel(spec);
+        const initramfs = await buildInitramfs(kernel);
+        const result = await bootReachingInit(kernel, initramfs);
+        results.set(spec.name, { kernel, boot: result, run: parseVmOutput(result.serial) });
+      } catch (e) {
+        results.set(spec.name, e as Error);
+      }
+    })
+  );
+});
+
+/** The VM run of one kernel; fails with the reason (and where the serial log is) when it did not finish. */
+function vm(name: string): VmResult {
+  const r = results.get(name);
+  if (r === undefined) {
+    throw new Error(`kernel ${name}: the VM did not run`);
+  }
+  if (r instanceof Error) {
+    throw r;
+  }
+  assert.ok(
+    r.run.finished,
+    `kernel ${name}: the VM did not finish (qemu exit ${r.boot.code} after ${r.boot.ms} ms); serial log ${serialLog(r.kernel)}`
+  );
+  return r;
+}
+
+/** The scenario ran to its end inside the VM (no generator error). */
+function scenario(name: string, s: string): VmResult {
+  const r = vm(name);
+  assert.equal(
+    r.run.done[s],
+    'ok',
+    `kernel ${name}: scenario ${s} did not complete: ${r.run.errors.join('; ')} (serial log ${serialLog(r.kernel)})`
+  );
+  return r;
+}
+
+const client =
+  (port: number, local = CLIENT, remote = SERVER) =>
+  (f: KernelFlow) =>
+    f.direction === 'client' && f.serverPort === port && f.localIp === local && f.remoteIp === remote;
+const server =
+  (port: number, local = SERVER, remote = CLIENT) =>
+  (f: KernelFlow) =>
+    f.direction === 'server' && f.serverPort === port && f.localIp === local && f.remoteIp === remote;
+
+function totals(r: VmResult, pick: (f: KernelFlow) => boolean): FlowTotals {
+  return sumCollects(r.run.collects, pick);
+}
+
+function truth(r: VmResult, s: string): Record<string, number> {
+  const t = r.run.truth[s];
+  assert.ok(t, `no ground truth for ${s}`);
+  return t;
+}
+
+/** total_rto entered struct tcp_sock in Linux 6.7. */
+function hasTotalRto(release: string): boolean {
+  const [major = 0, minor = 0] = release.split(/[.-]/).map(Number);
+  return major > 6 || (major === 6 && minor >= 7);
+}
+
+for (const { name } of KERNELS) {
+  test(`${name}: the BPF programs load and CO-RE matches the kernel's tcp_sock (total_rto only where it exists)`, (t) => {
+    if (!ready(t)) {
+      return;
+    }
+    const r = vm(name);
+    t.diagnostic(`${r.run.kernel}: boot + scenarios ${r.boot.ms} ms; loader ${JSON.stringify(r.run.ready)}`);
+    if (r.boot.retried.length > 0) {
+      t.diagnostic(`boots retried after a crash before /init (qemu TCG): ${r.boot.retried.join(' | ')}`);
+    }
+    assert.ok(r.run.kernel?.startsWith(name + '.'), `booted ${r.run.kernel}`);
+    assert.ok(r.run.ready, `the loader did not load: ${r.run.errors.join('; ')}\n${r.run.loaderStderr.join('\n')}`);
+    assert.equal(r.run.ready.totalRto, hasTotalRto(r.kernel.release));
+    assert.deepEqual(
+      r.run.errors.filter((e) => e.startsWith('loader') || e.startsWith('setup')),
+      [],
+      'the VM set up (modules, namespaces) and the loader reported no error'
+    );
+  });
+
+  test(`${name}: a connection opened before the loader, then carrying 3,000,000 bytes, reports exactly 3,000,000 at both ends`, (t) => {
+    if (!ready(t)) {
+      return;
+    }
+    const r = scenario(name, 'preexisting');
+    const g = truth(r, 'preexisting');
+    assert.equal(g.clientSent, 3_000_000);
+    assert.equal(g.serverReceived, 3_000_000 + g.clientSentBeforeLoader!);
+    const c = totals(r, client(5001));
+    const s = totals(r, server(5001));
+    t.diagnostic(`client ${JSON.stringify(c)} server ${JSON.stringify(s)}`);
+    assert.equal(c.bytesSent, 3_000_000);
+    assert.equal(c.bytesReceived, 0);
+    assert.equal(s.bytesReceived, 3_000_000);
+    assert.equal(s.bytesSent, 0);
+  });
+
+  test(`${name}: an upload and a download held open report their bytes before they close`, (t) => {
+    if (!ready(t)) {
+      return;
+    }
+    const r = scenario(name, 'held');
+    const g = truth(r, 'held-open');
+    assert.equal(g.uploadServerReceived, 2_000_000);
+    assert.equal(g.downloadClientReceived, 2_000_000);
+    const open = collectsThrough(r.run, 'held', 'open');
+    const uploadServer = sumCollects(open, server(5002));
+    const uploadClient = sumCollects(open, client(5002));
+    const downloadClient = sumCollects(open, client(5003));
+    const downloadServer = sumCollects(open, server(5003));
+    t.diagnostic(
+      `while open: upload server received ${uploadServer.bytesReceived}, download client received ${downloadClient.bytesReceived}`
+    );
+    assert.equal(uploadServer.bytesReceived, 2_000_000, 'the receive-only upload server, while open');
+    assert.equal(downloadClient.bytesReceived, 2_000_000, 'the receive-only download client, while open');
+    assert.equal(uploadClient.bytesSent, 2_000_000, 'the uploading client, while open');
+    assert.equal(downloadServer.bytesSent, 2_000_000, 'the downloading server, while open');
+    // and nothing is counted twice once they close
+    assert.equal(totals(r, server(5002)).bytesReceived, 2_000_000);
+    assert.equal(totals(r, client(5003)).bytesReceived, 2_000_000);
+    assert.equal(totals(r, client(5002)).bytesSent, 2_000_000);
+    assert.equal(totals(r, server(5003)).bytesSent, 2_000_000);
+  });
+
+  test(`${name}: an IPv6 upload is exact at both ends`, (t) => {
+    if (!ready(t)) {
+      return;
+    }
+    const r = scenario(name, 'ipv6');
+    const g = truth(r, 'ipv6');
+    const c = totals(r, client(5004, CLIENT6, SERVER6));
+    const s = totals(r, server(5004, SERVER6, CLIENT6));
+    assert.equal(g.clientSent, 1_000_000);
+    assert.equal(c.bytesSent, g.clientSent);
+    assert.equal(c.bytesReceived, g.clientReceived);
+    assert.equal(s.bytesReceived, g.serverReceived);
+    assert.equal(s.bytesSent, g.serverSent);
+    assert.equal(c.connectionsOpened, 1);
+    assert.equal(s.connectionsClosed, 1);
+  });
+
+  test(`${name}: 3% loss at the receiver: exact bytes, retransmits and RTOs equal each namespace's own counters`, (t) => {
+    if (!ready(t)) {
+      return;
+    }
+    const r = scenario(name, 'loss');
+    const g = truth(r, 'loss');
+    const k = r.run.counters.loss!;
+    const c = totals(r, client(5005));
+    const s = totals(r, server(5005));
+    const cn = tcpDelta(k.client);
+    const sn = tcpDelta(k.server);
+    t.diagnostic(
+      `agent client retransmits ${c.retransmits} rtos ${c.rtos}, server ${s.retransmits} / ${s.rtos}; ` +
+        `namespaces ${cn.retransSegs} / ${cn.timeouts} and ${sn.retransSegs} / ${sn.timeouts}`
+    );
+    assert.equal(c.bytesSent, g.clientSent);
+    assert.equal(s.bytesReceived, g.serverReceived);
+    assert.ok(cn.retransSegs > 0, `3% loss must cause retransmits (namespace counted ${cn.retransSegs})`);
+    assert.equal(c.retransmits, cn.retransSegs);
+    assert.equal(c.rtos, cn.timeouts);
+    assert.equal(s.retransmits, sn.retransSegs);
+    assert.equal(s.rtos, sn.timeouts);
+  });
+
+  test(`${name}: a 1.5 s blackhole mid-transfer: rtos equal TCPTimeouts (at least 1), retransmits equal RetransSegs`, (t) => {
+    if (!ready(t)) {
+      return;
+    }
+    const r = scenario(name, 'blackhole');
+    const g = truth(r, 'blackhole');
+    const cn = tcpDelta(r.run.counters.blackhole!.client);
+    const c = totals(r, client(5006));
+    const s = totals(r, server(5006));
+    t.diagnostic(`agent rtos ${c.rtos} retransmits ${c.retransmits}; namespace ${cn.timeouts} / ${cn.retransSegs}`);
+    assert.ok(cn.timeouts >= 1, `the blackhole must cause a timeout (namespace counted ${cn.timeouts})`);
+    assert.equal(c.rtos, cn.timeouts);
+    assert.equal(c.retransmits, cn.retransSegs);
+    assert.equal(c.bytesSent, g.clientSent);
+    assert.equal(s.bytesReceived, g.serverReceived);
+  });
+
+  test(`${name}: 50 short connections: 50 opened and closed at each end, exact bytes`, (t) => {
+    if (!ready(t)) {
+      return;
+    }
+    const r = scenario(name, 'short');
+    const g = truth(r, 'short');
+    const c = totals(r, client(5007));
+    const s = totals(r, server(5007));
+    assert.equal(g.clientConnections, 50);
+    assert.equal(g.clientSent, 50 * 1000 + (49 * 50) / 2);
+    assert.equal(c.connectionsOpened, 50);
+    assert.equal(c.connectionsClosed, 50);
+    assert.equal(s.connectionsOpened, 50);
+    assert.equal(s.connectionsClosed, 50);
+    assert.equal(c.bytesSent, g.clientSent);
+    assert.equal(c.bytesReceived, g.clientReceived);
+    assert.equal(s.bytesReceived, g.serverReceived);
+    assert.equal(s.bytesSent, g.serverSent);
+  });
+
+  test(`${name}: TCP Fast Open (data in the SYN) is counted once at each end`, (t) => {
+    if (!ready(t)) {
+      return;
+    }
+    const r = scenario(name, 'tfo');
+    const g = truth(r, 'tfo');
+    const k = r.run.counters.tfo!;
+    const active = counterDelta(k.client, 'TcpExt', 'TCPFastOpenActive');
+    const passive = counterDelta(k.server, 'TcpExt', 'TCPFastOpenPassive');
+    assert.ok(active >= 1 && passive >= 1, `Fast Open was not used (active ${active}, passive ${passive})`);
+    const c = totals(r, client(5008));
+    const s = totals(r, server(5008));
+    t.diagnostic(`TFO: ${active} active, ${passive} passive; agent client sent ${c.bytesSent} of ${g.clientSent}`);
+    assert.equal(c.bytesSent, g.clientSent);
+    assert.equal(s.bytesReceived, g.serverReceived);
+    assert.equal(c.bytesReceived, g.clientReceived);
+    assert.equal(s.bytesSent, g.serverSent);
+  });
+
+  test(`${name}: a Service address translated on the node (iptables DNAT, conntrack fentry): flows keyed by the real server, via = the Service`, (t) => {
+    if (!ready(t)) {
+      return;
+    }
+    const r = scenario(name, 'dnat');
+    const g = truth(r, 'dnat');
+    const dnat = r.run.collects.find((c) => c.scenario === 'dnat');
+    assert.equal(dnat?.result.stats.conntrack, 'attached', 'the conntrack program attached');
+    const viaService = (f: KernelFlow) => client(5009)(f) && f.via?.ip === '10.96.0.10' && f.via.port === 80;
+    const c = totals(r, viaService);
+    const s = totals(r, server(5009));
+    t.diagnostic(`client via the Service ${JSON.stringify(c)}`);
+    assert.equal(g.clientConnections, 5);
+    assert.equal(c.connectionsOpened, 5);
+    assert.equal(c.bytesSent, g.clientSent);
+    assert.equal(c.bytesReceived, g.clientReceived);
+    assert.equal(s.bytesReceived, g.serverReceived);
+    assert.equal(s.bytesSent, g.serverSent);
+    assert.equal(totals(r, (f) => f.remoteIp === '10.96.0.10').lines, 0, 'no flow keyed by the Service address');
+  });
+}

@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -679,6 +680,9 @@ int main(int argc, char **argv)
 		}
 		btf__free(vmlinux);
 	}
+	/* Loading parsed the objects' BTF and the kernel's (~15 MB of heap, freed but kept by malloc): give it back,
+	 * the loader lives as long as the agent (bench:agent: RSS 15.5 -> 4.3 MB). */
+	malloc_trim(0);
 	printf("ready %u %u %u %u %d %llu %d %s\n", pinfo.id, linfo.id, s.max_sockets, s.max_flows, total_rto,
 	       (unsigned long long)counter(&s, FL_SOCKETS_ADOPTED), netns_visited,
 	       s.tick_mode == TICK_STORAGE ? "storage" : "tcp");

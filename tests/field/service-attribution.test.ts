@@ -24,11 +24,9 @@ import { requireBinary, requireKernel } from '../../agent/test/lib/privileges.js
 import { runClient, startServer, type TrafficServer } from '../../agent/test/lib/traffic.js';
 import { startHubProcess } from '../lib/hub-process.js';
 import { createKubeCluster, writeMetadataFile, type ClusterSpec, type KubeCluster } from '../lib/kube-node.js';
-import { startNodeAgent, type NodeAgent } from '../lib/node-agent.js';
-import { forwardIntoNamespace } from '../lib/ns-forward.js';
+import { startClusterAgents, type NodeAgent } from '../lib/node-agent.js';
 
 const REPORT_S = 2;
-const HUB_PORT_IN_NODE = 7470;
 const BACKEND_PORT = 8080;
 const BYTES_PER_CONN = 150_000;
 
@@ -129,25 +127,9 @@ test('Service traffic lands on the backend pods, exact to the byte, by zone, nam
       servers.set(pod.name, await startServer(pod.ns, '0.0.0.0', BACKEND_PORT));
     }
 
-    const started = await Promise.all(
-      c.nodes.map(async (node) => {
-        const fwd = await forwardIntoNamespace(node.ns, {
-          listenHost: '127.0.0.1',
-          listenPort: HUB_PORT_IN_NODE,
-          target: hub.url,
-        });
-        cleanups.push(() => fwd.close());
-        return startNodeAgent(node, {
-          hubUrl: fwd.url,
-          ingestToken: hub.ingestToken,
-          metadataFile: writeMetadataFile(join(work, `${node.name}-metadata.json`), c.nodeMetadata(node.name)),
-          reportIntervalS: REPORT_S,
-          collectIntervalS: 1,
-        });
-      })
-    );
-    agents.push(...started);
-    cleanups.push(() => Promise.all(agents.map((a) => a.stop())));
+    const running = await startClusterAgents(c, hub, work, { reportIntervalS: REPORT_S, collectIntervalS: 1 });
+    agents.push(...running.agents);
+    cleanups.push(() => running.stop());
 
     /** Runs `count` connections from `ns` to host:port and returns what each backend received meanwhile. */
     const call = async (
@@ -211,9 +193,8 @@ test('Service traffic lands on the backend pods, exact to the byte, by zone, nam
 
     // The last collection tick and report reach the hub; stopping flushes what is left.
     await new Promise((r) => setTimeout(r, (REPORT_S + 1) * 1000));
-    for (const a of agents) {
-      assert.equal(await a.stop(), 0, `${a.node} agent:\n${a.stderr()}`);
-    }
+    const codes = await running.stop();
+    agents.forEach((a, i) => assert.equal(codes[i], 0, `${a.node} agent:\n${a.stderr()}`));
     for (const a of agents) {
       const flows = a.reports.flatMap((r) => (r.flows as Array<Record<string, unknown>>) ?? []);
       const via = flows.filter((f) => f.via);
@@ -246,11 +227,17 @@ test('Service traffic lands on the backend pods, exact to the byte, by zone, nam
     await t.test('no row, map node or edge is a ClusterIP or a NodePort address', () => {
       const bad = rows.filter((r) => translated.has(r.remote.ip) || serviceIps.has(r.local.ip));
       assert.deepEqual(show(bad), '[]');
-      const badNodes = graph.nodes.filter((n) => (n.ip !== null && serviceIps.has(n.ip)) || n.kind === 'Service');
-      assert.deepEqual(badNodes, []);
-      const ids = new Set(badNodes.map((n) => n.id));
+      const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+      const isTranslated = (id: string): boolean => {
+        const n = byId.get(id);
+        return n?.kind === 'Service' || (n?.ip != null && translated.has(n.ip));
+      };
       assert.deepEqual(
-        graph.edges.filter((e) => ids.has(e.source) || ids.has(e.target)),
+        graph.edges.filter((e) => isTranslated(e.target) || serviceIps.has(byId.get(e.source)?.ip ?? '')),
+        []
+      );
+      assert.deepEqual(
+        graph.nodes.filter((n) => n.kind === 'Service' || (n.ip !== null && serviceIps.has(n.ip))),
         []
       );
     });

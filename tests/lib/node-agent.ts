@@ -8,7 +8,8 @@ import { type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { REPO_ROOT } from './hub-process.js';
-import { startNodeProcess, type KubeNode } from './kube-node.js';
+import { startNodeProcess, writeMetadataFile, type KubeCluster, type KubeNode } from './kube-node.js';
+import { forwardIntoNamespace, type NamespaceForward } from './ns-forward.js';
 
 const CLI = join(REPO_ROOT, 'agent/src/cli.ts');
 
@@ -98,4 +99,51 @@ export async function startNodeAgent(
     throw new Error(`flowlens-agent node on ${node.name} did not start:\n${stderr}`);
   }
   return { node: node.name, reports, stderr: () => stderr, stop };
+}
+
+export interface ClusterAgents {
+  agents: NodeAgent[];
+  /** Stops every agent (each flushes its last report), then the hub forwarders; resolves with the agents' exit codes. */
+  stop(): Promise<Array<number | null>>;
+}
+
+/**
+ * One agent per node of `cluster`, each reporting to `hub` (on the root namespace's loopback) through a
+ * forwarder at 127.0.0.1:7470 inside its node — the hub as the node sees it. Metadata files go to `workDir`.
+ */
+export async function startClusterAgents(
+  cluster: KubeCluster,
+  hub: { url: string; ingestToken: string },
+  workDir: string,
+  opts: { reportIntervalS: number; collectIntervalS: number }
+): Promise<ClusterAgents> {
+  const forwards: NamespaceForward[] = [];
+  const agents: NodeAgent[] = [];
+  let stopped: Promise<Array<number | null>> | undefined;
+  const stop = (): Promise<Array<number | null>> =>
+    (stopped ??= (async () => {
+      const codes = await Promise.all(agents.map((a) => a.stop()));
+      await Promise.all(forwards.map((f) => f.close()));
+      return codes;
+    })());
+  try {
+    await Promise.all(
+      cluster.nodes.map(async (node) => {
+        const fwd = await forwardIntoNamespace(node.ns, { listenHost: '127.0.0.1', listenPort: 7470, target: hub.url });
+        forwards.push(fwd);
+        const metadataFile = writeMetadataFile(
+          join(workDir, `${node.name}-metadata.json`),
+          cluster.nodeMetadata(node.name)
+        );
+        agents.push(
+          await startNodeAgent(node, { hubUrl: fwd.url, ingestToken: hub.ingestToken, metadataFile, ...opts })
+        );
+      })
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  agents.sort((a, b) => a.node.localeCompare(b.node));
+  return { agents, stop };
 }

@@ -12,7 +12,8 @@
  *   - a host-network client calling the ClusterIP (kube-proxy's OUTPUT path, masqueraded);
  * each backend pod's row carries exactly the bytes that backend received, INTRA_AZ or INTER_AZ by the two
  * ends' zones, with the Service's name; each client's rows add up to what it sent; no row, map node or edge
- * is a ClusterIP or a NodePort address.
+ * is a ClusterIP or a NodePort address. And the topology stays faithful: each agent reports only its own
+ * node's sockets, and only translations its own node's connection tracking holds.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { test } from 'node:test';
 import { bpfArtifactPaths } from '../../agent/test/lib/agent-process.js';
 import { requireBinary, requireKernel } from '../../agent/test/lib/privileges.js';
 import { runClient, startServer, type TrafficServer } from '../../agent/test/lib/traffic.js';
+import { isDnat, parseConntrack, type CtEntry } from '../lib/conntrack.js';
 import { startHubProcess } from '../lib/hub-process.js';
 import { createKubeCluster, writeMetadataFile, type ClusterSpec, type KubeCluster } from '../lib/kube-node.js';
 import { startClusterAgents, type NodeAgent } from '../lib/node-agent.js';
@@ -80,6 +82,14 @@ interface Row {
   local: End;
   remote: End;
   bytes: number;
+}
+interface ReportedFlow {
+  localIp: string;
+  localPort: number;
+  remoteIp: string;
+  remotePort: number;
+  direction: 'client' | 'server';
+  via?: { ip: string; port: number } | null;
 }
 interface ServiceMap {
   nodes: Array<{ id: string; title: string; kind: string | null; ip: string | null }>;
@@ -195,11 +205,61 @@ test('Service traffic lands on the backend pods, exact to the byte, by zone, nam
     await new Promise((r) => setTimeout(r, (REPORT_S + 1) * 1000));
     const codes = await running.stop();
     agents.forEach((a, i) => assert.equal(codes[i], 0, `${a.node} agent:\n${a.stderr()}`));
+    // Each node's own connection tracking (entries linger 120 s in TIME_WAIT): what that node translated.
+    const tracked = new Map<string, CtEntry[]>();
+    for (const n of c.nodes) {
+      tracked.set(n.name, parseConntrack(await c.conntrack(n.name)).filter(isDnat));
+    }
+    const flowsOf = (a: NodeAgent) => a.reports.flatMap((r) => (r.flows as ReportedFlow[] | undefined) ?? []);
     for (const a of agents) {
-      const flows = a.reports.flatMap((r) => (r.flows as Array<Record<string, unknown>>) ?? []);
+      const flows = flowsOf(a);
       const via = flows.filter((f) => f.via);
       log(`${a.node}: ${a.reports.length} reports, ${flows.length} flows, ${via.length} with via`);
     }
+
+    await t.test("each agent reports its own node's sockets only (the node's cgroup)", () => {
+      for (const a of agents) {
+        const node = c.node(a.node);
+        const own = new Set([
+          node.ip,
+          node.gatewayIp,
+          '127.0.0.1',
+          ...c.pods.filter((p) => p.node === a.node).map((p) => p.ip),
+        ]);
+        const foreign = flowsOf(a).filter((f) => !own.has(f.localIp));
+        assert.deepEqual(foreign, [], `${a.node} reported sockets of another node`);
+        assert.ok(flowsOf(a).length > 0, `${a.node} reported no flows`);
+      }
+    });
+
+    await t.test("each agent resolves translations from its own node's connection tracking only", () => {
+      // One kernel runs every node here; on a real cluster a node never sees another node's translations.
+      for (const a of agents) {
+        const mine = tracked.get(a.node)!;
+        for (const f of flowsOf(a).filter((fl) => fl.via)) {
+          const via = f.via!;
+          const found =
+            f.direction === 'client'
+              ? mine.some(
+                  (e) =>
+                    e.orig.src === f.localIp &&
+                    e.orig.dst === via.ip &&
+                    e.orig.dport === via.port &&
+                    e.reply.src === f.remoteIp &&
+                    e.reply.sport === f.remotePort
+                )
+              : mine.some(
+                  (e) =>
+                    e.reply.src === f.localIp &&
+                    e.reply.sport === f.localPort &&
+                    e.orig.src === f.remoteIp &&
+                    e.orig.dst === via.ip &&
+                    e.orig.dport === via.port
+                );
+          assert.ok(found, `${a.node} reported ${JSON.stringify(f)}, a translation ${a.node} did not make`);
+        }
+      }
+    });
 
     const to = Date.now() + 60_000;
     const top = await hub.get(`/api/v1/top-contributors?metric=bytes&from=0&to=${to}&limit=500`);

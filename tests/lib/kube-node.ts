@@ -89,7 +89,7 @@ export interface KubeCluster {
   node(name: string): KubeNode;
   pod(name: string): KubePod;
   service(name: string): KubeService;
-  /** What the hub's metadata file holds: nodes with zones and addresses, every pod, services with ports. */
+  /** What the hub's metadata file holds: nodes with zones and addresses, every pod, Services with NodePorts. */
   hubMetadata(): MetadataFile;
   /** What one node agent knows: its own node's pods (the node-scoped watch). */
   nodeMetadata(node: string): MetadataFile;
@@ -284,16 +284,7 @@ export async function createKubeCluster(spec: ClusterSpec, opts: { offloadsOff?:
       ip: svc.clusterIp,
       name: svc.name,
       namespace: svc.namespace,
-      ports: [
-        {
-          name: svc.portName,
-          protocol: 'TCP',
-          port: svc.port,
-          targetPort: svc.endpoints[0]?.port ?? svc.port,
-          ...(svc.nodePort === undefined ? {} : { nodePort: svc.nodePort }),
-        },
-      ],
-      ...(svc.nodePort === undefined ? {} : { externalTrafficPolicy: svc.externalTrafficPolicy ?? 'Cluster' }),
+      ...(svc.nodePort === undefined ? {} : { nodePorts: [svc.nodePort] }),
     })),
   });
 

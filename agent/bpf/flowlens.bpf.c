@@ -1,17 +1,35 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Flowlens TCP flow statistics: one sock_ops program on the cgroup-v2 root.
+ * Flowlens TCP flow statistics. Nothing here runs per packet or per ACK:
  *
- * Per socket (BPF socket-local storage, freed by the kernel with the socket) we keep the flow key and the
- * counter values already accounted. On every callback we read the kernel's own tcp_sock counters, and add
- * what changed since the last callback to the flow's entry in the *current* flow map. Userspace swaps the
- * flow map every collection tick (an epoch flip, then an RCU grace period so no program still uses the old one)
- * and drains the old one, so each drained map holds exactly one tick's deltas. Nothing is sent per packet.
+ *   fl_sockops   sock_ops on the cgroup-v2 root. Runs a few times per connection: at ACTIVE/PASSIVE_ESTABLISHED
+ *                (register the socket: flow key, direction, baseline; enable STATE_CB), at each state change
+ *                (STATE_CB: note our FIN; at CLOSE take the final numbers), and at RTO_CB only on kernels
+ *                without tcp_sock.total_rto (< 6.7; RTOs are rare events).
+ *   fl_tick      iter/bpf_sk_storage_map, run by the loader once per collection tick: for every tracked socket
+ *                (all network namespaces) read the tcp_sock counters and add what changed since the last reading
+ *                to this tick's flow table, plus one srtt sample per socket that moved.
+ *   fl_adopt     iter/tcp, run by the loader once per network namespace at start: sockets established before
+ *                the agent get storage with baseline = their current counters (nothing from before is reported).
+ *   fl_state     tp_btf/inet_sock_set_state: final numbers at close for adopted sockets, which have no STATE_CB
+ *                (only sock_ops can enable it); returns at once for every other socket.
  *
- * Exactness (checked against /proc/net/snmp and netstat in agent/test/kernel):
- *  - bytes sent     = bytes_acked, minus the SYN (absorbed by the baseline taken at ESTABLISHED) and minus
- *                     one for our FIN once it is acknowledged (snd_una == write_seq after we sent a FIN).
- *  - bytes received = bytes_received minus one once the peer's FIN was taken in order (SOCK_DONE).
+ * Per socket (BPF socket-local storage, freed by the kernel with the socket) we keep the flow key and, per counter,
+ * the value already accounted (the baseline). A reading is accounted by raising the baseline with a
+ * compare-and-swap and adding the difference to the flow table, so the tick iterator and the close path can run
+ * at the same time on two CPUs and every byte is still counted exactly once.
+ *
+ * Flow tables: userspace swaps them every tick (an epoch flip, then an RCU grace period so no program still uses
+ * the old one) and drains the old one, so each drained table holds exactly one tick's deltas. When a table is full
+ * the tick iterator leaves the deltas in the socket (taken at a later tick or at close) and the close path puts
+ * them in a small overflow table drained with the same tick, so nothing is lost.
+ *
+ * Exactness (checked against the generators and /proc/net/snmp in agent/test/kernel):
+ *  - bytes sent     = bytes_acked minus the client's SYN (baseline 1 for a client we saw open, so data carried by a
+ *                     Fast Open SYN counts; a server's bytes_acked never includes its SYN-ACK) and minus one for
+ *                     our FIN once acknowledged.
+ *  - bytes received = bytes_received (baseline 0 for a connection we saw open: Fast Open data in the SYN counts)
+ *                     minus one once the peer's FIN was taken in order (SOCK_DONE).
  *  - retransmits    = total_retrans (same increments as TcpRetransSegs, SYN / SYN-ACK retransmits included).
  *  - rtos           = total_rto (kernel >= 6.7, same event as TcpExtTCPTimeouts), else RTO callbacks counted.
  */
@@ -19,36 +37,40 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_tracing.h>
 #include "flowlens.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define AF_INET 2
 #define AF_INET6 10
+#define IPPROTO_TCP 6
 #define TCPS_ESTABLISHED 1
 #define TCPS_FIN_WAIT1 4
+#define TCPS_FIN_WAIT2 5
+#define TCPS_TIME_WAIT 6
 #define TCPS_CLOSE 7
+#define TCPS_CLOSE_WAIT 8
 #define TCPS_LAST_ACK 9
+#define TCPS_LISTEN 10
+#define TCPS_CLOSING 11
 #define SOCK_DONE_BIT 1
 
 /* Set by the loader before load. */
 const volatile __u32 max_sockets = 65536;
 const volatile __u32 max_flows = 16384;
 
+enum { B_SENT, B_RECV, B_SOUT, B_SIN, B_RETR, B_RTO, B_MAX };
+
 struct sock_state {
 	struct fl_flow_key key;
-	__u64 bytes_sent;     /* accounted so far (raw minus corrections) */
-	__u64 bytes_received;
-	__u32 segs_out;
-	__u32 segs_in;
-	__u32 retrans;
-	__u32 rto_cb;          /* RTO callbacks seen (fallback when total_rto is missing) */
-	__u16 rto;
-	__u8 fin_out;          /* we sent (queued) a FIN */
-	__u8 pad;
-	__u32 slot;            /* index of this socket's flow in flow_vals_* ... */
-	__u32 slot_epoch;      /* ... valid while the epoch is slot_epoch - 1 (0: none yet) */
-	__u32 pad2;
+	__u64 base[B_MAX];  /* accounted so far, per counter; raised only by compare-and-swap */
+	__u64 slot_tag;     /* (epoch + 1) << 32 | slot: this socket's flow in the set of that epoch */
+	__u32 rto_cb;       /* RTO callbacks seen (kernels without total_rto) */
+	__u32 closed;       /* set once by the close path; the tick iterator skips the socket afterwards */
+	__u8 fin_out;       /* we queued a FIN */
+	__u8 adopted;       /* existed before the agent: closed by fl_state, not STATE_CB */
+	__u8 pad[6];
 };
 
 struct {
@@ -61,8 +83,8 @@ struct {
 /*
  * Per-tick flow tables, two of them: programs fill set A while the epoch is even, set B while it is odd. A set is
  * an index (flow key -> slot, a hash) and the values (an array indexed by slot). A socket looks its flow up in
- * the index once per tick and remembers the slot, so the per-callback path is an array access, not a hash
- * lookup. Every map is referenced statically so the verifier inlines the lookups.
+ * the index once per tick and remembers the slot. Every map is referenced statically so the verifier inlines the
+ * lookups.
  */
 struct flow_index {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -77,6 +99,14 @@ struct flow_vals {
 	__type(key, __u32);
 	__type(value, struct fl_flow_val);
 } flow_vals_a SEC(".maps"), flow_vals_b SEC(".maps");
+
+/* Close-time deltas that found the set's flow table full; drained with the same set. */
+struct flow_overflow {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FL_OVERFLOW_ENTRIES);
+	__type(key, struct fl_flow_key);
+	__type(value, struct fl_flow_val);
+} flow_overflow_a SEC(".maps"), flow_overflow_b SEC(".maps");
 
 /* Next free slot of set A (index 0) and set B (index 1); userspace resets it when it drains the set. */
 struct {
@@ -93,7 +123,7 @@ struct {
 	__type(value, __u32);
 } flow_epoch SEC(".maps");
 
-/* Never used by the program: userspace updates it after flipping the epoch because an update of a map-in-map
+/* Never used by the programs: userspace updates it after flipping the epoch because an update of a map-in-map
  * waits for an RCU grace period, i.e. until every program run that may still see the old epoch has finished. */
 struct rcu_sync_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -110,6 +140,22 @@ struct {
 } rcu_sync SEC(".maps") = {
 	.values = { &rcu_sync_dummy },
 };
+
+/* Connections the node translated, filled by conntrack.bpf.c (which reuses this map). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FL_NAT_ENTRIES);
+	__type(key, struct fl_nat_key);
+	__type(value, struct fl_nat_val);
+} nat_map SEC(".maps");
+
+/* Local ports listening in the network namespace being adopted (emptied by the loader between namespaces). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u16);
+	__type(value, __u8);
+} listeners SEC(".maps");
 
 /* Global counters (index: enum fl_counter). */
 struct {
@@ -137,77 +183,86 @@ static __always_inline int is_v4_mapped(const __u32 *a)
 	return a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0x0000ffff);
 }
 
-/* sock_ops keeps the remote port in network order in the upper 16 bits of a 32-bit field. */
-static __always_inline __u32 remote_port_of(struct bpf_sock_ops *ctx)
+/* Fills the flow key (and the translation-map key) of a socket; ports in host order. */
+static __always_inline void fill_key(struct fl_flow_key *k, struct fl_nat_key *nk, __u32 family, const __u32 *l,
+				     const __u32 *r, __u16 lport, __u16 rport, __u8 direction)
 {
-	return bpf_ntohl(ctx->remote_port);
-}
-
-static __always_inline void fill_key(struct bpf_sock_ops *ctx, struct fl_flow_key *k, __u8 direction)
-{
-	__u32 lport = ctx->local_port; /* host order */
-	__u32 rport = remote_port_of(ctx);
-
 	__builtin_memset(k, 0, sizeof(*k));
-	if (ctx->family == AF_INET) {
+	__builtin_memset(nk, 0, sizeof(*nk));
+	if (family == AF_INET || (is_v4_mapped(l) && is_v4_mapped(r))) {
 		k->family = 4;
-		k->local[0] = ctx->local_ip4;
-		k->remote[0] = ctx->remote_ip4;
+		k->local[0] = family == AF_INET ? l[0] : l[3];
+		k->remote[0] = family == AF_INET ? r[0] : r[3];
 	} else {
-		__u32 l[4] = { ctx->local_ip6[0], ctx->local_ip6[1], ctx->local_ip6[2], ctx->local_ip6[3] };
-		__u32 r[4] = { ctx->remote_ip6[0], ctx->remote_ip6[1], ctx->remote_ip6[2], ctx->remote_ip6[3] };
-		if (is_v4_mapped(l) && is_v4_mapped(r)) {
-			k->family = 4;
-			k->local[0] = l[3];
-			k->remote[0] = r[3];
-		} else {
-			k->family = 6;
-			__builtin_memcpy(k->local, l, sizeof(l));
-			__builtin_memcpy(k->remote, r, sizeof(r));
-		}
+		k->family = 6;
+		__builtin_memcpy(k->local, l, 16);
+		__builtin_memcpy(k->remote, r, 16);
 	}
 	k->direction = direction;
 	k->server_port = direction == FL_DIR_SERVER ? lport : rport;
+	__builtin_memcpy(nk->local, k->local, 16);
+	__builtin_memcpy(nk->remote, k->remote, 16);
+	nk->family = k->family;
+	nk->local_port = lport;
+	nk->remote_port = rport;
 }
 
-struct readings {
-	__u64 bytes_sent;
-	__u64 bytes_received;
-	__u32 segs_out;
-	__u32 segs_in;
-	__u32 retrans;
-	__u16 rto;
-};
-
-static __always_inline void read_counters(struct bpf_sock_ops *ctx, struct bpf_sock *bsk, struct sock_state *st,
-					  struct readings *r)
+/* When the node translated this connection: key by the real peer and remember the address the client used. */
+static __always_inline void translate(struct fl_flow_key *k, struct fl_nat_key *nk)
 {
-	struct tcp_sock *tp = NULL;
-	__u64 acked = ctx->bytes_acked;
-	__u64 received = ctx->bytes_received;
+	struct fl_nat_val *t = bpf_map_lookup_elem(&nat_map, nk);
+	if (!t)
+		return;
+	__builtin_memcpy(k->remote, t->remote, 16);
+	__builtin_memcpy(k->via, t->via, 16);
+	k->via_port = t->via_port;
+	if (k->direction == FL_DIR_CLIENT)
+		k->server_port = t->remote_port;
+	counter_add(FL_NAT_TRANSLATED, 1);
+}
 
-	tp = bpf_skc_to_tcp_sock(bsk);
-	if (tp) {
-		/* Our FIN takes one sequence number; once acknowledged it is counted in bytes_acked. */
-		if (st->fin_out && tp->snd_una == tp->write_seq && acked > 0)
-			acked -= 1;
-		/* The peer's FIN advanced rcv_nxt (and bytes_received) by one when taken in order. */
-		if ((tp->inet_conn.icsk_inet.sk.__sk_common.skc_flags >> SOCK_DONE_BIT) & 1) {
-			if (received > 0)
-				received -= 1;
-		}
-		if (bpf_core_field_exists(tp->total_rto))
-			r->rto = tp->total_rto;
-		else
-			r->rto = st->rto_cb;
-	} else {
-		r->rto = st->rto_cb;
+static __always_inline int fin_queued(struct tcp_sock *tp, struct sock_state *st)
+{
+	__u8 state = tp->inet_conn.icsk_inet.sk.__sk_common.skc_state;
+	return st->fin_out || state == TCPS_FIN_WAIT1 || state == TCPS_FIN_WAIT2 || state == TCPS_TIME_WAIT ||
+	       state == TCPS_CLOSING || state == TCPS_LAST_ACK;
+}
+
+/* The socket's counters now, corrected for SYN/FIN sequence numbers (see the top of this file). */
+static __always_inline void read_counters(struct tcp_sock *tp, struct sock_state *st, __u64 *r)
+{
+	__u64 acked = tp->bytes_acked;
+	__u64 received = tp->bytes_received;
+
+	/* Our FIN takes one sequence number; once acknowledged it is counted in bytes_acked. */
+	if (fin_queued(tp, st) && tp->snd_una == tp->write_seq && acked > 0)
+		acked -= 1;
+	/* The peer's FIN advanced rcv_nxt (and bytes_received) by one when taken in order. */
+	if (((tp->inet_conn.icsk_inet.sk.__sk_common.skc_flags >> SOCK_DONE_BIT) & 1) && received > 0)
+		received -= 1;
+	r[B_SENT] = acked;
+	r[B_RECV] = received;
+	r[B_SOUT] = tp->data_segs_out;
+	r[B_SIN] = tp->data_segs_in;
+	r[B_RETR] = tp->total_retrans;
+	if (bpf_core_field_exists(tp->total_rto))
+		r[B_RTO] = tp->total_rto;
+	else
+		r[B_RTO] = st->rto_cb;
+}
+
+/* Raise the baseline to `cur`; returns what this caller accounted (0 when another CPU already took it). */
+static __always_inline __u64 claim(__u64 *base, __u64 cur)
+{
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		__u64 old = *(volatile __u64 *)base;
+		if (cur <= old)
+			return 0;
+		if (__sync_val_compare_and_swap(base, old, cur) == old)
+			return cur - old;
 	}
-	r->bytes_sent = acked;
-	r->bytes_received = received;
-	r->segs_out = ctx->data_segs_out;
-	r->segs_in = ctx->data_segs_in;
-	r->retrans = ctx->total_retrans;
+	return 0;
 }
 
 /* The slot of `key` in one set: found in the index, or allocated and published. ~0 when the set is full. */
@@ -219,149 +274,150 @@ static __always_inline __u32 flow_slot(void *index, __u32 set, struct fl_flow_ke
 	__u32 *next = bpf_map_lookup_elem(&slot_next, &set);
 	if (!next)
 		return ~0U;
-	__u32 slot = __sync_fetch_and_add(next, 1);
-	if (slot >= max_flows) {
-		counter_add(FL_FLOWS_DROPPED, 1);
+	if (*next >= max_flows)
 		return ~0U;
-	}
+	__u32 slot = __sync_fetch_and_add(next, 1);
+	if (slot >= max_flows)
+		return ~0U;
 	if (bpf_map_update_elem(index, key, &slot, BPF_NOEXIST)) {
 		/* another CPU published this flow first (our slot stays unused and zero), or the index is full */
 		found = bpf_map_lookup_elem(index, key);
-		if (found)
-			return *found;
-		counter_add(FL_FLOWS_DROPPED, 1);
-		return ~0U;
+		return found ? *found : ~0U;
 	}
 	return slot;
 }
 
-/* This tick's counters of the socket's flow, or NULL when the flow table is full. */
-static __always_inline struct fl_flow_val *flow_entry(struct sock_state *st)
+static __always_inline __u32 current_epoch(void)
 {
 	__u32 zero = 0;
 	__u32 *ep = bpf_map_lookup_elem(&flow_epoch, &zero);
-	if (!ep)
-		return NULL;
-	__u32 epoch = *ep;
+	return ep ? *ep : 0;
+}
+
+/* This tick's counters of the socket's flow, or NULL when the flow table is full. */
+static __always_inline struct fl_flow_val *flow_entry(struct sock_state *st, __u32 epoch)
+{
 	__u32 set = epoch & 1;
-	if (st->slot_epoch != epoch + 1) {
-		__u32 slot = set ? flow_slot(&flow_index_b, 1, &st->key) : flow_slot(&flow_index_a, 0, &st->key);
+	__u64 tag = *(volatile __u64 *)&st->slot_tag;
+	__u32 slot;
+	if ((__u32)(tag >> 32) == epoch + 1) {
+		slot = (__u32)tag;
+	} else {
+		slot = set ? flow_slot(&flow_index_b, 1, &st->key) : flow_slot(&flow_index_a, 0, &st->key);
 		if (slot == ~0U)
 			return NULL;
-		st->slot = slot;
-		st->slot_epoch = epoch + 1;
+		/* one 64-bit store: another CPU never sees a slot of one epoch tagged with another */
+		st->slot_tag = ((__u64)(epoch + 1) << 32) | slot;
 	}
-	__u32 slot = st->slot;
 	/* two call sites, each with a constant map, so both array lookups are inlined */
 	if (set)
 		return bpf_map_lookup_elem(&flow_vals_b, &slot);
 	return bpf_map_lookup_elem(&flow_vals_a, &slot);
 }
 
-#define DELTA(cur, prev) ((cur) > (prev) ? (cur) - (prev) : 0)
-
-/* Add everything that changed since the last callback to the current flow map. */
-static __always_inline void flush(struct bpf_sock_ops *ctx, struct bpf_sock *sk, struct sock_state *st, __u32 opened, __u32 closed,
-				  __u32 rtt_us)
+/* The overflow entry of the socket's flow in the current set (created zeroed), or NULL when that is full too. */
+static __always_inline struct fl_flow_val *overflow_entry(struct sock_state *st, __u32 epoch)
 {
-	struct readings r = {};
-	struct fl_flow_val *v;
-
-	read_counters(ctx, sk, st, &r);
-	__u64 d_sent = DELTA(r.bytes_sent, st->bytes_sent);
-	__u64 d_recv = DELTA(r.bytes_received, st->bytes_received);
-	__u32 d_sout = r.segs_out - st->segs_out;
-	__u32 d_sin = r.segs_in - st->segs_in;
-	__u32 d_retr = r.retrans - st->retrans;
-	__u16 d_rto = (__u16)(r.rto - st->rto);
-
-	if (!(d_sent | d_recv | d_sout | d_sin | d_retr | d_rto | opened | closed | rtt_us))
-		return;
-
-	v = flow_entry(st);
-	if (!v)
-		return; /* counted in FL_FLOWS_DROPPED; keep st unchanged so nothing is lost if space frees up */
-
-	if (d_sent)
-		__sync_fetch_and_add(&v->bytes_sent, d_sent);
-	if (d_recv)
-		__sync_fetch_and_add(&v->bytes_received, d_recv);
-	if (d_sout)
-		__sync_fetch_and_add(&v->segs_sent, d_sout);
-	if (d_sin)
-		__sync_fetch_and_add(&v->segs_received, d_sin);
-	if (d_retr)
-		__sync_fetch_and_add(&v->retransmits, d_retr);
-	if (d_rto)
-		__sync_fetch_and_add(&v->rtos, d_rto);
-	if (opened)
-		__sync_fetch_and_add(&v->opened, opened);
-	if (closed)
-		__sync_fetch_and_add(&v->closed, closed);
-	if (rtt_us) {
-		__sync_fetch_and_add(&v->rtt_sum_us, rtt_us);
-		__sync_fetch_and_add(&v->rtt_count, 1);
-		/* min/max race benignly between CPUs; they are summaries, not counters */
-		if (v->rtt_min_us == 0 || rtt_us < v->rtt_min_us) /* 0: no sample yet (samples are >= 1) */
-			v->rtt_min_us = rtt_us;
-		if (rtt_us > v->rtt_max_us)
-			v->rtt_max_us = rtt_us;
-	}
-
-	if (r.bytes_sent > st->bytes_sent)
-		st->bytes_sent = r.bytes_sent;
-	if (r.bytes_received > st->bytes_received)
-		st->bytes_received = r.bytes_received;
-	st->segs_out = r.segs_out;
-	st->segs_in = r.segs_in;
-	st->retrans = r.retrans;
-	st->rto = r.rto;
+	static const struct fl_flow_val zero_val = {};
+	void *map = (epoch & 1) ? (void *)&flow_overflow_b : (void *)&flow_overflow_a;
+	struct fl_flow_val *v = bpf_map_lookup_elem(map, &st->key);
+	if (v)
+		return v;
+	bpf_map_update_elem(map, &st->key, &zero_val, BPF_NOEXIST);
+	return bpf_map_lookup_elem(map, &st->key);
 }
 
-static __always_inline struct sock_state *track(struct bpf_sock_ops *ctx, struct bpf_sock *sk, __u8 direction,
-						 int adopted)
-{
-	struct sock_state *st;
+enum { F_TICK = 0, F_OPEN = 1, F_CLOSE = 2 };
 
+/*
+ * Account everything that changed since the baseline into the current flow table. The tick iterator (F_TICK)
+ * leaves the deltas in the socket when the table is full; open and close use the overflow table then.
+ */
+static __always_inline void flush(struct tcp_sock *tp, struct sock_state *st, int why)
+{
+	__u64 r[B_MAX] = {};
+	__u64 d[B_MAX] = {};
+	struct fl_flow_val *v;
+	__u64 any = 0;
+
+	read_counters(tp, st, r);
+#pragma unroll
+	for (int i = 0; i < B_MAX; i++)
+		any |= r[i] > st->base[i];
+	if (!any && why == F_TICK)
+		return;
+
+	__u32 epoch = current_epoch();
+	v = flow_entry(st, epoch);
+	if (!v) {
+		counter_add(FL_FLOWS_DROPPED, 1);
+		if (why == F_TICK)
+			return; /* the deltas stay in the socket: taken at a later tick or at close */
+		v = overflow_entry(st, epoch);
+		if (!v) {
+			counter_add(FL_FLOWS_LOST, 1);
+			return;
+		}
+		counter_add(FL_FLOWS_CARRIED, 1);
+	}
+
+#pragma unroll
+	for (int i = 0; i < B_MAX; i++)
+		d[i] = claim(&st->base[i], r[i]);
+	if (d[B_SENT])
+		__sync_fetch_and_add(&v->bytes_sent, d[B_SENT]);
+	if (d[B_RECV])
+		__sync_fetch_and_add(&v->bytes_received, d[B_RECV]);
+	if (d[B_SOUT])
+		__sync_fetch_and_add(&v->segs_sent, d[B_SOUT]);
+	if (d[B_SIN])
+		__sync_fetch_and_add(&v->segs_received, d[B_SIN]);
+	if (d[B_RETR])
+		__sync_fetch_and_add(&v->retransmits, d[B_RETR]);
+	if (d[B_RTO])
+		__sync_fetch_and_add(&v->rtos, d[B_RTO]);
+	if (why == F_OPEN)
+		__sync_fetch_and_add(&v->opened, 1);
+	if (why == F_CLOSE)
+		__sync_fetch_and_add(&v->closed, 1);
+	if (why == F_TICK && (d[B_SENT] | d[B_RECV] | d[B_SOUT] | d[B_SIN])) {
+		/* one srtt sample per socket per tick in which it moved (an idle socket's srtt does not change) */
+		__u32 rtt_us = tp->srtt_us >> 3;
+		if (rtt_us) {
+			__sync_fetch_and_add(&v->rtt_sum_us, rtt_us);
+			__sync_fetch_and_add(&v->rtt_count, 1);
+			/* min/max race benignly between CPUs; they are summaries, not counters */
+			if (v->rtt_min_us == 0 || rtt_us < v->rtt_min_us) /* 0: no sample yet (samples are >= 1) */
+				v->rtt_min_us = rtt_us;
+			if (rtt_us > v->rtt_max_us)
+				v->rtt_max_us = rtt_us;
+		}
+	}
+}
+
+/* Final numbers, exactly once per socket whichever close path sees it first. */
+static __always_inline void close_socket(struct tcp_sock *tp, struct sock_state *st)
+{
+	if (__sync_fetch_and_or(&st->closed, 1))
+		return;
+	flush(tp, st, F_CLOSE);
+	counter_add(FL_SOCKETS_TRACKED, -1);
+}
+
+/* Socket storage for a socket, or NULL when the socket cap is reached. */
+static __always_inline struct sock_state *new_state(void *sk)
+{
 	if (counter_get(FL_SOCKETS_TRACKED) >= max_sockets) {
 		counter_add(FL_SOCKETS_SAMPLED_OUT, 1);
 		return NULL;
 	}
-	st = bpf_sk_storage_get(&sock_states, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	struct sock_state *st = bpf_sk_storage_get(&sock_states, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st) {
 		counter_add(FL_SOCKETS_SAMPLED_OUT, 1);
 		return NULL;
 	}
 	counter_add(FL_SOCKETS_TRACKED, 1);
-	fill_key(ctx, &st->key, direction);
-
-	/* Baseline: bytes and segments count from now on (the SYN is not payload). Retransmits and timeouts of the
-	 * handshake are kept (baseline 0), as the namespace's TcpRetransSegs / TCPTimeouts count them too. A socket
-	 * adopted mid-life (established before we were attached) counts everything from now on. */
-	struct readings r = {};
-	read_counters(ctx, sk, st, &r);
-	st->bytes_sent = r.bytes_sent;
-	st->bytes_received = r.bytes_received;
-	st->segs_out = r.segs_out;
-	st->segs_in = r.segs_in;
-	if (adopted) {
-		st->retrans = r.retrans;
-		st->rto = r.rto;
-	}
 	return st;
-}
-
-static __always_inline void enable_callbacks(struct bpf_sock_ops *ctx)
-{
-	bpf_sock_ops_cb_flags_set(ctx, ctx->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_RTT_CB_FLAG |
-					       BPF_SOCK_OPS_RETRANS_CB_FLAG | BPF_SOCK_OPS_RTO_CB_FLAG |
-					       BPF_SOCK_OPS_STATE_CB_FLAG);
-}
-
-static __always_inline void untrack(struct bpf_sock *sk)
-{
-	bpf_sk_storage_delete(&sock_states, sk);
-	counter_add(FL_SOCKETS_TRACKED, -1);
 }
 
 SEC("sockops")
@@ -375,62 +431,163 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 	struct bpf_sock *sk = ctx->sk;
 	if (!sk)
 		return 1;
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return 1;
 
 	switch (op) {
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
-	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB: {
+		if (bpf_sk_storage_get(&sock_states, sk, NULL, 0))
+			return 1;
+		st = new_state(sk);
+		if (!st)
+			return 1;
+		__u8 dir = op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB ? FL_DIR_CLIENT : FL_DIR_SERVER;
+		struct fl_nat_key nk;
+		if (ctx->family == AF_INET) {
+			__u32 l[4] = { ctx->local_ip4 }, r[4] = { ctx->remote_ip4 };
+			fill_key(&st->key, &nk, AF_INET, l, r, ctx->local_port, bpf_ntohl(ctx->remote_port), dir);
+		} else {
+			__u32 l[4] = { ctx->local_ip6[0], ctx->local_ip6[1], ctx->local_ip6[2], ctx->local_ip6[3] };
+			__u32 r[4] = { ctx->remote_ip6[0], ctx->remote_ip6[1], ctx->remote_ip6[2], ctx->remote_ip6[3] };
+			fill_key(&st->key, &nk, AF_INET6, l, r, ctx->local_port, bpf_ntohl(ctx->remote_port), dir);
+		}
+		translate(&st->key, &nk);
+		/* Baseline of a connection seen opening: everything counts from zero except our SYN's sequence number,
+		 * which a client's bytes_acked includes (the SYN-ACK acknowledged it, and with Fast Open the SYN's data
+		 * too, which is payload and counts). A server's bytes_acked never includes its SYN-ACK (the child
+		 * starts with snd_una past it). Handshake retransmits and timeouts are kept (baseline 0), as the
+		 * kernel's TcpRetransSegs / TCPTimeouts count them too. */
+		if (dir == FL_DIR_CLIENT)
+			st->base[B_SENT] = 1;
+		__u32 flags = BPF_SOCK_OPS_STATE_CB_FLAG;
+		if (!bpf_core_field_exists(tp->total_rto))
+			flags |= BPF_SOCK_OPS_RTO_CB_FLAG;
+		bpf_sock_ops_cb_flags_set(ctx, ctx->bpf_sock_ops_cb_flags | flags);
+		flush(tp, st, F_OPEN);
+		return 1;
+	}
+	case BPF_SOCK_OPS_RTO_CB:
 		st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
 		if (st)
-			return 1;
-		st = track(ctx, sk, op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB ? FL_DIR_CLIENT : FL_DIR_SERVER, 0);
-		if (!st)
-			return 1;
-		enable_callbacks(ctx);
-		flush(ctx, sk, st, 1, 0, 0);
+			__sync_fetch_and_add(&st->rto_cb, 1);
 		return 1;
-	case BPF_SOCK_OPS_RTT_CB:
-	case BPF_SOCK_OPS_RETRANS_CB:
-	case BPF_SOCK_OPS_RTO_CB:
-	case BPF_SOCK_OPS_STATE_CB:
-		break;
-	default:
-		return 1;
-	}
-
-	st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
-	if (!st) {
-		/* Callbacks were enabled by an earlier instance of the agent: adopt the socket from now on. The
-		 * smaller port is taken to be the server's. */
-		if (op == BPF_SOCK_OPS_STATE_CB && ctx->args[1] == TCPS_CLOSE)
-			return 1;
-		__u32 rport = remote_port_of(ctx);
-		st = track(ctx, sk, ctx->local_port < rport ? FL_DIR_SERVER : FL_DIR_CLIENT, 1);
-		if (!st)
-			return 1;
-	}
-
-	switch (op) {
-	case BPF_SOCK_OPS_RTT_CB:
-		flush(ctx, sk, st, 0, 0, (ctx->srtt_us >> 3) ?: 1);
-		break;
-	case BPF_SOCK_OPS_RTO_CB:
-		st->rto_cb += 1;
-		flush(ctx, sk, st, 0, 0, 0);
-		break;
-	case BPF_SOCK_OPS_RETRANS_CB:
-		flush(ctx, sk, st, 0, 0, 0);
-		break;
 	case BPF_SOCK_OPS_STATE_CB: {
+		st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
+		if (!st)
+			return 1; /* callbacks enabled by an earlier agent: the socket was adopted, or is not ours */
 		__u32 new_state = ctx->args[1];
 		if (new_state == TCPS_FIN_WAIT1 || new_state == TCPS_LAST_ACK)
 			st->fin_out = 1;
-		/* intermediate states only note our FIN; the numbers are taken on the next callback or at CLOSE */
-		if (new_state == TCPS_CLOSE) {
-			flush(ctx, sk, st, 0, 1, 0);
-			untrack(sk);
-		}
-		break;
+		if (new_state == TCPS_CLOSE)
+			close_socket(tp, st);
+		return 1;
 	}
 	}
 	return 1;
+}
+
+SEC("iter/bpf_sk_storage_map")
+int fl_tick(struct bpf_iter__bpf_sk_storage_map *ctx)
+{
+	struct sock *sk = ctx->sk;
+	if (!sk || !ctx->value)
+		return 0;
+	struct sock_state *st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
+	if (!st || st->closed)
+		return 0;
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return 0;
+	flush(tp, st, F_TICK);
+	return 0;
+}
+
+SEC("iter/tcp")
+int fl_adopt(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	if (!skc)
+		return 0;
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp)
+		return 0; /* request and time-wait sockets */
+	__u16 family = skc->skc_family;
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	__u8 state = skc->skc_state;
+	__u16 lport = skc->skc_num;
+	if (state == TCPS_LISTEN) {
+		/* iter/tcp visits every listening socket before any established one */
+		__u8 one = 1;
+		bpf_map_update_elem(&listeners, &lport, &one, BPF_ANY);
+		return 0;
+	}
+	if (state != TCPS_ESTABLISHED && state != TCPS_CLOSE_WAIT && state != TCPS_FIN_WAIT1 &&
+	    state != TCPS_FIN_WAIT2)
+		return 0;
+	if (bpf_sk_storage_get(&sock_states, tp, NULL, 0))
+		return 0; /* registered by sock_ops since we attached */
+	struct sock_state *st = new_state(tp);
+	if (!st)
+		return 0;
+	__u8 dir = bpf_map_lookup_elem(&listeners, &lport) ? FL_DIR_SERVER : FL_DIR_CLIENT;
+	struct fl_nat_key nk;
+	if (family == AF_INET) {
+		__u32 l[4] = { skc->skc_rcv_saddr }, r[4] = { skc->skc_daddr };
+		fill_key(&st->key, &nk, AF_INET, l, r, lport, bpf_ntohs(skc->skc_dport), dir);
+	} else {
+		__u32 l[4], r[4];
+		__builtin_memcpy(l, skc->skc_v6_rcv_saddr.in6_u.u6_addr32, 16);
+		__builtin_memcpy(r, skc->skc_v6_daddr.in6_u.u6_addr32, 16);
+		fill_key(&st->key, &nk, AF_INET6, l, r, lport, bpf_ntohs(skc->skc_dport), dir);
+	}
+	translate(&st->key, &nk);
+	st->adopted = 1;
+	/* counting starts now: everything the socket carried before is the baseline */
+	read_counters(tp, st, st->base);
+	counter_add(FL_SOCKETS_ADOPTED, 1);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(fl_state, struct sock *sk, int oldstate, int newstate)
+{
+	if (newstate != TCPS_CLOSE && newstate != TCPS_FIN_WAIT1 && newstate != TCPS_LAST_ACK)
+		return 0;
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	struct sock_state *st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
+	if (!st || !st->adopted)
+		return 0;
+	if (newstate != TCPS_CLOSE) {
+		st->fin_out = 1;
+		return 0;
+	}
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	if (tp)
+		close_socket(tp, st);
+	return 0;
+}
+
+/*
+ * The same tick as fl_tick for kernels that refuse map iterators (a BPF LSM policy can deny them while allowing
+ * iter/tcp): the loader runs it in every network namespace in turn. It visits every TCP socket of the namespace,
+ * tracked or not, so it costs more per tick; the loader reports which tick it uses.
+ */
+SEC("iter/tcp")
+int fl_tick_tcp(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	if (!skc)
+		return 0;
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp)
+		return 0;
+	struct sock_state *st = bpf_sk_storage_get(&sock_states, tp, NULL, 0);
+	if (!st || st->closed)
+		return 0;
+	flush(tp, st, F_TICK);
+	return 0;
 }

@@ -1,17 +1,24 @@
-/* Shared between the BPF programs (flowlens.bpf.c) and the loader (loader.c). */
+/* Shared between the BPF programs (flowlens.bpf.c, conntrack.bpf.c) and the loader (loader.c). */
 #ifndef FLOWLENS_H
 #define FLOWLENS_H
 
 #define FL_DIR_CLIENT 0
 #define FL_DIR_SERVER 1
 
-/* A flow: (local ip, remote ip, server port, direction); the client's ephemeral port is dropped. */
+/*
+ * A flow: (local ip, remote ip, server port, direction, via); the client's ephemeral port is dropped. When the
+ * node translated the connection (kube-proxy DNAT / IPVS), remote is the real backend (client sockets) or the real
+ * client (server sockets behind SNAT), and via is the address the client socket used (zero when untranslated).
+ */
 struct fl_flow_key {
 	__u32 local[4];  /* IPv4 in local[0] (network order) when family == 4 */
 	__u32 remote[4];
+	__u32 via[4];
 	__u16 server_port; /* host order */
+	__u16 via_port;    /* host order, 0: not translated */
 	__u8 direction;    /* FL_DIR_* */
 	__u8 family;       /* 4 or 6 */
+	__u8 pad[2];
 };
 
 /* One tick's counter deltas of one flow. */
@@ -30,10 +37,37 @@ struct fl_flow_val {
 	__u32 rtt_max_us;
 };
 
+/* A connection as one socket sees it (both ports host order): the key of the translation map. */
+struct fl_nat_key {
+	__u32 local[4];
+	__u32 remote[4];
+	__u16 local_port;
+	__u16 remote_port;
+	__u8 family; /* 4 or 6 */
+	__u8 pad[3];
+};
+
+/* What the socket's peer really is, and the address the client used. */
+struct fl_nat_val {
+	__u32 remote[4];
+	__u32 via[4];
+	__u16 remote_port;
+	__u16 via_port;
+	__u32 pad;
+};
+
+#define FL_NAT_ENTRIES 65536
+#define FL_OVERFLOW_ENTRIES 1024
+
 enum fl_counter {
 	FL_SOCKETS_TRACKED = 0,   /* gauge: sockets with state right now */
 	FL_SOCKETS_SAMPLED_OUT,   /* cumulative: sockets not tracked (socket cap reached) */
-	FL_FLOWS_DROPPED,         /* cumulative: updates lost because the flow map was full */
+	FL_FLOWS_DROPPED,         /* cumulative: updates that found the flow table full (deferred or carried) */
+	FL_SOCKETS_ADOPTED,       /* cumulative: sockets that existed before the agent, adopted at start */
+	FL_NAT_TRANSLATED,        /* cumulative: sockets whose peer was translated by the node (DNAT/SNAT) */
+	FL_FLOWS_CARRIED,         /* cumulative: close-time updates kept in the overflow table (flow table full) */
+	FL_FLOWS_LOST,            /* cumulative: close-time updates lost (flow table and overflow table full) */
+	FL_NAT_RECORDED,          /* cumulative: translated connections recorded by the conntrack program */
 	FL_COUNTER_MAX,
 };
 

@@ -1,34 +1,52 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * flowlens-loader: the privileged half of the node agent's collector. The TypeScript agent spawns it and talks
- * to it over stdio (one command per line). It
+ * to it over stdio (one command per line; parsed in one place: agent/src/bpf/protocol.ts). It
  *   - opens flowlens.bpf.o, sizes the maps from the command line, loads it (verifier log to stderr on failure),
- *   - attaches the sock_ops program to the cgroup-v2 root with a bpf_link (closing the link detaches it, so
- *     nothing survives this process, even a SIGKILL; nothing is pinned),
+ *   - attaches the sock_ops program to the cgroup-v2 root and the close tracepoint with bpf_links (closing a
+ *     link detaches it, so nothing survives this process, even a SIGKILL; nothing is pinned),
+ *   - adopts the sockets that existed before it: for every network namespace (/proc/PID/ns/net deduplicated by
+ *     inode, /var/run/netns, /run/docker/netns) it enters the namespace and runs the iter/tcp program once,
  *   - keeps kernel bpf_stats enabled for as long as it runs (fd-scoped BPF_ENABLE_STATS),
- *   - on `collect`: flips the flow map epoch, waits for running programs (an RCU grace period, obtained by
- *     updating a map-in-map), drains the previous map and prints one line per flow, then a stats line and `end`.
+ *   - loads conntrack.bpf.o (Service translation) when __nf_conntrack_confirm exists, retrying every collect,
+ *   - on `collect`: runs the tick iterator over the socket storage (every tracked socket's counters into the
+ *     current flow table), flips the flow table epoch, waits for running programs (an RCU grace period, obtained
+ *     by updating a map-in-map), drains the previous table and its overflow table and prints one line per flow,
+ *     then a stats line and `end`.
  * stdin EOF, `quit`, SIGTERM, SIGINT or the parent's death: detach and exit 0.
  *
- * Output lines:
- *   ready <progId> <linkId> <maxSockets> <maxFlows> <totalRto:0|1>
+ * Output lines (new fields are only ever added at the end of a line):
+ *   ready <progId> <linkId> <maxSockets> <maxFlows> <totalRto:0|1> <socketsAdopted> <netnsVisited> <tick:storage|tcp>
+ *         (tick: `storage` = iter/bpf_sk_storage_map over tracked sockets; `tcp` = iter/tcp in every namespace,
+ *         used when the kernel refuses map iterators, e.g. by a BPF LSM policy)
  *   flow <localIp> <remoteIp> <serverPort> <client|server> <bytesSent> <bytesReceived> <segsSent> <segsReceived>
- *        <retransmits> <rtos> <opened> <closed> <rttSumUs> <rttCount> <rttMinUs> <rttMaxUs>
+ *        <retransmits> <rtos> <opened> <closed> <rttSumUs> <rttCount> <rttMinUs> <rttMaxUs> <viaIp|-> <viaPort>
+ *        (the same flow may appear twice in one answer, once from the overflow table: add them up)
  *   stats <runTimeNs> <runCount> <socketsTracked> <socketsSampledOut> <flowsDropped> <flowsDrained>
+ *         <socketsAdopted> <natTranslated> <conntrack:0 waiting|1 attached|2 failed> <tickIterNs>
+ *         <iterRunTimeNs> <iterRunCount> <flowsCarried> <flowsLost> <natRecorded>
  *   end
  *   error <message>          (then exit status 1)
+ * runTimeNs/runCount: cumulative bpf_stats of the per-connection programs (sock_ops, close tracepoint, conntrack
+ * fentry); iterRunTimeNs/iterRunCount: of the tick iterator (one run per tracked socket per tick); tickIterNs: wall
+ * time of this tick's iterator pass.
  */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/types.h>
 #include <bpf/bpf.h>
@@ -37,6 +55,7 @@
 #include "flowlens.h"
 
 static volatile sig_atomic_t stop_requested;
+static int quiet_libbpf; /* conntrack attach attempts are expected to fail until nf_conntrack is loaded */
 
 static void on_signal(int sig)
 {
@@ -46,7 +65,7 @@ static void on_signal(int sig)
 
 static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list args)
 {
-	if (level == LIBBPF_DEBUG)
+	if (level == LIBBPF_DEBUG || quiet_libbpf)
 		return 0;
 	return vfprintf(stderr, fmt, args);
 }
@@ -63,26 +82,43 @@ static void fail(const char *fmt, ...)
 	exit(1);
 }
 
+enum { CT_WAITING = 0, CT_ATTACHED = 1, CT_FAILED = 2 };
+enum { TICK_STORAGE = 0, TICK_TCP = 1 };
+
 struct state {
 	struct bpf_object *obj;
-	struct bpf_link *link;
-	int prog_fd;
+	struct bpf_link *link;       /* sock_ops on the cgroup */
+	struct bpf_link *state_link; /* close tracepoint (adopted sockets) */
+	struct bpf_link *tick_link;  /* iter/bpf_sk_storage_map */
+	struct bpf_link *adopt_link; /* iter/tcp */
+	struct bpf_link *tick_tcp_link; /* iter/tcp tick, when the kernel refuses map iterators */
+	int tick_mode;               /* TICK_STORAGE or TICK_TCP */
+	struct bpf_object *ct_obj;
+	struct bpf_link *ct_link;
+	int ct_state;
+	const char *ct_object;
+	int prog_fd, state_prog_fd, tick_prog_fd, ct_prog_fd, ct_count_fd;
 	int epoch_fd;
-	int sync_fd;       /* map-in-map whose update waits for an RCU grace period */
+	int sync_fd; /* map-in-map whose update waits for an RCU grace period */
 	int sync_inner_fd;
-	int index_fds[2]; /* flow key -> slot, per set */
-	int vals_fds[2];  /* slot -> counters, per set */
+	int index_fds[2];    /* flow key -> slot, per set */
+	int vals_fds[2];     /* slot -> counters, per set */
+	int overflow_fds[2]; /* flow key -> counters, close-time updates that found the set full */
 	int slot_next_fd;
+	int nat_fd;
+	int listeners_fd;
 	__u32 epoch; /* programs fill set epoch & 1 */
 	int counters_fd;
 	__u32 max_flows;
 	__u32 max_sockets;
 	/* Drain buffers, max_flows entries each, allocated once: a tick is drained with a few batch syscalls. */
 	struct fl_flow_key *keys;
-	__u32 *slots;    /* slot of keys[i] */
-	__u32 *indices;  /* 0, 1, 2, ...: the array keys to read and zero */
+	__u32 *slots;   /* slot of keys[i] */
+	__u32 *indices; /* 0, 1, 2, ...: the array keys to read and zero */
 	struct fl_flow_val *vals;
 	struct fl_flow_val *zeros;
+	struct fl_flow_key *ovf_keys;
+	struct fl_flow_val *ovf_vals;
 };
 
 static void format_ip(__u8 family, const __u32 *addr, char *buf, size_t len)
@@ -100,18 +136,41 @@ static __u64 counter(struct state *s, __u32 idx)
 	return v;
 }
 
-/* Reads and empties one flow index into s->keys / s->slots; returns how many flows it held. */
-static __u32 drain_index(struct state *s, int index_fd)
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* Runs an iterator link once to its end; returns 0 or -errno. */
+static int run_iter(struct bpf_link *link)
+{
+	int fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0)
+		return -errno;
+	char buf[4096];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	int err = n < 0 ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+/* Reads and empties a hash map of flow keys into keys/vals; returns how many entries it held. */
+static __u32 drain_hash(int fd, struct fl_flow_key *keys, void *vals, __u32 max, const char *what)
 {
 	__u32 n = 0;
 	struct fl_flow_key batch_in, batch_out; /* opaque position (a bucket number for a hash map) */
 	void *in = NULL;
-	while (n < s->max_flows) {
-		__u32 count = s->max_flows - n;
-		int err = bpf_map_lookup_and_delete_batch(index_fd, in, &batch_out, s->keys + n, s->slots + n, &count,
-							  NULL);
+	size_t vsize = what[0] == 'i' ? sizeof(__u32) : sizeof(struct fl_flow_val);
+	while (n < max) {
+		__u32 count = max - n;
+		int err = bpf_map_lookup_and_delete_batch(fd, in, &batch_out, keys + n, (char *)vals + n * vsize,
+							  &count, NULL);
 		if (err && errno != ENOENT)
-			fail("draining the flow index: %s", strerror(errno));
+			fail("draining the flow %s: %s", what, strerror(errno));
 		n += count;
 		if (err)
 			break; /* ENOENT: the whole map was read */
@@ -121,6 +180,85 @@ static __u32 drain_index(struct state *s, int index_fd)
 	return n;
 }
 
+static void print_flow(const struct fl_flow_key *key, const struct fl_flow_val *val)
+{
+	char lip[INET6_ADDRSTRLEN], rip[INET6_ADDRSTRLEN], vip[INET6_ADDRSTRLEN] = "-";
+	format_ip(key->family, key->local, lip, sizeof(lip));
+	format_ip(key->family, key->remote, rip, sizeof(rip));
+	if (key->via_port)
+		format_ip(key->family, key->via, vip, sizeof(vip));
+	printf("flow %s %s %u %s %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %u %u %s %u\n", lip, rip,
+	       key->server_port, key->direction == FL_DIR_SERVER ? "server" : "client",
+	       (unsigned long long)val->bytes_sent, (unsigned long long)val->bytes_received,
+	       (unsigned long long)val->segs_sent, (unsigned long long)val->segs_received,
+	       (unsigned long long)val->retransmits, (unsigned long long)val->rtos, (unsigned long long)val->opened,
+	       (unsigned long long)val->closed, (unsigned long long)val->rtt_sum_us,
+	       (unsigned long long)val->rtt_count, val->rtt_count ? val->rtt_min_us : 0, val->rtt_max_us, vip,
+	       key->via_port);
+}
+
+static int func_in_btf(struct btf *btf, const char *name)
+{
+	return btf && btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0;
+}
+
+/* Loads conntrack.bpf.o once __nf_conntrack_confirm exists (in vmlinux or the nf_conntrack module's BTF). */
+static void try_conntrack(struct state *s)
+{
+	if (s->ct_state != CT_WAITING)
+		return;
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	int present = func_in_btf(vmlinux, "__nf_conntrack_confirm");
+	if (!present && vmlinux && access("/sys/kernel/btf/nf_conntrack", R_OK) == 0) {
+		struct btf *mod = btf__load_module_btf("nf_conntrack", vmlinux);
+		present = func_in_btf(mod, "__nf_conntrack_confirm");
+		btf__free(mod);
+	}
+	btf__free(vmlinux);
+	if (!present)
+		return; /* nf_conntrack not loaded yet: nothing is translated, try again next tick */
+	struct bpf_object *obj = bpf_object__open_file(s->ct_object, NULL);
+	if (!obj) {
+		fprintf(stderr, "flowlens-loader: opening %s: %s\n", s->ct_object, strerror(errno));
+		s->ct_state = CT_FAILED;
+		return;
+	}
+	struct bpf_map *nat = bpf_object__find_map_by_name(obj, "nat_map");
+	struct bpf_program *prog = bpf_object__find_program_by_name(obj, "fl_ct_confirm");
+	if (!nat || !prog || bpf_map__reuse_fd(nat, s->nat_fd) || bpf_object__load(obj)) {
+		fprintf(stderr, "flowlens-loader: loading %s failed (%s): Service addresses are not translated\n",
+			s->ct_object, strerror(errno));
+		bpf_object__close(obj);
+		s->ct_state = CT_FAILED;
+		return;
+	}
+	struct bpf_link *link = bpf_program__attach(prog);
+	if (!link) {
+		fprintf(stderr, "flowlens-loader: attaching fentry/__nf_conntrack_confirm failed (%s)\n",
+			strerror(errno));
+		bpf_object__close(obj);
+		s->ct_state = CT_FAILED;
+		return;
+	}
+	s->ct_obj = obj;
+	s->ct_link = link;
+	s->ct_prog_fd = bpf_program__fd(prog);
+	s->ct_count_fd = bpf_object__find_map_fd_by_name(obj, "nat_recorded");
+	s->ct_state = CT_ATTACHED;
+}
+
+static void prog_stats(int fd, __u64 *run_ns, __u64 *run_cnt)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return;
+	*run_ns += info.run_time_ns;
+	*run_cnt += info.run_cnt;
+}
+
+static int for_each_netns(struct state *s, struct bpf_link *link, int clear_listeners);
+
 static void collect(struct state *s)
 {
 	__u32 zero = 0;
@@ -128,8 +266,20 @@ static void collect(struct state *s)
 	__u32 set = s->epoch & 1;
 	int index_fd = s->index_fds[set], vals_fd = s->vals_fds[set];
 	__u32 batch_out;
-	char lip[INET6_ADDRSTRLEN], rip[INET6_ADDRSTRLEN];
 	__u64 drained = 0;
+
+	try_conntrack(s);
+
+	/* Every tracked socket's counters since its last reading, into the current set. */
+	__u64 t0 = now_ns();
+	if (s->tick_mode == TICK_STORAGE) {
+		int err = run_iter(s->tick_link);
+		if (err)
+			fail("running the tick iterator: %s", strerror(-err));
+	} else {
+		for_each_netns(s, s->tick_tcp_link, 0);
+	}
+	__u64 iter_ns = now_ns() - t0;
 
 	/* Point programs at the other (empty) set, then wait until no program run can still be using this one:
 	 * updating a map-in-map returns only after an RCU grace period (programs run under rcu_read_lock). */
@@ -146,27 +296,16 @@ static void collect(struct state *s)
 	bpf_map_lookup_elem(s->slot_next_fd, &set, &used);
 	if (used > s->max_flows)
 		used = s->max_flows;
-	__u32 n = drain_index(s, index_fd);
+	__u32 n = drain_hash(index_fd, s->keys, s->slots, s->max_flows, "index");
 	__u32 count = used;
 	/* an array batch ends with ENOENT when it reaches the last entry, after reading it */
 	if (used && bpf_map_lookup_batch(vals_fd, NULL, &batch_out, s->indices, s->vals, &count, NULL) &&
 	    errno != ENOENT)
 		fail("reading the flow values: %s", strerror(errno));
 	for (__u32 i = 0; i < n; i++) {
-		const struct fl_flow_key *key = &s->keys[i];
 		if (s->slots[i] >= used)
 			continue; /* cannot happen: a slot is handed out before it is published */
-		const struct fl_flow_val *val = &s->vals[s->slots[i]];
-		format_ip(key->family, key->local, lip, sizeof(lip));
-		format_ip(key->family, key->remote, rip, sizeof(rip));
-		printf("flow %s %s %u %s %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %u %u\n", lip, rip,
-		       key->server_port, key->direction == FL_DIR_SERVER ? "server" : "client",
-		       (unsigned long long)val->bytes_sent, (unsigned long long)val->bytes_received,
-		       (unsigned long long)val->segs_sent, (unsigned long long)val->segs_received,
-		       (unsigned long long)val->retransmits, (unsigned long long)val->rtos,
-		       (unsigned long long)val->opened, (unsigned long long)val->closed,
-		       (unsigned long long)val->rtt_sum_us, (unsigned long long)val->rtt_count,
-		       val->rtt_count ? val->rtt_min_us : 0, val->rtt_max_us);
+		print_flow(&s->keys[i], &s->vals[s->slots[i]]);
 		drained++;
 	}
 	count = used;
@@ -175,16 +314,123 @@ static void collect(struct state *s)
 	__u32 reset = 0;
 	bpf_map_update_elem(s->slot_next_fd, &set, &reset, BPF_ANY);
 
-	struct bpf_prog_info info = {};
-	__u32 info_len = sizeof(info);
-	if (bpf_obj_get_info_by_fd(s->prog_fd, &info, &info_len))
-		memset(&info, 0, sizeof(info));
-	printf("stats %llu %llu %llu %llu %llu %llu\n", (unsigned long long)info.run_time_ns,
-	       (unsigned long long)info.run_cnt, (unsigned long long)counter(s, FL_SOCKETS_TRACKED),
-	       (unsigned long long)counter(s, FL_SOCKETS_SAMPLED_OUT), (unsigned long long)counter(s, FL_FLOWS_DROPPED),
-	       (unsigned long long)drained);
+	__u32 o = drain_hash(s->overflow_fds[set], s->ovf_keys, s->ovf_vals, FL_OVERFLOW_ENTRIES, "overflow");
+	for (__u32 i = 0; i < o; i++) {
+		print_flow(&s->ovf_keys[i], &s->ovf_vals[i]);
+		drained++;
+	}
+
+	__u64 run_ns = 0, run_cnt = 0, iter_run_ns = 0, iter_run_cnt = 0, nat_recorded = 0;
+	prog_stats(s->prog_fd, &run_ns, &run_cnt);
+	prog_stats(s->state_prog_fd, &run_ns, &run_cnt);
+	if (s->ct_state == CT_ATTACHED) {
+		prog_stats(s->ct_prog_fd, &run_ns, &run_cnt);
+		bpf_map_lookup_elem(s->ct_count_fd, &zero, &nat_recorded);
+	}
+	prog_stats(s->tick_prog_fd, &iter_run_ns, &iter_run_cnt);
+	printf("stats %llu %llu %llu %llu %llu %llu %llu %llu %d %llu %llu %llu %llu %llu %llu\n",
+	       (unsigned long long)run_ns, (unsigned long long)run_cnt,
+	       (unsigned long long)counter(s, FL_SOCKETS_TRACKED), (unsigned long long)counter(s, FL_SOCKETS_SAMPLED_OUT),
+	       (unsigned long long)counter(s, FL_FLOWS_DROPPED), (unsigned long long)drained,
+	       (unsigned long long)counter(s, FL_SOCKETS_ADOPTED), (unsigned long long)counter(s, FL_NAT_TRANSLATED),
+	       s->ct_state, (unsigned long long)iter_ns, (unsigned long long)iter_run_ns,
+	       (unsigned long long)iter_run_cnt, (unsigned long long)counter(s, FL_FLOWS_CARRIED),
+	       (unsigned long long)counter(s, FL_FLOWS_LOST), (unsigned long long)nat_recorded);
 	printf("end\n");
 	fflush(stdout);
+}
+
+/* ---- every network namespace: adoption at start, and the tick when map iterators are refused ---- */
+
+struct ns_walk {
+	struct state *s;
+	struct bpf_link *link;
+	int clear_listeners; /* adoption: listening ports are per namespace */
+	int self_fd;
+	struct ns_seen {
+		dev_t dev;
+		ino_t ino;
+	} *seen;
+	size_t nseen, cap;
+	int visited;
+};
+
+static void walk_one(struct ns_walk *w, const char *path)
+{
+	struct stat st;
+	if (stat(path, &st))
+		return;
+	for (size_t i = 0; i < w->nseen; i++)
+		if (w->seen[i].dev == st.st_dev && w->seen[i].ino == st.st_ino)
+			return;
+	if (w->nseen >= w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 256;
+		void *p = realloc(w->seen, cap * sizeof(*w->seen));
+		if (!p)
+			return;
+		w->seen = p;
+		w->cap = cap;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return; /* the process exited meanwhile */
+	w->seen[w->nseen].dev = st.st_dev;
+	w->seen[w->nseen].ino = st.st_ino;
+	w->nseen++;
+	if (setns(fd, CLONE_NEWNET) == 0) {
+		if (w->clear_listeners) {
+			__u16 key;
+			while (bpf_map_get_next_key(w->s->listeners_fd, NULL, &key) == 0)
+				bpf_map_delete_elem(w->s->listeners_fd, &key);
+		}
+		int err = run_iter(w->link);
+		if (err)
+			fprintf(stderr, "flowlens-loader: iterating TCP sockets in %s: %s\n", path, strerror(-err));
+		w->visited++;
+		if (setns(w->self_fd, CLONE_NEWNET))
+			fail("returning to our network namespace: %s", strerror(errno));
+	} else {
+		fprintf(stderr, "flowlens-loader: cannot enter %s (%s)\n", path, strerror(errno));
+	}
+	close(fd);
+}
+
+static void walk_dir(struct ns_walk *w, const char *dir, int pids)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	char path[512];
+	while ((e = readdir(d))) {
+		if (pids ? (e->d_name[0] < '1' || e->d_name[0] > '9') : e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), pids ? "%s/%s/ns/net" : "%s/%s", dir, e->d_name);
+		walk_one(w, path);
+	}
+	closedir(d);
+}
+
+/* Runs an iter/tcp link once in each network namespace: ours, every process's (deduplicated by inode), then the
+ * bind-mounted ones (ip netns, docker). Returns how many namespaces were visited. */
+static int for_each_netns(struct state *s, struct bpf_link *link, int clear_listeners)
+{
+	static struct ns_walk w; /* the seen list is kept between calls (allocation only) */
+	w.s = s;
+	w.link = link;
+	w.clear_listeners = clear_listeners;
+	w.nseen = 0;
+	w.visited = 0;
+	w.self_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (w.self_fd < 0)
+		fail("opening /proc/self/ns/net: %s", strerror(errno));
+	walk_one(&w, "/proc/self/ns/net");
+	walk_dir(&w, "/proc", 1);
+	walk_dir(&w, "/var/run/netns", 0);
+	walk_dir(&w, "/run/netns", 0);
+	walk_dir(&w, "/run/docker/netns", 0);
+	close(w.self_fd);
+	return w.visited;
 }
 
 /* Write a `const volatile __u32` global before load (what a generated skeleton would do). */
@@ -219,33 +465,88 @@ static int set_rodata_u32(struct bpf_object *obj, struct bpf_map *map, const cha
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: flowlens-loader --object FILE --cgroup DIR [--max-sockets N] [--max-flows N]\n");
+	fprintf(stderr, "usage: flowlens-loader --object FILE --cgroup DIR [--conntrack-object FILE] [--max-sockets N] "
+			"[--max-flows N] [--no-adopt]\n");
 	exit(2);
+}
+
+/* Opens the main object and sizes it from the command line. */
+static struct bpf_object *open_object(const char *object, struct state *s)
+{
+	struct bpf_object *obj = bpf_object__open_file(object, NULL);
+	if (!obj)
+		fail("opening %s: %s", object, strerror(errno));
+	struct bpf_map *map;
+	bpf_object__for_each_map(map, obj)
+	{
+		const char *name = bpf_map__name(map);
+		if (strncmp(name, "flow_index_", 11) == 0 || strncmp(name, "flow_vals_", 10) == 0)
+			bpf_map__set_max_entries(map, s->max_flows);
+		if (strstr(name, ".rodata") && (set_rodata_u32(obj, map, "max_sockets", s->max_sockets) ||
+						set_rodata_u32(obj, map, "max_flows", s->max_flows)))
+			fail("cannot set max_sockets/max_flows in %s", object);
+	}
+	return obj;
+}
+
+static int map_fd(struct state *s, const char *name)
+{
+	int fd = bpf_object__find_map_fd_by_name(s->obj, name);
+	if (fd < 0)
+		fail("map %s missing from the BPF object", name);
+	return fd;
+}
+
+static struct bpf_program *program(struct state *s, const char *name)
+{
+	struct bpf_program *p = bpf_object__find_program_by_name(s->obj, name);
+	if (!p)
+		fail("program %s missing from the BPF object", name);
+	return p;
+}
+
+/* conntrack.bpf.o beside the main object unless given. */
+static char *sibling(const char *object, const char *name)
+{
+	const char *slash = strrchr(object, '/');
+	size_t dir = slash ? (size_t)(slash - object + 1) : 0;
+	char *p = malloc(dir + strlen(name) + 1);
+	if (!p)
+		fail("out of memory");
+	memcpy(p, object, dir);
+	strcpy(p + dir, name);
+	return p;
 }
 
 int main(int argc, char **argv)
 {
-	const char *object = NULL, *cgroup = NULL;
-	struct state s = { .max_flows = 16384, .max_sockets = 65536 };
+	const char *object = NULL, *cgroup = NULL, *ct_object = NULL;
+	int adopt = 1;
+	struct state s = { .max_flows = 16384, .max_sockets = 65536, .ct_prog_fd = -1, .ct_count_fd = -1 };
 	static const struct option opts[] = {
 		{ "object", required_argument, NULL, 'o' },
+		{ "conntrack-object", required_argument, NULL, 'n' },
 		{ "cgroup", required_argument, NULL, 'c' },
 		{ "max-sockets", required_argument, NULL, 's' },
 		{ "max-flows", required_argument, NULL, 'f' },
+		{ "no-adopt", no_argument, NULL, 'A' },
 		{ 0 },
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': object = optarg; break;
+		case 'n': ct_object = optarg; break;
 		case 'c': cgroup = optarg; break;
 		case 's': s.max_sockets = (__u32)strtoul(optarg, NULL, 10); break;
 		case 'f': s.max_flows = (__u32)strtoul(optarg, NULL, 10); break;
+		case 'A': adopt = 0; break;
 		default: usage();
 		}
 	}
 	if (!object || !cgroup || s.max_flows == 0 || s.max_sockets == 0)
 		usage();
+	s.ct_object = ct_object ? ct_object : sibling(object, "conntrack.bpf.o");
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -254,58 +555,88 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	libbpf_set_print(print_libbpf);
 
-	s.obj = bpf_object__open_file(object, NULL);
-	if (!s.obj)
-		fail("opening %s: %s", object, strerror(errno));
-
-	struct bpf_map *map;
-	bpf_object__for_each_map(map, s.obj)
-	{
-		const char *name = bpf_map__name(map);
-		if (strncmp(name, "flow_index_", 11) == 0 || strncmp(name, "flow_vals_", 10) == 0)
-			bpf_map__set_max_entries(map, s.max_flows);
-		if (strstr(name, ".rodata") && (set_rodata_u32(s.obj, map, "max_sockets", s.max_sockets) ||
-						 set_rodata_u32(s.obj, map, "max_flows", s.max_flows)))
-			fail("cannot set max_sockets/max_flows in %s", object);
-	}
+	s.obj = open_object(object, &s);
 
 	/* Kernel-side run time / count for our programs; stays on while this fd is open. */
 	int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	if (stats_fd < 0)
 		fprintf(stderr, "flowlens-loader: bpf_stats unavailable (%s): run time will read 0\n", strerror(errno));
 
-	if (bpf_object__load(s.obj)) {
-		int err = errno;
-		fail("loading BPF programs failed: %s (%s). The verifier log is above on stderr.", strerror(err),
-		     err == EPERM ? "need root or CAP_BPF+CAP_NET_ADMIN+CAP_PERFMON" : "see log");
+	/* Map iterators can be refused (EPERM) by a BPF LSM policy that allows iter/tcp: then tick with iter/tcp in
+	 * every namespace instead (quietly first; a second failure prints the verifier log). */
+	quiet_libbpf = 1;
+	struct bpf_program *alt = bpf_object__find_program_by_name(s.obj, "fl_tick_tcp");
+	if (alt)
+		bpf_program__set_autoload(alt, false);
+	int load_err = bpf_object__load(s.obj);
+	quiet_libbpf = 0;
+	if (load_err) {
+		bpf_object__close(s.obj);
+		s.obj = open_object(object, &s);
+		alt = bpf_object__find_program_by_name(s.obj, "fl_tick");
+		if (alt)
+			bpf_program__set_autoload(alt, false);
+		s.tick_mode = TICK_TCP;
+		if (bpf_object__load(s.obj)) {
+			int err = errno;
+			fail("loading BPF programs failed: %s (%s). The verifier log is above on stderr.", strerror(err),
+			     err == EPERM ? "need root or CAP_BPF+CAP_NET_ADMIN+CAP_PERFMON+CAP_SYS_ADMIN" : "see log");
+		}
 	}
 
-	struct bpf_program *prog = bpf_object__find_program_by_name(s.obj, "fl_sockops");
-	if (!prog)
-		fail("program fl_sockops missing from %s", object);
+	struct bpf_program *prog = program(&s, "fl_sockops");
+	struct bpf_program *state_prog = program(&s, "fl_state");
+	struct bpf_program *tick_prog = program(&s, s.tick_mode == TICK_STORAGE ? "fl_tick" : "fl_tick_tcp");
+	struct bpf_program *adopt_prog = program(&s, "fl_adopt");
 	s.prog_fd = bpf_program__fd(prog);
-	s.epoch_fd = bpf_object__find_map_fd_by_name(s.obj, "flow_epoch");
-	s.sync_fd = bpf_object__find_map_fd_by_name(s.obj, "rcu_sync");
-	s.sync_inner_fd = bpf_object__find_map_fd_by_name(s.obj, "rcu_sync_dummy");
-	s.index_fds[0] = bpf_object__find_map_fd_by_name(s.obj, "flow_index_a");
-	s.index_fds[1] = bpf_object__find_map_fd_by_name(s.obj, "flow_index_b");
-	s.vals_fds[0] = bpf_object__find_map_fd_by_name(s.obj, "flow_vals_a");
-	s.vals_fds[1] = bpf_object__find_map_fd_by_name(s.obj, "flow_vals_b");
-	s.slot_next_fd = bpf_object__find_map_fd_by_name(s.obj, "slot_next");
-	s.counters_fd = bpf_object__find_map_fd_by_name(s.obj, "counters");
-	if (s.epoch_fd < 0 || s.sync_fd < 0 || s.sync_inner_fd < 0 || s.index_fds[0] < 0 || s.index_fds[1] < 0 ||
-	    s.vals_fds[0] < 0 || s.vals_fds[1] < 0 || s.slot_next_fd < 0 || s.counters_fd < 0)
-		fail("maps missing from %s", object);
+	s.state_prog_fd = bpf_program__fd(state_prog);
+	s.tick_prog_fd = bpf_program__fd(tick_prog);
+	s.epoch_fd = map_fd(&s, "flow_epoch");
+	s.sync_fd = map_fd(&s, "rcu_sync");
+	s.sync_inner_fd = map_fd(&s, "rcu_sync_dummy");
+	s.index_fds[0] = map_fd(&s, "flow_index_a");
+	s.index_fds[1] = map_fd(&s, "flow_index_b");
+	s.vals_fds[0] = map_fd(&s, "flow_vals_a");
+	s.vals_fds[1] = map_fd(&s, "flow_vals_b");
+	s.overflow_fds[0] = map_fd(&s, "flow_overflow_a");
+	s.overflow_fds[1] = map_fd(&s, "flow_overflow_b");
+	s.slot_next_fd = map_fd(&s, "slot_next");
+	s.counters_fd = map_fd(&s, "counters");
+	s.nat_fd = map_fd(&s, "nat_map");
+	s.listeners_fd = map_fd(&s, "listeners");
+	int storage_fd = map_fd(&s, "sock_states");
 	s.epoch = 0;
 	s.keys = calloc(s.max_flows, sizeof(*s.keys));
 	s.slots = calloc(s.max_flows, sizeof(*s.slots));
 	s.indices = calloc(s.max_flows, sizeof(*s.indices));
 	s.vals = calloc(s.max_flows, sizeof(*s.vals));
 	s.zeros = calloc(s.max_flows, sizeof(*s.zeros)); /* untouched zero pages: costs no memory */
-	if (!s.keys || !s.slots || !s.indices || !s.vals || !s.zeros)
+	s.ovf_keys = calloc(FL_OVERFLOW_ENTRIES, sizeof(*s.ovf_keys));
+	s.ovf_vals = calloc(FL_OVERFLOW_ENTRIES, sizeof(*s.ovf_vals));
+	if (!s.keys || !s.slots || !s.indices || !s.vals || !s.zeros || !s.ovf_keys || !s.ovf_vals)
 		fail("cannot allocate drain buffers for %u flows", s.max_flows);
 	for (__u32 i = 0; i < s.max_flows; i++)
 		s.indices[i] = i;
+
+	/* The close tracepoint first, so a socket adopted below cannot close unseen. */
+	s.state_link = bpf_program__attach(state_prog);
+	if (!s.state_link)
+		fail("attaching tp_btf/inet_sock_set_state: %s", strerror(errno));
+	if (s.tick_mode == TICK_STORAGE) {
+		union bpf_iter_link_info linfo_iter = { .map = { .map_fd = (__u32)storage_fd } };
+		LIBBPF_OPTS(bpf_iter_attach_opts, iter_opts, .link_info = &linfo_iter,
+			    .link_info_len = sizeof(linfo_iter));
+		s.tick_link = bpf_program__attach_iter(tick_prog, &iter_opts);
+		if (!s.tick_link)
+			fail("attaching iter/bpf_sk_storage_map: %s", strerror(errno));
+	} else {
+		s.tick_tcp_link = bpf_program__attach_iter(tick_prog, NULL);
+		if (!s.tick_tcp_link)
+			fail("attaching iter/tcp (tick): %s", strerror(errno));
+	}
+	s.adopt_link = bpf_program__attach_iter(adopt_prog, NULL);
+	if (!s.adopt_link)
+		fail("attaching iter/tcp: %s", strerror(errno));
 
 	int cg_fd = open(cgroup, O_RDONLY | O_DIRECTORY);
 	if (cg_fd < 0)
@@ -314,6 +645,15 @@ int main(int argc, char **argv)
 	if (!s.link)
 		fail("attaching sock_ops to %s: %s", cgroup, strerror(errno));
 	close(cg_fd);
+
+	/* sock_ops registers every connection established from now on; adopt the ones established before. */
+	int netns_visited = adopt ? for_each_netns(&s, s.adopt_link, 1) : 0;
+	bpf_link__destroy(s.adopt_link);
+	s.adopt_link = NULL;
+
+	quiet_libbpf = 1;
+	try_conntrack(&s);
+	quiet_libbpf = 0;
 
 	struct bpf_prog_info pinfo = {};
 	__u32 plen = sizeof(pinfo);
@@ -334,7 +674,9 @@ int main(int argc, char **argv)
 		}
 		btf__free(vmlinux);
 	}
-	printf("ready %u %u %u %u %d\n", pinfo.id, linfo.id, s.max_sockets, s.max_flows, total_rto);
+	printf("ready %u %u %u %u %d %llu %d %s\n", pinfo.id, linfo.id, s.max_sockets, s.max_flows, total_rto,
+	       (unsigned long long)counter(&s, FL_SOCKETS_ADOPTED), netns_visited,
+	       s.tick_mode == TICK_STORAGE ? "storage" : "tcp");
 	fflush(stdout);
 
 	char line[256];
@@ -351,9 +693,11 @@ int main(int argc, char **argv)
 			continue;
 		if (!fgets(line, sizeof(line), stdin))
 			break; /* EOF: the agent is gone */
-		if (strncmp(line, "collect", 7) == 0)
+		if (strncmp(line, "collect", 7) == 0) {
+			quiet_libbpf = 1;
 			collect(&s);
-		else if (strncmp(line, "quit", 4) == 0)
+			quiet_libbpf = 0;
+		} else if (strncmp(line, "quit", 4) == 0)
 			break;
 		else {
 			printf("error unknown command\n");
@@ -362,6 +706,11 @@ int main(int argc, char **argv)
 	}
 
 	bpf_link__destroy(s.link);
+	bpf_link__destroy(s.state_link);
+	bpf_link__destroy(s.tick_link);
+	bpf_link__destroy(s.tick_tcp_link);
+	bpf_link__destroy(s.ct_link);
+	bpf_object__close(s.ct_obj);
 	bpf_object__close(s.obj);
 	if (stats_fd >= 0)
 		close(stats_fd);

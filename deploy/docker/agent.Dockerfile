@@ -11,9 +11,9 @@
 # the npm lockfile, versioned release binaries checked against their published checksums);
 # nothing is downloaded when a container starts.
 #
-# The BPF objects are CO-RE: they are compiled against the build host's kernel BTF
-# (/sys/kernel/btf/vmlinux, readable inside `docker build`) and relocated by libbpf at load time
-# on whatever kernel the node runs. Pass --build-arg BTF=/path/to/vmlinux to use another BTF file.
+# The BPF objects are CO-RE: they are compiled against the committed agent/bpf/vmlinux/<arch>/vmlinux.h
+# (no kernel BTF is needed on the build host) and relocated by libbpf at load time on whatever kernel
+# the node runs (Linux 6.1 or newer).
 
 ARG NODE_BUILD_IMAGE=node:22.15.0-bookworm
 ARG NODE_RUNTIME_IMAGE=node:22.15.0-bookworm-slim

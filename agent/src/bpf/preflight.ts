@@ -5,12 +5,29 @@
  */
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export class PreflightError extends Error {}
 
 export const BTF_PATH = '/sys/kernel/btf/vmlinux';
+
+/** The oldest kernel Flowlens supports (and tests, under qemu): stated the same in docs/agent.md and docs/deploy.md. */
+export const MIN_KERNEL = { major: 6, minor: 1 };
+
+/** Why this kernel release (uname -r) is too old, or null. Pure. */
+export function kernelVersionProblem(release: string): string | null {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (!m) {
+    return null; /* an unusual release string: let the load itself decide */
+  }
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  if (major > MIN_KERNEL.major || (major === MIN_KERNEL.major && minor >= MIN_KERNEL.minor)) {
+    return null;
+  }
+  return `kernel ${release} is too old: Flowlens needs Linux ${MIN_KERNEL.major}.${MIN_KERNEL.minor} or newer`;
+}
 
 /** Capability bits (linux/capability.h). */
 const CAP_NET_ADMIN = 12;
@@ -95,6 +112,10 @@ export interface Preflight {
 
 /** Runs every check in order; throws PreflightError with the first problem. */
 export function preflight(artifacts = bpfArtifacts()): Preflight {
+  const tooOld = kernelVersionProblem(release());
+  if (tooOld) {
+    throw new PreflightError(tooOld);
+  }
   if (!existsSync(BTF_PATH)) {
     throw new PreflightError(
       `kernel has no BTF (${BTF_PATH} missing): Flowlens needs a kernel built with CONFIG_DEBUG_INFO_BTF=y`

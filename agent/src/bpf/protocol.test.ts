@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CollectParser, parseReady, ProtocolError } from './protocol.js';
-import { effectiveCapabilities, findCgroup2Mount, privilegeProblem } from './preflight.js';
+import { CollectParser, emptyKernelStats, parseReady, ProtocolError } from './protocol.js';
+import { effectiveCapabilities, findCgroup2Mount, kernelVersionProblem, privilegeProblem } from './preflight.js';
 
 test('a collect answer: flows, stats, end', () => {
   const p = new CollectParser();
-  assert.equal(p.push('flow 10.0.0.2 10.0.0.1 8080 client 8000000 500 5600 1 128 2 1 1 9000 3 100 5000'), null);
-  assert.equal(p.push('flow fd00::1 fd00::2 443 server 1 2 3 4 0 0 0 0 0 0 0 0'), null);
-  assert.equal(p.push('stats 49182 29 4 1 0 2'), null);
+  assert.equal(
+    p.push('flow 10.0.0.2 10.0.0.1 8080 client 8000000 500 5600 1 128 2 1 1 9000 3 100 5000 10.96.0.10 80'),
+    null
+  );
+  // a later loader may add fields at the end of a line: they are ignored
+  assert.equal(p.push('flow fd00::1 fd00::2 443 server 1 2 3 4 0 0 0 0 0 0 0 0 - 0 extra'), null);
+  assert.equal(p.push('stats 49182 29 4 1 0 2 7 1 1 250000 9000 30 2 0 5'), null);
   const r = p.push('end');
   assert.ok(r);
   assert.equal(r.flows.length, 2);
@@ -28,7 +32,9 @@ test('a collect answer: flows, stats, end', () => {
     rttCount: 3,
     rttMinUs: 100,
     rttMaxUs: 5000,
+    via: { ip: '10.96.0.10', port: 80 },
   });
+  assert.equal(r.flows[1]?.via, null);
   assert.deepEqual(r.stats, {
     runTimeNs: 49182,
     runCount: 29,
@@ -36,32 +42,53 @@ test('a collect answer: flows, stats, end', () => {
     socketsSampledOut: 1,
     flowsDropped: 0,
     flowsDrained: 2,
+    socketsAdopted: 7,
+    natTranslated: 1,
+    conntrack: 'attached',
+    tickIterNs: 250000,
+    iterRunTimeNs: 9000,
+    iterRunCount: 30,
+    flowsCarried: 2,
+    flowsLost: 0,
+    natRecorded: 5,
   });
   // the parser is ready for the next answer
-  p.push('stats 1 1 0 0 0 0');
+  p.push('stats 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0');
   assert.deepEqual(p.push('end')?.flows, []);
 });
 
 test('bad lines are errors, never silently skipped', () => {
   assert.throws(
-    () => new CollectParser().push('flow 1.2.3.4 5.6.7.8 80 sideways 1 1 1 1 1 1 1 1 1 1 1 1'),
+    () => new CollectParser().push('flow 1.2.3.4 5.6.7.8 80 sideways 1 1 1 1 1 1 1 1 1 1 1 1 - 0'),
     ProtocolError
   );
   assert.throws(() => new CollectParser().push('flow 1.2.3.4 5.6.7.8 80 client 1 1'), ProtocolError);
   assert.throws(
-    () => new CollectParser().push('flow 1.2.3.4 5.6.7.8 80 client -1 1 1 1 1 1 1 1 1 1 1 1'),
+    () => new CollectParser().push('flow 1.2.3.4 5.6.7.8 80 client -1 1 1 1 1 1 1 1 1 1 1 1 - 0'),
     ProtocolError
   );
+  // a line of the previous protocol (no via) is too short, never read with shifted fields
+  assert.throws(
+    () => new CollectParser().push('flow 1.2.3.4 5.6.7.8 80 client 1 1 1 1 1 1 1 1 1 1 1 1'),
+    ProtocolError
+  );
+  assert.throws(() => new CollectParser().push('stats 1 1 0 0 0 0 0 0 9 0 0 0 0 0 0'), /conntrack state/);
   assert.throws(() => new CollectParser().push('end'), /without 'stats'/);
   assert.throws(() => new CollectParser().push('error swapping flow maps: EPERM'), /swapping flow maps/);
   assert.throws(() => parseReady('error loading'), ProtocolError);
-  assert.deepEqual(parseReady('ready 10 20 65536 16384 1'), {
+  assert.deepEqual(parseReady('ready 10 20 65536 16384 1 122 3 storage'), {
     progId: 10,
     linkId: 20,
     maxSockets: 65536,
     maxFlows: 16384,
     totalRto: true,
+    socketsAdopted: 122,
+    netnsVisited: 3,
+    tickMode: 'storage',
   });
+  assert.equal(parseReady('ready 10 20 65536 16384 0 0 1 tcp').tickMode, 'tcp');
+  assert.throws(() => parseReady('ready 10 20 65536 16384 1 122 3 sideways'), /tick mode/);
+  assert.equal(emptyKernelStats().conntrack, 'waiting');
 });
 
 test('preflight: cgroup2 mount, capabilities', () => {
@@ -77,4 +104,9 @@ test('preflight: cgroup2 mount, capabilities', () => {
   assert.equal(privilegeProblem((1n << 39n) | (1n << 38n) | (1n << 12n)), null, 'CAP_BPF+PERFMON+NET_ADMIN suffice');
   assert.match(privilegeProblem(1n << 39n) ?? '', /CAP_PERFMON, CAP_NET_ADMIN/);
   assert.match(privilegeProblem(0n) ?? '', /run as root/);
+  assert.equal(kernelVersionProblem('6.1.0-28-cloud-amd64'), null);
+  assert.equal(kernelVersionProblem('6.12.12-cloud-amd64'), null);
+  assert.equal(kernelVersionProblem('7.0.1'), null);
+  assert.match(kernelVersionProblem('5.15.0-91-generic') ?? '', /needs Linux 6\.1 or newer/);
+  assert.match(kernelVersionProblem('6.0.9') ?? '', /too old/);
 });

@@ -1,6 +1,7 @@
 /**
  * The line protocol of agent/bpf/loader.c (flowlens-loader), parsed without I/O so it can be unit tested.
- * One `collect` answer is: zero or more `flow` lines, one `stats` line, then `end`.
+ * One `collect` answer is: zero or more `flow` lines, one `stats` line, then `end`. Lines may carry more fields than
+ * this version reads (the loader only ever adds fields at the end of a line).
  */
 import type { Direction, FlowCounters } from '../contracts/report.js';
 
@@ -11,6 +12,18 @@ export interface LoaderReady {
   maxFlows: number;
   /** The kernel has tcp_sock.total_rto (≥ 6.7); otherwise RTOs are counted from RTO callbacks. */
   totalRto: boolean;
+  /** Sockets established before the loader started, adopted (counted from now on). */
+  socketsAdopted: number;
+  /** Network namespaces the adoption visited. */
+  netnsVisited: number;
+  /** `storage`: the tick iterates the socket storage map; `tcp`: iter/tcp in every namespace (map iterators refused). */
+  tickMode: 'storage' | 'tcp';
+}
+
+/** The address a translated connection's client used (a Service ClusterIP or NodePort). */
+export interface Via {
+  ip: string;
+  port: number;
 }
 
 /** One flow's counters over one tick, as drained from the kernel's flow map. */
@@ -23,7 +36,12 @@ export interface KernelFlow extends FlowCounters {
   rttCount: number;
   rttMinUs: number;
   rttMaxUs: number;
+  /** Set when the node translated the connection: remoteIp/serverPort are then the real peer. */
+  via: Via | null;
 }
+
+/** State of the conntrack (Service translation) program. */
+export type ConntrackState = 'waiting' | 'attached' | 'failed';
 
 export interface KernelStats {
   /** Cumulative kernel bpf_stats of the sock_ops program. */
@@ -33,6 +51,44 @@ export interface KernelStats {
   socketsSampledOut: number;
   flowsDropped: number;
   flowsDrained: number;
+  /** Cumulative: sockets adopted at start. */
+  socketsAdopted: number;
+  /** Cumulative: sockets whose peer the node translated (keyed by the real peer, with `via`). */
+  natTranslated: number;
+  /** waiting: nf_conntrack not loaded yet (retried each tick); failed: the kernel refused the program. */
+  conntrack: ConntrackState;
+  /** Wall time of this tick's iterator pass over the tracked sockets. */
+  tickIterNs: number;
+  /** Cumulative kernel bpf_stats of the tick iterator (one run per socket visited). */
+  iterRunTimeNs: number;
+  iterRunCount: number;
+  /** Cumulative: close-time updates kept in the overflow table because the flow table was full. */
+  flowsCarried: number;
+  /** Cumulative: close-time updates lost because the overflow table was full too. */
+  flowsLost: number;
+  /** Cumulative: translated connections the conntrack program recorded. */
+  natRecorded: number;
+}
+
+/** Stats of a loader that has done nothing yet (a base for tests and fakes). */
+export function emptyKernelStats(): KernelStats {
+  return {
+    runTimeNs: 0,
+    runCount: 0,
+    socketsTracked: 0,
+    socketsSampledOut: 0,
+    flowsDropped: 0,
+    flowsDrained: 0,
+    socketsAdopted: 0,
+    natTranslated: 0,
+    conntrack: 'waiting',
+    tickIterNs: 0,
+    iterRunTimeNs: 0,
+    iterRunCount: 0,
+    flowsCarried: 0,
+    flowsLost: 0,
+    natRecorded: 0,
+  };
 }
 
 export interface CollectResult {
@@ -53,9 +109,13 @@ function int(field: string | undefined, what: string, line: string): number {
   return n;
 }
 
+function badField(what: string, line: string): never {
+  throw new ProtocolError(`flowlens-loader: bad ${what} in '${line}'`);
+}
+
 export function parseReady(line: string): LoaderReady {
   const f = line.trim().split(' ');
-  if (f[0] !== 'ready' || f.length !== 6) {
+  if (f[0] !== 'ready' || f.length < 9) {
     throw new ProtocolError(`flowlens-loader: expected 'ready', got '${line}'`);
   }
   return {
@@ -64,12 +124,15 @@ export function parseReady(line: string): LoaderReady {
     maxSockets: int(f[3], 'max sockets', line),
     maxFlows: int(f[4], 'max flows', line),
     totalRto: f[5] === '1',
+    socketsAdopted: int(f[6], 'sockets adopted', line),
+    netnsVisited: int(f[7], 'namespaces visited', line),
+    tickMode: f[8] === 'storage' ? 'storage' : f[8] === 'tcp' ? 'tcp' : badField('tick mode', line),
   };
 }
 
 export function parseFlow(line: string): KernelFlow {
   const f = line.trim().split(' ');
-  if (f[0] !== 'flow' || f.length !== 17) {
+  if (f[0] !== 'flow' || f.length < 19) {
     throw new ProtocolError(`flowlens-loader: bad flow line '${line}'`);
   }
   const direction = f[4];
@@ -94,12 +157,13 @@ export function parseFlow(line: string): KernelFlow {
     rttCount: n(14, 'rtt count'),
     rttMinUs: n(15, 'rtt min'),
     rttMaxUs: n(16, 'rtt max'),
+    via: f[17] === '-' ? null : { ip: f[17]!, port: n(18, 'via port') },
   };
 }
 
 export function parseStats(line: string): KernelStats {
   const f = line.trim().split(' ');
-  if (f[0] !== 'stats' || f.length !== 7) {
+  if (f[0] !== 'stats' || f.length < 16) {
     throw new ProtocolError(`flowlens-loader: bad stats line '${line}'`);
   }
   return {
@@ -109,6 +173,17 @@ export function parseStats(line: string): KernelStats {
     socketsSampledOut: int(f[4], 'sockets sampled out', line),
     flowsDropped: int(f[5], 'flows dropped', line),
     flowsDrained: int(f[6], 'flows drained', line),
+    socketsAdopted: int(f[7], 'sockets adopted', line),
+    natTranslated: int(f[8], 'nat translated', line),
+    conntrack:
+      (['waiting', 'attached', 'failed'] as const)[int(f[9], 'conntrack state', line)] ??
+      badField('conntrack state', line),
+    tickIterNs: int(f[10], 'tick iterator ns', line),
+    iterRunTimeNs: int(f[11], 'iterator run time', line),
+    iterRunCount: int(f[12], 'iterator run count', line),
+    flowsCarried: int(f[13], 'flows carried', line),
+    flowsLost: int(f[14], 'flows lost', line),
+    natRecorded: int(f[15], 'nat recorded', line),
   };
 }
 

@@ -14,6 +14,7 @@ export function toFlowDelta(k: KernelFlow): FlowDelta {
     remoteIp: k.remoteIp,
     serverPort: k.serverPort,
     direction: k.direction,
+    via: k.via,
     bytesSent: k.bytesSent,
     bytesReceived: k.bytesReceived,
     segmentsSent: k.segmentsSent,
@@ -46,6 +47,12 @@ export function toTick(
     bpfRunTimeNs: result.stats.runTimeNs,
     bpfRunCount: result.stats.runCount,
     activeFlows: flows.length,
+    socketsAdopted: result.stats.socketsAdopted,
+    socketsTranslated: result.stats.natTranslated,
+    conntrack: result.stats.conntrack,
+    tickIterSeconds: result.stats.tickIterNs / 1e9,
+    flowsCarried: result.stats.flowsCarried,
+    flowsLost: result.stats.flowsLost,
   };
   return { start, end, flows, stats };
 }

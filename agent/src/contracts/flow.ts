@@ -10,6 +10,9 @@ export interface FlowKey {
   /** The server's port: the local port when direction is 'server', the remote port when 'client'. */
   serverPort: number;
   direction: Direction;
+  /** The address the client socket used when the node translated the connection (a Service); remoteIp and
+   * serverPort are then the real peer. Null or absent: untranslated. Part of the flow's identity. */
+  via?: { ip: string; port: number } | null;
 }
 
 /** Counter deltas of one flow over one collection tick. */

@@ -47,6 +47,9 @@ export const flowRecordSchema = flowCountersSchema.extend({
   direction: directionSchema,
   local: localWorkloadSchema,
   rttUs: rttSummarySchema,
+  /** Contract 1.1 (additive): the address the client socket used when the node translated the connection
+   * (kube-proxy ClusterIP / NodePort); remoteIp/remotePort are then the real peer. Absent or null: untranslated. */
+  via: z.object({ ip, port }).nullable().optional(),
 });
 export type FlowRecord = z.infer<typeof flowRecordSchema>;
 

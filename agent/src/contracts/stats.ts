@@ -13,6 +13,17 @@ export interface CollectorStats {
   bpfRunCount: number;
   /** Flows with activity in the last tick. */
   activeFlows: number;
+  /** Sockets established before the agent started, adopted at start (cumulative). Optional: added by the collector. */
+  socketsAdopted?: number;
+  /** Sockets whose peer the node translated (Service DNAT/SNAT), keyed by the real peer (cumulative). */
+  socketsTranslated?: number;
+  /** The conntrack (Service translation) program: waiting for nf_conntrack, attached, or refused by the kernel. */
+  conntrack?: 'waiting' | 'attached' | 'failed';
+  /** Wall time of the last tick's iterator pass over the tracked sockets, in seconds. */
+  tickIterSeconds?: number;
+  /** Close-time updates kept in the overflow table because the flow table was full / lost (cumulative). */
+  flowsCarried?: number;
+  flowsLost?: number;
 }
 
 export interface ReporterStats {

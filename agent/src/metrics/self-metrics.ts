@@ -52,6 +52,32 @@ export class SelfMetrics {
       [],
       () => single(latest()?.bpfRunCount)
     );
+    mirroredCounter(
+      registry,
+      renderer,
+      'flowlens_agent_sockets_adopted_total',
+      'Sockets established before the agent started, adopted (counted from the agent start on).',
+      [],
+      () => single(latest()?.socketsAdopted)
+    );
+    mirroredCounter(
+      registry,
+      renderer,
+      'flowlens_agent_sockets_translated_total',
+      'Sockets whose peer the node translated (Service DNAT/SNAT), reported with the real peer and via.',
+      [],
+      () => single(latest()?.socketsTranslated)
+    );
+    mirroredGauge(
+      registry,
+      'flowlens_agent_conntrack_attached',
+      'Service translation: 1 when the conntrack program is attached, 0 while waiting for nf_conntrack or refused.',
+      [],
+      () => {
+        const state = latest()?.conntrack;
+        return single(state === undefined ? undefined : state === 'attached' ? 1 : 0);
+      }
+    );
     mirroredGauge(registry, 'flowlens_agent_active_flows', 'Flows with activity in the last collection tick.', [], () =>
       single(latest()?.activeFlows)
     );

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { CollectResult } from '../bpf/protocol.js';
+import { emptyKernelStats, type CollectResult } from '../bpf/protocol.js';
 import type { CollectorTick } from '../contracts/flow.js';
 import type { ReportV1 } from '../contracts/report.js';
 import { runNodeAgent } from './agent.js';
@@ -32,9 +32,11 @@ function fakeSource() {
             rttCount: 3,
             rttMinUs: 50,
             rttMaxUs: 150,
+            via: null,
           },
         ],
         stats: {
+          ...emptyKernelStats(),
           runTimeNs: 100 * calls,
           runCount: calls,
           socketsTracked: 0,

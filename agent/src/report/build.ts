@@ -37,6 +37,7 @@ export function toRecord(f: WindowFlow, local: LocalWorkload): FlowRecord {
     remotePort: server ? 0 : f.serverPort,
     direction: f.direction,
     local,
+    via: f.via ?? null,
     ...emptyCounters(),
     rttUs: f.rttSamples > 0 ? { min: f.rttMinUs, avg: Math.round(f.rttSumUs / f.rttSamples), max: f.rttMaxUs } : null,
   };

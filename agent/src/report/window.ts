@@ -13,7 +13,8 @@ export interface WindowFlow extends FlowKey, FlowCounters {
 }
 
 export function flowKeyString(k: FlowKey): string {
-  return `${k.direction}|${k.localIp}|${k.remoteIp}|${k.serverPort}`;
+  const via = k.via ? `|${k.via.ip}|${k.via.port}` : '';
+  return `${k.direction}|${k.localIp}|${k.remoteIp}|${k.serverPort}${via}`;
 }
 
 export class ReportWindow {
@@ -39,6 +40,7 @@ export class ReportWindow {
         remoteIp: d.remoteIp,
         serverPort: d.serverPort,
         direction: d.direction,
+        via: d.via ?? null,
         ...emptyCounters(),
         rttSumUs: 0,
         rttSamples: 0,

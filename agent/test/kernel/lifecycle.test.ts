@@ -128,7 +128,7 @@ test("a program the verifier rejects: exit 1 with the verifier's message", async
       '-O2',
       '-g',
       '-I',
-      join(agentBpfDir(), 'build'),
+      join(agentBpfDir(), 'vmlinux', 'x86'),
       '-c',
       join(dir, 'bad.bpf.c'),
       '-o',

@@ -35,6 +35,9 @@ export interface TcpCounters {
   inSegs: number;
   activeOpens: number;
   passiveOpens: number;
+  /** TcpExt TCPFastOpenActive / TCPFastOpenPassive: connections whose SYN carried data that was accepted. */
+  fastOpenActive: number;
+  fastOpenPassive: number;
 }
 
 export function tcpCountersOf(snmp: CounterTable, netstat: CounterTable): TcpCounters {
@@ -47,6 +50,8 @@ export function tcpCountersOf(snmp: CounterTable, netstat: CounterTable): TcpCou
     inSegs: tcp.InSegs ?? 0,
     activeOpens: tcp.ActiveOpens ?? 0,
     passiveOpens: tcp.PassiveOpens ?? 0,
+    fastOpenActive: ext.TCPFastOpenActive ?? 0,
+    fastOpenPassive: ext.TCPFastOpenPassive ?? 0,
   };
 }
 

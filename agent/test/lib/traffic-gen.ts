@@ -14,8 +14,15 @@
  *                                            Prints {"connections":K,"sent":…,"received":…,"ms":…}.
  *   rate --host IP --port P --seconds S --bytes N
  *                                            as many short connections as fit in S seconds. Prints {"connections":…}.
+ *   hold-server --host IP --port P / hold-client --host IP --port P
+ *                                            one long-lived connection driven by stdin commands, one JSON answer each:
+ *                                            `send N` ({"sent":N} once written), `status` ({"received":n}),
+ *                                            `close` (half-close, wait for the peer's close: {"closed":true,"received":n}).
+ *                                            Prints {"listening":true} / {"connected":true} first (the server also
+ *                                            {"accepted":true} per connection; commands go to the latest one).
  */
 import { createServer, connect, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 
 const { positionals, values } = parseArgs({
@@ -87,8 +94,61 @@ function exchange(bytes: number, chunk = 0, paceMs = 0, announce = false): Promi
   });
 }
 
+/** Serves the hold-* commands for one connection (the latest one, for the server). */
+function driveHeld(current: () => Socket | null, received: () => number): void {
+  const rl = createInterface({ input: process.stdin });
+  rl.on('close', () => process.exit(0));
+  rl.on('line', (line) => {
+    const [cmd, arg] = line.trim().split(' ');
+    const sock = current();
+    if (cmd === 'status') {
+      out({ received: received() });
+    } else if (cmd === 'send' && sock) {
+      writeAll(sock, Number(arg)).then(
+        () => out({ sent: Number(arg) }),
+        (err: Error) => out({ error: err.message })
+      );
+    } else if (cmd === 'close' && sock) {
+      sock.once('close', () => out({ closed: true, received: received() }));
+      sock.end();
+    } else {
+      out({ error: `bad command '${line}'` });
+    }
+  });
+}
+
 async function main(): Promise<void> {
   const bytes = Number(values.bytes);
+  if (mode === 'hold-server') {
+    let latest: Socket | null = null;
+    let received = 0;
+    const server = createServer((sock) => {
+      latest = sock;
+      sock.on('data', (d) => (received += d.length));
+      sock.on('error', () => undefined);
+      sock.on('end', () => sock.end());
+      out({ accepted: true });
+    });
+    server.listen(port, host, () => out({ listening: true }));
+    driveHeld(
+      () => latest,
+      () => received
+    );
+    return;
+  }
+  if (mode === 'hold-client') {
+    let received = 0;
+    const sock = connect({ host: values.host!, port });
+    sock.on('data', (d) => (received += d.length));
+    sock.on('error', (err) => out({ error: err.message }));
+    sock.on('end', () => sock.end());
+    sock.once('connect', () => out({ connected: true }));
+    driveHeld(
+      () => sock,
+      () => received
+    );
+    return;
+  }
   if (mode === 'server') {
     const reply = Number(values.reply);
     let conns = 0;

@@ -101,3 +101,55 @@ export function runClient<T = Record<string, number>>(
     });
   });
 }
+
+/** A long-lived connection end driven by commands (traffic-gen hold-server / hold-client). */
+export interface HeldPeer {
+  /** Sends one command and resolves with its JSON answer. */
+  command<T = Record<string, number | boolean>>(cmd: string, timeoutMs?: number): Promise<T>;
+  /** Resolves with the next JSON line (e.g. {"accepted":true}). */
+  next<T = Record<string, number | boolean>>(timeoutMs?: number): Promise<T>;
+  stop(): Promise<void>;
+}
+
+/** Starts hold-server (resolves once listening) or hold-client (resolves once connected) in a namespace. */
+export async function startHeld(ns: string, role: 'server' | 'client', host: string, port: number): Promise<HeldPeer> {
+  const child = spawnIn(ns, gen([`hold-${role}`, '--host', host, '--port', String(port)]));
+  const lines: string[] = [];
+  let waiter: (() => void) | null = null;
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    lines.push(line);
+    waiter?.();
+  });
+  const next = async <T>(timeoutMs = 20_000): Promise<T> => {
+    const deadline = Date.now() + timeoutMs;
+    while (lines.length === 0) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        throw new Error(`hold-${role}: no answer (${child.exitCode === null ? 'timeout' : 'exited'}): ${stderr}`);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 100);
+        waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      waiter = null;
+    }
+    const msg = JSON.parse(lines.shift()!) as T & { error?: string };
+    if (msg.error) {
+      throw new Error(`hold-${role}: ${msg.error}`);
+    }
+    return msg;
+  };
+  await next(20_000);
+  return {
+    next,
+    command: <T>(cmd: string, timeoutMs?: number) => {
+      child.stdin!.write(`${cmd}\n`);
+      return next<T>(timeoutMs);
+    },
+    stop: () => stop(child),
+  };
+}

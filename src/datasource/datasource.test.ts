@@ -122,7 +122,12 @@ describe('FlowsDataSource', () => {
         },
       ])
     );
-    expect(requests[0]?.params).toMatchObject({ namespace: 'shop', workload: 'cart', limit: 500 });
+    expect(requests[0]?.params).toMatchObject({
+      endpoint: 'workload:shop/cart',
+      peer: 'workload:shop/front',
+      limit: 500,
+    });
+    expect(requests[0]?.params).not.toHaveProperty('namespace');
     const frame = res.data[0];
     expect(frame.fields.find((f: { name: string }) => f.name === 'direction').values).toEqual(['inbound']);
     expect(frame.fields.find((f: { name: string }) => f.name === 'local_workload').values).toEqual(['front']);

@@ -17,6 +17,10 @@ export interface TopContributorsParams extends TimeWindow {
   groupBy?: GroupBy;
   namespace?: string;
   workload?: string;
+  /** Drilldown (hub API 1.2): `pod:NS/NAME`, `workload:NS/NAME` or `ip:ADDRESS`; the hub keeps that end's flows. */
+  endpoint?: string;
+  /** With `endpoint`: only the flows between the two. */
+  peer?: string;
 }
 
 export interface ServiceMapParams extends TimeWindow {
@@ -71,6 +75,8 @@ export function topContributorsRequest(p: TopContributorsParams): HubRequest {
       groupBy: p.groupBy,
       namespace: p.namespace,
       workload: p.workload,
+      endpoint: p.endpoint,
+      peer: p.peer,
       ...timeWindow(p),
     }),
   };

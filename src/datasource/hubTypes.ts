@@ -49,6 +49,8 @@ export interface TopContributorRow {
   rtos: number;
   /** Average smoothed RTT in µs (the hub's form), or min/avg/max; null without a sample. */
   rttUs: number | RttUs | null;
+  /** The largest RTT sample in µs (hub API 1.2); absent from older hubs. */
+  rttMaxUs?: number | null;
   /** Data segments sent by both ends (hub API 1.1); absent from older hubs, null where the hub has no count. */
   segments?: number | null;
 }
@@ -80,6 +82,10 @@ export interface ServiceMapEdge {
   retransmits: number;
   rtos: number;
   rttUs: number | RttUs | null;
+  /** The largest RTT sample in µs (hub API 1.2); absent from older hubs. */
+  rttMaxUs?: number | null;
+  /** The Service the edge's flows went through ("via orders"; hub API 1.2), null when none or several. */
+  via?: string | null;
   /**
    * Data segments sent by both ends (hub API 1.1): the denominator of the retransmission ratio. Absent from
    * older hubs, null where the hub has no count for the range; the ratio then estimates segments from bytes.

@@ -81,10 +81,18 @@ describe('flowsOf', () => {
 });
 
 describe('drilldownFilter', () => {
-  it('pushes the workload (either-end filter on the hub) and never a filter that would drop flows', () => {
-    expect(drilldownFilter(cart, redis)).toEqual({ namespace: 'shop', workload: 'cart' });
-    expect(drilldownFilter({ kind: 'ip', ip: '1.1.1.1' }, redis)).toEqual({ namespace: 'shop', workload: 'redis' });
-    expect(drilldownFilter({ kind: 'pod', namespace: 'shop', name: 'x' })).toEqual({ namespace: 'shop' });
-    expect(drilldownFilter({ kind: 'ip', ip: '1.1.1.1' })).toEqual({});
+  it('asks the hub for exactly the flows of the endpoint (and peer)', () => {
+    expect(drilldownFilter(cart, redis)).toEqual({ endpoint: 'workload:shop/cart', peer: 'workload:shop/redis' });
+    expect(drilldownFilter({ kind: 'ip', ip: '1.1.1.1' }, redis)).toEqual({
+      endpoint: 'ip:1.1.1.1',
+      peer: 'workload:shop/redis',
+    });
+    expect(drilldownFilter({ kind: 'pod', namespace: 'shop', name: 'x' })).toEqual({ endpoint: 'pod:shop/x' });
+    expect(drilldownFilter({ kind: 'ip', ip: 'fd00::1' })).toEqual({ endpoint: 'ip:fd00::1' });
+    // Without a namespace the hub cannot match a name: the peer alone narrows, the rest is filtered here.
+    expect(drilldownFilter({ kind: 'pod', namespace: null, name: 'x' }, redis)).toEqual({
+      endpoint: 'workload:shop/redis',
+    });
+    expect(drilldownFilter({ kind: 'pod', namespace: null, name: 'x' })).toEqual({});
   });
 });

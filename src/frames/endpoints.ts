@@ -97,20 +97,24 @@ export function endpointOfNode(
   return { kind: view, namespace: node.namespace, name };
 }
 
+/** A drilldown end as the hub's `endpoint` / `peer` query parameter; undefined when the hub cannot match it. */
+export function hubEndpointParam(ref: EndpointRef): string | undefined {
+  if (ref.kind === 'ip') {
+    return `ip:${ref.ip}`;
+  }
+  return ref.namespace ? `${ref.kind}:${ref.namespace}/${ref.name}` : undefined;
+}
+
 /**
- * The hub-side filter that narrows a drilldown without losing any of its flows: the hub keeps flows with
- * either end in the namespace (and workload), so the endpoint's own namespace/workload is safe to push down.
+ * The hub-side filter of a drilldown: the hub keeps exactly the flows of `focus` (between `focus` and `peer`
+ * with a peer), whatever their rank, so none is lost behind a global top N. A name without a namespace (an
+ * old link) cannot be matched by the hub; the rows are then filtered here only (flowsOf).
  */
-export function drilldownFilter(focus: EndpointRef, peer?: EndpointRef): { namespace?: string; workload?: string } {
-  for (const ref of peer ? [focus, peer] : [focus]) {
-    if (ref.kind === 'workload' && ref.namespace) {
-      return { namespace: ref.namespace, workload: ref.name };
-    }
+export function drilldownFilter(focus: EndpointRef, peer?: EndpointRef): { endpoint?: string; peer?: string } {
+  const e = hubEndpointParam(focus);
+  const p = peer ? hubEndpointParam(peer) : undefined;
+  if (e !== undefined) {
+    return p !== undefined ? { endpoint: e, peer: p } : { endpoint: e };
   }
-  for (const ref of peer ? [focus, peer] : [focus]) {
-    if (ref.kind === 'pod' && ref.namespace) {
-      return { namespace: ref.namespace };
-    }
-  }
-  return {};
+  return p !== undefined ? { endpoint: p } : {};
 }

@@ -76,6 +76,16 @@ describe('buildServiceMapFrames', () => {
     expect(col(edges, 'detail__rtt_avg').values).toEqual([800, 250]);
   });
 
+  it('says which Service an edge went through, and shows the hub RTT max', () => {
+    const map = {
+      nodes: SHOP_MAP.nodes,
+      edges: SHOP_MAP.edges.map((e, i) => (i === 0 ? { ...e, via: 'cart', rttMaxUs: 4321 } : e)),
+    };
+    const [, e] = buildServiceMapFrames(map, { refId: 'A' });
+    expect(col(e, 'detail__via').values).toEqual(['via cart', '']);
+    expect(col(e, 'detail__rtt_max').values[0]).toBe(4321);
+  });
+
   it('adds drilldown links when asked', () => {
     const [n, e] = buildServiceMapFrames(SHOP_MAP, {
       nodeLink: (x) => `/node/${x.id}`,

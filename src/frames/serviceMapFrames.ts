@@ -44,6 +44,8 @@ interface MergedEdge {
   rttWeighted: number;
   rttWeight: number;
   rttSamples: number;
+  /** Services the merged edges went through (hub API 1.2 `via`). */
+  via: Set<string>;
 }
 
 interface NodeTotals {
@@ -58,13 +60,13 @@ const noTraffic = (): NodeTotals => ({ bytes: 0, lossyBytes: 0, retransmits: 0, 
 
 const DRILLDOWN_LINK: DataLink[] = [{ title: 'Show flows (both directions)', url: '${__data.fields.drilldown}' }];
 
-function addRtt(e: MergedEdge, rtt: number | RttUs | null, bytes: number): void {
+function addRtt(e: MergedEdge, rtt: number | RttUs | null, bytes: number, maxUs?: number | null): void {
   const avg = rttAvg(rtt);
   if (avg === null) {
     return;
   }
   e.rttMin = Math.min(e.rttMin, rttMin(rtt) ?? avg);
-  e.rttMax = Math.max(e.rttMax, rttMax(rtt) ?? avg);
+  e.rttMax = Math.max(e.rttMax, maxUs ?? rttMax(rtt) ?? avg);
   const w = bytes > 0 ? bytes : 1;
   e.rttWeighted += avg * w;
   e.rttWeight += w;
@@ -95,6 +97,7 @@ export function mergeEdges(edges: ServiceMapEdge[]): MergedEdge[] {
         rttWeighted: 0,
         rttWeight: 0,
         rttSamples: 0,
+        via: new Set(),
       };
       byPair.set(key, m);
     }
@@ -102,7 +105,10 @@ export function mergeEdges(edges: ServiceMapEdge[]): MergedEdge[] {
     m.retransmits += edge.retransmits;
     m.rtos += edge.rtos;
     m.segments = addSegments(m.segments, edge);
-    addRtt(m, edge.rttUs, edge.bytes);
+    addRtt(m, edge.rttUs, edge.bytes, edge.rttMaxUs);
+    if (edge.via) {
+      m.via.add(edge.via);
+    }
   }
   return [...byPair.values()];
 }
@@ -269,6 +275,12 @@ export function buildServiceMapFrames(
       type: FieldType.number,
       values: edges.map((e) => e.segments),
       config: { displayName: 'Segments sent (both ends)', unit: UNITS.count },
+    },
+    {
+      name: `${F.detail}via`,
+      type: FieldType.string,
+      values: edges.map((e) => (e.via.size > 0 ? `via ${[...e.via].sort().join(', ')}` : '')),
+      config: { displayName: 'Service' },
     },
     {
       name: `${F.detail}rtt_avg`,

@@ -37,6 +37,23 @@ const ODD_VALUES: unknown[] = [
   '\u0000\ud800',
 ];
 
+/** Windows a schema accepts but no agent can have sent: the hub answers 422 before they reach the store. */
+function impossibleWindow(rand: () => number): [string, string] {
+  const now = Date.now();
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  const windows: Array<[string, string]> = [
+    ['1969-12-31T23:59:30Z', '1970-01-01T00:00:00Z'],
+    ['1999-12-31T23:59:30.000Z', '2000-01-01T00:00:00.000Z'],
+    ['0001-01-01T00:00:00Z', '0001-01-01T00:00:30Z'],
+    [iso(now - 3 * 86400_000), iso(now)], // a window of days
+    [iso(now - 3600_000 - 1000), iso(now)], // just over an hour
+    [iso(now + 3600_000), iso(now + 3600_000 + 30_000)], // an hour in the future
+    ['9999-12-31T23:59:00Z', '9999-12-31T23:59:30Z'],
+    [iso(now - 30_000), iso(now - 60_000)], // end before start
+  ];
+  return windows[Math.floor(rand() * windows.length)]!;
+}
+
 /** Picks a random path into a JSON value. */
 function paths(v: unknown, prefix: Array<string | number> = [], out: Array<Array<string | number>> = []) {
   out.push(prefix);
@@ -50,9 +67,14 @@ function paths(v: unknown, prefix: Array<string | number> = [], out: Array<Array
   return out;
 }
 
-function mutate(base: any, rand: () => number): { body: Buffer; gzip: boolean } {
+function mutate(base: any, rand: () => number): { body: Buffer; gzip: boolean; impossible: boolean } {
   const doc = structuredClone(base);
-  const kind = Math.floor(rand() * 8);
+  const kind = Math.floor(rand() * 9);
+  if (kind === 8) {
+    [doc.start, doc.end] = impossibleWindow(rand);
+    doc.reportId = crypto.randomUUID();
+    return { body: Buffer.from(JSON.stringify(doc)), gzip: false, impossible: true };
+  }
   const all = paths(doc).filter((p) => p.length > 0);
   for (let n = 1 + Math.floor(rand() * 3); n > 0; n--) {
     const path = all[Math.floor(rand() * all.length)]!;
@@ -86,9 +108,9 @@ function mutate(base: any, rand: () => number): { body: Buffer; gzip: boolean } 
   }
   const gzip = rand() < 0.3;
   if (gzip && rand() < 0.1) {
-    return { body: body.subarray(0, 20), gzip: true };
+    return { body: body.subarray(0, 20), gzip: true, impossible: false };
   } // claims gzip, is not
-  return { body: gzip ? gzipSync(body) : body, gzip };
+  return { body: gzip ? gzipSync(body) : body, gzip, impossible: false };
 }
 
 test(`fuzz: ${COUNT} mutated reports, no crash and no 5xx`, async () => {
@@ -99,10 +121,11 @@ test(`fuzz: ${COUNT} mutated reports, no crash and no 5xx`, async () => {
     const statuses = new Map<number, number>();
     const problems: string[] = [];
     let next = 0;
+    let impossibleSeen = 0;
     const worker = async (): Promise<void> => {
       while (next < COUNT) {
         next++;
-        const { body, gzip } = mutate(base, rand);
+        const { body, gzip, impossible } = mutate(base, rand);
         const headers: Record<string, string> = { Authorization: `Bearer ${hub.ingestToken}` };
         if (gzip) {
           headers['Content-Encoding'] = 'gzip';
@@ -113,6 +136,12 @@ test(`fuzz: ${COUNT} mutated reports, no crash and no 5xx`, async () => {
           statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
           if (res.status >= 500) {
             problems.push(`${res.status} for ${body.subarray(0, 200).toString()}`);
+          }
+          if (impossible) {
+            impossibleSeen++;
+            if (res.status !== 422) {
+              problems.push(`impossible window answered ${res.status}: ${body.subarray(0, 300).toString()}`);
+            }
           }
         } catch (err) {
           problems.push(`request failed: ${(err as Error).message}`);
@@ -125,6 +154,10 @@ test(`fuzz: ${COUNT} mutated reports, no crash and no 5xx`, async () => {
     assert.equal(total, COUNT);
     assert.ok((statuses.get(422) ?? 0) > COUNT / 4, `schema violations seen: ${JSON.stringify([...statuses])}`);
     assert.ok((statuses.get(400) ?? 0) > 0, 'malformed bodies seen');
+    assert.ok(impossibleSeen > COUNT / 20, `valid-but-impossible windows sent: ${impossibleSeen}`);
+    // The store took none of them, and the valid reports still commit.
+    const valid = fixtureReport('node-a2', { startMs: Date.now() - 60_000, newId: true });
+    assert.equal((await hub.postReport(valid)).status, 200);
     const q = await hub.get(`/api/v1/top-contributors?from=${Date.now() - 3600_000}`);
     assert.equal(q.status, 200, 'still answers queries');
     assert.equal(hub.process.exitCode, null, 'still running');

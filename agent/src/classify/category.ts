@@ -47,3 +47,32 @@ export function categorize(a: CategorizedEnd, b: CategorizedEnd, ranges: IpRange
   }
   return 'UNCLASSIFIED';
 }
+
+/**
+ * How one flow's category is decided from its rows (both ends, every window), once, after its ends are
+ * merged: the first category in this list that any row has. An address-based category (S3, DynamoDB) is the
+ * same for every row; a zone-based one beats UNCLASSIFIED, which only means one end's zone was not known when
+ * that row arrived (metadata lag). Between INTER_AZ and INTRA_AZ (a node re-labelled mid-range) the costlier
+ * one is shown. The SQL twin is `mergedCategorySql`.
+ */
+export const CATEGORY_PRECEDENCE: readonly Category[] = [
+  'AMAZON_S3',
+  'AMAZON_DYNAMODB',
+  'INTER_AZ',
+  'INTRA_AZ',
+  'UNCLASSIFIED',
+];
+
+export function mergeCategories(categories: Iterable<Category>): Category {
+  let best = CATEGORY_PRECEDENCE.length - 1;
+  for (const c of categories) {
+    best = Math.min(best, CATEGORY_PRECEDENCE.indexOf(c));
+  }
+  return CATEGORY_PRECEDENCE[best]!;
+}
+
+/** `mergeCategories` as a SQL aggregate over a column of CATEGORY_CODEs (NULLs ignored). */
+export function mergedCategorySql(column = 'category'): string {
+  const list = `[${CATEGORY_PRECEDENCE.map((c) => CATEGORY_CODE[c]).join(', ')}]`;
+  return `list_extract(${list}, coalesce(min(list_position(${list}, CAST(${column} AS INTEGER))), ${CATEGORY_PRECEDENCE.length}))`;
+}

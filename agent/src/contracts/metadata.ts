@@ -25,6 +25,8 @@ export interface ServiceInfo {
   ip: string;
   name: string;
   namespace: string;
+  /** The Service's NodePorts: any node address with one of these ports reaches it (optional). */
+  nodePorts?: number[];
 }
 
 /** The static form of what the Kubernetes watch provides (`flowlens-agent hub --metadata-file`). */
@@ -40,6 +42,8 @@ export interface MetadataView {
   nodeByName(name: string): NodeInfo | undefined;
   nodeByIp(ip: string): NodeInfo | undefined;
   serviceByIp(ip: string): ServiceInfo | undefined;
+  /** The Service that owns this NodePort (optional: providers without NodePort knowledge leave it out). */
+  serviceByNodePort?(port: number): ServiceInfo | undefined;
 }
 
 export interface MetadataProvider extends MetadataView {

@@ -1,6 +1,16 @@
 /**
  * Report contract v1: what a node agent sends to the hub and prints with `--stdout`.
- * The schema is the single source of truth for both sides (see docs/contracts.md).
+ * The schema is the single source of truth for both sides (see docs/design.md).
+ *
+ * Contract 1.1 (additive: a 1.0 report still validates, `version` stays 1):
+ *   - `cluster` on the report: the cluster the node belongs to;
+ *   - `via` per flow: the address the socket used when a node translated the connection (kube-proxy DNAT:
+ *     a ClusterIP or a NodePort address). On a client end it is set when the client's node translated, and
+ *     `remoteIp`/`remotePort` are then the real backend; on a server end when the server's node translated a
+ *     connection that arrived from another node, and `remoteIp` is then the original client (SNAT undone);
+ *   - `rttUs.max` is the largest per-tick srtt sample of the report window (`min`/`avg` likewise per tick).
+ * `MAX_FLOWS_PER_REPORT` bounds the flows of one report: the agent's `--top-n` cannot exceed it and the hub
+ * refuses a report holding more.
  */
 import { z } from 'zod';
 
@@ -39,6 +49,10 @@ const port = z.number().int().min(0).max(65535);
 export const directionSchema = z.enum(['client', 'server']);
 export type Direction = z.infer<typeof directionSchema>;
 
+/** The address a connection was sent to before a node translated it (report contract 1.1). */
+export const viaSchema = z.object({ ip, port }).nullable();
+export type Via = z.infer<typeof viaSchema>;
+
 export const flowRecordSchema = flowCountersSchema.extend({
   localIp: ip,
   localPort: port,
@@ -47,9 +61,7 @@ export const flowRecordSchema = flowCountersSchema.extend({
   direction: directionSchema,
   local: localWorkloadSchema,
   rttUs: rttSummarySchema,
-  /** Contract 1.1 (additive): the address the client socket used when the node translated the connection
-   * (kube-proxy ClusterIP / NodePort); remoteIp/remotePort are then the real peer. Absent or null: untranslated. */
-  via: z.object({ ip, port }).nullable().optional(),
+  via: viaSchema.optional(),
 });
 export type FlowRecord = z.infer<typeof flowRecordSchema>;
 
@@ -57,12 +69,14 @@ export type FlowRecord = z.infer<typeof flowRecordSchema>;
 export const otherCountersSchema = flowCountersSchema.extend({ flows: count.optional() });
 export type OtherCounters = z.infer<typeof otherCountersSchema>;
 
+/** Flows one report may hold: the upper bound of the agent's `--top-n` and the hub's per-report limit. */
 export const MAX_FLOWS_PER_REPORT = 10_000;
 
 export const reportV1Schema = z.object({
   version: z.literal(1),
   reportId: z.string().uuid(),
   node: z.string().min(1).max(253),
+  cluster: z.string().min(1).max(253).optional(),
   zone: z.string().max(253).nullable(),
   start: z.string().datetime({ offset: true }),
   end: z.string().datetime({ offset: true }),

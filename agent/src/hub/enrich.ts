@@ -5,8 +5,9 @@
 import { categorize } from '../classify/category.js';
 import type { IpRanges } from '../classify/ip-ranges.js';
 import type { MetadataView } from '../contracts/metadata.js';
-import type { FlowRecord, LocalWorkload, ReportV1 } from '../contracts/report.js';
-import type { Endpoint, FlowRow, StoredReport } from '../store/flow-store.js';
+import type { FlowRecord, LocalWorkload, ReportV1, Via } from '../contracts/report.js';
+import type { Endpoint, FlowRow, StoredReport, ViaEnd } from '../store/flow-store.js';
+import { isLoopback } from '../store/merge.js';
 
 interface Learned {
   local: NonNullable<LocalWorkload>;
@@ -23,6 +24,8 @@ export class Enricher {
   /** Named ends by IP: remote ends, and each reporting node's own (local) ends. */
   private readonly remoteEnds = new Map<string, Endpoint>();
   private readonly localEnds = new Map<string, Map<string, Endpoint>>();
+  /** Named Service addresses (`via`) by ip:port. */
+  private readonly viaEnds = new Map<string, ViaEnd>();
   private endpointsSince = 0;
 
   constructor(
@@ -36,6 +39,7 @@ export class Enricher {
     if (t - this.endpointsSince > ENDPOINT_CACHE_MS) {
       this.remoteEnds.clear();
       this.localEnds.clear();
+      this.viaEnds.clear();
       this.endpointsSince = t;
     }
     for (const f of report.flows) {
@@ -82,7 +86,10 @@ export class Enricher {
   /** One flow's row; `mine` caches the reporting node's own ends. */
   private row(report: ReportV1, mine: Map<string, Endpoint>, f: FlowRecord): FlowRow {
     const local = mine.get(f.localIp) ?? this.named(mine, f.localIp, report.node, report.zone);
-    const remote = this.remoteEnds.get(f.remoteIp) ?? this.named(this.remoteEnds, f.remoteIp, null, null);
+    // A loopback peer is the reporting node's own address, never another node's (docs/hub.md).
+    const remote = isLoopback(f.remoteIp)
+      ? (mine.get(f.remoteIp) ?? this.named(mine, f.remoteIp, report.node, report.zone))
+      : (this.remoteEnds.get(f.remoteIp) ?? this.named(this.remoteEnds, f.remoteIp, null, null));
     const isClient = f.direction === 'client';
     const client = isClient ? local : remote;
     const server = isClient ? remote : local;
@@ -104,7 +111,36 @@ export class Enricher {
       connectionsClosed: f.connectionsClosed,
       rttAvgUs: f.rttUs ? f.rttUs.avg : null,
       rttMaxUs: f.rttUs ? f.rttUs.max : null,
+      via: f.via ? this.via(f.via) : null,
     };
+  }
+
+  /** Names a Service address: a ClusterIP, or a node address with a NodePort (when the metadata knows it). */
+  private via(v: NonNullable<Via>): ViaEnd {
+    const key = `${v.ip}|${v.port}`;
+    const had = this.viaEnds.get(key);
+    if (had) {
+      return had;
+    }
+    const m = this.metadata;
+    const svc = m.serviceByIp(v.ip) ?? m.serviceByNodePort?.(v.port);
+    const node = m.nodeByIp(v.ip);
+    const e: ViaEnd = {
+      ip: v.ip,
+      port: v.port,
+      endpoint: {
+        ip: v.ip,
+        pod: null,
+        namespace: svc?.namespace ?? null,
+        workload: null,
+        kind: 'Service',
+        node: node?.name ?? null,
+        zone: node?.zone ?? null,
+        service: svc?.name ?? null,
+      },
+    };
+    this.viaEnds.set(key, e);
+    return e;
   }
 
   /**

@@ -8,8 +8,8 @@ import type { FlowStore, StoredReport } from '../store/flow-store.js';
 import { TokenCheck } from './auth.js';
 import { parseListen } from './command.js';
 import { Enricher } from './enrich.js';
-import { Ingestor } from './ingest.js';
-import { ParamError, parseSeriesQuery, parseTime, parseTopQuery } from './params.js';
+import { Ingestor, windowProblem } from './ingest.js';
+import { ParamError, parseEndpointFilter, parseSeriesQuery, parseTime, parseTopQuery } from './params.js';
 
 const meta = new StaticMetadata({
   nodes: [
@@ -20,7 +20,7 @@ const meta = new StaticMetadata({
     { ip: '10.0.0.1', name: 'web-1', namespace: 'shop', workload: 'web', kind: 'Deployment', node: 'n-a' },
     { ip: '10.0.1.1', name: 'db-0', namespace: 'shop', workload: 'db', kind: 'StatefulSet', node: 'n-b' },
   ],
-  services: [{ ip: '10.96.0.9', name: 'db', namespace: 'shop' }],
+  services: [{ ip: '10.96.0.9', name: 'db', namespace: 'shop', nodePorts: [30432] }],
 });
 const ranges = new IpRanges().add({ prefixes: [{ ip_prefix: '52.216.0.0/15', service: 'S3' }] });
 const zero = {
@@ -116,14 +116,21 @@ test('what agents say about their own pods names addresses the metadata does not
 class MemoryStore {
   stored: StoredReport[] = [];
   failNext = false;
+  /** A report this store cannot take, whatever it is committed with (as DuckDB refused a 1969 timestamp). */
+  poison: string | null = null;
+  appends = 0;
   hasReport(id: string): boolean {
     return this.stored.some((r) => r.reportId === id);
   }
   async append(reports: StoredReport[]): Promise<void> {
+    this.appends++;
     await new Promise((r) => setTimeout(r, 5));
     if (this.failNext) {
       this.failNext = false;
       throw new Error('disk full');
+    }
+    if (reports.some((r) => r.reportId === this.poison)) {
+      throw new Error('Conversion Error: value out of range');
     }
     this.stored.push(...reports);
   }
@@ -214,4 +221,105 @@ test('--listen', () => {
   assert.deepEqual(parseListen(':7470'), { host: '0.0.0.0', port: 7470 });
   assert.deepEqual(parseListen('[::1]:80'), { host: '::1', port: 80 });
   assert.throws(() => parseListen('7470'), /HOST:PORT/);
+});
+
+test('report windows: impossible ones are named, real ones pass', () => {
+  const now = Date.parse('2026-06-01T12:00:00Z');
+  const ok = (startMs: number, endMs: number) => windowProblem(startMs, endMs, now, 6 * 3600);
+  assert.equal(ok(now - 60_000, now - 30_000), null);
+  assert.equal(ok(now - 3600_000, now), null, 'an hour is the longest window');
+  assert.match(ok(Date.parse('1969-12-31T23:59:30Z'), Date.parse('1970-01-01T00:00:00Z'))!, /^start: before 2000/);
+  assert.match(ok(now - 3600_001, now)!, /longer than 60 minutes/);
+  assert.match(ok(now - 86400_000 * 3, now)!, /longer than 60 minutes/);
+  assert.match(ok(now + 5 * 60_000 - 30_000, now + 5 * 60_000 + 1)!, /5 minutes in the future/);
+  assert.equal(ok(now + 4 * 60_000, now + 5 * 60_000), null, 'a little clock skew is fine');
+  assert.match(ok(now - 1000, now - 2000)!, /^end: before start/);
+  assert.match(ok(now - 7 * 3600_000, now - 7 * 3600_000 + 30_000)!, /^end: report older/);
+});
+
+test('group commit: a report the store refuses fails alone, the reports committed beside it are stored', async () => {
+  const store = new MemoryStore();
+  const ing = new Ingestor(store as unknown as FlowStore, new Enricher(meta, ranges), {
+    maxBodyBytes: 4096,
+    maxAgeS: 3600,
+    commitDelayMs: 20,
+  });
+  const [a, bad, b] = [report([flow({})]), report([flow({})]), report([flow({})])];
+  store.poison = bad.reportId;
+  const results = await Promise.all([a, bad, b].map((r) => ing.ingest(r)));
+  assert.deepEqual(
+    results.map((r) => r.status),
+    [200, 503, 200]
+  );
+  assert.deepEqual(store.stored.map((r) => r.reportId).sort(), [a.reportId, b.reportId].sort());
+  assert.equal(store.appends, 4, 'one group commit, then one transaction per report');
+  assert.equal(ing.counters.failedCommits, 1);
+  assert.equal(ing.counters.accepted, 2);
+});
+
+test('enrichment: a Service address (via) is named from the metadata, ClusterIP or NodePort', () => {
+  const e = new Enricher(meta, ranges);
+  const viaCluster = e.enrich(
+    report([flow({ remoteIp: '10.0.1.1', remotePort: 5432, via: { ip: '10.96.0.9', port: 5432 } })])
+  ).rows[0]!;
+  assert.equal(viaCluster.server.pod, 'db-0', 'the row lands on the backend pod');
+  assert.equal(viaCluster.category, 'INTER_AZ', "classified by the two pods' zones");
+  assert.equal(viaCluster.via?.endpoint.service, 'db');
+  assert.equal(viaCluster.via?.endpoint.namespace, 'shop');
+  const viaNodePort = e.enrich(
+    report(
+      [
+        flow({
+          direction: 'server',
+          localIp: '10.0.1.1',
+          localPort: 5432,
+          remoteIp: '10.0.0.1',
+          remotePort: 0,
+          via: { ip: '192.168.0.1', port: 30432 },
+        }),
+      ],
+      'n-b',
+      'zb'
+    )
+  ).rows[0]!;
+  assert.equal(viaNodePort.via?.endpoint.service, 'db', 'node address + NodePort names the Service');
+  assert.equal(viaNodePort.via?.endpoint.node, 'n-a');
+  const unknown = e.enrich(report([flow({ via: { ip: '10.96.0.77', port: 80 } })])).rows[0]!;
+  assert.equal(unknown.via?.endpoint.service, null);
+  const plain = e.enrich(report([flow({})])).rows[0]!;
+  assert.equal(plain.via, null, 'a 1.0 flow has no via');
+});
+
+test("enrichment: a loopback peer is the reporting node's own", () => {
+  const e = new Enricher(meta, ranges);
+  const [a] = e.enrich(report([flow({ localIp: '127.0.0.1', remoteIp: '127.0.0.1', remotePort: 6379 })], 'n-a')).rows;
+  const [b] = e.enrich(
+    report([flow({ localIp: '127.0.0.1', remoteIp: '127.0.0.1', remotePort: 6379 })], 'n-b', 'zb')
+  ).rows;
+  assert.equal(a!.server.node, 'n-a');
+  assert.equal(b!.server.node, 'n-b');
+  assert.equal(b!.client.node, 'n-b');
+});
+
+test('drilldown parameters', () => {
+  const now = Date.parse('2026-01-01T12:00:00Z');
+  assert.deepEqual(parseEndpointFilter('endpoint', 'pod:shop/cart-1'), {
+    kind: 'pod',
+    namespace: 'shop',
+    name: 'cart-1',
+  });
+  assert.deepEqual(parseEndpointFilter('endpoint', 'workload:shop/cart'), {
+    kind: 'workload',
+    namespace: 'shop',
+    name: 'cart',
+  });
+  assert.deepEqual(parseEndpointFilter('endpoint', 'ip:fd00::7'), { kind: 'ip', ip: 'fd00::7' });
+  assert.deepEqual(parseEndpointFilter('endpoint', 'ip:203.0.113.9'), { kind: 'ip', ip: '203.0.113.9' });
+  for (const bad of ['pod:cart', 'pod:/cart', 'node:x/y', 'ip:', 'ip:x', 'workload:a/b/c']) {
+    assert.throws(() => parseEndpointFilter('endpoint', bad), /endpoint: expected/);
+  }
+  const q = parseTopQuery(new URLSearchParams('endpoint=workload:shop/web&peer=ip:203.0.113.9'), now);
+  assert.deepEqual(q.endpoint, { kind: 'workload', namespace: 'shop', name: 'web' });
+  assert.deepEqual(q.peer, { kind: 'ip', ip: '203.0.113.9' });
+  assert.throws(() => parseTopQuery(new URLSearchParams('peer=ip:203.0.113.9'), now), /peer: needs endpoint/);
 });

@@ -36,7 +36,38 @@ export interface IngestCounters {
   failedCommits: number;
 }
 
-const MAX_FUTURE_MS = 10 * 60_000;
+/**
+ * Report windows the hub can store: nothing a real agent sends falls outside these, and a window outside them
+ * (a clock at 1969, a window of days) would poison the group commit it joins. Checked before the store.
+ */
+export const WINDOW_LIMITS = {
+  /** Earliest accepted start (2000-01-01T00:00:00Z). */
+  minStartMs: Date.UTC(2000, 0, 1),
+  /** Longest window: an agent reports every 30 s by default; an hour leaves room for any setting. */
+  maxSpanMs: 3600_000,
+  /** How far the window's end may lie in the future (clock skew). */
+  maxFutureMs: 5 * 60_000,
+} as const;
+
+/** Why a report window cannot be stored, or null when it can. Pure, so the rule is tested by itself. */
+export function windowProblem(startMs: number, endMs: number, nowMs: number, maxAgeS: number): string | null {
+  if (startMs < WINDOW_LIMITS.minStartMs) {
+    return 'start: before 2000-01-01 (agent clock not set?)';
+  }
+  if (endMs < startMs) {
+    return 'end: before start';
+  }
+  if (endMs - startMs > WINDOW_LIMITS.maxSpanMs) {
+    return `end: window longer than ${WINDOW_LIMITS.maxSpanMs / 60_000} minutes`;
+  }
+  if (endMs > nowMs + WINDOW_LIMITS.maxFutureMs) {
+    return `end: more than ${WINDOW_LIMITS.maxFutureMs / 60_000} minutes in the future (clock skew?)`;
+  }
+  if (endMs < nowMs - maxAgeS * 1000) {
+    return `end: report older than the hub keeps raw flows (${maxAgeS} s)`;
+  }
+  return null;
+}
 
 function fail(status: number, error: string): IngestResult {
   return { status, body: { error } };
@@ -107,17 +138,9 @@ export class Ingestor {
       return fail(422, `schema violation: ${describeIssues(parsed.error.issues)}`);
     }
     const report = parsed.data;
-    const start = Date.parse(report.start);
-    const end = Date.parse(report.end);
-    if (end < start) {
-      return fail(422, 'end: before start');
-    }
-    const now = this.now();
-    if (end < now - this.opts.maxAgeS * 1000) {
-      return fail(422, `end: report older than the hub keeps raw flows (${this.opts.maxAgeS} s)`);
-    }
-    if (start > now + MAX_FUTURE_MS) {
-      return fail(422, 'start: more than 10 minutes in the future (clock skew?)');
+    const problem = windowProblem(Date.parse(report.start), Date.parse(report.end), this.now(), this.opts.maxAgeS);
+    if (problem !== null) {
+      return fail(422, problem);
     }
     if (this.store.hasReport(report.reportId)) {
       this.counters.duplicates++;
@@ -176,13 +199,34 @@ export class Ingestor {
     if (batch.length === 0) {
       return;
     }
-    this.store.append(batch.map((b) => b.report)).then(
-      () => batch.forEach((b) => b.done()),
-      (err: unknown) => {
+    void this.appendIsolated(batch);
+  }
+
+  /**
+   * Stores a group in one transaction; when that fails, each report is retried in a transaction of its own,
+   * so one report the store cannot take fails alone and never the valid reports committed beside it.
+   */
+  private async appendIsolated(batch: Array<{ report: StoredReport; done: (err?: unknown) => void }>): Promise<void> {
+    try {
+      await this.store.append(batch.map((b) => b.report));
+      batch.forEach((b) => b.done());
+      return;
+    } catch (err) {
+      if (batch.length === 1) {
         this.counters.failedCommits++;
-        batch.forEach((b) => b.done(err));
+        batch[0]!.done(err);
+        return;
       }
-    );
+    }
+    for (const b of batch) {
+      try {
+        await this.store.append([b.report]);
+        b.done();
+      } catch (err) {
+        this.counters.failedCommits++;
+        b.done(err);
+      }
+    }
   }
 
   /** Commits whatever waits and resolves when it is stored. */

@@ -1,6 +1,14 @@
 /** Parses and validates the query API's URL parameters (pure). Errors name the parameter. */
 import { CATEGORIES, isCategory, type Category } from '../classify/category.js';
-import type { GroupBy, MapQuery, Metric, RangeQuery, SeriesQuery, TopQuery } from '../store/flow-store.js';
+import type {
+  EndpointFilter,
+  GroupBy,
+  MapQuery,
+  Metric,
+  RangeQuery,
+  SeriesQuery,
+  TopQuery,
+} from '../store/flow-store.js';
 
 export class ParamError extends Error {}
 
@@ -54,6 +62,28 @@ function int(p: URLSearchParams, name: string, fallback: number, min: number, ma
   return n;
 }
 
+/**
+ * A drilldown end: `pod:NAMESPACE/NAME`, `workload:NAMESPACE/NAME` or `ip:ADDRESS` (Kubernetes names hold no
+ * ':' or '/', so the first of each splits unambiguously; an IPv6 address keeps its colons).
+ */
+export function parseEndpointFilter(name: string, text: string): EndpointFilter {
+  const colon = text.indexOf(':');
+  const kind = colon < 0 ? '' : text.slice(0, colon);
+  const rest = text.slice(colon + 1);
+  if (kind === 'ip' && /^[0-9a-fA-F:.]+$/.test(rest) && (rest.includes('.') || rest.includes(':'))) {
+    return { kind: 'ip', ip: rest };
+  }
+  if (kind === 'pod' || kind === 'workload') {
+    const slash = rest.indexOf('/');
+    const ns = rest.slice(0, slash);
+    const n = rest.slice(slash + 1);
+    if (slash > 0 && n !== '' && !n.includes('/')) {
+      return { kind, namespace: ns, name: n };
+    }
+  }
+  throw new ParamError(`${name}: expected pod:NAMESPACE/NAME, workload:NAMESPACE/NAME or ip:ADDRESS, got '${text}'`);
+}
+
 export function parseRange(p: URLSearchParams, nowMs: number): RangeQuery {
   const toMs = one(p, 'to') === undefined ? nowMs : parseTime('to', one(p, 'to')!);
   const fromMs = one(p, 'from') === undefined ? toMs - 3600_000 : parseTime('from', one(p, 'from')!);
@@ -81,6 +111,17 @@ export function parseRange(p: URLSearchParams, nowMs: number): RangeQuery {
   const wl = one(p, 'workload');
   if (wl !== undefined) {
     q.workload = wl;
+  }
+  const endpoint = one(p, 'endpoint');
+  const peer = one(p, 'peer');
+  if (endpoint !== undefined) {
+    q.endpoint = parseEndpointFilter('endpoint', endpoint);
+  }
+  if (peer !== undefined) {
+    if (endpoint === undefined) {
+      throw new ParamError('peer: needs endpoint');
+    }
+    q.peer = parseEndpointFilter('peer', peer);
   }
   return q;
 }

@@ -63,5 +63,8 @@ export function serviceInfos(svc: V1Service): ServiceInfo[] {
   const ips = new Set([...(svc.spec?.clusterIPs ?? []), svc.spec?.clusterIP ?? '']);
   const name = svc.metadata?.name ?? '';
   const namespace = svc.metadata?.namespace ?? 'default';
-  return [...ips].filter((ip) => ip !== '' && ip !== 'None').map((ip) => ({ ip, name, namespace }));
+  const nodePorts = (svc.spec?.ports ?? []).flatMap((p) => (p.nodePort ? [p.nodePort] : []));
+  return [...ips]
+    .filter((ip) => ip !== '' && ip !== 'None')
+    .map((ip) => (nodePorts.length > 0 ? { ip, name, namespace, nodePorts } : { ip, name, namespace }));
 }

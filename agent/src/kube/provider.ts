@@ -175,4 +175,7 @@ export class KubernetesMetadata implements MetadataProvider {
   serviceByIp(ip: string): ServiceInfo | undefined {
     return this.store.serviceByIp(ip);
   }
+  serviceByNodePort(port: number): ServiceInfo | undefined {
+    return this.store.serviceByNodePort(port);
+  }
 }

@@ -30,7 +30,14 @@ const metadataFileSchema = z.object({
     )
     .default([]),
   services: z
-    .array(z.object({ ip: z.string().ip(), name: z.string().min(1), namespace: z.string().min(1) }))
+    .array(
+      z.object({
+        ip: z.string().ip(),
+        name: z.string().min(1),
+        namespace: z.string().min(1),
+        nodePorts: z.array(z.number().int().min(1).max(65535)).optional(),
+      })
+    )
     .default([]),
 });
 
@@ -40,6 +47,7 @@ export class StaticMetadata implements MetadataProvider {
   private readonly nodes = new Map<string, NodeInfo>();
   private readonly nodeIps = new Map<string, NodeInfo>();
   private readonly services = new Map<string, ServiceInfo>();
+  private readonly nodePorts = new Map<number, ServiceInfo>();
 
   constructor(file: MetadataFile) {
     for (const n of file.nodes) {
@@ -56,6 +64,9 @@ export class StaticMetadata implements MetadataProvider {
     }
     for (const s of file.services) {
       this.services.set(s.ip, s);
+      for (const port of s.nodePorts ?? []) {
+        this.nodePorts.set(port, s);
+      }
     }
   }
 
@@ -82,6 +93,9 @@ export class StaticMetadata implements MetadataProvider {
   }
   serviceByIp(ip: string): ServiceInfo | undefined {
     return this.services.get(ip);
+  }
+  serviceByNodePort(port: number): ServiceInfo | undefined {
+    return this.nodePorts.get(port);
   }
 }
 

@@ -56,6 +56,16 @@ class IpIndex<T extends { ip: string }> {
     return [...this.byId.keys()];
   }
 
+  find(match: (item: T) => boolean): T | undefined {
+    for (const owned of this.byId.values()) {
+      const hit = owned.items.find(match);
+      if (hit) {
+        return hit;
+      }
+    }
+    return undefined;
+  }
+
   get ipCount(): number {
     return this.byIp.size;
   }
@@ -128,6 +138,11 @@ export class MetadataStore implements MetadataView {
 
   serviceByIp(ip: string): ServiceInfo | undefined {
     return this.services.get(ip);
+  }
+
+  /** A scan over the Services (a hub looks a Service address up once per 30 s cache period). */
+  serviceByNodePort(port: number): ServiceInfo | undefined {
+    return this.services.find((s) => s.nodePorts?.includes(port) === true);
   }
 
   /** Sizes, so tests and self-metrics can tell nothing leaks. */

@@ -48,6 +48,9 @@ test('bad input is a usage error that names the flag', () => {
   );
   assert.throws(() => parseNodeOptions(['--hub', 'ftp://x'], {}, 'h'), /http\(s\) URL/);
   assert.throws(() => parseNodeOptions(['--top-n', '1.5'], {}, 'h'), /positive integer/);
+  // One constant bounds --top-n and the hub's per-report limit (MAX_FLOWS_PER_REPORT).
+  assert.equal(parseNodeOptions(['--top-n', '10000'], {}, 'h').topN, 10_000);
+  assert.throws(() => parseNodeOptions(['--top-n', '10001'], {}, 'h'), /at most 10000/);
   assert.throws(() => parseNodeOptions(['--bogus'], {}, 'h'), UsageError);
 });
 

@@ -1,6 +1,7 @@
 /** `flowlens-agent node` command line and environment (pure). */
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { MAX_FLOWS_PER_REPORT } from '../contracts/report.js';
 import { DEFAULT_TOP_N } from '../report/build.js';
 
 export const NODE_USAGE = `Usage: flowlens-agent node [options]
@@ -13,7 +14,7 @@ Options:
   --report-interval SECONDS    report period (default 30)
   --collect-interval SECONDS   collection tick (default 5)
   --node-name NAME             node name in reports (default: NODE_NAME, else the host name)
-  --top-n N                    flows per report before the rest is summed into 'other' (default ${DEFAULT_TOP_N})
+  --top-n N                    flows per report before the rest is summed into 'other' (default ${DEFAULT_TOP_N}, at most ${MAX_FLOWS_PER_REPORT})
   --max-sockets N              sockets tracked at once; beyond it new sockets are sampled out (default 65536)
   --max-flows N                distinct flows per collection tick (default 16384)
   -h, --help                   show this help
@@ -36,6 +37,15 @@ export interface NodeOptions {
 }
 
 export class UsageError extends Error {}
+
+/** `--top-n`: at most the contract's MAX_FLOWS_PER_REPORT, the most flows the hub accepts in one report. */
+function topN(value: string | undefined): number {
+  const n = positive(value, 'top-n', DEFAULT_TOP_N, true);
+  if (n > MAX_FLOWS_PER_REPORT) {
+    throw new UsageError(`--top-n must be at most ${MAX_FLOWS_PER_REPORT} (flows one report may hold), got '${value}'`);
+  }
+  return n;
+}
 
 function positive(value: string | undefined, name: string, fallback: number, integer = false): number {
   if (value === undefined) {
@@ -105,7 +115,7 @@ export function parseNodeOptions(argv: string[], env: NodeJS.ProcessEnv, host = 
     collectIntervalS,
     nodeName,
     zone: env.FLOWLENS_ZONE || null,
-    topN: positive(v['top-n'], 'top-n', DEFAULT_TOP_N, true),
+    topN: topN(v['top-n']),
     maxSockets: positive(v['max-sockets'], 'max-sockets', 65536, true),
     maxFlows: positive(v['max-flows'], 'max-flows', 16384, true),
   };

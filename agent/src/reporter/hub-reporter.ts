@@ -24,8 +24,15 @@ export interface HubReporterOptions {
   log?: (msg: string) => void;
 }
 
-/** Statuses that a retry cannot fix: the report itself is refused. */
-const PERMANENT = new Set([400, 413, 415, 422]);
+/**
+ * A 4xx is the hub refusing this report (malformed, too large, an impossible window): sending it again gets the
+ * same answer and would block the queue behind it, so it is dropped. The exceptions are the statuses that do
+ * not judge the report: 401/403 (the token, fixed by configuration; every report would be refused alike),
+ * 408 (timeout) and 429 (busy), retried with backoff like a 5xx.
+ */
+export function isRefusal(status: number): boolean {
+  return status >= 400 && status < 500 && ![401, 403, 408, 429].includes(status);
+}
 
 /**
  * The reports endpoint under a hub URL. A URL with user:password@ is refused here, naming neither: fetch would
@@ -136,8 +143,8 @@ export class HubReporter implements ReportSink {
       if (res.ok) {
         return 'ok';
       }
-      if (PERMANENT.has(res.status)) {
-        this.log(`hub refused a report (${res.status}): ${text.slice(0, 300)}`);
+      if (isRefusal(res.status)) {
+        this.log(`hub refused a report (${res.status}), dropped, not retried: ${text.slice(0, 300)}`);
         return 'refused';
       }
       if (this.attempt === 0) {

@@ -81,3 +81,13 @@ test('the reports endpoint is derived from the hub URL', () => {
     (err: Error) => /must not carry credentials/.test(err.message) && !err.message.includes('s3cret')
   );
 });
+
+test('a 4xx refusing the report is never retried; auth, timeout and busy answers are', async () => {
+  const { isRefusal } = await import('./hub-reporter.js');
+  for (const s of [400, 404, 409, 413, 415, 422]) {
+    assert.equal(isRefusal(s), true, `${s} drops the report`);
+  }
+  for (const s of [200, 401, 403, 408, 429, 500, 502, 503]) {
+    assert.equal(isRefusal(s), false, `${s} is not a refusal`);
+  }
+});

@@ -30,10 +30,11 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { CATEGORY_CODE, categoryFromCode, type Category } from '../classify/category.js';
+import { CATEGORY_CODE, categoryFromCode, mergedCategorySql, type Category } from '../classify/category.js';
 import type {
   Answered,
   Endpoint,
+  EndpointFilter,
   FlowStore,
   GroupBy,
   MapEdge,
@@ -47,6 +48,7 @@ import type {
   TopQuery,
   TopRow,
 } from './flow-store.js';
+import { exactSum, flowIdentity, flowIdentitySql, mergedFlowsSql } from './merge.js';
 import { ceilTo, floorTo, planRange, type Plan, type Tier } from './plan.js';
 
 export interface DuckDbStoreOptions {
@@ -85,6 +87,9 @@ const RAW_TYPES: DuckDBType[] = [
   DOUBLE, // conns_closed
   DOUBLE, // rtt_avg
   DOUBLE, // rtt_max
+  UINTEGER, // via_ip (identity id of the via address; 0: none)
+  USMALLINT, // via_port
+  UINTEGER, // via_ep (the via address named: its Service; 0: none)
 ];
 const CHUNK = 2048;
 
@@ -95,19 +100,23 @@ const CHUNK = 2048;
  *      A version-1 store gets them as NULL columns when it is opened: its old roll-up rows have no segment count,
  *      and a query whose flows include such rows answers `segments: null` rather than a partial sum.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 const SEGMENT_COLUMNS = ['c_seg_sent', 'c_seg_recv', 's_seg_sent', 's_seg_recv'] as const;
-
-/** A sum that is NULL when any summed row has no value (a roll-up row written before schema version 2). */
-const exactSum = (expr: string): string => `CASE WHEN count(${expr}) = count(*) THEN sum(${expr}) END`;
+/** Schema 3: the Service address a flow went through (report contract 1.1 `via`), in raw rows and roll-ups. */
+const VIA_COLUMNS = `via_ip UINTEGER DEFAULT 0, via_port USMALLINT DEFAULT 0, via_ep UINTEGER DEFAULT 0`;
 
 const ROLLUP_COLUMNS = `bucket UINTEGER, client_ip UINTEGER, server_ip UINTEGER, server_port USMALLINT, category UTINYINT,
   client_ep UINTEGER, server_ep UINTEGER, c_sent DOUBLE, c_recv DOUBLE, s_sent DOUBLE, s_recv DOUBLE,
-  retransmits DOUBLE, rtos DOUBLE, rtt_sum DOUBLE, rtt_n DOUBLE, rtt_max DOUBLE, ${SEGMENT_COLUMNS.map((c) => `${c} DOUBLE`).join(', ')}`;
+  retransmits DOUBLE, rtos DOUBLE, rtt_sum DOUBLE, rtt_n DOUBLE, rtt_max DOUBLE, ${SEGMENT_COLUMNS.map((c) => `${c} DOUBLE`).join(', ')},
+  ${VIA_COLUMNS}`;
+/** Roll-up columns by name: inserts name them, since a migrated table's column order may differ. */
+const ROLLUP_NAMES = `bucket, client_ip, server_ip, server_port, category, client_ep, server_ep, c_sent, c_recv, s_sent,
+  s_recv, retransmits, rtos, rtt_sum, rtt_n, rtt_max, ${SEGMENT_COLUMNS.join(', ')}, via_ip, via_port, via_ep`;
 
-/** Sums partial roll-up rows of one flow (used to compact and to build coarser buckets). */
-const ROLLUP_SUMS = `max(category), max(client_ep), max(server_ep), sum(c_sent), sum(c_recv), sum(s_sent), sum(s_recv),
-  sum(retransmits), sum(rtos), sum(rtt_sum), sum(rtt_n), max(rtt_max), ${SEGMENT_COLUMNS.map(exactSum).join(', ')}`;
+/** Sums partial roll-up rows of one flow (used to compact and to build coarser buckets); ROLLUP_NAMES order. */
+const ROLLUP_SUMS = `${mergedCategorySql('category')}, max(client_ep), max(server_ep), sum(c_sent), sum(c_recv),
+  sum(s_sent), sum(s_recv), sum(retransmits), sum(rtos), sum(rtt_sum), sum(rtt_n), max(rtt_max),
+  ${SEGMENT_COLUMNS.map(exactSum).join(', ')}, max(via_ip), max(via_port), max(via_ep)`;
 
 /** Raw rows in roll-up shape: each end's counters land in its own columns. */
 const RAW_AS_ROLLUP = `client_ip, server_ip, server_port, category, client_ep, server_ep,
@@ -117,10 +126,10 @@ const RAW_AS_ROLLUP = `client_ip, server_ip, server_port, category, client_ep, s
   CASE WHEN side = 0 THEN segments_sent ELSE 0 END AS c_seg_sent,
   CASE WHEN side = 0 THEN segments_received ELSE 0 END AS c_seg_recv,
   CASE WHEN side = 1 THEN segments_sent ELSE 0 END AS s_seg_sent,
-  CASE WHEN side = 1 THEN segments_received ELSE 0 END AS s_seg_recv`;
+  CASE WHEN side = 1 THEN segments_received ELSE 0 END AS s_seg_recv, via_ip, via_port, via_ep`;
 
 const MEASURES = `client_ip, server_ip, server_port, category, client_ep, server_ep, c_sent, c_recv, s_sent, s_recv,
-  retransmits, rtos, rtt_sum, rtt_n, rtt_max, ${SEGMENT_COLUMNS.join(', ')}`;
+  retransmits, rtos, rtt_sum, rtt_n, rtt_max, ${SEGMENT_COLUMNS.join(', ')}, via_ip, via_port, via_ep`;
 
 type Row = Record<string, DuckDBValue>;
 
@@ -225,13 +234,17 @@ export class DuckDbStore implements FlowStore {
     await w.run(`CREATE TABLE IF NOT EXISTS flows_raw (batch UINTEGER, ts UINTEGER, client_ip UINTEGER,
       server_ip UINTEGER, server_port USMALLINT, side UTINYINT, category UTINYINT, client_ep UINTEGER,
       server_ep UINTEGER, bytes_sent DOUBLE, bytes_received DOUBLE, segments_sent DOUBLE, segments_received DOUBLE,
-      retransmits DOUBLE, rtos DOUBLE, conns_opened DOUBLE, conns_closed DOUBLE, rtt_avg DOUBLE, rtt_max DOUBLE)`);
+      retransmits DOUBLE, rtos DOUBLE, conns_opened DOUBLE, conns_closed DOUBLE, rtt_avg DOUBLE, rtt_max DOUBLE,
+      ${VIA_COLUMNS})`);
     for (const step of ROLLUP_STEPS) {
       await w.run(`CREATE TABLE IF NOT EXISTS flows_${step} (${ROLLUP_COLUMNS})`);
     }
     await w.run(`CREATE TABLE IF NOT EXISTS dirty (step UINTEGER, bucket UINTEGER)`);
-    if (version < SCHEMA_VERSION) {
+    if (version < 2) {
       await this.tx(w, () => migrateToV2(w));
+    }
+    if (version < 3) {
+      await this.tx(w, () => migrateToV3(w));
     }
 
     for (const r of await this.rows(w, 'SELECT id, ip FROM ips')) {
@@ -386,8 +399,9 @@ export class DuckDbStore implements FlowStore {
           for (const f of r.rows) {
             cols[0]![n] = batch;
             cols[1]![n] = ts;
-            cols[2]![n] = ipId(f.clientIp);
-            cols[3]![n] = ipId(f.serverIp);
+            // Flows are keyed by identity (the address with its name at the time): docs/hub.md "The merge rule".
+            cols[2]![n] = ipId(flowIdentity(f.client));
+            cols[3]![n] = ipId(flowIdentity(f.server));
             cols[4]![n] = f.serverPort;
             cols[5]![n] = f.side === 'client' ? 0 : 1;
             cols[6]![n] = CATEGORY_CODE[f.category];
@@ -403,6 +417,9 @@ export class DuckDbStore implements FlowStore {
             cols[16]![n] = f.connectionsClosed;
             cols[17]![n] = f.rttAvgUs;
             cols[18]![n] = f.rttMaxUs;
+            cols[19]![n] = f.via ? ipId(f.via.ip) : 0;
+            cols[20]![n] = f.via ? f.via.port : 0;
+            cols[21]![n] = f.via ? epId(f.via.endpoint) : 0;
             if (++n === CHUNK) {
               flush();
             }
@@ -473,7 +490,7 @@ export class DuckDbStore implements FlowStore {
         if (rolled) {
           const where = `batch > ${this.rolledBatch} AND batch <= ${cur}`;
           await w.run(`INSERT INTO dirty SELECT DISTINCT 300, ts // 300 * 300 FROM flows_raw WHERE ${where}`);
-          await w.run(`INSERT INTO flows_300 SELECT ts // 300 * 300, client_ip, server_ip, server_port, ${ROLLUP_SUMS}
+          await w.run(`INSERT INTO flows_300 (${ROLLUP_NAMES}) SELECT ts // 300 * 300, client_ip, server_ip, server_port, ${ROLLUP_SUMS}
             FROM (SELECT ts, ${RAW_AS_ROLLUP} FROM flows_raw WHERE ${where})
             GROUP BY ts // 300 * 300, client_ip, server_ip, server_port`);
           await setMeta(w, 'rolled_batch', cur);
@@ -548,24 +565,11 @@ export class DuckDbStore implements FlowStore {
     ];
   }
 
-  /** SQL for every flow's both-end rows in the planned range, in roll-up shape, with the query's filters. */
+  /** SQL for every flow's both-end rows in the planned range, in roll-up shape, with the query's end filters. */
   private source(plan: Plan, q: RangeQuery, rolledBatch: number, rawOnly = false): string {
-    const filters: string[] = [];
-    if (q.categories && q.categories.length > 0) {
-      filters.push(`category IN (${q.categories.map((c) => CATEGORY_CODE[c]).join(', ')})`);
-    }
-    if (q.namespace !== undefined) {
-      const cond = [`namespace = ${sqlString(q.namespace)}`];
-      if (q.workload !== undefined) {
-        cond.push(`workload = ${sqlString(q.workload)}`);
-      }
-      const ids = `(SELECT id FROM endpoints WHERE ${cond.join(' AND ')})`;
-      filters.push(`(client_ep IN ${ids} OR server_ep IN ${ids})`);
-    } else if (q.workload !== undefined) {
-      const ids = `(SELECT id FROM endpoints WHERE workload = ${sqlString(q.workload)})`;
-      filters.push(`(client_ep IN ${ids} OR server_ep IN ${ids})`);
-    }
-    const extra = filters.map((f) => ` AND ${f}`).join('');
+    const extra = endFilters(q)
+      .map((f) => ` AND ${f}`)
+      .join('');
     const parts = plan.segments.map(
       (s) => `SELECT bucket, ${MEASURES} FROM flows_${s.stepS} WHERE bucket >= ${s.fromS} AND bucket < ${s.toS}${extra}`
     );
@@ -582,9 +586,12 @@ export class DuckDbStore implements FlowStore {
     return planRange(Math.floor(q.fromMs / 1000), Math.ceil(q.toMs / 1000), this.tiers(nowS));
   }
 
-  /** Merged flows: one row per (client ip, server ip, server port), the merge rule of docs/hub.md applied. */
+  /**
+   * Merged flows (the merge rule of merge.ts: one row per flow), then the category filter: a flow's category
+   * is decided after its ends are merged, so it shows in exactly one category.
+   */
   private merged(plan: Plan, q: RangeQuery, rolledBatch: number): string {
-    return mergedSql(this.source(plan, q, rolledBatch));
+    return `SELECT * FROM (${mergedFlowsSql(this.source(plan, q, rolledBatch))})${categoryWhere(q)}`;
   }
 
   async topContributors(q: TopQuery): Promise<Answered<TopRow[]>> {
@@ -593,39 +600,36 @@ export class DuckDbStore implements FlowStore {
     const having = q.metric === 'rtt' ? 'WHERE rtt_n > 0' : '';
     const build = (rb: number): string => {
       if (q.groupBy === 'flow') {
-        // Two passes: pick the top flows with only the sums the metric needs, then total just those flows.
-        const lean = leanMetric(q.metric);
-        return `WITH src AS (${this.source(plan, q, rb)}),
-        pick AS (SELECT client_ip, server_ip, server_port, ${lean} AS v FROM src
-          GROUP BY client_ip, server_ip, server_port ${q.metric === 'rtt' ? 'HAVING sum(rtt_n) > 0' : ''}
-          ORDER BY v DESC, client_ip, server_ip, server_port LIMIT ${q.limit}),
-        f AS (${mergedSql('SELECT src.* FROM src JOIN pick USING (client_ip, server_ip, server_port)')}),
-        top AS (SELECT *, rtt_sum / nullif(rtt_n, 0) AS rtt FROM f)
-        SELECT top.category, top.server_port, top.bytes, top.retransmits, top.rtos, top.rtt, top.segments,
+        return `WITH f AS (${this.merged(plan, q, rb)}),
+        top AS (SELECT *, rtt_sum / nullif(rtt_n, 0) AS rtt FROM f ${having}
+          ORDER BY ${order}, client_ip, server_ip, server_port LIMIT ${q.limit})
+        SELECT top.category, top.server_port, top.bytes, top.retransmits, top.rtos, top.rtt, top.rtt_max, top.segments,
           c.ip AS c_ip, c.pod AS c_pod, c.namespace AS c_namespace, c.workload AS c_workload, c.kind AS c_kind,
           c.node AS c_node, c.zone AS c_zone,
           s.ip AS s_ip, s.pod AS s_pod, s.namespace AS s_namespace, s.workload AS s_workload, s.kind AS s_kind,
-          s.node AS s_node, s.zone AS s_zone, s.service AS s_service
+          s.node AS s_node, s.zone AS s_zone, coalesce(v.service, s.service) AS s_service
         FROM top JOIN endpoints c ON c.id = top.client_ep JOIN endpoints s ON s.id = top.server_ep
-        ORDER BY ${order}`;
+          LEFT JOIN endpoints v ON v.id = top.via_ep
+        ORDER BY ${order}, top.client_ip, top.server_ip, top.server_port`;
       } else {
         const ck = groupKey('c', q.groupBy);
         const sk = groupKey('s', q.groupBy);
         return `WITH f AS (${this.merged(plan, q, rb)}),
         j AS (SELECT f.*, ${ck} AS ck, ${sk} AS sk, ${endColumns('c', q.groupBy)}, ${endColumns('s', q.groupBy)},
-                s.service AS s_service
-              FROM f JOIN endpoints c ON c.id = f.client_ep JOIN endpoints s ON s.id = f.server_ep),
-        g AS (SELECT category, NULL AS server_port, sum(bytes) AS bytes, sum(retransmits) AS retransmits, sum(rtos) AS rtos,
+                coalesce(v.service, s.service) AS s_service
+              FROM f JOIN endpoints c ON c.id = f.client_ep JOIN endpoints s ON s.id = f.server_ep
+                LEFT JOIN endpoints v ON v.id = f.via_ep),
+        g AS (SELECT category, ck, sk, NULL AS server_port, sum(bytes) AS bytes, sum(retransmits) AS retransmits, sum(rtos) AS rtos,
                 ${exactSum('segments')} AS segments,
-                sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt, sum(rtt_n) AS rtt_n,
+                sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt, sum(rtt_n) AS rtt_n, max(rtt_max) AS rtt_max,
                 any_value(c_ip) AS c_ip, any_value(c_pod) AS c_pod, any_value(c_namespace) AS c_namespace,
                 any_value(c_workload) AS c_workload, any_value(c_kind) AS c_kind, any_value(c_node) AS c_node,
                 any_value(c_zone) AS c_zone, any_value(s_ip) AS s_ip, any_value(s_pod) AS s_pod,
                 any_value(s_namespace) AS s_namespace, any_value(s_workload) AS s_workload, any_value(s_kind) AS s_kind,
                 any_value(s_node) AS s_node, any_value(s_zone) AS s_zone,
-                CASE WHEN count(DISTINCT s_service) = 1 THEN any_value(s_service) END AS s_service
+                CASE WHEN count(DISTINCT s_service) = 1 THEN max(s_service) END AS s_service
               FROM j GROUP BY category, ck, sk)
-        SELECT * FROM g ${having} ORDER BY ${order} LIMIT ${q.limit}`;
+        SELECT * FROM g ${having} ORDER BY ${order}, ck, sk LIMIT ${q.limit}`;
       }
     };
     const rows = await this.readFlows(build);
@@ -652,6 +656,7 @@ export class DuckDbStore implements FlowStore {
         retransmits,
         rtos,
         rttUs,
+        rttMaxUs: numOrNull(r.rtt_max),
         segments: numOrNull(r.segments),
       };
     });
@@ -663,10 +668,13 @@ export class DuckDbStore implements FlowStore {
     const level: GroupBy = q.groupBy;
     const build = (rb: number): string => `WITH f AS (${this.merged(plan, q, rb)}),
       j AS (SELECT f.*, ${groupKey('c', level)} AS ck, ${groupKey('s', level)} AS sk,
-              ${endColumns('c', level)}, ${endColumns('s', level)}, s.service AS s_service
-            FROM f JOIN endpoints c ON c.id = f.client_ep JOIN endpoints s ON s.id = f.server_ep)
+              ${endColumns('c', level)}, ${endColumns('s', level)}, coalesce(v.service, s.service) AS s_service,
+              v.service AS via
+            FROM f JOIN endpoints c ON c.id = f.client_ep JOIN endpoints s ON s.id = f.server_ep
+              LEFT JOIN endpoints v ON v.id = f.via_ep)
       SELECT ck, sk, arg_max(category, bytes) AS category, sum(bytes) AS bytes, sum(retransmits) AS retransmits,
-        sum(rtos) AS rtos, sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt, ${exactSum('segments')} AS segments,
+        sum(rtos) AS rtos, sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt, max(rtt_max) AS rtt_max,
+        ${exactSum('segments')} AS segments, CASE WHEN count(DISTINCT via) = 1 THEN max(via) END AS via,
         any_value(c_ip) AS c_ip, any_value(c_pod) AS c_pod, any_value(c_namespace) AS c_namespace,
         any_value(c_workload) AS c_workload, any_value(c_kind) AS c_kind,
         any_value(s_ip) AS s_ip, any_value(s_pod) AS s_pod, any_value(s_namespace) AS s_namespace,
@@ -697,26 +705,37 @@ export class DuckDbStore implements FlowStore {
         retransmits: num(r.retransmits),
         rtos: num(r.rtos),
         rttUs: numOrNull(r.rtt),
+        rttMaxUs: numOrNull(r.rtt_max),
+        via: str(r.via),
         segments: numOrNull(r.segments),
       });
     }
     return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result: { nodes: [...nodes.values()], edges } };
   }
 
-  async timeseries(q: SeriesQuery): Promise<Answered<Series[]>> {
+  /**
+   * The step and the buckets a time series reads. Finer than 5 minutes within the raw retention: raw rows.
+   * Otherwise the step is a multiple of the step of the finest tier that still holds the range's start (so
+   * every bucket read falls inside one point), and the range is covered by the coarsest built buckets, finer
+   * tiers filling what a coarse tier has not built yet (the newest hour), down to raw rows not rolled up.
+   */
+  private seriesPlan(q: SeriesQuery): { stepS: number; plan: Plan; rawOnly: boolean } {
     const fromS = Math.floor(q.fromMs / 1000);
     const toS = Math.ceil(q.toMs / 1000);
     let stepS = Math.max(30, Math.ceil(q.stepMs / 1000 / 30) * 30);
-    let plan: Plan;
     const nowS = Math.max(this.lastNowS, Math.floor(Date.now() / 1000));
     if (stepS < 300 && fromS >= nowS - this.opts.rawRetentionS) {
-      // Finer than the roll-ups: raw rows only (a plan with no roll-up segment reads just the raw part).
-      plan = { fromS: floorTo(fromS, stepS), toS: ceilTo(toS, stepS), segments: [] };
-    } else {
-      stepS = Math.max(300, ceilTo(stepS, 300));
-      const tiers = this.tiers(nowS).filter((t) => stepS % t.stepS === 0);
-      plan = planRange(floorTo(fromS, stepS), ceilTo(toS, stepS), tiers);
+      return { stepS, plan: { fromS: floorTo(fromS, stepS), toS: ceilTo(toS, stepS), segments: [] }, rawOnly: true };
     }
+    const tiers = this.tiers(nowS);
+    const base = tiers.find((t) => t.oldestS <= floorTo(fromS, t.stepS)) ?? tiers[tiers.length - 1]!;
+    stepS = ceilTo(Math.max(300, stepS), base.stepS);
+    const usable = tiers.filter((t) => stepS % t.stepS === 0);
+    return { stepS, plan: planRange(floorTo(fromS, stepS), ceilTo(toS, stepS), usable), rawOnly: false };
+  }
+
+  async timeseries(q: SeriesQuery): Promise<Answered<Series[]>> {
+    const { stepS, plan, rawOnly } = this.seriesPlan(q);
     const seriesKey =
       q.groupBy === 'total'
         ? `'total'`
@@ -733,19 +752,23 @@ export class DuckDbStore implements FlowStore {
           : q.metric === 'rtos'
             ? 'sum(rtos)'
             : 'sum(rtt_sum) / nullif(sum(rtt_n), 0)';
+    // Flows, their names and their category come from the merge over the whole range (merge.ts), so a flow
+    // is in one series and one category; a Service address view absorbed by its backends is not plotted.
     // Per step, each direction of a flow is counted from the end whose total over the whole range is larger
     // (the merge rule's choice), so the steps add up to the range's merged total even when the two ends'
     // report windows fall into different steps.
-    const build = (rb: number): string => `WITH per AS (
-        SELECT bucket // ${stepS} * ${stepS} AS t, client_ip, server_ip, server_port, max(category) AS category,
-          max(client_ep) AS client_ep, max(server_ep) AS server_ep, sum(c_sent) AS cs, sum(c_recv) AS cr,
-          sum(s_sent) AS ss, sum(s_recv) AS sr, sum(retransmits) AS retransmits, sum(rtos) AS rtos,
-          sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n
-        FROM (${this.source(plan, q, rb, stepS < 300)}) GROUP BY 1, client_ip, server_ip, server_port),
+    const build = (rb: number): string => `WITH src AS (${this.source(plan, q, rb, rawOnly)}),
+      fl AS (SELECT * FROM (${mergedFlowsSql('SELECT * FROM src')})${categoryWhere(q)}),
+      per AS (
+        SELECT bucket // ${stepS} * ${stepS} AS t, client_ip, server_ip, server_port, sum(c_sent) AS cs,
+          sum(c_recv) AS cr, sum(s_sent) AS ss, sum(s_recv) AS sr, sum(retransmits) AS retransmits,
+          sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n
+        FROM src GROUP BY 1, client_ip, server_ip, server_port),
       choice AS (SELECT client_ip, server_ip, server_port, sum(cs) >= sum(sr) AS up_c, sum(ss) >= sum(cr) AS down_s
         FROM per GROUP BY client_ip, server_ip, server_port),
-      f AS (SELECT per.*, (CASE WHEN up_c THEN cs ELSE sr END) + (CASE WHEN down_s THEN ss ELSE cr END) AS bytes
-        FROM per JOIN choice USING (client_ip, server_ip, server_port)),
+      f AS (SELECT per.t, per.retransmits, per.rtos, per.rtt_sum, per.rtt_n, fl.category, fl.client_ep, fl.server_ep,
+          (CASE WHEN up_c THEN cs ELSE sr END) + (CASE WHEN down_s THEN ss ELSE cr END) AS bytes
+        FROM per JOIN choice USING (client_ip, server_ip, server_port) JOIN fl USING (client_ip, server_ip, server_port)),
       p AS (SELECT t, ${seriesKey} AS name, ${value} AS v
         FROM f JOIN endpoints c ON c.id = f.client_ep JOIN endpoints s ON s.id = f.server_ep GROUP BY t, name),
       top AS (SELECT name FROM p GROUP BY name ORDER BY sum(v) DESC NULLS LAST, name LIMIT ${q.limit})
@@ -865,7 +888,38 @@ async function migrateToV2(w: DuckDBConnection): Promise<void> {
       }
     }
   }
-  await setMeta(w, 'schema_version', SCHEMA_VERSION);
+  await setMeta(w, 'schema_version', 2);
+}
+
+/**
+ * Schema 2 → 3: raw rows and roll-ups gain the via columns (0: no Service address), and flow keys become
+ * identities (`flowIdentity`: the address with the pod it belonged to, loopback with its node), so a re-used
+ * pod IP no longer merges with the old pod's flows. Old rows are re-keyed from the named ends they stored.
+ */
+async function migrateToV3(w: DuckDBConnection): Promise<void> {
+  const tables = ['flows_raw', ...ROLLUP_STEPS.map((s) => `flows_${s}`)];
+  for (const table of tables) {
+    const reader = await w.runAndReadAll(
+      `SELECT column_name FROM information_schema.columns WHERE table_name = '${table}'`
+    );
+    const have = new Set(reader.getRowObjects().map((r) => String(r.column_name)));
+    for (const c of VIA_COLUMNS.split(', ')) {
+      if (!have.has(c.split(' ')[0]!)) {
+        await w.run(`ALTER TABLE ${table} ADD COLUMN ${c}`);
+      }
+    }
+  }
+  await w.run(`CREATE OR REPLACE TEMP TABLE ident AS SELECT e.id AS ep, ${flowIdentitySql('e')} AS k FROM endpoints e`);
+  await w.run(`INSERT INTO ips SELECT (SELECT coalesce(max(id), 0) FROM ips) + row_number() OVER (ORDER BY k), k
+    FROM (SELECT DISTINCT k FROM ident WHERE k NOT IN (SELECT ip FROM ips))`);
+  await w.run(`CREATE OR REPLACE TEMP TABLE ep_key AS SELECT ident.ep, ips.id FROM ident JOIN ips ON ips.ip = ident.k`);
+  for (const table of tables) {
+    await w.run(`UPDATE ${table} SET client_ip = m.id FROM ep_key m WHERE m.ep = ${table}.client_ep`);
+    await w.run(`UPDATE ${table} SET server_ip = m.id FROM ep_key m WHERE m.ep = ${table}.server_ep`);
+  }
+  await w.run('DROP TABLE ident');
+  await w.run('DROP TABLE ep_key');
+  await setMeta(w, 'schema_version', 3);
 }
 
 /** Recomputes bucket `b` of tier `step` from the `from` tier (itself when compacting). */
@@ -874,33 +928,49 @@ async function rebuild(w: DuckDBConnection, step: number, from: number, b: numbe
     SELECT ${b} AS bucket, client_ip, server_ip, server_port, ${ROLLUP_SUMS}
     FROM flows_${from} WHERE bucket >= ${b} AND bucket < ${b + step} GROUP BY client_ip, server_ip, server_port`);
   await w.run(`DELETE FROM flows_${step} WHERE bucket = ${b}`);
-  await w.run(`INSERT INTO flows_${step} SELECT * FROM rebuilt`);
+  await w.run(`INSERT INTO flows_${step} (${ROLLUP_NAMES}) SELECT * FROM rebuilt`);
   await w.run('DROP TABLE rebuilt');
 }
 
-/** One row per flow (client ip, server ip, server port) from roll-up-shaped rows: the merge rule of docs/hub.md. */
-function mergedSql(source: string): string {
-  return `SELECT client_ip, server_ip, server_port, max(category) AS category, max(client_ep) AS client_ep,
-      max(server_ep) AS server_ep,
-      greatest(sum(c_sent), sum(s_recv)) + greatest(sum(s_sent), sum(c_recv)) AS bytes,
-      sum(retransmits) AS retransmits, sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n,
-      CASE WHEN count(c_seg_sent) = count(*)
-        THEN greatest(sum(c_seg_sent), sum(s_seg_recv)) + greatest(sum(s_seg_sent), sum(c_seg_recv)) END AS segments
-    FROM (${source}) GROUP BY client_ip, server_ip, server_port`;
+/** Filters on the ends' names (as stored with each row), applied to rows before the merge. */
+function endFilters(q: RangeQuery): string[] {
+  const filters: string[] = [];
+  if (q.namespace !== undefined || q.workload !== undefined) {
+    const cond: string[] = [];
+    if (q.namespace !== undefined) {
+      cond.push(`namespace = ${sqlString(q.namespace)}`);
+    }
+    if (q.workload !== undefined) {
+      cond.push(`workload = ${sqlString(q.workload)}`);
+    }
+    const ids = `(SELECT id FROM endpoints WHERE ${cond.join(' AND ')})`;
+    filters.push(`(client_ep IN ${ids} OR server_ep IN ${ids})`);
+  }
+  if (q.endpoint) {
+    const e = endpointIds(q.endpoint);
+    if (q.peer) {
+      const p = endpointIds(q.peer);
+      filters.push(`((client_ep IN ${e} AND server_ep IN ${p}) OR (client_ep IN ${p} AND server_ep IN ${e}))`);
+    } else {
+      filters.push(`(client_ep IN ${e} OR server_ep IN ${e})`);
+    }
+  }
+  return filters;
 }
 
-/** The metric alone, per flow, for choosing the top flows cheaply. */
-function leanMetric(metric: TopQuery['metric']): string {
-  switch (metric) {
-    case 'bytes':
-      return 'greatest(sum(c_sent), sum(s_recv)) + greatest(sum(s_sent), sum(c_recv))';
-    case 'retransmits':
-      return 'sum(retransmits)';
-    case 'rtos':
-      return 'sum(rtos)';
-    case 'rtt':
-      return 'sum(rtt_sum) / nullif(sum(rtt_n), 0)';
-  }
+function endpointIds(f: EndpointFilter): string {
+  const cond =
+    f.kind === 'ip'
+      ? `ip = ${sqlString(f.ip)}`
+      : `namespace = ${sqlString(f.namespace)} AND ${f.kind} = ${sqlString(f.name)}`;
+  return `(SELECT id FROM endpoints WHERE ${cond})`;
+}
+
+/** The category filter, on merged flows (never on one end's rows). */
+function categoryWhere(q: RangeQuery): string {
+  return q.categories && q.categories.length > 0
+    ? ` WHERE category IN (${q.categories.map((c) => CATEGORY_CODE[c]).join(', ')})`
+    : '';
 }
 
 function metricOrder(metric: TopQuery['metric']): string {

@@ -14,8 +14,18 @@ export interface Endpoint {
   kind: string | null;
   node: string | null;
   zone: string | null;
-  /** The Service whose ClusterIP this address is (server ends reached through a ClusterIP). */
+  /** The Service whose ClusterIP this address is (a 1.0 report's server end reached through a ClusterIP). */
   service: string | null;
+}
+
+/**
+ * The Service address a connection was sent to when a node translated it (report contract 1.1 `via`): the
+ * address and port, and the Service it names (`endpoint.service`, null when the metadata does not know it).
+ */
+export interface ViaEnd {
+  ip: string;
+  port: number;
+  endpoint: Endpoint;
 }
 
 export type Side = 'client' | 'server';
@@ -33,6 +43,8 @@ export interface FlowRow extends FlowCounters {
   /** Window-average smoothed RTT in µs, or null when the window had no sample. */
   rttAvgUs: number | null;
   rttMaxUs: number | null;
+  /** Set when a node translated the connection: the flow was addressed to this Service address (optional: 1.0). */
+  via?: ViaEnd | null;
 }
 
 export interface OtherTotals {
@@ -65,7 +77,13 @@ export interface RangeQuery {
   /** Keep flows with either end in this namespace (and workload, when given). */
   namespace?: string;
   workload?: string;
+  /** Drilldown: keep flows with one end matching `endpoint` (and, with `peer`, the other end matching `peer`). */
+  endpoint?: EndpointFilter;
+  peer?: EndpointFilter;
 }
+
+/** One side of a drilldown, matched against the names a flow's end had at the time of the flow. */
+export type EndpointFilter = { kind: 'pod' | 'workload'; namespace: string; name: string } | { kind: 'ip'; ip: string };
 
 export interface TopQuery extends RangeQuery {
   metric: Metric;
@@ -86,6 +104,8 @@ export interface TopRow {
   retransmits: number;
   rtos: number;
   rttUs: number | null;
+  /** The largest RTT sample of the flow's rows (µs), null without a sample. */
+  rttMaxUs: number | null;
   /**
    * Data segments sent by both ends (retransmissions included), merged like bytes (docs/hub.md "The merge
    * rule"): the denominator of the retransmission ratio. Null when the range includes roll-up rows written
@@ -122,6 +142,9 @@ export interface MapEdge {
   retransmits: number;
   rtos: number;
   rttUs: number | null;
+  rttMaxUs: number | null;
+  /** The Service the edge's flows went through ("via orders"), when they all went through the same one. */
+  via: string | null;
   /**
    * Data segments sent by both ends (retransmissions included), merged like bytes (docs/hub.md "The merge
    * rule"): the denominator of the retransmission ratio. Null when the range includes roll-up rows written

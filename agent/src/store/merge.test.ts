@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Endpoint, FlowRow, Side } from './flow-store.js';
 import { emptyCounters } from '../contracts/report.js';
-import { mergeFlows } from './merge.js';
+import { mergeCategories } from '../classify/category.js';
+import { isLoopback, mergeFlows } from './merge.js';
 
 const end = (ip: string): Endpoint => ({
   ip,
@@ -54,4 +55,158 @@ test('segments over several windows sum each end first, then take the larger vie
 test('with one end monitored, its own segment counts stand', () => {
   const [f] = mergeFlows([row('client', { segmentsSent: 7, segmentsReceived: 30 })]).values();
   assert.equal(f?.segments, 37);
+});
+
+const pod = (ip: string, name: string, zone = 'za'): Endpoint => ({
+  ...end(ip),
+  pod: name,
+  namespace: 'shop',
+  workload: name.replace(/-\d+$/, ''),
+  kind: 'Deployment',
+  node: `node-${zone}`,
+  zone,
+});
+
+test('a client view of a Service address is absorbed by the backends reached through it (NodePort via another node)', () => {
+  const client = pod('10.0.0.1', 'web-1');
+  const nodeB = { ...end('192.168.0.2'), kind: 'Node', node: 'node-b', zone: 'zb' };
+  const b1 = pod('10.0.1.1', 'orders-1', 'za');
+  const b2 = pod('10.0.2.1', 'orders-2', 'zb');
+  const via = { ip: '192.168.0.2', port: 30080, endpoint: { ...nodeB, kind: 'Service', service: 'orders' } };
+  const flows = mergeFlows([
+    // The client's node did not translate: its socket talked to node B's address and the NodePort.
+    row('client', {
+      client,
+      server: nodeB,
+      clientIp: client.ip,
+      serverIp: nodeB.ip,
+      serverPort: 30080,
+      bytesSent: 3000,
+      bytesReceived: 30_000,
+      segmentsSent: 3,
+      segmentsReceived: 30,
+      retransmits: 2,
+      category: 'INTER_AZ',
+    }),
+    // Node B translated: the backends' sockets saw the original client, via = the address it used.
+    row('server', {
+      client,
+      server: b1,
+      clientIp: client.ip,
+      serverIp: b1.ip,
+      serverPort: 8080,
+      via,
+      bytesSent: 20_000,
+      bytesReceived: 2000,
+      segmentsSent: 20,
+      segmentsReceived: 2,
+      retransmits: 1,
+      category: 'INTRA_AZ',
+    }),
+    row('server', {
+      client,
+      server: b2,
+      clientIp: client.ip,
+      serverIp: b2.ip,
+      serverPort: 8080,
+      via,
+      bytesSent: 10_000,
+      bytesReceived: 1000,
+      segmentsSent: 10,
+      segmentsReceived: 1,
+      category: 'INTER_AZ',
+    }),
+  ]);
+  const all = [...flows.values()];
+  assert.equal(all.length, 2, 'no flow to the NodePort address');
+  const f1 = all.find((f) => f.server.ip === b1.ip)!;
+  const f2 = all.find((f) => f.server.ip === b2.ip)!;
+  assert.equal(f1.bytes, 22_000, 'each backend keeps exactly its own bytes');
+  assert.equal(f2.bytes, 11_000);
+  assert.equal(f1.bytes + f2.bytes, 33_000, "the client's bytes, counted once");
+  assert.equal(f1.retransmits, 1 + 2, "the client's retransmissions go to the largest backend");
+  assert.equal(f2.retransmits, 0);
+  assert.equal(f1.segments + f2.segments, 33);
+  assert.deepEqual([f1.category, f2.category, f1.service, f2.service], ['INTRA_AZ', 'INTER_AZ', 'orders', 'orders']);
+});
+
+test('what the client view saw beyond its backends (a missing server window) is kept, on the largest backend', () => {
+  const client = pod('10.0.0.1', 'web-1');
+  const svc = end('10.96.0.10');
+  const b1 = pod('10.0.1.1', 'orders-1');
+  const via = { ip: svc.ip, port: 80, endpoint: { ...svc, kind: 'Service', service: 'orders' } };
+  const flows = [
+    ...mergeFlows([
+      row('client', { client, server: svc, serverIp: svc.ip, serverPort: 80, bytesSent: 5000, bytesReceived: 9000 }),
+      row('server', {
+        client,
+        server: b1,
+        serverIp: b1.ip,
+        serverPort: 8080,
+        via,
+        bytesSent: 4000,
+        bytesReceived: 2000,
+      }),
+    ]).values(),
+  ];
+  assert.equal(flows.length, 1);
+  assert.equal(flows[0]!.bytes, Math.max(5000, 2000) + Math.max(9000, 4000));
+});
+
+test('a client-only view translated by its own node lands on the backend, named after it, with the Service', () => {
+  const client = pod('10.0.0.1', 'web-1');
+  const b1 = pod('10.0.1.1', 'orders-1', 'zb');
+  const via = { ip: '10.96.0.10', port: 80, endpoint: { ...end('10.96.0.10'), kind: 'Service', service: 'orders' } };
+  const [f] = mergeFlows([
+    row('client', {
+      client,
+      server: b1,
+      serverIp: b1.ip,
+      serverPort: 8080,
+      via,
+      bytesSent: 10,
+      bytesReceived: 20,
+      category: 'INTER_AZ',
+    }),
+  ]).values();
+  assert.deepEqual([f!.server.pod, f!.service, f!.category, f!.bytes], ['orders-1', 'orders', 'INTER_AZ', 30]);
+});
+
+test('a re-used pod IP is another flow: old rows keep the old name', () => {
+  const client = pod('10.0.0.1', 'web-1');
+  const cart = pod('10.0.1.1', 'cart-1');
+  const orders = pod('10.0.1.1', 'orders-1');
+  const flows = [
+    ...mergeFlows([
+      row('client', { client, server: cart, bytesSent: 100 }),
+      row('client', { client, server: orders, bytesSent: 7 }),
+    ]).values(),
+  ];
+  assert.deepEqual(flows.map((f) => [f.server.pod, f.bytes]).sort(), [
+    ['cart-1', 100],
+    ['orders-1', 7],
+  ]);
+});
+
+test('loopback flows of two nodes are never merged', () => {
+  const lo = (node: string): Endpoint => ({ ...end('127.0.0.1'), node });
+  const flows = mergeFlows([
+    row('client', { client: lo('a'), server: lo('a'), serverIp: '127.0.0.1', clientIp: '127.0.0.1', bytesSent: 5 }),
+    row('server', { client: lo('a'), server: lo('a'), serverIp: '127.0.0.1', clientIp: '127.0.0.1', bytesReceived: 5 }),
+    row('client', { client: lo('b'), server: lo('b'), serverIp: '127.0.0.1', clientIp: '127.0.0.1', bytesSent: 9 }),
+  ]);
+  assert.deepEqual([...flows.values()].map((f) => f.bytes).sort(), [5, 9]);
+  assert.equal(isLoopback('::1'), true);
+  assert.equal(isLoopback('127.8.0.1'), true);
+  assert.equal(isLoopback('128.0.0.1'), false);
+});
+
+test('a flow has one category, decided after its ends are merged', () => {
+  const [f] = mergeFlows([
+    row('client', { category: 'UNCLASSIFIED', bytesSent: 1 }), // the server's zone was not known yet
+    row('server', { category: 'INTER_AZ', bytesReceived: 1 }),
+  ]).values();
+  assert.equal(f!.category, 'INTER_AZ');
+  assert.equal(mergeCategories(['UNCLASSIFIED', 'INTRA_AZ']), 'INTRA_AZ');
+  assert.equal(mergeCategories(['AMAZON_S3', 'UNCLASSIFIED']), 'AMAZON_S3');
 });

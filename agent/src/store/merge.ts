@@ -1,58 +1,134 @@
 /**
- * The merge rule in plain code (the SQL in duckdb-store.ts applies the same rule to sums of roll-up rows; the
- * store's tests check one against the other). For one flow (client ip, server ip, server port) over a range:
+ * The merge rule, written once: which rows are one flow, and how a flow's counters, category and Service come
+ * from them. `mergeFlows` states it in plain code; `mergedFlowsSql` generates the SQL a store runs (DuckDB
+ * today; the SQL sticks to aggregates a ClickHouse engine has too). The store's tests check one against the
+ * other on random data. docs/hub.md "The merge rule" says the same in prose.
  *
- *   client→server bytes = max(Σ client.bytesSent, Σ server.bytesReceived)
- *   server→client bytes = max(Σ server.bytesSent, Σ client.bytesReceived)
- *   bytes               = client→server + server→client
- *   segments            = the same rule over segmentsSent / segmentsReceived (data segments sent by both ends)
- *   retransmits, rtos   = Σ client's + Σ server's (each end counts the segments it sent)
- *   rttUs               = mean of the per-window average RTTs of both ends' rows that had a sample
- *
- * With one end monitored the other end's sums are 0, so that end's counters stand. Taking the larger view per
- * direction (rather than adding one end's sent to the other's sent) also stays right when the two ends'
- * windows do not line up with the query range, or one end's report for a window is missing.
+ * 1. A flow is (client identity, server identity, server port). An identity is the address with the name it
+ *    had when the row arrived (`flowIdentity`): a pod IP re-used by another pod is another flow, so history is
+ *    never renamed; a loopback address is the node's own (127.0.0.1 on two nodes is two flows).
+ * 2. Per flow, over the queried range (each end's rows summed first):
+ *      client→server bytes = max(Σ client.bytesSent,  Σ server.bytesReceived)
+ *      server→client bytes = max(Σ server.bytesSent,  Σ client.bytesReceived)
+ *      bytes               = client→server + server→client
+ *      segments            = the same rule over segmentsSent / segmentsReceived
+ *      retransmits, rtos   = Σ client's + Σ server's (each end counts the segments it sent)
+ *      rttUs               = mean of the per-window average RTTs of the rows that had a sample; rttMaxUs = max
+ *      category            = mergeCategories over its rows (decided once, after the merge)
+ *      service             = the Service of any row's `via` (a client end translated by its node, or a server
+ *                            end whose node translated a NodePort), else the server address's own Service
+ * 3. Service address views. A flow whose rows carry `via` (ip, port) belongs to the group (client, via ip, via
+ *    port): the backends that client reached through that address. A flow from the same client *to* that
+ *    address (a client end whose node did not translate, e.g. a NodePort reached via another node, or a
+ *    connection the agent could not resolve) is the same traffic seen before translation. It is not a flow of
+ *    its own: what it adds beyond the group's backends (per direction, max(0, its view − Σ the group's)) and
+ *    its own retransmits, RTOs and RTT samples go to the group's largest backend flow (most bytes; on a tie
+ *    the store picks one). Totals stay exact and nothing points at the Service address.
  */
-import type { FlowRow } from './flow-store.js';
+import { mergeCategories, mergedCategorySql, type Category } from '../classify/category.js';
+import type { Endpoint, FlowRow } from './flow-store.js';
+
+/** True for 127.0.0.0/8, ::1 and their IPv4-mapped form: the node's own addresses, never shared across nodes. */
+export function isLoopback(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1' || ip.toLowerCase().startsWith('::ffff:127.');
+}
+
+/** A flow end's identity: the address, with the pod it belonged to at the time (or the node, for loopback). */
+export function flowIdentity(e: Pick<Endpoint, 'ip' | 'pod' | 'namespace' | 'node'>): string {
+  if (isLoopback(e.ip)) {
+    return `${e.ip}@${e.node ?? ''}`;
+  }
+  return e.pod === null ? e.ip : `${e.ip}|${e.namespace ?? ''}/${e.pod}`;
+}
+
+/** `flowIdentity` in SQL over a table with ip, pod, namespace and node columns (used to migrate old stores). */
+export function flowIdentitySql(alias: string): string {
+  const a = alias;
+  return `CASE WHEN ${a}.ip LIKE '127.%' OR ${a}.ip = '::1' OR lower(${a}.ip) LIKE '::ffff:127.%'
+      THEN ${a}.ip || '@' || coalesce(${a}.node, '')
+    WHEN ${a}.pod IS NULL THEN ${a}.ip
+    ELSE ${a}.ip || '|' || coalesce(${a}.namespace, '') || '/' || ${a}.pod END`;
+}
+
+export const flowKey = (r: Pick<FlowRow, 'client' | 'server' | 'serverPort'>): string =>
+  `${flowIdentity(r.client)}\u0000${flowIdentity(r.server)}\u0000${r.serverPort}`;
 
 export interface MergedFlow {
   key: string;
+  client: Endpoint;
+  server: Endpoint;
+  serverPort: number;
+  category: Category;
+  /** The Service the flow went through (via), or the server address's own Service; null if none. */
+  service: string | null;
   bytes: number;
   retransmits: number;
   rtos: number;
   rttUs: number | null;
+  rttMaxUs: number | null;
   segments: number;
 }
 
-export const flowKey = (r: Pick<FlowRow, 'clientIp' | 'serverIp' | 'serverPort'>): string =>
-  `${r.clientIp}|${r.serverIp}|${r.serverPort}`;
+interface Acc {
+  client: Endpoint;
+  server: Endpoint;
+  serverPort: number;
+  categories: Category[];
+  via: { ip: string; port: number; service: string | null } | null;
+  cs: number;
+  cr: number;
+  ss: number;
+  sr: number;
+  gcs: number;
+  gcr: number;
+  gss: number;
+  gsr: number;
+  rt: number;
+  rto: number;
+  rttSum: number;
+  rttN: number;
+  rttMax: number | null;
+}
 
+const up = (a: Acc): number => Math.max(a.cs, a.sr);
+const down = (a: Acc): number => Math.max(a.ss, a.cr);
+const segUp = (a: Acc): number => Math.max(a.gcs, a.gsr);
+const segDown = (a: Acc): number => Math.max(a.gss, a.gcr);
+const maxOrNull = (a: number | null, b: number | null): number | null =>
+  a === null ? b : b === null ? a : Math.max(a, b);
+
+/** The merge rule over rows of any time range (see the header). */
 export function mergeFlows(rows: FlowRow[]): Map<string, MergedFlow> {
-  const acc = new Map<
-    string,
-    {
-      cs: number;
-      cr: number;
-      ss: number;
-      sr: number;
-      gcs: number;
-      gcr: number;
-      gss: number;
-      gsr: number;
-      rt: number;
-      rto: number;
-      rttSum: number;
-      rttN: number;
-    }
-  >();
+  const acc = new Map<string, Acc>();
   for (const r of rows) {
     const k = flowKey(r);
     let a = acc.get(k);
     if (!a) {
-      acc.set(
-        k,
-        (a = { cs: 0, cr: 0, ss: 0, sr: 0, gcs: 0, gcr: 0, gss: 0, gsr: 0, rt: 0, rto: 0, rttSum: 0, rttN: 0 })
-      );
+      a = {
+        client: r.client,
+        server: r.server,
+        serverPort: r.serverPort,
+        categories: [],
+        via: null,
+        cs: 0,
+        cr: 0,
+        ss: 0,
+        sr: 0,
+        gcs: 0,
+        gcr: 0,
+        gss: 0,
+        gsr: 0,
+        rt: 0,
+        rto: 0,
+        rttSum: 0,
+        rttN: 0,
+        rttMax: null,
+      };
+      acc.set(k, a);
+    }
+    a.categories.push(r.category);
+    if (r.via && !a.via) {
+      a.via = { ip: r.via.ip, port: r.via.port, service: r.via.endpoint.service };
     }
     if (r.side === 'client') {
       a.cs += r.bytesSent;
@@ -71,17 +147,125 @@ export function mergeFlows(rows: FlowRow[]): Map<string, MergedFlow> {
       a.rttSum += r.rttAvgUs;
       a.rttN++;
     }
+    a.rttMax = maxOrNull(a.rttMax, r.rttMaxUs);
   }
+
+  // Service address groups: (client identity, via ip, via port) → the backend flows reached through it.
+  const groupKey = (client: Endpoint, ip: string, port: number): string =>
+    `${flowIdentity(client)}\u0000${ip}\u0000${port}`;
+  const groups = new Map<string, Array<[string, Acc]>>();
+  for (const [k, a] of acc) {
+    if (a.via) {
+      const g = groupKey(a.client, a.via.ip, a.via.port);
+      groups.set(g, [...(groups.get(g) ?? []), [k, a]]);
+    }
+  }
+  const extra = new Map<
+    string,
+    { bytes: number; segments: number; rt: number; rto: number; rttSum: number; rttN: number; rttMax: number | null }
+  >();
+  const absorbed = new Set<string>();
+  for (const [k, a] of acc) {
+    // A flow addressed to a Service address: its server identity is the bare address (no pod, not loopback).
+    if (a.via || a.server.pod !== null || isLoopback(a.server.ip)) {
+      continue;
+    }
+    const members = groups.get(groupKey(a.client, a.server.ip, a.serverPort));
+    if (!members) {
+      continue;
+    }
+    const target = [...members].sort(
+      ([ka, x], [kb, y]) =>
+        up(y) + down(y) - (up(x) + down(x)) ||
+        flowIdentity(x.server).localeCompare(flowIdentity(y.server)) ||
+        x.serverPort - y.serverPort ||
+        ka.localeCompare(kb)
+    )[0]![0];
+    const gUp = members.reduce((s, [, m]) => s + up(m), 0);
+    const gDown = members.reduce((s, [, m]) => s + down(m), 0);
+    const gSegUp = members.reduce((s, [, m]) => s + segUp(m), 0);
+    const gSegDown = members.reduce((s, [, m]) => s + segDown(m), 0);
+    const e = extra.get(target) ?? { bytes: 0, segments: 0, rt: 0, rto: 0, rttSum: 0, rttN: 0, rttMax: null };
+    e.bytes += Math.max(0, up(a) - gUp) + Math.max(0, down(a) - gDown);
+    e.segments += Math.max(0, segUp(a) - gSegUp) + Math.max(0, segDown(a) - gSegDown);
+    e.rt += a.rt;
+    e.rto += a.rto;
+    e.rttSum += a.rttSum;
+    e.rttN += a.rttN;
+    e.rttMax = maxOrNull(e.rttMax, a.rttMax);
+    extra.set(target, e);
+    absorbed.add(k);
+  }
+
   const out = new Map<string, MergedFlow>();
   for (const [key, a] of acc) {
+    if (absorbed.has(key)) {
+      continue;
+    }
+    const e = extra.get(key) ?? { bytes: 0, segments: 0, rt: 0, rto: 0, rttSum: 0, rttN: 0, rttMax: null };
+    const rttN = a.rttN + e.rttN;
     out.set(key, {
       key,
-      bytes: Math.max(a.cs, a.sr) + Math.max(a.ss, a.cr),
-      retransmits: a.rt,
-      rtos: a.rto,
-      rttUs: a.rttN > 0 ? a.rttSum / a.rttN : null,
-      segments: Math.max(a.gcs, a.gsr) + Math.max(a.gss, a.gcr),
+      client: a.client,
+      server: a.server,
+      serverPort: a.serverPort,
+      category: mergeCategories(a.categories),
+      service: a.via?.service ?? a.server.service,
+      bytes: up(a) + down(a) + e.bytes,
+      retransmits: a.rt + e.rt,
+      rtos: a.rto + e.rto,
+      rttUs: rttN > 0 ? (a.rttSum + e.rttSum) / rttN : null,
+      rttMaxUs: maxOrNull(a.rttMax, e.rttMax),
+      segments: segUp(a) + segDown(a) + e.segments,
     });
   }
   return out;
+}
+
+/** A sum that is NULL when any summed row has no value (a roll-up row written before schema version 2). */
+export const exactSum = (expr: string): string => `CASE WHEN count(${expr}) = count(*) THEN sum(${expr}) END`;
+
+/**
+ * The merge rule in SQL. `source` yields roll-up-shaped rows: client_ip, server_ip (identity ids), server_port,
+ * category, client_ep, server_ep, c_sent, c_recv, s_sent, s_recv, c_seg_sent, c_seg_recv, s_seg_sent,
+ * s_seg_recv (NULL in rows written before segments were kept), retransmits, rtos, rtt_sum, rtt_n, rtt_max,
+ * via_ip (identity id of the via address, 0 when none), via_port, via_ep (the via's named end, 0 when none).
+ * A flow addressed to a Service address is recognised by its server_ip being some group's via_ip.
+ * Yields one row per flow: client_ip, server_ip, server_port, category, client_ep, server_ep, via_ep, bytes,
+ * segments, retransmits, rtos, rtt_sum, rtt_n, rtt_max (rtt_sum / rtt_n is the flow's RTT).
+ */
+export function mergedFlowsSql(source: string): string {
+  return `WITH ends AS (
+      SELECT client_ip, server_ip, server_port, ${mergedCategorySql('category')} AS category,
+        max(client_ep) AS client_ep, max(server_ep) AS server_ep,
+        max(via_ip) AS via_ip, max(via_port) AS via_port, max(via_ep) AS via_ep,
+        greatest(sum(c_sent), sum(s_recv)) AS up, greatest(sum(s_sent), sum(c_recv)) AS down,
+        CASE WHEN count(c_seg_sent) = count(*) THEN greatest(sum(c_seg_sent), sum(s_seg_recv)) END AS seg_up,
+        CASE WHEN count(c_seg_sent) = count(*) THEN greatest(sum(s_seg_sent), sum(c_seg_recv)) END AS seg_down,
+        sum(retransmits) AS retransmits, sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n,
+        max(rtt_max) AS rtt_max
+      FROM (${source}) GROUP BY client_ip, server_ip, server_port),
+    grp AS (
+      SELECT client_ip, via_ip, via_port, sum(up) AS up, sum(down) AS down,
+        ${exactSum('seg_up')} AS seg_up, ${exactSum('seg_down')} AS seg_down,
+        first(server_ip ORDER BY up + down DESC, server_ip, server_port) AS t_ip,
+        first(server_port ORDER BY up + down DESC, server_ip, server_port) AS t_port
+      FROM ends WHERE via_ip > 0 GROUP BY client_ip, via_ip, via_port),
+    parts AS (
+      SELECT client_ip, server_ip, server_port, category, client_ep, server_ep, via_ep, up + down AS bytes,
+        seg_up + seg_down AS segments, retransmits, rtos, rtt_sum, rtt_n, rtt_max
+      FROM ends e WHERE NOT EXISTS (SELECT 1 FROM grp g WHERE g.client_ip = e.client_ip AND g.via_ip = e.server_ip
+        AND g.via_port = e.server_port AND e.via_ip = 0)
+      UNION ALL
+      SELECT e.client_ip, g.t_ip, g.t_port, NULL, NULL, NULL, NULL,
+        greatest(e.up - g.up, 0) + greatest(e.down - g.down, 0),
+        greatest(e.seg_up - g.seg_up, 0) + greatest(e.seg_down - g.seg_down, 0),
+        e.retransmits, e.rtos, e.rtt_sum, e.rtt_n, e.rtt_max
+      FROM ends e JOIN grp g ON g.client_ip = e.client_ip AND g.via_ip = e.server_ip AND g.via_port = e.server_port
+      WHERE e.via_ip = 0)
+    SELECT client_ip, server_ip, server_port, max(category) AS category, max(client_ep) AS client_ep,
+      max(server_ep) AS server_ep, max(via_ep) AS via_ep, sum(bytes) AS bytes, ${exactSum('segments')} AS segments,
+      sum(retransmits) AS retransmits, sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n,
+      max(rtt_max) AS rtt_max
+    FROM parts GROUP BY client_ip, server_ip, server_port`;
 }

@@ -68,3 +68,17 @@ test('coarse buckets not built yet are read from the finer tier', () => {
     { stepS: 300, fromS: 11 * H + 900, toS: 12 * H },
   ]);
 });
+
+test('a range starting past the fine retention still reads the newest hour from the fine tiers', () => {
+  // 30 days back: only the hour tier holds the start; the hour tier is built until 11 h, the range runs to 12 h.
+  const p = planRange(0, 12 * H, [
+    { stepS: 300, oldestS: 8 * H },
+    { stepS: 900, oldestS: 8 * H, builtUntilS: 11 * H + 900 },
+    { stepS: 3600, oldestS: 0, builtUntilS: 11 * H },
+  ]);
+  assert.deepEqual(p.segments, [
+    { stepS: 3600, fromS: 0, toS: 11 * H },
+    { stepS: 900, fromS: 11 * H, toS: 11 * H + 900 },
+    { stepS: 300, fromS: 11 * H + 900, toS: 12 * H },
+  ]);
+});

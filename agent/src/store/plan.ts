@@ -2,6 +2,7 @@
  * Which roll-up buckets answer a time range. Ranges are aligned outward to the finest roll-up step that
  * still holds data for the range's start, then covered greedily by the coarsest aligned buckets, so a
  * long range reads few rows: an hour aligned to 5 minutes is at most 2 + 3 + 2 + 3 buckets, never 12.
+ * Parts a coarse tier has not built yet fall to the finer tiers, so no part of the range is left out.
  */
 
 export interface Tier {
@@ -42,12 +43,13 @@ export function planRange(fromS: number, toS: number, tiers: Tier[]): Plan {
   if (base < 0) {
     base = tiers.length - 1;
   }
-  const usable = tiers.slice(base);
-  const step = usable[0]!.stepS;
+  const step = tiers[base]!.stepS;
   const a = floorTo(fromS, step);
   const b = Math.max(ceilTo(toS, step), a);
   const segments: Segment[] = [];
-  cover(a, b, usable.length - 1, usable, segments);
+  // Every tier takes part: what a coarse tier has not built yet (the newest hour of a range that starts past
+  // the finer tiers' retention) is read from the finer tiers, which hold recent buckets.
+  cover(a, b, tiers.length - 1, tiers, segments);
   segments.sort((x, y) => x.fromS - y.fromS);
   return { fromS: a, toS: b, segments };
 }

@@ -29,6 +29,7 @@ const V1_ROLLUP_COLUMNS = [
   'rtt_max',
 ];
 const SEGMENT_COLUMNS = ['c_seg_sent', 'c_seg_recv', 's_seg_sent', 's_seg_recv'];
+const VIA_COLUMNS = ['via_ip', 'via_port', 'via_ep'];
 const M = 60_000;
 const H = 60 * M;
 
@@ -112,11 +113,19 @@ test('a store written by schema version 1 opens, keeps its data, and gains segme
     await v1.maintain(t0 + 15 * M);
     await v1.append(pending);
     await v1.close();
-    // What a version-1 hub left on disk: the roll-ups without segment columns, no schema_version key.
+    // What a version-1 hub left on disk: the roll-ups without segment columns, no via columns (schema 3), flows
+    // keyed by bare IP (schema 3 keys them by identity), no schema_version key.
     await sql(dir, [
       ...['flows_300', 'flows_900', 'flows_3600'].flatMap((t) =>
         SEGMENT_COLUMNS.map((c) => `ALTER TABLE ${t} DROP COLUMN ${c}`)
       ),
+      ...['flows_raw', 'flows_300', 'flows_900', 'flows_3600'].flatMap((t) =>
+        VIA_COLUMNS.map((c) => `ALTER TABLE ${t} DROP COLUMN ${c}`)
+      ),
+      ...['flows_raw', 'flows_300', 'flows_900', 'flows_3600'].flatMap((t) => [
+        `UPDATE ${t} SET client_ip = (SELECT i.id FROM endpoints e JOIN ips i ON i.ip = e.ip WHERE e.id = client_ep)`,
+        `UPDATE ${t} SET server_ip = (SELECT i.id FROM endpoints e JOIN ips i ON i.ip = e.ip WHERE e.id = server_ep)`,
+      ]),
       `DELETE FROM meta WHERE key = 'schema_version'`,
       'CHECKPOINT',
     ]);
@@ -158,10 +167,17 @@ test('a store written by schema version 1 opens, keeps its data, and gains segme
     const whole = (await store.serviceMap({ fromMs: t0, toMs: t0 + 3 * H, groupBy: 'workload', limit: 10 })).result;
     assert.equal(whole.edges[0]?.segments, null, 'a range reaching into version-1 roll-ups has no exact count');
     assert.equal(whole.edges[0]?.bytes, merged([...old, ...pending, ...later]).bytes);
+    const rows = (await store.topContributors(q(t0, t0 + 3 * H))).result;
+    assert.equal(rows.length, 1, 'rows keyed by bare IP before the upgrade merge with rows keyed by identity');
+    assert.equal(rows[0]?.bytes, merged([...old, ...pending, ...later]).bytes);
     await store.close();
 
     for (const t of ['flows_300', 'flows_900', 'flows_3600']) {
-      assert.deepEqual(await columnsOf(dir, t), [...V1_ROLLUP_COLUMNS, ...SEGMENT_COLUMNS], `${t} migrated`);
+      assert.deepEqual(
+        await columnsOf(dir, t),
+        [...V1_ROLLUP_COLUMNS, ...SEGMENT_COLUMNS, ...VIA_COLUMNS],
+        `${t} migrated`
+      );
     }
     const [version] = await sql(dir, [`SELECT value FROM meta WHERE key = 'schema_version'`]);
     assert.equal(Number(version?.value), SCHEMA_VERSION);
@@ -185,7 +201,12 @@ test('a store written by a newer schema version is refused with a clear error', 
     await s.close();
     await sql(dir, [`INSERT OR REPLACE INTO meta VALUES ('schema_version', ${SCHEMA_VERSION + 1})`, 'CHECKPOINT']);
     const newer = new DuckDbStore({ dataDir: dir, threads: 1 });
-    await assert.rejects(newer.open(), /written by a newer hub \(store schema 3; this hub reads up to 2\)/);
+    await assert.rejects(
+      newer.open(),
+      new RegExp(
+        `written by a newer hub \\(store schema ${SCHEMA_VERSION + 1}; this hub reads up to ${SCHEMA_VERSION}\\)`
+      )
+    );
     // The refused open released the file: the current schema still opens it.
     await sql(dir, [`INSERT OR REPLACE INTO meta VALUES ('schema_version', ${SCHEMA_VERSION})`]);
     await newer.open();

@@ -215,6 +215,7 @@ test('Service traffic lands on the backend pods, exact to the byte, by zone, nam
       const flows = flowsOf(a);
       const via = flows.filter((f) => f.via);
       log(`${a.node}: ${a.reports.length} reports, ${flows.length} flows, ${via.length} with via`);
+      log(`${a.node} agent log:\n${a.stderr().split('\n').slice(0, 12).join('\n')}`);
     }
 
     await t.test("each agent reports its own node's sockets only (the node's cgroup)", () => {

@@ -12,7 +12,9 @@
  *   - a host-network client calling the ClusterIP (kube-proxy's OUTPUT path, masqueraded);
  * each backend pod's row carries exactly the bytes that backend received, INTRA_AZ or INTER_AZ by the two
  * ends' zones, with the Service's name; each client's rows add up to what it sent; no row, map node or edge
- * is a ClusterIP or a NodePort address. And the topology stays faithful: each agent reports only its own
+ * is a ClusterIP or a NodePort address. A NodePort (Cluster) call whose chosen backend runs on another node
+ * than the one called is SNATed by the called node, and only that node's connection tracking knows the
+ * client: the per-backend subtests say which node translated. And the topology stays faithful: each agent reports only its own
  * node's sockets, and only translations its own node's connection tracking holds.
  */
 import assert from 'node:assert/strict';
@@ -304,20 +306,29 @@ test('Service traffic lands on the backend pods, exact to the byte, by zone, nam
     });
 
     for (const s of scenarios) {
-      await t.test(`${s.what}: each backend's row carries what it received, by zone, via ${s.service}`, () => {
-        for (const [backend, bytes] of s.received) {
-          const pod = c.pod(backend);
-          const mine = rows.filter((r) => r.local.ip === s.clientIp && r.remote.ip === pod.ip);
-          assert.equal(mine.length, 1, `${s.what} → ${backend}: ${show(mine)}`);
-          const row = mine[0]!;
-          assert.equal(row.bytes, bytes, `${s.what} → ${backend}: hub ${row.bytes}, backend received ${bytes}`);
-          assert.equal(row.remote.pod, backend);
-          assert.equal(row.remote.zone, zoneOf(backend));
-          assert.equal(row.local.zone, s.clientZone);
-          assert.equal(row.category, zoneOf(backend) === s.clientZone ? 'INTRA_AZ' : 'INTER_AZ');
-          assert.equal(row.remote.service, s.service, `the Service's name on ${s.what} → ${backend}`);
-        }
-      });
+      for (const [backend, bytes] of s.received) {
+        const pod = c.pod(backend);
+        // Which node translated: the client's own (ClusterIP), or the node whose address was called (NodePort).
+        const where = s.what.includes('NodePort') ? 'node-b' : 'node-a';
+        const how =
+          pod.node === where
+            ? `translated on ${where}, the backend's node`
+            : `translated on ${where}, backend on ${pod.node}`;
+        await t.test(
+          `${s.what} → ${backend} (${how}): the row carries what it received, by zone, via ${s.service}`,
+          () => {
+            const mine = rows.filter((r) => r.local.ip === s.clientIp && r.remote.ip === pod.ip);
+            assert.equal(mine.length, 1, `${s.what} → ${backend}: ${show(mine)}`);
+            const row = mine[0]!;
+            assert.equal(row.bytes, bytes, `${s.what} → ${backend}: hub ${row.bytes}, backend received ${bytes}`);
+            assert.equal(row.remote.pod, backend);
+            assert.equal(row.remote.zone, zoneOf(backend));
+            assert.equal(row.local.zone, s.clientZone);
+            assert.equal(row.category, zoneOf(backend) === s.clientZone ? 'INTRA_AZ' : 'INTER_AZ');
+            assert.equal(row.remote.service, s.service, `the Service's name on ${s.what} → ${backend}`);
+          }
+        );
+      }
     }
 
     await t.test("each client's rows over all categories add up to what it sent", () => {

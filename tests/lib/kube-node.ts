@@ -312,14 +312,51 @@ export function writeMetadataFile(path: string, metadata: MetadataFile): string 
 }
 
 /**
- * Starts a host process on `node` (its host network and cgroup) inside a cgroup namespace rooted at the
- * node's cgroup, with cgroup2 mounted at /sys/fs/cgroup — what a privileged hostNetwork pod of a kind node
- * sees. A node agent started this way attaches its sock_ops program to the node's cgroup, as on a real node.
+ * Starts a host process on `node` (its host network and cgroup) the way a privileged hostNetwork pod of a
+ * kind node sees the machine: a cgroup namespace rooted at the node's cgroup with cgroup2 mounted at
+ * /sys/fs/cgroup, so a node agent attaches its sock_ops program to its node only. The process also gets its
+ * own PID namespace and /proc, and an empty /run/netns: the other "nodes" here share this kernel but are
+ * other machines, whose processes and network namespaces a node never sees. (In kind the agent sees its
+ * node's processes through hostPID; here it sees none but its own, so sockets of pods opened before the
+ * agent started are not adopted. The tests start their agents before any traffic.)
+ *
+ * `unshare --fork` runs the program as its child; use `signalNodeProcess` to signal the program itself.
  */
 export function startNodeProcess(node: KubeNode, argv: string[], opts: SpawnOptions = {}): ChildProcess {
   return spawnIn(
     node.ns,
-    ['unshare', '--cgroup', 'sh', '-c', 'mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec "$@"', 'sh', ...argv],
+    [
+      'unshare',
+      '--cgroup',
+      '--pid',
+      '--mount-proc',
+      '--kill-child',
+      'sh',
+      '-c',
+      'mount -t cgroup2 cgroup2 /sys/fs/cgroup && mount -t tmpfs tmpfs /run/netns && exec "$@"',
+      'sh',
+      ...argv,
+    ],
     opts
   );
+}
+
+/** Sends `signal` to the program startNodeProcess started (the forked child of `unshare`). */
+export function signalNodeProcess(child: ChildProcess, signal: NodeJS.Signals): void {
+  let target = child.pid;
+  try {
+    const kids = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/);
+    if (kids[0]) {
+      target = Number(kids[0]);
+    }
+  } catch {
+    /* already gone: signal the unshare process itself */
+  }
+  if (target !== undefined) {
+    try {
+      process.kill(target, signal);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
 }

@@ -8,7 +8,13 @@ import { type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { REPO_ROOT } from './hub-process.js';
-import { startNodeProcess, writeMetadataFile, type KubeCluster, type KubeNode } from './kube-node.js';
+import {
+  signalNodeProcess,
+  startNodeProcess,
+  writeMetadataFile,
+  type KubeCluster,
+  type KubeNode,
+} from './kube-node.js';
 import { forwardIntoNamespace, type NamespaceForward } from './ns-forward.js';
 
 const CLI = join(REPO_ROOT, 'agent/src/cli.ts');
@@ -66,7 +72,7 @@ export async function startNodeAgent(
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const stop = async (timeoutMs = 15_000): Promise<number | null> => {
     if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
+      signalNodeProcess(child, 'SIGTERM');
     }
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     const code = await exited;

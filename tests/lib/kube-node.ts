@@ -70,6 +70,8 @@ export interface KubeNode {
   podCidr: string;
   /** The node's cgroup-v2 directory. */
   cgroup: string;
+  /** The network namespaces of this node's pods. */
+  podNamespaces: string[];
 }
 
 export interface KubePod extends PodSpec {
@@ -214,6 +216,7 @@ export async function createKubeCluster(spec: ClusterSpec, opts: { offloadsOff?:
         gatewayIp: `10.${x}.${i + 1}.1`,
         podCidr: `10.${x}.${i + 1}.0/24`,
         cgroup,
+        podNamespaces: [],
       });
     }
     // Pod CIDRs of the other nodes route through them (kindnet's routes, the VPC CNI's secondary IPs).
@@ -243,6 +246,7 @@ export async function createKubeCluster(spec: ClusterSpec, opts: { offloadsOff?:
       await offloads(ns, 'eth0');
       await offloads(node.ns, hostDev);
       setNamespaceCgroup(ns, node.cgroup);
+      node.podNamespaces.push(ns);
       pods.push({ ...p, kind: p.kind ?? 'Deployment', ns, ip: podIp, hostDev });
     }
 
@@ -312,17 +316,28 @@ export function writeMetadataFile(path: string, metadata: MetadataFile): string 
 }
 
 /**
- * Starts a host process on `node` (its host network and cgroup) the way a privileged hostNetwork pod of a
- * kind node sees the machine: a cgroup namespace rooted at the node's cgroup with cgroup2 mounted at
- * /sys/fs/cgroup, so a node agent attaches its sock_ops program to its node only. The process also gets its
- * own PID namespace and /proc, and an empty /run/netns: the other "nodes" here share this kernel but are
- * other machines, whose processes and network namespaces a node never sees. (In kind the agent sees its
- * node's processes through hostPID; here it sees none but its own, so sockets of pods opened before the
- * agent started are not adopted. The tests start their agents before any traffic.)
+ * Starts a host process on `node` (its host network and cgroup) the way a privileged hostNetwork, hostPID
+ * pod of a kind node sees the machine: a cgroup namespace rooted at the node's cgroup with cgroup2 mounted
+ * at /sys/fs/cgroup, so a node agent attaches its sock_ops program to its node only; and of all network
+ * namespaces only the node's own and its pods' (its own PID namespace and /proc, and a /run/netns holding
+ * just this node's pods). The other "nodes" share this kernel but are other machines, which a node never sees.
  *
  * `unshare --fork` runs the program as its child; use `signalNodeProcess` to signal the program itself.
  */
 export function startNodeProcess(node: KubeNode, argv: string[], opts: SpawnOptions = {}): ChildProcess {
+  // In the process's own mount namespace: a tmpfs with bind mounts of this node's pod namespaces replaces
+  // /run/netns (a mount can only be moved under a private parent, which unshare makes).
+  const script = [
+    'set -e',
+    'mount -t cgroup2 cgroup2 /sys/fs/cgroup',
+    'stage=$(mktemp -d)',
+    'mount -t tmpfs tmpfs "$stage"',
+    'for ns in $1; do touch "$stage/$ns"; mount --bind "/run/netns/$ns" "$stage/$ns"; done',
+    'mount --move "$stage" /run/netns',
+    'rmdir "$stage"',
+    'shift',
+    'exec "$@"',
+  ].join('\n');
   return spawnIn(
     node.ns,
     [
@@ -333,8 +348,9 @@ export function startNodeProcess(node: KubeNode, argv: string[], opts: SpawnOpti
       '--kill-child',
       'sh',
       '-c',
-      'mount -t cgroup2 cgroup2 /sys/fs/cgroup && mount -t tmpfs tmpfs /run/netns && exec "$@"',
+      script,
       'sh',
+      node.podNamespaces.join(' '),
       ...argv,
     ],
     opts

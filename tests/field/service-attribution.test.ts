@@ -135,9 +135,11 @@ test('Service traffic lands on the backend pods, exact to the byte, by zone, nam
 
     const servers = new Map<string, TrafficServer>();
     cleanups.push(() => Promise.all([...servers.values()].map((s) => s.close())));
-    for (const pod of c.pods.filter((p) => !['web-1', 'batch-1'].includes(p.name))) {
-      servers.set(pod.name, await startServer(pod.ns, '0.0.0.0', BACKEND_PORT));
-    }
+    await Promise.all(
+      c.pods
+        .filter((p) => !['web-1', 'batch-1'].includes(p.name))
+        .map(async (pod) => servers.set(pod.name, await startServer(pod.ns, '0.0.0.0', BACKEND_PORT)))
+    );
 
     const running = await startClusterAgents(c, hub, work, { reportIntervalS: REPORT_S, collectIntervalS: 1 });
     agents.push(...running.agents);

@@ -113,12 +113,14 @@ test('3% loss on the zone-b catalog shows as retransmissions on exactly that sid
       services.push(p);
       return p;
     };
-    await serve('catalog', catA, { ITEM_BYTES: String(256 * 1024) });
-    await serve('catalog', catB, { ITEM_BYTES: String(256 * 1024) });
-    // As in demo.yaml: the frontend calls the catalogs by their Services (http://catalog-zone-a.demo.svc/items).
-    await serve('frontend', front, {
-      CATALOG_URLS: `http://${clusterIp('catalog-zone-a')}/items,http://${clusterIp('catalog-zone-b')}/items`,
-    });
+    await Promise.all([
+      serve('catalog', catA, { ITEM_BYTES: String(256 * 1024) }),
+      serve('catalog', catB, { ITEM_BYTES: String(256 * 1024) }),
+      // As in demo.yaml: the frontend calls the catalogs by their Services (http://catalog-zone-a.demo.svc/items).
+      serve('frontend', front, {
+        CATALOG_URLS: `http://${clusterIp('catalog-zone-a')}/items,http://${clusterIp('catalog-zone-b')}/items`,
+      }),
+    ]);
 
     // demo/loss-toggle, local mode: 3% of what catalog-b sends is lost on its link into node-b.
     const toggle = spawn(

@@ -571,12 +571,15 @@ int main(int argc, char **argv)
 	int load_err = bpf_object__load(s.obj);
 	quiet_libbpf = 0;
 	if (load_err) {
+		/* Only a refusal (EPERM) selects the fallback; any other failure is loaded again as it was, so the
+		 * verifier log of the real problem is printed and the start fails. */
 		bpf_object__close(s.obj);
 		s.obj = open_object(object, &s);
-		alt = bpf_object__find_program_by_name(s.obj, "fl_tick");
+		alt = bpf_object__find_program_by_name(s.obj, load_err == -EPERM ? "fl_tick" : "fl_tick_tcp");
 		if (alt)
 			bpf_program__set_autoload(alt, false);
-		s.tick_mode = TICK_TCP;
+		if (load_err == -EPERM)
+			s.tick_mode = TICK_TCP;
 		if (bpf_object__load(s.obj)) {
 			int err = errno;
 			fail("loading BPF programs failed: %s (%s). The verifier log is above on stderr.", strerror(err),

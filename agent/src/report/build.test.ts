@@ -121,3 +121,28 @@ test('the window sums ticks per flow and weights RTT by samples', () => {
   assert.equal(w.size, 0);
   assert.equal(w.start?.toISOString(), at(10).toISOString(), 'next window starts where this one ended');
 });
+
+test('a translated flow keeps its via apart from the same backend reached directly, and the report carries it', () => {
+  const w = new ReportWindow();
+  const key = { localIp: '10.0.0.1', remoteIp: '10.2.0.7', serverPort: 8080, direction: 'client' as const };
+  const via = { ip: '10.96.0.10', port: 80 };
+  const tick = (bytes: number, v: typeof via | null) => ({
+    start: at(0),
+    end: at(5),
+    flows: [{ ...key, ...emptyCounters(), bytesSent: bytes, rttUs: null, via: v }],
+  });
+  w.add(tick(100, via));
+  w.add(tick(10, via));
+  w.add(tick(7, null));
+  const report = reportV1Schema.parse(
+    buildReport({ node: 'n', zone: null, start: at(0), end: at(5), flows: w.take() })
+  );
+  const viaService = report.flows.find((f) => f.via);
+  const direct = report.flows.find((f) => !f.via);
+  assert.deepEqual(viaService?.via, via);
+  assert.equal(viaService?.bytesSent, 110);
+  assert.equal(viaService?.remoteIp, '10.2.0.7', 'keyed by the backend');
+  assert.equal(viaService?.remotePort, 8080);
+  assert.equal(direct?.via, null);
+  assert.equal(direct?.bytesSent, 7);
+});

@@ -4,7 +4,8 @@
  *    ends, with the server end found from the kernel (its port listens), and nothing of what it carried before;
  *  - an upload and a download held open report their bytes before they close (the receive-only end too);
  *  - an IPv6 transfer is exact;
- *  - TCP Fast Open: data carried in the SYN is counted exactly once on each side.
+ *  - TCP Fast Open: data carried in the SYN is counted exactly once on each side;
+ *  - loopback flows (127.0.0.1 and ::1) are reported like any other (the hub treats them as the node's own).
  * One agent watches all cases.
  */
 import assert from 'node:assert/strict';
@@ -31,6 +32,7 @@ const V6_BYTES = 3_000_000;
 const TFO_CONNS = 6;
 const TFO_BYTES = 1000;
 const TFO_REPLY = 500;
+const LOOPBACK_BYTES = 1_000_000;
 
 let star: Star | null = null;
 let agent: AgentHandle | null = null;
@@ -102,6 +104,7 @@ interface Results {
     counters: TcpCounters;
     srv: TcpCounters;
   };
+  loopback: { ip: string; port: number; sent: number }[];
 }
 let results: Results | null = null;
 
@@ -179,6 +182,9 @@ before(async () => {
   const v6server = await startServer(star.server, '::', PORT + 1, 0);
   servers.push(v6server);
   await startTfoServer(star.server, tfoLink.serverIp, PORT + 2);
+  for (const [i, ip] of ['127.0.0.1', '::1'].entries()) {
+    servers.push(await startServer(star.server, ip, PORT + 3 + i, 0));
+  }
 
   agent = await startAgent(['--collect-interval', '1', '--report-interval', '1']);
 
@@ -210,12 +216,28 @@ before(async () => {
   const counters = diffCounters(await readTcpCounters(tfoLink.ns), tfoBefore);
   const srvCounters = diffCounters(await readTcpCounters(star.server), srvBefore);
 
+  const loopback: Results['loopback'] = [];
+  for (const [i, ip] of ['127.0.0.1', '::1'].entries()) {
+    const r = await runClient(star.server, [
+      'upload',
+      '--bytes',
+      String(LOOPBACK_BYTES),
+      '--host',
+      ip,
+      '--port',
+      String(PORT + 3 + i),
+    ]);
+    loopback.push({ ip, port: PORT + 3 + i, sent: r.sent! });
+  }
+  await new Promise((r) => setTimeout(r, 1500));
+
   const code = await agent.stop('SIGTERM');
   assert.equal(code, 0, `agent exit code\n${agent.stderr()}`);
   results = {
     adopt: { link: held, uploadBeforeClose, downloadBeforeClose, uploadClosedBeforeClose, downloadClosedBeforeClose },
     v6: { clientIp: v6cli, serverIp: v6srv, port: PORT + 1, client: v6 },
     tfo: { link: tfoLink, port: PORT + 2, client: tfoClient, counters, srv: srvCounters },
+    loopback,
   };
 });
 
@@ -230,6 +252,10 @@ test('a connection opened before the agent: exactly what it carries afterwards, 
   }
   const { link } = need(results).adopt;
   const reports = need(agent).reports;
+  const mine = reports.flatMap((r) =>
+    r.flows.filter((f) => [f.localIp, f.remoteIp].includes(link.clientIp)).map((f) => ({ end: r.end, ...f }))
+  );
+  t.diagnostic(`flows of this connection: ${JSON.stringify(mine)}`);
   const cf = need(sumFlows(reports, clientOf(link, PORT)));
   const sf = need(sumFlows(reports, serverOf(link, PORT)));
   t.diagnostic(`client ${JSON.stringify(cf)} server ${JSON.stringify(sf)}`);
@@ -294,4 +320,21 @@ test('TCP Fast Open: the data carried in SYNs is counted exactly once on each si
   assert.equal(sf.bytesSent, TFO_CONNS * TFO_REPLY);
   assert.equal(cf.connectionsOpened, TFO_CONNS);
   assert.equal(sf.connectionsClosed, TFO_CONNS);
+});
+
+test('loopback flows (127.0.0.1 and ::1) are reported exactly, at both ends', (t) => {
+  if (!ready(t)) {
+    return;
+  }
+  const reports = need(agent).reports;
+  for (const l of need(results).loopback) {
+    assert.equal(l.sent, LOOPBACK_BYTES);
+    const link = { clientIp: l.ip, serverIp: l.ip };
+    const cf = need(sumFlows(reports, clientOf(link, l.port)));
+    const sf = need(sumFlows(reports, serverOf(link, l.port)));
+    assert.equal(cf.bytesSent, LOOPBACK_BYTES, `${l.ip} client`);
+    assert.equal(sf.bytesReceived, LOOPBACK_BYTES, `${l.ip} server`);
+    assert.equal(cf.connectionsOpened, 1);
+    assert.equal(sf.connectionsClosed, 1);
+  }
 });

@@ -1,9 +1,11 @@
 /**
- * The embedded FlowStore: one DuckDB database file in the data directory.
+ * The embedded FlowStore: one DuckDB database file in the data directory. This file appends, rolls up and
+ * queries; the layout and migrations are in duckdb-schema.ts, query SQL pieces in duckdb-sql.ts, and the
+ * merge rule (shared with any other engine) in merge.ts.
  *
  * Tables
  *   flows_raw          one row per reported flow end per report (30 s), kept `rawRetentionS`
- *   flows_300/900/3600 roll-ups: one row per flow (client ip, server ip, server port) per bucket, both ends'
+ *   flows_300/900/3600 roll-ups: one row per flow (client identity, server identity, server port) per bucket, both ends'
  *                      counters side by side (c_* = the client's view, s_* = the server's), so the merge rule
  *                      can be applied to any sum of buckets
  *   endpoints, ips     dictionaries: rows hold small integer ids
@@ -18,23 +20,40 @@
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  DOUBLE,
   DuckDBDataChunk,
   DuckDBInstance,
-  UINTEGER,
-  USMALLINT,
-  UTINYINT,
-  VARCHAR,
   type DuckDBAppender,
   type DuckDBConnection,
-  type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { CATEGORY_CODE, categoryFromCode, mergedCategorySql, type Category } from '../classify/category.js';
+import { CATEGORY_CODE, categoryFromCode } from '../classify/category.js';
+import {
+  MEASURES,
+  RAW_AS_ROLLUP,
+  RAW_TYPES,
+  ROLLUP_NAMES,
+  ROLLUP_SUMS,
+  SCHEMA_VERSION,
+  createTables,
+  setMeta,
+  sqlString,
+} from './duckdb-schema.js';
+import {
+  categoryWhere,
+  end,
+  endColumns,
+  endFilters,
+  groupKey,
+  mapNode,
+  metricOrder,
+  num,
+  numOrNull,
+  str,
+  type Row,
+} from './duckdb-sql.js';
 import type {
   Answered,
   Endpoint,
-  EndpointFilter,
   FlowStore,
   GroupBy,
   MapEdge,
@@ -48,8 +67,10 @@ import type {
   TopQuery,
   TopRow,
 } from './flow-store.js';
-import { exactSum, flowIdentity, flowIdentitySql, mergedFlowsSql } from './merge.js';
+import { exactSum, flowIdentity, mergedFlowsSql } from './merge.js';
 import { ceilTo, floorTo, planRange, type Plan, type Tier } from './plan.js';
+
+export { SCHEMA_VERSION };
 
 export interface DuckDbStoreOptions {
   dataDir: string;
@@ -66,94 +87,7 @@ export interface DuckDbStoreOptions {
   memoryLimit?: string;
 }
 
-const ROLLUP_STEPS = [300, 900, 3600] as const;
-const RAW_TYPES: DuckDBType[] = [
-  UINTEGER, // batch
-  UINTEGER, // ts
-  UINTEGER, // client_ip
-  UINTEGER, // server_ip
-  USMALLINT, // server_port
-  UTINYINT, // side
-  UTINYINT, // category
-  UINTEGER, // client_ep
-  UINTEGER, // server_ep
-  DOUBLE, // bytes_sent
-  DOUBLE, // bytes_received
-  DOUBLE, // segments_sent
-  DOUBLE, // segments_received
-  DOUBLE, // retransmits
-  DOUBLE, // rtos
-  DOUBLE, // conns_opened
-  DOUBLE, // conns_closed
-  DOUBLE, // rtt_avg
-  DOUBLE, // rtt_max
-  UINTEGER, // via_ip (identity id of the via address; 0: none)
-  USMALLINT, // via_port
-  UINTEGER, // via_ep (the via address named: its Service; 0: none)
-];
 const CHUNK = 2048;
-
-/**
- * Schema versions (meta key `schema_version`; a store without the key is version 1):
- *   1  roll-ups without segment counts
- *   2  roll-ups carry each end's data segments sent and received (the four SEGMENT_COLUMNS, last in the row).
- *      A version-1 store gets them as NULL columns when it is opened: its old roll-up rows have no segment count,
- *      and a query whose flows include such rows answers `segments: null` rather than a partial sum.
- */
-export const SCHEMA_VERSION = 3;
-const SEGMENT_COLUMNS = ['c_seg_sent', 'c_seg_recv', 's_seg_sent', 's_seg_recv'] as const;
-/** Schema 3: the Service address a flow went through (report contract 1.1 `via`), in raw rows and roll-ups. */
-const VIA_COLUMNS = `via_ip UINTEGER DEFAULT 0, via_port USMALLINT DEFAULT 0, via_ep UINTEGER DEFAULT 0`;
-
-const ROLLUP_COLUMNS = `bucket UINTEGER, client_ip UINTEGER, server_ip UINTEGER, server_port USMALLINT, category UTINYINT,
-  client_ep UINTEGER, server_ep UINTEGER, c_sent DOUBLE, c_recv DOUBLE, s_sent DOUBLE, s_recv DOUBLE,
-  retransmits DOUBLE, rtos DOUBLE, rtt_sum DOUBLE, rtt_n DOUBLE, rtt_max DOUBLE, ${SEGMENT_COLUMNS.map((c) => `${c} DOUBLE`).join(', ')},
-  ${VIA_COLUMNS}`;
-/** Roll-up columns by name: inserts name them, since a migrated table's column order may differ. */
-const ROLLUP_NAMES = `bucket, client_ip, server_ip, server_port, category, client_ep, server_ep, c_sent, c_recv, s_sent,
-  s_recv, retransmits, rtos, rtt_sum, rtt_n, rtt_max, ${SEGMENT_COLUMNS.join(', ')}, via_ip, via_port, via_ep`;
-
-/** Sums partial roll-up rows of one flow (used to compact and to build coarser buckets); ROLLUP_NAMES order. */
-const ROLLUP_SUMS = `${mergedCategorySql('category')}, max(client_ep), max(server_ep), sum(c_sent), sum(c_recv),
-  sum(s_sent), sum(s_recv), sum(retransmits), sum(rtos), sum(rtt_sum), sum(rtt_n), max(rtt_max),
-  ${SEGMENT_COLUMNS.map(exactSum).join(', ')}, max(via_ip), max(via_port), max(via_ep)`;
-
-/** Raw rows in roll-up shape: each end's counters land in its own columns. */
-const RAW_AS_ROLLUP = `client_ip, server_ip, server_port, category, client_ep, server_ep,
-  CASE WHEN side = 0 THEN bytes_sent ELSE 0 END AS c_sent, CASE WHEN side = 0 THEN bytes_received ELSE 0 END AS c_recv,
-  CASE WHEN side = 1 THEN bytes_sent ELSE 0 END AS s_sent, CASE WHEN side = 1 THEN bytes_received ELSE 0 END AS s_recv,
-  retransmits, rtos, coalesce(rtt_avg, 0) AS rtt_sum, CASE WHEN rtt_avg IS NULL THEN 0 ELSE 1 END AS rtt_n, rtt_max,
-  CASE WHEN side = 0 THEN segments_sent ELSE 0 END AS c_seg_sent,
-  CASE WHEN side = 0 THEN segments_received ELSE 0 END AS c_seg_recv,
-  CASE WHEN side = 1 THEN segments_sent ELSE 0 END AS s_seg_sent,
-  CASE WHEN side = 1 THEN segments_received ELSE 0 END AS s_seg_recv, via_ip, via_port, via_ep`;
-
-const MEASURES = `client_ip, server_ip, server_port, category, client_ep, server_ep, c_sent, c_recv, s_sent, s_recv,
-  retransmits, rtos, rtt_sum, rtt_n, rtt_max, ${SEGMENT_COLUMNS.join(', ')}, via_ip, via_port, via_ep`;
-
-type Row = Record<string, DuckDBValue>;
-
-function num(v: DuckDBValue | undefined): number {
-  if (v === null || v === undefined) {
-    return 0;
-  }
-  if (typeof v === 'number') {
-    return v;
-  }
-  if (typeof v === 'bigint') {
-    return Number(v);
-  }
-  return Number(v);
-}
-function numOrNull(v: DuckDBValue | undefined): number | null {
-  return v === null || v === undefined ? null : num(v);
-}
-function str(v: DuckDBValue | undefined): string | null {
-  return v === null || v === undefined ? null : String(v);
-}
-function sqlString(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
-}
 
 /** Serialises writes on one connection; DuckDB transactions are per connection. */
 class Mutex {
@@ -225,27 +159,7 @@ export class DuckDbStore implements FlowStore {
         `${join(this.opts.dataDir, 'flows.duckdb')} was written by a newer hub (store schema ${version}; this hub reads up to ${SCHEMA_VERSION})`
       );
     }
-    await w.run(`CREATE TABLE IF NOT EXISTS ips (id UINTEGER, ip VARCHAR)`);
-    await w.run(`CREATE TABLE IF NOT EXISTS endpoints (id UINTEGER, ip VARCHAR, pod VARCHAR, namespace VARCHAR,
-      workload VARCHAR, kind VARCHAR, node VARCHAR, zone VARCHAR, service VARCHAR)`);
-    await w.run(`CREATE TABLE IF NOT EXISTS reports (report_id VARCHAR, node VARCHAR, start_ms DOUBLE, end_ms DOUBLE,
-      batch UINTEGER, flows UINTEGER, other_flows DOUBLE, other_bytes_sent DOUBLE, other_bytes_received DOUBLE,
-      other_retransmits DOUBLE, other_rtos DOUBLE)`);
-    await w.run(`CREATE TABLE IF NOT EXISTS flows_raw (batch UINTEGER, ts UINTEGER, client_ip UINTEGER,
-      server_ip UINTEGER, server_port USMALLINT, side UTINYINT, category UTINYINT, client_ep UINTEGER,
-      server_ep UINTEGER, bytes_sent DOUBLE, bytes_received DOUBLE, segments_sent DOUBLE, segments_received DOUBLE,
-      retransmits DOUBLE, rtos DOUBLE, conns_opened DOUBLE, conns_closed DOUBLE, rtt_avg DOUBLE, rtt_max DOUBLE,
-      ${VIA_COLUMNS})`);
-    for (const step of ROLLUP_STEPS) {
-      await w.run(`CREATE TABLE IF NOT EXISTS flows_${step} (${ROLLUP_COLUMNS})`);
-    }
-    await w.run(`CREATE TABLE IF NOT EXISTS dirty (step UINTEGER, bucket UINTEGER)`);
-    if (version < 2) {
-      await this.tx(w, () => migrateToV2(w));
-    }
-    if (version < 3) {
-      await this.tx(w, () => migrateToV3(w));
-    }
+    await createTables(w, version);
 
     for (const r of await this.rows(w, 'SELECT id, ip FROM ips')) {
       this.ipIds.set(String(r.ip), num(r.id));
@@ -868,60 +782,6 @@ async function appendRows<T>(
   a.closeSync();
 }
 
-async function setMeta(w: DuckDBConnection, key: string, value: number): Promise<void> {
-  await w.run(`INSERT OR REPLACE INTO meta VALUES (${sqlString(key)}, ${value})`);
-}
-
-/**
- * Schema 1 → 2: the roll-up tables gain the segment columns (appended, NULL in the rows already there: those
- * rows were summed without segment counts, which cannot be recovered). Raw rows always had them.
- */
-async function migrateToV2(w: DuckDBConnection): Promise<void> {
-  for (const step of ROLLUP_STEPS) {
-    const reader = await w.runAndReadAll(
-      `SELECT column_name FROM information_schema.columns WHERE table_name = 'flows_${step}'`
-    );
-    const have = new Set(reader.getRowObjects().map((r) => String(r.column_name)));
-    for (const c of SEGMENT_COLUMNS) {
-      if (!have.has(c)) {
-        await w.run(`ALTER TABLE flows_${step} ADD COLUMN ${c} DOUBLE`);
-      }
-    }
-  }
-  await setMeta(w, 'schema_version', 2);
-}
-
-/**
- * Schema 2 → 3: raw rows and roll-ups gain the via columns (0: no Service address), and flow keys become
- * identities (`flowIdentity`: the address with the pod it belonged to, loopback with its node), so a re-used
- * pod IP no longer merges with the old pod's flows. Old rows are re-keyed from the named ends they stored.
- */
-async function migrateToV3(w: DuckDBConnection): Promise<void> {
-  const tables = ['flows_raw', ...ROLLUP_STEPS.map((s) => `flows_${s}`)];
-  for (const table of tables) {
-    const reader = await w.runAndReadAll(
-      `SELECT column_name FROM information_schema.columns WHERE table_name = '${table}'`
-    );
-    const have = new Set(reader.getRowObjects().map((r) => String(r.column_name)));
-    for (const c of VIA_COLUMNS.split(', ')) {
-      if (!have.has(c.split(' ')[0]!)) {
-        await w.run(`ALTER TABLE ${table} ADD COLUMN ${c}`);
-      }
-    }
-  }
-  await w.run(`CREATE OR REPLACE TEMP TABLE ident AS SELECT e.id AS ep, ${flowIdentitySql('e')} AS k FROM endpoints e`);
-  await w.run(`INSERT INTO ips SELECT (SELECT coalesce(max(id), 0) FROM ips) + row_number() OVER (ORDER BY k), k
-    FROM (SELECT DISTINCT k FROM ident WHERE k NOT IN (SELECT ip FROM ips))`);
-  await w.run(`CREATE OR REPLACE TEMP TABLE ep_key AS SELECT ident.ep, ips.id FROM ident JOIN ips ON ips.ip = ident.k`);
-  for (const table of tables) {
-    await w.run(`UPDATE ${table} SET client_ip = m.id FROM ep_key m WHERE m.ep = ${table}.client_ep`);
-    await w.run(`UPDATE ${table} SET server_ip = m.id FROM ep_key m WHERE m.ep = ${table}.server_ep`);
-  }
-  await w.run('DROP TABLE ident');
-  await w.run('DROP TABLE ep_key');
-  await setMeta(w, 'schema_version', 3);
-}
-
 /** Recomputes bucket `b` of tier `step` from the `from` tier (itself when compacting). */
 async function rebuild(w: DuckDBConnection, step: number, from: number, b: number): Promise<void> {
   await w.run(`CREATE OR REPLACE TEMP TABLE rebuilt AS
@@ -930,132 +790,4 @@ async function rebuild(w: DuckDBConnection, step: number, from: number, b: numbe
   await w.run(`DELETE FROM flows_${step} WHERE bucket = ${b}`);
   await w.run(`INSERT INTO flows_${step} (${ROLLUP_NAMES}) SELECT * FROM rebuilt`);
   await w.run('DROP TABLE rebuilt');
-}
-
-/** Filters on the ends' names (as stored with each row), applied to rows before the merge. */
-function endFilters(q: RangeQuery): string[] {
-  const filters: string[] = [];
-  if (q.namespace !== undefined || q.workload !== undefined) {
-    const cond: string[] = [];
-    if (q.namespace !== undefined) {
-      cond.push(`namespace = ${sqlString(q.namespace)}`);
-    }
-    if (q.workload !== undefined) {
-      cond.push(`workload = ${sqlString(q.workload)}`);
-    }
-    const ids = `(SELECT id FROM endpoints WHERE ${cond.join(' AND ')})`;
-    filters.push(`(client_ep IN ${ids} OR server_ep IN ${ids})`);
-  }
-  if (q.endpoint) {
-    const e = endpointIds(q.endpoint);
-    if (q.peer) {
-      const p = endpointIds(q.peer);
-      filters.push(`((client_ep IN ${e} AND server_ep IN ${p}) OR (client_ep IN ${p} AND server_ep IN ${e}))`);
-    } else {
-      filters.push(`(client_ep IN ${e} OR server_ep IN ${e})`);
-    }
-  }
-  return filters;
-}
-
-function endpointIds(f: EndpointFilter): string {
-  const cond =
-    f.kind === 'ip'
-      ? `ip = ${sqlString(f.ip)}`
-      : `namespace = ${sqlString(f.namespace)} AND ${f.kind} = ${sqlString(f.name)}`;
-  return `(SELECT id FROM endpoints WHERE ${cond})`;
-}
-
-/** The category filter, on merged flows (never on one end's rows). */
-function categoryWhere(q: RangeQuery): string {
-  return q.categories && q.categories.length > 0
-    ? ` WHERE category IN (${q.categories.map((c) => CATEGORY_CODE[c]).join(', ')})`
-    : '';
-}
-
-function metricOrder(metric: TopQuery['metric']): string {
-  switch (metric) {
-    case 'bytes':
-      return 'bytes DESC, retransmits DESC';
-    case 'retransmits':
-      return 'retransmits DESC, bytes DESC';
-    case 'rtos':
-      return 'rtos DESC, retransmits DESC, bytes DESC';
-    case 'rtt':
-      return 'rtt DESC NULLS LAST, bytes DESC';
-  }
-}
-
-/** Group key of one end at a level; ends without a name at that level (external addresses) keep their IP. */
-function groupKey(alias: 'c' | 's', level: GroupBy): string {
-  switch (level) {
-    case 'pod':
-      return `coalesce(${alias}.namespace || '/' || ${alias}.pod, ${alias}.ip)`;
-    case 'workload':
-      return `coalesce(${alias}.namespace || '/' || ${alias}.workload, ${alias}.ip)`;
-    case 'namespace':
-      return `coalesce(${alias}.namespace, ${alias}.ip)`;
-    default:
-      return `${alias}.ip`;
-  }
-}
-
-/** The end's descriptive columns at a level: finer names are null once grouped above them. */
-function endColumns(alias: 'c' | 's', level: GroupBy): string {
-  const named = `${alias}.${level === 'namespace' ? 'namespace' : level === 'pod' ? 'pod' : 'workload'} IS NOT NULL`;
-  const keep = (col: string, levels: GroupBy[]): string =>
-    levels.includes(level) ? `${alias}.${col}` : `CASE WHEN ${named} THEN NULL ELSE ${alias}.${col} END`;
-  return [
-    `CASE WHEN ${named} THEN NULL ELSE ${alias}.ip END AS ${alias}_ip`,
-    `${keep('pod', ['pod'])} AS ${alias}_pod`,
-    `${alias}.namespace AS ${alias}_namespace`,
-    `${keep('workload', ['pod', 'workload'])} AS ${alias}_workload`,
-    `${keep('kind', ['pod', 'workload'])} AS ${alias}_kind`,
-    `${keep('node', ['pod'])} AS ${alias}_node`,
-    `${keep('zone', ['pod'])} AS ${alias}_zone`,
-  ].join(', ');
-}
-
-function end(r: Row, p: 'c' | 's') {
-  return {
-    ip: str(r[`${p}_ip`]),
-    pod: str(r[`${p}_pod`]),
-    namespace: str(r[`${p}_namespace`]),
-    workload: str(r[`${p}_workload`]),
-    kind: str(r[`${p}_kind`]),
-    node: str(r[`${p}_node`]),
-    zone: str(r[`${p}_zone`]),
-  };
-}
-
-function mapNode(r: Row, p: 'c' | 's', level: GroupBy, category: Category): Omit<MapNode, 'bytes'> {
-  const e = end(r, p);
-  const service = p === 's' ? str(r.s_service) : null;
-  const named = level === 'pod' ? e.pod : e.workload;
-  if (named !== null && e.namespace !== null) {
-    return {
-      id: `${e.namespace}/${named}`,
-      title: named,
-      subtitle: e.namespace,
-      namespace: e.namespace,
-      kind: level === 'pod' ? 'Pod' : e.kind,
-      workload: e.workload,
-      pod: level === 'pod' ? e.pod : null,
-      ip: null,
-      category: null,
-    };
-  }
-  const ip = e.ip ?? 'unknown';
-  const external = category === 'AMAZON_S3' || category === 'AMAZON_DYNAMODB' || category === 'UNCLASSIFIED';
-  return {
-    id: ip,
-    title: service ?? ip,
-    subtitle: service ? ip : external ? category : (e.node ?? null),
-    namespace: e.namespace,
-    kind: service ? 'Service' : e.kind === 'Node' ? 'Node' : 'External',
-    workload: null,
-    pod: null,
-    ip,
-    category: external ? category : null,
-  };
 }

@@ -251,21 +251,23 @@ export function mergedFlowsSql(source: string): string {
         first(server_ip ORDER BY up + down DESC, server_ip, server_port) AS t_ip,
         first(server_port ORDER BY up + down DESC, server_ip, server_port) AS t_port
       FROM ends WHERE via_ip > 0 GROUP BY client_ip, via_ip, via_port),
-    parts AS (
-      SELECT client_ip, server_ip, server_port, category, client_ep, server_ep, via_ep, up + down AS bytes,
-        seg_up + seg_down AS segments, retransmits, rtos, rtt_sum, rtt_n, rtt_max
-      FROM ends e WHERE NOT EXISTS (SELECT 1 FROM grp g WHERE g.client_ip = e.client_ip AND g.via_ip = e.server_ip
-        AND g.via_port = e.server_port AND e.via_ip = 0)
-      UNION ALL
-      SELECT e.client_ip, g.t_ip, g.t_port, NULL, NULL, NULL, NULL,
-        greatest(e.up - g.up, 0) + greatest(e.down - g.down, 0),
-        greatest(e.seg_up - g.seg_up, 0) + greatest(e.seg_down - g.seg_down, 0),
-        e.retransmits, e.rtos, e.rtt_sum, e.rtt_n, e.rtt_max
+    adds AS (
+      SELECT e.client_ip, g.t_ip AS server_ip, g.t_port AS server_port,
+        sum(greatest(e.up - g.up, 0) + greatest(e.down - g.down, 0)) AS bytes,
+        sum(greatest(e.seg_up - g.seg_up, 0) + greatest(e.seg_down - g.seg_down, 0)) AS segments,
+        count(*) - count(e.seg_up - g.seg_up + e.seg_down - g.seg_down) AS seg_unknown,
+        sum(e.retransmits) AS retransmits, sum(e.rtos) AS rtos, sum(e.rtt_sum) AS rtt_sum, sum(e.rtt_n) AS rtt_n,
+        max(e.rtt_max) AS rtt_max
       FROM ends e JOIN grp g ON g.client_ip = e.client_ip AND g.via_ip = e.server_ip AND g.via_port = e.server_port
-      WHERE e.via_ip = 0)
-    SELECT client_ip, server_ip, server_port, max(category) AS category, max(client_ep) AS client_ep,
-      max(server_ep) AS server_ep, max(via_ep) AS via_ep, sum(bytes) AS bytes, ${exactSum('segments')} AS segments,
-      sum(retransmits) AS retransmits, sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n,
-      max(rtt_max) AS rtt_max
-    FROM parts GROUP BY client_ip, server_ip, server_port`;
+      WHERE e.via_ip = 0 GROUP BY 1, 2, 3)
+    SELECT e.client_ip, e.server_ip, e.server_port, e.category, e.client_ep, e.server_ep, e.via_ep,
+      e.up + e.down + coalesce(a.bytes, 0) AS bytes,
+      CASE WHEN coalesce(a.seg_unknown, 0) = 0 THEN e.seg_up + e.seg_down + coalesce(a.segments, 0) END AS segments,
+      e.retransmits + coalesce(a.retransmits, 0) AS retransmits, e.rtos + coalesce(a.rtos, 0) AS rtos,
+      e.rtt_sum + coalesce(a.rtt_sum, 0) AS rtt_sum, e.rtt_n + coalesce(a.rtt_n, 0) AS rtt_n,
+      greatest(e.rtt_max, a.rtt_max) AS rtt_max
+    FROM ends e LEFT JOIN adds a ON a.client_ip = e.client_ip AND a.server_ip = e.server_ip
+      AND a.server_port = e.server_port
+    WHERE e.via_ip > 0 OR NOT EXISTS (SELECT 1 FROM grp g WHERE g.client_ip = e.client_ip AND g.via_ip = e.server_ip
+      AND g.via_port = e.server_port)`;
 }

@@ -1,0 +1,168 @@
+/**
+ * The DuckDB store's layout: tables, the column lists shared by roll-ups and queries, schema versions and the
+ * migrations between them. duckdb-store.ts appends, rolls up and queries; duckdb-sql.ts builds query SQL.
+ */
+import { DOUBLE, UINTEGER, USMALLINT, UTINYINT, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
+import { mergedCategorySql } from '../classify/category.js';
+import { exactSum, flowIdentitySql } from './merge.js';
+
+export const ROLLUP_STEPS = [300, 900, 3600] as const;
+export const RAW_TYPES: DuckDBType[] = [
+  UINTEGER, // batch
+  UINTEGER, // ts
+  UINTEGER, // client_ip
+  UINTEGER, // server_ip
+  USMALLINT, // server_port
+  UTINYINT, // side
+  UTINYINT, // category
+  UINTEGER, // client_ep
+  UINTEGER, // server_ep
+  DOUBLE, // bytes_sent
+  DOUBLE, // bytes_received
+  DOUBLE, // segments_sent
+  DOUBLE, // segments_received
+  DOUBLE, // retransmits
+  DOUBLE, // rtos
+  DOUBLE, // conns_opened
+  DOUBLE, // conns_closed
+  DOUBLE, // rtt_avg
+  DOUBLE, // rtt_max
+  UINTEGER, // via_ip (identity id of the via address; 0: none)
+  USMALLINT, // via_port
+  UINTEGER, // via_ep (the via address named: its Service; 0: none)
+];
+
+/**
+ * Schema versions (meta key `schema_version`; a store without the key is version 1):
+ *   1  roll-ups without segment counts
+ *   2  roll-ups carry each end's data segments sent and received (the four SEGMENT_COLUMNS, last in the row).
+ *      A version-1 store gets them as NULL columns when it is opened: its old roll-up rows have no segment count,
+ *      and a query whose flows include such rows answers `segments: null` rather than a partial sum.
+ *   3  flows keyed by identity (merge.ts `flowIdentity`: the address with its pod, loopback with its node), and
+ *      the via columns (the Service address a flow went through; 0 when none) in raw rows and roll-ups. A
+ *      version-2 store gets the columns and its rows re-keyed from the named ends they stored.
+ */
+export const SCHEMA_VERSION = 3;
+export const SEGMENT_COLUMNS = ['c_seg_sent', 'c_seg_recv', 's_seg_sent', 's_seg_recv'] as const;
+/** Schema 3: the Service address a flow went through (report contract 1.1 `via`), in raw rows and roll-ups. */
+export const VIA_COLUMNS = `via_ip UINTEGER DEFAULT 0, via_port USMALLINT DEFAULT 0, via_ep UINTEGER DEFAULT 0`;
+
+export const ROLLUP_COLUMNS = `bucket UINTEGER, client_ip UINTEGER, server_ip UINTEGER, server_port USMALLINT, category UTINYINT,
+  client_ep UINTEGER, server_ep UINTEGER, c_sent DOUBLE, c_recv DOUBLE, s_sent DOUBLE, s_recv DOUBLE,
+  retransmits DOUBLE, rtos DOUBLE, rtt_sum DOUBLE, rtt_n DOUBLE, rtt_max DOUBLE, ${SEGMENT_COLUMNS.map((c) => `${c} DOUBLE`).join(', ')},
+  ${VIA_COLUMNS}`;
+/** Roll-up columns by name: inserts name them, since a migrated table's column order may differ. */
+export const ROLLUP_NAMES = `bucket, client_ip, server_ip, server_port, category, client_ep, server_ep, c_sent, c_recv, s_sent,
+  s_recv, retransmits, rtos, rtt_sum, rtt_n, rtt_max, ${SEGMENT_COLUMNS.join(', ')}, via_ip, via_port, via_ep`;
+
+/** Sums partial roll-up rows of one flow (used to compact and to build coarser buckets); ROLLUP_NAMES order. */
+export const ROLLUP_SUMS = `${mergedCategorySql('category')}, max(client_ep), max(server_ep), sum(c_sent), sum(c_recv),
+  sum(s_sent), sum(s_recv), sum(retransmits), sum(rtos), sum(rtt_sum), sum(rtt_n), max(rtt_max),
+  ${SEGMENT_COLUMNS.map(exactSum).join(', ')}, max(via_ip), max(via_port), max(via_ep)`;
+
+/** Raw rows in roll-up shape: each end's counters land in its own columns. */
+export const RAW_AS_ROLLUP = `client_ip, server_ip, server_port, category, client_ep, server_ep,
+  CASE WHEN side = 0 THEN bytes_sent ELSE 0 END AS c_sent, CASE WHEN side = 0 THEN bytes_received ELSE 0 END AS c_recv,
+  CASE WHEN side = 1 THEN bytes_sent ELSE 0 END AS s_sent, CASE WHEN side = 1 THEN bytes_received ELSE 0 END AS s_recv,
+  retransmits, rtos, coalesce(rtt_avg, 0) AS rtt_sum, CASE WHEN rtt_avg IS NULL THEN 0 ELSE 1 END AS rtt_n, rtt_max,
+  CASE WHEN side = 0 THEN segments_sent ELSE 0 END AS c_seg_sent,
+  CASE WHEN side = 0 THEN segments_received ELSE 0 END AS c_seg_recv,
+  CASE WHEN side = 1 THEN segments_sent ELSE 0 END AS s_seg_sent,
+  CASE WHEN side = 1 THEN segments_received ELSE 0 END AS s_seg_recv, via_ip, via_port, via_ep`;
+
+export const MEASURES = `client_ip, server_ip, server_port, category, client_ep, server_ep, c_sent, c_recv, s_sent, s_recv,
+  retransmits, rtos, rtt_sum, rtt_n, rtt_max, ${SEGMENT_COLUMNS.join(', ')}, via_ip, via_port, via_ep`;
+
+export function sqlString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+async function tx(w: DuckDBConnection, fn: () => Promise<void>): Promise<void> {
+  await w.run('BEGIN TRANSACTION');
+  try {
+    await fn();
+    await w.run('COMMIT');
+  } catch (err) {
+    await w.run('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Creates what is missing and migrates a store written by an older schema (`version`) to SCHEMA_VERSION. */
+export async function createTables(w: DuckDBConnection, version: number): Promise<void> {
+  await w.run(`CREATE TABLE IF NOT EXISTS ips (id UINTEGER, ip VARCHAR)`);
+  await w.run(`CREATE TABLE IF NOT EXISTS endpoints (id UINTEGER, ip VARCHAR, pod VARCHAR, namespace VARCHAR,
+      workload VARCHAR, kind VARCHAR, node VARCHAR, zone VARCHAR, service VARCHAR)`);
+  await w.run(`CREATE TABLE IF NOT EXISTS reports (report_id VARCHAR, node VARCHAR, start_ms DOUBLE, end_ms DOUBLE,
+      batch UINTEGER, flows UINTEGER, other_flows DOUBLE, other_bytes_sent DOUBLE, other_bytes_received DOUBLE,
+      other_retransmits DOUBLE, other_rtos DOUBLE)`);
+  await w.run(`CREATE TABLE IF NOT EXISTS flows_raw (batch UINTEGER, ts UINTEGER, client_ip UINTEGER,
+      server_ip UINTEGER, server_port USMALLINT, side UTINYINT, category UTINYINT, client_ep UINTEGER,
+      server_ep UINTEGER, bytes_sent DOUBLE, bytes_received DOUBLE, segments_sent DOUBLE, segments_received DOUBLE,
+      retransmits DOUBLE, rtos DOUBLE, conns_opened DOUBLE, conns_closed DOUBLE, rtt_avg DOUBLE, rtt_max DOUBLE,
+      ${VIA_COLUMNS})`);
+  for (const step of ROLLUP_STEPS) {
+    await w.run(`CREATE TABLE IF NOT EXISTS flows_${step} (${ROLLUP_COLUMNS})`);
+  }
+  await w.run(`CREATE TABLE IF NOT EXISTS dirty (step UINTEGER, bucket UINTEGER)`);
+  if (version < 2) {
+    await tx(w, () => migrateToV2(w));
+  }
+  if (version < 3) {
+    await tx(w, () => migrateToV3(w));
+  }
+}
+
+export async function setMeta(w: DuckDBConnection, key: string, value: number): Promise<void> {
+  await w.run(`INSERT OR REPLACE INTO meta VALUES (${sqlString(key)}, ${value})`);
+}
+
+/**
+ * Schema 1 → 2: the roll-up tables gain the segment columns (appended, NULL in the rows already there: those
+ * rows were summed without segment counts, which cannot be recovered). Raw rows always had them.
+ */
+async function migrateToV2(w: DuckDBConnection): Promise<void> {
+  for (const step of ROLLUP_STEPS) {
+    const reader = await w.runAndReadAll(
+      `SELECT column_name FROM information_schema.columns WHERE table_name = 'flows_${step}'`
+    );
+    const have = new Set(reader.getRowObjects().map((r) => String(r.column_name)));
+    for (const c of SEGMENT_COLUMNS) {
+      if (!have.has(c)) {
+        await w.run(`ALTER TABLE flows_${step} ADD COLUMN ${c} DOUBLE`);
+      }
+    }
+  }
+  await setMeta(w, 'schema_version', 2);
+}
+
+/**
+ * Schema 2 → 3: raw rows and roll-ups gain the via columns (0: no Service address), and flow keys become
+ * identities (`flowIdentity`: the address with the pod it belonged to, loopback with its node), so a re-used
+ * pod IP no longer merges with the old pod's flows. Old rows are re-keyed from the named ends they stored.
+ */
+async function migrateToV3(w: DuckDBConnection): Promise<void> {
+  const tables = ['flows_raw', ...ROLLUP_STEPS.map((s) => `flows_${s}`)];
+  for (const table of tables) {
+    const reader = await w.runAndReadAll(
+      `SELECT column_name FROM information_schema.columns WHERE table_name = '${table}'`
+    );
+    const have = new Set(reader.getRowObjects().map((r) => String(r.column_name)));
+    for (const c of VIA_COLUMNS.split(', ')) {
+      if (!have.has(c.split(' ')[0]!)) {
+        await w.run(`ALTER TABLE ${table} ADD COLUMN ${c}`);
+      }
+    }
+  }
+  await w.run(`CREATE OR REPLACE TEMP TABLE ident AS SELECT e.id AS ep, ${flowIdentitySql('e')} AS k FROM endpoints e`);
+  await w.run(`INSERT INTO ips SELECT (SELECT coalesce(max(id), 0) FROM ips) + row_number() OVER (ORDER BY k), k
+    FROM (SELECT DISTINCT k FROM ident WHERE k NOT IN (SELECT ip FROM ips))`);
+  await w.run(`CREATE OR REPLACE TEMP TABLE ep_key AS SELECT ident.ep, ips.id FROM ident JOIN ips ON ips.ip = ident.k`);
+  for (const table of tables) {
+    await w.run(`UPDATE ${table} SET client_ip = m.id FROM ep_key m WHERE m.ep = ${table}.client_ep`);
+    await w.run(`UPDATE ${table} SET server_ip = m.id FROM ep_key m WHERE m.ep = ${table}.server_ep`);
+  }
+  await w.run('DROP TABLE ident');
+  await w.run('DROP TABLE ep_key');
+  await setMeta(w, 'schema_version', 3);
+}

@@ -26,6 +26,9 @@ import { startClusterAgents } from '../lib/node-agent.js';
 
 const REPORT_S = 2;
 const TRAFFIC_S = 8;
+/** Successful requests the walkthrough needs (the old 8 s at 10 per second), in at most MAX_ROUNDS rounds. */
+const REQUESTS = 80;
+const MAX_ROUNDS = 6;
 
 interface Row {
   category: string;
@@ -149,21 +152,29 @@ test('3% loss on the zone-b catalog shows as retransmissions on exactly that sid
       void toggleExited.then((code) => reject(new Error(`loss-toggle exited ${code}:\n${toggleErr}`)));
     });
 
-    const loadgen = await startDemo(
-      'loadgen',
-      // The loadgen pod calls the frontend Service (http://frontend.demo.svc/).
-      {
-        TARGET_URLS: `http://${clusterIp('frontend')}/`,
-        REQUESTS_PER_SECOND: '20',
-        DURATION_SECONDS: String(TRAFFIC_S),
-      },
-      { netns: loadgenPod.ns }
-    );
-    services.push(loadgen);
-    assert.equal(await loadgen.exited, 0);
-    const load = JSON.parse(loadgen.lines.at(-1)!) as { sent: number; ok: number; failed: number };
+    // Enough requests through the lossy link, however busy the machine is: the loadgen runs in rounds of
+    // TRAFFIC_S seconds until REQUESTS have succeeded (a count, not a rate: speed is for benchmarks).
+    const load = { sent: 0, ok: 0, failed: 0 };
+    for (let round = 0; round < MAX_ROUNDS && load.ok < REQUESTS; round++) {
+      const loadgen = await startDemo(
+        'loadgen',
+        // The loadgen pod calls the frontend Service (http://frontend.demo.svc/).
+        {
+          TARGET_URLS: `http://${clusterIp('frontend')}/`,
+          REQUESTS_PER_SECOND: '20',
+          DURATION_SECONDS: String(TRAFFIC_S),
+        },
+        { netns: loadgenPod.ns }
+      );
+      services.push(loadgen);
+      assert.equal(await loadgen.exited, 0);
+      const r = JSON.parse(loadgen.lines.at(-1)!) as { sent: number; ok: number; failed: number };
+      load.sent += r.sent;
+      load.ok += r.ok;
+      load.failed += r.failed;
+    }
     log(`loadgen: ${JSON.stringify(load)}`);
-    assert.ok(load.ok >= TRAFFIC_S * 10, `too few successful requests: ${JSON.stringify(load)}`);
+    assert.ok(load.ok >= REQUESTS, `too few successful requests: ${JSON.stringify(load)}`);
 
     toggle.stdin!.end(); // loss off
     assert.equal(await toggleExited, 0, toggleErr);

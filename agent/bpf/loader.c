@@ -159,12 +159,11 @@ static int run_iter(struct bpf_link *link)
 }
 
 /* Reads and empties a hash map of flow keys into keys/vals; returns how many entries it held. */
-static __u32 drain_hash(int fd, struct fl_flow_key *keys, void *vals, __u32 max, const char *what)
+static __u32 drain_hash(int fd, struct fl_flow_key *keys, void *vals, size_t vsize, __u32 max, const char *what)
 {
 	__u32 n = 0;
 	struct fl_flow_key batch_in, batch_out; /* opaque position (a bucket number for a hash map) */
 	void *in = NULL;
-	size_t vsize = what[0] == 'i' ? sizeof(__u32) : sizeof(struct fl_flow_val);
 	while (n < max) {
 		__u32 count = max - n;
 		int err = bpf_map_lookup_and_delete_batch(fd, in, &batch_out, keys + n, (char *)vals + n * vsize,
@@ -296,7 +295,7 @@ static void collect(struct state *s)
 	bpf_map_lookup_elem(s->slot_next_fd, &set, &used);
 	if (used > s->max_flows)
 		used = s->max_flows;
-	__u32 n = drain_hash(index_fd, s->keys, s->slots, s->max_flows, "index");
+	__u32 n = drain_hash(index_fd, s->keys, s->slots, sizeof(*s->slots), s->max_flows, "index");
 	__u32 count = used;
 	/* an array batch ends with ENOENT when it reaches the last entry, after reading it */
 	if (used && bpf_map_lookup_batch(vals_fd, NULL, &batch_out, s->indices, s->vals, &count, NULL) &&
@@ -314,7 +313,8 @@ static void collect(struct state *s)
 	__u32 reset = 0;
 	bpf_map_update_elem(s->slot_next_fd, &set, &reset, BPF_ANY);
 
-	__u32 o = drain_hash(s->overflow_fds[set], s->ovf_keys, s->ovf_vals, FL_OVERFLOW_ENTRIES, "overflow");
+	__u32 o = drain_hash(s->overflow_fds[set], s->ovf_keys, s->ovf_vals, sizeof(*s->ovf_vals),
+				FL_OVERFLOW_ENTRIES, "overflow");
 	for (__u32 i = 0; i < o; i++) {
 		print_flow(&s->ovf_keys[i], &s->ovf_vals[i]);
 		drained++;
@@ -389,8 +389,10 @@ static void walk_one(struct ns_walk *w, const char *path)
 		w->visited++;
 		if (setns(w->self_fd, CLONE_NEWNET))
 			fail("returning to our network namespace: %s", strerror(errno));
-	} else {
-		fprintf(stderr, "flowlens-loader: cannot enter %s (%s)\n", path, strerror(errno));
+	} else if (w->clear_listeners) {
+		/* said once, at adoption; the tick fallback meets the same namespaces every tick */
+		fprintf(stderr, "flowlens-loader: cannot enter %s (%s): its older connections are not adopted\n", path,
+			strerror(errno));
 	}
 	close(fd);
 }

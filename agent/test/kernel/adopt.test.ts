@@ -104,7 +104,7 @@ interface Results {
     counters: TcpCounters;
     srv: TcpCounters;
   };
-  loopback: { ip: string; port: number; sent: number }[];
+  loopback: Array<{ ip: string; port: number; sent: number }>;
 }
 let results: Results | null = null;
 

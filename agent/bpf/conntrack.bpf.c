@@ -79,6 +79,7 @@ int BPF_PROG(fl_ct_confirm, struct sk_buff *skb)
 	bpf_map_update_elem(&nat_map, &keys[0], &vals[0], BPF_ANY);
 	if (n > 1)
 		bpf_map_update_elem(&nat_map, &keys[1], &vals[1], BPF_ANY);
+	/* n is 0 or 2 today; the rule owns that choice */
 	__u32 zero = 0;
 	__u64 *cnt = bpf_map_lookup_elem(&nat_recorded, &zero);
 	if (cnt)

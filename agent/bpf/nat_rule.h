@@ -33,12 +33,15 @@ static inline void fl_addr_copy(__u32 *dst, const __u32 *src, __u8 family)
 
 /*
  * A TCP connection the node confirmed, its original (o) and reply (r) tuples; family 4 or 6. Returns how many
- * nat_map entries to write (0, 1 or 2) into keys[0..1] / vals[0..1].
- *  - reply source != original destination: the node rewrote the destination (kube-proxy DNAT, IPVS). The client's
- *    socket (orig src -> orig dst) really talks to the reply source (the backend).
- *  - reply destination != original source as well: the node rewrote the source too (SNAT, e.g. a NodePort reached
- *    from another node). The server's socket (reply src -> reply dst) really talks to the original source.
- * Both carry the address the client used (orig dst) as via.
+ * nat_map entries to write (0 or 2) into keys[0..1] / vals[0..1].
+ * When the reply source differs from the original destination, the node rewrote the destination (kube-proxy DNAT,
+ * IPVS), and both ends get an entry, each with the address the client used (orig dst) as via:
+ *  - the client's socket (orig src -> orig dst) really talks to the reply source (the backend);
+ *  - the server's socket (reply src -> reply dst) really talks to the original source: the client itself when the
+ *    node rewrote the source too (SNAT, e.g. a NodePort with externalTrafficPolicy Cluster), else its peer
+ *    unchanged (a NodePort with policy Local, a ClusterIP whose backend is on this node): the via tells the hub
+ *    it is the same connection as a client end that was not translated where it ran.
+ * Entries for sockets that are not on this node (a backend on another node) are never looked up (LRU map).
  */
 static inline int fl_nat_entries(const struct fl_ct_tuple *o, const struct fl_ct_tuple *r, __u8 family,
 				 struct fl_nat_key keys[2], struct fl_nat_val vals[2])
@@ -58,8 +61,6 @@ static inline int fl_nat_entries(const struct fl_ct_tuple *o, const struct fl_ct
 	vals[0].remote_port = r->sport;
 	fl_addr_copy(vals[0].via, o->dst, family);
 	vals[0].via_port = o->dport;
-	if (!fl_addr_differs(r->dst, o->src, family) && r->dport == o->sport)
-		return 1;
 	keys[1].family = family;
 	fl_addr_copy(keys[1].local, r->src, family);
 	fl_addr_copy(keys[1].remote, r->dst, family);

@@ -149,6 +149,10 @@ test('ClusterIP with two backends (iptables DNAT, random): each backend flow car
       const served = (f: KernelFlow) =>
         f.direction === 'server' && f.localIp === b.clientIp && f.remoteIp === client.clientIp;
       assert.equal(sum(served, 'bytesReceived'), truth[i], `backend ${i + 1}'s own flow`);
+      for (const f of flows.filter(served)) {
+        // the backend is on the translating node: its end carries the via too (the hub's merge key)
+        assert.deepEqual(f.via, { ip: clusterIp, port: servicePort }, 'server end via = the ClusterIP');
+      }
     }
     assert.deepEqual(
       flows.filter((f) => f.remoteIp === clusterIp),

@@ -78,7 +78,13 @@ struct sock_state {
 /* A translation can reach nat_map after its socket registered (the netlink source is read by the loader, usually
  * after the handshake): such a socket looks again at its first accounting, before anything is counted, so a
  * translated connection is counted under the backend's key only, never split. */
-enum { NAT_DONE = 0, NAT_PENDING = 1, NAT_RESOLVING = 2, NAT_OPEN_DEFERRED = 3 /* looked up; opening not counted */ };
+enum {
+	NAT_DONE = 0,
+	NAT_PENDING = 1,
+	NAT_RESOLVING = 2,
+	NAT_OPEN_DEFERRED = 3, /* looked up; opening not counted */
+	NAT_PENDING_LAST = 4,  /* netlink source: missed at one tick already; the next accounting takes it as it is */
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -377,21 +383,29 @@ static __always_inline void nat_key_of(struct sock_state *st, struct fl_nat_key 
 /*
  * First accounting of a socket whose registration found no translation: look again (the entry may have arrived
  * since), exactly once, before any of its counters or its opening are accounted. Returns 1 when this caller must
- * count the opening (2: and the translation is still missing), 0 when not, -1 when another CPU is resolving right now (the tick leaves the socket for the
- * next tick).
+ * count the opening (2: and the translation is still missing), 0 when not, -1 when the tick must leave the socket
+ * for the next tick (another CPU is resolving right now, or the netlink source may not have delivered yet).
  */
-static __always_inline int resolve_pending(struct sock_state *st)
+static __always_inline int late_mode(void);
+
+static __always_inline int resolve_pending(struct sock_state *st, int why)
 {
 	__u32 p = *(volatile __u32 *)&st->nat_pending;
 	if (p == NAT_DONE)
 		return 0;
 	if (p == NAT_OPEN_DEFERRED)
 		return __sync_val_compare_and_swap(&st->nat_pending, NAT_OPEN_DEFERRED, NAT_DONE) == NAT_OPEN_DEFERRED;
-	if (p == NAT_PENDING && __sync_val_compare_and_swap(&st->nat_pending, NAT_PENDING, NAT_RESOLVING) ==
-					NAT_PENDING) {
+	if ((p == NAT_PENDING || p == NAT_PENDING_LAST) &&
+	    __sync_val_compare_and_swap(&st->nat_pending, p, NAT_RESOLVING) == p) {
 		struct fl_nat_key nk;
 		nat_key_of(st, &nk);
 		int found = translate(&st->key, &nk);
+		if (!found && p == NAT_PENDING && why == F_TICK && late_mode()) {
+			/* netlink source: the event of a connection opened just before this tick may still be on its way
+			 * to the loader; its counters wait in the socket for one more tick (or its close) */
+			__sync_lock_test_and_set(&st->nat_pending, NAT_PENDING_LAST);
+			return -1;
+		}
 		__sync_lock_test_and_set(&st->nat_pending, NAT_DONE);
 		return found ? 1 : 2;
 	}
@@ -453,7 +467,7 @@ static __always_inline void flush(struct tcp_sock *tp, struct sock_state *st, in
 	struct fl_flow_val *v;
 	__u64 any = 0;
 
-	int opening = resolve_pending(st);
+	int opening = resolve_pending(st, why);
 	if (opening < 0 && why == F_TICK)
 		return;
 	if (opening > 0)

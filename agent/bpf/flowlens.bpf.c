@@ -582,6 +582,8 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 		st = new_state(sk);
 		if (!st)
 			return 1;
+		/* the tick iterator may meet the socket while it is being registered: it leaves it alone until then */
+		st->nat_pending = NAT_RESOLVING;
 		__u8 dir = op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB ? FL_DIR_CLIENT : FL_DIR_SERVER;
 		struct fl_nat_key nk;
 		if (ctx->family == AF_INET) {
@@ -605,10 +607,13 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 		if (!bpf_core_field_exists(tp->total_rto))
 			flags |= BPF_SOCK_OPS_RTO_CB_FLAG;
 		bpf_sock_ops_cb_flags_set(ctx, ctx->bpf_sock_ops_cb_flags | flags);
-		if (translated)
+		if (translated) {
+			__sync_lock_test_and_set(&st->nat_pending, NAT_DONE);
 			flush(tp, st, F_OPEN);
-		else
-			st->nat_pending = NAT_PENDING; /* looked up again, and the opening counted, at first accounting */
+		} else {
+			/* looked up again, and the opening counted, at its first accounting */
+			__sync_lock_test_and_set(&st->nat_pending, NAT_PENDING);
+		}
 		return 1;
 	}
 	case BPF_SOCK_OPS_RTO_CB:

@@ -6,12 +6,9 @@
  * (vmlinux or module BTF) and retries every tick until then. Its nat_map is flowlens.bpf.o's (the loader
  * reuses the map), where the sock_ops program looks each new socket up.
  *
- * When the reply tuple's source differs from the original tuple's destination, the node rewrote the
- * destination (kube-proxy iptables DNAT, IPVS): the client socket (orig src -> orig dst) really talks to the
- * reply source (the backend). When the reply's destination also differs from the original source, the node
- * rewrote the source too (SNAT, e.g. a NodePort reached from another node): the server socket (reply src ->
- * reply dst) really talks to the original source (the client). Both are recorded, with the address the client
- * used (orig dst) as `via`.
+ * Which entries a translated connection gets is decided in one place, nat_rule.h (fl_nat_entries), shared with the
+ * loader's netlink fallback for kernels that refuse this program. Only confirms in the loader's own network
+ * namespace (the node's) are recorded.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -19,6 +16,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_tracing.h>
 #include "flowlens.h"
+#include "nat_rule.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -42,23 +40,16 @@ struct {
 	__type(value, __u64);
 } nat_recorded SEC(".maps");
 
-static __always_inline void copy_addr(__u32 *dst, const union nf_inet_addr *a, __u8 family)
-{
-	if (family == 4) {
-		dst[0] = a->all[0];
-	} else {
-		dst[0] = a->all[0];
-		dst[1] = a->all[1];
-		dst[2] = a->all[2];
-		dst[3] = a->all[3];
-	}
-}
+/* Set by the loader before load: the inode of its network namespace (the node's). On a machine whose nodes share
+ * one kernel (kind), every node's conntrack is seen here: only this node's translations are recorded. */
+const volatile __u32 netns_ino = 0;
 
-static __always_inline int addr_differs(const union nf_inet_addr *a, const union nf_inet_addr *b, __u8 family)
+static __always_inline void ct_tuple(struct fl_ct_tuple *t, const struct nf_conntrack_tuple *c)
 {
-	if (family == 4)
-		return a->all[0] != b->all[0];
-	return a->all[0] != b->all[0] || a->all[1] != b->all[1] || a->all[2] != b->all[2] || a->all[3] != b->all[3];
+	__builtin_memcpy(t->src, c->src.u3.all, 16);
+	__builtin_memcpy(t->dst, c->dst.u3.all, 16);
+	t->sport = bpf_ntohs(c->src.u.tcp.port);
+	t->dport = bpf_ntohs(c->dst.u.tcp.port);
 }
 
 SEC("fentry/__nf_conntrack_confirm")
@@ -69,49 +60,29 @@ int BPF_PROG(fl_ct_confirm, struct sk_buff *skb)
 	struct nf_conn *ct = (struct nf_conn *)(nfct & NFCT_PTRMASK);
 	if (!ct)
 		return 0;
+	if (netns_ino && BPF_CORE_READ(ct, ct_net.net, ns.inum) != netns_ino)
+		return 0;
 	if (bpf_core_read(&o, sizeof(o), &ct->tuplehash[0].tuple) ||
 	    bpf_core_read(&r, sizeof(r), &ct->tuplehash[1].tuple))
 		return 0;
 	if (o.dst.protonum != IPPROTO_TCP)
 		return 0;
 	__u8 family = o.src.l3num == AF_INET ? 4 : o.src.l3num == AF_INET6 ? 6 : 0;
-	if (!family)
+	struct fl_ct_tuple ot, rt;
+	struct fl_nat_key keys[2];
+	struct fl_nat_val vals[2];
+	ct_tuple(&ot, &o);
+	ct_tuple(&rt, &r);
+	int n = fl_nat_entries(&ot, &rt, family, keys, vals);
+	if (!n)
 		return 0;
-	int dnat = addr_differs(&r.src.u3, &o.dst.u3, family) || r.src.u.tcp.port != o.dst.u.tcp.port;
-	if (!dnat)
-		return 0;
-	int snat = addr_differs(&r.dst.u3, &o.src.u3, family) || r.dst.u.tcp.port != o.src.u.tcp.port;
-
-	struct fl_nat_key k = { .family = family };
-	struct fl_nat_val v = {};
-	/* the client's socket: orig src -> orig dst, really talking to the reply's source */
-	copy_addr(k.local, &o.src.u3, family);
-	copy_addr(k.remote, &o.dst.u3, family);
-	k.local_port = bpf_ntohs(o.src.u.tcp.port);
-	k.remote_port = bpf_ntohs(o.dst.u.tcp.port);
-	copy_addr(v.remote, &r.src.u3, family);
-	v.remote_port = bpf_ntohs(r.src.u.tcp.port);
-	copy_addr(v.via, &o.dst.u3, family);
-	v.via_port = bpf_ntohs(o.dst.u.tcp.port);
-	bpf_map_update_elem(&nat_map, &k, &v, BPF_ANY);
-
-	if (snat) {
-		/* the server's socket: reply src -> reply dst, really talking to the original source */
-		struct fl_nat_key sk = { .family = family };
-		struct fl_nat_val sv = {};
-		copy_addr(sk.local, &r.src.u3, family);
-		copy_addr(sk.remote, &r.dst.u3, family);
-		sk.local_port = bpf_ntohs(r.src.u.tcp.port);
-		sk.remote_port = bpf_ntohs(r.dst.u.tcp.port);
-		copy_addr(sv.remote, &o.src.u3, family);
-		sv.remote_port = bpf_ntohs(o.src.u.tcp.port);
-		copy_addr(sv.via, &o.dst.u3, family);
-		sv.via_port = v.via_port;
-		bpf_map_update_elem(&nat_map, &sk, &sv, BPF_ANY);
-	}
+	bpf_map_update_elem(&nat_map, &keys[0], &vals[0], BPF_ANY);
+	if (n > 1)
+		bpf_map_update_elem(&nat_map, &keys[1], &vals[1], BPF_ANY);
+	/* n is 0 or 2 today; the rule owns that choice */
 	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(&nat_recorded, &zero);
-	if (n)
-		__sync_fetch_and_add(n, 1);
+	__u64 *cnt = bpf_map_lookup_elem(&nat_recorded, &zero);
+	if (cnt)
+		__sync_fetch_and_add(cnt, 1);
 	return 0;
 }

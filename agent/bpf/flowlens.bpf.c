@@ -39,6 +39,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_tracing.h>
 #include "flowlens.h"
+#include "nat_rule.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -68,9 +69,21 @@ struct sock_state {
 	__u64 slot_tag;     /* (epoch + 1) << 32 | slot: this socket's flow in the set of that epoch */
 	__u32 rto_cb;       /* RTO callbacks seen (kernels without total_rto) */
 	__u32 closed;       /* set once by the close path; the tick iterator skips the socket afterwards */
+	__u32 nat_pending;  /* NAT_* below: registration found no translation (yet), opening not counted yet */
+	__u16 other_port;   /* the port the flow key drops (the client's), for the translation lookup */
 	__u8 fin_out;       /* we queued a FIN */
 	__u8 adopted;       /* existed before the agent: closed by fl_state, not STATE_CB */
-	__u8 pad[6];
+};
+
+/* A translation can reach nat_map after its socket registered (the netlink source is read by the loader, usually
+ * after the handshake): such a socket looks again at its first accounting, before anything is counted, so a
+ * translated connection is counted under the backend's key only, never split. */
+enum {
+	NAT_DONE = 0,
+	NAT_PENDING = 1,
+	NAT_RESOLVING = 2,
+	NAT_OPEN_DEFERRED = 3, /* looked up; opening not counted */
+	NAT_PENDING_LAST = 4,  /* netlink source: missed at one tick already; the next accounting takes it as it is */
 };
 
 struct {
@@ -149,6 +162,30 @@ struct {
 	__type(value, struct fl_nat_val);
 } nat_map SEC(".maps");
 
+/* Set to 1 by the loader when translations come from netlink events (which can reach nat_map after a short
+ * connection closed): a connection closing untranslated before its first tick is then parked in late_closes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} nat_late_mode SEC(".maps");
+
+/* Parked connections (translation-map key -> whole life), drained and translated by the loader at collect. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FL_LATE_ENTRIES);
+	__type(key, struct fl_nat_key);
+	__type(value, struct fl_late_close);
+} late_closes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fl_late_close);
+} late_scratch SEC(".maps");
+
 /* Local ports listening in the network namespace being adopted (emptied by the loader between namespaces). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -208,17 +245,14 @@ static __always_inline void fill_key(struct fl_flow_key *k, struct fl_nat_key *n
 }
 
 /* When the node translated this connection: key by the real peer and remember the address the client used. */
-static __always_inline void translate(struct fl_flow_key *k, struct fl_nat_key *nk)
+static __always_inline int translate(struct fl_flow_key *k, struct fl_nat_key *nk)
 {
 	struct fl_nat_val *t = bpf_map_lookup_elem(&nat_map, nk);
 	if (!t)
-		return;
-	__builtin_memcpy(k->remote, t->remote, 16);
-	__builtin_memcpy(k->via, t->via, 16);
-	k->via_port = t->via_port;
-	if (k->direction == FL_DIR_CLIENT)
-		k->server_port = t->remote_port;
+		return 0;
+	fl_apply_nat(k, t);
 	counter_add(FL_NAT_TRANSLATED, 1);
+	return 1;
 }
 
 static __always_inline int fin_queued(struct tcp_sock *tp, struct sock_state *st)
@@ -327,7 +361,100 @@ static __always_inline struct fl_flow_val *overflow_entry(struct sock_state *st,
 	return bpf_map_lookup_elem(map, &st->key);
 }
 
-enum { F_TICK = 0, F_OPEN = 1, F_CLOSE = 2 };
+/* F_OPEN_TICK / F_OPEN_CLOSE: the first accounting of a socket whose opening was deferred (see NAT_PENDING). */
+enum { F_TICK = 0, F_OPEN = 1, F_CLOSE = 2, F_OPEN_TICK = 3, F_OPEN_CLOSE = 4 };
+
+/* The translation-map key of a registered socket, rebuilt from its flow key. */
+static __always_inline void nat_key_of(struct sock_state *st, struct fl_nat_key *nk)
+{
+	__builtin_memset(nk, 0, sizeof(*nk));
+	__builtin_memcpy(nk->local, st->key.local, 16);
+	__builtin_memcpy(nk->remote, st->key.remote, 16);
+	nk->family = st->key.family;
+	if (st->key.direction == FL_DIR_CLIENT) {
+		nk->local_port = st->other_port;
+		nk->remote_port = st->key.server_port;
+	} else {
+		nk->local_port = st->key.server_port;
+		nk->remote_port = st->other_port;
+	}
+}
+
+/*
+ * First accounting of a socket whose registration found no translation: look again (the entry may have arrived
+ * since), exactly once, before any of its counters or its opening are accounted. Returns 1 when this caller must
+ * count the opening (2: and the translation is still missing), 0 when not, -1 when the tick must leave the socket
+ * for the next tick (another CPU is resolving right now, or the netlink source may not have delivered yet).
+ */
+static __always_inline int late_mode(void);
+
+static __always_inline int resolve_pending(struct sock_state *st, int why)
+{
+	__u32 p = *(volatile __u32 *)&st->nat_pending;
+	if (p == NAT_DONE)
+		return 0;
+	if (p == NAT_OPEN_DEFERRED)
+		return __sync_val_compare_and_swap(&st->nat_pending, NAT_OPEN_DEFERRED, NAT_DONE) == NAT_OPEN_DEFERRED;
+	if ((p == NAT_PENDING || p == NAT_PENDING_LAST) &&
+	    __sync_val_compare_and_swap(&st->nat_pending, p, NAT_RESOLVING) == p) {
+		struct fl_nat_key nk;
+		nat_key_of(st, &nk);
+		int found = translate(&st->key, &nk);
+		if (!found && p == NAT_PENDING && why == F_TICK && late_mode()) {
+			/* netlink source: the event of a connection opened just before this tick may still be on its way
+			 * to the loader; its counters wait in the socket for one more tick (or its close) */
+			__sync_lock_test_and_set(&st->nat_pending, NAT_PENDING_LAST);
+			return -1;
+		}
+		__sync_lock_test_and_set(&st->nat_pending, NAT_DONE);
+		return found ? 1 : 2;
+	}
+	/* another CPU is translating the key: a few ns; wait a bounded while */
+	for (int i = 0; i < 256; i++)
+		if (*(volatile __u32 *)&st->nat_pending == NAT_DONE)
+			return 0;
+	return -1;
+}
+
+static __always_inline int late_mode(void)
+{
+	__u32 zero = 0;
+	__u32 *m = bpf_map_lookup_elem(&nat_late_mode, &zero);
+	return m && *m;
+}
+
+/*
+ * A connection closing before its first tick with no translation found, while translations come from netlink: its
+ * event may not have been read yet. Park its whole life in late_closes for the loader, which looks the translation
+ * up at collect (after reading the events). Returns 1 when parked; 0 (nothing claimed) when the map is full.
+ */
+static __always_inline int park_close(struct sock_state *st, __u64 *r)
+{
+	__u32 zero = 0;
+	struct fl_late_close *l = bpf_map_lookup_elem(&late_scratch, &zero);
+	if (!l)
+		return 0;
+	struct fl_nat_key nk;
+	nat_key_of(st, &nk);
+	__builtin_memcpy(&l->key, &st->key, sizeof(l->key));
+	__builtin_memset(&l->val, 0, sizeof(l->val));
+	/* the close path runs once per socket (st->closed) and the tick skips closed sockets: nothing races here */
+	l->val.bytes_sent = r[B_SENT] > st->base[B_SENT] ? r[B_SENT] - st->base[B_SENT] : 0;
+	l->val.bytes_received = r[B_RECV] > st->base[B_RECV] ? r[B_RECV] - st->base[B_RECV] : 0;
+	l->val.segs_sent = r[B_SOUT] > st->base[B_SOUT] ? r[B_SOUT] - st->base[B_SOUT] : 0;
+	l->val.segs_received = r[B_SIN] > st->base[B_SIN] ? r[B_SIN] - st->base[B_SIN] : 0;
+	l->val.retransmits = r[B_RETR] > st->base[B_RETR] ? r[B_RETR] - st->base[B_RETR] : 0;
+	l->val.rtos = r[B_RTO] > st->base[B_RTO] ? r[B_RTO] - st->base[B_RTO] : 0;
+	l->val.opened = 1;
+	l->val.closed = 1;
+	if (bpf_map_update_elem(&late_closes, &nk, l, BPF_NOEXIST))
+		return 0;
+#pragma unroll
+	for (int i = 0; i < B_MAX; i++)
+		claim(&st->base[i], r[i]);
+	counter_add(FL_LATE_PARKED, 1);
+	return 1;
+}
 
 /*
  * Account everything that changed since the baseline into the current flow table. The tick iterator (F_TICK)
@@ -340,7 +467,14 @@ static __always_inline void flush(struct tcp_sock *tp, struct sock_state *st, in
 	struct fl_flow_val *v;
 	__u64 any = 0;
 
+	int opening = resolve_pending(st, why);
+	if (opening < 0 && why == F_TICK)
+		return;
+	if (opening > 0)
+		why = why == F_TICK ? F_OPEN_TICK : F_OPEN_CLOSE;
 	read_counters(tp, st, r);
+	if (opening == 2 && why == F_OPEN_CLOSE && late_mode() && park_close(st, r))
+		return;
 #pragma unroll
 	for (int i = 0; i < B_MAX; i++)
 		any |= r[i] > st->base[i];
@@ -353,6 +487,11 @@ static __always_inline void flush(struct tcp_sock *tp, struct sock_state *st, in
 		counter_add(FL_FLOWS_DROPPED, 1);
 		if (why == F_TICK)
 			return; /* the deltas stay in the socket: taken at a later tick or at close */
+		if (why == F_OPEN_TICK) {
+			/* the opening is counted at a later tick or at close, with the deltas */
+			__sync_lock_test_and_set(&st->nat_pending, NAT_OPEN_DEFERRED);
+			return;
+		}
 		v = overflow_entry(st, epoch);
 		if (!v) {
 			counter_add(FL_FLOWS_LOST, 1);
@@ -376,11 +515,11 @@ static __always_inline void flush(struct tcp_sock *tp, struct sock_state *st, in
 		__sync_fetch_and_add(&v->retransmits, d[B_RETR]);
 	if (d[B_RTO])
 		__sync_fetch_and_add(&v->rtos, d[B_RTO]);
-	if (why == F_OPEN)
+	if (why == F_OPEN || why == F_OPEN_TICK || why == F_OPEN_CLOSE)
 		__sync_fetch_and_add(&v->opened, 1);
-	if (why == F_CLOSE)
+	if (why == F_CLOSE || why == F_OPEN_CLOSE)
 		__sync_fetch_and_add(&v->closed, 1);
-	if (why == F_TICK && (d[B_SENT] | d[B_RECV] | d[B_SOUT] | d[B_SIN])) {
+	if ((why == F_TICK || why == F_OPEN_TICK) && (d[B_SENT] | d[B_RECV] | d[B_SOUT] | d[B_SIN])) {
 		/* one srtt sample per socket per tick in which it moved (an idle socket's srtt does not change) */
 		__u32 rtt_us = tp->srtt_us >> 3;
 		if (rtt_us) {
@@ -443,6 +582,8 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 		st = new_state(sk);
 		if (!st)
 			return 1;
+		/* the tick iterator may meet the socket while it is being registered: it leaves it alone until then */
+		st->nat_pending = NAT_RESOLVING;
 		__u8 dir = op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB ? FL_DIR_CLIENT : FL_DIR_SERVER;
 		struct fl_nat_key nk;
 		if (ctx->family == AF_INET) {
@@ -453,7 +594,8 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 			__u32 r[4] = { ctx->remote_ip6[0], ctx->remote_ip6[1], ctx->remote_ip6[2], ctx->remote_ip6[3] };
 			fill_key(&st->key, &nk, AF_INET6, l, r, ctx->local_port, bpf_ntohl(ctx->remote_port), dir);
 		}
-		translate(&st->key, &nk);
+		st->other_port = dir == FL_DIR_CLIENT ? nk.local_port : nk.remote_port;
+		int translated = translate(&st->key, &nk);
 		/* Baseline of a connection seen opening: everything counts from zero except our SYN's sequence number,
 		 * which a client's bytes_acked includes (the SYN-ACK acknowledged it, and with Fast Open the SYN's data
 		 * too, which is payload and counts). A server's bytes_acked never includes its SYN-ACK (the child
@@ -465,7 +607,13 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 		if (!bpf_core_field_exists(tp->total_rto))
 			flags |= BPF_SOCK_OPS_RTO_CB_FLAG;
 		bpf_sock_ops_cb_flags_set(ctx, ctx->bpf_sock_ops_cb_flags | flags);
-		flush(tp, st, F_OPEN);
+		if (translated) {
+			__sync_lock_test_and_set(&st->nat_pending, NAT_DONE);
+			flush(tp, st, F_OPEN);
+		} else {
+			/* looked up again, and the opening counted, at its first accounting */
+			__sync_lock_test_and_set(&st->nat_pending, NAT_PENDING);
+		}
 		return 1;
 	}
 	case BPF_SOCK_OPS_RTO_CB:

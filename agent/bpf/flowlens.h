@@ -56,7 +56,15 @@ struct fl_nat_val {
 	__u32 pad;
 };
 
+/* A connection closed before its translation could be looked up (netlink source: the event may still be on its way
+ * to the loader): its whole life, keyed by its translation-map key, for the loader to translate at collect. */
+struct fl_late_close {
+	struct fl_flow_key key;
+	struct fl_flow_val val;
+};
+
 #define FL_NAT_ENTRIES 65536
+#define FL_LATE_ENTRIES 16384
 #define FL_OVERFLOW_ENTRIES 1024
 
 enum fl_counter {
@@ -68,6 +76,7 @@ enum fl_counter {
 	FL_FLOWS_CARRIED,         /* cumulative: close-time updates kept in the overflow table (flow table full) */
 	FL_FLOWS_LOST,            /* cumulative: close-time updates lost (flow table and overflow table full) */
 	FL_NAT_RECORDED,          /* cumulative: translated connections recorded by the conntrack program */
+	FL_LATE_PARKED,           /* cumulative: connections closed before their translation lookup, left to the loader */
 	FL_COUNTER_MAX,
 };
 

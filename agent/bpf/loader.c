@@ -9,6 +9,10 @@
  *     inode, /var/run/netns, /run/docker/netns) it enters the namespace and runs the iter/tcp program once,
  *   - keeps kernel bpf_stats enabled for as long as it runs (fd-scoped BPF_ENABLE_STATS),
  *   - loads conntrack.bpf.o (Service translation) when __nf_conntrack_confirm exists, retrying every collect,
+ *     told our network namespace's inode so it records only this node's translations; when the kernel refuses
+ *     it (fentry EPERM), subscribes instead to conntrack netlink events (NFNLGRP_CONNTRACK_NEW, our namespace
+ *     only) and a thread writes the same nat_map entries (one rule for both: nat_rule.h; parser: ctnetlink.h),
+ *     one netlink message per new connection, nothing per packet,
  *   - on `collect`: runs the tick iterator over the socket storage (every tracked socket's counters into the
  *     current flow table), flips the flow table epoch, waits for running programs (an RCU grace period, obtained
  *     by updating a map-in-map), drains the previous table and its overflow table and prints one line per flow,
@@ -17,6 +21,7 @@
  *
  * Output lines (new fields are only ever added at the end of a line):
  *   ready <progId> <linkId> <maxSockets> <maxFlows> <totalRto:0|1> <socketsAdopted> <netnsVisited> <tick:storage|tcp>
+ *         <natSource:fentry|netlink|none>
  *         (tick: `storage` = iter/bpf_sk_storage_map over tracked sockets; `tcp` = iter/tcp in every namespace,
  *         used when the kernel refuses map iterators, e.g. by a BPF LSM policy)
  *   flow <localIp> <remoteIp> <serverPort> <client|server> <bytesSent> <bytesReceived> <segsSent> <segsReceived>
@@ -24,12 +29,17 @@
  *        (the same flow may appear twice in one answer, once from the overflow table: add them up)
  *   stats <runTimeNs> <runCount> <socketsTracked> <socketsSampledOut> <flowsDropped> <flowsDrained>
  *         <socketsAdopted> <natTranslated> <conntrack:0 waiting|1 attached|2 failed> <tickIterNs>
- *         <iterRunTimeNs> <iterRunCount> <flowsCarried> <flowsLost> <natRecorded>
+ *         <iterRunTimeNs> <iterRunCount> <flowsCarried> <flowsLost> <natRecorded> <natSource:fentry|netlink|none>
+ *         <natNetlink> <natNetlinkOverruns> <natParked>
  *   end
  *   error <message>          (then exit status 1)
  * runTimeNs/runCount: cumulative bpf_stats of the per-connection programs (sock_ops, close tracepoint, conntrack
  * fentry); iterRunTimeNs/iterRunCount: of the tick iterator (one run per tracked socket per tick); tickIterNs: wall
- * time of this tick's iterator pass.
+ * time of this tick's iterator pass. natSource: where Service translations come from now (none: nf_conntrack not
+ * loaded yet, or both sources refused); natRecorded: connections the fentry program recorded; natNetlink: those
+ * recorded from netlink events; natNetlinkOverruns: times the kernel dropped events (socket buffer full);
+ * natParked: connections that closed before their first tick with no translation yet (netlink source only), whose
+ * flows the loader translated itself at collect when their event had arrived (counted in natTranslated then).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -39,6 +49,7 @@
 #include <getopt.h>
 #include <malloc.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -46,6 +57,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,6 +66,8 @@
 #include <bpf/libbpf.h>
 #include <bpf/btf.h>
 #include "flowlens.h"
+#include "nat_rule.h"
+#include "ctnetlink.h"
 
 static volatile sig_atomic_t stop_requested;
 static int quiet_libbpf; /* conntrack attach attempts are expected to fail until nf_conntrack is loaded */
@@ -98,6 +112,11 @@ struct state {
 	struct bpf_link *ct_link;
 	int ct_state;
 	const char *ct_object;
+	__u32 netns_ino;   /* inode of our network namespace (the node's): only its translations are recorded */
+	int nl_fd;         /* conntrack netlink socket, the fallback source when fentry is refused; -1: not used */
+	pthread_t nl_thread;
+	__u64 nl_recorded;  /* translated connections recorded from netlink (written by the netlink thread) */
+	__u64 nl_overruns;  /* times the kernel dropped events because we read too slowly (ENOBUFS) */
 	int prog_fd, state_prog_fd, tick_prog_fd, ct_prog_fd, ct_count_fd;
 	int epoch_fd;
 	int sync_fd; /* map-in-map whose update waits for an RCU grace period */
@@ -120,6 +139,10 @@ struct state {
 	struct fl_flow_val *zeros;
 	struct fl_flow_key *ovf_keys;
 	struct fl_flow_val *ovf_vals;
+	int late_mode_fd, late_fd; /* netlink source: connections closed before their translation was looked up */
+	struct fl_nat_key *late_keys;
+	struct fl_late_close *late_vals;
+	__u64 late_translated; /* parked connections the loader found translated */
 };
 
 static void format_ip(__u8 family, const __u32 *addr, char *buf, size_t len)
@@ -160,14 +183,14 @@ static int run_iter(struct bpf_link *link)
 }
 
 /* Reads and empties a hash map of flow keys into keys/vals; returns how many entries it held. */
-static __u32 drain_hash(int fd, struct fl_flow_key *keys, void *vals, size_t vsize, __u32 max, const char *what)
+static __u32 drain_hash(int fd, void *keys, size_t ksize, void *vals, size_t vsize, __u32 max, const char *what)
 {
 	__u32 n = 0;
 	struct fl_flow_key batch_in, batch_out; /* opaque position (a bucket number for a hash map) */
 	void *in = NULL;
 	while (n < max) {
 		__u32 count = max - n;
-		int err = bpf_map_lookup_and_delete_batch(fd, in, &batch_out, keys + n, (char *)vals + n * vsize,
+		int err = bpf_map_lookup_and_delete_batch(fd, in, &batch_out, (char *)keys + n * ksize, (char *)vals + n * vsize,
 							  &count, NULL);
 		if (err && errno != ENOENT)
 			fail("draining the flow %s: %s", what, strerror(errno));
@@ -202,6 +225,8 @@ static int func_in_btf(struct btf *btf, const char *name)
 	return btf && btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0;
 }
 
+static int set_rodata_u32(struct bpf_object *obj, struct bpf_map *map, const char *var, __u32 value);
+
 /* Loads conntrack.bpf.o once __nf_conntrack_confirm exists (in vmlinux or the nf_conntrack module's BTF). */
 static void try_conntrack(struct state *s)
 {
@@ -225,7 +250,12 @@ static void try_conntrack(struct state *s)
 	}
 	struct bpf_map *nat = bpf_object__find_map_by_name(obj, "nat_map");
 	struct bpf_program *prog = bpf_object__find_program_by_name(obj, "fl_ct_confirm");
-	if (!nat || !prog || bpf_map__reuse_fd(nat, s->nat_fd) || bpf_object__load(obj)) {
+	struct bpf_map *map, *rodata = NULL;
+	bpf_object__for_each_map(map, obj)
+		if (strstr(bpf_map__name(map), ".rodata"))
+			rodata = map;
+	if (!nat || !prog || !rodata || set_rodata_u32(obj, rodata, "netns_ino", s->netns_ino) ||
+	    bpf_map__reuse_fd(nat, s->nat_fd) || bpf_object__load(obj)) {
 		fprintf(stderr, "flowlens-loader: loading %s failed (%s): Service addresses are not translated\n",
 			s->ct_object, strerror(errno));
 		bpf_object__close(obj);
@@ -245,6 +275,116 @@ static void try_conntrack(struct state *s)
 	s->ct_prog_fd = bpf_program__fd(prog);
 	s->ct_count_fd = bpf_object__find_map_fd_by_name(obj, "nat_recorded");
 	s->ct_state = CT_ATTACHED;
+}
+
+/* ---- Service translation from conntrack netlink events (when the kernel refuses the fentry program) ---- */
+
+static void nl_record(const struct fl_ct_event *ev, void *arg)
+{
+	struct state *s = arg;
+	struct fl_nat_key keys[2];
+	struct fl_nat_val vals[2];
+	int n = fl_nat_entries(&ev->orig, &ev->reply, ev->family, keys, vals);
+	for (int i = 0; i < n; i++)
+		bpf_map_update_elem(s->nat_fd, &keys[i], &vals[i], BPF_ANY);
+	if (n)
+		__atomic_fetch_add(&s->nl_recorded, 1, __ATOMIC_RELAXED);
+}
+
+/* Reads events until the process exits: a blocking recv() per batch, so a new connection's entry is in nat_map
+ * microseconds after the kernel confirmed it (usually before its socket's first tick or close). */
+static void *nl_loop(void *arg)
+{
+	struct state *s = arg;
+	static char buf[1 << 16];
+	for (;;) {
+		ssize_t n = recv(s->nl_fd, buf, sizeof(buf), 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOBUFS) {
+				/* the socket buffer overflowed: some connections of this burst go untranslated */
+				__atomic_fetch_add(&s->nl_overruns, 1, __ATOMIC_RELAXED);
+				continue;
+			}
+			fprintf(stderr, "flowlens-loader: reading conntrack events: %s\n", strerror(errno));
+			return NULL;
+		}
+		fl_ct_parse_buf(buf, (size_t)n, nl_record, s);
+	}
+}
+
+/* Subscribes to new-connection events of our network namespace and starts the reading thread; 0 or -errno. */
+static int start_netlink(struct state *s)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+	if (fd < 0)
+		return -errno;
+	int rcvbuf = 8 << 20;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	struct sockaddr_nl addr = { .nl_family = AF_NETLINK };
+	int group = NFNLGRP_CONNTRACK_NEW;
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
+	    setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group))) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	s->nl_fd = fd;
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old); /* signals stay with the main thread */
+	int err = pthread_create(&s->nl_thread, NULL, nl_loop, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		close(fd);
+		s->nl_fd = -1;
+		return -err;
+	}
+	return 0;
+}
+
+/* After the fentry program failed: the netlink source, once. */
+static void try_netlink(struct state *s)
+{
+	static int tried;
+	if (s->ct_state != CT_FAILED || tried)
+		return;
+	tried = 1;
+	int err = start_netlink(s);
+	if (err)
+		fprintf(stderr, "flowlens-loader: conntrack netlink events unavailable (%s): Service addresses are not "
+				"translated\n", strerror(-err));
+	else {
+		__u32 zero = 0, one = 1;
+		bpf_map_update_elem(s->late_mode_fd, &zero, &one, BPF_ANY);
+		fprintf(stderr, "flowlens-loader: fentry refused: Service translation from conntrack netlink events\n");
+	}
+}
+
+/* Connections that closed before their translation was looked up (netlink source): translated now, when their event
+ * has arrived (the thread reads events continuously; by the tick it has), printed as flows of this tick. */
+static __u64 drain_late(struct state *s)
+{
+	if (s->nl_fd < 0)
+		return 0;
+	__u32 n = drain_hash(s->late_fd, s->late_keys, sizeof(*s->late_keys), s->late_vals, sizeof(*s->late_vals),
+			     FL_LATE_ENTRIES, "late closes");
+	for (__u32 i = 0; i < n; i++) {
+		struct fl_nat_val t;
+		if (bpf_map_lookup_elem(s->nat_fd, &s->late_keys[i], &t) == 0) {
+			fl_apply_nat(&s->late_vals[i].key, &t);
+			s->late_translated++;
+		}
+		print_flow(&s->late_vals[i].key, &s->late_vals[i].val);
+	}
+	return n;
+}
+
+static const char *nat_source(const struct state *s)
+{
+	return s->ct_state == CT_ATTACHED ? "fentry" : s->nl_fd >= 0 ? "netlink" : "none";
 }
 
 static void prog_stats(int fd, __u64 *run_ns, __u64 *run_cnt)
@@ -269,6 +409,7 @@ static void collect(struct state *s)
 	__u64 drained = 0;
 
 	try_conntrack(s);
+	try_netlink(s);
 
 	/* Every tracked socket's counters since its last reading, into the current set. */
 	__u64 t0 = now_ns();
@@ -296,7 +437,7 @@ static void collect(struct state *s)
 	bpf_map_lookup_elem(s->slot_next_fd, &set, &used);
 	if (used > s->max_flows)
 		used = s->max_flows;
-	__u32 n = drain_hash(index_fd, s->keys, s->slots, sizeof(*s->slots), s->max_flows, "index");
+	__u32 n = drain_hash(index_fd, s->keys, sizeof(*s->keys), s->slots, sizeof(*s->slots), s->max_flows, "index");
 	__u32 count = used;
 	/* an array batch ends with ENOENT when it reaches the last entry, after reading it */
 	if (used && bpf_map_lookup_batch(vals_fd, NULL, &batch_out, s->indices, s->vals, &count, NULL) &&
@@ -314,12 +455,13 @@ static void collect(struct state *s)
 	__u32 reset = 0;
 	bpf_map_update_elem(s->slot_next_fd, &set, &reset, BPF_ANY);
 
-	__u32 o = drain_hash(s->overflow_fds[set], s->ovf_keys, s->ovf_vals, sizeof(*s->ovf_vals),
+	__u32 o = drain_hash(s->overflow_fds[set], s->ovf_keys, sizeof(*s->ovf_keys), s->ovf_vals, sizeof(*s->ovf_vals),
 				FL_OVERFLOW_ENTRIES, "overflow");
 	for (__u32 i = 0; i < o; i++) {
 		print_flow(&s->ovf_keys[i], &s->ovf_vals[i]);
 		drained++;
 	}
+	drained += drain_late(s);
 
 	__u64 run_ns = 0, run_cnt = 0, iter_run_ns = 0, iter_run_cnt = 0, nat_recorded = 0;
 	prog_stats(s->prog_fd, &run_ns, &run_cnt);
@@ -329,14 +471,17 @@ static void collect(struct state *s)
 		bpf_map_lookup_elem(s->ct_count_fd, &zero, &nat_recorded);
 	}
 	prog_stats(s->tick_prog_fd, &iter_run_ns, &iter_run_cnt);
-	printf("stats %llu %llu %llu %llu %llu %llu %llu %llu %d %llu %llu %llu %llu %llu %llu\n",
+	printf("stats %llu %llu %llu %llu %llu %llu %llu %llu %d %llu %llu %llu %llu %llu %llu %s %llu %llu %llu\n",
 	       (unsigned long long)run_ns, (unsigned long long)run_cnt,
 	       (unsigned long long)counter(s, FL_SOCKETS_TRACKED), (unsigned long long)counter(s, FL_SOCKETS_SAMPLED_OUT),
 	       (unsigned long long)counter(s, FL_FLOWS_DROPPED), (unsigned long long)drained,
-	       (unsigned long long)counter(s, FL_SOCKETS_ADOPTED), (unsigned long long)counter(s, FL_NAT_TRANSLATED),
+	       (unsigned long long)counter(s, FL_SOCKETS_ADOPTED), (unsigned long long)(counter(s, FL_NAT_TRANSLATED) + s->late_translated),
 	       s->ct_state, (unsigned long long)iter_ns, (unsigned long long)iter_run_ns,
 	       (unsigned long long)iter_run_cnt, (unsigned long long)counter(s, FL_FLOWS_CARRIED),
-	       (unsigned long long)counter(s, FL_FLOWS_LOST), (unsigned long long)nat_recorded);
+	       (unsigned long long)counter(s, FL_FLOWS_LOST), (unsigned long long)nat_recorded, nat_source(s),
+	       (unsigned long long)__atomic_load_n(&s->nl_recorded, __ATOMIC_RELAXED),
+	       (unsigned long long)__atomic_load_n(&s->nl_overruns, __ATOMIC_RELAXED),
+	       (unsigned long long)counter(s, FL_LATE_PARKED));
 	printf("end\n");
 	fflush(stdout);
 }
@@ -525,7 +670,7 @@ int main(int argc, char **argv)
 {
 	const char *object = NULL, *cgroup = NULL, *ct_object = NULL;
 	int adopt = 1;
-	struct state s = { .max_flows = 16384, .max_sockets = 65536, .ct_prog_fd = -1, .ct_count_fd = -1 };
+	struct state s = { .max_flows = 16384, .max_sockets = 65536, .ct_prog_fd = -1, .ct_count_fd = -1, .nl_fd = -1 };
 	static const struct option opts[] = {
 		{ "object", required_argument, NULL, 'o' },
 		{ "conntrack-object", required_argument, NULL, 'n' },
@@ -550,6 +695,10 @@ int main(int argc, char **argv)
 	if (!object || !cgroup || s.max_flows == 0 || s.max_sockets == 0)
 		usage();
 	s.ct_object = ct_object ? ct_object : sibling(object, "conntrack.bpf.o");
+	struct stat self_ns;
+	if (stat("/proc/self/ns/net", &self_ns))
+		fail("reading /proc/self/ns/net: %s", strerror(errno));
+	s.netns_ino = (__u32)self_ns.st_ino;
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -610,6 +759,8 @@ int main(int argc, char **argv)
 	s.counters_fd = map_fd(&s, "counters");
 	s.nat_fd = map_fd(&s, "nat_map");
 	s.listeners_fd = map_fd(&s, "listeners");
+	s.late_mode_fd = map_fd(&s, "nat_late_mode");
+	s.late_fd = map_fd(&s, "late_closes");
 	int storage_fd = map_fd(&s, "sock_states");
 	s.epoch = 0;
 	s.keys = calloc(s.max_flows, sizeof(*s.keys));
@@ -619,7 +770,10 @@ int main(int argc, char **argv)
 	s.zeros = calloc(s.max_flows, sizeof(*s.zeros)); /* untouched zero pages: costs no memory */
 	s.ovf_keys = calloc(FL_OVERFLOW_ENTRIES, sizeof(*s.ovf_keys));
 	s.ovf_vals = calloc(FL_OVERFLOW_ENTRIES, sizeof(*s.ovf_vals));
-	if (!s.keys || !s.slots || !s.indices || !s.vals || !s.zeros || !s.ovf_keys || !s.ovf_vals)
+	s.late_keys = calloc(FL_LATE_ENTRIES, sizeof(*s.late_keys));
+	s.late_vals = calloc(FL_LATE_ENTRIES, sizeof(*s.late_vals));
+	if (!s.keys || !s.slots || !s.indices || !s.vals || !s.zeros || !s.ovf_keys || !s.ovf_vals || !s.late_keys ||
+	    !s.late_vals)
 		fail("cannot allocate drain buffers for %u flows", s.max_flows);
 	for (__u32 i = 0; i < s.max_flows; i++)
 		s.indices[i] = i;
@@ -660,6 +814,7 @@ int main(int argc, char **argv)
 	quiet_libbpf = 1;
 	try_conntrack(&s);
 	quiet_libbpf = 0;
+	try_netlink(&s);
 
 	struct bpf_prog_info pinfo = {};
 	__u32 plen = sizeof(pinfo);
@@ -683,9 +838,9 @@ int main(int argc, char **argv)
 	/* Loading parsed the objects' BTF and the kernel's (~15 MB of heap, freed but kept by malloc): give it back,
 	 * the loader lives as long as the agent (bench:agent: RSS 15.5 -> 4.3 MB). */
 	malloc_trim(0);
-	printf("ready %u %u %u %u %d %llu %d %s\n", pinfo.id, linfo.id, s.max_sockets, s.max_flows, total_rto,
+	printf("ready %u %u %u %u %d %llu %d %s %s\n", pinfo.id, linfo.id, s.max_sockets, s.max_flows, total_rto,
 	       (unsigned long long)counter(&s, FL_SOCKETS_ADOPTED), netns_visited,
-	       s.tick_mode == TICK_STORAGE ? "storage" : "tcp");
+	       s.tick_mode == TICK_STORAGE ? "storage" : "tcp", nat_source(&s));
 	fflush(stdout);
 
 	char line[256];

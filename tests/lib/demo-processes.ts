@@ -1,10 +1,12 @@
 /**
  * Runs the demo services (demo/src/service.ts) as real processes, optionally inside a network
- * namespace, and stops them. A service started with PORT=0 reports the port it got on stdout.
+ * namespace (and the cgroup of the node that namespace belongs to, see tests/lib/kube-node.ts), and
+ * stops them. A service started with PORT=0 reports the port it got on stdout.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { spawnIn } from '../../agent/test/lib/netns.js';
 import { REPO_ROOT } from '../../deploy/tools/k8s-tools.js';
 
 export const DEMO_SERVICE = join(REPO_ROOT, 'demo/src/service.ts');
@@ -26,12 +28,12 @@ export async function startDemo(
   opts: { netns?: string; advertiseHost?: string; startTimeoutMs?: number } = {}
 ): Promise<DemoProcess> {
   const argv = [process.execPath, '--import', 'tsx', DEMO_SERVICE, role];
-  const cmd = opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...argv] : argv;
-  const child = spawn(cmd[0]!, cmd.slice(1), {
+  const spawnOpts: SpawnOptions = {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
-  });
+  };
+  const child = opts.netns ? spawnIn(opts.netns, argv, spawnOpts) : spawn(argv[0]!, argv.slice(1), spawnOpts);
   const lines: string[] = [];
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -12,6 +12,11 @@ export interface LoaderOptions {
   cgroup: string;
   maxSockets: number;
   maxFlows: number;
+  /**
+   * Run the loader in this named network namespace (/run/netns/NAME) instead of ours: its Service translations
+   * are that namespace's (a node's). Entered with nsenter, which keeps our mounts (the cgroup path stays valid).
+   */
+  netns?: string;
   /** How long load + attach may take. */
   startTimeoutMs?: number;
   /** How long one collect may take. */
@@ -54,20 +59,22 @@ export class BpfLoader {
 
   /** Starts the loader and waits until the program is loaded and attached. */
   static async start(opts: LoaderOptions): Promise<BpfLoader> {
-    const child = spawn(
-      opts.loader,
-      [
-        '--object',
-        opts.object,
-        '--cgroup',
-        opts.cgroup,
-        '--max-sockets',
-        String(opts.maxSockets),
-        '--max-flows',
-        String(opts.maxFlows),
-      ],
-      { stdio: ['pipe', 'pipe', 'pipe'] }
-    );
+    const args = [
+      '--object',
+      opts.object,
+      '--cgroup',
+      opts.cgroup,
+      '--max-sockets',
+      String(opts.maxSockets),
+      '--max-flows',
+      String(opts.maxFlows),
+    ];
+    const child =
+      opts.netns === undefined
+        ? spawn(opts.loader, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+        : spawn('nsenter', [`--net=/run/netns/${opts.netns}`, opts.loader, ...args], {
+            stdio: ['pipe', 'pipe', 'pipe'],
+          });
     const loader = new BpfLoader(child, opts);
     const spawnError = new Promise<never>((_, reject) =>
       child.once('error', (err) => reject(new LoaderError(`cannot run ${opts.loader}: ${err.message}`)))

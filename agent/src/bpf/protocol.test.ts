@@ -11,7 +11,7 @@ test('a collect answer: flows, stats, end', () => {
   );
   // a later loader may add fields at the end of a line: they are ignored
   assert.equal(p.push('flow fd00::1 fd00::2 443 server 1 2 3 4 0 0 0 0 0 0 0 0 - 0 extra'), null);
-  assert.equal(p.push('stats 49182 29 4 1 0 2 7 1 1 250000 9000 30 2 0 5'), null);
+  assert.equal(p.push('stats 49182 29 4 1 0 2 7 1 2 250000 9000 30 2 0 5 netlink 6 1 3'), null);
   const r = p.push('end');
   assert.ok(r);
   assert.equal(r.flows.length, 2);
@@ -44,14 +44,21 @@ test('a collect answer: flows, stats, end', () => {
     flowsDrained: 2,
     socketsAdopted: 7,
     natTranslated: 1,
-    conntrack: 'attached',
+    conntrack: 'failed',
     tickIterNs: 250000,
     iterRunTimeNs: 9000,
     iterRunCount: 30,
     flowsCarried: 2,
     flowsLost: 0,
     natRecorded: 5,
+    natSource: 'netlink',
+    natNetlink: 6,
+    natNetlinkOverruns: 1,
+    natParked: 3,
   });
+  // a loader without the translation-source fields (older) reads as none
+  p.push('stats 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0');
+  assert.equal(p.push('end')?.stats.natSource, 'none');
   // the parser is ready for the next answer
   p.push('stats 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0');
   assert.deepEqual(p.push('end')?.flows, []);
@@ -73,6 +80,8 @@ test('bad lines are errors, never silently skipped', () => {
     ProtocolError
   );
   assert.throws(() => new CollectParser().push('stats 1 1 0 0 0 0 0 0 9 0 0 0 0 0 0'), /conntrack state/);
+  assert.throws(() => new CollectParser().push('stats 1 1 0 0 0 0 0 0 1 0 0 0 0 0 0 kprobe 0 0'), /translation source/);
+  assert.throws(() => new CollectParser().push('stats 1 1 0 0 0 0 0 0 1 0 0 0 0 0 0 netlink x 0'), /nat netlink/);
   assert.throws(() => new CollectParser().push('end'), /without 'stats'/);
   assert.throws(() => new CollectParser().push('error swapping flow maps: EPERM'), /swapping flow maps/);
   assert.throws(() => parseReady('error loading'), ProtocolError);
@@ -85,8 +94,11 @@ test('bad lines are errors, never silently skipped', () => {
     socketsAdopted: 122,
     netnsVisited: 3,
     tickMode: 'storage',
+    natSource: 'none',
   });
   assert.equal(parseReady('ready 10 20 65536 16384 0 0 1 tcp').tickMode, 'tcp');
+  assert.equal(parseReady('ready 10 20 65536 16384 0 0 1 tcp netlink').natSource, 'netlink');
+  assert.throws(() => parseReady('ready 10 20 65536 16384 0 0 1 tcp kprobe'), /translation source/);
   assert.throws(() => parseReady('ready 10 20 65536 16384 1 122 3 sideways'), /tick mode/);
   assert.equal(emptyKernelStats().conntrack, 'waiting');
 });

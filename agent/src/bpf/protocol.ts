@@ -18,6 +18,21 @@ export interface LoaderReady {
   netnsVisited: number;
   /** `storage`: the tick iterates the socket storage map; `tcp`: iter/tcp in every namespace (map iterators refused). */
   tickMode: 'storage' | 'tcp';
+  /** Where Service translations come from at start (see NatSource). */
+  natSource: NatSource;
+}
+
+/**
+ * Source of Service (DNAT/SNAT) translations: `fentry` = the conntrack program, `netlink` = conntrack netlink events
+ * read by the loader (kernels refusing fentry), `none` = nf_conntrack not loaded yet, or both refused.
+ */
+export type NatSource = 'fentry' | 'netlink' | 'none';
+
+function natSource(field: string | undefined, line: string): NatSource {
+  if (field === undefined) {
+    return 'none'; // an older loader: the fields end before
+  }
+  return field === 'fentry' || field === 'netlink' || field === 'none' ? field : badField('translation source', line);
 }
 
 /** The address a translated connection's client used (a Service ClusterIP or NodePort). */
@@ -68,6 +83,17 @@ export interface KernelStats {
   flowsLost: number;
   /** Cumulative: translated connections the conntrack program recorded. */
   natRecorded: number;
+  /** Where translations come from now. */
+  natSource: NatSource;
+  /** Cumulative: translated connections recorded from conntrack netlink events. */
+  natNetlink: number;
+  /** Cumulative: times the kernel dropped conntrack events (the loader's socket buffer was full). */
+  natNetlinkOverruns: number;
+  /**
+   * Cumulative: connections that closed before their first tick with no translation yet (netlink source), left to
+   * the loader, which translated them at collect when their event had arrived.
+   */
+  natParked: number;
 }
 
 /** Stats of a loader that has done nothing yet (a base for tests and fakes). */
@@ -88,6 +114,10 @@ export function emptyKernelStats(): KernelStats {
     flowsCarried: 0,
     flowsLost: 0,
     natRecorded: 0,
+    natSource: 'none',
+    natNetlink: 0,
+    natNetlinkOverruns: 0,
+    natParked: 0,
   };
 }
 
@@ -127,6 +157,7 @@ export function parseReady(line: string): LoaderReady {
     socketsAdopted: int(f[6], 'sockets adopted', line),
     netnsVisited: int(f[7], 'namespaces visited', line),
     tickMode: f[8] === 'storage' ? 'storage' : f[8] === 'tcp' ? 'tcp' : badField('tick mode', line),
+    natSource: natSource(f[9], line),
   };
 }
 
@@ -184,6 +215,10 @@ export function parseStats(line: string): KernelStats {
     flowsCarried: int(f[13], 'flows carried', line),
     flowsLost: int(f[14], 'flows lost', line),
     natRecorded: int(f[15], 'nat recorded', line),
+    natSource: natSource(f[16], line),
+    natNetlink: f[17] === undefined ? 0 : int(f[17], 'nat netlink', line),
+    natNetlinkOverruns: f[18] === undefined ? 0 : int(f[18], 'nat netlink overruns', line),
+    natParked: f[19] === undefined ? 0 : int(f[19], 'nat parked', line),
   };
 }
 

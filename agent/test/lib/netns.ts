@@ -36,13 +36,37 @@ export async function ip(args: string[], timeoutMs = 10_000): Promise<string> {
   return stdout;
 }
 
+const cgroupOfNs = new Map<string, string>();
+
+/**
+ * Every process execIn/spawnIn start in `ns` from now on first joins the cgroup-v2 directory `dir` (null: no
+ * longer). A Kubernetes node's pods and host processes all live under the node's cgroup, which is what a node
+ * agent's sock_ops program is attached to (tests/lib/kube-node.ts).
+ */
+export function setNamespaceCgroup(ns: string, dir: string | null): void {
+  if (dir === null) {
+    cgroupOfNs.delete(ns);
+  } else {
+    cgroupOfNs.set(ns, dir);
+  }
+}
+
+/** The command line that runs argv in ns (and in its cgroup, when one is set). */
+function inNamespace(ns: string, argv: string[]): string[] {
+  const base = ['ip', 'netns', 'exec', ns, ...argv];
+  const cgroup = cgroupOfNs.get(ns);
+  return cgroup === undefined ? base : ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, ...base];
+}
+
 export async function execIn(ns: string, argv: string[], timeoutMs = 30_000): Promise<string> {
-  const { stdout } = await run('ip', ['netns', 'exec', ns, ...argv], { timeout: timeoutMs, maxBuffer: 16 << 20 });
+  const [cmd, ...args] = inNamespace(ns, argv);
+  const { stdout } = await run(cmd!, args, { timeout: timeoutMs, maxBuffer: 16 << 20 });
   return stdout;
 }
 
 export function spawnIn(ns: string, argv: string[], opts: SpawnOptions = {}): ChildProcess {
-  return spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['pipe', 'pipe', 'pipe'], ...opts });
+  const [cmd, ...args] = inNamespace(ns, argv);
+  return spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'], ...opts });
 }
 
 /** A random 10.x.y.0/24 block: link i uses 10.x.y.(4i)/30. */

@@ -25,13 +25,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define IPPROTO_TCP 6
 #define NFCT_PTRMASK (~7UL)
 
-/* Reused from flowlens.bpf.o by the loader (same definition). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, FL_NAT_ENTRIES);
-	__type(key, struct fl_nat_key);
-	__type(value, struct fl_nat_val);
-} nat_map SEC(".maps");
+/* Connections the node translated (nat_map.bpf.h: one definition for both objects). */
+#include "nat_map.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -154,13 +154,8 @@ struct {
 	.values = { &rcu_sync_dummy },
 };
 
-/* Connections the node translated, filled by conntrack.bpf.c (which reuses this map). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, FL_NAT_ENTRIES);
-	__type(key, struct fl_nat_key);
-	__type(value, struct fl_nat_val);
-} nat_map SEC(".maps");
+/* Connections the node translated (nat_map.bpf.h: one definition for both objects). */
+#include "nat_map.bpf.h"
 
 /* Set to 1 by the loader when translations come from netlink events (which can reach nat_map after a short
  * connection closed): a connection closing untranslated before its first tick is then parked in late_closes. */

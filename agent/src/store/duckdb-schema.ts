@@ -77,7 +77,8 @@ export function sqlString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
 
-async function tx(w: DuckDBConnection, fn: () => Promise<void>): Promise<void> {
+/** Runs fn in one transaction on the writer connection: committed whole, or rolled back and rethrown. */
+export async function tx(w: DuckDBConnection, fn: () => Promise<void>): Promise<void> {
   await w.run('BEGIN TRANSACTION');
   try {
     await fn();

@@ -37,6 +37,7 @@ import {
   createTables,
   setMeta,
   sqlString,
+  tx,
 } from './duckdb-schema.js';
 import {
   categoryWhere,
@@ -400,7 +401,7 @@ export class DuckDbStore implements FlowStore {
       const cur = this.batch;
       const grace = this.opts.graceS;
       const rolled = cur > this.rolledBatch;
-      await this.tx(w, async () => {
+      await tx(w, async () => {
         if (rolled) {
           const where = `batch > ${this.rolledBatch} AND batch <= ${cur}`;
           await w.run(`INSERT INTO dirty SELECT DISTINCT 300, ts // 300 * 300 FROM flows_raw WHERE ${where}`);
@@ -420,7 +421,7 @@ export class DuckDbStore implements FlowStore {
       );
       for (const r of closed5) {
         const b = num(r.bucket);
-        await this.tx(w, async () => {
+        await tx(w, async () => {
           await rebuild(w, 300, 300, b);
           await w.run(`DELETE FROM dirty WHERE step = 300 AND bucket = ${b}`);
           await w.run(`INSERT INTO dirty VALUES (900, ${floorTo(b, 900)}), (3600, ${floorTo(b, 3600)})`);
@@ -433,7 +434,7 @@ export class DuckDbStore implements FlowStore {
         );
         for (const r of closed) {
           const b = num(r.bucket);
-          await this.tx(w, async () => {
+          await tx(w, async () => {
             await rebuild(w, step, 300, b);
             await w.run(`DELETE FROM dirty WHERE step = ${step} AND bucket = ${b}`);
           });
@@ -458,17 +459,6 @@ export class DuckDbStore implements FlowStore {
       await w.run(`DELETE FROM flows_900 WHERE bucket < ${nowS - this.opts.fineRetentionS}`);
       await w.run(`DELETE FROM flows_3600 WHERE bucket < ${nowS - this.opts.hourRetentionS}`);
     });
-  }
-
-  private async tx(w: DuckDBConnection, fn: () => Promise<void>): Promise<void> {
-    await w.run('BEGIN TRANSACTION');
-    try {
-      await fn();
-      await w.run('COMMIT');
-    } catch (err) {
-      await w.run('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
   }
 
   private tiers(nowS: number): Tier[] {

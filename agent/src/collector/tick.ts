@@ -50,6 +50,7 @@ export function toTick(
     socketsAdopted: result.stats.socketsAdopted,
     socketsTranslated: result.stats.natTranslated,
     conntrack: result.stats.conntrack,
+    natSource: result.stats.natSource,
     tickIterSeconds: result.stats.tickIterNs / 1e9,
     flowsCarried: result.stats.flowsCarried,
     flowsLost: result.stats.flowsLost,

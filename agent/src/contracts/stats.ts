@@ -19,6 +19,8 @@ export interface CollectorStats {
   socketsTranslated?: number;
   /** The conntrack (Service translation) program: waiting for nf_conntrack, attached, or refused by the kernel. */
   conntrack?: 'waiting' | 'attached' | 'failed';
+  /** Where Service translations come from: the conntrack program, conntrack netlink events, or nowhere. */
+  natSource?: 'fentry' | 'netlink' | 'none';
   /** Wall time of the last tick's iterator pass over the tracked sockets, in seconds. */
   tickIterSeconds?: number;
   /** Close-time updates kept in the overflow table because the flow table was full / lost (cumulative). */

@@ -71,11 +71,14 @@ export class SelfMetrics {
     mirroredGauge(
       registry,
       'flowlens_agent_conntrack_attached',
-      'Service translation: 1 when the conntrack program is attached, 0 while waiting for nf_conntrack or refused.',
+      "Service translation: 1 while the node's translations are read (conntrack program, or conntrack netlink events where the kernel refuses it), 0 while waiting for nf_conntrack or with neither.",
       [],
       () => {
-        const state = latest()?.conntrack;
-        return single(state === undefined ? undefined : state === 'attached' ? 1 : 0);
+        const { conntrack, natSource } = latest() ?? {};
+        if (conntrack === undefined && natSource === undefined) {
+          return single(undefined);
+        }
+        return single(conntrack === 'attached' || natSource === 'fentry' || natSource === 'netlink' ? 1 : 0);
       }
     );
     mirroredGauge(registry, 'flowlens_agent_active_flows', 'Flows with activity in the last collection tick.', [], () =>

@@ -68,7 +68,7 @@ async function observed(nodeName: string | undefined): Promise<Set<string>> {
 
 const KIND_GROUP: Record<string, string> = { Pod: '', Node: '', Service: '', ReplicaSet: 'apps', Job: 'batch' };
 
-/** Every API call written in agent/src/kube (client-node methods and watch paths), as group/resource:verb. */
+/** Every API call written in agent/src/kube (client-node methods, informer paths, reads by path), as group/resource:verb. */
 function callsInCode(): { agent: Set<string>; hub: Set<string> } {
   const dir = join(REPO_ROOT, 'agent/src/kube');
   const all = new Set<string>();
@@ -82,8 +82,14 @@ function callsInCode(): { agent: Set<string>; hub: Set<string> } {
       const verb = op === 'read' ? 'get' : op === 'list' ? 'list' : op;
       all.add(`${KIND_GROUP[kind]}/${kind.toLowerCase()}s:${verb}`);
     }
+    // Informers (informer.ts): list, then watch, the path they are given.
     for (const m of text.matchAll(/path: '\/api\/v1\/([a-z]+)'/g)) {
+      all.add(`/${m[1]}:list`);
       all.add(`/${m[1]}:watch`);
+    }
+    // Single-object reads by path (the owner walk): /apis/<group>/<version>/namespaces/${ns}/<resource>/${name}.
+    for (const m of text.matchAll(/`\/apis\/([a-z.]+)\/v1\/namespaces\/\$\{[^}]+\}\/([a-z]+)\/\$\{/g)) {
+      all.add(`${m[1]}/${m[2]}:get`);
     }
   }
   // Node scope leaves out the services watch (provider.ts: only when no node name is given).

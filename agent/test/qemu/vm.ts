@@ -59,7 +59,20 @@ const XTABLES_EXTENSIONS = '/usr/lib/x86_64-linux-gnu/xtables';
 const XTABLES_NEEDED = ['libxt_standard.so', 'libxt_tcp.so', 'libxt_DNAT.so'];
 
 /** The loader's command line inside the VM (paths of the initramfs). */
-export const LOADER_ARGS = ['/bin/flowlens-loader', '--object', '/flowlens.bpf.o', '--cgroup', '/sys/fs/cgroup'];
+/**
+ * The loader runs in the client namespace, as a node agent runs in its node's network namespace (host network): that
+ * is where the dnat scenario's kube-proxy-style rule translates, and a loader records only its own namespace's
+ * translations. busybox nsenter changes nothing else (no remount of /sys, unlike `ip netns exec`).
+ */
+export const LOADER_ARGS = [
+  '/bin/nsenter',
+  '--net=/run/netns/c',
+  '/bin/flowlens-loader',
+  '--object',
+  '/flowlens.bpf.o',
+  '--cgroup',
+  '/sys/fs/cgroup',
+];
 
 export interface Kernel {
   dir: string;

@@ -9,6 +9,9 @@
  *     `remoteIp`/`remotePort` are then the real backend; on a server end when the server's node translated a
  *     connection that arrived from another node, and `remoteIp` is then the original client (SNAT undone);
  *   - `rttUs.max` is the largest per-tick srtt sample of the report window (`min`/`avg` likewise per tick).
+ *
+ * Contract 1.2 (additive: 1.0 and 1.1 reports still validate, `version` stays 1): per flow and in `other`,
+ * why packets and connections failed (`failureCountersSchema`); every field is optional and absent means 0.
  * `MAX_FLOWS_PER_REPORT` bounds the flows of one report: the agent's `--top-n` cannot exceed it and the hub
  * refuses a report holding more.
  */
@@ -27,6 +30,39 @@ export const flowCountersSchema = z.object({
   connectionsClosed: count,
 });
 export type FlowCounters = z.infer<typeof flowCountersSchema>;
+
+/**
+ * Contract 1.2: failures of one flow over the report window, all optional (absent = 0).
+ *   - `connectAttempts`: connections this end tried to open (a SYN sent by connect()); client ends only;
+ *   - `connectFailures`: attempts that never reached ESTABLISHED (no answer, or refused);
+ *   - `connectRefused`: the failures answered with a reset (a subset of `connectFailures`);
+ *   - `synRetransmits`: SYNs sent again for attempts of this window;
+ *   - `resetsSent` / `resetsReceived`: resets this end sent / received on a connection past the handshake;
+ *   - `drops`: packets of this flow the local kernel dropped, by the kernel's drop-reason name (the
+ *     `skb_drop_reason` enum without its `SKB_DROP_REASON_` prefix, e.g. `NETFILTER_DROP`, `NO_SOCKET`).
+ */
+export const dropReasonSchema = z.string().regex(/^[A-Z0-9_]{1,64}$/);
+export const failureCountersSchema = z.object({
+  connectAttempts: count.optional(),
+  connectFailures: count.optional(),
+  connectRefused: count.optional(),
+  synRetransmits: count.optional(),
+  resetsSent: count.optional(),
+  resetsReceived: count.optional(),
+  drops: z
+    .record(dropReasonSchema, count)
+    .refine((d) => Object.keys(d).length <= 256, 'drops: at most 256 reasons')
+    .optional(),
+});
+export type FailureCounters = z.infer<typeof failureCountersSchema>;
+export const FAILURE_COUNTER_NAMES = [
+  'connectAttempts',
+  'connectFailures',
+  'connectRefused',
+  'synRetransmits',
+  'resetsSent',
+  'resetsReceived',
+] as const satisfies ReadonlyArray<keyof FailureCounters>;
 
 export const rttSummarySchema = z
   .object({ min: z.number().nonnegative(), avg: z.number().nonnegative(), max: z.number().nonnegative() })
@@ -53,7 +89,7 @@ export type Direction = z.infer<typeof directionSchema>;
 export const viaSchema = z.object({ ip, port }).nullable();
 export type Via = z.infer<typeof viaSchema>;
 
-export const flowRecordSchema = flowCountersSchema.extend({
+export const flowRecordSchema = flowCountersSchema.merge(failureCountersSchema).extend({
   localIp: ip,
   localPort: port,
   remoteIp: ip,
@@ -66,7 +102,7 @@ export const flowRecordSchema = flowCountersSchema.extend({
 export type FlowRecord = z.infer<typeof flowRecordSchema>;
 
 /** Sum of the counters of the flows that did not make the top N; `flows` says how many there were. */
-export const otherCountersSchema = flowCountersSchema.extend({ flows: count.optional() });
+export const otherCountersSchema = flowCountersSchema.merge(failureCountersSchema).extend({ flows: count.optional() });
 export type OtherCounters = z.infer<typeof otherCountersSchema>;
 
 /** Flows one report may hold: the upper bound of the agent's `--top-n` and the hub's per-report limit. */

@@ -47,6 +47,14 @@ const RESOURCES: ResourceType[] = [
   { kind: 'DaemonSet', apiVersion: 'apps/v1', prefix: '/apis/apps/v1', plural: 'daemonsets', namespaced: true },
   { kind: 'Job', apiVersion: 'batch/v1', prefix: '/apis/batch/v1', plural: 'jobs', namespaced: true },
   { kind: 'CronJob', apiVersion: 'batch/v1', prefix: '/apis/batch/v1', plural: 'cronjobs', namespaced: true },
+  { kind: 'Namespace', apiVersion: 'v1', prefix: '/api/v1', plural: 'namespaces', namespaced: false },
+  {
+    kind: 'NetworkPolicy',
+    apiVersion: 'networking.k8s.io/v1',
+    prefix: '/apis/networking.k8s.io/v1',
+    plural: 'networkpolicies',
+    namespaced: true,
+  },
 ];
 
 type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';

@@ -24,6 +24,8 @@ import type { ReportV1 } from '../../agent/src/contracts/report.js';
 import { PolicyEvaluator, type PolicyEnd } from '../../agent/src/policy/evaluate.js';
 import { Inventory } from '../../agent/src/policy/inventory.js';
 import { REPO_ROOT, startHubProcess, type HubProcess } from '../lib/hub-process.js';
+import { FakeKubeApiServer } from '../lib/fake-kube-apiserver.js';
+import { requireK8sTools } from '../lib/k8s-tools.js';
 import { validateK8sObject, type K8sObject } from '../lib/k8s-validate.js';
 
 const run = promisify(execFile);
@@ -257,6 +259,49 @@ test('every generated object passes the Kubernetes schemas (kubernetes-models, s
     for (const d of docs) {
       assert.deepEqual(await validateK8sObject(d), [], `${d.metadata?.name}`);
     }
+  }
+});
+
+/** kubectl from PATH, else the one the deploy tests use (deploy/tools/k8s-tools.ts), else a skip saying why. */
+async function findKubectl(t: import('node:test').TestContext): Promise<string | null> {
+  try {
+    await run('kubectl', ['version', '--client']);
+    return 'kubectl';
+  } catch {
+    t.diagnostic('no kubectl on PATH: using the kubectl the deploy tests download');
+    return (await requireK8sTools(t))?.kubectl ?? null;
+  }
+}
+
+test('kubectl apply --dry-run=client accepts every generated object', async (t) => {
+  const kubectl = await findKubectl(t);
+  if (!kubectl) {
+    return;
+  }
+  // kubectl maps kinds through an API server's discovery even in client dry-run: the fake one answers it
+  // (no OpenAPI document there, hence --validate=false; the schemas are checked by the test above)
+  const api = await FakeKubeApiServer.start([]);
+  try {
+    for (const ns of ['shop', 'payments']) {
+      const { yaml: text } = await drafts(ns, '&defaultDeny=true');
+      const file = join(dir, `${ns}.yaml`);
+      await writeFile(file, text);
+      const out: { stdout: string } = await run(kubectl, [
+        '--kubeconfig',
+        api.kubeconfigPath,
+        'apply',
+        '--dry-run=client',
+        '--validate=false',
+        '-f',
+        file,
+      ]);
+      const names = (yaml.loadAll(text) as K8sObject[]).map(
+        (o) => `networkpolicy.networking.k8s.io/${o.metadata!.name} created (dry run)`
+      );
+      assert.deepEqual(out.stdout.trim().split('\n'), names);
+    }
+  } finally {
+    await api.close();
   }
 });
 

@@ -155,7 +155,7 @@ export function createHubServer(opts: HubServerOptions): Server {
       authorize(req, queryAuth);
       const q = parsePolicyQuery(url.searchParams, now());
       const a = await draftsAnswer(policyDeps(), q);
-      return [200, q.format === 'yaml' ? new RawBody('application/yaml; charset=utf-8', a.yaml) : a];
+      return [200, q.format === 'yaml' ? new RawBody('application/yaml', a.yaml) : a];
     },
     'GET /api/v1/policy-check': async (req, url) => {
       authorize(req, queryAuth);

@@ -410,6 +410,31 @@ test('same input gives byte-identical YAML, format=yaml is the JSON answer’s y
     check.stdout,
     /^1 of 6 flows denied by 5 policies\nshop\/frontend \(10\.10\.0\.11\) -> shop\/catalog \(10\.10\.0\.30\) TCP\/9000 118000 bytes, denied by both/
   );
+  // --file: the drafts themselves (POST), which deny nothing of the traffic they came from
+  const draftFile = join(dir, 'drafts-cli.yaml');
+  await writeFile(draftFile, (await drafts('shop')).yaml + (await drafts('payments')).yaml);
+  const fromFile = await run(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(REPO_ROOT, 'agent/src/cli.ts'),
+      'policy',
+      'check',
+      '--namespace',
+      'shop',
+      '--file',
+      draftFile,
+      '--from',
+      String(fromMs),
+      '--to',
+      String(toMs),
+      '--hub',
+      hub.url,
+    ],
+    { cwd: REPO_ROOT, env: { ...process.env, FLOWLENS_HUB_QUERY_TOKEN: hub.queryToken } }
+  );
+  assert.equal(fromFile.stdout, '0 of 6 flows denied by 4 policies\n');
 });
 
 test('bad parameters and bodies get a 400 naming what is wrong', async () => {

@@ -15,7 +15,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { chromium, type Page } from 'playwright-core';
-import { getValueFormat, formattedValueToString } from '@grafana/data';
 import { requireBinary } from '../../agent/test/lib/privileges';
 import { testIds } from '../../src/components/testIds';
 import { policyYamlFileName } from '../../src/frames/policyFrames';
@@ -58,7 +57,19 @@ const CHROMIUM_ARGS = [
   '--disable-background-networking',
 ];
 
-const bytes = (n: number) => formattedValueToString(getValueFormat('decbytes')(n, 1));
+/** How Grafana shows the fixtures' byte counts (unit decbytes), written out: the expected text, not a formatter. */
+const SHOWN_BYTES: Record<number, string> = {
+  0: '0 B',
+  91_234: '91.2 kB',
+  734_003: '734 kB',
+  2_000_000: '2 MB',
+  5_000_000: '5 MB',
+};
+const bytes = (n: number) => {
+  const shown = SHOWN_BYTES[n];
+  assert.ok(shown !== undefined, `no expected text for ${n} bytes`);
+  return shown;
+};
 const panelLocator = (page: Page, title: string) => page.getByTestId(`data-testid Panel header ${title}`);
 
 async function settled(page: Page, titles: string[]): Promise<Record<string, RecordedPanel>> {

@@ -60,6 +60,8 @@ const getStyles = (theme: GrafanaTheme2) => ({
     flexDirection: 'column',
     width: '100%',
     height: '100%',
+    minHeight: 0,
+    overflow: 'hidden',
     background: theme.colors.background.primary,
     border: `1px solid ${theme.colors.border.weak}`,
     borderRadius: theme.shape.radius.default,
@@ -70,6 +72,8 @@ const getStyles = (theme: GrafanaTheme2) => ({
   title: css({ margin: 0 }),
   code: css({
     flex: 1,
+    // Scrolls inside the box instead of growing the page.
+    minHeight: 0,
     margin: 0,
     overflow: 'auto',
     fontFamily: theme.typography.fontFamilyMonospace,

@@ -41,6 +41,14 @@ function runner(ds: AppDatasources, query: FlowsQuery) {
   return new SceneQueryRunner({ datasource: ds.flows, queries: [{ ...query, datasource: ds.flows }] });
 }
 
+const NARROW_COLUMNS: Array<[string, number]> = [
+  ['Workload', 110],
+  ['Direction', 80],
+  ['Flows', 60],
+  ['Evidence', 90],
+];
+const DRAFTS_HEIGHT = 480;
+
 function draftsSection(ds: AppDatasources) {
   const table = PanelBuilders.table()
     .setTitle(DRAFTS_TITLE)
@@ -50,14 +58,20 @@ function draftsSection(ds: AppDatasources) {
     )
     .setOption('showHeader', true)
     .setNoValue(NO_RULES)
-    .setOverrides((b) => b.matchFieldsByQuery('drafts').overrideNoValue(''))
+    .setOverrides((b) => {
+      b.matchFieldsByQuery('drafts').overrideNoValue('');
+      // Narrow columns for short words, so peers and ports keep the room.
+      for (const [name, width] of NARROW_COLUMNS) {
+        b.matchFieldsWithName(name).overrideCustomFieldConfig('width', width);
+      }
+    })
     .build();
   return new SceneFlexLayout({
     direction: 'row',
     $data: runner(ds, policyDraftsQuery()),
     children: [
-      new SceneFlexItem({ minHeight: 420, minWidth: 600, body: table }),
-      new SceneFlexItem({ minHeight: 420, width: '38%', body: new PolicyYamlView({}) }),
+      new SceneFlexItem({ height: DRAFTS_HEIGHT, minWidth: 600, body: table }),
+      new SceneFlexItem({ height: DRAFTS_HEIGHT, width: '34%', body: new PolicyYamlView({}) }),
     ],
   });
 }

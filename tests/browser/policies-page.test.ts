@@ -164,7 +164,7 @@ test('the Policies page in headless Chromium', { timeout: 420_000 }, async (t) =
   await t.test('the YAML is the hub’s, shown read-only and downloaded byte for byte', async () => {
     const code = page.getByTestId(testIds.policies.yaml);
     assert.equal(await code.textContent(), SHOP_DRAFTS.yaml);
-    assert.equal(await code.evaluate((e) => e.tagName), 'PRE');
+    assert.equal(await code.evaluate((e) => (e as unknown as { tagName: string }).tagName), 'PRE');
     const [download] = await Promise.all([
       page.waitForEvent('download'),
       page.getByTestId(testIds.policies.download).click(),

@@ -228,9 +228,15 @@ export function browserFetch(origin: string) {
       const query = serializeParams(req.params);
       const url = new URL(req.url + (query ? (req.url.includes('?') ? '&' : '?') + query : ''), origin);
       const headers: Record<string, string> = { Accept: 'application/json, text/plain, */*', ...req.headers };
+      // backendSrv's parseBody: a string goes as is, anything else as JSON.
+      let body: string | undefined;
+      if (req.data !== undefined) {
+        body = typeof req.data === 'string' ? req.data : JSON.stringify(req.data);
+        headers['Content-Type'] ??= 'application/json';
+      }
       sent.push({ method: req.method ?? 'GET', url: url.pathname + url.search, headers: { ...headers } });
       const controller = new AbortController();
-      fetch(url, { method: req.method ?? 'GET', headers, signal: controller.signal })
+      fetch(url, { method: req.method ?? 'GET', headers, body, signal: controller.signal })
         .then(async (r) => {
           const text = await r.text();
           let data: unknown = text;

@@ -5,11 +5,13 @@
  * with what the hub answers when asked directly: the YAML byte for byte with `format=yaml`, the rules and the denied
  * flows one for one. A draft checked against the traffic it was built from denies nothing (issue 16).
  *
- * The hub's policy API comes with issue 16's hub work (branch wt-policy); against a hub without it (404) the test
- * skips and says so.
+ * Traffic and metadata: issue 16's recorded multi-namespace app (tests/policy/fixtures: pods with labels, so the
+ * hub can write selectors), posted through the ingest API. The hub's policy API and those fixtures come with issue
+ * 16's hub work (branch wt-policy); without them the test skips and says so.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { dateTime, type DataFrame, type DataQueryRequest, type DataSourceInstanceSettings } from '@grafana/data';
@@ -19,22 +21,33 @@ import type { PolicyCheckResponse, PolicyDraftsResponse } from '../../src/dataso
 import type { FlowsJsonData, FlowsQuery } from '../../src/datasource/types';
 import { policyCheckMeta, policyDraftsMeta } from '../../src/frames/policyFrames';
 import { browserFetch, startDataProxy, type PluginRoute } from '../lib/grafana-data-proxy';
-import { REPO_ROOT, fixture, startHubProcess } from '../lib/hub-process';
-import { fixtureReports } from '../lib/report-fixtures';
+import type { ReportV1 } from '../../agent/src/contracts/report';
+import { REPO_ROOT, startHubProcess } from '../lib/hub-process';
 
 const UID = 'flowlens-flows';
 const NS = 'shop';
+const APP_FIXTURES = join(REPO_ROOT, 'tests/policy/fixtures');
 
 test('policy drafts and checks through the data proxy equal the hub’s own answers', { timeout: 120_000 }, async (t) => {
+  if (!existsSync(join(APP_FIXTURES, 'app-reports.json'))) {
+    t.skip('no recorded policy app (tests/policy/fixtures, issue 16 hub work, branch wt-policy, not merged)');
+    return;
+  }
   const hub = await startHubProcess({
-    metadataFile: fixture('metadata/three-nodes.json'),
-    ipRangesFile: fixture('ip-ranges-override.json'),
+    metadataFile: join(APP_FIXTURES, 'app-metadata.json'),
+    ipRangesFile: join(APP_FIXTURES, 'ip-ranges.json'),
   });
   t.after(() => hub.cleanup());
   const start = Date.now() - 120_000;
-  for (const report of fixtureReports({ startMs: start, newId: true })) {
-    const r = await hub.postReport(report);
-    assert.ok(r.status >= 200 && r.status < 300, `report accepted: ${r.status}`);
+  const reports = JSON.parse(readFileSync(join(APP_FIXTURES, 'app-reports.json'), 'utf8')) as ReportV1[];
+  for (const report of reports) {
+    const r = await hub.postReport({
+      ...report,
+      reportId: randomUUID(),
+      start: new Date(start).toISOString(),
+      end: new Date(start + 30_000).toISOString(),
+    });
+    assert.ok(r.status >= 200 && r.status < 300, `report accepted: ${r.status} ${JSON.stringify(r.body)}`);
   }
   const from = start - 60_000;
   const to = Date.now() + 60_000;
@@ -48,7 +61,7 @@ test('policy drafts and checks through the data proxy equal the hub’s own answ
   const direct = probe.body as PolicyDraftsResponse;
   const directYaml = await hub.get(`/api/v1/policy-drafts?${q}&format=yaml`);
   assert.equal(directYaml.body, direct.yaml, 'format=yaml is the JSON answer’s yaml');
-  assert.ok(direct.policies.length > 0, 'the fixtures give shop workloads to draft for');
+  assert.ok(direct.policies.length > 1, 'the recorded app gives shop workloads to draft for');
 
   const routes = (
     JSON.parse(readFileSync(join(REPO_ROOT, 'src/datasource/plugin.json'), 'utf8')) as { routes: PluginRoute[] }

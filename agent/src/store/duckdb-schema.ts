@@ -15,7 +15,15 @@ import {
 } from '@duckdb/node-api';
 import { mergedCategorySql } from '../classify/category.js';
 import { FAILURE_COUNTER_NAMES } from '../contracts/report.js';
-import { FAILURE_END_COLUMNS, exactSum, flowIdentitySql, snake, sumReasonsSql } from './merge.js';
+import {
+  FAILURE_END_COLUMNS,
+  FAILURE_END_VIEWS,
+  collectReasonsSql,
+  exactSum,
+  flowIdentitySql,
+  snake,
+  sumReasonsSql,
+} from './merge.js';
 
 /** Schema 4: the drop reasons of a row, `{reason, n}` per kernel drop reason (summed on every roll-up). */
 export const DROP_REASONS_TYPE = `STRUCT(reason VARCHAR, n DOUBLE)[]`;
@@ -27,7 +35,7 @@ export const RAW_FAILURE_DDL = [
   'drops DOUBLE DEFAULT 0',
   `drop_reasons ${DROP_REASONS_TYPE} DEFAULT []`,
 ];
-/** Schema 4 columns, roll-ups: each end's failure counters (merge.ts FAILURE_END_COLUMNS), drops, drop_reasons. */
+/** Schema 4 columns, roll-ups: the end views the merge reads (merge.ts FAILURE_END_COLUMNS), drops, drop_reasons. */
 export const ROLLUP_FAILURE_DDL = [
   ...FAILURE_END_COLUMNS.map((c) => `${c} DOUBLE DEFAULT 0`),
   'drops DOUBLE DEFAULT 0',
@@ -95,7 +103,7 @@ export const ROLLUP_NAMES = `bucket, client_ip, server_ip, server_port, category
 export const ROLLUP_SUMS = `${mergedCategorySql('category')}, max(client_ep), max(server_ep), sum(c_sent), sum(c_recv),
   sum(s_sent), sum(s_recv), sum(retransmits), sum(rtos), sum(rtt_sum), sum(rtt_n), max(rtt_max),
   ${SEGMENT_COLUMNS.map(exactSum).join(', ')}, max(via_ip), max(via_port), max(via_ep),
-  ${FAILURE_END_COLUMNS.map((c) => `sum(${c})`).join(', ')}, sum(drops), ${sumReasonsSql('flatten(list(drop_reasons))')}`;
+  ${FAILURE_END_COLUMNS.map((c) => `sum(${c})`).join(', ')}, sum(drops), ${sumReasonsSql(collectReasonsSql('drop_reasons', 'drops'))}`;
 
 /** Raw rows in roll-up shape: each end's counters land in its own columns. */
 export const RAW_AS_ROLLUP = `client_ip, server_ip, server_port, category, client_ep, server_ep,
@@ -106,11 +114,8 @@ export const RAW_AS_ROLLUP = `client_ip, server_ip, server_port, category, clien
   CASE WHEN side = 0 THEN segments_received ELSE 0 END AS c_seg_recv,
   CASE WHEN side = 1 THEN segments_sent ELSE 0 END AS s_seg_sent,
   CASE WHEN side = 1 THEN segments_received ELSE 0 END AS s_seg_recv, via_ip, via_port, via_ep,
-  ${(['c', 's'] as const)
-    .flatMap((e) =>
-      RAW_FAILURE_COLUMNS.map((c) => `CASE WHEN side = ${e === 'c' ? 0 : 1} THEN ${c} ELSE 0 END AS ${e}_${c}`)
-    )
-    .join(', ')}, drops, drop_reasons`;
+  ${FAILURE_END_VIEWS.map((v) => `CASE WHEN side = ${v.end === 'c' ? 0 : 1} THEN ${v.raw} ELSE 0 END AS ${v.column}`).join(', ')},
+  drops, drop_reasons`;
 
 export const MEASURES = `client_ip, server_ip, server_port, category, client_ep, server_ep, c_sent, c_recv, s_sent, s_recv,
   retransmits, rtos, rtt_sum, rtt_n, rtt_max, ${SEGMENT_COLUMNS.join(', ')}, via_ip, via_port, via_ep, ${FAILURE_NAMES}`;

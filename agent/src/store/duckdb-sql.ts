@@ -3,7 +3,7 @@ import { DuckDBListValue, DuckDBStructValue, type DuckDBValue } from '@duckdb/no
 import { CATEGORY_CODE, type Category } from '../classify/category.js';
 import type { EndpointFilter, FailureTotals, GroupBy, MapNode, RangeQuery, TopQuery } from './flow-store.js';
 import { sqlString } from './duckdb-schema.js';
-import { MERGED_FAILURE_NAMES, failureResultColumn, sumReasonsSql } from './merge.js';
+import { MERGED_FAILURE_NAMES, collectReasonsSql, failureResultColumn, sumReasonsSql } from './merge.js';
 
 export type Row = Record<string, DuckDBValue>;
 
@@ -89,7 +89,7 @@ export const FAILURE_SELECT = [...MERGED_FAILURE_NAMES.map(failureResultColumn),
 export const FAILURE_SUMS = [
   ...MERGED_FAILURE_NAMES.map(failureResultColumn).map((c) => `sum(${c}) AS ${c}`),
   'sum(drops) AS drops',
-  `${sumReasonsSql('flatten(list(drop_reasons))')} AS drop_reasons`,
+  `${sumReasonsSql(collectReasonsSql('drop_reasons', 'drops'))} AS drop_reasons`,
   'sum(failures) AS failures',
 ].join(', ');
 

@@ -103,6 +103,8 @@ export interface DuckDbStoreOptions {
 }
 
 const CHUNK = 2048;
+/** drop_reasons of a row without drops (nearly every row): NULL, cheaper to append than an empty list. */
+const NO_DROPS = null;
 
 /** Serialises writes on one connection; DuckDB transactions are per connection. */
 class Mutex {
@@ -355,7 +357,8 @@ export class DuckDbStore implements FlowStore {
             }
             const drops = Object.entries(f.drops ?? {}).filter(([, k]) => k > 0);
             cols[c++]![n] = drops.reduce((sum, [, k]) => sum + k, 0);
-            cols[c]![n] = listValue(drops.map(([reason, k]) => structValue({ reason, n: k })));
+            cols[c]![n] =
+              drops.length === 0 ? NO_DROPS : listValue(drops.map(([reason, k]) => structValue({ reason, n: k })));
             if (++n === CHUNK) {
               flush();
             }

@@ -75,10 +75,20 @@ export type MergedFailures = Record<MergedFailureName, number> & {
 export const FAILURE_SCORE_FIELDS = ['connectFailures', 'resetsFromClient', 'resetsFromServer', 'drops'] as const;
 export const failureScore = (f: MergedFailures): number => FAILURE_SCORE_FIELDS.reduce((s, k) => s + f[k], 0);
 
-/** Each end's failure counters as roll-up columns (`c_connect_attempts`, …, `s_resets_received`). */
-export const FAILURE_END_COLUMNS: string[] = (['c', 's'] as const).flatMap((e) =>
-  FAILURE_COUNTER_NAMES.map((n) => `${e}_${snake(n)}`)
-);
+/** An end's counter as a roll-up column: `c_connect_attempts`, `s_resets_received`, … */
+const endColumn = ([e, c]: readonly [End, FailureCounterName]): string => `${e}_${snake(c)}`;
+/**
+ * The end views FAILURE_MERGE reads, as roll-up columns (`c_connect_attempts`, …, `s_resets_received`): stores
+ * keep these, one per end and counter that some merged field reads, [end, raw column] each.
+ */
+export const FAILURE_END_VIEWS: Array<{ column: string; end: End; raw: string }> = [
+  ...new Map(
+    MERGED_FAILURE_NAMES.flatMap((n): ReadonlyArray<readonly [End, FailureCounterName]> => FAILURE_MERGE[n]).map(
+      (v) => [endColumn(v), { column: endColumn(v), end: v[0], raw: snake(v[1]) }]
+    )
+  ).values(),
+];
+export const FAILURE_END_COLUMNS: string[] = FAILURE_END_VIEWS.map((v) => v.column);
 /** The merged failure fields as SQL result columns (`f_connect_attempts`, …). */
 export const failureResultColumn = (n: MergedFailureName): string => `f_${snake(n)}`;
 
@@ -354,12 +364,16 @@ export const exactSum = (expr: string): string => `CASE WHEN count(${expr}) = co
  */
 export function mergedFlowsSql(source: string, sumReasons: (list: string) => string = sumReasonsSql): string {
   const f = MERGED_FAILURE_NAMES.map(failureResultColumn);
-  const view = ([e, c]: readonly [End, FailureCounterName]): string => `sum(${e}_${snake(c)})`;
   const merged = MERGED_FAILURE_NAMES.map((n) => {
-    const views = FAILURE_MERGE[n].map(view);
+    const views = FAILURE_MERGE[n].map((v) => `sum(${endColumn(v)})`);
     return `${views.length === 1 ? views[0] : `greatest(${views.join(', ')})`} AS ${failureResultColumn(n)}`;
   });
-  return `WITH ends AS (
+  // Drop reasons of the flows that dropped anything (few): read apart, so the merge of every other flow never
+  // touches a list.
+  return `WITH dr AS (
+      SELECT client_ip, server_ip, server_port, flatten(list(drop_reasons)) AS drop_reasons
+      FROM (${source}) WHERE drops > 0 GROUP BY client_ip, server_ip, server_port),
+    ends AS (
       SELECT client_ip, server_ip, server_port, ${mergedCategorySql('category')} AS category,
         max(client_ep) AS client_ep, max(server_ep) AS server_ep,
         max(via_ip) AS via_ip, max(via_port) AS via_port, max(via_ep) AS via_ep,
@@ -367,8 +381,7 @@ export function mergedFlowsSql(source: string, sumReasons: (list: string) => str
         CASE WHEN count(c_seg_sent) = count(*) THEN greatest(sum(c_seg_sent), sum(s_seg_recv)) END AS seg_up,
         CASE WHEN count(c_seg_sent) = count(*) THEN greatest(sum(s_seg_sent), sum(c_seg_recv)) END AS seg_down,
         sum(retransmits) AS retransmits, sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n,
-        max(rtt_max) AS rtt_max, ${merged.join(', ')}, sum(drops) AS drops,
-        flatten(list(drop_reasons)) AS drop_reasons
+        max(rtt_max) AS rtt_max, ${merged.join(', ')}, sum(drops) AS drops
       FROM (${source}) GROUP BY client_ip, server_ip, server_port),
     grp AS (
       SELECT client_ip, via_ip, via_port, sum(up) AS up, sum(down) AS down,
@@ -383,8 +396,13 @@ export function mergedFlowsSql(source: string, sumReasons: (list: string) => str
         count(*) - count(e.seg_up - g.seg_up + e.seg_down - g.seg_down) AS seg_unknown,
         sum(e.retransmits) AS retransmits, sum(e.rtos) AS rtos, sum(e.rtt_sum) AS rtt_sum, sum(e.rtt_n) AS rtt_n,
         max(e.rtt_max) AS rtt_max, ${f.map((c) => `sum(greatest(e.${c} - g.${c}, 0)) AS ${c}`).join(', ')},
-        sum(e.drops) AS drops, flatten(list(e.drop_reasons)) AS drop_reasons
+        sum(e.drops) AS drops
       FROM ends e JOIN grp g ON g.client_ip = e.client_ip AND g.via_ip = e.server_ip AND g.via_port = e.server_port
+      WHERE e.via_ip = 0 GROUP BY 1, 2, 3),
+    add_dr AS (
+      SELECT e.client_ip, g.t_ip AS server_ip, g.t_port AS server_port, flatten(list(d.drop_reasons)) AS drop_reasons
+      FROM dr d JOIN ends e ON e.client_ip = d.client_ip AND e.server_ip = d.server_ip AND e.server_port = d.server_port
+        JOIN grp g ON g.client_ip = e.client_ip AND g.via_ip = e.server_ip AND g.via_port = e.server_port
       WHERE e.via_ip = 0 GROUP BY 1, 2, 3)
     SELECT e.client_ip, e.server_ip, e.server_port, e.category, e.client_ep, e.server_ep, e.via_ep,
       e.up + e.down + coalesce(a.bytes, 0) AS bytes,
@@ -393,10 +411,13 @@ export function mergedFlowsSql(source: string, sumReasons: (list: string) => str
       e.rtt_sum + coalesce(a.rtt_sum, 0) AS rtt_sum, e.rtt_n + coalesce(a.rtt_n, 0) AS rtt_n,
       greatest(e.rtt_max, a.rtt_max) AS rtt_max, ${f.map((c) => `e.${c} + coalesce(a.${c}, 0) AS ${c}`).join(', ')},
       e.drops + coalesce(a.drops, 0) AS drops,
-      ${sumReasons('list_concat(e.drop_reasons, a.drop_reasons)')} AS drop_reasons,
+      ${sumReasons('list_concat(d.drop_reasons, ad.drop_reasons)')} AS drop_reasons,
       ${failureScoreSql('e', 'a')} AS failures
     FROM ends e LEFT JOIN adds a ON a.client_ip = e.client_ip AND a.server_ip = e.server_ip
       AND a.server_port = e.server_port
+      LEFT JOIN dr d ON d.client_ip = e.client_ip AND d.server_ip = e.server_ip AND d.server_port = e.server_port
+      LEFT JOIN add_dr ad ON ad.client_ip = e.client_ip AND ad.server_ip = e.server_ip
+      AND ad.server_port = e.server_port
     WHERE e.via_ip > 0 OR NOT EXISTS (SELECT 1 FROM grp g WHERE g.client_ip = e.client_ip AND g.via_ip = e.server_ip
       AND g.via_port = e.server_port)`;
 }
@@ -408,10 +429,16 @@ function failureScoreSql(e: string, a: string): string {
 }
 
 /**
- * Sums a list of {reason, n} per reason (DuckDB list lambdas; ClickHouse has sumMap for the same). Lists stay
- * short: one entry per kernel drop reason seen, and stores sum them whenever they compact rows.
+ * Sums a list of {reason, n} per reason (DuckDB list lambdas; ClickHouse has sumMap for the same); NULL for an
+ * empty list, so flows without drops (nearly all) cost nothing. Lists stay short: one entry per kernel drop
+ * reason seen, and stores sum them whenever they compact rows.
  */
 export function sumReasonsSql(list: string): string {
-  return `list_transform(list_distinct(list_transform(${list}, lambda x: x.reason)), lambda k: {'reason': k,
-    'n': list_sum(list_transform(list_filter(${list}, lambda x: x.reason = k), lambda x: x.n))})`;
+  return `CASE WHEN len(${list}) > 0 THEN list_transform(list_distinct(list_transform(${list}, lambda x: x.reason)),
+    lambda k: {'reason': k, 'n': list_sum(list_transform(list_filter(${list}, lambda x: x.reason = k), lambda x: x.n))}) END`;
+}
+
+/** The drop-reason lists of a group's rows, one list (aggregate; only rows that dropped anything are read). */
+export function collectReasonsSql(list: string, drops: string): string {
+  return `flatten(list(${list}) FILTER (WHERE ${drops} > 0))`;
 }

@@ -1,8 +1,9 @@
 /** SQL pieces of the DuckDB store's queries (filters, grouping, ordering) and the mapping of result rows. */
-import type { DuckDBValue } from '@duckdb/node-api';
+import { DuckDBListValue, DuckDBStructValue, type DuckDBValue } from '@duckdb/node-api';
 import { CATEGORY_CODE, type Category } from '../classify/category.js';
-import type { EndpointFilter, GroupBy, MapNode, RangeQuery, TopQuery } from './flow-store.js';
+import type { EndpointFilter, FailureTotals, GroupBy, MapNode, RangeQuery, TopQuery } from './flow-store.js';
 import { sqlString } from './duckdb-schema.js';
+import { MERGED_FAILURE_NAMES, collectReasonsSql, failureResultColumn, sumReasonsSql } from './merge.js';
 
 export type Row = Record<string, DuckDBValue>;
 
@@ -76,7 +77,46 @@ export function metricOrder(metric: TopQuery['metric']): string {
       return 'rtos DESC, retransmits DESC, bytes DESC';
     case 'rtt':
       return 'rtt DESC NULLS LAST, bytes DESC';
+    case 'failures':
+      return 'failures DESC, bytes DESC';
   }
+}
+
+/** The merged flows' failure columns as they are (`f_*`, drops, drop_reasons, failures), for a select list. */
+export const FAILURE_SELECT = [...MERGED_FAILURE_NAMES.map(failureResultColumn), 'drops', 'drop_reasons', 'failures'];
+
+/** The same columns summed over a group of merged flows (grouped rows, service-map edges). */
+export const FAILURE_SUMS = [
+  ...MERGED_FAILURE_NAMES.map(failureResultColumn).map((c) => `sum(${c}) AS ${c}`),
+  'sum(drops) AS drops',
+  `${sumReasonsSql(collectReasonsSql('drop_reasons', 'drops'))} AS drop_reasons`,
+  'sum(failures) AS failures',
+].join(', ');
+
+/** A result row's failure fields (API 1.3): the merged counters, resets both ways and dropped packets by reason. */
+export function failureTotals(r: Row): FailureTotals {
+  const merged = Object.fromEntries(MERGED_FAILURE_NAMES.map((n) => [n, num(r[failureResultColumn(n)])])) as Record<
+    (typeof MERGED_FAILURE_NAMES)[number],
+    number
+  >;
+  const dropsByReason: Record<string, number> = {};
+  const list = r.drop_reasons;
+  if (list instanceof DuckDBListValue) {
+    for (const item of list.items) {
+      const reason = item instanceof DuckDBStructValue ? str(item.entries.reason) : null;
+      const n = item instanceof DuckDBStructValue ? num(item.entries.n) : 0;
+      if (reason !== null && n > 0) {
+        dropsByReason[reason] = n;
+      }
+    }
+  }
+  return {
+    ...merged,
+    resets: merged.resetsFromClient + merged.resetsFromServer,
+    drops: num(r.drops),
+    dropsByReason: Object.fromEntries(Object.entries(dropsByReason).sort(([a], [b]) => (a < b ? -1 : 1))),
+    failures: num(r.failures),
+  };
 }
 
 /** Group key of one end at a level; ends without a name at that level (external addresses) keep their IP. */

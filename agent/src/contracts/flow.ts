@@ -28,6 +28,8 @@ export interface CollectorTick {
   start: Date;
   end: Date;
   flows: FlowDelta[];
+  /** Connections the node translated this tick (agent/src/report/forwards.ts keeps the forwarded ones). */
+  forwards?: import('../bpf/protocol.js').KernelForward[];
 }
 
 export type TickListener = (tick: CollectorTick) => void;

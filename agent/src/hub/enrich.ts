@@ -5,8 +5,8 @@
 import { categorize } from '../classify/category.js';
 import type { IpRanges } from '../classify/ip-ranges.js';
 import type { MetadataView } from '../contracts/metadata.js';
-import type { FlowRecord, LocalWorkload, ReportV1, Via } from '../contracts/report.js';
-import type { Endpoint, FlowRow, StoredReport, ViaEnd } from '../store/flow-store.js';
+import type { FlowRecord, Forward, LocalWorkload, ReportV1, Via } from '../contracts/report.js';
+import type { Endpoint, FlowRow, ForwardRow, StoredReport, ViaEnd } from '../store/flow-store.js';
 import { isLoopback } from '../store/merge.js';
 
 interface Learned {
@@ -51,6 +51,7 @@ export class Enricher {
     this.localEnds.set(report.node, mine);
     const rows = report.flows.map((f) => this.row(report, mine, f));
     const o = report.other;
+    const forwards = (report.forwards ?? []).map((f) => this.forward(f));
     return {
       reportId: report.reportId,
       node: report.node,
@@ -64,6 +65,23 @@ export class Enricher {
         retransmits: o.retransmits,
         rtos: o.rtos,
       },
+      ...(forwards.length > 0 ? { forwards } : {}),
+    };
+  }
+
+  /** A forwarded connection (contract 1.2 `forwards`): its three addresses named as remote ends, classified. */
+  private forward(f: Forward): ForwardRow {
+    const end = (ip: string): Endpoint => this.remoteEnds.get(ip) ?? this.named(this.remoteEnds, ip, null, null);
+    const client = end(f.clientIp);
+    const server = end(f.backendIp);
+    return {
+      client,
+      server,
+      serverPort: f.backendPort,
+      snat: f.snatIp === null ? client : end(f.snatIp),
+      via: this.via(f.via),
+      category: categorize(client, server, this.ranges),
+      connections: f.connections,
     };
   }
 

@@ -24,9 +24,23 @@
  *    its own: what it adds beyond the group's backends (per direction, max(0, its view − Σ the group's)) and
  *    its own retransmits, RTOs and RTT samples go to the group's largest backend flow (most bytes; on a tie
  *    the store picks one). Totals stay exact and nothing points at the Service address.
+ * 4. Forwarded connections (report `forwards`, applied before rule 3). A node that forwarded a client's connection
+ *    to a backend on another node, SNATed, reports (client, via, backend, SNAT address, connections); the backend's
+ *    node sees the SNAT address as the client. For a flow without via from S to backend B:port that forwards name
+ *    with SNAT address S: what its server end saw beyond its client end (per direction, max(0, server view −
+ *    client view); S's own connections to B, if any, are the client view) is split over the forwards' clients,
+ *    and each share becomes server-end counters of the flow (client, B, port) with the forward's via and
+ *    category. The weight of a client is what its own end sent and received to the via address (its flow to
+ *    via ip:port without via), times the share of its connections through that via and S that went to B
+ *    (floored); when any of the clients has no such view (not monitored), the weights are the connections.
+ *    Shares are floors, the remainder to the largest weight (ties by client identity, then via). Exact for one
+ *    client per (S, B, port) over the range, and for monitored clients that each reached one backend through
+ *    the via; otherwise an estimate, never a backend the client did not reach. A flow left without a client
+ *    view (S itself sent nothing) goes, its retransmits, RTOs and RTT samples moved to the first share. Without
+ *    SNAT, S is the client itself: its flow to B gains the via. Forwards of the queried range are summed.
  */
 import { mergeCategories, mergedCategorySql, type Category } from '../classify/category.js';
-import type { Endpoint, FlowRow } from './flow-store.js';
+import type { Endpoint, FlowRow, ForwardRow } from './flow-store.js';
 
 /** True for 127.0.0.0/8, ::1 and their IPv4-mapped form: the node's own addresses, never shared across nodes. */
 export function isLoopback(ip: string): boolean {
@@ -97,33 +111,151 @@ const segDown = (a: Acc): number => Math.max(a.gss, a.gcr);
 const maxOrNull = (a: number | null, b: number | null): number | null =>
   a === null ? b : b === null ? a : Math.max(a, b);
 
-/** The merge rule over rows of any time range (see the header). */
-export function mergeFlows(rows: FlowRow[]): Map<string, MergedFlow> {
+const emptyAcc = (client: Endpoint, server: Endpoint, serverPort: number): Acc => ({
+  client,
+  server,
+  serverPort,
+  categories: [],
+  via: null,
+  cs: 0,
+  cr: 0,
+  ss: 0,
+  sr: 0,
+  gcs: 0,
+  gcr: 0,
+  gss: 0,
+  gsr: 0,
+  rt: 0,
+  rto: 0,
+  rttSum: 0,
+  rttN: 0,
+  rttMax: null,
+});
+
+/** Byte-wise string order (what SQL engines use by default), for the tie-breaks both forms share. */
+const byteOrder = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** `share` of `total` for part i of `parts` (connections): floors, the remainder to part 0 (the largest). */
+function shares(total: number, parts: number[]): number[] {
+  const all = parts.reduce((s, n) => s + n, 0);
+  const out = parts.map((n) => Math.floor((total * n) / all));
+  out[0]! += total - out.reduce((s, v) => s + v, 0);
+  return out;
+}
+
+/** Rule 4 (see the header): flows seen from a SNAT address become the forwarded clients' flows. */
+function attributeForwards(acc: Map<string, Acc>, forwards: ForwardRow[]): void {
+  interface Piece {
+    client: Endpoint;
+    via: { ip: string; port: number; service: string | null };
+    categories: Category[];
+    n: number;
+    order: string[];
+    /** Connections of this client through this via and SNAT address, to any backend. */
+    nVia: number;
+  }
+  const bySnat = new Map<string, Map<string, Piece>>();
+  for (const f of forwards) {
+    const k = `${flowIdentity(f.snat)}\u0000${flowIdentity(f.server)}\u0000${f.serverPort}`;
+    const pk = `${flowIdentity(f.client)}\u0000${f.via.ip}\u0000${f.via.port}`;
+    const pieces = bySnat.get(k) ?? new Map<string, Piece>();
+    bySnat.set(k, pieces);
+    const p = pieces.get(pk) ?? {
+      client: f.client,
+      via: { ip: f.via.ip, port: f.via.port, service: f.via.endpoint.service },
+      categories: [],
+      n: 0,
+      nVia: 0,
+      order: [flowIdentity(f.client), f.via.ip, String(f.via.port).padStart(5, '0')],
+    };
+    p.n += f.connections;
+    p.categories.push(f.category);
+    pieces.set(pk, p);
+  }
+  const nVia = new Map<string, number>();
+  for (const f of forwards) {
+    const k = `${flowIdentity(f.snat)}\u0000${flowIdentity(f.client)}\u0000${f.via.ip}\u0000${f.via.port}`;
+    nVia.set(k, (nVia.get(k) ?? 0) + f.connections);
+  }
+  for (const [k, pieces] of bySnat) {
+    const snat = k.split('\u0000')[0]!;
+    for (const p of pieces.values()) {
+      p.nVia = nVia.get(`${snat}\u0000${flowIdentity(p.client)}\u0000${p.via.ip}\u0000${p.via.port}`)!;
+    }
+  }
+  const plans: Array<{ key: string; a: Acc; up: number[]; down: number[]; segUp: number[]; segDown: number[] }> = [];
+  const pieceLists: Piece[][] = [];
+  for (const [key, a] of acc) {
+    const found = a.via ? undefined : bySnat.get(key);
+    if (!found) {
+      continue;
+    }
+    // Each client's own view of the via address (taken before any flow changes), its share going to this backend.
+    const viewed = [...found.values()].map((p) => {
+      const v = acc.get(`${flowIdentity(p.client)}\u0000${p.via.ip}\u0000${p.via.port}`);
+      const view = v && !v.via ? v.cs + v.cr : 0;
+      return { p, w: Math.floor((view * p.n) / p.nVia) };
+    });
+    const byView = viewed.every((x) => x.w > 0);
+    const weighted = viewed
+      .map((x) => ({ p: x.p, w: byView ? x.w : x.p.n }))
+      .sort((x, y) => y.w - x.w || byteOrder(x.p.order.join('\u0000'), y.p.order.join('\u0000')));
+    const list = weighted.map((x) => x.p);
+    const n = weighted.map((x) => x.w);
+    plans.push({
+      key,
+      a,
+      up: shares(Math.max(0, a.sr - a.cs), n),
+      down: shares(Math.max(0, a.ss - a.cr), n),
+      segUp: shares(Math.max(0, a.gsr - a.gcs), n),
+      segDown: shares(Math.max(0, a.gss - a.gcr), n),
+    });
+    pieceLists.push(list);
+  }
+  // All views are taken before any is changed: shares never feed other shares.
+  const carried: Array<Pick<Acc, 'rt' | 'rto' | 'rttSum' | 'rttN' | 'rttMax'> | null> = plans.map((p) => {
+    const a = p.a;
+    a.sr -= p.up.reduce((s, v) => s + v, 0);
+    a.ss -= p.down.reduce((s, v) => s + v, 0);
+    a.gsr -= p.segUp.reduce((s, v) => s + v, 0);
+    a.gss -= p.segDown.reduce((s, v) => s + v, 0);
+    if (a.cs + a.cr > 0) {
+      return null;
+    }
+    acc.delete(p.key);
+    return { rt: a.rt, rto: a.rto, rttSum: a.rttSum, rttN: a.rttN, rttMax: a.rttMax };
+  });
+  plans.forEach((p, i) => {
+    pieceLists[i]!.forEach((piece, j) => {
+      const k = `${flowIdentity(piece.client)}\u0000${flowIdentity(p.a.server)}\u0000${p.a.serverPort}`;
+      const b = acc.get(k) ?? emptyAcc(piece.client, p.a.server, p.a.serverPort);
+      acc.set(k, b);
+      b.sr += p.up[j]!;
+      b.ss += p.down[j]!;
+      b.gsr += p.segUp[j]!;
+      b.gss += p.segDown[j]!;
+      b.categories.push(...piece.categories);
+      b.via ??= piece.via;
+      const c = carried[i];
+      if (j === 0 && c) {
+        b.rt += c.rt;
+        b.rto += c.rto;
+        b.rttSum += c.rttSum;
+        b.rttN += c.rttN;
+        b.rttMax = maxOrNull(b.rttMax, c.rttMax);
+      }
+    });
+  });
+}
+
+/** The merge rule over rows of any time range, and the forwards of that range (see the header). */
+export function mergeFlows(rows: FlowRow[], forwards: ForwardRow[] = []): Map<string, MergedFlow> {
   const acc = new Map<string, Acc>();
   for (const r of rows) {
     const k = flowKey(r);
     let a = acc.get(k);
     if (!a) {
-      a = {
-        client: r.client,
-        server: r.server,
-        serverPort: r.serverPort,
-        categories: [],
-        via: null,
-        cs: 0,
-        cr: 0,
-        ss: 0,
-        sr: 0,
-        gcs: 0,
-        gcr: 0,
-        gss: 0,
-        gsr: 0,
-        rt: 0,
-        rto: 0,
-        rttSum: 0,
-        rttN: 0,
-        rttMax: null,
-      };
+      a = emptyAcc(r.client, r.server, r.serverPort);
       acc.set(k, a);
     }
     a.categories.push(r.category);
@@ -149,6 +281,7 @@ export function mergeFlows(rows: FlowRow[]): Map<string, MergedFlow> {
     }
     a.rttMax = maxOrNull(a.rttMax, r.rttMaxUs);
   }
+  attributeForwards(acc, forwards);
 
   // Service address groups: (client identity, via ip, via port) → the backend flows reached through it.
   const groupKey = (client: Endpoint, ip: string, port: number): string =>
@@ -234,7 +367,10 @@ export const exactSum = (expr: string): string => `CASE WHEN count(${expr}) = co
  * Yields one row per flow: client_ip, server_ip, server_port, category, client_ep, server_ep, via_ep, bytes,
  * segments, retransmits, rtos, rtt_sum, rtt_n, rtt_max (rtt_sum / rtt_n is the flow's RTT).
  */
-export function mergedFlowsSql(source: string): string {
+export function mergedFlowsSql(source: string, forwards?: string): string {
+  if (forwards !== undefined) {
+    source = forwardedRowsSql(source, forwards);
+  }
   return `WITH ends AS (
       SELECT client_ip, server_ip, server_port, ${mergedCategorySql('category')} AS category,
         max(client_ep) AS client_ep, max(server_ep) AS server_ep,
@@ -270,4 +406,78 @@ export function mergedFlowsSql(source: string): string {
       AND a.server_port = e.server_port
     WHERE e.via_ip > 0 OR NOT EXISTS (SELECT 1 FROM grp g WHERE g.client_ip = e.client_ip AND g.via_ip = e.server_ip
       AND g.via_port = e.server_port)`;
+}
+
+const SEGS = ['c_seg_sent', 'c_seg_recv', 's_seg_sent', 's_seg_recv'] as const;
+
+/**
+ * Rule 4 in SQL: `source` (roll-up-shaped rows) summed per flow, with the flows seen from a SNAT address turned into
+ * the forwarded clients' shares (see the header); yields the same roll-up shape, so rules 1-3 run on it unchanged.
+ * `forwards` yields: client_ip, client_ep, server_ip, server_ep, server_port, snat_ip (identity ids; snat_ip is the
+ * client's when the source was kept), via_ip, via_port, via_ep, category, connections, and the tie-break keys
+ * client_key (the client's identity) and via_key (the via address).
+ */
+export function forwardedRowsSql(source: string, forwards: string): string {
+  const flow = 'snat_ip, server_ip, server_port';
+  const share = (col: string, total: string): string =>
+    `floor(${total} * n / sum(n) OVER (PARTITION BY ${flow})) AS ${col}`;
+  const rest = (col: string, total: string, out: string): string =>
+    `${col} + CASE WHEN rk = 1 THEN ${total} - sum(${col}) OVER (PARTITION BY ${flow}) ELSE 0 END AS ${out}`;
+  const carried = (col: string): string => `CASE WHEN rk = 1 AND gone THEN ${col} ELSE 0 END AS ${col}`;
+  return `WITH b AS (
+      SELECT client_ip, server_ip, server_port, ${mergedCategorySql('category')} AS category,
+        max(client_ep) AS client_ep, max(server_ep) AS server_ep, max(via_ip) AS via_ip, max(via_port) AS via_port,
+        max(via_ep) AS via_ep, sum(c_sent) AS c_sent, sum(c_recv) AS c_recv, sum(s_sent) AS s_sent,
+        sum(s_recv) AS s_recv, ${SEGS.map((c) => `${exactSum(c)} AS ${c}`).join(', ')},
+        sum(retransmits) AS retransmits, sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n,
+        max(rtt_max) AS rtt_max
+      FROM (${source}) GROUP BY client_ip, server_ip, server_port),
+    fw AS (
+      SELECT snat_ip, server_ip, server_port, client_ip, via_ip, via_port, max(client_ep) AS client_ep,
+        max(via_ep) AS via_ep, ${mergedCategorySql('category')} AS category, sum(connections) AS n,
+        max(client_key) AS client_key, max(via_key) AS via_key
+      FROM (${forwards}) GROUP BY snat_ip, server_ip, server_port, client_ip, via_ip, via_port),
+    fv AS (
+      SELECT fw.*, floor(coalesce(v.c_sent + v.c_recv, 0) * fw.n
+          / sum(fw.n) OVER (PARTITION BY fw.snat_ip, fw.client_ip, fw.via_ip, fw.via_port)) AS w
+      FROM fw LEFT JOIN b v ON v.client_ip = fw.client_ip AND v.server_ip = fw.via_ip AND v.server_port = fw.via_port
+        AND v.via_ip = 0),
+    fx AS (
+      SELECT *, CASE WHEN min(w) OVER (PARTITION BY ${flow}) > 0 THEN w ELSE n END AS wt FROM fv),
+    m AS (
+      SELECT b.*, greatest(b.s_recv - b.c_sent, 0) AS f_up, greatest(b.s_sent - b.c_recv, 0) AS f_down,
+        greatest(b.s_seg_recv - b.c_seg_sent, 0) AS f_seg_up, greatest(b.s_seg_sent - b.c_seg_recv, 0) AS f_seg_down,
+        b.c_sent + b.c_recv = 0 AS gone
+      FROM b WHERE b.via_ip = 0 AND EXISTS (SELECT 1 FROM fw WHERE fw.snat_ip = b.client_ip
+        AND fw.server_ip = b.server_ip AND fw.server_port = b.server_port)),
+    p AS (
+      SELECT fw.client_ip, m.client_ip AS snat_ip, m.server_ip, m.server_port, fw.category, fw.client_ep, m.server_ep,
+        fw.via_ip, fw.via_port, fw.via_ep, fw.wt AS n, m.f_up, m.f_down, m.f_seg_up, m.f_seg_down, m.gone, m.retransmits,
+        m.rtos, m.rtt_sum, m.rtt_n, m.rtt_max,
+        row_number() OVER (PARTITION BY m.client_ip, m.server_ip, m.server_port
+          ORDER BY fw.wt DESC, fw.client_key, fw.via_key, fw.via_port) AS rk
+      FROM m JOIN fx fw ON fw.snat_ip = m.client_ip AND fw.server_ip = m.server_ip AND fw.server_port = m.server_port),
+    q AS (
+      SELECT *, ${share('up0', 'f_up')}, ${share('down0', 'f_down')}, ${share('seg_up0', 'f_seg_up')},
+        ${share('seg_down0', 'f_seg_down')}
+      FROM p),
+    pieces AS (
+      SELECT client_ip, server_ip, server_port, category, client_ep, server_ep, 0 AS c_sent, 0 AS c_recv,
+        ${rest('down0', 'f_down', 's_sent')}, ${rest('up0', 'f_up', 's_recv')}, 0 AS c_seg_sent, 0 AS c_seg_recv,
+        ${rest('seg_down0', 'f_seg_down', 's_seg_sent')}, ${rest('seg_up0', 'f_seg_up', 's_seg_recv')},
+        ${carried('retransmits')}, ${carried('rtos')}, ${carried('rtt_sum')}, ${carried('rtt_n')},
+        CASE WHEN rk = 1 AND gone THEN rtt_max END AS rtt_max, via_ip, via_port, via_ep
+      FROM q)
+    SELECT b.client_ip, b.server_ip, b.server_port, b.category, b.client_ep, b.server_ep, b.c_sent, b.c_recv,
+      b.s_sent - coalesce(m.f_down, 0) AS s_sent, b.s_recv - coalesce(m.f_up, 0) AS s_recv, b.c_seg_sent,
+      b.c_seg_recv, b.s_seg_sent - coalesce(m.f_seg_down, 0) AS s_seg_sent,
+      b.s_seg_recv - coalesce(m.f_seg_up, 0) AS s_seg_recv, b.retransmits, b.rtos, b.rtt_sum, b.rtt_n, b.rtt_max,
+      b.via_ip, b.via_port, b.via_ep
+    FROM b LEFT JOIN m ON m.client_ip = b.client_ip AND m.server_ip = b.server_ip AND m.server_port = b.server_port
+    WHERE m.gone IS NULL OR NOT m.gone
+    UNION ALL
+    SELECT client_ip, server_ip, server_port, category, client_ep, server_ep, c_sent, c_recv, s_sent, s_recv,
+      c_seg_sent, c_seg_recv, s_seg_sent, s_seg_recv, retransmits, rtos, rtt_sum, rtt_n, rtt_max, via_ip, via_port,
+      via_ep
+    FROM pieces`;
 }

@@ -68,7 +68,7 @@ import type {
   TopQuery,
   TopRow,
 } from './flow-store.js';
-import { exactSum, flowIdentity, mergedFlowsSql } from './merge.js';
+import { exactSum, flowIdentity, forwardSharesSql, forwardedStepsSql, mergedFlowsSql } from './merge.js';
 import { ceilTo, floorTo, planRange, type Plan, type Tier } from './plan.js';
 
 export { SCHEMA_VERSION };
@@ -697,13 +697,18 @@ export class DuckDbStore implements FlowStore {
     // Per step, each direction of a flow is counted from the end whose total over the whole range is larger
     // (the merge rule's choice), so the steps add up to the range's merged total even when the two ends'
     // report windows fall into different steps.
+    // Forwarded connections (merge.ts rule 4): each step of a flow seen from a SNAT address goes to its clients.
+    const fwd = this.forwardsSource(plan);
+    const per =
+      fwd === undefined ? 'SELECT * FROM per0' : forwardedStepsSql('per0', forwardSharesSql('SELECT * FROM src', fwd));
     const build = (rb: number): string => `WITH src AS (${this.source(plan, q, rb, rawOnly)}),
-      fl AS (SELECT * FROM (${mergedFlowsSql('SELECT * FROM src', this.forwardsSource(plan))})${categoryWhere(q)}),
-      per AS (
+      fl AS (SELECT * FROM (${mergedFlowsSql('SELECT * FROM src', fwd)})${categoryWhere(q)}),
+      per0 AS (
         SELECT bucket // ${stepS} * ${stepS} AS t, client_ip, server_ip, server_port, sum(c_sent) AS cs,
           sum(c_recv) AS cr, sum(s_sent) AS ss, sum(s_recv) AS sr, sum(retransmits) AS retransmits,
           sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n
         FROM src GROUP BY 1, client_ip, server_ip, server_port),
+      per AS (${per}),
       choice AS (SELECT client_ip, server_ip, server_port, sum(cs) >= sum(sr) AS up_c, sum(ss) >= sum(cr) AS down_s
         FROM per GROUP BY client_ip, server_ip, server_port),
       f AS (SELECT per.t, per.retransmits, per.rtos, per.rtt_sum, per.rtt_n, fl.category, fl.client_ep, fl.server_ep,

@@ -418,13 +418,43 @@ const SEGS = ['c_seg_sent', 'c_seg_recv', 's_seg_sent', 's_seg_recv'] as const;
  * client_key (the client's identity) and via_key (the via address).
  */
 export function forwardedRowsSql(source: string, forwards: string): string {
+  return `WITH ${forwardSharesCtes(source, forwards)}
+    SELECT b.client_ip, b.server_ip, b.server_port, b.category, b.client_ep, b.server_ep, b.c_sent, b.c_recv,
+      b.s_sent - coalesce(m.f_down, 0) AS s_sent, b.s_recv - coalesce(m.f_up, 0) AS s_recv, b.c_seg_sent,
+      b.c_seg_recv, b.s_seg_sent - coalesce(m.f_seg_down, 0) AS s_seg_sent,
+      b.s_seg_recv - coalesce(m.f_seg_up, 0) AS s_seg_recv, b.retransmits, b.rtos, b.rtt_sum, b.rtt_n, b.rtt_max,
+      b.via_ip, b.via_port, b.via_ep
+    FROM b LEFT JOIN m ON m.client_ip = b.client_ip AND m.server_ip = b.server_ip AND m.server_port = b.server_port
+    WHERE m.gone IS NULL OR NOT m.gone
+    UNION ALL
+    SELECT client_ip, server_ip, server_port, category, client_ep, server_ep, c_sent, c_recv, s_sent, s_recv,
+      c_seg_sent, c_seg_recv, s_seg_sent, s_seg_recv, retransmits, rtos, rtt_sum, rtt_n, rtt_max, via_ip, via_port,
+      via_ep
+    FROM pieces`;
+}
+
+/**
+ * Rule 4's shares as fractions, for time series (which spread each flow over steps): per flow seen from a SNAT
+ * address (snat_ip, server_ip, server_port), each share's client_ip with up_frac / down_frac, the parts of the
+ * flow's server view per direction that went to that client, and carry (1 for the share that takes over the
+ * flow's retransmits, RTOs and RTT samples because the flow is gone).
+ */
+export function forwardSharesSql(source: string, forwards: string): string {
+  return `WITH ${forwardSharesCtes(source, forwards)}
+    SELECT snat_ip, server_ip, server_port, client_ip, s_recv / nullif(flow_s_recv, 0) AS up_frac,
+      s_sent / nullif(flow_s_sent, 0) AS down_frac, CASE WHEN rk = 1 AND gone THEN 1 ELSE 0 END AS carry
+    FROM pieces`;
+}
+
+/** The CTEs rule 4's SQL shares (b: flows summed, m: flows seen from a SNAT address, pieces: the shares). */
+function forwardSharesCtes(source: string, forwards: string): string {
   const flow = 'snat_ip, server_ip, server_port';
   const share = (col: string, total: string): string =>
     `floor(${total} * n / sum(n) OVER (PARTITION BY ${flow})) AS ${col}`;
   const rest = (col: string, total: string, out: string): string =>
     `${col} + CASE WHEN rk = 1 THEN ${total} - sum(${col}) OVER (PARTITION BY ${flow}) ELSE 0 END AS ${out}`;
   const carried = (col: string): string => `CASE WHEN rk = 1 AND gone THEN ${col} ELSE 0 END AS ${col}`;
-  return `WITH b AS (
+  return `b AS (
       SELECT client_ip, server_ip, server_port, ${mergedCategorySql('category')} AS category,
         max(client_ep) AS client_ep, max(server_ep) AS server_ep, max(via_ip) AS via_ip, max(via_port) AS via_port,
         max(via_ep) AS via_ep, sum(c_sent) AS c_sent, sum(c_recv) AS c_recv, sum(s_sent) AS s_sent,
@@ -453,7 +483,7 @@ export function forwardedRowsSql(source: string, forwards: string): string {
     p AS (
       SELECT fw.client_ip, m.client_ip AS snat_ip, m.server_ip, m.server_port, fw.category, fw.client_ep, m.server_ep,
         fw.via_ip, fw.via_port, fw.via_ep, fw.wt AS n, m.f_up, m.f_down, m.f_seg_up, m.f_seg_down, m.gone, m.retransmits,
-        m.rtos, m.rtt_sum, m.rtt_n, m.rtt_max,
+        m.rtos, m.rtt_sum, m.rtt_n, m.rtt_max, m.s_recv AS flow_s_recv, m.s_sent AS flow_s_sent,
         row_number() OVER (PARTITION BY m.client_ip, m.server_ip, m.server_port
           ORDER BY fw.wt DESC, fw.client_key, fw.via_key, fw.via_port) AS rk
       FROM m JOIN fx fw ON fw.snat_ip = m.client_ip AND fw.server_ip = m.server_ip AND fw.server_port = m.server_port),
@@ -466,18 +496,28 @@ export function forwardedRowsSql(source: string, forwards: string): string {
         ${rest('down0', 'f_down', 's_sent')}, ${rest('up0', 'f_up', 's_recv')}, 0 AS c_seg_sent, 0 AS c_seg_recv,
         ${rest('seg_down0', 'f_seg_down', 's_seg_sent')}, ${rest('seg_up0', 'f_seg_up', 's_seg_recv')},
         ${carried('retransmits')}, ${carried('rtos')}, ${carried('rtt_sum')}, ${carried('rtt_n')},
-        CASE WHEN rk = 1 AND gone THEN rtt_max END AS rtt_max, via_ip, via_port, via_ep
-      FROM q)
-    SELECT b.client_ip, b.server_ip, b.server_port, b.category, b.client_ep, b.server_ep, b.c_sent, b.c_recv,
-      b.s_sent - coalesce(m.f_down, 0) AS s_sent, b.s_recv - coalesce(m.f_up, 0) AS s_recv, b.c_seg_sent,
-      b.c_seg_recv, b.s_seg_sent - coalesce(m.f_seg_down, 0) AS s_seg_sent,
-      b.s_seg_recv - coalesce(m.f_seg_up, 0) AS s_seg_recv, b.retransmits, b.rtos, b.rtt_sum, b.rtt_n, b.rtt_max,
-      b.via_ip, b.via_port, b.via_ep
-    FROM b LEFT JOIN m ON m.client_ip = b.client_ip AND m.server_ip = b.server_ip AND m.server_port = b.server_port
-    WHERE m.gone IS NULL OR NOT m.gone
+        CASE WHEN rk = 1 AND gone THEN rtt_max END AS rtt_max, via_ip, via_port, via_ep, snat_ip, rk, gone,
+        flow_s_recv, flow_s_sent
+      FROM q)`;
+}
+
+/**
+ * Rule 4 for time series: `per` yields per-step rows (t, client_ip, server_ip, server_port, cs, cr, ss, sr,
+ * retransmits, rtos, rtt_sum, rtt_n); each step of a flow seen from a SNAT address is spread over the forwarded
+ * clients by the fractions `shares` (forwardSharesSql) gives, so the steps of each share add up to the share.
+ */
+export function forwardedStepsSql(per: string, shares: string): string {
+  const moved = ['retransmits', 'rtos', 'rtt_sum', 'rtt_n'];
+  return `WITH sh AS (${shares}),
+    k AS (SELECT snat_ip, server_ip, server_port, sum(up_frac) AS up_frac, sum(down_frac) AS down_frac,
+      max(carry) AS carry FROM sh GROUP BY snat_ip, server_ip, server_port)
+    SELECT x.t, x.client_ip, x.server_ip, x.server_port, x.cs, x.cr, x.ss * (1 - coalesce(k.down_frac, 0)) AS ss,
+      x.sr * (1 - coalesce(k.up_frac, 0)) AS sr,
+      ${moved.map((c) => `CASE WHEN k.carry = 1 THEN 0 ELSE x.${c} END AS ${c}`).join(', ')}
+    FROM ${per} x LEFT JOIN k ON k.snat_ip = x.client_ip AND k.server_ip = x.server_ip AND k.server_port = x.server_port
     UNION ALL
-    SELECT client_ip, server_ip, server_port, category, client_ep, server_ep, c_sent, c_recv, s_sent, s_recv,
-      c_seg_sent, c_seg_recv, s_seg_sent, s_seg_recv, retransmits, rtos, rtt_sum, rtt_n, rtt_max, via_ip, via_port,
-      via_ep
-    FROM pieces`;
+    SELECT x.t, sh.client_ip, x.server_ip, x.server_port, 0 AS cs, 0 AS cr, x.ss * coalesce(sh.down_frac, 0) AS ss,
+      x.sr * coalesce(sh.up_frac, 0) AS sr,
+      ${moved.map((c) => `CASE WHEN sh.carry = 1 THEN x.${c} ELSE 0 END AS ${c}`).join(', ')}
+    FROM ${per} x JOIN sh ON sh.snat_ip = x.client_ip AND sh.server_ip = x.server_ip AND sh.server_port = x.server_port`;
 }

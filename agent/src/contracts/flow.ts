@@ -2,6 +2,7 @@
  * What the collector hands to its consumers (report builder, OpenMetrics exporter) every tick.
  * A flow is per node: (local ip, remote ip, server port, direction); the client's ephemeral port is dropped.
  */
+import type { KernelForward } from '../bpf/protocol.js';
 import type { Direction, FlowCounters, RttSummary } from './report.js';
 
 export interface FlowKey {
@@ -29,7 +30,7 @@ export interface CollectorTick {
   end: Date;
   flows: FlowDelta[];
   /** Connections the node translated this tick (agent/src/report/forwards.ts keeps the forwarded ones). */
-  forwards?: import('../bpf/protocol.js').KernelForward[];
+  forwards?: KernelForward[];
 }
 
 export type TickListener = (tick: CollectorTick) => void;

@@ -108,13 +108,21 @@ test('clients sharing a SNAT address and a backend: split by their own views, to
     ],
     'each client what its own end sent through the NodePort'
   );
-  // web-1 not monitored (no view of its own): shares by connections, a third and two thirds (the remainder to the
-  // largest); batch-1's own view still tops its row up to what it sent (rule 3), web-1's is the estimate.
+  // web-1 not monitored (no view of its own): batch-1 gets what its own view says, web-1 the rest.
   const byConns = mergeFlows(rows.slice(1), fw);
   assert.deepEqual(
     [...byConns.values()].filter((f) => f.server.pod === 'orders-z').map((f) => [f.client.pod, f.bytes]),
     [
-      ['batch-1', 668 + 33],
+      ['batch-1', 701],
+      ['web-1', 300],
+    ]
+  );
+  // Both unmonitored: by connections, a third and two thirds (the remainder to the one with most connections).
+  const blind = mergeFlows(rows.slice(2), fw);
+  assert.deepEqual(
+    [...blind.values()].filter((f) => f.server.pod === 'orders-z').map((f) => [f.client.pod, f.bytes]),
+    [
+      ['batch-1', 668],
       ['web-1', 333],
     ]
   );
@@ -236,14 +244,19 @@ const rowKey = (r: TopRow): string => [r.local.ip, r.local.pod, r.remote.ip, r.r
 const flowKeyOf = (f: MergedFlow): string =>
   [f.client.ip, f.client.pod, f.server.ip, f.server.pod, f.serverPort].join('|');
 
-test('forwarded connections: the store answers what the merge rule says, raw and rolled up', async () => {
+for (const seed of [11, 12, 13]) {
+  test(`forwarded connections: the store answers what the merge rule says, raw and rolled up (seed ${seed})`, () =>
+    storeMatchesRule(seed));
+}
+
+async function storeMatchesRule(seed: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'flowlens-fwd-'));
   const store = new DuckDbStore({ dataDir: dir, threads: 2 });
   await store.open();
   try {
     const H = 3600_000;
     const t0 = Math.floor(Date.now() / H) * H - 3 * H;
-    const all = reports(t0, 30, 11);
+    const all = reports(t0, 30, seed);
     const expected = new Map(
       [
         ...mergeFlows(
@@ -283,7 +296,7 @@ test('forwarded connections: the store answers what the merge rule says, raw and
     await store.close();
     await rm(dir, { recursive: true, force: true });
   }
-});
+}
 
 test('time series plot forwarded connections on the clients that made them, adding up to the merged bytes', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'flowlens-fwd-series-'));

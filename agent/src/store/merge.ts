@@ -30,12 +30,14 @@
  *    with SNAT address S: what its server end saw beyond its client end (per direction, max(0, server view −
  *    client view); S's own connections to B, if any, are the client view) is split over the forwards' clients,
  *    and each share becomes server-end counters of the flow (client, B, port) with the forward's via and
- *    category. The weight of a client is what its own end sent and received to the via address (its flow to
- *    via ip:port without via), times the share of its connections through that via and S that went to B
- *    (floored); when any of the clients has no such view (not monitored), the weights are the connections.
- *    Shares are floors, the remainder to the largest weight (ties by client identity, then via). Exact for one
- *    client per (S, B, port) over the range, and for monitored clients that each reached one backend through
- *    the via; otherwise an estimate, never a backend the client did not reach. A flow left without a client
+ *    category. Per direction, a monitored client (one whose own end reported its flow to via ip:port, without
+ *    via) weighs what that end counted times the share of its connections through that via and S that went to B
+ *    (floored). With every client monitored the total is split in proportion to those weights; otherwise the
+ *    monitored clients get at most their weights (in proportion, if the total is smaller) and the others the
+ *    rest, by connections. Shares are floors, the remainder of each group to its first client in rule order
+ *    (monitored first, then most connections, client identity, via). Exact for one client per (S, B, port)
+ *    over the range, and when every client but at most one is monitored and reached one backend through the
+ *    via; otherwise an estimate, never a backend the client did not reach. A flow left without a client
  *    view (S itself sent nothing) goes, its retransmits, RTOs and RTT samples moved to the first share. Without
  *    SNAT, S is the client itself: its flow to B gains the via. Forwards of the queried range are summed.
  */
@@ -135,11 +137,34 @@ const emptyAcc = (client: Endpoint, server: Endpoint, serverPort: number): Acc =
 /** Byte-wise string order (what SQL engines use by default), for the tie-breaks both forms share. */
 const byteOrder = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** `share` of `total` for part i of `parts` (connections): floors, the remainder to part 0 (the largest). */
-function shares(total: number, parts: number[]): number[] {
-  const all = parts.reduce((s, n) => s + n, 0);
-  const out = parts.map((n) => Math.floor((total * n) / all));
-  out[0]! += total - out.reduce((s, v) => s + v, 0);
+/**
+ * Rule 4's split of one direction's forwarded total over the clients, in rule order (monitored first, then by
+ * connections): monitored clients get their own view's part (w) — all of the total in proportion to it when every
+ * client is monitored, else at most their views, the rest going to the others by connections (n).
+ */
+function viewShares(total: number, parts: Array<{ mon: boolean; w: number; n: number }>): number[] {
+  const out = parts.map(() => 0);
+  const give = (amount: number, idx: number[], weight: (i: number) => number): void => {
+    const all = idx.reduce((s, i) => s + weight(i), 0);
+    if (idx.length === 0 || all === 0) {
+      return;
+    }
+    for (const i of idx) {
+      out[i] = Math.floor((amount * weight(i)) / all);
+    }
+    out[idx[0]!]! += amount - idx.reduce((s, i) => s + out[i]!, 0);
+  };
+  const idx = parts.map((_, i) => i);
+  const mon = idx.filter((i) => parts[i]!.mon);
+  const others = idx.filter((i) => !parts[i]!.mon);
+  const w = mon.reduce((s, i) => s + parts[i]!.w, 0);
+  if (others.length === 0) {
+    give(total, idx, (i) => (w > 0 ? parts[i]!.w : parts[i]!.n));
+  } else {
+    const a = Math.min(total, w);
+    give(a, mon, (i) => parts[i]!.w);
+    give(total - a, others, (i) => parts[i]!.n);
+  }
   return out;
 }
 
@@ -190,27 +215,35 @@ function attributeForwards(acc: Map<string, Acc>, forwards: ForwardRow[]): void 
     if (!found) {
       continue;
     }
-    // Each client's own view of the via address (taken before any flow changes), its share going to this backend.
-    const viewed = [...found.values()].map((p) => {
-      const v = acc.get(`${flowIdentity(p.client)}\u0000${p.via.ip}\u0000${p.via.port}`);
-      const view = v && !v.via ? v.cs + v.cr : 0;
-      return { p, w: Math.floor((view * p.n) / p.nVia) };
-    });
-    const byView = viewed.every((x) => x.w > 0);
-    const weighted = viewed
-      .map((x) => ({ p: x.p, w: byView ? x.w : x.p.n }))
-      .sort((x, y) => y.w - x.w || byteOrder(x.p.order.join('\u0000'), y.p.order.join('\u0000')));
-    const list = weighted.map((x) => x.p);
-    const n = weighted.map((x) => x.w);
+    // Each client's own view of the via address (taken before any flow changes), the part of it going to this
+    // backend by its connections, per direction: up, down, segments up, segments down.
+    const list = [...found.values()]
+      .map((p) => {
+        const v = acc.get(`${flowIdentity(p.client)}\u0000${p.via.ip}\u0000${p.via.port}`);
+        const mon = v !== undefined && !v.via;
+        const w = (view: number) => (mon ? Math.floor((view * p.n) / p.nVia) : 0);
+        return { p, mon, w: [w(v?.cs ?? 0), w(v?.cr ?? 0), w(v?.gcs ?? 0), w(v?.gcr ?? 0)] };
+      })
+      .sort(
+        (x, y) =>
+          Number(y.mon) - Number(x.mon) ||
+          y.p.n - x.p.n ||
+          byteOrder(x.p.order.join('\u0000'), y.p.order.join('\u0000'))
+      );
+    const split = (total: number, d: number): number[] =>
+      viewShares(
+        total,
+        list.map((x) => ({ ...x, w: x.w[d]!, n: x.p.n }))
+      );
     plans.push({
       key,
       a,
-      up: shares(Math.max(0, a.sr - a.cs), n),
-      down: shares(Math.max(0, a.ss - a.cr), n),
-      segUp: shares(Math.max(0, a.gsr - a.gcs), n),
-      segDown: shares(Math.max(0, a.gss - a.gcr), n),
+      up: split(Math.max(0, a.sr - a.cs), 0),
+      down: split(Math.max(0, a.ss - a.cr), 1),
+      segUp: split(Math.max(0, a.gsr - a.gcs), 2),
+      segDown: split(Math.max(0, a.gss - a.gcr), 3),
     });
-    pieceLists.push(list);
+    pieceLists.push(list.map((x) => x.p));
   }
   // All views are taken before any is changed: shares never feed other shares.
   const carried: Array<Pick<Acc, 'rt' | 'rto' | 'rttSum' | 'rttN' | 'rttMax'> | null> = plans.map((p) => {
@@ -449,11 +482,16 @@ export function forwardSharesSql(source: string, forwards: string): string {
 /** The CTEs rule 4's SQL shares (b: flows summed, m: flows seen from a SNAT address, pieces: the shares). */
 function forwardSharesCtes(source: string, forwards: string): string {
   const flow = 'snat_ip, server_ip, server_port';
-  const share = (col: string, total: string): string =>
-    `floor(${total} * n / sum(n) OVER (PARTITION BY ${flow})) AS ${col}`;
-  const rest = (col: string, total: string, out: string): string =>
-    `${col} + CASE WHEN rk = 1 THEN ${total} - sum(${col}) OVER (PARTITION BY ${flow}) ELSE 0 END AS ${out}`;
+  // Per direction: the forwarded total of the flow from S, the client view's column, the share's output column.
+  const dirs = [
+    { d: 'up', total: 'f_up', view: 'c_sent', out: 's_recv' },
+    { d: 'down', total: 'f_down', view: 'c_recv', out: 's_sent' },
+    { d: 'seg_up', total: 'f_seg_up', view: 'c_seg_sent', out: 's_seg_recv' },
+    { d: 'seg_down', total: 'f_seg_down', view: 'c_seg_recv', out: 's_seg_sent' },
+  ];
+  const each = (fn: (x: (typeof dirs)[number]) => string): string => dirs.map(fn).join(', ');
   const carried = (col: string): string => `CASE WHEN rk = 1 AND gone THEN ${col} ELSE 0 END AS ${col}`;
+  const order = 'n DESC, client_key, via_key, via_port';
   return `b AS (
       SELECT client_ip, server_ip, server_port, ${mergedCategorySql('category')} AS category,
         max(client_ep) AS client_ep, max(server_ep) AS server_ep, max(via_ip) AS via_ip, max(via_port) AS via_port,
@@ -468,37 +506,60 @@ function forwardSharesCtes(source: string, forwards: string): string {
         max(client_key) AS client_key, max(via_key) AS via_key
       FROM (${forwards}) GROUP BY snat_ip, server_ip, server_port, client_ip, via_ip, via_port),
     fv AS (
-      SELECT fw.*, floor(coalesce(v.c_sent + v.c_recv, 0) * fw.n
-          / sum(fw.n) OVER (PARTITION BY fw.snat_ip, fw.client_ip, fw.via_ip, fw.via_port)) AS w
+      SELECT fw.*, v.client_ip IS NOT NULL AS mon,
+        ${each((x) => `coalesce(v.${x.view}, 0) AS v_${x.d}`)},
+        sum(fw.n) OVER (PARTITION BY fw.snat_ip, fw.client_ip, fw.via_ip, fw.via_port) AS n_via
       FROM fw LEFT JOIN b v ON v.client_ip = fw.client_ip AND v.server_ip = fw.via_ip AND v.server_port = fw.via_port
         AND v.via_ip = 0),
-    fx AS (
-      SELECT *, CASE WHEN min(w) OVER (PARTITION BY ${flow}) > 0 THEN w ELSE n END AS wt FROM fv),
     m AS (
       SELECT b.*, greatest(b.s_recv - b.c_sent, 0) AS f_up, greatest(b.s_sent - b.c_recv, 0) AS f_down,
         greatest(b.s_seg_recv - b.c_seg_sent, 0) AS f_seg_up, greatest(b.s_seg_sent - b.c_seg_recv, 0) AS f_seg_down,
         b.c_sent + b.c_recv = 0 AS gone
       FROM b WHERE b.via_ip = 0 AND EXISTS (SELECT 1 FROM fw WHERE fw.snat_ip = b.client_ip
         AND fw.server_ip = b.server_ip AND fw.server_port = b.server_port)),
-    p AS (
+    p0 AS (
       SELECT fw.client_ip, m.client_ip AS snat_ip, m.server_ip, m.server_port, fw.category, fw.client_ep, m.server_ep,
-        fw.via_ip, fw.via_port, fw.via_ep, fw.wt AS n, m.f_up, m.f_down, m.f_seg_up, m.f_seg_down, m.gone, m.retransmits,
-        m.rtos, m.rtt_sum, m.rtt_n, m.rtt_max, m.s_recv AS flow_s_recv, m.s_sent AS flow_s_sent,
+        fw.via_ip, fw.via_port, fw.via_ep, fw.n, fw.mon,
+        ${each((x) => `CASE WHEN fw.mon THEN floor(fw.v_${x.d} * fw.n / fw.n_via) ELSE 0 END AS w_${x.d}`)},
+        m.f_up, m.f_down, m.f_seg_up, m.f_seg_down, m.gone, m.retransmits, m.rtos, m.rtt_sum, m.rtt_n, m.rtt_max,
+        m.s_recv AS flow_s_recv, m.s_sent AS flow_s_sent,
         row_number() OVER (PARTITION BY m.client_ip, m.server_ip, m.server_port
-          ORDER BY fw.wt DESC, fw.client_key, fw.via_key, fw.via_port) AS rk
-      FROM m JOIN fx fw ON fw.snat_ip = m.client_ip AND fw.server_ip = m.server_ip AND fw.server_port = m.server_port),
+          ORDER BY fw.mon DESC, fw.${order.split(', ').join(', fw.')}) AS rk,
+        row_number() OVER (PARTITION BY m.client_ip, m.server_ip, m.server_port, fw.mon
+          ORDER BY fw.${order.split(', ').join(', fw.')}) AS rk_grp
+      FROM m JOIN fv fw ON fw.snat_ip = m.client_ip AND fw.server_ip = m.server_ip AND fw.server_port = m.server_port),
+    p AS (
+      SELECT *, max(CASE WHEN mon THEN 0 ELSE 1 END) OVER (PARTITION BY ${flow}) AS has_u,
+        sum(n) OVER (PARTITION BY ${flow}) AS n_all,
+        sum(CASE WHEN mon THEN 0 ELSE n END) OVER (PARTITION BY ${flow}) AS n_u,
+        ${each((x) => `sum(CASE WHEN mon THEN w_${x.d} ELSE 0 END) OVER (PARTITION BY ${flow}) AS wsum_${x.d}`)}
+      FROM p0),
     q AS (
-      SELECT *, ${share('up0', 'f_up')}, ${share('down0', 'f_down')}, ${share('seg_up0', 'f_seg_up')},
-        ${share('seg_down0', 'f_seg_down')}
+      SELECT *,
+        ${each(
+          (x) => `CASE WHEN has_u = 0 THEN ${x.total} WHEN mon THEN least(${x.total}, wsum_${x.d})
+          ELSE ${x.total} - least(${x.total}, wsum_${x.d}) END AS amt_${x.d},
+        CASE WHEN has_u = 0 AND wsum_${x.d} = 0 THEN n WHEN mon THEN w_${x.d} ELSE n END AS wt_${x.d},
+        CASE WHEN has_u = 0 AND wsum_${x.d} = 0 THEN n_all WHEN mon THEN wsum_${x.d} ELSE n_u END AS tot_${x.d}`
+        )},
+        CASE WHEN has_u = 1 AND mon THEN 1 ELSE 0 END AS grp,
+        (has_u = 0 AND rk = 1) OR (has_u = 1 AND rk_grp = 1) AS first_of_grp
       FROM p),
+    q2 AS (
+      SELECT *,
+        ${each((x) => `CASE WHEN tot_${x.d} > 0 THEN floor(amt_${x.d} * wt_${x.d} / tot_${x.d}) ELSE 0 END AS s0_${x.d}`)}
+      FROM q),
     pieces AS (
       SELECT client_ip, server_ip, server_port, category, client_ep, server_ep, 0 AS c_sent, 0 AS c_recv,
-        ${rest('down0', 'f_down', 's_sent')}, ${rest('up0', 'f_up', 's_recv')}, 0 AS c_seg_sent, 0 AS c_seg_recv,
-        ${rest('seg_down0', 'f_seg_down', 's_seg_sent')}, ${rest('seg_up0', 'f_seg_up', 's_seg_recv')},
+        ${each(
+          (x) => `s0_${x.d} + CASE WHEN first_of_grp THEN amt_${x.d} - sum(s0_${x.d})
+          OVER (PARTITION BY ${flow}, grp) ELSE 0 END AS ${x.out}`
+        )},
+        0 AS c_seg_sent, 0 AS c_seg_recv,
         ${carried('retransmits')}, ${carried('rtos')}, ${carried('rtt_sum')}, ${carried('rtt_n')},
         CASE WHEN rk = 1 AND gone THEN rtt_max END AS rtt_max, via_ip, via_port, via_ep, snat_ip, rk, gone,
         flow_s_recv, flow_s_sent
-      FROM q)`;
+      FROM q2)`;
 }
 
 /**

@@ -10,6 +10,8 @@
  *   - a pod calling a NodePort (externalTrafficPolicy Cluster, so SNAT) at the other node's address, whose
  *     backends run on both nodes: the called node forwards some connections, SNATed, to the backend on the
  *     caller's node, and reports them (report `forwards`); the hub gives that backend's view back to the client;
+ *   - a host outside the cluster (no agent, no metadata) calling the same NodePort at node-b: its connections to
+ *     orders-a share node-b's SNAT address with the pod's, and the hub still gives each client its own bytes;
  *   - a host-network client calling a NodePort with externalTrafficPolicy Local at the other node's address;
  *   - a host-network client calling the ClusterIP (kube-proxy's OUTPUT path, masqueraded);
  * each backend pod's row carries exactly the bytes that backend received, INTRA_AZ or INTER_AZ by the two
@@ -50,6 +52,7 @@ const SPEC: ClusterSpec = {
     { name: 'ledger-a', namespace: 'shop', workload: 'ledger', node: 'node-a' },
     { name: 'ledger-b', namespace: 'shop', workload: 'ledger', node: 'node-b' },
   ],
+  externals: [{ name: 'laptop' }],
   services: [
     { namespace: 'shop', name: 'catalog', port: 80, targetPort: BACKEND_PORT, backends: ['catalog-a', 'catalog-b'] },
     {
@@ -112,7 +115,8 @@ interface ServiceMap {
 interface Scenario {
   what: string;
   clientIp: string;
-  clientZone: string;
+  /** Null for a host outside the cluster (its rows are UNCLASSIFIED). */
+  clientZone: string | null;
   service: string;
   sent: number;
   received: Map<string, number>;
@@ -162,7 +166,7 @@ test('Service traffic lands on the backend pods, exact to the byte, by zone, nam
       what: string,
       ns: string,
       clientIp: string,
-      clientZone: string,
+      clientZone: string | null,
       service: string,
       host: string,
       port: number,
@@ -211,9 +215,11 @@ test('Service traffic lands on the backend pods, exact to the byte, by zone, nam
     const nodeB = c.node('node-b');
     const web = c.pod('web-1');
     const batch = c.pod('batch-1');
+    const laptop = c.external('laptop');
     const scenarios = [
       await call('pod → ClusterIP', web.ns, web.ip, 'zone-a', 'catalog', c.service('catalog').clusterIp, 80, 16),
       await call('pod → NodePort (Cluster) at node-b', batch.ns, batch.ip, 'zone-a', 'orders', nodeB.ip, 30080, 16),
+      await call('external → NodePort (Cluster) at node-b', laptop.ns, laptop.ip, null, 'orders', nodeB.ip, 30080, 16),
       await call('host → NodePort (Local) at node-b', nodeA.ns, nodeA.ip, 'zone-a', 'ledger', nodeB.ip, 30081, 8),
       await call('host → ClusterIP', nodeA.ns, nodeA.ip, 'zone-a', 'catalog', c.service('catalog').clusterIp, 80, 8),
     ];
@@ -224,7 +230,8 @@ test('Service traffic lands on the backend pods, exact to the byte, by zone, nam
       ['orders-a', 'orders-b'],
       'node-b spread 16 NodePort (Cluster) connections over its own backend and the one on node-a'
     );
-    assert.deepEqual([...scenarios[2]!.received.keys()], ['ledger-b'], 'externalTrafficPolicy Local');
+    assert.deepEqual([...scenarios[2]!.received.keys()].sort(), ['orders-a', 'orders-b'], 'from outside too');
+    assert.deepEqual([...scenarios[3]!.received.keys()], ['ledger-b'], 'externalTrafficPolicy Local');
 
     // The last collection tick and report reach the hub; stopping flushes what is left.
     await new Promise((r) => setTimeout(r, (REPORT_S + 1) * 1000));
@@ -290,7 +297,6 @@ test('Service traffic lands on the backend pods, exact to the byte, by zone, nam
     const forwardsOf = (a: NodeAgent) =>
       a.reports.flatMap((r) => ((r as { forwards?: ReportedForward[] }).forwards ?? []) as ReportedForward[]);
     await t.test('the called node reports the connections it forwarded, from its own connection tracking', () => {
-      const s = scenarios[1]!;
       for (const a of agents) {
         const mine = tracked.get(a.node)!;
         for (const f of forwardsOf(a)) {
@@ -308,20 +314,23 @@ test('Service traffic lands on the backend pods, exact to the byte, by zone, nam
       }
       const ordersA = c.pod('orders-a');
       const agentB = agents.find((a) => a.node === 'node-b')!;
-      const forwarded = forwardsOf(agentB).filter(
-        (f) => f.clientIp === batch.ip && f.backendIp === ordersA.ip && f.via.ip === nodeB.ip
-      );
-      assert.ok(forwarded.length > 0, `node-b reported no forward to orders-a: ${JSON.stringify(forwardsOf(agentB))}`);
-      assert.ok(
-        forwarded.every((f) => f.via.port === 30080 && f.snatIp === nodeB.ip && f.backendPort === BACKEND_PORT)
-      );
-      // Ground truth twice over: the connections orders-a accepted, and the entries node-b's conntrack holds.
-      const conns = forwarded.reduce((n, f) => n + f.connections, 0);
-      assert.equal(conns, s.accepted.get('orders-a'), 'forwarded connections = connections orders-a accepted');
-      const inConntrack = tracked
-        .get('node-b')!
-        .filter((e) => e.orig.src === batch.ip && e.orig.dport === 30080 && e.reply.src === ordersA.ip).length;
-      assert.equal(conns, inConntrack, "forwarded connections = node-b's conntrack entries");
+      for (const s of scenarios.filter((x) => x.what.includes('NodePort (Cluster)'))) {
+        const forwarded = forwardsOf(agentB).filter(
+          (f) => f.clientIp === s.clientIp && f.backendIp === ordersA.ip && f.via.ip === nodeB.ip
+        );
+        assert.ok(forwarded.length > 0, `${s.what}: no forward to orders-a: ${JSON.stringify(forwardsOf(agentB))}`);
+        assert.ok(
+          forwarded.every((f) => f.via.port === 30080 && f.snatIp === nodeB.ip && f.backendPort === BACKEND_PORT)
+        );
+        // Ground truth twice over: the connections orders-a accepted, and the entries node-b's conntrack holds.
+        const conns = forwarded.reduce((n, f) => n + f.connections, 0);
+        assert.equal(conns, s.accepted.get('orders-a'), `${s.what}: forwarded = connections orders-a accepted`);
+        const inConntrack = tracked
+          .get('node-b')!
+          .filter((e) => e.orig.src === s.clientIp && e.orig.dport === 30080 && e.reply.src === ordersA.ip).length;
+        assert.equal(conns, inConntrack, `${s.what}: forwarded = node-b's conntrack entries`);
+        log(`${s.what}: node-b forwarded ${conns} connections to orders-a`);
+      }
       // Nothing forwarded with a local end: those ends' flows carry the translation themselves.
       const local = new Set([...c.pods.map((p) => `${p.node}|${p.ip}`), ...c.nodes.map((n) => `${n.name}|${n.ip}`)]);
       for (const a of agents) {
@@ -392,7 +401,10 @@ test('Service traffic lands on the backend pods, exact to the byte, by zone, nam
             assert.equal(row.remote.pod, backend);
             assert.equal(row.remote.zone, zoneOf(backend));
             assert.equal(row.local.zone, s.clientZone);
-            assert.equal(row.category, zoneOf(backend) === s.clientZone ? 'INTRA_AZ' : 'INTER_AZ');
+            assert.equal(
+              row.category,
+              s.clientZone === null ? 'UNCLASSIFIED' : zoneOf(backend) === s.clientZone ? 'INTRA_AZ' : 'INTER_AZ'
+            );
             assert.equal(row.remote.service, s.service, `the Service's name on ${s.what} → ${backend}`);
           }
         );

@@ -134,6 +134,30 @@ test('clients sharing a SNAT address and a backend: split by their own views, to
   assert.ok(merged.every((f) => f.server.ip !== nodeY.ip));
 });
 
+test('a pod and an external host through one NodePort, the pod also reaching the backend on Y: each exact', () => {
+  const np = nodePort(30080);
+  const ext = bare('203.0.113.9');
+  const ordersY = pod('10.0.3.1', 'orders-y', 'zb');
+  const rows = [
+    // batch-1 sent 1000 through Y:30080: 400 to orders-y on Y (Y's agent resolved it), 600 forwarded to orders-z.
+    row('client', batch, nodeY, 30080, { bytesSent: 1000 }),
+    row('server', batch, ordersY, 8080, { bytesReceived: 400, via: np }),
+    row('server', ext, ordersY, 8080, { bytesReceived: 50, via: np }),
+    // orders-z saw Y's address: batch-1's 600 and the external host's 900.
+    row('server', nodeY, ordersZ, 8080, { bytesReceived: 1500 }),
+  ];
+  const merged = mergeFlows(rows, [forward(batch, ordersZ, 8080, np, 2), forward(ext, ordersZ, 8080, np, 5)]);
+  assert.deepEqual(
+    byServer(merged).map((f) => [f.client.ip, f.server.pod, f.bytes]),
+    [
+      [ext.ip, 'orders-y', 50],
+      [batch.ip, 'orders-y', 400],
+      [batch.ip, 'orders-z', 600],
+      [ext.ip, 'orders-z', 900],
+    ]
+  );
+});
+
 test('a node calling the backend itself too keeps its own bytes; forwards without SNAT add the via', () => {
   const np = nodePort(30080);
   const rows = [
@@ -190,13 +214,21 @@ function reports(t0: number, windows: number, seed: number): StoredReport[] {
         up += u;
         down += d;
         conns += n;
+        // Some connections went to the backend on Y itself: Y's agent resolved them (server end with via), and the
+        // client's view of the NodePort holds them too.
+        const onY = rand() < 0.5 ? big() : 0;
+        if (onY > 0) {
+          // (one pod on Y per NodePort: a flow reached through two Service addresses is grouped under one of them)
+          const onYPod = pod(`10.0.3.${i + 1}`, `orders-y${i}`, 'zb');
+          serverRows.push(row('server', c, onYPod, 8080, { bytesSent: 0, bytesReceived: onY, via: np }));
+        }
         // The external client is not monitored: no view of its own (its shares go by connections).
         clientRows.push(
           ...(c.pod === null
             ? []
             : [
                 row('client', c, nodeY, np.port, {
-                  bytesSent: u,
+                  bytesSent: u + onY,
                   bytesReceived: d + (w % 5 === 0 ? 300 : 0),
                   segmentsSent: Math.ceil(u / 1448),
                   segmentsReceived: Math.ceil(d / 1448),

@@ -31,8 +31,9 @@
  *    client view); S's own connections to B, if any, are the client view) is split over the forwards' clients,
  *    and each share becomes server-end counters of the flow (client, B, port) with the forward's via and
  *    category. Per direction, a monitored client (one whose own end reported its flow to via ip:port, without
- *    via) weighs what that end counted times the share of its connections through that via and S that went to B
- *    (floored). With every client monitored the total is split in proportion to those weights; otherwise the
+ *    via) weighs what that end counted beyond the backends it reached through the via that carry it (rule 3's
+ *    group: backends whose own node translated), times the share of its connections through that via and S that
+ *    went to B (floored). With every client monitored the total is split in proportion to those weights; otherwise the
  *    monitored clients get at most their weights (in proportion, if the total is smaller) and the others the
  *    rest, by connections. Shares are floors, the remainder of each group to its first client in rule order
  *    (monitored first, then most connections, client identity, via). Exact for one client per (S, B, port)
@@ -208,6 +209,16 @@ function attributeForwards(acc: Map<string, Acc>, forwards: ForwardRow[]): void 
       p.nVia = nVia.get(`${snat}\u0000${flowIdentity(p.client)}\u0000${p.via.ip}\u0000${p.via.port}`)!;
     }
   }
+  // What each client's view of a via address already has in backends that carry the via (translated ends).
+  const taken = new Map<string, number[]>();
+  for (const a of acc.values()) {
+    if (a.via) {
+      const k = `${flowIdentity(a.client)}\u0000${a.via.ip}\u0000${a.via.port}`;
+      const t = taken.get(k) ?? [0, 0, 0, 0];
+      [up(a), down(a), segUp(a), segDown(a)].forEach((v, i) => (t[i]! += v));
+      taken.set(k, t);
+    }
+  }
   const plans: Array<{ key: string; a: Acc; up: number[]; down: number[]; segUp: number[]; segDown: number[] }> = [];
   const pieceLists: Piece[][] = [];
   for (const [key, a] of acc) {
@@ -219,10 +230,12 @@ function attributeForwards(acc: Map<string, Acc>, forwards: ForwardRow[]): void 
     // backend by its connections, per direction: up, down, segments up, segments down.
     const list = [...found.values()]
       .map((p) => {
-        const v = acc.get(`${flowIdentity(p.client)}\u0000${p.via.ip}\u0000${p.via.port}`);
+        const vk = `${flowIdentity(p.client)}\u0000${p.via.ip}\u0000${p.via.port}`;
+        const v = acc.get(vk);
         const mon = v !== undefined && !v.via;
-        const w = (view: number) => (mon ? Math.floor((view * p.n) / p.nVia) : 0);
-        return { p, mon, w: [w(v?.cs ?? 0), w(v?.cr ?? 0), w(v?.gcs ?? 0), w(v?.gcr ?? 0)] };
+        const t = taken.get(vk) ?? [0, 0, 0, 0];
+        const w = (view: number, d: number) => (mon ? Math.floor((Math.max(0, view - t[d]!) * p.n) / p.nVia) : 0);
+        return { p, mon, w: [w(v?.cs ?? 0, 0), w(v?.cr ?? 0, 1), w(v?.gcs ?? 0, 2), w(v?.gcr ?? 0, 3)] };
       })
       .sort(
         (x, y) =>
@@ -484,10 +497,22 @@ function forwardSharesCtes(source: string, forwards: string): string {
   const flow = 'snat_ip, server_ip, server_port';
   // Per direction: the forwarded total of the flow from S, the client view's column, the share's output column.
   const dirs = [
-    { d: 'up', total: 'f_up', view: 'c_sent', out: 's_recv' },
-    { d: 'down', total: 'f_down', view: 'c_recv', out: 's_sent' },
-    { d: 'seg_up', total: 'f_seg_up', view: 'c_seg_sent', out: 's_seg_recv' },
-    { d: 'seg_down', total: 'f_seg_down', view: 'c_seg_recv', out: 's_seg_sent' },
+    { d: 'up', total: 'f_up', view: 'c_sent', merged: 'greatest(c_sent, s_recv)', out: 's_recv' },
+    { d: 'down', total: 'f_down', view: 'c_recv', merged: 'greatest(s_sent, c_recv)', out: 's_sent' },
+    {
+      d: 'seg_up',
+      total: 'f_seg_up',
+      view: 'c_seg_sent',
+      merged: 'greatest(c_seg_sent, s_seg_recv)',
+      out: 's_seg_recv',
+    },
+    {
+      d: 'seg_down',
+      total: 'f_seg_down',
+      view: 'c_seg_recv',
+      merged: 'greatest(s_seg_sent, c_seg_recv)',
+      out: 's_seg_sent',
+    },
   ];
   const each = (fn: (x: (typeof dirs)[number]) => string): string => dirs.map(fn).join(', ');
   const carried = (col: string): string => `CASE WHEN rk = 1 AND gone THEN ${col} ELSE 0 END AS ${col}`;
@@ -505,12 +530,16 @@ function forwardSharesCtes(source: string, forwards: string): string {
         max(via_ep) AS via_ep, ${mergedCategorySql('category')} AS category, sum(connections) AS n,
         max(client_key) AS client_key, max(via_key) AS via_key
       FROM (${forwards}) GROUP BY snat_ip, server_ip, server_port, client_ip, via_ip, via_port),
+    taken AS (
+      SELECT client_ip, via_ip, via_port, ${each((x) => `sum(${x.merged}) AS t_${x.d}`)}
+      FROM b WHERE via_ip > 0 GROUP BY client_ip, via_ip, via_port),
     fv AS (
       SELECT fw.*, v.client_ip IS NOT NULL AS mon,
-        ${each((x) => `coalesce(v.${x.view}, 0) AS v_${x.d}`)},
+        ${each((x) => `greatest(coalesce(v.${x.view}, 0) - coalesce(t.t_${x.d}, 0), 0) AS v_${x.d}`)},
         sum(fw.n) OVER (PARTITION BY fw.snat_ip, fw.client_ip, fw.via_ip, fw.via_port) AS n_via
       FROM fw LEFT JOIN b v ON v.client_ip = fw.client_ip AND v.server_ip = fw.via_ip AND v.server_port = fw.via_port
-        AND v.via_ip = 0),
+        AND v.via_ip = 0
+        LEFT JOIN taken t ON t.client_ip = fw.client_ip AND t.via_ip = fw.via_ip AND t.via_port = fw.via_port),
     m AS (
       SELECT b.*, greatest(b.s_recv - b.c_sent, 0) AS f_up, greatest(b.s_sent - b.c_recv, 0) AS f_down,
         greatest(b.s_seg_recv - b.c_seg_sent, 0) AS f_seg_up, greatest(b.s_seg_sent - b.c_seg_recv, 0) AS f_seg_down,

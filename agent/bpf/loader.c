@@ -31,6 +31,9 @@
  *         <socketsAdopted> <natTranslated> <conntrack:0 waiting|1 attached|2 failed> <tickIterNs>
  *         <iterRunTimeNs> <iterRunCount> <flowsCarried> <flowsLost> <natRecorded> <natSource:fentry|netlink|none>
  *         <natNetlink> <natNetlinkOverruns> <natParked>
+ *   fwd <clientIp> <viaIp> <viaPort> <backendIp> <backendPort> <snatIp|-> <connections>
+ *        (connections the node translated this tick, with or without SNAT: forward tables, nat_rule.h fl_fwd_entry)
+ *   fwdlost <cumulative connections not counted because a forward table was full>
  *   end
  *   error <message>          (then exit status 1)
  * runTimeNs/runCount: cumulative bpf_stats of the per-connection programs (sock_ops, close tracepoint, conntrack
@@ -143,6 +146,14 @@ struct state {
 	struct fl_nat_key *late_keys;
 	struct fl_late_close *late_vals;
 	__u64 late_translated; /* parked connections the loader found translated */
+	/* Forward tables (translated connections per tick, nat_map.bpf.h fwd_a / fwd_b): the conntrack program or the
+	 * netlink thread counts into the set of the current epoch; collect drains the previous one. */
+	int fwd_fds[2];
+	int ct_fwd_lost_fd;
+	__u64 nl_fwd_lost;
+	pthread_mutex_t fwd_lock; /* netlink thread: the epoch it counts into stays the same while it counts */
+	struct fl_fwd_key *fwd_keys;
+	__u64 *fwd_vals;
 };
 
 static void format_ip(__u8 family, const __u32 *addr, char *buf, size_t len)
@@ -227,6 +238,59 @@ static int func_in_btf(struct btf *btf, const char *name)
 
 static int set_rodata_u32(struct bpf_object *obj, struct bpf_map *map, const char *var, __u32 value);
 
+/* ---- forward tables: translated connections per tick (the hub joins a forwarded NodePort's two ends with them) ---- */
+
+/* conntrack.bpf.o counts into flowlens.bpf.o's forward tables, by its epoch. */
+static int reuse_forward_maps(struct state *s, struct bpf_object *obj)
+{
+	struct bpf_map *a = bpf_object__find_map_by_name(obj, "fwd_a");
+	struct bpf_map *b = bpf_object__find_map_by_name(obj, "fwd_b");
+	struct bpf_map *ep = bpf_object__find_map_by_name(obj, "flow_epoch");
+	if (!a || !b || !ep)
+		return -1;
+	return bpf_map__reuse_fd(a, s->fwd_fds[0]) || bpf_map__reuse_fd(b, s->fwd_fds[1]) ||
+	       bpf_map__reuse_fd(ep, s->epoch_fd);
+}
+
+/* The netlink thread's count of one translated connection, into the set of the current epoch. */
+static void nl_count_forward(struct state *s, const struct fl_fwd_key *key)
+{
+	pthread_mutex_lock(&s->fwd_lock);
+	int fd = s->fwd_fds[s->epoch & 1];
+	__u64 n = 0;
+	bpf_map_lookup_elem(fd, key, &n);
+	n++;
+	if (bpf_map_update_elem(fd, key, &n, BPF_ANY))
+		s->nl_fwd_lost++;
+	pthread_mutex_unlock(&s->fwd_lock);
+}
+
+/* Prints and empties forward table `set` (no writer uses it any more: the epoch moved on). */
+static void drain_forwards(struct state *s, __u32 set)
+{
+	__u32 n = drain_hash(s->fwd_fds[set], s->fwd_keys, sizeof(*s->fwd_keys), s->fwd_vals, sizeof(*s->fwd_vals),
+			     FL_FWD_ENTRIES, "forward table");
+	for (__u32 i = 0; i < n; i++) {
+		const struct fl_fwd_key *k = &s->fwd_keys[i];
+		char client[INET6_ADDRSTRLEN], via[INET6_ADDRSTRLEN], backend[INET6_ADDRSTRLEN], snat[INET6_ADDRSTRLEN] = "-";
+		format_ip(k->family, k->client, client, sizeof(client));
+		format_ip(k->family, k->via, via, sizeof(via));
+		format_ip(k->family, k->backend, backend, sizeof(backend));
+		if (k->has_snat)
+			format_ip(k->family, k->snat, snat, sizeof(snat));
+		printf("fwd %s %s %u %s %u %s %llu\n", client, via, k->via_port, backend, k->backend_port, snat,
+		       (unsigned long long)s->fwd_vals[i]);
+	}
+	__u64 lost = 0;
+	__u32 zero = 0;
+	if (s->ct_fwd_lost_fd >= 0)
+		bpf_map_lookup_elem(s->ct_fwd_lost_fd, &zero, &lost);
+	pthread_mutex_lock(&s->fwd_lock);
+	lost += s->nl_fwd_lost;
+	pthread_mutex_unlock(&s->fwd_lock);
+	printf("fwdlost %llu\n", (unsigned long long)lost);
+}
+
 /* Loads conntrack.bpf.o once __nf_conntrack_confirm exists (in vmlinux or the nf_conntrack module's BTF). */
 static void try_conntrack(struct state *s)
 {
@@ -255,7 +319,7 @@ static void try_conntrack(struct state *s)
 		if (strstr(bpf_map__name(map), ".rodata"))
 			rodata = map;
 	if (!nat || !prog || !rodata || set_rodata_u32(obj, rodata, "netns_ino", s->netns_ino) ||
-	    bpf_map__reuse_fd(nat, s->nat_fd) || bpf_object__load(obj)) {
+	    bpf_map__reuse_fd(nat, s->nat_fd) || reuse_forward_maps(s, obj) || bpf_object__load(obj)) {
 		fprintf(stderr, "flowlens-loader: loading %s failed (%s): Service addresses are not translated\n",
 			s->ct_object, strerror(errno));
 		bpf_object__close(obj);
@@ -274,6 +338,7 @@ static void try_conntrack(struct state *s)
 	s->ct_link = link;
 	s->ct_prog_fd = bpf_program__fd(prog);
 	s->ct_count_fd = bpf_object__find_map_fd_by_name(obj, "nat_recorded");
+	s->ct_fwd_lost_fd = bpf_object__find_map_fd_by_name(obj, "fwd_lost");
 	s->ct_state = CT_ATTACHED;
 }
 
@@ -289,6 +354,9 @@ static void nl_record(const struct fl_ct_event *ev, void *arg)
 		bpf_map_update_elem(s->nat_fd, &keys[i], &vals[i], BPF_ANY);
 	if (n)
 		__atomic_fetch_add(&s->nl_recorded, 1, __ATOMIC_RELAXED);
+	struct fl_fwd_key fwd;
+	if (fl_fwd_entry(&ev->orig, &ev->reply, ev->family, &fwd))
+		nl_count_forward(s, &fwd);
 }
 
 /* Reads events until the process exits: a blocking recv() per batch, so a new connection's entry is in nat_map
@@ -428,7 +496,9 @@ static void collect(struct state *s)
 		fail("flipping the flow map epoch: %s", strerror(errno));
 	if (bpf_map_update_elem(s->sync_fd, &zero, &s->sync_inner_fd, BPF_ANY))
 		fail("waiting for running programs: %s", strerror(errno));
+	pthread_mutex_lock(&s->fwd_lock);
 	s->epoch = next;
+	pthread_mutex_unlock(&s->fwd_lock);
 
 	/* Nothing writes this set any more: read it, then empty it for its next turn. Every slot handed out is read
 	 * and zeroed (including ones lost in a publishing race, which stay zero); the index is read and emptied in
@@ -462,6 +532,7 @@ static void collect(struct state *s)
 		drained++;
 	}
 	drained += drain_late(s);
+	drain_forwards(s, set);
 
 	__u64 run_ns = 0, run_cnt = 0, iter_run_ns = 0, iter_run_cnt = 0, nat_recorded = 0;
 	prog_stats(s->prog_fd, &run_ns, &run_cnt);
@@ -670,7 +741,8 @@ int main(int argc, char **argv)
 {
 	const char *object = NULL, *cgroup = NULL, *ct_object = NULL;
 	int adopt = 1;
-	struct state s = { .max_flows = 16384, .max_sockets = 65536, .ct_prog_fd = -1, .ct_count_fd = -1, .nl_fd = -1 };
+	struct state s = { .max_flows = 16384, .max_sockets = 65536, .ct_prog_fd = -1, .ct_count_fd = -1, .nl_fd = -1,
+			 .ct_fwd_lost_fd = -1, .fwd_lock = PTHREAD_MUTEX_INITIALIZER };
 	static const struct option opts[] = {
 		{ "object", required_argument, NULL, 'o' },
 		{ "conntrack-object", required_argument, NULL, 'n' },
@@ -762,6 +834,12 @@ int main(int argc, char **argv)
 	s.late_mode_fd = map_fd(&s, "nat_late_mode");
 	s.late_fd = map_fd(&s, "late_closes");
 	int storage_fd = map_fd(&s, "sock_states");
+	s.fwd_fds[0] = map_fd(&s, "fwd_a");
+	s.fwd_fds[1] = map_fd(&s, "fwd_b");
+	s.fwd_keys = calloc(FL_FWD_ENTRIES, sizeof(*s.fwd_keys));
+	s.fwd_vals = calloc(FL_FWD_ENTRIES, sizeof(*s.fwd_vals));
+	if (!s.fwd_keys || !s.fwd_vals)
+		fail("cannot allocate the forward table buffers");
 	s.epoch = 0;
 	s.keys = calloc(s.max_flows, sizeof(*s.keys));
 	s.slots = calloc(s.max_flows, sizeof(*s.slots));

@@ -124,6 +124,42 @@ export function emptyKernelStats(): KernelStats {
 export interface CollectResult {
   flows: KernelFlow[];
   stats: KernelStats;
+  /** Connections the node translated this tick (`fwd` lines; absent from an older loader). */
+  forwards?: KernelForward[];
+  /** Cumulative: translated connections not counted because a forward table was full (`fwdlost`). */
+  forwardsLost?: number;
+}
+
+/**
+ * Connections this node translated during one tick, per (client, via, backend, SNAT address): the raw material of
+ * report `forwards` (the agent keeps those forwarded to another node). `snatIp` is null when the source was kept.
+ */
+export interface KernelForward {
+  clientIp: string;
+  via: Via;
+  backendIp: string;
+  backendPort: number;
+  snatIp: string | null;
+  connections: number;
+}
+
+export function parseForward(line: string): KernelForward {
+  const f = line.trim().split(' ');
+  if (f[0] !== 'fwd' || f.length < 8) {
+    throw new ProtocolError(`flowlens-loader: bad fwd line '${line}'`);
+  }
+  const port = (i: number, what: string): number => {
+    const n = int(f[i], what, line);
+    return n <= 65535 ? n : badField(what, line);
+  };
+  return {
+    clientIp: f[1]!,
+    via: { ip: f[2]!, port: port(3, 'via port') },
+    backendIp: f[4]!,
+    backendPort: port(5, 'backend port'),
+    snatIp: f[6] === '-' ? null : f[6]!,
+    connections: int(f[7], 'connections', line),
+  };
 }
 
 export class ProtocolError extends Error {}
@@ -226,11 +262,21 @@ export function parseStats(line: string): KernelStats {
 export class CollectParser {
   private flows: KernelFlow[] = [];
   private stats: KernelStats | null = null;
+  private forwards: KernelForward[] = [];
+  private forwardsLost: number | undefined;
 
   /** Feed one line; returns the finished result on `end`, otherwise null. */
   push(line: string): CollectResult | null {
     if (line.startsWith('flow ')) {
       this.flows.push(parseFlow(line));
+      return null;
+    }
+    if (line.startsWith('fwd ')) {
+      this.forwards.push(parseForward(line));
+      return null;
+    }
+    if (line.startsWith('fwdlost ')) {
+      this.forwardsLost = int(line.split(' ')[1], 'forwards lost', line);
       return null;
     }
     if (line.startsWith('stats ')) {
@@ -241,9 +287,14 @@ export class CollectParser {
       if (this.stats === null) {
         throw new ProtocolError("flowlens-loader: 'end' without 'stats'");
       }
-      const result = { flows: this.flows, stats: this.stats };
+      const result: CollectResult = { flows: this.flows, stats: this.stats, forwards: this.forwards };
+      if (this.forwardsLost !== undefined) {
+        result.forwardsLost = this.forwardsLost;
+      }
       this.flows = [];
       this.stats = null;
+      this.forwards = [];
+      this.forwardsLost = undefined;
       return result;
     }
     if (line.startsWith('error ')) {

@@ -55,5 +55,5 @@ export function toTick(
     flowsCarried: result.stats.flowsCarried,
     flowsLost: result.stats.flowsLost,
   };
-  return { start, end, flows, stats };
+  return { start, end, flows, stats, forwards: result.forwards ?? [] };
 }

@@ -2,6 +2,7 @@
  * What the collector hands to its consumers (report builder, OpenMetrics exporter) every tick.
  * A flow is per node: (local ip, remote ip, server port, direction); the client's ephemeral port is dropped.
  */
+import type { KernelForward } from '../bpf/protocol.js';
 import type { Direction, FlowCounters, RttSummary } from './report.js';
 
 export interface FlowKey {
@@ -28,6 +29,8 @@ export interface CollectorTick {
   start: Date;
   end: Date;
   flows: FlowDelta[];
+  /** Connections the node translated this tick (agent/src/report/forwards.ts keeps the forwarded ones). */
+  forwards?: KernelForward[];
 }
 
 export type TickListener = (tick: CollectorTick) => void;

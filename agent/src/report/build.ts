@@ -7,6 +7,7 @@ import {
   COUNTER_NAMES,
   emptyCounters,
   type FlowRecord,
+  type Forward,
   type LocalWorkload,
   type OtherCounters,
   type ReportV1,
@@ -57,6 +58,8 @@ export interface BuildReportInput {
   /** Who owns a local IP on this node (null when unknown). */
   localOf?: (ip: string) => LocalWorkload;
   reportId?: string;
+  /** Connections forwarded through this node (report `forwards`, contract 1.2); omitted when empty. */
+  forwards?: Forward[];
 }
 
 export function buildReport(input: BuildReportInput): ReportV1 {
@@ -80,5 +83,6 @@ export function buildReport(input: BuildReportInput): ReportV1 {
     end: input.end.toISOString(),
     flows: top.map((f) => toRecord(f, localOf(f.localIp))),
     other,
+    ...(input.forwards && input.forwards.length > 0 ? { forwards: input.forwards } : {}),
   };
 }

@@ -316,5 +316,15 @@ for (const { name } of KERNELS) {
     assert.equal(s.bytesReceived, g.serverReceived);
     assert.equal(s.bytesSent, g.serverSent);
     assert.equal(totals(r, (f) => f.remoteIp === '10.96.0.10').lines, 0, 'no flow keyed by the Service address');
+    // The fentry program's forward tables (report `forwards`): each translated connection counted once, no SNAT.
+    const forwards = r.run.collects.flatMap((col) => col.result.forwards ?? []);
+    t.diagnostic(`forwards ${JSON.stringify(forwards)}`);
+    assert.ok(forwards.every((f) => f.via.ip === '10.96.0.10' && f.via.port === 80 && f.backendPort === 5009));
+    assert.ok(forwards.every((f) => f.snatIp === null));
+    assert.equal(
+      forwards.reduce((n, f) => n + f.connections, 0),
+      5,
+      'one count per translated connection'
+    );
   });
 }

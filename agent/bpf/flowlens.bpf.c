@@ -471,8 +471,11 @@ static __always_inline int park_close(struct sock_state *st, __u64 *r)
 	l->val.rtos = r[B_RTO] > st->base[B_RTO] ? r[B_RTO] - st->base[B_RTO] : 0;
 	l->val.opened = 1;
 	l->val.closed = 1;
+	l->connect_attempted = st->attempted;
+	l->syn_retrans = st->syn_retrans;
 	if (bpf_map_update_elem(&late_closes, &nk, l, BPF_NOEXIST))
 		return 0;
+	st->attempted = 0; /* counted by the loader with the parked connection */
 #pragma unroll
 	for (int i = 0; i < B_MAX; i++)
 		claim(&st->base[i], r[i]);
@@ -818,7 +821,9 @@ int fl_adopt(struct bpf_iter__tcp *ctx)
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(fl_state, struct sock *sk, int oldstate, int newstate)
 {
-	if (newstate == TCPS_LISTEN || oldstate == TCPS_LISTEN) {
+	/* a listener opens (-> LISTEN) or closes (LISTEN -> CLOSE); an accepted child, cloned from its listener, goes
+	 * LISTEN -> SYN_RECV and is no listener closing */
+	if (newstate == TCPS_LISTEN || (oldstate == TCPS_LISTEN && newstate == TCPS_CLOSE)) {
 		if (sk->sk_protocol == IPPROTO_TCP)
 			listen_track(sk->__sk_common.skc_num, newstate == TCPS_LISTEN);
 		return 0;

@@ -61,6 +61,8 @@ struct fl_nat_val {
 struct fl_late_close {
 	struct fl_flow_key key;
 	struct fl_flow_val val;
+	__u32 connect_attempted; /* an active open seen from connect(): the loader counts the attempt (fail line) */
+	__u32 syn_retrans;       /* with its SYN retransmissions */
 };
 
 /*

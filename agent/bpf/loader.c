@@ -35,10 +35,11 @@
  *        <connectFailures> <connectRefused> <synRetransmits> <resetsSent> <resetsReceived> <drops>
  *        (why packets and connections failed, per flow and kernel drop reason, this tick: reason `-` holds the
  *        connection counters, any other reason is the kernel's drop reason name and only drops is set)
- *   failstats <drops:0|1> <resets:0|1> <failLost> <dropRunTimeNs> <dropRunCount> <reasons>
+ *   failstats <drops:0|1> <resets:0|1> <failLost> <dropRunTimeNs> <dropRunCount> <reasons> <listenPorts>
  *        (drops/resets: whether the kfree_skb / tcp reset tracepoints of drops.bpf.o are attached; failLost:
  *        cumulative failure updates lost because the tick's table was full; dropRunTimeNs/dropRunCount: cumulative
- *        bpf_stats of the drop and reset programs; reasons: drop reasons read from the kernel's BTF)
+ *        bpf_stats of the drop and reset programs; reasons: drop reasons read from the kernel's BTF; listenPorts:
+ *        local ports with a listening socket, which the drop hook takes for the server side)
  *   end
  *   error <message>          (then exit status 1)
  * runTimeNs/runCount: cumulative bpf_stats of the per-connection programs (sock_ops, close tracepoint, conntrack
@@ -118,6 +119,7 @@ struct fail_state {
 	int drop_prog_fd, rst_prog_fds[2];
 	int fds[2];   /* fail_a, fail_b */
 	int lost_fd;
+	int listen_fd;
 	struct fl_fail_key *keys;
 	struct fl_fail_val *vals;
 	struct drop_reason *reasons;
@@ -391,6 +393,21 @@ static void try_netlink(struct state *s)
 	}
 }
 
+/* The connect() attempt of a parked connection, under its (now translated) key: a fail line of its own. */
+static void print_late_attempt(const struct fl_late_close *l)
+{
+	if (!l->connect_attempted)
+		return;
+	const struct fl_flow_key *k = &l->key;
+	char lip[INET6_ADDRSTRLEN], rip[INET6_ADDRSTRLEN], vip[INET6_ADDRSTRLEN] = "-";
+	format_ip(k->family, k->local, lip, sizeof(lip));
+	format_ip(k->family, k->remote, rip, sizeof(rip));
+	if (k->via_port)
+		format_ip(k->family, k->via, vip, sizeof(vip));
+	printf("fail %s %s %u %s %s %u - 1 0 0 %u 0 0 0\n", lip, rip, k->server_port,
+	       k->direction == FL_DIR_SERVER ? "server" : "client", vip, k->via_port, l->syn_retrans);
+}
+
 /* Connections that closed before their translation was looked up (netlink source): translated now, when their event
  * has arrived (the thread reads events continuously; by the tick it has), printed as flows of this tick. */
 static __u64 drain_late(struct state *s)
@@ -406,6 +423,7 @@ static __u64 drain_late(struct state *s)
 			s->late_translated++;
 		}
 		print_flow(&s->late_vals[i].key, &s->late_vals[i].val);
+		print_late_attempt(&s->late_vals[i]);
 	}
 	return n;
 }
@@ -465,8 +483,15 @@ static void drain_failures(struct state *s, __u32 set)
 	prog_stats(f->drop_prog_fd, &run_ns, &run_cnt);
 	prog_stats(f->rst_prog_fds[0], &run_ns, &run_cnt);
 	prog_stats(f->rst_prog_fds[1], &run_ns, &run_cnt);
-	printf("failstats %d %d %llu %llu %llu %u\n", f->drop_link != NULL, f->rst_links[0] && f->rst_links[1],
-	       (unsigned long long)lost, (unsigned long long)run_ns, (unsigned long long)run_cnt, f->nreasons);
+	__u32 listening = 0;
+	__u16 port, next_port;
+	for (int err = bpf_map_get_next_key(f->listen_fd, NULL, &next_port); !err;
+	     err = bpf_map_get_next_key(f->listen_fd, &port, &next_port)) {
+		port = next_port;
+		listening++;
+	}
+	printf("failstats %d %d %llu %llu %llu %u %u\n", f->drop_link != NULL, f->rst_links[0] && f->rst_links[1],
+	       (unsigned long long)lost, (unsigned long long)run_ns, (unsigned long long)run_cnt, f->nreasons, listening);
 }
 
 static void collect(struct state *s)
@@ -784,6 +809,7 @@ static void load_drops(struct state *s, const char *object)
 	f->fds[0] = map_fd(s, "fail_a");
 	f->fds[1] = map_fd(s, "fail_b");
 	f->lost_fd = map_fd(s, "fail_lost");
+	f->listen_fd = map_fd(s, "listen_ports");
 	f->drop_prog_fd = f->rst_prog_fds[0] = f->rst_prog_fds[1] = -1;
 	f->keys = calloc(FL_FAIL_ENTRIES, sizeof(*f->keys));
 	f->vals = calloc(FL_FAIL_ENTRIES, sizeof(*f->vals));

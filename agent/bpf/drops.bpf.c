@@ -6,7 +6,8 @@
  * refuses it, the agent runs on without drops (and counts received resets at close from sk_err instead).
  *
  *   fl_drop       tp_btf/kfree_skb: runs only when the kernel drops a packet (a normally consumed packet goes
- *                 through consume_skb and its own tracepoint; SKB_CONSUMED is skipped where kfree_skb sees it).
+ *                 through consume_skb and its own tracepoint; SKB_CONSUMED is skipped where kfree_skb sees it, and so
+ *                 is NOT_SPECIFIED, see unspecified_reason).
  *                 A TCP packet is attributed to a flow and counted per (flow, drop reason) in this tick's table.
  *   fl_rst_sent   tp_btf/tcp_send_reset: a reset sent on a socket we track (past the handshake).
  *   fl_rst_recv   tp_btf/tcp_receive_reset: a reset received on a socket we track (a reset answering a SYN is a
@@ -36,8 +37,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_ACK 0x10
 
-/* Set by the loader before load from the running kernel's BTF (enum skb_drop_reason: SKB_CONSUMED); ~0: none. */
+/* Set by the loader before load from the running kernel's BTF (enum skb_drop_reason); ~0: the kernel has none.
+ * SKB_CONSUMED: a packet consumed, not dropped. SKB_DROP_REASON_NOT_SPECIFIED: a kfree_skb() the kernel never gave a
+ * reason, which on every kernel we support is mostly a normal free (an ACK answered by a TIME_WAIT socket, for one,
+ * once per closed connection): counted, it would make every clean node look lossy. */
 const volatile __u32 consumed_reason = ~0U;
+const volatile __u32 unspecified_reason = ~0U;
 
 /* Shared with flowlens.bpf.o (same definitions; the loader passes that object's maps). */
 struct {
@@ -152,7 +157,7 @@ SEC("tp_btf/kfree_skb")
 int BPF_PROG(fl_drop, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
 {
 	__u32 why = (__u32)reason;
-	if (why == 0 || why == consumed_reason)
+	if (why == 0 || why == consumed_reason || why == unspecified_reason)
 		return 0;
 	struct fl_flow_key key;
 	if (!socket_key(skb->sk, &key) && !header_key(skb, &key))

@@ -764,10 +764,11 @@ static char *sibling(const char *object, const char *name)
 
 /* enum skb_drop_reason of the running kernel: the reason names (never a table of our own, which would go stale) and
  * the value of SKB_CONSUMED (a packet consumed, not dropped), or ~0 when the kernel has none. */
-static __u32 read_drop_reasons(struct fail_state *f, const struct btf *vmlinux)
+static __u32 read_drop_reasons(struct fail_state *f, const struct btf *vmlinux, __u32 *unspecified)
 {
 	static const char prefix[] = "SKB_DROP_REASON_";
 	__u32 consumed = ~0U;
+	*unspecified = ~0U;
 	int id = btf__find_by_name_kind(vmlinux, "skb_drop_reason", BTF_KIND_ENUM);
 	if (id <= 0)
 		return consumed;
@@ -782,6 +783,8 @@ static __u32 read_drop_reasons(struct fail_state *f, const struct btf *vmlinux)
 			continue;
 		if (strcmp(name, "SKB_CONSUMED") == 0)
 			consumed = (__u32)e->val;
+		if (strcmp(name, "SKB_DROP_REASON_NOT_SPECIFIED") == 0)
+			*unspecified = (__u32)e->val;
 		if (strncmp(name, prefix, sizeof(prefix) - 1) != 0)
 			continue;
 		name += sizeof(prefix) - 1;
@@ -820,7 +823,8 @@ static void load_drops(struct state *s, const char *object)
 		fprintf(stderr, "flowlens-loader: no kernel BTF (%s): drops and resets are not counted\n", strerror(errno));
 		return;
 	}
-	__u32 consumed = read_drop_reasons(f, vmlinux);
+	__u32 unspecified;
+	__u32 consumed = read_drop_reasons(f, vmlinux, &unspecified);
 	btf__free(vmlinux);
 	char *path = sibling(object, "drops.bpf.o");
 	int last_err = 0;
@@ -846,7 +850,8 @@ static void load_drops(struct state *s, const char *object)
 		struct bpf_map *map;
 		bpf_object__for_each_map(map, obj)
 			if (ok && strstr(bpf_map__name(map), ".rodata") &&
-			    set_rodata_u32(obj, map, "consumed_reason", consumed))
+			    (set_rodata_u32(obj, map, "consumed_reason", consumed) ||
+			     set_rodata_u32(obj, map, "unspecified_reason", unspecified)))
 				ok = 0;
 		quiet_libbpf = 1;
 		if (!ok || bpf_object__load(obj)) {

@@ -19,6 +19,8 @@ import { after, before, test, type TestContext } from 'node:test';
 import { kernelPrerequisiteProblem, requireBinary, requireKernel } from '../lib/privileges.js';
 import { createStar, type Star } from '../lib/netns.js';
 import { runClient, startServer, type TrafficServer } from '../lib/traffic.js';
+import { diffCounters, readTcpCounters, type TcpCounters } from '../lib/tcp-counters.js';
+import { dropTotal } from '../../src/report/failures.js';
 import { bpfArtifactPaths, startAgent, sumFailures, sumFlows, type AgentHandle } from '../lib/agent-process.js';
 import type { FlowRecord } from '../../src/contracts/report.js';
 
@@ -49,6 +51,8 @@ let results: {
   resetClient: { reset: boolean };
   resetServer: { received: number };
   clean: Record<string, number>;
+  /** The clean client's namespace counters over its transfer (it carries nothing else). */
+  cleanClientTcp: TcpCounters;
   rulePackets: { drop: number; reject: number };
 } | null = null;
 
@@ -147,6 +151,7 @@ before(async () => {
     }
   });
   await resetListening;
+  const cleanBefore = await readTcpCounters(cleanLink.ns);
   const [drop, reject, closed, resetClient, , clean] = await Promise.all([
     failgen<ConnectResult>(link.ns, ['connect', link.serverIp, String(P.drop), String(ATTEMPTS), '1.5']),
     failgen<ConnectResult>(link.ns, ['connect', link.serverIp, String(P.reject), String(ATTEMPTS), '5']),
@@ -165,11 +170,21 @@ before(async () => {
   ]);
   await new Promise((r) => setTimeout(r, 300));
   const packets = { drop: await rulePackets(srv, P.drop), reject: await rulePackets(srv, P.reject) };
+  const cleanClientTcp = diffCounters(await readTcpCounters(cleanLink.ns), cleanBefore);
   // two more ticks and reports after the last close
   await new Promise((r) => setTimeout(r, 2500));
   const code = await agent.stop('SIGTERM');
   assert.equal(code, 0, `agent exit code\n${agent.stderr()}`);
-  results = { drop, reject, closed, resetClient, resetServer: await resetServer, clean, rulePackets: packets };
+  results = {
+    drop,
+    reject,
+    closed,
+    resetClient,
+    resetServer: await resetServer,
+    clean,
+    cleanClientTcp,
+    rulePackets: packets,
+  };
 });
 
 const link = () => need(star).clients[0]!;
@@ -267,7 +282,7 @@ test('a peer that resets an established connection: one reset sent at the server
   assert.equal(need(sumFlows(reports, serverOf(P.reset))).bytesReceived, 1000);
 });
 
-test('a clean transfer beside it all: exact bytes, zero drops, zero failures', (t) => {
+test('a clean transfer beside it all: exact bytes, no failure, no drop but of duplicates it retransmitted', (t) => {
   if (!ready(t)) {
     return;
   }
@@ -279,13 +294,32 @@ test('a clean transfer beside it all: exact bytes, zero drops, zero failures', (
   const sf = need(sumFlows(reports, serverOf(P.clean, l)));
   assert.equal(cf.bytesSent, CLEAN_BYTES);
   assert.equal(sf.bytesReceived, CLEAN_BYTES);
-  assert.deepEqual(sumFailures(reports, clientOf(P.clean, l)), { connectAttempts: 1 });
-  assert.deepEqual(sumFailures(reports, serverOf(P.clean, l)), {});
-  // nothing at all failed between the clean link's two addresses
-  const anyClean = (f: FlowRecord) => f.localIp === l.clientIp || f.localIp === l.serverIp;
+  const client = sumFailures(reports, clientOf(P.clean, l));
+  const server = sumFailures(reports, serverOf(P.clean, l));
+  t.diagnostic(
+    `clean: client ${JSON.stringify(client)} server ${JSON.stringify(server)}, client namespace retransmits ${r.cleanClientTcp.retransSegs}, agent ${cf.retransmits}`
+  );
+  assert.deepEqual(client, { connectAttempts: 1 });
+  const { drops, ...rest } = server;
+  assert.deepEqual(rest, {}, 'no connect failure, no reset');
+  // veth reorders TSO bursts here (docs/testing.md): a spurious retransmission arrives as old data, which the
+  // kernel drops. So: no drop without a retransmission, and no reason but a duplicate's
+  const duplicate = ['TCP_OLD_DATA'];
+  assert.deepEqual(
+    Object.keys(drops ?? {}).filter((reason) => !duplicate.includes(reason)),
+    [],
+    `only duplicates dropped: ${JSON.stringify(drops)}`
+  );
+  assert.ok(
+    dropTotal(server) <= r.cleanClientTcp.retransSegs,
+    `${dropTotal(server)} drops for ${r.cleanClientTcp.retransSegs} retransmissions`
+  );
+  // nothing failed on any other flow of the clean link's addresses
+  const other = (f: FlowRecord) =>
+    (f.localIp === l.clientIp || f.localIp === l.serverIp) && f.localPort !== P.clean && f.remotePort !== P.clean;
   assert.deepEqual(
     reports
-      .flatMap((rep) => rep.flows.filter(anyClean))
+      .flatMap((rep) => rep.flows.filter(other))
       .filter((f) => f.drops || f.connectFailures || f.resetsSent || f.resetsReceived),
     []
   );

@@ -278,6 +278,32 @@ for (const { name } of KERNELS) {
     assert.equal(s.bytesSent, g.serverSent);
   });
 
+  test(`${name}: drops.bpf.o attaches (kfree_skb, tcp resets) with the kernel's reason names; 50 connects counted as 50 attempts, none failed`, (t) => {
+    if (!ready(t)) {
+      return;
+    }
+    const r = scenario(name, 'short');
+    const stats = r.run.collects.map((c) => c.result.failureStats);
+    t.diagnostic(`${r.run.kernel}: failstats ${JSON.stringify(stats.at(-1))}`);
+    assert.ok(stats.length > 0 && stats.every((f) => f?.dropsAttached && f.resetsAttached), JSON.stringify(stats));
+    assert.ok(
+      stats.every((f) => (f?.reasons ?? 0) > 10),
+      'reason names read from the kernel BTF'
+    );
+    const failures = r.run.collects.flatMap((c) => c.result.failures ?? []);
+    const drops = failures.filter((f) => f.reason !== null).map((f) => `${f.reason} ${f.direction} ${f.serverPort}`);
+    t.diagnostic(`drops seen in the VM's scenarios: ${JSON.stringify(drops)}`);
+    const short = failures.filter(
+      (f) => f.direction === 'client' && f.serverPort === 5007 && f.localIp === CLIENT && f.remoteIp === SERVER
+    );
+    const sum = (k: 'connectAttempts' | 'connectFailures' | 'resetsSent' | 'resetsReceived') =>
+      short.reduce((n, f) => n + f[k], 0);
+    assert.equal(sum('connectAttempts'), totals(r, client(5007)).connectionsOpened);
+    assert.equal(sum('connectAttempts'), 50);
+    assert.equal(sum('connectFailures'), 0);
+    assert.equal(sum('resetsSent') + sum('resetsReceived'), 0);
+  });
+
   test(`${name}: TCP Fast Open (data in the SYN) is counted once at each end`, (t) => {
     if (!ready(t)) {
       return;

@@ -16,11 +16,12 @@
  *
  * The flow of a dropped packet (documented in docs/agent.md):
  *  1. the packet's socket (skb->sk: the sender's socket on the way out, the early-demuxed socket on the way in)
- *     when we track it: its own flow key (direction and Service translation as the socket has them);
+ *     when we track it, or the socket the kernel says a received packet was for (rx_sk, kernels >= 6.11): its own
+ *     flow key (direction and Service translation as the socket has them);
  *  2. a connecting socket (SYN_SENT): its client flow key;
  *  3. otherwise the headers. Local side: the destination of a received packet (skb_iif set), the source of a
  *     packet sent from this node. Server side: the receiver of a SYN, the sender of a SYN-ACK; any other packet's
- *     local port is the server port when a socket of the node listens on it, else the remote port is.
+ *     local port is the server port when a socket of the node listens on it, else the lower of the two ports is.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -146,24 +147,39 @@ static __always_inline int header_key(struct sk_buff *skb, struct fl_flow_key *k
 		local_server = received; /* the receiver of a SYN is the server */
 	else if (th.flags & TCP_FLAG_SYN)
 		local_server = !received; /* the sender of a SYN-ACK is */
+	else if (bpf_map_lookup_elem(&listen_ports, &lport))
+		local_server = 1;
 	else
-		local_server = bpf_map_lookup_elem(&listen_ports, &lport) != NULL;
+		local_server = lport < rport; /* no listener (any more): the lower port is the server's */
 	key->direction = local_server ? FL_DIR_SERVER : FL_DIR_CLIENT;
 	key->server_port = local_server ? lport : rport;
 	return 1;
 }
 
-SEC("tp_btf/kfree_skb")
-int BPF_PROG(fl_drop, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
+static __always_inline int count_drop(struct sk_buff *skb, __u32 why, struct sock *rx_sk)
 {
-	__u32 why = (__u32)reason;
 	if (why == 0 || why == consumed_reason || why == unspecified_reason)
 		return 0;
 	struct fl_flow_key key;
-	if (!socket_key(skb->sk, &key) && !header_key(skb, &key))
+	if (!socket_key(skb->sk, &key) && !socket_key(rx_sk, &key) && !header_key(skb, &key))
 		return 0;
 	fail_add(&key, why, FAIL_DROP, 1);
 	return 0;
+}
+
+/* Kernels >= 6.11 pass the socket a received packet was for (rx_sk): a packet dropped after the socket lookup (old
+ * data, a full receive queue, ...) then gets its socket's own flow key. The loader picks this program when the
+ * kernel's kfree_skb tracepoint has the argument, fl_drop otherwise. */
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(fl_drop_rx, struct sk_buff *skb, void *location, enum skb_drop_reason reason, struct sock *rx_sk)
+{
+	return count_drop(skb, (__u32)reason, rx_sk);
+}
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(fl_drop, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
+{
+	return count_drop(skb, (__u32)reason, NULL);
 }
 
 SEC("tp_btf/tcp_send_reset")

@@ -804,7 +804,7 @@ static __u32 read_drop_reasons(struct fail_state *f, const struct btf *vmlinux, 
  */
 static void load_drops(struct state *s, const char *object)
 {
-	static const char *progs[3] = { "fl_drop", "fl_rst_sent", "fl_rst_recv" };
+	const char *progs[3] = { "fl_drop", "fl_rst_sent", "fl_rst_recv" };
 	static const int configs[3][3] = { { 1, 1, 1 }, { 1, 0, 0 }, { 0, 1, 1 } };
 	static const char *shared[] = { "flow_epoch", "sock_states", "fail_a", "fail_b", "fail_lost", "conn_states",
 					"listen_ports" };
@@ -825,6 +825,13 @@ static void load_drops(struct state *s, const char *object)
 	}
 	__u32 unspecified;
 	__u32 consumed = read_drop_reasons(f, vmlinux, &unspecified);
+	/* kfree_skb(skb, location, reason, rx_sk) from 6.11: the variant that reads the receiving socket */
+	int id = btf__find_by_name_kind(vmlinux, "btf_trace_kfree_skb", BTF_KIND_TYPEDEF);
+	const struct btf_type *t = id > 0 ? btf__type_by_id(vmlinux, id) : NULL;
+	t = t ? btf__type_by_id(vmlinux, t->type) : NULL; /* pointer */
+	t = t && btf_is_ptr(t) ? btf__type_by_id(vmlinux, t->type) : NULL;
+	if (t && btf_is_func_proto(t) && btf_vlen(t) >= 5)
+		progs[0] = "fl_drop_rx";
 	btf__free(vmlinux);
 	char *path = sibling(object, "drops.bpf.o");
 	int last_err = 0;
@@ -837,6 +844,10 @@ static void load_drops(struct state *s, const char *object)
 		}
 		int ok = 1;
 		struct bpf_program *p[3];
+		struct bpf_program *unused = bpf_object__find_program_by_name(
+			obj, strcmp(progs[0], "fl_drop") == 0 ? "fl_drop_rx" : "fl_drop");
+		if (!unused || bpf_program__set_autoload(unused, false))
+			ok = 0;
 		for (int i = 0; i < 3; i++) {
 			p[i] = bpf_object__find_program_by_name(obj, progs[i]);
 			if (!p[i] || bpf_program__set_autoload(p[i], configs[c][i]))

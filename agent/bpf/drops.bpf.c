@@ -15,9 +15,11 @@
  * Nothing here runs per packet on a healthy path: each program runs once per drop or per reset.
  *
  * The flow of a dropped packet (documented in docs/agent.md):
- *  1. the packet's socket (skb->sk: the sender's socket on the way out, the early-demuxed socket on the way in)
- *     when we track it, or the socket the kernel says a received packet was for (rx_sk, kernels >= 6.11): its own
- *     flow key (direction and Service translation as the socket has them);
+ *  1. the packet's socket (skb->sk: the sender's socket on the way out, the early-demuxed socket on the way in) when
+ *     we track it, or the socket the kernel says a received packet was for (rx_sk, kernels >= 6.11): its own flow
+ *     key (direction and Service translation as the socket has them) -- only when that socket is the packet's local
+ *     end (same local address and port side): veth hands a packet to another namespace with the sender's socket
+ *     still in skb->sk, and tc ingress runs before IP orphans it;
  *  2. a connecting socket (SYN_SENT): its client flow key;
  *  3. otherwise the headers. Local side: the destination of a received packet (skb_iif set), the source of a
  *     packet sent from this node. Server side: the receiver of a SYN, the sender of a SYN-ACK; any other packet's
@@ -67,26 +69,39 @@ static __always_inline int is_v4_mapped(const __u32 *a)
 	return a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0x0000ffff);
 }
 
-/* The flow key a tracked or connecting socket has, or 0. */
-static __always_inline int socket_key(struct sock *sk, struct fl_flow_key *key)
+/* Is the socket's flow key this packet's local end? veth hands a packet to the peer namespace with the sender's
+ * socket still in skb->sk, so a packet received from a socket of the same node carries the other end's socket. */
+static __always_inline int same_end(const struct fl_flow_key *sock, const struct fl_flow_key *pkt, __u16 lport)
+{
+	if (sock->family != pkt->family || sock->local[0] != pkt->local[0] || sock->local[1] != pkt->local[1] ||
+	    sock->local[2] != pkt->local[2] || sock->local[3] != pkt->local[3])
+		return 0;
+	/* a server socket's server port is its local port; a client socket's never is (loopback: both ends share
+	 * the address, the ports tell them apart) */
+	return sock->direction == FL_DIR_SERVER ? sock->server_port == lport : sock->server_port != lport;
+}
+
+/* The flow key of a tracked or connecting socket when it is the packet's local end, or 0. */
+static __always_inline int socket_key(struct sock *sk, const struct fl_flow_key *pkt, __u16 lport,
+				      struct fl_flow_key *key)
 {
 	if (!sk)
 		return 0;
 	struct fl_sock_head *st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
 	if (st) {
 		__builtin_memcpy(key, &st->key, sizeof(*key));
-		return 1;
+		return same_end(key, pkt, lport);
 	}
 	struct conn_state *cs = bpf_sk_storage_get(&conn_states, sk, NULL, 0);
 	if (cs) {
 		__builtin_memcpy(key, &cs->key, sizeof(*key));
-		return 1;
+		return same_end(key, pkt, lport);
 	}
 	return 0;
 }
 
 /* The flow key of a TCP packet from its headers (rule 3 above); 0 when it is no TCP over IPv4/IPv6. */
-static __always_inline int header_key(struct sk_buff *skb, struct fl_flow_key *key)
+static __always_inline int header_key(struct sk_buff *skb, struct fl_flow_key *key, __u16 *local_port)
 {
 	unsigned char *head = BPF_CORE_READ(skb, head);
 	__u16 nh = BPF_CORE_READ(skb, network_header);
@@ -153,6 +168,7 @@ static __always_inline int header_key(struct sk_buff *skb, struct fl_flow_key *k
 		local_server = lport < rport; /* no listener (any more): the lower port is the server's */
 	key->direction = local_server ? FL_DIR_SERVER : FL_DIR_CLIENT;
 	key->server_port = local_server ? lport : rport;
+	*local_port = lport;
 	return 1;
 }
 
@@ -160,10 +176,15 @@ static __always_inline int count_drop(struct sk_buff *skb, __u32 why, struct soc
 {
 	if (why == 0 || why == consumed_reason || why == unspecified_reason)
 		return 0;
-	struct fl_flow_key key;
-	if (!socket_key(skb->sk, &key) && !socket_key(rx_sk, &key) && !header_key(skb, &key))
+	struct fl_flow_key pkt, key;
+	__u16 lport;
+	if (!header_key(skb, &pkt, &lport))
+		return 0; /* no TCP over IPv4/IPv6 */
+	if (socket_key(skb->sk, &pkt, lport, &key) || socket_key(rx_sk, &pkt, lport, &key)) {
+		fail_add(&key, why, FAIL_DROP, 1);
 		return 0;
-	fail_add(&key, why, FAIL_DROP, 1);
+	}
+	fail_add(&pkt, why, FAIL_DROP, 1);
 	return 0;
 }
 

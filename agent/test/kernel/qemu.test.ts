@@ -291,8 +291,19 @@ for (const { name } of KERNELS) {
       'reason names read from the kernel BTF'
     );
     const failures = r.run.collects.flatMap((c) => c.result.failures ?? []);
-    const drops = failures.filter((f) => f.reason !== null).map((f) => `${f.reason} ${f.direction} ${f.serverPort}`);
+    const drops = failures
+      .filter((f) => f.reason !== null)
+      .map((f) => `${f.reason} ${f.localIp} ${f.direction} ${f.serverPort} ${f.drops}`);
     t.diagnostic(`drops seen in the VM's scenarios: ${JSON.stringify(drops)}`);
+    // the loss scenario's injector drops at the receiver's (the server's) tc ingress: the server's flow, whose
+    // packets they were, never the sending client's (veth leaves the client's socket in skb->sk)
+    const lossDrops = failures.filter((f) => f.reason === 'TC_INGRESS' && f.serverPort === 5005);
+    assert.ok(lossDrops.length > 0, 'the loss injector drops at tc ingress');
+    assert.deepEqual(
+      lossDrops.filter((f) => f.direction !== 'server' || f.localIp !== SERVER),
+      [],
+      'tc ingress drops belong to the receiving server flow'
+    );
     const short = failures.filter(
       (f) => f.direction === 'client' && f.serverPort === 5007 && f.localIp === CLIENT && f.remoteIp === SERVER
     );

@@ -13,6 +13,8 @@
  *     it (fentry EPERM), subscribes instead to conntrack netlink events (NFNLGRP_CONNTRACK_NEW, our namespace
  *     only) and a thread writes the same nat_map entries (one rule for both: nat_rule.h; parser: ctnetlink.h),
  *     one netlink message per new connection, nothing per packet,
+ *   - loads drops.bpf.o beside it with its maps (kfree_skb drops by the kernel's reason, tcp resets; optional: what
+ *     the kernel refuses is left out and the failstats line says so), naming drop reasons from the kernel's BTF,
  *   - on `collect`: runs the tick iterator over the socket storage (every tracked socket's counters into the
  *     current flow table), flips the flow table epoch, waits for running programs (an RCU grace period, obtained
  *     by updating a map-in-map), drains the previous table and its overflow table and prints one line per flow,

@@ -18,6 +18,7 @@ import { HubReporter } from '../reporter/hub-reporter.js';
 import { runNodeAgent } from './agent.js';
 import { NODE_USAGE, parseNodeOptions, UsageError, type NodeOptions } from './options.js';
 import { StdoutSink } from './stdout-sink.js';
+import { describeFailureHooks } from '../collector/failures.js';
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
@@ -124,6 +125,14 @@ export async function main(argv: string[]): Promise<number> {
     });
     closers.push(() => metrics.close());
     listeners.push(metrics.onTick);
+    let hooksSaid: string | null = null;
+    listeners.push((tick) => {
+      const said = tick.stats ? describeFailureHooks(tick.stats) : null;
+      if (said !== null && said !== hooksSaid) {
+        hooksSaid = said;
+        log(said);
+      }
+    });
 
     await runNodeAgent(
       {

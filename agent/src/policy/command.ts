@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../top/command.js';
 import type { DeniedFlow } from './check.js';
+import { queryHub } from '../hub/query-client.js';
 
 const USAGE = `Usage: flowlens-agent policy draft|check --namespace NS [options]
 
@@ -128,32 +129,8 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
   }
-  const token = process.env.FLOWLENS_HUB_QUERY_TOKEN;
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: body === undefined ? 'GET' : 'POST',
-      body,
-      headers: {
-        ...(token ? { Authorization: `Bearer ${token}` } : {}),
-        ...(body === undefined ? {} : { 'Content-Type': 'application/yaml' }),
-      },
-      signal: AbortSignal.timeout(60_000),
-    });
-  } catch (err) {
-    process.stderr.write(`flowlens-agent policy: cannot reach the hub at ${hub}: ${(err as Error).message}\n`);
-    return 1;
-  }
-  const text = await res.text();
-  if (!res.ok) {
-    let message = text;
-    try {
-      message = (JSON.parse(text) as { error?: string }).error ?? text;
-    } catch {
-      /* not JSON */
-    }
-    const hint = res.status === 401 ? ' (set FLOWLENS_HUB_QUERY_TOKEN)' : '';
-    process.stderr.write(`flowlens-agent policy: hub answered ${res.status}: ${message}${hint}\n`);
+  const text = await queryHub({ command: 'policy', hub, url, body, timeoutMs: 60_000 });
+  if (text === null) {
     return 1;
   }
   if (yaml) {

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { renderTable, type TopRowView } from './format.js';
+import { queryHub } from '../hub/query-client.js';
 
 const USAGE = `Usage: flowlens-agent top [options]
 
@@ -81,27 +82,8 @@ export async function main(argv: string[]): Promise<number> {
     },
     Date.now()
   );
-  const token = process.env.FLOWLENS_HUB_QUERY_TOKEN;
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      headers: token ? { Authorization: `Bearer ${token}` } : {},
-      signal: AbortSignal.timeout(30_000),
-    });
-  } catch (err) {
-    process.stderr.write(`flowlens-agent top: cannot reach the hub at ${hub}: ${(err as Error).message}\n`);
-    return 1;
-  }
-  const text = await res.text();
-  if (!res.ok) {
-    let message = text;
-    try {
-      message = (JSON.parse(text) as { error?: string }).error ?? text;
-    } catch {
-      /* not JSON */
-    }
-    const hint = res.status === 401 ? ' (set FLOWLENS_HUB_QUERY_TOKEN)' : '';
-    process.stderr.write(`flowlens-agent top: hub answered ${res.status}: ${message}${hint}\n`);
+  const text = await queryHub({ command: 'top', hub, url, timeoutMs: 30_000 });
+  if (text === null) {
     return 1;
   }
   if (values.json) {

@@ -8,7 +8,7 @@
  * into a backend flow (merge rule 3); its rows' times are not added to that flow's.
  */
 import { categoryFromCode } from '../classify/category.js';
-import { num, str, type Row } from './duckdb-sql.js';
+import { end, num, str, type Row } from './duckdb-sql.js';
 import type { Answered, Endpoint, ObservedFlow, RangeQuery } from './flow-store.js';
 import { mergedFlowsSql } from './merge.js';
 import type { Plan } from './plan.js';
@@ -17,6 +17,8 @@ export interface ObservedFlowsContext {
   plan: Plan;
   /** SQL of the range's rows in roll-up shape (with `bucket`), filtered by the query's ends. */
   source: (rolledBatch: number) => string;
+  /** SQL of the range's forwarded connections (merge rule 4), when the store has any. */
+  forwards?: string;
   /** Runs the built SQL in one snapshot, given the roll-up watermark. */
   readFlows: (build: (rolledBatch: number) => string) => Promise<Row[]>;
 }
@@ -24,24 +26,27 @@ export interface ObservedFlowsContext {
 const END_COLUMNS = ['ip', 'pod', 'namespace', 'workload', 'kind', 'node', 'zone', 'service'] as const;
 
 function endpoint(r: Row, p: 'c' | 's'): Endpoint {
-  return {
-    ip: String(r[`${p}_ip`]),
-    pod: str(r[`${p}_pod`]),
-    namespace: str(r[`${p}_namespace`]),
-    workload: str(r[`${p}_workload`]),
-    kind: str(r[`${p}_kind`]),
-    node: str(r[`${p}_node`]),
-    zone: str(r[`${p}_zone`]),
-    service: str(r[`${p}_service`]),
-  };
+  return { ...end(r, p), ip: String(r[`${p}_ip`]), service: str(r[`${p}_service`]) };
 }
 
-export function observedFlowsSql(source: string): string {
+/**
+ * A flow merge rule 4 makes from a backend's SNAT view (a forwarded client's share) was seen when that view was.
+ */
+function forwardedSeen(forwards: string | undefined): string {
+  return forwards === undefined
+    ? ''
+    : ` UNION ALL SELECT f.client_ip, f.server_ip, f.server_port, s.first_s, s.last_s FROM (${forwards}) f
+      JOIN seen0 s ON s.client_ip = f.snat_ip AND s.server_ip = f.server_ip AND s.server_port = f.server_port`;
+}
+
+export function observedFlowsSql(source: string, forwards?: string): string {
   const cols = (p: 'c' | 's') => END_COLUMNS.map((c) => `${p}.${c} AS ${p}_${c}`).join(', ');
   return `WITH src AS (${source}),
-    seen AS (SELECT client_ip, server_ip, server_port, min(bucket) AS first_s, max(bucket) AS last_s
+    seen0 AS (SELECT client_ip, server_ip, server_port, min(bucket) AS first_s, max(bucket) AS last_s
       FROM src GROUP BY client_ip, server_ip, server_port),
-    m AS (${mergedFlowsSql('SELECT * FROM src')})
+    seen AS (SELECT client_ip, server_ip, server_port, min(first_s) AS first_s, max(last_s) AS last_s
+      FROM (SELECT * FROM seen0${forwardedSeen(forwards)}) GROUP BY client_ip, server_ip, server_port),
+    m AS (${mergedFlowsSql('SELECT * FROM src', forwards)})
     SELECT m.category, m.server_port, m.bytes, seen.first_s, seen.last_s, ${cols('c')}, ${cols('s')},
       v.service AS via_service
     FROM m JOIN seen ON seen.client_ip = m.client_ip AND seen.server_ip = m.server_ip
@@ -52,7 +57,7 @@ export function observedFlowsSql(source: string): string {
 }
 
 export async function observedFlows(ctx: ObservedFlowsContext, _q: RangeQuery): Promise<Answered<ObservedFlow[]>> {
-  const rows = await ctx.readFlows((rb) => observedFlowsSql(ctx.source(rb)));
+  const rows = await ctx.readFlows((rb) => observedFlowsSql(ctx.source(rb), ctx.forwards));
   const result = rows.map((r): ObservedFlow => {
     const server = endpoint(r, 's');
     return {

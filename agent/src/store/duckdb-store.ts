@@ -565,7 +565,15 @@ export class DuckDbStore implements FlowStore {
   /** Merged flows with first/last seen (network-policy evidence): duckdb-observed.ts. */
   observedFlows(q: RangeQuery): Promise<Answered<ObservedFlow[]>> {
     const plan = this.plan(q);
-    return observedFlows({ plan, source: (rb) => this.source(plan, q, rb), readFlows: (b) => this.readFlows(b) }, q);
+    return observedFlows(
+      {
+        plan,
+        source: (rb) => this.source(plan, q, rb),
+        forwards: this.forwardsSource(plan),
+        readFlows: (b) => this.readFlows(b),
+      },
+      q
+    );
   }
 
   async topContributors(q: TopQuery): Promise<Answered<TopRow[]>> {

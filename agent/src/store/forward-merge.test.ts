@@ -394,6 +394,23 @@ test('time series plot forwarded connections on the clients that made them, addi
       top.reduce((s, r) => s + r.retransmits, 0),
       20
     );
+    // Network-policy evidence reads the same merge: the forwarded clients with the times the backend saw them.
+    const observed = (await store.observedFlows({ ...range, namespace: 'shop' })).result;
+    assert.deepEqual(
+      observed.map((f) => [f.client.pod, f.server.pod, f.serverPort, f.bytes, f.service]).sort(),
+      [
+        ['batch-1', 'orders-z', 8080, truthB, 'svc-30080'],
+        ['web-1', 'orders-z', 8080, truthA, 'svc-30080'],
+      ],
+      'policy evidence names the clients that reached the backend, never the node address'
+    );
+    for (const f of observed) {
+      assert.deepEqual(
+        [f.firstSeenMs, f.lastSeenMs],
+        [t0, t0 + 19 * 30_000],
+        `${f.client.pod} seen as the backend saw it`
+      );
+    }
   } finally {
     await store.close();
     await rm(dir, { recursive: true, force: true });

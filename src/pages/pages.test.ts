@@ -186,6 +186,7 @@ describe('Alerts', () => {
       'FlowlensPpsAllowanceExceeded',
       'FlowlensConntrackAllowanceExceeded',
       'FlowlensLinklocalAllowanceExceeded',
+      'FlowlensPolicyDrops',
     ]);
     for (const r of ALERT_RULES) {
       expect(md).toContain(`[${r.name}](/alerting/list?search=rule%3A${r.name})`);

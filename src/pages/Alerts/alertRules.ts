@@ -1,7 +1,26 @@
-// The alert rules Flowlens ships (one per ENA counter) and where Grafana lists them.
+// The alert rules Flowlens ships (one per ENA counter, and FlowlensPolicyDrops) and where Grafana lists them.
 import { ENA_COUNTERS } from '../shared/enaCounters';
 
-export const ALERT_RULES = ENA_COUNTERS.map((c) => ({ name: c.rule, metric: c.metric, what: c.allowance }));
+export interface ShippedRule {
+  name: string;
+  /** The metric the rule watches. */
+  metric: string;
+  /** When it fires, in a few words. */
+  what: string;
+}
+
+export const ALERT_RULES: ShippedRule[] = [
+  ...ENA_COUNTERS.map((c) => ({
+    name: c.rule,
+    metric: c.metric,
+    what: `the ${c.allowance} is exceeded on a node (per node and interface)`,
+  })),
+  {
+    name: 'FlowlensPolicyDrops',
+    metric: 'flowlens_pod_drops_total{reason="NETFILTER_DROP"}',
+    what: 'a pod’s packets are dropped by a firewall rule or a NetworkPolicy (per pod)',
+  },
+];
 
 export function alertListUrl(ruleName: string): string {
   return `/alerting/list?search=${encodeURIComponent(`rule:${ruleName}`)}`;
@@ -11,10 +30,10 @@ export function alertListUrl(ruleName: string): string {
 export function alertsMarkdown(): string {
   const lines = ALERT_RULES.map((r) => `| [${r.name}](${alertListUrl(r.name)}) | ${r.what} | \`${r.metric}\` |`);
   return [
-    'Each rule fires while its ENA counter increases on a node, labelled with `node` and `interface`.',
-    'The rules query Prometheus (a frontend datasource cannot drive Grafana alerting).',
+    'Each rule fires while its counter increases. The rules query Prometheus (a frontend datasource cannot drive',
+    'Grafana alerting).',
     '',
-    '| Rule | Fires when this is exceeded | Counter |',
+    '| Rule | Fires when | Counter |',
     '| --- | --- | --- |',
     ...lines,
     '',

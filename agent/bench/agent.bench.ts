@@ -1,8 +1,10 @@
 /**
  * npm run bench:agent — what the node agent costs the traffic it watches, measured with native load generators.
  *
- *  1. Rounds, alternating without / with the agent (the order flips every round; medians of the per-round
- *     ratios, so drift on this shared machine hits both sides alike). Each side runs, between two network
+ *  1. Rounds, alternating without the agent, with it, and with it minus its drop and reset hooks (FLOWLENS_BPF_DIR
+ *     a copy of agent/bpf without drops.bpf.o, which the loader runs on without: dropHooks* ratios, full agent ÷
+ *     agent without the hooks); the order rotates every round; medians of the per-round
+ *     ratios, so drift on this shared machine hits every side alike). Each side runs, between two network
  *     namespaces joined by a veth: iperf3 with 1 and with 8 streams (bulk throughput), then
  *     agent/bench/native/crr.c (connect, 100-byte request, 100-byte response, close: netperf TCP_CRR's pattern;
  *     netperf is not in Debian main) for the new-connection rate.
@@ -17,7 +19,9 @@
  *     a socket iterator would visit too (agent/bench/native/hold.c holds idle connections
  *     between two namespaces; both ends count, checked with `ss -s`): the agent's own collection-duration
  *     histogram, its CPU per tick, and the per-tick BPF time.
- *  4. agentRssMb outside Kubernetes (the rounds, FLOWLENS_METADATA=none) and inside (the in-cluster metadata mode:
+ *  4. dropCost: the drop hook's bpf_stats per packet dropped while an iptables rule in the server's namespace drops
+ *     every 100th packet iperf3 sends it (the rule's own counter is the ground truth).
+ *  5. agentRssMb outside Kubernetes (the rounds, FLOWLENS_METADATA=none) and inside (the in-cluster metadata mode:
  *     KUBERNETES_SERVICE_HOST/PORT and a service-account token and CA, against tests/lib/fake-kube-apiserver.ts loaded with a realistic node: 110 pods and their owners, 2,000
  *     pods on 20 other nodes), each the peak over the same traffic.
  *
@@ -33,7 +37,7 @@ import { promisify } from 'node:util';
 import { agentBpfDir, BUILT_CLI, CLI } from '../test/lib/agent-process.js';
 import { createStar, type Star } from '../test/lib/netns.js';
 import { kernelPrerequisiteProblem } from '../test/lib/privileges.js';
-import { startBuiltAgent, type RunningAgent } from './lib/agent.js';
+import { bpfDirWithout, startBuiltAgent, type RunningAgent } from './lib/agent.js';
 import {
   agentPrograms,
   processTree,
@@ -65,6 +69,21 @@ const HOLD_PORT = BASE_PORT + 10;
 const HOLD_PER_PROCESS = 15_000;
 const METRICS_PORT = BASE_PORT + 20;
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
+/** drops.bpf.o's programs: the drop hook (fl_drop, or fl_drop_rx on kernels >= 6.11) and the reset hooks. */
+const DROP_HOOK = /^fl_(drop|rst_)/;
+/** The drop-cost phase drops every DROP_EVERY-th packet to the iperf3 server (an iptables rule in its namespace). */
+const DROP_EVERY = 100;
+
+/** The three sides of a round; each round runs them in one of these orders, in turn (each arm first, middle, last). */
+type Arm = 'without' | 'with' | 'noHooks';
+const ORDERS: Arm[][] = [
+  ['without', 'with', 'noHooks'],
+  ['noHooks', 'with', 'without'],
+  ['with', 'noHooks', 'without'],
+  ['without', 'noHooks', 'with'],
+  ['noHooks', 'without', 'with'],
+  ['with', 'without', 'noHooks'],
+];
 
 interface Side {
   gbps1: number[];
@@ -171,6 +190,26 @@ function spawnLine(star: Star, ns: string, argv: string[]): { child: ChildProces
   return { child, line };
 }
 
+/** Packets the first DROP rule of the namespace's INPUT chain dropped (the kernel's own rule counter). */
+async function ruleDrops(star: Star, ns: string): Promise<number> {
+  const out = await star.exec(ns, ['iptables', '-w', '-n', '-v', '-x', '-L', 'INPUT']);
+  const m = /^\s*(\d+)\s+\d+\s+DROP\b/m.exec(out);
+  if (!m) {
+    throw new Error(`no DROP rule counter in:\n${out}`);
+  }
+  return Number(m[1]);
+}
+
+/** The agent holds drops.bpf.o's programs exactly when it should: else the arms compare nothing. */
+function checkDropHooks(progs: ProgramInfo[], expected: boolean, agent: RunningAgent): void {
+  if (progs.some((p) => DROP_HOOK.test(p.name)) !== expected) {
+    throw new Error(
+      `the agent ${expected ? 'lacks' : 'holds'} the drop hooks (${progs.map((p) => p.name).join(', ')}): ` +
+        agent.stderr().split('\n').slice(-5).join(' | ')
+    );
+  }
+}
+
 async function metricsSample(): Promise<{ sum: number; count: number }> {
   const text = await (await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`)).text();
   const get = (name: string) => Number(new RegExp(`^${name}(?:\\{\\})? (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
@@ -201,6 +240,9 @@ async function main(): Promise<void> {
   const servers: ChildProcess[] = [];
   let agent: RunningAgent | null = null;
   const baseEnv = { FLOWLENS_BPF_DIR: process.env.FLOWLENS_BPF_DIR ?? agentBpfDir(), FLOWLENS_METADATA: 'none' };
+  // the agent without the drop and reset hooks: the same directory without drops.bpf.o (the loader runs on without it)
+  const noHooksDir = bpfDirWithout(baseEnv.FLOWLENS_BPF_DIR, ['drops.bpf.o']);
+  const noHooksEnv = { ...baseEnv, FLOWLENS_BPF_DIR: noHooksDir };
   try {
     for (const c of star.clients) {
       // Short connections leave TIME_WAIT behind on the client; reuse keeps the rate about the agent.
@@ -300,6 +342,7 @@ async function main(): Promise<void> {
     // 2. alternating rounds
     const without: Side = { gbps1: [], gbps8: [], cps: [] };
     const withAgent: Side = { gbps1: [], gbps8: [], cps: [] };
+    const noHooks: Side = { gbps1: [], gbps8: [], cps: [] };
     const programs = new Map<string, ProgramTotals>();
     let bulkPackets = 0;
     let bulkSecondsTotal = 0;
@@ -314,21 +357,33 @@ async function main(): Promise<void> {
       a.runTimeNs += b.runTimeNs;
     };
     for (let r = 0; r < ROUNDS; r++) {
-      const order = r % 2 === 0 ? [false, true] : [true, false];
-      for (const on of order) {
-        const side = on ? withAgent : without;
-        // Both sides start after the same pause, so the previous side's crr aftermath (TIME_WAIT reaping,
+      for (const arm of ORDERS[r % ORDERS.length]!) {
+        // Every side starts after the same pause, so the previous side's crr aftermath (TIME_WAIT reaping,
         // softirq backlog) has settled alike; the agent's start-up happens before its pause.
-        if (!on) {
+        if (arm === 'without') {
           await sleep(SETTLE_MS);
-          side.gbps1.push(await iperf(star, 1));
-          side.gbps8.push(await iperf(star, 8));
-          side.cps.push((await crrRate(star, tools)).cps);
+          without.gbps1.push(await iperf(star, 1));
+          without.gbps8.push(await iperf(star, 8));
+          without.cps.push((await crrRate(star, tools)).cps);
           continue;
         }
+        if (arm === 'noHooks') {
+          agent = await startBuiltAgent(NICE, entry, agentArgs, noHooksEnv);
+          await sleep(SETTLE_MS / 2);
+          checkDropHooks(await agentPrograms(agent.pid), false, agent);
+          await sleep(SETTLE_MS);
+          noHooks.gbps1.push(await iperf(star, 1));
+          noHooks.gbps8.push(await iperf(star, 8));
+          noHooks.cps.push((await crrRate(star, tools)).cps);
+          await agent.stop();
+          agent = null;
+          continue;
+        }
+        const side = withAgent;
         agent = await startBuiltAgent(NICE, entry, agentArgs, baseEnv);
         await sleep(SETTLE_MS / 2); // start-up work (adoption of existing sockets) is not what we measure
         const progs = await agentPrograms(agent.pid);
+        checkDropHooks(progs, true, agent);
         const ids = progs.map((p) => p.id);
         // The settle pause doubles as a background window: the programs see the whole host, and what they run
         // while the bench sends nothing (other people's connections, TIME_WAIT expiring) is not the bench's.
@@ -376,7 +431,9 @@ async function main(): Promise<void> {
       log(
         `round ${r + 1}/${ROUNDS}: without ${without.gbps1.at(-1)!.toFixed(2)}/${without.gbps8.at(-1)!.toFixed(2)} Gbit/s ` +
           `${without.cps.at(-1)!.toFixed(0)} conn/s; with ${withAgent.gbps1.at(-1)!.toFixed(2)}/` +
-          `${withAgent.gbps8.at(-1)!.toFixed(2)} Gbit/s ${withAgent.cps.at(-1)!.toFixed(0)} conn/s`
+          `${withAgent.gbps8.at(-1)!.toFixed(2)} Gbit/s ${withAgent.cps.at(-1)!.toFixed(0)} conn/s; ` +
+          `without drop hooks ${noHooks.gbps1.at(-1)!.toFixed(2)}/${noHooks.gbps8.at(-1)!.toFixed(2)} Gbit/s ` +
+          `${noHooks.cps.at(-1)!.toFixed(0)} conn/s`
       );
     }
     const roundsSeconds = (performance.now() - started) / 1000;
@@ -414,7 +471,70 @@ async function main(): Promise<void> {
       };
     });
 
-    // 4. memory inside Kubernetes: the in-cluster metadata mode against the fake API server
+    // 4. what a drop costs: the full agent while an iptables rule in the server's namespace drops every
+    // DROP_EVERY-th packet iperf3 sends it (a known number: the rule's own counter). The drop program's bpf_stats
+    // above its background rate (an idle window just before, as in the rounds), per packet dropped.
+    let dropCost: Record<string, number | string | null>;
+    {
+      agent = await startBuiltAgent(NICE, entry, agentArgs, baseEnv);
+      await sleep(SETTLE_MS / 2);
+      const progs = await agentPrograms(agent.pid);
+      checkDropHooks(progs, true, agent);
+      const drop = progs.find((p) => /^fl_drop/.test(p.name))!;
+      const rule = [
+        'INPUT',
+        '-p',
+        'tcp',
+        '--dport',
+        String(IPERF_PORT),
+        '-m',
+        'statistic',
+        '--mode',
+        'nth',
+        '--every',
+        String(DROP_EVERY),
+        '--packet',
+        '0',
+        '-j',
+        'DROP',
+      ];
+      await star.exec(star.server, ['iptables', '-w', '-I', ...rule]);
+      try {
+        const sIdle = await programStats([drop.id]);
+        const tIdle = performance.now();
+        await sleep(SETTLE_MS);
+        const s0 = await programStats([drop.id]);
+        const idleSeconds = (performance.now() - tIdle) / 1000;
+        const d0 = await ruleDrops(star, star.server);
+        const t0 = performance.now();
+        const gbps = await iperf(star, 1);
+        const s1 = await programStats([drop.id]);
+        const seconds = (performance.now() - t0) / 1000;
+        const dropped = (await ruleDrops(star, star.server)) - d0;
+        const idle = statsDelta(sIdle, s0).get(drop.id)!;
+        const busy = statsDelta(s0, s1).get(drop.id)!;
+        const scale = seconds / idleSeconds;
+        const runs = Math.max(0, busy.runCnt - idle.runCnt * scale);
+        const ns = Math.max(0, busy.runTimeNs - idle.runTimeNs * scale);
+        dropCost = {
+          program: drop.name,
+          packetsDropped: dropped,
+          dropEvery: DROP_EVERY,
+          runsPerDrop: dropped ? round(runs / dropped, 3) : null,
+          nsPerDrop: dropped ? Math.round(ns / dropped) : null,
+          nsPerRun: busy.runCnt ? Math.round(busy.runTimeNs / busy.runCnt) : null,
+          backgroundRunsPerSecond: Math.round(idle.runCnt / idleSeconds),
+          gbps1WhileDropping: round(gbps, 3),
+        };
+        log(`drop cost: ${JSON.stringify(dropCost)}`);
+      } finally {
+        await star.exec(star.server, ['iptables', '-w', '-D', ...rule]);
+      }
+      await agent.stop();
+      agent = null;
+    }
+
+    // 5. memory inside Kubernetes: the in-cluster metadata mode against the fake API server
     let rssInside: number | null = null;
     let insideError: string | null = null;
     let podsWatched = 0;
@@ -455,6 +575,8 @@ async function main(): Promise<void> {
 
     const ratio1 = pairedRatio(withAgent.gbps1, without.gbps1);
     const ratio8 = pairedRatio(withAgent.gbps8, without.gbps8);
+    const hooks1 = pairedRatio(withAgent.gbps1, noHooks.gbps1);
+    const hooks8 = pairedRatio(withAgent.gbps8, noHooks.gbps8);
     const at = (n: number) => tickCost.find((t) => t.sockets >= n * 0.98);
     const most = tickCost.at(-1);
     const result = {
@@ -470,6 +592,26 @@ async function main(): Promise<void> {
         gbps8: round(ratioSpread(withAgent.gbps8, without.gbps8), 3),
         connRate: round(ratioSpread(withAgent.cps, without.cps), 3),
       },
+      // the drop and reset hooks (drops.bpf.o): the full agent against the agent without them, same rounds
+      dropHooksThroughputRatio: round(Math.min(hooks1, hooks8), 4),
+      dropHooksThroughputRatio1Stream: round(hooks1, 4),
+      dropHooksThroughputRatio8Streams: round(hooks8, 4),
+      dropHooksConnRateRatio: round(pairedRatio(withAgent.cps, noHooks.cps), 4),
+      dropHooksRatioSpread: {
+        gbps1: round(ratioSpread(withAgent.gbps1, noHooks.gbps1), 3),
+        gbps8: round(ratioSpread(withAgent.gbps8, noHooks.gbps8), 3),
+        connRate: round(ratioSpread(withAgent.cps, noHooks.cps), 3),
+      },
+      dropHooksPrograms: programReport
+        .filter((p) => DROP_HOOK.test(p.name))
+        .map((p) => ({
+          name: p.name,
+          runsOn: p.runsOn,
+          runsPerPacket: p.runsPerPacket,
+          runsPerConnection: p.runsPerConnection,
+          nsPerRun: p.nsPerRun,
+        })),
+      dropCost,
       bpfNsPerPacket: round(nsPerPacket, 3),
       bpfNsPerConnection: round(nsPerConnection, 1),
       bpfPrograms: programReport,
@@ -490,12 +632,24 @@ async function main(): Promise<void> {
         kubernetesPodsOnNode: PODS_ON_NODE,
       },
       agentCpuPctOfCore: round((100 * cpuTicks) / clk / withSeconds, 2),
-      medianGbps1: { without: round(median(without.gbps1), 3), with: round(median(withAgent.gbps1), 3) },
-      medianGbps8: { without: round(median(without.gbps8), 3), with: round(median(withAgent.gbps8), 3) },
-      medianConnPerSec: { without: Math.round(median(without.cps)), with: Math.round(median(withAgent.cps)) },
+      medianGbps1: {
+        without: round(median(without.gbps1), 3),
+        with: round(median(withAgent.gbps1), 3),
+        withoutDropHooks: round(median(noHooks.gbps1), 3),
+      },
+      medianGbps8: {
+        without: round(median(without.gbps8), 3),
+        with: round(median(withAgent.gbps8), 3),
+        withoutDropHooks: round(median(noHooks.gbps8), 3),
+      },
+      medianConnPerSec: {
+        without: Math.round(median(without.cps)),
+        with: Math.round(median(withAgent.cps)),
+        withoutDropHooks: Math.round(median(noHooks.cps)),
+      },
       rounds: ROUNDS,
       roundsNote:
-        'each round runs without and with the agent back to back, order flipped every round; ratios are medians of the per-round ratios',
+        'each round runs without the agent, with it, and with it minus drops.bpf.o back to back, the order rotating every round; ratios are medians of the per-round ratios',
       niceness: Number(NICE[2]),
       secondsPerRun: SECONDS,
       collectIntervalS: COLLECT_INTERVAL_S,
@@ -511,6 +665,7 @@ async function main(): Promise<void> {
     }
     await star.cleanup();
     rmSync(tools.dir, { recursive: true, force: true });
+    rmSync(noHooksDir, { recursive: true, force: true });
   }
 }
 

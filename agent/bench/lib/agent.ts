@@ -4,6 +4,9 @@
  * which programs the collector attaches.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 export interface RunningAgent {
@@ -68,4 +71,20 @@ export async function startBuiltAgent(
     });
   });
   return agent;
+}
+
+/**
+ * A temporary copy of the agent's BPF directory (`agent/bpf`: the loader, flowlens.bpf.o and its siblings, as
+ * symlinks) without the named files: an agent started with it as FLOWLENS_BPF_DIR runs without them. The loader
+ * looks for its optional objects (drops.bpf.o, conntrack.bpf.o) beside flowlens.bpf.o, so leaving out drops.bpf.o
+ * gives the agent without the drop and reset hooks and nothing else changed. The caller removes the directory.
+ */
+export function bpfDirWithout(dir: string, leaveOut: string[]): string {
+  const copy = mkdtempSync(join(tmpdir(), 'flowlens-bpf-'));
+  for (const name of readdirSync(dir)) {
+    if (!leaveOut.includes(name)) {
+      symlinkSync(join(dir, name), join(copy, name));
+    }
+  }
+  return copy;
 }

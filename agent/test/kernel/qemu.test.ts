@@ -17,6 +17,7 @@ import {
   BUSYBOX,
   ETHTOOL,
   IPROUTE2,
+  IPVSADM,
   XTABLES,
   KERNELS,
   QEMU,
@@ -49,6 +50,7 @@ const NEEDED = [
   ETHTOOL,
   IPROUTE2,
   XTABLES,
+  IPVSADM,
   '/usr/bin/xz',
   ...STATIC_LIBS,
   ...bpfArtifactPaths().filter((p) => p.endsWith('.o')),
@@ -363,5 +365,47 @@ for (const { name } of KERNELS) {
       5,
       'one count per translated connection'
     );
+  });
+
+  test(`${name}: a ClusterIP served by IPVS (NAT, vs.conntrack=1): flows keyed by the real backend each connection reached, via = the virtual service`, (t) => {
+    if (!ready(t)) {
+      return;
+    }
+    const r = scenario(name, 'ipvs');
+    const g = truth(r, 'ipvs');
+    const end = r.run.collects.find((c) => c.scenario === 'ipvs');
+    assert.equal(end?.result.stats.conntrack, 'attached', 'the conntrack program attached');
+    const viaVip = (port: number) => (f: KernelFlow) =>
+      client(port)(f) && f.via?.ip === '10.96.0.20' && f.via.port === 80;
+    const a = totals(r, viaVip(5010));
+    const b = totals(r, viaVip(5011));
+    const sa = totals(r, server(5010));
+    const sb = totals(r, server(5011));
+    t.diagnostic(`ground truth ${JSON.stringify(g)}`);
+    t.diagnostic(`client via the VIP to 5010 ${JSON.stringify(a)}, to 5011 ${JSON.stringify(b)}`);
+    assert.equal(g.clientConnections, 6);
+    assert.equal(g.serverConnections, 3, 'round robin: three connections reached backend 5010');
+    assert.equal(g.server2Connections, 3, 'round robin: three connections reached backend 5011');
+    assert.equal(g.clientSent, g.serverReceived! + g.server2Received!);
+    assert.equal(a.connectionsOpened, g.serverConnections);
+    assert.equal(b.connectionsOpened, g.server2Connections);
+    assert.equal(a.bytesSent, g.serverReceived);
+    assert.equal(b.bytesSent, g.server2Received);
+    assert.equal(a.bytesReceived, g.serverSent);
+    assert.equal(b.bytesReceived, g.server2Sent);
+    assert.equal(sa.bytesReceived, g.serverReceived);
+    assert.equal(sb.bytesReceived, g.server2Received);
+    assert.equal(totals(r, (f) => f.remoteIp === '10.96.0.20').lines, 0, 'no flow keyed by the virtual address');
+    // the forward tables: each connection counted once, at the backend it reached, no source translation
+    const forwards = r.run.collects
+      .filter((col) => col.scenario === 'ipvs')
+      .flatMap((col) => col.result.forwards ?? [])
+      .filter((f) => f.via.ip === '10.96.0.20');
+    t.diagnostic(`forwards ${JSON.stringify(forwards)}`);
+    assert.ok(forwards.every((f) => f.via.port === 80 && f.backendIp === SERVER && f.snatIp === null));
+    const reached = (port: number) =>
+      forwards.filter((f) => f.backendPort === port).reduce((n, f) => n + f.connections, 0);
+    assert.equal(reached(5010), g.serverConnections);
+    assert.equal(reached(5011), g.server2Connections);
   });
 }

@@ -38,9 +38,21 @@ export const KERNELS: KernelSpec[] = [
 /**
  * Modules the scenarios load: the veth pair; clsact + cls_bpf for the tc loss injector; conntrack, NAT and the
  * iptables nat table for the dnat scenario (loaded before the loader starts, so it attaches its conntrack program
- * at once). Their dependencies come from the modules themselves.
+ * at once); IPVS with its round-robin scheduler and a dummy interface for the ipvs scenario (kube-proxy's IPVS mode).
+ * Their dependencies come from the modules themselves.
  */
-export const MODULES = ['veth', 'sch_ingress', 'cls_bpf', 'nf_conntrack', 'iptable_nat', 'xt_nat', 'xt_tcpudp'];
+export const MODULES = [
+  'veth',
+  'sch_ingress',
+  'cls_bpf',
+  'nf_conntrack',
+  'iptable_nat',
+  'xt_nat',
+  'xt_tcpudp',
+  'dummy',
+  'ip_vs',
+  'ip_vs_rr',
+];
 
 export const QEMU = '/usr/bin/qemu-system-x86_64';
 /**
@@ -54,6 +66,8 @@ export const BUSYBOX = '/bin/busybox';
 export const IPROUTE2 = '/usr/sbin/ip';
 export const ETHTOOL = '/usr/sbin/ethtool';
 export const XTABLES = '/usr/sbin/xtables-legacy-multi';
+/** Debian's ipvsadm (the ipvs scenario's virtual service), copied in with its shared objects like ip. */
+export const IPVSADM = '/usr/sbin/ipvsadm';
 const XTABLES_EXTENSIONS = '/usr/lib/x86_64-linux-gnu/xtables';
 /** The iptables extensions the dnat scenario's rule uses (-p tcp --dport, -j DNAT). */
 const XTABLES_NEEDED = ['libxt_standard.so', 'libxt_tcp.so', 'libxt_DNAT.so'];
@@ -188,13 +202,20 @@ export async function buildInitramfs(kernel: Kernel, opts: InitramfsOptions = {}
     file('usr/local/sbin/ip', IPROUTE2),
     file('usr/local/sbin/ethtool', ETHTOOL),
     file(XTABLES.slice(1), XTABLES),
+    file(IPVSADM.slice(1), IPVSADM),
     { kind: 'symlink', path: 'usr/sbin/iptables-legacy', target: 'xtables-legacy-multi' },
     ...XTABLES_NEEDED.map((x) => file(join(XTABLES_EXTENSIONS, x).slice(1), join(XTABLES_EXTENSIONS, x))),
     { kind: 'file', path: 'loader-args', data: Buffer.from(LOADER_ARGS.join(' ')) },
     { kind: 'file', path: 'scenario-args', data: Buffer.from(opts.only ? `--only ${opts.only.join(',')}` : '') },
   ];
   const libs = new Set<string>();
-  for (const program of [IPROUTE2, ETHTOOL, XTABLES, ...XTABLES_NEEDED.map((x) => join(XTABLES_EXTENSIONS, x))]) {
+  for (const program of [
+    IPROUTE2,
+    ETHTOOL,
+    XTABLES,
+    IPVSADM,
+    ...XTABLES_NEEDED.map((x) => join(XTABLES_EXTENSIONS, x)),
+  ]) {
     parseLdd((await run('ldd', [program])).stdout).forEach((l) => libs.add(l));
   }
   for (const lib of libs) {

@@ -799,13 +799,20 @@ static int dnat(void)
  * A ClusterIP served by IPVS, as kube-proxy's IPVS mode does: ip_vs with net.ipv4.vs.conntrack=1 in the client
  * namespace (the node), the virtual address 10.96.0.20 on a dummy kube-ipvs0, a round-robin virtual service
  * 10.96.0.20:80 with two real servers in NAT (masq) mode: 10.77.0.2:5010 and 10.77.0.2:5011. Six connections of
- * 20,000 bytes each (three reach each backend), 300 bytes answered. The client binds the node's address: the VIP is
+ * 20,000 bytes each (three reach each backend), 300 bytes answered. With kube-proxy's masquerade rule, as on a node. The client binds the node's address: the VIP is
  * local, so an unbound socket would take the VIP itself as its source (kube-proxy masquerades such connections).
  */
 static int ipvs(void)
 {
 	const char *name = "ipvs";
-	char *setup[][12] = {
+	char *setup[][16] = {
+		/* kube-proxy's IPVS mode keeps its masquerade rule in iptables (KUBE-POSTROUTING): its MASQUERADE target
+		 * switches the namespace's conntrack hooks on, without which vs.conntrack=1 finds no conntrack entry */
+		{ "/usr/sbin/iptables-legacy", "-w", "-t", "nat", "-N", "KUBE-POSTROUTING", NULL },
+		{ "/usr/sbin/iptables-legacy", "-w", "-t", "nat", "-A", "POSTROUTING", "-j", "KUBE-POSTROUTING", NULL },
+		{ "/usr/sbin/iptables-legacy", "-w", "-t", "nat", "-A", "KUBE-POSTROUTING", "-m", "mark", "!", "--mark",
+		  "0x4000/0x4000", "-j", "RETURN", NULL },
+		{ "/usr/sbin/iptables-legacy", "-w", "-t", "nat", "-A", "KUBE-POSTROUTING", "-j", "MASQUERADE", NULL },
 		{ "/usr/local/sbin/ip", "link", "add", "kube-ipvs0", "type", "dummy", NULL },
 		{ "/usr/local/sbin/ip", "addr", "add", "10.96.0.20/32", "dev", "kube-ipvs0", NULL },
 		{ "/usr/sbin/ipvsadm", "-A", "-t", "10.96.0.20:80", "-s", "rr", NULL },

@@ -10,7 +10,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { AGENT_DIR, agentBpfDir } from '../lib/agent-process.js';
 import { cpioArchive, parentDirs, type CpioEntry } from './cpio.js';
@@ -38,7 +38,8 @@ export const KERNELS: KernelSpec[] = [
 /**
  * Modules the scenarios load: the veth pair; clsact + cls_bpf for the tc loss injector; conntrack, NAT and the
  * iptables nat table for the dnat scenario (loaded before the loader starts, so it attaches its conntrack program
- * at once); IPVS with its round-robin scheduler and a dummy interface for the ipvs scenario (kube-proxy's IPVS mode).
+ * at once); IPVS with its round-robin scheduler and a dummy interface for the ipvs scenario (kube-proxy's IPVS mode);
+ * conntrack's netlink interface for the loader's other translation source (NETLINK_LOADER_ARGS).
  * Their dependencies come from the modules themselves.
  */
 export const MODULES = [
@@ -52,6 +53,9 @@ export const MODULES = [
   'dummy',
   'ip_vs',
   'ip_vs_rr',
+  'nf_conntrack_netlink',
+  'xt_mark',
+  'xt_MASQUERADE',
 ];
 
 export const QEMU = '/usr/bin/qemu-system-x86_64';
@@ -69,8 +73,8 @@ export const XTABLES = '/usr/sbin/xtables-legacy-multi';
 /** Debian's ipvsadm (the ipvs scenario's virtual service), copied in with its shared objects like ip. */
 export const IPVSADM = '/usr/sbin/ipvsadm';
 const XTABLES_EXTENSIONS = '/usr/lib/x86_64-linux-gnu/xtables';
-/** The iptables extensions the dnat scenario's rule uses (-p tcp --dport, -j DNAT). */
-const XTABLES_NEEDED = ['libxt_standard.so', 'libxt_tcp.so', 'libxt_DNAT.so'];
+/** The iptables extensions the scenarios' rules use: dnat's (-p tcp --dport, -j DNAT), ipvs's kube-proxy masquerade. */
+const XTABLES_NEEDED = ['libxt_standard.so', 'libxt_tcp.so', 'libxt_DNAT.so', 'libxt_mark.so', 'libxt_MASQUERADE.so'];
 
 /** The loader's command line inside the VM (paths of the initramfs). */
 /**
@@ -87,6 +91,13 @@ export const LOADER_ARGS = [
   '--cgroup',
   '/sys/fs/cgroup',
 ];
+
+/**
+ * The same loader told to load a conntrack object that does not exist: it falls back to conntrack netlink events,
+ * exactly as when a kernel refuses the fentry program (loader.c try_netlink), so the qemu suite can check that
+ * source on Debian's kernels too (the ipvs scenario's second boot).
+ */
+export const NETLINK_LOADER_ARGS = [...LOADER_ARGS, '--conntrack-object', '/absent/conntrack.bpf.o'];
 
 export interface Kernel {
   dir: string;
@@ -175,6 +186,14 @@ async function kernelModules(kernel: Kernel): Promise<Array<{ name: string; data
 export interface InitramfsOptions {
   /** Run only these scenarios (flowlens-vm-scenarios --only). */
   only?: string[];
+  /** The loader's command line (default LOADER_ARGS). */
+  loaderArgs?: string[];
+  /** Names this image and its serial log apart from the default one (`<release>-<tag>`). */
+  tag?: string;
+}
+
+function runName(kernel: Kernel, tag?: string): string {
+  return tag ? `${kernel.release}-${tag}` : kernel.release;
 }
 
 /** Packs the initramfs for one kernel; returns its path. */
@@ -205,7 +224,7 @@ export async function buildInitramfs(kernel: Kernel, opts: InitramfsOptions = {}
     file(IPVSADM.slice(1), IPVSADM),
     { kind: 'symlink', path: 'usr/sbin/iptables-legacy', target: 'xtables-legacy-multi' },
     ...XTABLES_NEEDED.map((x) => file(join(XTABLES_EXTENSIONS, x).slice(1), join(XTABLES_EXTENSIONS, x))),
-    { kind: 'file', path: 'loader-args', data: Buffer.from(LOADER_ARGS.join(' ')) },
+    { kind: 'file', path: 'loader-args', data: Buffer.from((opts.loaderArgs ?? LOADER_ARGS).join(' ')) },
     { kind: 'file', path: 'scenario-args', data: Buffer.from(opts.only ? `--only ${opts.only.join(',')}` : '') },
   ];
   const libs = new Set<string>();
@@ -238,7 +257,7 @@ export async function buildInitramfs(kernel: Kernel, opts: InitramfsOptions = {}
     { kind: 'char', path: 'dev/null', major: 1, minor: 3, mode: 0o666 },
     ...entries,
   ]);
-  const out = join(CACHE_DIR, 'initramfs', `${kernel.release}.cpio`);
+  const out = join(CACHE_DIR, 'initramfs', `${runName(kernel, opts.tag)}.cpio`);
   mkdirSync(join(CACHE_DIR, 'initramfs'), { recursive: true });
   writeFileSync(out, archive);
   return out;
@@ -287,7 +306,7 @@ export function boot(kernel: Kernel, initramfs: string, timeoutS = 240, memMb = 
     child.on('error', reject);
     child.on('close', (code) => {
       const serial = Buffer.concat(chunks).toString('utf8');
-      writeFileSync(join(CACHE_DIR, `serial-${kernel.release}.log`), serial);
+      writeFileSync(join(CACHE_DIR, `serial-${basename(initramfs, '.cpio')}.log`), serial);
       resolvePromise({ serial, code, ms: Date.now() - started, retried: [] });
     });
   });
@@ -307,6 +326,6 @@ export async function bootReachingInit(kernel: Kernel, initramfs: string, attemp
 }
 
 /** Where the last serial log of a kernel is kept (for a failing test's message). */
-export function serialLog(kernel: Kernel): string {
-  return relative(process.cwd(), join(CACHE_DIR, `serial-${kernel.release}.log`));
+export function serialLog(kernel: Kernel, tag?: string): string {
+  return relative(process.cwd(), join(CACHE_DIR, `serial-${runName(kernel, tag)}.log`));
 }

@@ -17,8 +17,10 @@ import {
   BUSYBOX,
   ETHTOOL,
   IPROUTE2,
+  IPVSADM,
   XTABLES,
   KERNELS,
+  NETLINK_LOADER_ARGS,
   QEMU,
   bootReachingInit,
   buildInitramfs,
@@ -49,6 +51,7 @@ const NEEDED = [
   ETHTOOL,
   IPROUTE2,
   XTABLES,
+  IPVSADM,
   '/usr/bin/xz',
   ...STATIC_LIBS,
   ...bpfArtifactPaths().filter((p) => p.endsWith('.o')),
@@ -59,7 +62,9 @@ interface VmResult {
   boot: BootResult;
   run: VmRun;
 }
+/** Keyed by kernel name, and `<name> netlink` for the second boot (the ipvs scenario with netlink events). */
 const results = new Map<string, VmResult | Error>();
+const NETLINK = 'netlink';
 
 function ready(t: TestContext): boolean {
   return NEEDED.every((p) => requireBinary(t, p));
@@ -77,16 +82,21 @@ before(async () => {
         const initramfs = await buildInitramfs(kernel);
         const result = await bootReachingInit(kernel, initramfs);
         results.set(spec.name, { kernel, boot: result, run: parseVmOutput(result.serial) });
+        // then the ipvs scenario alone with the other translation source (after the first boot: one VM per core)
+        const netlink = await buildInitramfs(kernel, { only: ['ipvs'], loaderArgs: NETLINK_LOADER_ARGS, tag: NETLINK });
+        const second = await bootReachingInit(kernel, netlink);
+        results.set(`${spec.name} ${NETLINK}`, { kernel, boot: second, run: parseVmOutput(second.serial) });
       } catch (e) {
         results.set(spec.name, e as Error);
+        results.set(`${spec.name} ${NETLINK}`, e as Error);
       }
     })
   );
 });
 
 /** The VM run of one kernel; fails with the reason (and where the serial log is) when it did not finish. */
-function vm(name: string): VmResult {
-  const r = results.get(name);
+function vm(name: string, tag?: string): VmResult {
+  const r = results.get(tag ? `${name} ${tag}` : name);
   if (r === undefined) {
     throw new Error(`kernel ${name}: the VM did not run`);
   }
@@ -95,18 +105,18 @@ function vm(name: string): VmResult {
   }
   assert.ok(
     r.run.finished,
-    `kernel ${name}: the VM did not finish (qemu exit ${r.boot.code} after ${r.boot.ms} ms); serial log ${serialLog(r.kernel)}`
+    `kernel ${name}: the VM did not finish (qemu exit ${r.boot.code} after ${r.boot.ms} ms); serial log ${serialLog(r.kernel, tag)}`
   );
   return r;
 }
 
 /** The scenario ran to its end inside the VM (no generator error). */
-function scenario(name: string, s: string): VmResult {
-  const r = vm(name);
+function scenario(name: string, s: string, tag?: string): VmResult {
+  const r = vm(name, tag);
   assert.equal(
     r.run.done[s],
     'ok',
-    `kernel ${name}: scenario ${s} did not complete: ${r.run.errors.join('; ')} (serial log ${serialLog(r.kernel)})`
+    `kernel ${name}: scenario ${s} did not complete: ${r.run.errors.join('; ')} (serial log ${serialLog(r.kernel, tag)})`
   );
   return r;
 }
@@ -354,7 +364,9 @@ for (const { name } of KERNELS) {
     assert.equal(s.bytesSent, g.serverSent);
     assert.equal(totals(r, (f) => f.remoteIp === '10.96.0.10').lines, 0, 'no flow keyed by the Service address');
     // The fentry program's forward tables (report `forwards`): each translated connection counted once, no SNAT.
-    const forwards = r.run.collects.flatMap((col) => col.result.forwards ?? []);
+    const forwards = r.run.collects
+      .filter((col) => col.scenario === 'dnat')
+      .flatMap((col) => col.result.forwards ?? []);
     t.diagnostic(`forwards ${JSON.stringify(forwards)}`);
     assert.ok(forwards.every((f) => f.via.ip === '10.96.0.10' && f.via.port === 80 && f.backendPort === 5009));
     assert.ok(forwards.every((f) => f.snatIp === null));
@@ -364,4 +376,56 @@ for (const { name } of KERNELS) {
       'one count per translated connection'
     );
   });
+
+  for (const source of ['fentry', NETLINK] as const) {
+    test(`${name}: a ClusterIP served by IPVS (NAT, vs.conntrack=1), translations from ${source === NETLINK ? 'conntrack netlink events' : 'the conntrack fentry program'}: flows keyed by the real backend each connection reached, via = the virtual service`, (t) => {
+      if (!ready(t)) {
+        return;
+      }
+      const r = scenario(name, 'ipvs', source === NETLINK ? NETLINK : undefined);
+      const g = truth(r, 'ipvs');
+      const at = r.run.collects.findIndex((c) => c.scenario === 'ipvs');
+      const stats = r.run.collects[at]?.result.stats;
+      const prior = r.run.collects[at - 1]?.result.stats;
+      assert.ok(stats, 'a collect after the ipvs scenario');
+      t.diagnostic(`source ${stats.natSource} (conntrack program ${stats.conntrack})`);
+      assert.equal(stats.natSource, source);
+      assert.equal(stats.conntrack, source === NETLINK ? 'failed' : 'attached');
+      // the counters are cumulative: this scenario's share is the difference from the collect before it
+      const recorded = (x: typeof stats | undefined) => (source === NETLINK ? x?.natNetlink : x?.natRecorded) ?? 0;
+      assert.equal(recorded(stats) - recorded(prior), 6, 'one translation per connection');
+      const viaVip = (port: number) => (f: KernelFlow) =>
+        client(port)(f) && f.via?.ip === '10.96.0.20' && f.via.port === 80;
+      const a = totals(r, viaVip(5010));
+      const b = totals(r, viaVip(5011));
+      const sa = totals(r, server(5010));
+      const sb = totals(r, server(5011));
+      t.diagnostic(`ground truth ${JSON.stringify(g)}`);
+      t.diagnostic(`client via the VIP to 5010 ${JSON.stringify(a)}, to 5011 ${JSON.stringify(b)}`);
+      assert.equal(g.clientConnections, 6);
+      assert.equal(g.serverConnections, 3, 'round robin: three connections reached backend 5010');
+      assert.equal(g.server2Connections, 3, 'round robin: three connections reached backend 5011');
+      assert.equal(g.clientSent, g.serverReceived! + g.server2Received!);
+      assert.equal(a.connectionsOpened, g.serverConnections);
+      assert.equal(b.connectionsOpened, g.server2Connections);
+      assert.equal(a.bytesSent, g.serverReceived);
+      assert.equal(b.bytesSent, g.server2Received);
+      assert.equal(a.bytesReceived, g.serverSent);
+      assert.equal(b.bytesReceived, g.server2Sent);
+      assert.equal(sa.bytesReceived, g.serverReceived);
+      assert.equal(sb.bytesReceived, g.server2Received);
+      assert.equal(totals(r, (f) => f.remoteIp === '10.96.0.20').lines, 0, 'no flow keyed by the virtual address');
+      // the forward tables: each connection counted once, at the backend it reached, no source translation
+      const forwards = r.run.collects
+        .filter((col) => col.scenario === 'ipvs')
+        .flatMap((col) => col.result.forwards ?? [])
+        .filter((f) => f.via.ip === '10.96.0.20');
+      t.diagnostic(`forwards ${JSON.stringify(forwards)}`);
+      assert.ok(forwards.every((f) => f.via.port === 80 && f.backendIp === SERVER && f.snatIp === null));
+      const reached = (port: number) =>
+        forwards.filter((f) => f.backendPort === port).reduce((n, f) => n + f.connections, 0);
+      assert.equal(reached(5010), g.serverConnections);
+      assert.equal(reached(5011), g.server2Connections);
+    });
+  }
 }

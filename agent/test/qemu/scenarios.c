@@ -321,6 +321,7 @@ struct peer {
 	int fastopen;    /* client: data in the SYN (MSG_FASTOPEN); server: TCP_FASTOPEN on the listener */
 	const char *dst_ip; /* client: connect here instead of the server's address and port (a translated address) */
 	int dst_port;
+	const char *src_ip; /* client: bind this source address first (the node's own address) */
 	/* state */
 	int listen_fd;
 	int fd;          /* the held connection */
@@ -495,6 +496,15 @@ static void *client_main(void *arg)
 		long n = p->bytes + i * p->step;
 		int fd = socket(p->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		timeouts(fd);
+		if (p->src_ip) {
+			struct sockaddr_storage src;
+			socklen_t slen = address(p->family, p->src_ip, 0, &src);
+			if (bind(fd, (struct sockaddr *)&src, slen)) {
+				peer_error(p, "bind");
+				close(fd);
+				break;
+			}
+		}
 		if (p->fastopen) {
 			long first = n < 1000 ? n : 1000;
 			ssize_t w = sendto(fd, pattern, first, MSG_FASTOPEN | MSG_NOSIGNAL, (struct sockaddr *)&ss, len);
@@ -785,6 +795,61 @@ static int dnat(void)
 	return finish(name, &c, &s);
 }
 
+/*
+ * A ClusterIP served by IPVS, as kube-proxy's IPVS mode does: ip_vs with net.ipv4.vs.conntrack=1 in the client
+ * namespace (the node), the virtual address 10.96.0.20 on a dummy kube-ipvs0, a round-robin virtual service
+ * 10.96.0.20:80 with two real servers in NAT (masq) mode: 10.77.0.2:5010 and 10.77.0.2:5011. Six connections of
+ * 20,000 bytes each (three reach each backend), 300 bytes answered. With kube-proxy's masquerade rule, as on a node. The client binds the node's address: the VIP is
+ * local, so an unbound socket would take the VIP itself as its source (kube-proxy masquerades such connections).
+ */
+static int ipvs(void)
+{
+	const char *name = "ipvs";
+	char *setup[][16] = {
+		/* kube-proxy's IPVS mode keeps its masquerade rule in iptables (KUBE-POSTROUTING): its MASQUERADE target
+		 * switches the namespace's conntrack hooks on, without which vs.conntrack=1 finds no conntrack entry */
+		{ "/usr/sbin/iptables-legacy", "-w", "-t", "nat", "-N", "KUBE-POSTROUTING", NULL },
+		{ "/usr/sbin/iptables-legacy", "-w", "-t", "nat", "-A", "POSTROUTING", "-j", "KUBE-POSTROUTING", NULL },
+		{ "/usr/sbin/iptables-legacy", "-w", "-t", "nat", "-A", "KUBE-POSTROUTING", "-m", "mark", "!", "--mark",
+		  "0x4000/0x4000", "-j", "RETURN", NULL },
+		{ "/usr/sbin/iptables-legacy", "-w", "-t", "nat", "-A", "KUBE-POSTROUTING", "-j", "MASQUERADE", NULL },
+		{ "/usr/local/sbin/ip", "link", "add", "kube-ipvs0", "type", "dummy", NULL },
+		{ "/usr/local/sbin/ip", "addr", "add", "10.96.0.20/32", "dev", "kube-ipvs0", NULL },
+		{ "/usr/sbin/ipvsadm", "-A", "-t", "10.96.0.20:80", "-s", "rr", NULL },
+		{ "/usr/sbin/ipvsadm", "-a", "-t", "10.96.0.20:80", "-r", SERVER_V4 ":5010", "-m", NULL },
+		{ "/usr/sbin/ipvsadm", "-a", "-t", "10.96.0.20:80", "-r", SERVER_V4 ":5011", "-m", NULL },
+	};
+	set_sysctl(client_ns, "/proc/sys/net/ipv4/vs/conntrack", "1");
+	for (unsigned i = 0; i < sizeof setup / sizeof setup[0]; i++) {
+		int rc = run_in(client_ns, setup[i]);
+		if (rc != 0) {
+			out("error %s %s %s failed (exit %d)", name, setup[i][0], setup[i][1], rc);
+			return -1;
+		}
+	}
+	struct peer a = { .family = AF_INET, .port = 5010, .count = 3, .reply = 300 };
+	struct peer b = { .family = AF_INET, .port = 5011, .count = 3, .reply = 300 };
+	struct peer c = { .family = AF_INET, .port = 5010, .count = 6, .bytes = 20000, .dst_ip = "10.96.0.20",
+			  .dst_port = 80, .src_ip = CLIENT_V4 };
+	counters(name, "before");
+	if (server_start(&a) || server_start(&b) || client_start(&c)) {
+		out("error %s cannot start: %s %s", name, a.error, b.error);
+		return -1;
+	}
+	pthread_join(c.thread, NULL);
+	c.thread = 0;
+	pthread_join(b.thread, NULL);
+	pthread_join(a.thread, NULL);
+	char extra[200];
+	snprintf(extra, sizeof extra,
+		 ",\"server2Sent\":%ld,\"server2Received\":%ld,\"server2Connections\":%ld", b.sent, b.received,
+		 b.connections);
+	int unsettled = settle(name);
+	truth(name, &c, &a, extra);
+	collect(name, "end");
+	return errors(name, &c, &a) | errors(name, &c, &b) | unsettled;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -836,6 +901,7 @@ int main(int argc, char **argv)
 	run("short", shortconns);
 	run("tfo", fastopen);
 	run("dnat", dnat);
+	run("ipvs", ipvs);
 	collect("final", "end");
 	stop_loader();
 	if (lossy_in)

@@ -10,7 +10,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { AGENT_DIR, agentBpfDir } from '../lib/agent-process.js';
 import { cpioArchive, parentDirs, type CpioEntry } from './cpio.js';
@@ -38,9 +38,25 @@ export const KERNELS: KernelSpec[] = [
 /**
  * Modules the scenarios load: the veth pair; clsact + cls_bpf for the tc loss injector; conntrack, NAT and the
  * iptables nat table for the dnat scenario (loaded before the loader starts, so it attaches its conntrack program
- * at once). Their dependencies come from the modules themselves.
+ * at once); IPVS with its round-robin scheduler and a dummy interface for the ipvs scenario (kube-proxy's IPVS mode);
+ * conntrack's netlink interface for the loader's other translation source (NETLINK_LOADER_ARGS).
+ * Their dependencies come from the modules themselves.
  */
-export const MODULES = ['veth', 'sch_ingress', 'cls_bpf', 'nf_conntrack', 'iptable_nat', 'xt_nat', 'xt_tcpudp'];
+export const MODULES = [
+  'veth',
+  'sch_ingress',
+  'cls_bpf',
+  'nf_conntrack',
+  'iptable_nat',
+  'xt_nat',
+  'xt_tcpudp',
+  'dummy',
+  'ip_vs',
+  'ip_vs_rr',
+  'nf_conntrack_netlink',
+  'xt_mark',
+  'xt_MASQUERADE',
+];
 
 export const QEMU = '/usr/bin/qemu-system-x86_64';
 /**
@@ -54,9 +70,11 @@ export const BUSYBOX = '/bin/busybox';
 export const IPROUTE2 = '/usr/sbin/ip';
 export const ETHTOOL = '/usr/sbin/ethtool';
 export const XTABLES = '/usr/sbin/xtables-legacy-multi';
+/** Debian's ipvsadm (the ipvs scenario's virtual service), copied in with its shared objects like ip. */
+export const IPVSADM = '/usr/sbin/ipvsadm';
 const XTABLES_EXTENSIONS = '/usr/lib/x86_64-linux-gnu/xtables';
-/** The iptables extensions the dnat scenario's rule uses (-p tcp --dport, -j DNAT). */
-const XTABLES_NEEDED = ['libxt_standard.so', 'libxt_tcp.so', 'libxt_DNAT.so'];
+/** The iptables extensions the scenarios' rules use: dnat's (-p tcp --dport, -j DNAT), ipvs's kube-proxy masquerade. */
+const XTABLES_NEEDED = ['libxt_standard.so', 'libxt_tcp.so', 'libxt_DNAT.so', 'libxt_mark.so', 'libxt_MASQUERADE.so'];
 
 /** The loader's command line inside the VM (paths of the initramfs). */
 /**
@@ -73,6 +91,13 @@ export const LOADER_ARGS = [
   '--cgroup',
   '/sys/fs/cgroup',
 ];
+
+/**
+ * The same loader told to load a conntrack object that does not exist: it falls back to conntrack netlink events,
+ * exactly as when a kernel refuses the fentry program (loader.c try_netlink), so the qemu suite can check that
+ * source on Debian's kernels too (the ipvs scenario's second boot).
+ */
+export const NETLINK_LOADER_ARGS = [...LOADER_ARGS, '--conntrack-object', '/absent/conntrack.bpf.o'];
 
 export interface Kernel {
   dir: string;
@@ -161,6 +186,14 @@ async function kernelModules(kernel: Kernel): Promise<Array<{ name: string; data
 export interface InitramfsOptions {
   /** Run only these scenarios (flowlens-vm-scenarios --only). */
   only?: string[];
+  /** The loader's command line (default LOADER_ARGS). */
+  loaderArgs?: string[];
+  /** Names this image and its serial log apart from the default one (`<release>-<tag>`). */
+  tag?: string;
+}
+
+function runName(kernel: Kernel, tag?: string): string {
+  return tag ? `${kernel.release}-${tag}` : kernel.release;
 }
 
 /** Packs the initramfs for one kernel; returns its path. */
@@ -188,13 +221,20 @@ export async function buildInitramfs(kernel: Kernel, opts: InitramfsOptions = {}
     file('usr/local/sbin/ip', IPROUTE2),
     file('usr/local/sbin/ethtool', ETHTOOL),
     file(XTABLES.slice(1), XTABLES),
+    file(IPVSADM.slice(1), IPVSADM),
     { kind: 'symlink', path: 'usr/sbin/iptables-legacy', target: 'xtables-legacy-multi' },
     ...XTABLES_NEEDED.map((x) => file(join(XTABLES_EXTENSIONS, x).slice(1), join(XTABLES_EXTENSIONS, x))),
-    { kind: 'file', path: 'loader-args', data: Buffer.from(LOADER_ARGS.join(' ')) },
+    { kind: 'file', path: 'loader-args', data: Buffer.from((opts.loaderArgs ?? LOADER_ARGS).join(' ')) },
     { kind: 'file', path: 'scenario-args', data: Buffer.from(opts.only ? `--only ${opts.only.join(',')}` : '') },
   ];
   const libs = new Set<string>();
-  for (const program of [IPROUTE2, ETHTOOL, XTABLES, ...XTABLES_NEEDED.map((x) => join(XTABLES_EXTENSIONS, x))]) {
+  for (const program of [
+    IPROUTE2,
+    ETHTOOL,
+    XTABLES,
+    IPVSADM,
+    ...XTABLES_NEEDED.map((x) => join(XTABLES_EXTENSIONS, x)),
+  ]) {
     parseLdd((await run('ldd', [program])).stdout).forEach((l) => libs.add(l));
   }
   for (const lib of libs) {
@@ -217,7 +257,7 @@ export async function buildInitramfs(kernel: Kernel, opts: InitramfsOptions = {}
     { kind: 'char', path: 'dev/null', major: 1, minor: 3, mode: 0o666 },
     ...entries,
   ]);
-  const out = join(CACHE_DIR, 'initramfs', `${kernel.release}.cpio`);
+  const out = join(CACHE_DIR, 'initramfs', `${runName(kernel, opts.tag)}.cpio`);
   mkdirSync(join(CACHE_DIR, 'initramfs'), { recursive: true });
   writeFileSync(out, archive);
   return out;
@@ -266,7 +306,7 @@ export function boot(kernel: Kernel, initramfs: string, timeoutS = 240, memMb = 
     child.on('error', reject);
     child.on('close', (code) => {
       const serial = Buffer.concat(chunks).toString('utf8');
-      writeFileSync(join(CACHE_DIR, `serial-${kernel.release}.log`), serial);
+      writeFileSync(join(CACHE_DIR, `serial-${basename(initramfs, '.cpio')}.log`), serial);
       resolvePromise({ serial, code, ms: Date.now() - started, retried: [] });
     });
   });
@@ -286,6 +326,6 @@ export async function bootReachingInit(kernel: Kernel, initramfs: string, attemp
 }
 
 /** Where the last serial log of a kernel is kept (for a failing test's message). */
-export function serialLog(kernel: Kernel): string {
-  return relative(process.cwd(), join(CACHE_DIR, `serial-${kernel.release}.log`));
+export function serialLog(kernel: Kernel, tag?: string): string {
+  return relative(process.cwd(), join(CACHE_DIR, `serial-${runName(kernel, tag)}.log`));
 }

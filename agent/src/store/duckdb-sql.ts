@@ -25,24 +25,27 @@ export function str(v: DuckDBValue | undefined): string | null {
   return v === null || v === undefined ? null : String(v);
 }
 
-/** Filters on the ends' names (as stored with each row), applied to rows before the merge. */
-export function endFilters(q: RangeQuery): string[] {
+/**
+ * Filters on the ends' names (as stored with each row), applied to rows before the merge. `lit` makes a string
+ * literal of the engine (the ClickHouse store passes its own: ClickHouse reads a backslash as an escape).
+ */
+export function endFilters(q: RangeQuery, lit: (s: string) => string = sqlString): string[] {
   const filters: string[] = [];
   if (q.namespace !== undefined || q.workload !== undefined) {
     const cond: string[] = [];
     if (q.namespace !== undefined) {
-      cond.push(`namespace = ${sqlString(q.namespace)}`);
+      cond.push(`namespace = ${lit(q.namespace)}`);
     }
     if (q.workload !== undefined) {
-      cond.push(`workload = ${sqlString(q.workload)}`);
+      cond.push(`workload = ${lit(q.workload)}`);
     }
     const ids = `(SELECT id FROM endpoints WHERE ${cond.join(' AND ')})`;
     filters.push(`(client_ep IN ${ids} OR server_ep IN ${ids})`);
   }
   if (q.endpoint) {
-    const e = endpointIds(q.endpoint);
+    const e = endpointIds(q.endpoint, lit);
     if (q.peer) {
-      const p = endpointIds(q.peer);
+      const p = endpointIds(q.peer, lit);
       filters.push(`((client_ep IN ${e} AND server_ep IN ${p}) OR (client_ep IN ${p} AND server_ep IN ${e}))`);
     } else {
       filters.push(`(client_ep IN ${e} OR server_ep IN ${e})`);
@@ -51,11 +54,8 @@ export function endFilters(q: RangeQuery): string[] {
   return filters;
 }
 
-function endpointIds(f: EndpointFilter): string {
-  const cond =
-    f.kind === 'ip'
-      ? `ip = ${sqlString(f.ip)}`
-      : `namespace = ${sqlString(f.namespace)} AND ${f.kind} = ${sqlString(f.name)}`;
+function endpointIds(f: EndpointFilter, lit: (s: string) => string): string {
+  const cond = f.kind === 'ip' ? `ip = ${lit(f.ip)}` : `namespace = ${lit(f.namespace)} AND ${f.kind} = ${lit(f.name)}`;
   return `(SELECT id FROM endpoints WHERE ${cond})`;
 }
 

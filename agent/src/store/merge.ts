@@ -226,6 +226,35 @@ export function mergeFlows(rows: FlowRow[]): Map<string, MergedFlow> {
 export const exactSum = (expr: string): string => `CASE WHEN count(${expr}) = count(*) THEN sum(${expr}) END`;
 
 /**
+ * The few pieces of the merge rule's SQL that differ between engines; everything else in `mergedFlowsSql` is
+ * SQL both DuckDB and ClickHouse run as written.
+ */
+export interface MergeDialect {
+  /** An aggregate: `value` of the row that sorts first by `order` (SQL ORDER BY items, `expr [DESC]`). */
+  firstBy(value: string, order: string[]): string;
+  /** True when no Service address group (CTE `grp`) holds the flow `alias` as (client, via ip, via port). */
+  notAddressed(alias: string): string;
+}
+
+export const DUCKDB_DIALECT: MergeDialect = {
+  firstBy: (value, order) => `first(${value} ORDER BY ${order.join(', ')})`,
+  notAddressed: (e) =>
+    `NOT EXISTS (SELECT 1 FROM grp g WHERE g.client_ip = ${e}.client_ip AND g.via_ip = ${e}.server_ip
+      AND g.via_port = ${e}.server_port)`,
+};
+
+/**
+ * ClickHouse (docs/hub.md "ClickHouse"): `argMin` over a tuple for an ordered first (DESC items negated, so
+ * they must be numeric), and a tuple NOT IN for the anti-join (correlated subqueries are not in older LTS).
+ */
+export const CLICKHOUSE_DIALECT: MergeDialect = {
+  firstBy: (value, order) =>
+    `argMin(${value}, (${order.map((o) => (/\sDESC$/i.test(o) ? `-(${o.replace(/\s+DESC$/i, '')})` : o)).join(', ')}))`,
+  notAddressed: (e) =>
+    `(${e}.client_ip, ${e}.server_ip, ${e}.server_port) NOT IN (SELECT client_ip, via_ip, via_port FROM grp)`,
+};
+
+/**
  * The merge rule in SQL. `source` yields roll-up-shaped rows: client_ip, server_ip (identity ids), server_port,
  * category, client_ep, server_ep, c_sent, c_recv, s_sent, s_recv, c_seg_sent, c_seg_recv, s_seg_sent,
  * s_seg_recv (NULL in rows written before segments were kept), retransmits, rtos, rtt_sum, rtt_n, rtt_max,
@@ -234,7 +263,8 @@ export const exactSum = (expr: string): string => `CASE WHEN count(${expr}) = co
  * Yields one row per flow: client_ip, server_ip, server_port, category, client_ep, server_ep, via_ep, bytes,
  * segments, retransmits, rtos, rtt_sum, rtt_n, rtt_max (rtt_sum / rtt_n is the flow's RTT).
  */
-export function mergedFlowsSql(source: string): string {
+export function mergedFlowsSql(source: string, dialect: MergeDialect = DUCKDB_DIALECT): string {
+  const order = ['up + down DESC', 'server_ip', 'server_port'];
   return `WITH ends AS (
       SELECT client_ip, server_ip, server_port, ${mergedCategorySql('category')} AS category,
         max(client_ep) AS client_ep, max(server_ep) AS server_ep,
@@ -248,8 +278,7 @@ export function mergedFlowsSql(source: string): string {
     grp AS (
       SELECT client_ip, via_ip, via_port, sum(up) AS up, sum(down) AS down,
         ${exactSum('seg_up')} AS seg_up, ${exactSum('seg_down')} AS seg_down,
-        first(server_ip ORDER BY up + down DESC, server_ip, server_port) AS t_ip,
-        first(server_port ORDER BY up + down DESC, server_ip, server_port) AS t_port
+        ${dialect.firstBy('server_ip', order)} AS t_ip, ${dialect.firstBy('server_port', order)} AS t_port
       FROM ends WHERE via_ip > 0 GROUP BY client_ip, via_ip, via_port),
     adds AS (
       SELECT e.client_ip, g.t_ip AS server_ip, g.t_port AS server_port,
@@ -260,7 +289,8 @@ export function mergedFlowsSql(source: string): string {
         max(e.rtt_max) AS rtt_max
       FROM ends e JOIN grp g ON g.client_ip = e.client_ip AND g.via_ip = e.server_ip AND g.via_port = e.server_port
       WHERE e.via_ip = 0 GROUP BY 1, 2, 3)
-    SELECT e.client_ip, e.server_ip, e.server_port, e.category, e.client_ep, e.server_ep, e.via_ep,
+    SELECT e.client_ip AS client_ip, e.server_ip AS server_ip, e.server_port AS server_port, e.category AS category,
+      e.client_ep AS client_ep, e.server_ep AS server_ep, e.via_ep AS via_ep,
       e.up + e.down + coalesce(a.bytes, 0) AS bytes,
       CASE WHEN coalesce(a.seg_unknown, 0) = 0 THEN e.seg_up + e.seg_down + coalesce(a.segments, 0) END AS segments,
       e.retransmits + coalesce(a.retransmits, 0) AS retransmits, e.rtos + coalesce(a.rtos, 0) AS rtos,
@@ -268,6 +298,5 @@ export function mergedFlowsSql(source: string): string {
       greatest(e.rtt_max, a.rtt_max) AS rtt_max
     FROM ends e LEFT JOIN adds a ON a.client_ip = e.client_ip AND a.server_ip = e.server_ip
       AND a.server_port = e.server_port
-    WHERE e.via_ip > 0 OR NOT EXISTS (SELECT 1 FROM grp g WHERE g.client_ip = e.client_ip AND g.via_ip = e.server_ip
-      AND g.via_port = e.server_port)`;
+    WHERE e.via_ip > 0 OR ${dialect.notAddressed('e')}`;
 }

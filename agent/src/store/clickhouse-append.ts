@@ -1,0 +1,126 @@
+/**
+ * Rows the ClickHouse store inserts, built from stored reports (pure apart from the id cache). Ids are hashes
+ * every hub computes alike (no shared counter, no hub memory needed): a flow end's identity (merge.ts
+ * `flowIdentity`) and a named end both become a UInt64, never 0 (0 is "no via").
+ */
+import { createHash } from 'node:crypto';
+import { CATEGORY_CODE } from '../classify/category.js';
+import { RAW_NAMES } from './clickhouse-schema.js';
+import type { Endpoint, StoredReport } from './flow-store.js';
+import { flowIdentity } from './merge.js';
+
+/** A 64-bit id of a key, as the decimal text ClickHouse reads into a UInt64 (JSON numbers lose bits). */
+export function hashId(key: string): string {
+  const v = createHash('md5').update(key).digest().readBigUInt64LE(0);
+  return (v === 0n ? 1n : v).toString();
+}
+
+/** The fields that name an end: two ends with the same fields are one `endpoints` row. */
+export function endpointKey(e: Endpoint): string {
+  return JSON.stringify([e.ip, e.pod, e.namespace, e.workload, e.kind, e.node, e.zone, e.service]);
+}
+
+const CACHE_LIMIT = 500_000;
+
+/** Hash ids with a bounded cache (reports repeat the same ends every window). */
+export class Ids {
+  private readonly keys = new Map<string, string>();
+  private readonly byObject = new WeakMap<Endpoint, string>();
+  /** Endpoint ids this process already inserted: an optimisation only (the table collapses repeats). */
+  private readonly written = new Set<string>();
+
+  private hash(key: string): string {
+    let id = this.keys.get(key);
+    if (id === undefined) {
+      if (this.keys.size >= CACHE_LIMIT) {
+        this.keys.clear();
+      }
+      id = hashId(key);
+      this.keys.set(key, id);
+    }
+    return id;
+  }
+
+  identity(e: Endpoint): string {
+    return this.hash(flowIdentity(e));
+  }
+
+  address(ip: string): string {
+    return this.hash(ip);
+  }
+
+  endpoint(e: Endpoint, fresh: Map<string, Endpoint>): string {
+    let id = this.byObject.get(e);
+    if (id === undefined) {
+      id = this.hash(`ep\u0000${endpointKey(e)}`);
+      this.byObject.set(e, id);
+    }
+    if (!this.written.has(id)) {
+      fresh.set(id, e);
+    }
+    return id;
+  }
+
+  /** Marks endpoint ids as stored (after their insert succeeded). */
+  stored(ids: Iterable<string>): void {
+    if (this.written.size >= CACHE_LIMIT) {
+      this.written.clear();
+    }
+    for (const id of ids) {
+      this.written.add(id);
+    }
+  }
+}
+
+export type RawRow = unknown[];
+
+/** One report's raw rows in RAW_NAMES order (JSONCompactEachRow); new endpoints are added to `fresh`. */
+export function rawRows(r: StoredReport, ids: Ids, fresh: Map<string, Endpoint>): RawRow[] {
+  const ts = Math.floor(r.startMs / 1000);
+  return r.rows.map((f) => [
+    ts,
+    ids.identity(f.client),
+    ids.identity(f.server),
+    f.serverPort,
+    f.side === 'client' ? 0 : 1,
+    CATEGORY_CODE[f.category],
+    ids.endpoint(f.client, fresh),
+    ids.endpoint(f.server, fresh),
+    f.bytesSent,
+    f.bytesReceived,
+    f.segmentsSent,
+    f.segmentsReceived,
+    f.retransmits,
+    f.rtos,
+    f.connectionsOpened,
+    f.connectionsClosed,
+    f.rttAvgUs,
+    f.rttMaxUs,
+    f.via ? ids.address(f.via.ip) : '0',
+    f.via ? f.via.port : 0,
+    f.via ? ids.endpoint(f.via.endpoint, fresh) : '0',
+  ]);
+}
+
+if (RAW_NAMES.length !== 21) {
+  throw new Error(`clickhouse-append: raw row shape (${RAW_NAMES.length} columns) out of step with the schema`);
+}
+
+export function endpointRows(fresh: Map<string, Endpoint>): unknown[][] {
+  return [...fresh].map(([id, e]) => [id, e.ip, e.pod, e.namespace, e.workload, e.kind, e.node, e.zone, e.service]);
+}
+
+export function reportRow(r: StoredReport): unknown[] {
+  return [
+    r.reportId,
+    r.node,
+    r.startMs,
+    r.endMs,
+    r.rows.length,
+    r.other.flows,
+    r.other.bytesSent,
+    r.other.bytesReceived,
+    r.other.retransmits,
+    r.other.rtos,
+  ];
+}

@@ -74,6 +74,14 @@ export class Ids {
 
 export type RawRow = unknown[];
 
+/** A port as the UInt16 column holds it; anything else is refused (ClickHouse would wrap it silently). */
+function port(reportId: string, p: number): number {
+  if (!Number.isInteger(p) || p < 0 || p > 65535) {
+    throw new Error(`report ${reportId}: port ${p} is not a TCP port`);
+  }
+  return p;
+}
+
 /** One report's raw rows in RAW_NAMES order (JSONCompactEachRow); new endpoints are added to `fresh`. */
 export function rawRows(r: StoredReport, ids: Ids, fresh: Map<string, Endpoint>): RawRow[] {
   const ts = Math.floor(r.startMs / 1000);
@@ -81,7 +89,7 @@ export function rawRows(r: StoredReport, ids: Ids, fresh: Map<string, Endpoint>)
     ts,
     ids.identity(f.client),
     ids.identity(f.server),
-    f.serverPort,
+    port(r.reportId, f.serverPort),
     f.side === 'client' ? 0 : 1,
     CATEGORY_CODE[f.category],
     ids.endpoint(f.client, fresh),
@@ -97,7 +105,7 @@ export function rawRows(r: StoredReport, ids: Ids, fresh: Map<string, Endpoint>)
     f.rttAvgUs,
     f.rttMaxUs,
     f.via ? ids.address(f.via.ip) : '0',
-    f.via ? f.via.port : 0,
+    f.via ? port(r.reportId, f.via.port) : 0,
     f.via ? ids.endpoint(f.via.endpoint, fresh) : '0',
   ]);
 }

@@ -8,7 +8,7 @@
  * hub or another, inserts nothing, and the roll-up views see nothing either); `hasReport` also asks the
  * `reports` table, so a report re-sent after the window is still refused before it is enriched.
  */
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { categoryFromCode } from '../classify/category.js';
 import { endpointRows, Ids, rawRows, reportRow } from './clickhouse-append.js';
 import type { ClickHouseConfig } from './clickhouse-config.js';
@@ -108,6 +108,8 @@ export class ClickHouseStore implements FlowStore {
         http_headers_progress_interval_ms: '10000',
       },
       max_open_connections: this.opts.insertConcurrency + 4,
+      // Failures reach the caller (ingest answers 503, the query API 500) and the hub's own JSON log.
+      log: { level: ClickHouseLogLevel.OFF },
       request_timeout: 120_000,
     });
   }

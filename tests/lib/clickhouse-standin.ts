@@ -37,6 +37,8 @@ export interface ClickHouseStandin {
   storeSpec(database: string): string;
   /** Statements served (for tests that check the client path was used). */
   statements(): number;
+  /** Lets the process exit while the endpoint still listens (a test process that shares it among hubs). */
+  unref(): void;
   stop(): Promise<void>;
 }
 
@@ -281,6 +283,7 @@ export async function startClickHouseStandin(opts: StandinOptions): Promise<Clic
     password,
     storeSpec: (db) => `clickhouse://${user}:${password}@127.0.0.1:${port}/${db}`,
     statements: () => served,
+    unref: () => void server.unref(),
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

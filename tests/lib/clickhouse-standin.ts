@@ -64,6 +64,12 @@ const NOT_SETTINGS = new Set([
   'role',
 ]);
 
+/**
+ * A server's defaults where the embedded engine's differ: a ClickHouse server quotes 64-bit integers in JSON
+ * (clickhouse-local, and so chdb, does not), which is what a client reading counts over HTTP must expect.
+ */
+const SERVER_DEFAULTS: Record<string, string> = { output_format_json_quote_64bit_integers: '1' };
+
 const INSERT_FORMATS = new Set(['JSONEachRow', 'JSONCompactEachRow', 'CSV', 'CSVWithNames', 'TSV', 'TabSeparated']);
 
 class ChError extends Error {
@@ -138,7 +144,8 @@ export async function startClickHouseStandin(opts: StandinOptions): Promise<Clic
     return settings;
   };
 
-  const applySettings = async (settings: Record<string, string>): Promise<void> => {
+  const applySettings = async (given: Record<string, string>): Promise<void> => {
+    const settings = { ...SERVER_DEFAULTS, ...given };
     for (const name of [...changed]) {
       if (!(name in settings)) {
         await session.queryAsync(`SET ${name} = DEFAULT`);
@@ -182,7 +189,7 @@ export async function startClickHouseStandin(opts: StandinOptions): Promise<Clic
       });
       return {
         text: '',
-        format,
+        format: format!,
         summary: { written_rows: String(r.rowsWritten), written_bytes: String(r.bytesWritten) },
       };
     }

@@ -125,8 +125,8 @@ export async function startClickHouseStandin(opts: StandinOptions): Promise<Clic
   const session = new Session(opts.dir);
   const queue = new Queue();
   let database = 'default';
-  /** Settings this session currently has away from their defaults (restored before the next statement). */
-  const changed = new Set<string>();
+  /** Settings this session currently has away from their defaults, with their values (reset when not given). */
+  const changed = new Map<string, string>();
   let served = 0;
 
   const setup = async (params: URLSearchParams): Promise<Record<string, string>> => {
@@ -146,17 +146,17 @@ export async function startClickHouseStandin(opts: StandinOptions): Promise<Clic
 
   const applySettings = async (given: Record<string, string>): Promise<void> => {
     const settings = { ...SERVER_DEFAULTS, ...given };
-    for (const name of [...changed]) {
+    for (const name of [...changed.keys()]) {
       if (!(name in settings)) {
         await session.queryAsync(`SET ${name} = DEFAULT`);
         changed.delete(name);
       }
     }
-    const assignments = Object.entries(settings).map(([k, v]) => `${k} = ${settingLiteral(v)}`);
+    const assignments = Object.entries(settings).filter(([k, v]) => changed.get(k) !== v);
     if (assignments.length > 0) {
-      await session.queryAsync(`SET ${assignments.join(', ')}`);
-      for (const k of Object.keys(settings)) {
-        changed.add(k);
+      await session.queryAsync(`SET ${assignments.map(([k, v]) => `${k} = ${settingLiteral(v)}`).join(', ')}`);
+      for (const [k, v] of assignments) {
+        changed.set(k, v);
       }
     }
   };

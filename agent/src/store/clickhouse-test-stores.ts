@@ -1,5 +1,5 @@
 /**
- * The stores the store tests run against (one conformance suite, two engines): DuckDB in a temp directory, and
+ * The stores the store tests (and `npm run bench:hub`) run against (one conformance suite, two engines): DuckDB in a temp directory, and
  * ClickHouse through `@clickhouse/client` against tests/lib/clickhouse-standin.ts (the real engine, from chdb).
  * FLOWLENS_TEST_STORE=duckdb|clickhouse runs one; by default both run. Test-only: not part of the build.
  */
@@ -45,6 +45,11 @@ async function sharedStandin(): Promise<Standin> {
     return { s: await mod.startClickHouseStandin({ dir }), dir };
   })();
   return (await standin).s;
+}
+
+/** A `--store` value naming a new, empty database on the shared stand-in (for the hub benchmark). */
+export async function testClickHouseStoreSpec(): Promise<string> {
+  return (await sharedStandin()).storeSpec(`b${process.pid}_${++databases}`);
 }
 
 /** Stops the shared stand-in (call from an `after` hook) and removes its data. */

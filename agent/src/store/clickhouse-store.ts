@@ -212,6 +212,8 @@ export class ClickHouseStore implements FlowStore {
             insert_deduplication_token: reports[i]!.reportId,
             insert_deduplicate: 1,
             deduplicate_blocks_in_dependent_materialized_views: 1,
+            // On a cluster: acknowledged only once the shard stored it (not queued on this node).
+            ...(this.opts.config.cluster ? { distributed_foreground_insert: 1 } : {}),
           },
         });
       }

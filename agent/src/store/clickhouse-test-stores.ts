@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseStoreSpec } from './clickhouse-config.js';
+import { parseStoreSpec, type ClickHouseConfig } from './clickhouse-config.js';
 import { ClickHouseStore } from './clickhouse-store.js';
 import { DuckDbStore } from './duckdb-store.js';
 import type { FlowStore } from './flow-store.js';
@@ -67,6 +67,8 @@ export interface TestStore {
   store: FlowStore;
   /** Another store object on the same data (a restarted hub, or a second hub sharing it). */
   another(): Promise<FlowStore>;
+  /** ClickHouse: the connection the stores use. */
+  clickhouse?: ClickHouseConfig;
 }
 
 /** Runs fn with a fresh, empty store of `kind`; closes it and removes its data afterwards. */
@@ -101,7 +103,7 @@ export async function withTestStore(kind: StoreKind, fn: (t: TestStore) => Promi
   };
   const store = await make();
   try {
-    await fn({ kind, store, another: make });
+    await fn({ kind, store, another: make, clickhouse: spec.config });
   } finally {
     for (const st of opened) {
       await st.close();

@@ -289,8 +289,7 @@ export function mergedFlowsSql(source: string, dialect: MergeDialect = DUCKDB_DI
         max(e.rtt_max) AS rtt_max
       FROM ends e JOIN grp g ON g.client_ip = e.client_ip AND g.via_ip = e.server_ip AND g.via_port = e.server_port
       WHERE e.via_ip = 0 GROUP BY 1, 2, 3)
-    SELECT e.client_ip AS client_ip, e.server_ip AS server_ip, e.server_port AS server_port, e.category AS category,
-      e.client_ep AS client_ep, e.server_ep AS server_ep, e.via_ep AS via_ep,
+    SELECT e.client_ip, e.server_ip, e.server_port, e.category, e.client_ep, e.server_ep, e.via_ep,
       e.up + e.down + coalesce(a.bytes, 0) AS bytes,
       CASE WHEN coalesce(a.seg_unknown, 0) = 0 THEN e.seg_up + e.seg_down + coalesce(a.segments, 0) END AS segments,
       e.retransmits + coalesce(a.retransmits, 0) AS retransmits, e.rtos + coalesce(a.rtos, 0) AS rtos,

@@ -121,6 +121,9 @@ export class ClickHouseStore implements FlowStore {
       for (const sql of migrationsTable(this.schema)) {
         await boot.command({ query: sql });
       }
+    } catch (err) {
+      const { url, database } = this.opts.config;
+      throw new Error(`ClickHouse store ${url}/${database}: ${(err as Error).message}`);
     } finally {
       await boot.close();
     }

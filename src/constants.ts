@@ -9,6 +9,7 @@ export enum ROUTES {
   Flows = 'flows',
   Nodes = 'nodes',
   Alerts = 'alerts',
+  Policies = 'policies',
 }
 
 /** Datasource uids the app uses unless its settings name others (provisioning creates these). */

@@ -4,6 +4,7 @@
  *   node  – the per-node eBPF collector (DaemonSet)
  *   hub   – ingest, enrichment, storage and query API (Deployment)
  *   top   – a terminal top-talkers table from the hub
+ *   policy – NetworkPolicy drafts and checks from the hub
  */
 const USAGE = `Usage: flowlens-agent <command> [options]
 
@@ -14,6 +15,8 @@ Commands:
          --listen HOST:PORT --data-dir DIR [--metadata-file FILE] [--ip-ranges-file FILE]
   top    print the top talkers from a hub
          [--hub URL] [--category CATEGORY] [--metric bytes|retransmits|rtos|rtt] [--limit N]
+  policy draft|check  NetworkPolicy drafts from observed flows, or the flows policies would deny
+         --namespace NS [--workload W] [--since 24h] [--default-deny] [--file FILE] [--hub URL]
 
 Run 'flowlens-agent <command> --help' for a command's options.
 `;
@@ -24,6 +27,7 @@ const commands: Record<string, () => Promise<CommandMain>> = {
   node: async () => (await import('./node/command.js')).main,
   hub: async () => (await import('./hub/command.js')).main,
   top: async () => (await import('./top/command.js')).main,
+  policy: async () => (await import('./policy/command.js')).main,
 };
 
 async function run(argv: string[]): Promise<number> {

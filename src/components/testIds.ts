@@ -25,4 +25,10 @@ export const testIds = {
   pages: {
     missingDatasource: 'data-testid flowlens-missing-datasource',
   },
+  policies: {
+    yamlView: 'data-testid flowlens-policies-yaml-view',
+    yaml: 'data-testid flowlens-policies-yaml',
+    download: 'data-testid flowlens-policies-download',
+    checkSummary: 'data-testid flowlens-policies-check-summary',
+  },
 };

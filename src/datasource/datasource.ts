@@ -32,6 +32,7 @@ import { buildServiceMapFrames } from '../frames/serviceMapFrames';
 import { buildTimeseriesFrames } from '../frames/timeseriesFrames';
 import { drilldownFilter, flowsOf } from '../frames/endpoints';
 import { serviceMapLinks } from '../frames/drilldownLinks';
+import { parseCheckAgainst, parseDefaultDeny, policyCheckFrames, policyDraftsFrames } from './policyQueries';
 
 export interface FlowsDataSourceDeps {
   fetch: Fetch;
@@ -81,6 +82,18 @@ export class FlowsDataSource extends DataSourceApi<FlowsQuery, FlowsJsonData> {
       groupBy: oneOf(sub(query.groupBy), GROUP_BYS, 'group by'),
       mapGroupBy: oneOf(sub(query.mapGroupBy), MAP_GROUP_BYS, 'service map view'),
       seriesGroupBy: oneOf(sub(query.seriesGroupBy), SERIES_GROUP_BYS, 'series group by'),
+      ...(query.defaultDeny !== undefined
+        ? {
+            defaultDeny: parseDefaultDeny(
+              typeof query.defaultDeny === 'string'
+                ? this.deps.interpolate(query.defaultDeny, scopedVars, formatFilterValue)
+                : query.defaultDeny
+            ),
+          }
+        : {}),
+      ...(query.checkAgainst !== undefined
+        ? { checkAgainst: parseCheckAgainst(this.deps.interpolate(query.checkAgainst, scopedVars, formatFilterValue)) }
+        : {}),
     };
   }
 
@@ -131,6 +144,19 @@ export class FlowsDataSource extends DataSourceApi<FlowsQuery, FlowsJsonData> {
           stepMs: intervalMs,
         });
         return buildTimeseriesFrames(series, metric, q.refId);
+      }
+      case 'policyDrafts':
+      case 'policyCheck': {
+        const pq = {
+          refId: q.refId,
+          namespace: q.namespace,
+          workload: q.workload,
+          defaultDeny: parseDefaultDeny(q.defaultDeny),
+          checkAgainst: parseCheckAgainst(q.checkAgainst),
+        };
+        return q.queryType === 'policyDrafts'
+          ? policyDraftsFrames(this.hub, pq, range)
+          : policyCheckFrames(this.hub, pq, range);
       }
       default:
         return [await this.topTalkers(q, range)];

@@ -6,15 +6,21 @@ import { HubError, hubErrorMessage } from './hubErrors';
 import {
   healthRequest,
   namespacesRequest,
+  policyCheckRequest,
+  policyDraftsRequest,
   serviceMapRequest,
   timeseriesRequest,
   topContributorsRequest,
   workloadsRequest,
+  type HubBody,
   type HubRequest,
+  type PolicyCheckParams,
+  type PolicyDraftsParams,
   type ServiceMapParams,
   type TimeseriesParams,
   type TopContributorsParams,
 } from './hubRequests';
+import type { PolicyCheckResponse, PolicyDraftsResponse } from './policyTypes';
 import type { HealthResponse, ServiceMapResponse, TimeseriesResponse, TopContributorsResponse } from './hubTypes';
 
 export type Fetch = <T>(request: BackendSrvRequest) => Observable<FetchResponse<T>>;
@@ -33,13 +39,15 @@ export class HubClient {
     private readonly fetch: Fetch
   ) {}
 
+  /** One hub call: a GET, or a POST when the request carries a body. */
   private async get<T>(req: HubRequest, what: string): Promise<T> {
     try {
       const response = await lastValueFrom(
         this.fetch<T>({
           url: `${this.baseUrl}${req.path}`,
-          method: 'GET',
+          method: req.method ?? 'GET',
           params: req.params,
+          ...(req.body ? { data: req.body.text, headers: { 'Content-Type': req.body.contentType } } : {}),
           showErrorAlert: false,
           showSuccessAlert: false,
         })
@@ -73,6 +81,23 @@ export class HubClient {
   async timeseries(p: TimeseriesParams): Promise<TimeseriesResponse> {
     const data = await this.get<TimeseriesResponse>(timeseriesRequest(p), 'fetching time series');
     expectArray(data, 'series', 'time series');
+    return data;
+  }
+
+  async policyDrafts(p: PolicyDraftsParams): Promise<PolicyDraftsResponse> {
+    const data = await this.get<PolicyDraftsResponse>(policyDraftsRequest(p), 'drafting network policies');
+    expectArray(data, 'policies', 'policy drafts');
+    if (typeof data.yaml !== 'string') {
+      throw new HubError('Flowlens hub answered policy drafts without their "yaml"; is the hub older than issue 16?');
+    }
+    return data;
+  }
+
+  /** Without a body: the cluster's current policies; with one: the policies it holds instead. */
+  async policyCheck(p: PolicyCheckParams, body?: HubBody): Promise<PolicyCheckResponse> {
+    const what = body ? 'checking flows against the chosen policies' : 'checking flows against the current policies';
+    const data = await this.get<PolicyCheckResponse>(policyCheckRequest(p, body), what);
+    expectArray(data, 'denied', 'the policy check');
     return data;
   }
 

@@ -40,11 +40,31 @@ export interface TimeseriesParams extends TimeWindow {
   stepMs?: number;
 }
 
+export interface PolicyDraftsParams extends TimeWindow {
+  namespace: string;
+  workload?: string;
+  /** Adds the namespace's `flowlens-default-deny` policy to the drafts. */
+  defaultDeny?: boolean;
+}
+
+export interface PolicyCheckParams extends TimeWindow {
+  namespace: string;
+}
+
 export type QueryParams = Record<string, string | number>;
+
+/** A body for the hub: the text as sent and its media type. */
+export interface HubBody {
+  contentType: 'application/yaml' | 'application/json';
+  text: string;
+}
 
 export interface HubRequest {
   path: string;
   params: QueryParams;
+  /** Only POST requests carry one. */
+  method?: 'GET' | 'POST';
+  body?: HubBody;
 }
 
 /** Drops empty filters so the hub sees only what the user set. */
@@ -111,3 +131,40 @@ export const workloadsRequest = (namespace?: string): HubRequest => ({
   path: '/api/v1/workloads',
   params: compact({ namespace }),
 });
+
+/** A Kubernetes namespace name (RFC 1123 label): the policy API needs one, never "all". */
+const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function policyNamespace(namespace: string | undefined): string {
+  if (!namespace) {
+    throw new Error('Choose a namespace: network policies are drafted and checked one namespace at a time');
+  }
+  if (!NAMESPACE_NAME.test(namespace)) {
+    throw new Error(`"${namespace}" is not a Kubernetes namespace name`);
+  }
+  return namespace;
+}
+
+export function policyDraftsRequest(p: PolicyDraftsParams): HubRequest {
+  return {
+    path: '/api/v1/policy-drafts',
+    params: compact({
+      namespace: policyNamespace(p.namespace),
+      workload: p.workload,
+      defaultDeny: p.defaultDeny ? 'true' : undefined,
+      ...timeWindow(p),
+    }),
+  };
+}
+
+/** GET: the cluster's current policies; with a body, POST: those objects instead (a draft, or default deny). */
+export function policyCheckRequest(p: PolicyCheckParams, body?: HubBody): HubRequest {
+  const params = compact({ namespace: policyNamespace(p.namespace), ...timeWindow(p) });
+  if (!body) {
+    return { path: '/api/v1/policy-check', params };
+  }
+  if (body.text.trim() === '') {
+    throw new Error('No policies to check: the draft is empty');
+  }
+  return { path: '/api/v1/policy-check', params, method: 'POST', body };
+}

@@ -1,8 +1,9 @@
 import type { DataSourceJsonData } from '@grafana/data';
 import type { DataQuery } from '@grafana/schema';
+import type { CheckAgainst } from './policyTypes';
 import type { Category, GroupBy, MapGroupBy, Metric, SeriesGroupBy } from './hubTypes';
 
-export const QUERY_TYPES = ['topTalkers', 'serviceMap', 'timeseries'] as const;
+export const QUERY_TYPES = ['topTalkers', 'serviceMap', 'timeseries', 'policyDrafts', 'policyCheck'] as const;
 export type QueryType = (typeof QUERY_TYPES)[number];
 
 /** One side of a conversation, as a drilldown names it: a workload, a pod or a bare IP. */
@@ -27,6 +28,10 @@ export interface FlowsQuery extends DataQuery {
   /** Top talkers only: keep the flows of this endpoint (and, with `peer`, only those between the two), both directions. */
   endpoint?: EndpointRef;
   peer?: EndpointRef;
+  /** Policy drafts (and a check of the draft): add the namespace's default-deny policy. A variable's "true"/"false" too. */
+  defaultDeny?: boolean | string;
+  /** Policy check only: which policies to evaluate the observed flows against (a variable such as $against too). */
+  checkAgainst?: CheckAgainst | string;
 }
 
 export const DEFAULT_QUERY: Partial<FlowsQuery> = {

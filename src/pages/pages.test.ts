@@ -22,13 +22,14 @@ const sceneOf = (page: SceneAppPage | { state: unknown }): SceneObject => {
 const exprs = (scene: SceneObject) => runners(scene).flatMap((r) => r.state.queries.map((q) => String(q.expr)));
 
 describe('app', () => {
-  it('has the five pages at their routes, with the chosen datasources', () => {
+  it('has the six pages at their routes, with the chosen datasources', () => {
     const app = buildSceneApp(ds);
     expect(app.state.pages.map((p) => p.state.url)).toEqual([
       '/a/flowlens-netobs-app/overview',
       '/a/flowlens-netobs-app/service-map',
       '/a/flowlens-netobs-app/flows',
       '/a/flowlens-netobs-app/nodes',
+      '/a/flowlens-netobs-app/policies',
       '/a/flowlens-netobs-app/alerts',
     ]);
   });

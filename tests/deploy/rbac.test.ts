@@ -15,7 +15,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { KubernetesMetadata } from '../../agent/src/kube/provider.js';
 import { REPO_ROOT } from '../../deploy/tools/k8s-tools.js';
 import { helmTemplate, parseManifests } from '../../deploy/tools/render.js';
-import { FakeKubeApiServer, kubeFixture, type RequestRecord } from '../lib/fake-kube-apiserver.js';
+import { FakeKubeApiServer, kubeFixture, type KubeObject, type RequestRecord } from '../lib/fake-kube-apiserver.js';
 import { requireK8sTools } from '../lib/k8s-tools.js';
 
 const NODE = 'ip-10-0-1-23.eu-west-1.compute.internal';
@@ -30,6 +30,8 @@ const FIXTURES = [
   'pod-report',
   'pod-db',
   'service-web',
+  'namespace-shop',
+  'policy:networkpolicies-shop',
 ];
 const TOKENS = { 'tokens.ingestToken': 'i', 'tokens.queryToken': 'q' };
 
@@ -47,7 +49,11 @@ function authorizationOf(r: RequestRecord): string {
 }
 
 async function observed(nodeName: string | undefined): Promise<Set<string>> {
-  const api = await FakeKubeApiServer.start(FIXTURES.map(kubeFixture));
+  // `policy:FILE` is a recorded List (kubectl get -o json): its items are the objects
+  const objects = FIXTURES.flatMap((f) =>
+    f.startsWith('policy:') ? (kubeFixture(f.slice(7)).items as KubeObject[]) : [kubeFixture(f)]
+  );
+  const api = await FakeKubeApiServer.start(objects);
   try {
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(api.kubeconfigPath);
@@ -82,18 +88,20 @@ function callsInCode(): { agent: Set<string>; hub: Set<string> } {
       const verb = op === 'read' ? 'get' : op === 'list' ? 'list' : op;
       all.add(`${KIND_GROUP[kind]}/${kind.toLowerCase()}s:${verb}`);
     }
-    // Informers (informer.ts): list, then watch, the path they are given.
-    for (const m of text.matchAll(/path: '\/api\/v1\/([a-z]+)'/g)) {
-      all.add(`/${m[1]}:list`);
-      all.add(`/${m[1]}:watch`);
+    // Informers (informer.ts): list, then watch, the path they are given (core or a named group).
+    for (const m of text.matchAll(/path: '\/api(?:s\/([a-z0-9.]+))?\/v1\/([a-z]+)'/g)) {
+      all.add(`${m[1] ?? ''}/${m[2]}:list`);
+      all.add(`${m[1] ?? ''}/${m[2]}:watch`);
     }
     // Single-object reads by path (the owner walk): /apis/<group>/<version>/namespaces/${ns}/<resource>/${name}.
     for (const m of text.matchAll(/`\/apis\/([a-z.]+)\/v1\/namespaces\/\$\{[^}]+\}\/([a-z]+)\/\$\{/g)) {
       all.add(`${m[1]}/${m[2]}:get`);
     }
   }
-  // Node scope leaves out the services watch (provider.ts: only when no node name is given).
-  const agent = new Set([...all].filter((c) => !c.startsWith('/services:')));
+  // Node scope leaves out the services, namespaces and NetworkPolicies watches (provider.ts: only when no node
+  // name is given).
+  const hubOnly = ['/services:', '/namespaces:', 'networking.k8s.io/networkpolicies:'];
+  const agent = new Set([...all].filter((c) => !hubOnly.some((h) => c.startsWith(h))));
   return { agent, hub: all };
 }
 
@@ -144,7 +152,10 @@ test('the chart grants each component exactly the calls its code makes', async (
 
 test('the comparison is live: the rules before this fix (no replicasets/jobs get) are caught', () => {
   const old = granted({
-    rules: [{ apiGroups: [''], resources: ['pods', 'nodes', 'services'], verbs: ['get', 'list', 'watch'] }],
+    rules: [
+      { apiGroups: [''], resources: ['pods', 'nodes', 'services', 'namespaces'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['list', 'watch'] },
+    ],
   });
   const missing = sorted(hubCalls).filter((c) => !old.has(c));
   assert.deepEqual(missing, ['apps/replicasets:get', 'batch/jobs:get']);

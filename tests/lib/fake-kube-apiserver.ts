@@ -47,6 +47,14 @@ const RESOURCES: ResourceType[] = [
   { kind: 'DaemonSet', apiVersion: 'apps/v1', prefix: '/apis/apps/v1', plural: 'daemonsets', namespaced: true },
   { kind: 'Job', apiVersion: 'batch/v1', prefix: '/apis/batch/v1', plural: 'jobs', namespaced: true },
   { kind: 'CronJob', apiVersion: 'batch/v1', prefix: '/apis/batch/v1', plural: 'cronjobs', namespaced: true },
+  { kind: 'Namespace', apiVersion: 'v1', prefix: '/api/v1', plural: 'namespaces', namespaced: false },
+  {
+    kind: 'NetworkPolicy',
+    apiVersion: 'networking.k8s.io/v1',
+    prefix: '/apis/networking.k8s.io/v1',
+    plural: 'networkpolicies',
+    namespaced: true,
+  },
 ];
 
 type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -326,6 +334,44 @@ export class FakeKubeApiServer {
     w.res.write(JSON.stringify({ type: event.type, object: event.object }) + '\n');
   }
 
+  /** The discovery documents kubectl reads before it maps a kind to a resource (`/api`, `/apis`, per version). */
+  private discovery(path: string): object | null {
+    const prefixes = [...new Set(RESOURCES.map((r) => r.prefix))];
+    if (path === '/version') {
+      return { major: '1', minor: '31', gitVersion: 'v1.31.0' };
+    }
+    if (path === '/api') {
+      return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] };
+    }
+    if (path === '/apis') {
+      const groups = prefixes
+        .filter((p) => p.startsWith('/apis/'))
+        .map((p) => {
+          const [, , name, version] = p.split('/') as [string, string, string, string];
+          const gv = { groupVersion: `${name}/${version}`, version };
+          return { name, versions: [gv], preferredVersion: gv };
+        });
+      return { kind: 'APIGroupList', apiVersion: 'v1', groups };
+    }
+    const prefix = prefixes.find((p) => p === path);
+    if (prefix) {
+      const types = RESOURCES.filter((r) => r.prefix === prefix);
+      return {
+        kind: 'APIResourceList',
+        apiVersion: 'v1',
+        groupVersion: types[0]!.apiVersion,
+        resources: types.map((t) => ({
+          name: t.plural,
+          singularName: t.kind.toLowerCase(),
+          namespaced: t.namespaced,
+          kind: t.kind,
+          verbs: ['get', 'list', 'watch'],
+        })),
+      };
+    }
+    return null;
+  }
+
   private route(path: string): { type: ResourceType; namespace?: string; name?: string } | null {
     for (const type of RESOURCES) {
       if (!path.startsWith(type.prefix + '/')) {
@@ -370,6 +416,10 @@ export class FakeKubeApiServer {
     }
     if (req.method !== 'GET') {
       return json(405, status(405, 'MethodNotAllowed', 'the fake API server is read-only'));
+    }
+    const discovery = this.discovery(url.pathname);
+    if (discovery) {
+      return json(200, discovery);
     }
     const route = this.route(url.pathname);
     if (!route) {

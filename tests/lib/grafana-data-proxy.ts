@@ -162,19 +162,26 @@ export async function startDataProxy(opts: {
     }
     Object.assign(forwarded, target.headers);
     upstream.push({ method: req.method ?? 'GET', url: target.url, headers: flatHeaders(new Headers(forwarded)) });
-    fetch(target.url, {
-      method: req.method,
-      headers: forwarded,
-      signal: AbortSignal.timeout(opts.upstreamTimeoutMs ?? 10_000),
-    }).then(
-      async (r) => {
-        const body = Buffer.from(await r.arrayBuffer());
-        res.writeHead(r.status, { 'Content-Type': r.headers.get('content-type') ?? 'application/octet-stream' });
-        res.end(body);
-      },
-      // Grafana's proxy error handler: "Proxy request failed" and a bare 502.
-      () => reply(502)
-    );
+    // The request body goes upstream as it came (a POST's JSON or YAML), as Grafana's reverse proxy streams it.
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && chunks.length > 0;
+      fetch(target.url, {
+        method: req.method,
+        headers: forwarded,
+        ...(hasBody ? { body: Buffer.concat(chunks) } : {}),
+        signal: AbortSignal.timeout(opts.upstreamTimeoutMs ?? 10_000),
+      }).then(
+        async (r) => {
+          const body = Buffer.from(await r.arrayBuffer());
+          res.writeHead(r.status, { 'Content-Type': r.headers.get('content-type') ?? 'application/octet-stream' });
+          res.end(body);
+        },
+        // Grafana's proxy error handler: "Proxy request failed" and a bare 502.
+        () => reply(502)
+      );
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -221,9 +228,15 @@ export function browserFetch(origin: string) {
       const query = serializeParams(req.params);
       const url = new URL(req.url + (query ? (req.url.includes('?') ? '&' : '?') + query : ''), origin);
       const headers: Record<string, string> = { Accept: 'application/json, text/plain, */*', ...req.headers };
+      // backendSrv's parseBody: a string goes as is, anything else as JSON.
+      let body: string | undefined;
+      if (req.data !== undefined) {
+        body = typeof req.data === 'string' ? req.data : JSON.stringify(req.data);
+        headers['Content-Type'] ??= 'application/json';
+      }
       sent.push({ method: req.method ?? 'GET', url: url.pathname + url.search, headers: { ...headers } });
       const controller = new AbortController();
-      fetch(url, { method: req.method ?? 'GET', headers, signal: controller.signal })
+      fetch(url, { method: req.method ?? 'GET', headers, body, signal: controller.signal })
         .then(async (r) => {
           const text = await r.text();
           let data: unknown = text;

@@ -12,6 +12,55 @@ export interface PodInfo {
   kind: string;
   node: string | null;
   hostNetwork?: boolean;
+  /** The pod's labels (network policies select pods by them; optional: providers that do not keep them leave it out). */
+  labels?: Record<string, string>;
+  /** The pod's named container ports (a policy's named port resolves against the server pod's). */
+  ports?: NamedPort[];
+}
+
+/** A named container port of a pod (`spec.containers[].ports[]` with a name). */
+export interface NamedPort {
+  name: string;
+  port: number;
+  /** TCP (default), UDP or SCTP. */
+  protocol: string;
+}
+
+export interface NamespaceInfo {
+  name: string;
+  /** The namespace's labels; `kubernetes.io/metadata.name` is implied when missing (the API server sets it). */
+  labels: Record<string, string>;
+}
+
+/** A label selector (metav1.LabelSelector): matchLabels AND matchExpressions; an empty selector selects everything. */
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: Array<{ key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }>;
+}
+
+export interface NetworkPolicyPort {
+  protocol?: string;
+  port?: number | string;
+  endPort?: number;
+}
+
+export interface NetworkPolicyPeer {
+  podSelector?: LabelSelector;
+  namespaceSelector?: LabelSelector;
+  ipBlock?: { cidr: string; except?: string[] };
+}
+
+/** A networking.k8s.io/v1 NetworkPolicy, as the API server returns it (status and managed fields left out). */
+export interface NetworkPolicy {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: {
+    podSelector: LabelSelector;
+    policyTypes?: Array<'Ingress' | 'Egress'>;
+    ingress?: Array<{ from?: NetworkPolicyPeer[]; ports?: NetworkPolicyPort[] }>;
+    egress?: Array<{ to?: NetworkPolicyPeer[]; ports?: NetworkPolicyPort[] }>;
+  };
 }
 
 export interface NodeInfo {
@@ -34,6 +83,17 @@ export interface MetadataFile {
   nodes: NodeInfo[];
   pods: PodInfo[];
   services: ServiceInfo[];
+  /** Namespaces with their labels (optional: files written before network policies load unchanged). */
+  namespaces?: NamespaceInfo[];
+  /** The cluster's NetworkPolicies (optional). */
+  networkPolicies?: NetworkPolicy[];
+}
+
+/** What network-policy drafts and checks read: every pod with its labels, the namespaces and the policies. */
+export interface PolicyInventory {
+  pods: PodInfo[];
+  namespaces: NamespaceInfo[];
+  networkPolicies: NetworkPolicy[];
 }
 
 /** A read-only view that enrichment code queries; providers keep it current. */
@@ -44,6 +104,8 @@ export interface MetadataView {
   serviceByIp(ip: string): ServiceInfo | undefined;
   /** The Service that owns this NodePort (optional: providers without NodePort knowledge leave it out). */
   serviceByNodePort?(port: number): ServiceInfo | undefined;
+  /** Pods, namespaces and NetworkPolicies as known now (optional: providers without them leave it out). */
+  policyInventory?(): PolicyInventory;
 }
 
 export interface MetadataProvider extends MetadataView {

@@ -136,7 +136,14 @@ export async function main(argv: string[]): Promise<number> {
     maxBodyBytes,
     maxAgeS: rawRetentionS - 300,
   });
-  const server = createHubServer({ ingestToken, queryToken, maxBodyBytes, store, ingestor });
+  const server = createHubServer({
+    ingestToken,
+    queryToken,
+    maxBodyBytes,
+    store,
+    ingestor,
+    policy: { metadata, ranges },
+  });
 
   // A tick that finds the last pass still running is skipped: queueing it would only add back-to-back passes.
   let maintaining: Promise<void> | undefined;

@@ -8,6 +8,7 @@ import { TokenCheck } from './auth.js';
 import type { Ingestor } from './ingest.js';
 import { log } from './log.js';
 import { ParamError, parseMapQuery, parseSeriesQuery, parseTopQuery } from './params.js';
+import { checkAnswer, draftsAnswer, NotImplementedError, parsePolicyQuery, type PolicyDeps } from './policy-routes.js';
 
 export interface HubServerOptions {
   ingestToken: string;
@@ -16,6 +17,16 @@ export interface HubServerOptions {
   store: FlowStore;
   ingestor: Ingestor;
   now?: () => number;
+  /** Metadata and ip-ranges for the policy API (without them its routes answer 501). */
+  policy?: Omit<PolicyDeps, 'store'>;
+}
+
+/** A non-JSON answer (the policy drafts' YAML). */
+class RawBody {
+  constructor(
+    readonly contentType: string,
+    readonly text: string
+  ) {}
 }
 
 class HttpError extends Error {
@@ -28,9 +39,9 @@ class HttpError extends Error {
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
+  const text = body instanceof RawBody ? body.text : JSON.stringify(body);
   res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Type': body instanceof RawBody ? body.contentType : 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),
     'Cache-Control': 'no-store',
     ...headers,
@@ -88,6 +99,13 @@ export function createHubServer(opts: HubServerOptions): Server {
   const now = opts.now ?? Date.now;
   const started = now();
 
+  const policyDeps = (): PolicyDeps => {
+    if (!opts.policy) {
+      throw new HttpError(501, 'this hub was started without metadata for the policy API');
+    }
+    return { store: opts.store, ...opts.policy };
+  };
+
   const authorize = (req: IncomingMessage, check: TokenCheck): void => {
     const r = check.check(req.headers);
     if (r === 'missing') {
@@ -132,6 +150,22 @@ export function createHubServer(opts: HubServerOptions): Server {
     'GET /api/v1/namespaces': async (req) => {
       authorize(req, queryAuth);
       return [200, { namespaces: await opts.store.namespaces() }];
+    },
+    'GET /api/v1/policy-drafts': async (req, url) => {
+      authorize(req, queryAuth);
+      const q = parsePolicyQuery(url.searchParams, now());
+      const a = await draftsAnswer(policyDeps(), q);
+      return [200, q.format === 'yaml' ? new RawBody('application/yaml', a.yaml) : a];
+    },
+    'GET /api/v1/policy-check': async (req, url) => {
+      authorize(req, queryAuth);
+      return [200, await checkAnswer(policyDeps(), parsePolicyQuery(url.searchParams, now()))];
+    },
+    'POST /api/v1/policy-check': async (req, url) => {
+      authorize(req, queryAuth);
+      const q = parsePolicyQuery(url.searchParams, now());
+      const body = await readBody(req, opts.maxBodyBytes);
+      return [200, await checkAnswer(policyDeps(), q, body.toString('utf8'))];
     },
     'GET /api/v1/workloads': async (req, url) => {
       authorize(req, queryAuth);
@@ -178,6 +212,8 @@ export function createHubServer(opts: HubServerOptions): Server {
           finish(err.status, { error: err.message });
         } else if (err instanceof ParamError) {
           finish(400, { error: err.message });
+        } else if (err instanceof NotImplementedError) {
+          finish(501, { error: err.message });
         } else {
           log('error', 'handler error', { path: url.pathname, error: (err as Error)?.message ?? String(err) });
           finish(500, { error: 'internal error' });

@@ -1,6 +1,6 @@
 /** Pure mapping from Kubernetes API objects to the metadata contract (PodInfo, NodeInfo, ServiceInfo). */
-import type { V1Node, V1ObjectMeta, V1OwnerReference, V1Pod, V1Service } from '@kubernetes/client-node';
-import type { NodeInfo, PodInfo, ServiceInfo } from '../contracts/metadata.js';
+import type { V1Namespace, V1Node, V1ObjectMeta, V1OwnerReference, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { NamedPort, NamespaceInfo, NetworkPolicy, NodeInfo, PodInfo, ServiceInfo } from '../contracts/metadata.js';
 
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 const LEGACY_ZONE_LABEL = 'failure-domain.beta.kubernetes.io/zone';
@@ -37,9 +37,24 @@ export function podIps(pod: V1Pod): string[] {
   return [...ips];
 }
 
+/** The pod's named container ports (init containers' too: sidecars serve from them), sorted by name. */
+export function namedPorts(pod: V1Pod): NamedPort[] {
+  const out = new Map<string, NamedPort>();
+  for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
+    for (const p of c.ports ?? []) {
+      if (p.name) {
+        out.set(p.name, { name: p.name, port: p.containerPort, protocol: p.protocol ?? 'TCP' });
+      }
+    }
+  }
+  return [...out.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
 export function podInfos(pod: V1Pod, workload: Workload): PodInfo[] {
   const name = pod.metadata?.name ?? '';
   const namespace = pod.metadata?.namespace ?? 'default';
+  const labels = { ...(pod.metadata?.labels ?? {}) };
+  const ports = namedPorts(pod);
   return podIps(pod).map((ip) => ({
     ip,
     name,
@@ -47,7 +62,28 @@ export function podInfos(pod: V1Pod, workload: Workload): PodInfo[] {
     workload: workload.workload,
     kind: workload.kind,
     node: pod.spec?.nodeName ?? null,
+    labels,
+    ...(ports.length > 0 ? { ports } : {}),
   }));
+}
+
+export function namespaceInfo(ns: V1Namespace): NamespaceInfo {
+  return { name: ns.metadata?.name ?? '', labels: { ...(ns.metadata?.labels ?? {}) } };
+}
+
+/** A NetworkPolicy as the evaluator reads it: the object without status and managed fields. */
+export function networkPolicyOf(obj: NetworkPolicy & { metadata: V1ObjectMeta }): NetworkPolicy {
+  const m = obj.metadata;
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: {
+      name: m.name ?? '',
+      namespace: m.namespace ?? 'default',
+      ...(m.labels ? { labels: m.labels } : {}),
+    },
+    spec: obj.spec ?? { podSelector: {} },
+  };
 }
 
 export function nodeInfo(node: V1Node): NodeInfo {

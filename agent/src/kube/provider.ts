@@ -1,17 +1,26 @@
 /**
  * Kubernetes metadata as a MetadataProvider, kept current by watches:
  *  - node scope (the agent): the pods of one node (field selector spec.nodeName) and that node itself;
- *  - cluster scope (the hub): all pods, nodes (zone from topology.kubernetes.io/zone) and services.
+ *  - cluster scope (the hub): all pods, nodes (zone from topology.kubernetes.io/zone) and services, plus
+ *    namespaces (labels) and NetworkPolicies, which policy drafts and checks read (policyInventory).
  * Pod IPs map to their owning workload (ReplicaSet → Deployment, Job → CronJob, StatefulSet, DaemonSet …).
  * hostNetwork pods share the node's IP, so they own no IP here: that IP resolves to the node (nodeByIp).
  */
-import type { V1Node, V1ObjectMeta, V1Pod, V1Service } from '@kubernetes/client-node';
-import type { MetadataProvider, NodeInfo, PodInfo, ServiceInfo } from '../contracts/metadata.js';
+import type { V1Namespace, V1Node, V1ObjectMeta, V1Pod, V1Service } from '@kubernetes/client-node';
+import type {
+  MetadataProvider,
+  NamespaceInfo,
+  NetworkPolicy,
+  NodeInfo,
+  PodInfo,
+  PolicyInventory,
+  ServiceInfo,
+} from '../contracts/metadata.js';
 import { MetadataStore } from '../metadata/store.js';
 import { ApiError, KubeApi } from './api.js';
 import type { KubeConnection } from './connection.js';
 import { watchResource, type ObjectRef, type ResourceWatch } from './informer.js';
-import { nodeInfo, podInfos, serviceInfos } from './objects.js';
+import { namespaceInfo, networkPolicyOf, nodeInfo, podInfos, serviceInfos } from './objects.js';
 import { OwnerCache, type OwnerKind } from './owner-cache.js';
 import { ownerToFetch, resolveWorkload } from './workload.js';
 
@@ -39,6 +48,8 @@ export class KubernetesMetadata implements MetadataProvider {
   private readonly generations = new Map<string, number>();
   private readonly pending = new Set<Promise<void>>();
   private readonly api: KubeApi;
+  private readonly namespaces = new Map<string, NamespaceInfo>();
+  private readonly policies = new Map<string, NetworkPolicy>();
 
   constructor(private readonly opts: KubernetesMetadataOptions) {
     const api = (this.api = new KubeApi(opts.kubeConfig));
@@ -83,6 +94,22 @@ export class KubernetesMetadata implements MetadataProvider {
           handlers: {
             upsert: (s) => this.store.setService(s.metadata?.uid ?? '', serviceInfos(s)),
             remove: (s) => this.store.removeService(s.metadata?.uid ?? ''),
+          },
+        }),
+        watchResource<V1Namespace>({
+          ...common,
+          path: '/api/v1/namespaces',
+          handlers: {
+            upsert: (n) => this.namespaces.set(this.uidOf(n), namespaceInfo(n)),
+            remove: (n) => this.namespaces.delete(this.uidOf(n)),
+          },
+        }),
+        watchResource<NetworkPolicy & { metadata: V1ObjectMeta }>({
+          ...common,
+          path: '/apis/networking.k8s.io/v1/networkpolicies',
+          handlers: {
+            upsert: (p) => this.policies.set(this.uidOf(p), networkPolicyOf(p)),
+            remove: (p) => this.policies.delete(this.uidOf(p)),
           },
         })
       );
@@ -165,5 +192,13 @@ export class KubernetesMetadata implements MetadataProvider {
   }
   serviceByNodePort(port: number): ServiceInfo | undefined {
     return this.store.serviceByNodePort(port);
+  }
+
+  policyInventory(): PolicyInventory {
+    return {
+      pods: this.store.allPods(),
+      namespaces: [...this.namespaces.values()],
+      networkPolicies: [...this.policies.values()],
+    };
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
-import { nodeInfo, podIps, serviceInfos } from './objects.js';
+import { namespaceInfo, nodeInfo, podInfos, podIps, serviceInfos } from './objects.js';
 import { ownerToFetch, resolveWorkload, type OwnerLookup } from './workload.js';
 
 const owned = (kind: string, name: string, labels: Record<string, string> = {}): V1Pod => ({
@@ -98,4 +98,37 @@ test('nodes: zone label (legacy fallback), internal addresses; services: cluster
       { ip: 'fd01::9', name: 's', namespace: 'ns' },
     ]
   );
+});
+
+test('pods carry their labels and named container ports; namespaces their labels', () => {
+  const pod: V1Pod = {
+    metadata: { name: 'web-1', namespace: 'shop', labels: { app: 'web' } },
+    spec: {
+      nodeName: 'n1',
+      containers: [
+        { name: 'app', ports: [{ name: 'http', containerPort: 8080 }, { containerPort: 9090 }] },
+        { name: 'sidecar', ports: [{ name: 'dns', containerPort: 53, protocol: 'UDP' }] },
+      ],
+    },
+    status: { podIP: '10.0.0.5', phase: 'Running' },
+  };
+  assert.deepEqual(podInfos(pod, { workload: 'web', kind: 'Deployment' }), [
+    {
+      ip: '10.0.0.5',
+      name: 'web-1',
+      namespace: 'shop',
+      workload: 'web',
+      kind: 'Deployment',
+      node: 'n1',
+      labels: { app: 'web' },
+      ports: [
+        { name: 'dns', port: 53, protocol: 'UDP' },
+        { name: 'http', port: 8080, protocol: 'TCP' },
+      ],
+    },
+  ]);
+  assert.deepEqual(namespaceInfo({ metadata: { name: 'shop', labels: { 'kubernetes.io/metadata.name': 'shop' } } }), {
+    name: 'shop',
+    labels: { 'kubernetes.io/metadata.name': 'shop' },
+  });
 });

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadMetadataFile } from './static-file.js';
+import { loadMetadataFile, StaticMetadata } from './static-file.js';
 
 test('loads nodes, pods and services and answers by IP and name', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'flowlens-meta-'));
@@ -46,4 +46,48 @@ test('loads nodes, pods and services and answers by IP and name', async () => {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('labels, named ports, namespaces and NetworkPolicies load for the policy API; files without them still load', async () => {
+  const withPolicy = StaticMetadata.parse({
+    pods: [
+      {
+        ip: '10.0.0.5',
+        name: 'web-1',
+        namespace: 'shop',
+        workload: 'web',
+        kind: 'Deployment',
+        labels: { app: 'web' },
+        ports: [{ name: 'http', port: 8080 }],
+      },
+    ],
+    namespaces: [{ name: 'shop', labels: { team: 'a' } }],
+    networkPolicies: [
+      {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: { name: 'deny', namespace: 'shop' },
+        spec: { podSelector: {}, policyTypes: ['Ingress'] },
+      },
+    ],
+  });
+  const inv = withPolicy.policyInventory();
+  assert.deepEqual(inv.pods[0]!.labels, { app: 'web' });
+  assert.deepEqual(inv.pods[0]!.ports, [{ name: 'http', port: 8080, protocol: 'TCP' }]);
+  assert.deepEqual(inv.namespaces, [{ name: 'shop', labels: { team: 'a' } }]);
+  assert.equal(inv.networkPolicies[0]!.metadata.name, 'deny');
+  const old = StaticMetadata.parse({
+    pods: [{ ip: '10.0.0.5', name: 'a', namespace: 'b', workload: 'c', kind: 'Pod' }],
+  });
+  assert.deepEqual(old.policyInventory().namespaces, []);
+  assert.equal(old.podByIp('10.0.0.5')?.labels, undefined);
+  assert.throws(
+    () =>
+      StaticMetadata.parse({
+        networkPolicies: [
+          { metadata: { name: 'x' }, spec: { podSelector: { matchExpressions: [{ key: 'a', operator: 'Is' }] } } },
+        ],
+      }),
+    /networkPolicies\.0\.spec\.podSelector\.matchExpressions\.0\.operator/
+  );
 });

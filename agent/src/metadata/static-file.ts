@@ -4,7 +4,17 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { MetadataFile, MetadataProvider, NodeInfo, PodInfo, ServiceInfo } from '../contracts/metadata.js';
+import type {
+  MetadataFile,
+  MetadataProvider,
+  NamespaceInfo,
+  NetworkPolicy,
+  NodeInfo,
+  PodInfo,
+  PolicyInventory,
+  ServiceInfo,
+} from '../contracts/metadata.js';
+import { networkPolicySchema } from '../policy/schema.js';
 
 const metadataFileSchema = z.object({
   nodes: z
@@ -26,6 +36,16 @@ const metadataFileSchema = z.object({
         kind: z.string().min(1),
         node: z.string().nullable().default(null),
         hostNetwork: z.boolean().optional(),
+        labels: z.record(z.string()).optional(),
+        ports: z
+          .array(
+            z.object({
+              name: z.string().min(1),
+              port: z.number().int().min(1).max(65535),
+              protocol: z.enum(['TCP', 'UDP', 'SCTP']).default('TCP'),
+            })
+          )
+          .optional(),
       })
     )
     .default([]),
@@ -39,6 +59,8 @@ const metadataFileSchema = z.object({
       })
     )
     .default([]),
+  namespaces: z.array(z.object({ name: z.string().min(1), labels: z.record(z.string()).default({}) })).optional(),
+  networkPolicies: z.array(networkPolicySchema).optional(),
 });
 
 /** An immutable index over one MetadataFile. */
@@ -48,8 +70,14 @@ export class StaticMetadata implements MetadataProvider {
   private readonly nodeIps = new Map<string, NodeInfo>();
   private readonly services = new Map<string, ServiceInfo>();
   private readonly nodePorts = new Map<number, ServiceInfo>();
+  private readonly inventory: PolicyInventory;
 
   constructor(file: MetadataFile) {
+    this.inventory = {
+      pods: file.pods.filter((p) => !p.hostNetwork),
+      namespaces: file.namespaces ?? [],
+      networkPolicies: file.networkPolicies ?? [],
+    };
     for (const n of file.nodes) {
       this.nodes.set(n.name, n);
       for (const ip of n.addresses ?? []) {
@@ -76,7 +104,9 @@ export class StaticMetadata implements MetadataProvider {
       const issue = parsed.error.issues[0]!;
       throw new Error(`${source}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
     }
-    return new StaticMetadata(parsed.data);
+    return new StaticMetadata(
+      parsed.data as MetadataFile & { namespaces?: NamespaceInfo[]; networkPolicies?: NetworkPolicy[] }
+    );
   }
 
   async start(): Promise<void> {}
@@ -96,6 +126,9 @@ export class StaticMetadata implements MetadataProvider {
   }
   serviceByNodePort(port: number): ServiceInfo | undefined {
     return this.nodePorts.get(port);
+  }
+  policyInventory(): PolicyInventory {
+    return this.inventory;
   }
 }
 

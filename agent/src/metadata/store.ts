@@ -66,6 +66,10 @@ class IpIndex<T extends { ip: string }> {
     return undefined;
   }
 
+  items(): T[] {
+    return [...this.byId.values()].flatMap((o) => o.items);
+  }
+
   get ipCount(): number {
     return this.byIp.size;
   }
@@ -88,6 +92,11 @@ export class MetadataStore implements MetadataView {
 
   podIds(): string[] {
     return this.pods.ids();
+  }
+
+  /** Every pod entry (one per IP), for network-policy selectors. */
+  allPods(): PodInfo[] {
+    return this.pods.items();
   }
 
   setService(id: string, services: ServiceInfo[]): void {

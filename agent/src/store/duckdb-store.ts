@@ -60,6 +60,7 @@ import type {
   MapEdge,
   MapNode,
   MapQuery,
+  ObservedFlow,
   RangeQuery,
   Series,
   SeriesQuery,
@@ -68,6 +69,7 @@ import type {
   TopQuery,
   TopRow,
 } from './flow-store.js';
+import { observedFlows } from './duckdb-observed.js';
 import { exactSum, flowIdentity, mergedFlowsSql } from './merge.js';
 import { ceilTo, floorTo, planRange, type Plan, type Tier } from './plan.js';
 
@@ -496,6 +498,12 @@ export class DuckDbStore implements FlowStore {
    */
   private merged(plan: Plan, q: RangeQuery, rolledBatch: number): string {
     return `SELECT * FROM (${mergedFlowsSql(this.source(plan, q, rolledBatch))})${categoryWhere(q)}`;
+  }
+
+  /** Merged flows with first/last seen (network-policy evidence): duckdb-observed.ts. */
+  observedFlows(q: RangeQuery): Promise<Answered<ObservedFlow[]>> {
+    const plan = this.plan(q);
+    return observedFlows({ plan, source: (rb) => this.source(plan, q, rb), readFlows: (b) => this.readFlows(b) }, q);
   }
 
   async topContributors(q: TopQuery): Promise<Answered<TopRow[]>> {

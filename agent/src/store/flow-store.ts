@@ -180,6 +180,23 @@ export interface StoreStats {
   bytesOnDisk: number;
 }
 
+/**
+ * One merged flow of a range (docs/hub.md "The merge rule") with when it was seen: the evidence behind
+ * network-policy drafts and checks. First and last seen are the starts of the earliest and latest report
+ * window or roll-up bucket holding a row of the flow (the store's resolution for that time).
+ */
+export interface ObservedFlow {
+  client: Endpoint;
+  server: Endpoint;
+  serverPort: number;
+  category: Category;
+  /** The Service the flow went through, or the server address's own Service; null if none. */
+  service: string | null;
+  bytes: number;
+  firstSeenMs: number;
+  lastSeenMs: number;
+}
+
 export interface FlowStore {
   open(): Promise<void>;
   /**
@@ -194,6 +211,11 @@ export interface FlowStore {
   timeseries(q: SeriesQuery): Promise<Answered<Series[]>>;
   namespaces(): Promise<string[]>;
   workloads(namespace?: string): Promise<Array<{ namespace: string; workload: string; kind: string | null }>>;
+  /**
+   * Every merged flow of the range with either end in `q.namespace` (and `q.workload`), with first and last
+   * seen: the policy drafts' and checks' evidence. Optional: a store without it answers the policy API with 501.
+   */
+  observedFlows?(q: RangeQuery): Promise<Answered<ObservedFlow[]>>;
   /** Roll-ups, compaction and retention, as of `nowMs`. */
   maintain(nowMs: number): Promise<void>;
   stats(): Promise<StoreStats>;

@@ -10,11 +10,12 @@ import { serviceMapPage } from '../../pages/ServiceMap/serviceMapPage';
 import { flowsPage } from '../../pages/Flows/flowsPage';
 import { nodesPage } from '../../pages/Nodes/nodesPage';
 import { alertsPage } from '../../pages/Alerts/alertsPage';
+import { policiesPage } from '../../pages/Policies/policiesPage';
 import { testIds } from '../testIds';
 
 export function buildSceneApp(ds: AppDatasources) {
   return new SceneApp({
-    pages: [overviewPage(ds), serviceMapPage(ds), flowsPage(ds), nodesPage(ds), alertsPage()],
+    pages: [overviewPage(ds), serviceMapPage(ds), flowsPage(ds), nodesPage(ds), policiesPage(ds), alertsPage()],
     urlSyncOptions: { updateUrlOnInit: true, createBrowserHistorySteps: true },
   });
 }

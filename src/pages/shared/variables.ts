@@ -17,16 +17,18 @@ export function promNamespaceVariable(prometheus: DataSourceRef) {
   });
 }
 
-/** Namespaces known to the hub; All (`*`) means no namespace filter. */
-export function flowsNamespaceVariable(flows: DataSourceRef) {
+/**
+ * Namespaces known to the hub; All (`*`) means no namespace filter. Pages that work on one namespace at a time
+ * (Policies) pass `includeAll: false`: the first namespace is then selected.
+ */
+export function flowsNamespaceVariable(flows: DataSourceRef, { includeAll = true }: { includeAll?: boolean } = {}) {
   return new QueryVariable({
     name: 'namespace',
     label: 'Namespace',
     datasource: flows,
     query: 'namespaces',
-    includeAll: true,
-    allValue: '*',
-    defaultToAll: true,
+    includeAll,
+    ...(includeAll ? { allValue: '*', defaultToAll: true } : {}),
   });
 }
 

@@ -70,22 +70,31 @@ export async function serveHarness(opts: ServeOptions): Promise<HarnessServer> {
         }
       );
     } else if (path.startsWith('/api/')) {
-      const forwarded = Object.fromEntries(Object.entries(headers).filter(([k]) => k !== 'host' && k !== 'connection'));
-      fetch(opts.apiOrigin + url.pathname + url.search, {
-        method: req.method,
-        headers: forwarded,
-        signal: AbortSignal.timeout(15_000),
-      }).then(
-        async (r) => {
-          const body = Buffer.from(await r.arrayBuffer());
-          res.writeHead(r.status, { 'Content-Type': r.headers.get('content-type') ?? 'application/octet-stream' });
-          res.end(body);
-        },
-        () => {
-          res.writeHead(502);
-          res.end();
-        }
+      const forwarded = Object.fromEntries(
+        Object.entries(headers).filter(([k]) => k !== 'host' && k !== 'connection' && k !== 'content-length')
       );
+      // A POST's body (e.g. a policy to check) is passed on as it came.
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && chunks.length > 0;
+        fetch(opts.apiOrigin + url.pathname + url.search, {
+          method: req.method,
+          headers: forwarded,
+          ...(hasBody ? { body: Buffer.concat(chunks) } : {}),
+          signal: AbortSignal.timeout(15_000),
+        }).then(
+          async (r) => {
+            const body = Buffer.from(await r.arrayBuffer());
+            res.writeHead(r.status, { 'Content-Type': r.headers.get('content-type') ?? 'application/octet-stream' });
+            res.end(body);
+          },
+          () => {
+            res.writeHead(502);
+            res.end();
+          }
+        );
+      });
     } else {
       res.writeHead(404);
       res.end();

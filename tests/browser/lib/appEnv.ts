@@ -145,7 +145,15 @@ async function startAgentMetrics(): Promise<{ handle: OpenMetricsHandle; ethtool
   return { handle, ethtool };
 }
 
-export async function startAppEnv(bundleDir: string): Promise<AppEnv> {
+export interface AppEnvOptions {
+  /**
+   * Puts a server in front of the live hub for the working flows datasources (e.g. a stand-in for an API the hub
+   * build under test lacks); it gets the hub's URL and query token and returns the URL the data proxy should use.
+   */
+  frontHub?: (hub: { url: string; queryToken: string }) => Promise<{ url: string; close(): Promise<void> }>;
+}
+
+export async function startAppEnv(bundleDir: string, options: AppEnvOptions = {}): Promise<AppEnv> {
   const cleanups: Array<() => Promise<unknown>> = [];
   const close = async () => {
     for (const c of cleanups.reverse()) {
@@ -196,11 +204,16 @@ export async function startAppEnv(bundleDir: string): Promise<AppEnv> {
     const routes = (
       JSON.parse(await readFile(join(REPO_ROOT, 'src/datasource/plugin.json'), 'utf8')) as { routes: PluginRoute[] }
     ).routes;
+    const front = options.frontHub ? await options.frontHub({ url: hub.url, queryToken }) : undefined;
+    if (front) {
+      cleanups.push(() => front.close());
+    }
+    const hubUrl = front?.url ?? hub.url;
     const proxy = await startDataProxy({
       routes,
       datasources: [
-        { uid: FLOWS_UID, jsonData: { hubUrl: hub.url }, secureJsonData: { queryToken } },
-        { uid: 'flowlens-flows-notoken', jsonData: { hubUrl: hub.url }, secureJsonData: {} },
+        { uid: FLOWS_UID, jsonData: { hubUrl }, secureJsonData: { queryToken } },
+        { uid: 'flowlens-flows-notoken', jsonData: { hubUrl }, secureJsonData: {} },
         {
           uid: 'flowlens-flows-down',
           jsonData: { hubUrl: `http://127.0.0.1:${await freeLoopbackPort()}` },

@@ -200,7 +200,9 @@ describe('FlowsDataSource', () => {
     const ds = new FlowsDataSource(settings(), { fetch, interpolate });
     const res = await ds.query(request([{ refId: 'A', metric: '$bad' as never }]));
     expect(requests).toHaveLength(0);
-    expect(res.errors?.[0]?.message).toBe('Unknown metric "packets": use one of bytes, retransmits, rtos, rtt');
+    expect(res.errors?.[0]?.message).toBe(
+      'Unknown metric "packets": use one of bytes, retransmits, rtos, rtt, failures'
+    );
   });
 
   it('explains that direct (browser) access cannot work', async () => {

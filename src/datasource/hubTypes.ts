@@ -4,7 +4,8 @@
 export const CATEGORIES = ['INTRA_AZ', 'INTER_AZ', 'AMAZON_S3', 'AMAZON_DYNAMODB', 'UNCLASSIFIED'] as const;
 export type Category = (typeof CATEGORIES)[number];
 
-export const METRICS = ['bytes', 'retransmits', 'rtos', 'rtt'] as const;
+/** `failures` (hub API 1.3): failed connects + resets + dropped packets, failing flows first. */
+export const METRICS = ['bytes', 'retransmits', 'rtos', 'rtt', 'failures'] as const;
 export type Metric = (typeof METRICS)[number];
 
 /** `flow`: one row per (client, server, server port); the others sum flows per pod / workload / namespace pair. */
@@ -35,7 +36,27 @@ export interface RemoteEndpoint extends Endpoint {
   service: string | null;
 }
 
-export interface TopContributorRow {
+/**
+ * Why connections and packets failed (hub API 1.3, report contract 1.2), merged per flow by the hub and summed
+ * over grouped rows and edges. Absent from older hubs. Connect counts are the client's; `resets` is both
+ * directions (`resetsFromClient` + `resetsFromServer`, a reset both ends saw counted once); `drops` counts
+ * packets either end's kernel dropped, `dropsByReason` the same by the kernel's drop reason.
+ */
+export interface FailureCounts {
+  connectAttempts?: number;
+  connectFailures?: number;
+  connectRefused?: number;
+  synRetransmits?: number;
+  resetsFromClient?: number;
+  resetsFromServer?: number;
+  resets?: number;
+  drops?: number;
+  dropsByReason?: Record<string, number>;
+  /** connectFailures + resets + drops: the value `metric=failures` ranks by. */
+  failures?: number;
+}
+
+export interface TopContributorRow extends FailureCounts {
   category: Category;
   /** The side that opened the connection (client). */
   local: Endpoint;
@@ -73,7 +94,7 @@ export interface ServiceMapNode {
   zone?: string | null;
 }
 
-export interface ServiceMapEdge {
+export interface ServiceMapEdge extends FailureCounts {
   id: string;
   source: string;
   target: string;

@@ -14,6 +14,7 @@ export const METRIC_OPTIONS: Array<SelectableValue<Metric>> = [
   { label: 'Retransmits', value: 'retransmits' },
   { label: 'RTOs', value: 'rtos' },
   { label: 'RTT', value: 'rtt' },
+  { label: 'Failures', value: 'failures', description: 'Failed connects, resets and dropped packets' },
 ];
 
 export const CATEGORY_LABELS: Record<Category, string> = {

@@ -1,7 +1,8 @@
 import { NodeGraphDataFrameFieldNames as F, type DataFrame } from '@grafana/data';
+import type { ServiceMapResponse } from '../datasource/hubTypes';
 import { SHOP_MAP } from '../testing/hubFixtures';
 import { HEALTH_COLORS, MAX_THICKNESS, MIN_THICKNESS } from './health';
-import { buildServiceMapFrames, mergeEdges } from './serviceMapFrames';
+import { FAILING_EDGE_COLOR, buildServiceMapFrames, mergeEdges } from './serviceMapFrames';
 
 const col = (frame: DataFrame, name: string) => {
   const f = frame.fields.find((x) => x.name === name);
@@ -84,6 +85,27 @@ describe('buildServiceMapFrames', () => {
     const [, e] = buildServiceMapFrames(map, { refId: 'A' });
     expect(col(e, 'detail__via').values).toEqual(['via cart', '']);
     expect(col(e, 'detail__rtt_max').values[0]).toBe(4321);
+  });
+
+  it('colours an edge with failing connections, whatever its retransmissions, and says why (hub API 1.3)', () => {
+    const map: ServiceMapResponse = {
+      nodes: SHOP_MAP.nodes,
+      edges: [
+        // A healthy-looking edge (no retransmits) that a NetworkPolicy partly blocks, reported as two pod edges.
+        { ...SHOP_MAP.edges[0]!, connectFailures: 2, resets: 1, drops: 7, dropsByReason: { NETFILTER_DROP: 7 } },
+        { ...SHOP_MAP.edges[0]!, id: 'e1b', drops: 2, dropsByReason: { NETFILTER_DROP: 1, NO_SOCKET: 1 }, failures: 2 },
+        { ...SHOP_MAP.edges[1]!, connectFailures: 0, resets: 0, drops: 0, dropsByReason: {}, failures: 0 },
+      ],
+    };
+    const [, e] = buildServiceMapFrames(map, { refId: 'A' });
+    expect(col(e, F.color).values).toEqual([FAILING_EDGE_COLOR, HEALTH_COLORS.degraded]);
+    expect(col(e, 'detail__connect_failures').values).toEqual([2, 0]);
+    expect(col(e, 'detail__resets').values).toEqual([1, 0]);
+    expect(col(e, 'detail__drops').values).toEqual([9, 0]);
+    expect(col(e, 'detail__drop_reasons').values).toEqual(['NETFILTER_DROP 8, NO_SOCKET 1', '']);
+    // An older hub sends no failure fields: the colour stays the retransmission health.
+    expect(col(edges, F.color).values[0]).toBe(HEALTH_COLORS.healthy);
+    expect(col(edges, 'detail__drops').values).toEqual([0, 0]);
   });
 
   it('adds drilldown links when asked', () => {

@@ -19,7 +19,11 @@ import {
   type ServiceMapResponse,
 } from '../datasource/hubTypes';
 import { HEALTH_COLORS, edgeThickness, hasSegmentCount, healthColor, retransmitRatio } from './health';
+import { dropReasonsText } from './topTalkersFrame';
 import { UNITS } from './units';
+
+/** An edge whose connections failed (failed connects, resets or drops; hub API 1.3) is drawn in this colour. */
+export const FAILING_EDGE_COLOR = HEALTH_COLORS.lossy;
 
 export interface ServiceMapFramesOptions {
   refId?: string;
@@ -46,6 +50,12 @@ interface MergedEdge {
   rttSamples: number;
   /** Services the merged edges went through (hub API 1.2 `via`). */
   via: Set<string>;
+  /** Why connections and packets failed (hub API 1.3), summed; 0 from older hubs. */
+  connectFailures: number;
+  resets: number;
+  drops: number;
+  dropsByReason: Record<string, number>;
+  failures: number;
 }
 
 interface NodeTotals {
@@ -98,9 +108,21 @@ export function mergeEdges(edges: ServiceMapEdge[]): MergedEdge[] {
         rttWeight: 0,
         rttSamples: 0,
         via: new Set(),
+        connectFailures: 0,
+        resets: 0,
+        drops: 0,
+        dropsByReason: {},
+        failures: 0,
       };
       byPair.set(key, m);
     }
+    m.connectFailures += edge.connectFailures ?? 0;
+    m.resets += edge.resets ?? 0;
+    m.drops += edge.drops ?? 0;
+    for (const [reason, n] of Object.entries(edge.dropsByReason ?? {})) {
+      m.dropsByReason[reason] = (m.dropsByReason[reason] ?? 0) + n;
+    }
+    m.failures += edge.failures ?? (edge.connectFailures ?? 0) + (edge.resets ?? 0) + (edge.drops ?? 0);
     m.bytes += edge.bytes;
     m.retransmits += edge.retransmits;
     m.rtos += edge.rtos;
@@ -255,8 +277,33 @@ export function buildServiceMapFrames(
     {
       name: F.color,
       type: FieldType.string,
-      values: edges.map((e, i) => healthColor(edgeRatios[i] ?? 0, e.bytes)),
+      // Failing connections colour an edge whatever its retransmission ratio.
+      values: edges.map((e, i) => (e.failures > 0 ? FAILING_EDGE_COLOR : healthColor(edgeRatios[i] ?? 0, e.bytes))),
       config: {},
+    },
+    {
+      name: `${F.detail}connect_failures`,
+      type: FieldType.number,
+      values: edges.map((e) => e.connectFailures),
+      config: { displayName: 'Failed connects', unit: UNITS.count },
+    },
+    {
+      name: `${F.detail}resets`,
+      type: FieldType.number,
+      values: edges.map((e) => e.resets),
+      config: { displayName: 'Resets', unit: UNITS.count },
+    },
+    {
+      name: `${F.detail}drops`,
+      type: FieldType.number,
+      values: edges.map((e) => e.drops),
+      config: { displayName: 'Packets dropped', unit: UNITS.count },
+    },
+    {
+      name: `${F.detail}drop_reasons`,
+      type: FieldType.string,
+      values: edges.map((e) => dropReasonsText(e.dropsByReason) ?? ''),
+      config: { displayName: 'Drop reasons' },
     },
     {
       name: `${F.detail}retransmits`,

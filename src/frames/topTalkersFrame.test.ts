@@ -1,5 +1,5 @@
 import { CART_TO_REDIS, CART_TO_S3, FRONT_TO_CART } from '../testing/hubFixtures';
-import { buildTopTalkersFrame, TOP_TALKER_COLUMNS } from './topTalkersFrame';
+import { buildTopTalkersFrame, dropReasonsText, TOP_TALKER_COLUMNS } from './topTalkersFrame';
 
 describe('buildTopTalkersFrame', () => {
   const rows = [CART_TO_REDIS, FRONT_TO_CART, CART_TO_S3];
@@ -61,5 +61,38 @@ describe('buildTopTalkersFrame', () => {
     const f = buildTopTalkersFrame([]);
     expect(f.length).toBe(0);
     expect(f.fields).toHaveLength(TOP_TALKER_COLUMNS.length);
+  });
+
+  it('shows why connections and packets failed (hub API 1.3), empty where an older hub sent nothing', () => {
+    const failing = {
+      ...CART_TO_REDIS,
+      connectAttempts: 9,
+      connectFailures: 4,
+      connectRefused: 3,
+      synRetransmits: 2,
+      resetsFromClient: 1,
+      resetsFromServer: 2,
+      resets: 3,
+      drops: 15,
+      dropsByReason: { NO_SOCKET: 3, NETFILTER_DROP: 12 },
+      failures: 22,
+    };
+    const f = buildTopTalkersFrame([failing, FRONT_TO_CART], { metric: 'failures' });
+    const col = (name: string) => f.fields.find((x) => x.name === name);
+    expect(col('connect_attempts')?.values).toEqual([9, null]);
+    expect(col('connect_failures')?.values).toEqual([4, null]);
+    expect(col('connect_refused')?.values).toEqual([3, null]);
+    expect(col('syn_retransmits')?.values).toEqual([2, null]);
+    expect(col('resets')?.values).toEqual([3, null]);
+    expect(col('drops')?.values).toEqual([15, null]);
+    expect(col('drop_reasons')?.values).toEqual(['NETFILTER_DROP 12, NO_SOCKET 3', null]);
+    expect(col('value')?.config.displayName).toBe('Failures (ranked)');
+    expect(col('connect_failures')?.config.displayName).toBe('Connect failures');
+  });
+
+  it('writes drop reasons most first, and nothing for no drops', () => {
+    expect(dropReasonsText({ A: 1, B: 5, C: 0 })).toBe('B 5, A 1');
+    expect(dropReasonsText({})).toBeNull();
+    expect(dropReasonsText(undefined)).toBeNull();
   });
 });

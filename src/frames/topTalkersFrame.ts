@@ -58,7 +58,27 @@ export const TOP_TALKER_COLUMNS: readonly Column[] = [
   num('retransmits', 'Retransmits', UNITS.count, (r) => r.retransmits),
   num('rtos', 'RTOs', UNITS.count, (r) => r.rtos),
   num('rtt_us', 'RTT', UNITS.rttUs, (r) => rttAvg(r.rttUs)),
+  // Why connections and packets failed (hub API 1.3); empty where the hub is older.
+  num('connect_attempts', 'Connect attempts', UNITS.count, (r) => r.connectAttempts ?? null),
+  num('connect_failures', 'Connect failures', UNITS.count, (r) => r.connectFailures ?? null),
+  num('connect_refused', 'Refused', UNITS.count, (r) => r.connectRefused ?? null),
+  num('syn_retransmits', 'SYN retransmits', UNITS.count, (r) => r.synRetransmits ?? null),
+  num('resets', 'Resets', UNITS.count, (r) => r.resets ?? null),
+  num('drops', 'Drops', UNITS.count, (r) => r.drops ?? null),
+  text('drop_reasons', 'Drop reasons', (r) => dropReasonsText(r.dropsByReason)),
 ];
+
+/** Drops by kernel reason as one cell, most first: `NETFILTER_DROP 12, NO_SOCKET 3`; null without drops. */
+export function dropReasonsText(byReason: Record<string, number> | undefined): string | null {
+  const entries = Object.entries(byReason ?? {}).filter(([, n]) => n > 0);
+  if (entries.length === 0) {
+    return null;
+  }
+  return entries
+    .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+    .map(([reason, n]) => `${reason} ${n}`)
+    .join(', ');
+}
 
 /** The column that holds the value each row was ranked by. */
 export const rankedColumnName = (metric: Metric) => `${METRIC_LABELS[metric]} (ranked)`;

@@ -29,4 +29,5 @@ export const METRIC_LABELS: Record<Metric, string> = {
   retransmits: 'Retransmits',
   rtos: 'Retransmission timeouts',
   rtt: 'Round-trip time',
+  failures: 'Failures',
 };

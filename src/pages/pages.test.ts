@@ -140,20 +140,28 @@ describe('Service map', () => {
 });
 
 describe('Flows', () => {
-  it('has Cluster, AWS services and External tabs over the matching categories', () => {
+  it('has Cluster, AWS services and External tabs over the matching categories, and Failing over all', () => {
     const page = flowsPage(ds);
     const tabs = page.state.tabs ?? [];
-    expect(tabs.map((t) => t.state.title)).toEqual(['Cluster', 'AWS services', 'External']);
+    expect(tabs.map((t) => t.state.title)).toEqual(['Cluster', 'AWS services', 'External', 'Failing']);
     const categories = tabs.map((t) => {
       const scene = sceneOf(t);
       const q = runners(scene)[0]?.state.queries[0] as FlowsQuery;
       expect(q.queryType).toBe('topTalkers');
-      expect(q.metric).toBe('$metric');
+      // "Failing" ranks by failures (failing connections first); the others by the page's "Rank by".
+      expect(q.metric).toBe(t.state.title === 'Failing' ? 'failures' : '$metric');
       // A flow count over the same rows, then the table.
       expect(panels(scene).map((p) => p.state.pluginId)).toEqual(['stat', 'table']);
+      const sortBy = (panels(scene)[1]?.state.options as { sortBy?: Array<{ displayName: string }> }).sortBy;
+      expect(sortBy?.[0]?.displayName).toBe(t.state.title === 'Failing' ? 'Failures (ranked)' : 'Data transferred');
       return q.categories;
     });
-    expect(categories).toEqual([['INTRA_AZ', 'INTER_AZ'], ['AMAZON_S3', 'AMAZON_DYNAMODB'], ['UNCLASSIFIED']]);
+    expect(categories).toEqual([
+      ['INTRA_AZ', 'INTER_AZ'],
+      ['AMAZON_S3', 'AMAZON_DYNAMODB'],
+      ['UNCLASSIFIED'],
+      ['INTRA_AZ', 'INTER_AZ', 'AMAZON_S3', 'AMAZON_DYNAMODB', 'UNCLASSIFIED'],
+    ]);
   });
 });
 

@@ -7,7 +7,9 @@
  *
  * Asserts: exactly one Slack message and one SNS Publish per rising (alert, node, interface), each
  * naming the alert, node, interface and counter; no notification and no alert state at all for flat
- * counters. Takes about 70 s (the shipped rules wait `for: 1m`).
+ * counters. The same target serves per-pod drop counters (issue 15): a pod whose NETFILTER_DROP count rises
+ * gets one FlowlensPolicyDrops message naming it and the reason; a flat pod and a pod dropping for another
+ * reason get none. Takes about 70 s (the shipped rules wait `for: 1m`).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -60,10 +62,57 @@ const EXPECTED = IFACES.flatMap((i) =>
   }))
 );
 
-/** Prometheus text exposition of the ENA counters, as the agent's exporter names them. */
+interface PodDrops {
+  namespace: string;
+  pod: string;
+  workload: string;
+  node: string;
+  reason: string;
+  rising: boolean;
+}
+/** Ground truth for FlowlensPolicyDrops: only a rising NETFILTER_DROP count alerts. */
+const POD_DROPS: PodDrops[] = [
+  {
+    namespace: 'shop',
+    pod: 'checkout-7d9f-abcde',
+    workload: 'checkout',
+    node: 'ip-10-0-1-17.ec2.internal',
+    reason: 'NETFILTER_DROP',
+    rising: true,
+  },
+  {
+    namespace: 'shop',
+    pod: 'cart-1',
+    workload: 'cart',
+    node: 'ip-10-0-1-17.ec2.internal',
+    reason: 'NETFILTER_DROP',
+    rising: false,
+  },
+  {
+    namespace: 'shop',
+    pod: 'api-1',
+    workload: 'api',
+    node: 'ip-10-0-2-33.ec2.internal',
+    reason: 'NO_SOCKET',
+    rising: true,
+  },
+];
+const EXPECTED_DROPS = POD_DROPS.filter((p) => p.rising && p.reason === 'NETFILTER_DROP');
+const EXPECTED_MESSAGES = EXPECTED.length + EXPECTED_DROPS.length;
+
+/** Prometheus text exposition of the ENA counters and the per-pod drops, as the agent's exporter names them. */
 function enaExposition(startedAt: number): string {
   const elapsed = (Date.now() - startedAt) / 1000;
-  const lines: string[] = [];
+  const lines: string[] = [
+    '# HELP flowlens_pod_drops_total Packets dropped',
+    '# TYPE flowlens_pod_drops_total counter',
+  ];
+  for (const p of POD_DROPS) {
+    const value = p.rising ? 10 + Math.floor(elapsed * 3) : 12;
+    lines.push(
+      `flowlens_pod_drops_total{namespace="${p.namespace}",pod="${p.pod}",workload="${p.workload}",node="${p.node}",reason="${p.reason}"} ${value}`
+    );
+  }
   for (const c of COUNTERS) {
     const name = `flowlens_ena_${c}_allowance_exceeded_total`;
     lines.push(`# HELP ${name} ENA ${c}_allowance_exceeded`, `# TYPE ${name} counter`);
@@ -113,7 +162,7 @@ async function promQuery(base: string, query: string): Promise<PromVectorSample[
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('rising ENA counters reach Slack and SigV4-signed SNS through real Prometheus and Alertmanager; flat ones send nothing', async (t) => {
+test('rising ENA counters and policy drops reach Slack and SigV4-signed SNS through real Prometheus and Alertmanager; flat ones send nothing', async (t) => {
   if (!requireBinary(t, PROMETHEUS) || !requireBinary(t, ALERTMANAGER)) {
     return;
   }
@@ -192,7 +241,10 @@ test('rising ENA counters reach Slack and SigV4-signed SNS through real Promethe
   await prometheus.waitReady(`${promBase}/-/ready`);
 
   const deadline = Date.now() + DELIVERY_DEADLINE_MS;
-  while (Date.now() < deadline && (slack.messages.length < EXPECTED.length || sns.published.length < EXPECTED.length)) {
+  while (
+    Date.now() < deadline &&
+    (slack.messages.length < EXPECTED_MESSAGES || sns.published.length < EXPECTED_MESSAGES)
+  ) {
     await sleep(500);
   }
   // Give a wrongly firing alert the same chance to arrive before judging the quiet case.
@@ -205,8 +257,8 @@ test('rising ENA counters reach Slack and SigV4-signed SNS through real Promethe
   }
   assert.deepEqual(sns.rejected, [], `SNS requests refused: ${diagnostics()}`);
   assert.deepEqual(slack.rejected, [], `Slack requests refused: ${diagnostics()}`);
-  assert.equal(slack.messages.length, EXPECTED.length, `one Slack message per rising counter\n${diagnostics()}`);
-  assert.equal(sns.published.length, EXPECTED.length, `one SNS Publish per rising counter\n${diagnostics()}`);
+  assert.equal(slack.messages.length, EXPECTED_MESSAGES, `one Slack message per rising counter\n${diagnostics()}`);
+  assert.equal(sns.published.length, EXPECTED_MESSAGES, `one SNS Publish per rising counter\n${diagnostics()}`);
 
   for (const e of EXPECTED) {
     const names = (text: string) =>
@@ -233,10 +285,46 @@ test('rising ENA counters reach Slack and SigV4-signed SNS through real Promethe
     assert.ok(published.signedHeaders.includes('host') && published.signedHeaders.includes('x-amz-date'));
   }
 
+  for (const d of EXPECTED_DROPS) {
+    const names = (text: string) => text.includes('FlowlensPolicyDrops') && text.includes(`pod: ${d.pod}`);
+    const slackHits = slack.messages.filter((m) =>
+      (m.body.attachments ?? []).some((a) => names(`${a.title ?? ''}\n${a.text ?? ''}`))
+    );
+    assert.equal(slackHits.length, 1, `Slack message naming ${d.pod}\n${diagnostics()}`);
+    const title = slackHits[0]?.body.attachments?.[0]?.title ?? '';
+    assert.match(
+      title,
+      new RegExp(
+        `^\\[FIRING:1\\] FlowlensPolicyDrops on node ${d.node.replace(/\./g, '\\.')} workload ${d.namespace}/${d.workload}$`
+      )
+    );
+    const snsHits = sns.published.filter((p) => names(p.message));
+    assert.equal(snsHits.length, 1, `SNS message naming ${d.pod}\n${diagnostics()}`);
+    assert.equal(snsHits[0]!.subject, title);
+    assert.match(
+      snsHits[0]!.message,
+      new RegExp(
+        `node: ${d.node.replace(/\./g, '\\.')}\\nworkload: ${d.workload}\\npod: ${d.pod}\\nreason: NETFILTER_DROP\\n`
+      )
+    );
+  }
+
   // Quiet case, from Prometheus' own record: no flat counter was ever pending or firing.
-  const everActive = await promQuery(promBase, 'group by (alertname, node, interface) (max_over_time(ALERTS[10m]))');
-  const seen = everActive.map((s) => `${s.metric.alertname} ${s.metric.node} ${s.metric.interface}`).sort();
-  assert.deepEqual(seen, EXPECTED.map((e) => `${e.alert} ${e.node} ${e.interface}`).sort(), diagnostics());
+  const everActive = await promQuery(
+    promBase,
+    'group by (alertname, node, interface, pod) (max_over_time(ALERTS[10m]))'
+  );
+  const seen = everActive
+    .map((s) => `${s.metric.alertname} ${s.metric.node} ${s.metric.interface ?? '-'} ${s.metric.pod ?? '-'}`)
+    .sort();
+  assert.deepEqual(
+    seen,
+    [
+      ...EXPECTED.map((e) => `${e.alert} ${e.node} ${e.interface} -`),
+      ...EXPECTED_DROPS.map((d) => `FlowlensPolicyDrops ${d.node} - ${d.pod}`),
+    ].sort(),
+    diagnostics()
+  );
   // And the flat interfaces were really scraped (the quiet case is not an absent one).
   const flatSeries = await promQuery(promBase, 'flowlens_ena_pps_allowance_exceeded_total');
   assert.equal(flatSeries.length, IFACES.length);

@@ -128,6 +128,10 @@ test('network performance dashboard: the panels the CNS417 dashboard shows, on t
     'flowlens_pod_egress_packets_total',
     'flowlens_pod_tcp_retransmits_total',
     'flowlens_pod_tcp_rtos_total',
+    // Issue 15: why connections and packets fail (the agent's per-pod failure metrics).
+    'flowlens_pod_drops_total',
+    'flowlens_pod_tcp_connect_failures_total',
+    'flowlens_pod_tcp_resets_total',
     'flowlens_ena_bw_in_allowance_exceeded_total',
     'flowlens_ena_bw_out_allowance_exceeded_total',
     'flowlens_ena_pps_allowance_exceeded_total',

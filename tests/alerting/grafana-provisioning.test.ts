@@ -41,6 +41,8 @@ const FIVE = [
   'FlowlensConntrackAllowanceExceeded',
   'FlowlensLinklocalAllowanceExceeded',
 ];
+/** Per-pod alerts (issue 15): labelled namespace and pod rather than node and interface. */
+const POD_ALERTS = ['FlowlensPolicyDrops'];
 
 function load<S extends z.ZodTypeAny>(schema: S, ...path: string[]): z.infer<S> {
   const file = join(PROV, ...path);
@@ -112,8 +114,8 @@ test('dashboard provider: a file provider on the plugin install directory, which
   assert.ok(readdirSync(join(ROOT, 'dashboards')).filter((n) => n.endsWith('.json')).length >= 2);
 });
 
-test('alert rules: the five fixed names, unique uids, resolvable datasources and refIds', () => {
-  assert.deepEqual(rules.map((r) => r.title).sort(), [...FIVE].sort());
+test('alert rules: the five fixed names and FlowlensPolicyDrops, unique uids, resolvable datasources and refIds', () => {
+  assert.deepEqual(rules.map((r) => r.title).sort(), [...FIVE, ...POD_ALERTS].sort());
   assert.deepEqual(duplicates(rules.map((r) => r.uid)), []);
   const dsUids = new Set(datasources.map((d) => d.uid));
   for (const r of rules) {
@@ -141,7 +143,7 @@ test('alert rules: the five fixed names, unique uids, resolvable datasources and
   }
 });
 
-test('Grafana rules match the Prometheus rules: same query, same for, same labels; annotations name node and interface', () => {
+test('Grafana rules match the Prometheus rules: same query, same for, same labels; annotations name node and interface (pod alerts: namespace and pod)', () => {
   const prom = readdirSync(join(PROV, 'prometheus/rules'))
     .filter((n) => n.endsWith('.yml'))
     .flatMap(
@@ -169,7 +171,12 @@ test('Grafana rules match the Prometheus rules: same query, same for, same label
     assert.deepEqual(threshold?.model.conditions, [{ evaluator: { type: 'gt', params: [0] } }]);
     assert.equal(r.for, p.for);
     assert.deepEqual(r.labels, p.labels);
-    assert.match(r.annotations?.summary ?? '', /\{\{ \.Labels\.node \}\}.*\{\{ \.Labels\.interface \}\}/);
+    assert.match(
+      r.annotations?.summary ?? '',
+      POD_ALERTS.includes(r.title)
+        ? /\{\{ \.Labels\.namespace \}\}.*\{\{ \.Labels\.pod \}\}/
+        : /\{\{ \.Labels\.node \}\}.*\{\{ \.Labels\.interface \}\}/
+    );
     const dash = dashboards.get(r.annotations?.__dashboardUid__ ?? '');
     assert.ok(dash, `${r.title}: linked dashboard exists`);
     assert.ok(

@@ -30,7 +30,7 @@ import { REPO_ROOT } from '../lib/hub-process';
 import { PROMETHEUS_BIN } from '../lib/prometheus-server';
 import type { RecordedPanel } from './app/protocol';
 import { buildHarness } from './harness/build';
-import { APP_ID, METRICS_NODE, PROM_UID, startAppEnv, type AppEnv } from './lib/appEnv';
+import { APP_ID, METRICS_NODE, PROM_UID, REVERSE_CALL_FAILURES, startAppEnv, type AppEnv } from './lib/appEnv';
 import { assertFlowFrame, assertPanelHealthy, assertPromFrames } from './lib/pageChecks';
 import { tableCells, tableHeaders } from './lib/table';
 
@@ -401,6 +401,67 @@ test('the app pages in headless Chromium', { timeout: 540_000 }, async (t) => {
           await screenshotApp(page, 'flow-table.png', 1900);
         }
       }
+    }
+  );
+
+  await t.test(
+    'Failing: the flow whose connections fail comes first, its failure columns show the hub’s values',
+    async () => {
+      const mark = env.proxy.upstream.length;
+      const columns = [
+        'Local IP',
+        'Remote IP',
+        'Server port',
+        'Connect attempts',
+        'Connect failures',
+        'Refused',
+        'SYN retransmits',
+        'Resets',
+        'Drops',
+        'Drop reasons',
+        'Failures (ranked)',
+      ];
+      await open(
+        `${APP}/flows/failing?from=${env.window.from}&to=${env.window.to}&${columns.map((c) => `var-columns=${encodeURIComponent(c)}`).join('&')}`
+      );
+      const title = 'Failing flows';
+      await settled(page, [title]);
+      const calls = hubCalls(mark, '/api/v1/top-contributors');
+      assert.ok(calls.length > 0 && calls.every((u) => u.searchParams.get('metric') === 'failures'));
+      const rows = await hubRowsFor(mark);
+      const failing = rows.filter((r) => (r.failures ?? 0) > 0);
+      assert.equal(failing.length, 1, 'the fixtures have one failing flow (cart → frontend:8081)');
+      const f = failing[0]!;
+      const d = REVERSE_CALL_FAILURES;
+      // The hub's merge of the stand-in report (one end monitored: its own counts stand).
+      assert.deepEqual(
+        [f.connectAttempts, f.connectFailures, f.connectRefused, f.synRetransmits, f.resets, f.drops],
+        [d.connectAttempts, d.connectFailures, d.connectRefused, d.synRetransmits, d.resetsReceived, 5]
+      );
+      const shown = await tableCells(panelLocator(page, title));
+      assert.equal(shown.length, rows.length, 'one table row per hub row');
+      assert.deepEqual(
+        shown[0],
+        {
+          'Local IP': f.local.ip,
+          'Remote IP': f.remote.ip,
+          'Server port': '8081',
+          'Connect attempts': '6',
+          'Connect failures': '2',
+          Refused: '1',
+          'SYN retransmits': '3',
+          Resets: '1',
+          Drops: '5',
+          'Drop reasons': 'NETFILTER_DROP 4, NO_SOCKET 1',
+          'Failures (ranked)': String(2 + 1 + 5),
+        },
+        'the failing flow is listed first, with its failures'
+      );
+      assert.ok(
+        shown.slice(1).every((c) => c['Connect failures'] === '0' && c.Drops === '0'),
+        'flows without failures show zeros'
+      );
+      noConsoleErrors('Failing');
     }
   );
 

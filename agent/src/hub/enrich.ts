@@ -5,7 +5,13 @@
 import { categorize } from '../classify/category.js';
 import type { IpRanges } from '../classify/ip-ranges.js';
 import type { MetadataView } from '../contracts/metadata.js';
-import type { FlowRecord, LocalWorkload, ReportV1, Via } from '../contracts/report.js';
+import {
+  FAILURE_COUNTER_NAMES,
+  type FlowRecord,
+  type LocalWorkload,
+  type ReportV1,
+  type Via,
+} from '../contracts/report.js';
 import type { Endpoint, FlowRow, StoredReport, ViaEnd } from '../store/flow-store.js';
 import { isLoopback } from '../store/merge.js';
 
@@ -112,6 +118,9 @@ export class Enricher {
       rttAvgUs: f.rttUs ? f.rttUs.avg : null,
       rttMaxUs: f.rttUs ? f.rttUs.max : null,
       via: f.via ? this.via(f.via) : null,
+      // Report contract 1.2: why connections and packets failed (absent = 0), stored and merged by the store.
+      ...Object.fromEntries(FAILURE_COUNTER_NAMES.map((n) => [n, f[n]])),
+      drops: f.drops,
     };
   }
 

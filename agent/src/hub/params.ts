@@ -15,7 +15,7 @@ export class ParamError extends Error {}
 export const MAX_TOP_LIMIT = 500;
 export const MAX_MAP_EDGES = 5000;
 export const MAX_POINTS = 11_000;
-const METRICS: Metric[] = ['bytes', 'retransmits', 'rtos', 'rtt'];
+const METRICS: Metric[] = ['bytes', 'retransmits', 'rtos', 'rtt', 'failures'];
 
 /** Epoch milliseconds (what Grafana sends), epoch seconds are not accepted; or RFC 3339. */
 export function parseTime(name: string, text: string): number {

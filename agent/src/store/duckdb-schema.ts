@@ -2,9 +2,46 @@
  * The DuckDB store's layout: tables, the column lists shared by roll-ups and queries, schema versions and the
  * migrations between them. duckdb-store.ts appends, rolls up and queries; duckdb-sql.ts builds query SQL.
  */
-import { DOUBLE, UINTEGER, USMALLINT, UTINYINT, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
+import {
+  DOUBLE,
+  LIST,
+  STRUCT,
+  UINTEGER,
+  USMALLINT,
+  UTINYINT,
+  VARCHAR,
+  type DuckDBConnection,
+  type DuckDBType,
+} from '@duckdb/node-api';
 import { mergedCategorySql } from '../classify/category.js';
-import { exactSum, flowIdentitySql } from './merge.js';
+import { FAILURE_COUNTER_NAMES } from '../contracts/report.js';
+import {
+  FAILURE_END_COLUMNS,
+  FAILURE_END_VIEWS,
+  collectReasonsSql,
+  exactSum,
+  flowIdentitySql,
+  snake,
+  sumReasonsSql,
+} from './merge.js';
+
+/** Schema 4: the drop reasons of a row, `{reason, n}` per kernel drop reason (summed on every roll-up). */
+export const DROP_REASONS_TYPE = `STRUCT(reason VARCHAR, n DOUBLE)[]`;
+/** Raw rows' failure columns (report contract 1.2), one per FAILURE_COUNTER_NAMES entry: `connect_attempts`, … */
+export const RAW_FAILURE_COLUMNS = FAILURE_COUNTER_NAMES.map(snake);
+/** Schema 4 columns, raw rows: each failure counter, drops (all reasons) and drop_reasons; 0 / empty by default. */
+export const RAW_FAILURE_DDL = [
+  ...RAW_FAILURE_COLUMNS.map((c) => `${c} DOUBLE DEFAULT 0`),
+  'drops DOUBLE DEFAULT 0',
+  `drop_reasons ${DROP_REASONS_TYPE} DEFAULT []`,
+];
+/** Schema 4 columns, roll-ups: the end views the merge reads (merge.ts FAILURE_END_COLUMNS), drops, drop_reasons. */
+export const ROLLUP_FAILURE_DDL = [
+  ...FAILURE_END_COLUMNS.map((c) => `${c} DOUBLE DEFAULT 0`),
+  'drops DOUBLE DEFAULT 0',
+  `drop_reasons ${DROP_REASONS_TYPE} DEFAULT []`,
+];
+const FAILURE_NAMES = [...FAILURE_END_COLUMNS, 'drops', 'drop_reasons'].join(', ');
 
 export const ROLLUP_STEPS = [300, 900, 3600] as const;
 export const RAW_TYPES: DuckDBType[] = [
@@ -30,6 +67,9 @@ export const RAW_TYPES: DuckDBType[] = [
   UINTEGER, // via_ip (identity id of the via address; 0: none)
   USMALLINT, // via_port
   UINTEGER, // via_ep (the via address named: its Service; 0: none)
+  ...RAW_FAILURE_COLUMNS.map(() => DOUBLE), // connect_attempts … resets_received
+  DOUBLE, // drops
+  LIST(STRUCT({ reason: VARCHAR, n: DOUBLE })), // drop_reasons
 ];
 
 /**
@@ -41,8 +81,11 @@ export const RAW_TYPES: DuckDBType[] = [
  *   3  flows keyed by identity (merge.ts `flowIdentity`: the address with its pod, loopback with its node), and
  *      the via columns (the Service address a flow went through; 0 when none) in raw rows and roll-ups. A
  *      version-2 store gets the columns and its rows re-keyed from the named ends they stored.
+ *   4  failure counters (report contract 1.2): raw rows carry each counter, drops and drop_reasons; roll-ups each
+ *      end's counters side by side (c_*, s_*), drops and drop_reasons. A version-3 store gets the columns as 0 /
+ *      empty: the agents of that time did not count failures.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 export const SEGMENT_COLUMNS = ['c_seg_sent', 'c_seg_recv', 's_seg_sent', 's_seg_recv'] as const;
 /** Schema 3: the Service address a flow went through (report contract 1.1 `via`), in raw rows and roll-ups. */
 export const VIA_COLUMNS = `via_ip UINTEGER DEFAULT 0, via_port USMALLINT DEFAULT 0, via_ep UINTEGER DEFAULT 0`;
@@ -53,12 +96,14 @@ export const ROLLUP_COLUMNS = `bucket UINTEGER, client_ip UINTEGER, server_ip UI
   ${VIA_COLUMNS}`;
 /** Roll-up columns by name: inserts name them, since a migrated table's column order may differ. */
 export const ROLLUP_NAMES = `bucket, client_ip, server_ip, server_port, category, client_ep, server_ep, c_sent, c_recv, s_sent,
-  s_recv, retransmits, rtos, rtt_sum, rtt_n, rtt_max, ${SEGMENT_COLUMNS.join(', ')}, via_ip, via_port, via_ep`;
+  s_recv, retransmits, rtos, rtt_sum, rtt_n, rtt_max, ${SEGMENT_COLUMNS.join(', ')}, via_ip, via_port, via_ep,
+  ${FAILURE_NAMES}`;
 
 /** Sums partial roll-up rows of one flow (used to compact and to build coarser buckets); ROLLUP_NAMES order. */
 export const ROLLUP_SUMS = `${mergedCategorySql('category')}, max(client_ep), max(server_ep), sum(c_sent), sum(c_recv),
   sum(s_sent), sum(s_recv), sum(retransmits), sum(rtos), sum(rtt_sum), sum(rtt_n), max(rtt_max),
-  ${SEGMENT_COLUMNS.map(exactSum).join(', ')}, max(via_ip), max(via_port), max(via_ep)`;
+  ${SEGMENT_COLUMNS.map(exactSum).join(', ')}, max(via_ip), max(via_port), max(via_ep),
+  ${FAILURE_END_COLUMNS.map((c) => `sum(${c})`).join(', ')}, sum(drops), ${sumReasonsSql(collectReasonsSql('drop_reasons', 'drops'))}`;
 
 /** Raw rows in roll-up shape: each end's counters land in its own columns. */
 export const RAW_AS_ROLLUP = `client_ip, server_ip, server_port, category, client_ep, server_ep,
@@ -68,10 +113,12 @@ export const RAW_AS_ROLLUP = `client_ip, server_ip, server_port, category, clien
   CASE WHEN side = 0 THEN segments_sent ELSE 0 END AS c_seg_sent,
   CASE WHEN side = 0 THEN segments_received ELSE 0 END AS c_seg_recv,
   CASE WHEN side = 1 THEN segments_sent ELSE 0 END AS s_seg_sent,
-  CASE WHEN side = 1 THEN segments_received ELSE 0 END AS s_seg_recv, via_ip, via_port, via_ep`;
+  CASE WHEN side = 1 THEN segments_received ELSE 0 END AS s_seg_recv, via_ip, via_port, via_ep,
+  ${FAILURE_END_VIEWS.map((v) => `CASE WHEN side = ${v.end === 'c' ? 0 : 1} THEN ${v.raw} ELSE 0 END AS ${v.column}`).join(', ')},
+  drops, drop_reasons`;
 
 export const MEASURES = `client_ip, server_ip, server_port, category, client_ep, server_ep, c_sent, c_recv, s_sent, s_recv,
-  retransmits, rtos, rtt_sum, rtt_n, rtt_max, ${SEGMENT_COLUMNS.join(', ')}, via_ip, via_port, via_ep`;
+  retransmits, rtos, rtt_sum, rtt_n, rtt_max, ${SEGMENT_COLUMNS.join(', ')}, via_ip, via_port, via_ep, ${FAILURE_NAMES}`;
 
 export function sqlString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
@@ -101,7 +148,7 @@ export async function createTables(w: DuckDBConnection, version: number): Promis
       server_ip UINTEGER, server_port USMALLINT, side UTINYINT, category UTINYINT, client_ep UINTEGER,
       server_ep UINTEGER, bytes_sent DOUBLE, bytes_received DOUBLE, segments_sent DOUBLE, segments_received DOUBLE,
       retransmits DOUBLE, rtos DOUBLE, conns_opened DOUBLE, conns_closed DOUBLE, rtt_avg DOUBLE, rtt_max DOUBLE,
-      ${VIA_COLUMNS})`);
+      ${VIA_COLUMNS}, ${RAW_FAILURE_DDL.join(', ')})`);
   for (const step of ROLLUP_STEPS) {
     await w.run(`CREATE TABLE IF NOT EXISTS flows_${step} (${ROLLUP_COLUMNS})`);
   }
@@ -111,6 +158,9 @@ export async function createTables(w: DuckDBConnection, version: number): Promis
   }
   if (version < 3) {
     await tx(w, () => migrateToV3(w));
+  }
+  if (version < 4) {
+    await tx(w, () => migrateToV4(w));
   }
 }
 
@@ -145,15 +195,7 @@ async function migrateToV2(w: DuckDBConnection): Promise<void> {
 async function migrateToV3(w: DuckDBConnection): Promise<void> {
   const tables = ['flows_raw', ...ROLLUP_STEPS.map((s) => `flows_${s}`)];
   for (const table of tables) {
-    const reader = await w.runAndReadAll(
-      `SELECT column_name FROM information_schema.columns WHERE table_name = '${table}'`
-    );
-    const have = new Set(reader.getRowObjects().map((r) => String(r.column_name)));
-    for (const c of VIA_COLUMNS.split(', ')) {
-      if (!have.has(c.split(' ')[0]!)) {
-        await w.run(`ALTER TABLE ${table} ADD COLUMN ${c}`);
-      }
-    }
+    await addMissingColumns(w, table, VIA_COLUMNS.split(', '));
   }
   await w.run(`CREATE OR REPLACE TEMP TABLE ident AS SELECT e.id AS ep, ${flowIdentitySql('e')} AS k FROM endpoints e`);
   await w.run(`INSERT INTO ips SELECT (SELECT coalesce(max(id), 0) FROM ips) + row_number() OVER (ORDER BY k), k
@@ -166,4 +208,29 @@ async function migrateToV3(w: DuckDBConnection): Promise<void> {
   await w.run('DROP TABLE ident');
   await w.run('DROP TABLE ep_key');
   await setMeta(w, 'schema_version', 3);
+}
+
+/** Adds each column definition (`name TYPE …`) the table does not have yet. */
+async function addMissingColumns(w: DuckDBConnection, table: string, ddl: string[]): Promise<void> {
+  const reader = await w.runAndReadAll(
+    `SELECT column_name FROM information_schema.columns WHERE table_name = '${table}'`
+  );
+  const have = new Set(reader.getRowObjects().map((r) => String(r.column_name)));
+  for (const c of ddl) {
+    if (!have.has(c.split(' ')[0]!)) {
+      await w.run(`ALTER TABLE ${table} ADD COLUMN ${c}`);
+    }
+  }
+}
+
+/**
+ * Schema 3 → 4: raw rows and roll-ups gain the failure columns (report contract 1.2), 0 and empty in the rows
+ * already there — the agents that wrote them did not count failures, so 0 is what they saw.
+ */
+async function migrateToV4(w: DuckDBConnection): Promise<void> {
+  await addMissingColumns(w, 'flows_raw', RAW_FAILURE_DDL);
+  for (const step of ROLLUP_STEPS) {
+    await addMissingColumns(w, `flows_${step}`, ROLLUP_FAILURE_DDL);
+  }
+  await setMeta(w, 'schema_version', 4);
 }

@@ -1,8 +1,18 @@
 /** SQL pieces of the DuckDB store's queries (filters, grouping, ordering) and the mapping of result rows. */
-import type { DuckDBValue } from '@duckdb/node-api';
+import { DuckDBListValue, DuckDBStructValue, type DuckDBValue } from '@duckdb/node-api';
 import { CATEGORY_CODE, type Category } from '../classify/category.js';
-import type { EndpointFilter, GroupBy, MapNode, RangeQuery, TopQuery } from './flow-store.js';
+import type { EndpointFilter, FailureTotals, GroupBy, MapNode, RangeQuery, TopQuery } from './flow-store.js';
 import { sqlString } from './duckdb-schema.js';
+import {
+  DUCKDB_DIALECT,
+  FAILURE_END_COLUMNS,
+  FAILURE_MERGE,
+  FAILURE_SCORE_FIELDS,
+  MERGED_FAILURE_NAMES,
+  failureResultColumn,
+  snake,
+  type MergeDialect,
+} from './merge.js';
 
 export type Row = Record<string, DuckDBValue>;
 
@@ -76,7 +86,88 @@ export function metricOrder(metric: TopQuery['metric']): string {
       return 'rtos DESC, retransmits DESC, bytes DESC';
     case 'rtt':
       return 'rtt DESC NULLS LAST, bytes DESC';
+    case 'failures':
+      return 'failures DESC, bytes DESC';
   }
+}
+
+/** The merged flows' failure columns as they are (`f_*`, drops, drop_reasons, failures), for a select list. */
+export const FAILURE_SELECT = [...MERGED_FAILURE_NAMES.map(failureResultColumn), 'drops', 'drop_reasons', 'failures'];
+
+/** The same columns summed over a group of merged flows (grouped rows, service-map edges), in a dialect. */
+export function failureSums(dialect: MergeDialect = DUCKDB_DIALECT): string {
+  return [
+    ...MERGED_FAILURE_NAMES.map(failureResultColumn).map((c) => `sum(${c}) AS ${c}`),
+    'sum(drops) AS drops',
+    `${dialect.groupReasons('drop_reasons', 'drops')} AS drop_reasons`,
+    'sum(failures) AS failures',
+  ].join(', ');
+}
+export const FAILURE_SUMS = failureSums();
+
+/**
+ * Failures per time-series step (both stores' `timeseries`): each merged failure field from the view (end) with
+ * the larger total over the range, as bytes are, and drops as they happened. `perSums` go in the per-step CTE
+ * (`per`, grouped by step and flow, from roll-up-shaped rows), `picks` in the per-flow choice CTE over `per`,
+ * and `perStep` (reading `per.` and the picks) is the step's failures.
+ */
+export function failureSeriesSql(): { perSums: string; picks: string; perStep: string } {
+  const scoreViews = FAILURE_SCORE_FIELDS.filter((k) => k !== 'drops').map((k) => FAILURE_MERGE[k]);
+  const col = ([e, c]: readonly ['c' | 's', string]): string => `${e}_${snake(c)}`;
+  const perCol = (v: readonly ['c' | 's', string]): string => `per.${col(v)}`;
+  const picks = scoreViews.map((views, i) =>
+    views.length === 1 ? 'true' : `sum(${col(views[0]!)}) >= sum(${col(views[1]!)}) AS pick_${i}`
+  );
+  const perStep = [
+    ...scoreViews.map((views, i) =>
+      views.length === 1
+        ? perCol(views[0]!)
+        : `CASE WHEN pick_${i} THEN ${perCol(views[0]!)} ELSE ${perCol(views[1]!)} END`
+    ),
+    'per.drops',
+  ].join(' + ');
+  return {
+    perSums: `${FAILURE_END_COLUMNS.map((c) => `sum(${c}) AS ${c}`).join(', ')}, sum(drops) AS drops`,
+    picks: picks.filter((p) => p !== 'true').join(', ') || 'true AS no_pick',
+    perStep,
+  };
+}
+
+/** A DuckDB drop_reasons value (a list of {reason, n}) as [reason, n] pairs. */
+function duckdbReasons(list: DuckDBValue | undefined): Array<[string | null, number]> {
+  if (!(list instanceof DuckDBListValue)) {
+    return [];
+  }
+  return list.items.map((item) =>
+    item instanceof DuckDBStructValue ? [str(item.entries.reason), num(item.entries.n)] : [null, 0]
+  );
+}
+
+/**
+ * A result row's failure fields (API 1.3). `reasons` reads the engine's drop_reasons value (DuckDB: a list of
+ * structs; the ClickHouse store passes its reader of a Map).
+ */
+export function failureTotals(
+  r: Row,
+  reasons: (v: Row[string] | undefined) => Array<[string | null, number]> = duckdbReasons
+): FailureTotals {
+  const merged = Object.fromEntries(MERGED_FAILURE_NAMES.map((n) => [n, num(r[failureResultColumn(n)])])) as Record<
+    (typeof MERGED_FAILURE_NAMES)[number],
+    number
+  >;
+  const dropsByReason: Record<string, number> = {};
+  for (const [reason, n] of reasons(r.drop_reasons)) {
+    if (reason !== null && n > 0) {
+      dropsByReason[reason] = n;
+    }
+  }
+  return {
+    ...merged,
+    resets: merged.resetsFromClient + merged.resetsFromServer,
+    drops: num(r.drops),
+    dropsByReason: Object.fromEntries(Object.entries(dropsByReason).sort(([a], [b]) => (a < b ? -1 : 1))),
+    failures: num(r.failures),
+  };
 }
 
 /** Group key of one end at a level; ends without a name at that level (external addresses) keep their IP. */

@@ -8,6 +8,7 @@ import { after, test } from 'node:test';
 import { stopTestStandin, testStoreKinds, withTestStore, type StoreKind } from './clickhouse-test-stores.js';
 import type { Endpoint, FlowRow, FlowStore, StoredReport, TopQuery } from './flow-store.js';
 import { mergeFlows, type MergedFlow } from './merge.js';
+import { assertFailures, randomFailures } from './failure-oracle.testlib.js';
 
 /** Merged flows by client ip, server ip and port (the random data here re-uses no address). */
 const byIps = (m: Map<string, MergedFlow>): Map<string, MergedFlow> =>
@@ -76,6 +77,7 @@ function randomReports(t0: number, windows: number, seed: number): StoredReport[
             connectionsClosed: 1,
             rttAvgUs: rand() < 0.9 ? Math.floor(rand() * 1000) : null,
             rttMaxUs: null,
+            ...randomFailures(rand, side),
           });
         }
       }
@@ -123,6 +125,7 @@ for (const kind of testStoreKinds()) {
           assert.equal(row.retransmits, e.retransmits, `${label}: retransmits`);
           assert.equal(row.rtos, e.rtos, `${label}: rtos`);
           assert.equal(row.segments, e.segments, `${label}: segments`);
+          assertFailures(row, e, label);
           if (e.rttUs === null) {
             assert.equal(row.rttUs, null);
           } else {
@@ -136,6 +139,10 @@ for (const kind of testStoreKinds()) {
           `${label}: sorted by bytes`
         );
       };
+      assert.ok(
+        [...expected.values()].some((f) => f.drops > 0 && f.resetsFromClient > 0 && f.connectFailures > 0),
+        'the random data has failures to merge'
+      );
       await check('fresh');
       await store.maintain(t0 + 3 * H); // everything closed: compacted, 15 min and 1 h buckets built
       await check('rolled up');
@@ -218,7 +225,38 @@ for (const kind of testStoreKinds()) {
         [...flows.map((r) => r.retransmits)].sort((a, b) => b - a).slice(0, 3)
       );
 
+      const totalFailures = flows.reduce((s, r) => s + r.failures, 0);
+      const failureTotal = (rows: Array<{ drops: number; resets: number; connectAttempts: number }>): number[] => [
+        rows.reduce((s, r) => s + r.drops, 0),
+        rows.reduce((s, r) => s + r.resets, 0),
+        rows.reduce((s, r) => s + r.connectAttempts, 0),
+      ];
+      assert.ok(totalFailures > 0);
+      assert.deepEqual(failureTotal(byWorkload), failureTotal(flows), 'grouped rows add up their flows’ failures');
+      const failing = (await store.topContributors({ ...range, metric: 'failures', limit: 5, groupBy: 'flow' })).result;
+      assert.deepEqual(
+        failing.map((r) => r.value),
+        flows
+          .map((r) => r.failures)
+          .sort((a, b) => b - a)
+          .slice(0, 5),
+        'metric=failures lists failing flows first'
+      );
+      const netfilter = (rows: Array<{ dropsByReason: Record<string, number> }>): number =>
+        rows.reduce((s, r) => s + (r.dropsByReason.NETFILTER_DROP ?? 0), 0);
+      assert.equal(netfilter(byWorkload), netfilter(flows));
+
       const map = (await store.serviceMap({ ...range, groupBy: 'workload', limit: 1000 })).result;
+      assert.deepEqual(failureTotal(map.edges), failureTotal(flows), 'edges add up their flows’ failures');
+      assert.equal(netfilter(map.edges), netfilter(flows));
+      const failureSeries = (
+        await store.timeseries({ ...range, metric: 'failures', stepMs: 30_000, groupBy: 'total', limit: 10 })
+      ).result;
+      assert.equal(
+        failureSeries[0]!.points.reduce((s, [, v]) => s + v, 0),
+        totalFailures,
+        'failures per step add up to the merged total'
+      );
       assert.equal(
         map.edges.reduce((s, e) => s + e.bytes, 0),
         total

@@ -22,6 +22,8 @@ import { join } from 'node:path';
 import {
   DuckDBDataChunk,
   DuckDBInstance,
+  listValue,
+  structValue,
   type DuckDBAppender,
   type DuckDBConnection,
   type DuckDBValue,
@@ -40,10 +42,14 @@ import {
   tx,
 } from './duckdb-schema.js';
 import {
+  FAILURE_SELECT,
+  FAILURE_SUMS,
   categoryWhere,
   end,
   endColumns,
   endFilters,
+  failureSeriesSql,
+  failureTotals,
   groupKey,
   mapNode,
   metricOrder,
@@ -71,6 +77,7 @@ import type {
 } from './flow-store.js';
 import { observedFlows } from './duckdb-observed.js';
 import { exactSum, flowIdentity, mergedFlowsSql } from './merge.js';
+import { FAILURE_COUNTER_NAMES } from '../contracts/report.js';
 import { ceilTo, floorTo, planRange, type Plan, type Tier } from './plan.js';
 
 export { SCHEMA_VERSION };
@@ -91,6 +98,8 @@ export interface DuckDbStoreOptions {
 }
 
 const CHUNK = 2048;
+/** drop_reasons of a row without drops (nearly every row): NULL, cheaper to append than an empty list. */
+const NO_DROPS = null;
 
 /** Serialises writes on one connection; DuckDB transactions are per connection. */
 class Mutex {
@@ -337,6 +346,14 @@ export class DuckDbStore implements FlowStore {
             cols[19]![n] = f.via ? ipId(f.via.ip) : 0;
             cols[20]![n] = f.via ? f.via.port : 0;
             cols[21]![n] = f.via ? epId(f.via.endpoint) : 0;
+            let c = 22;
+            for (const name of FAILURE_COUNTER_NAMES) {
+              cols[c++]![n] = f[name] ?? 0;
+            }
+            const drops = Object.entries(f.drops ?? {}).filter(([, k]) => k > 0);
+            cols[c++]![n] = drops.reduce((sum, [, k]) => sum + k, 0);
+            cols[c]![n] =
+              drops.length === 0 ? NO_DROPS : listValue(drops.map(([reason, k]) => structValue({ reason, n: k })));
             if (++n === CHUNK) {
               flush();
             }
@@ -516,6 +533,7 @@ export class DuckDbStore implements FlowStore {
         top AS (SELECT *, rtt_sum / nullif(rtt_n, 0) AS rtt FROM f ${having}
           ORDER BY ${order}, client_ip, server_ip, server_port LIMIT ${q.limit})
         SELECT top.category, top.server_port, top.bytes, top.retransmits, top.rtos, top.rtt, top.rtt_max, top.segments,
+          ${FAILURE_SELECT.map((c) => `top.${c}`).join(', ')},
           c.ip AS c_ip, c.pod AS c_pod, c.namespace AS c_namespace, c.workload AS c_workload, c.kind AS c_kind,
           c.node AS c_node, c.zone AS c_zone,
           s.ip AS s_ip, s.pod AS s_pod, s.namespace AS s_namespace, s.workload AS s_workload, s.kind AS s_kind,
@@ -532,7 +550,7 @@ export class DuckDbStore implements FlowStore {
               FROM f JOIN endpoints c ON c.id = f.client_ep JOIN endpoints s ON s.id = f.server_ep
                 LEFT JOIN endpoints v ON v.id = f.via_ep),
         g AS (SELECT category, ck, sk, NULL AS server_port, sum(bytes) AS bytes, sum(retransmits) AS retransmits, sum(rtos) AS rtos,
-                ${exactSum('segments')} AS segments,
+                ${exactSum('segments')} AS segments, ${FAILURE_SUMS},
                 sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt, sum(rtt_n) AS rtt_n, max(rtt_max) AS rtt_max,
                 any_value(c_ip) AS c_ip, any_value(c_pod) AS c_pod, any_value(c_namespace) AS c_namespace,
                 any_value(c_workload) AS c_workload, any_value(c_kind) AS c_kind, any_value(c_node) AS c_node,
@@ -550,6 +568,7 @@ export class DuckDbStore implements FlowStore {
       const retransmits = num(r.retransmits);
       const rtos = num(r.rtos);
       const rttUs = numOrNull(r.rtt);
+      const failures = failureTotals(r);
       const value =
         q.metric === 'bytes'
           ? bytes
@@ -557,7 +576,9 @@ export class DuckDbStore implements FlowStore {
             ? retransmits
             : q.metric === 'rtos'
               ? rtos
-              : (rttUs ?? 0);
+              : q.metric === 'failures'
+                ? failures.failures
+                : (rttUs ?? 0);
       return {
         category: categoryFromCode(num(r.category)),
         local: end(r, 'c'),
@@ -570,6 +591,7 @@ export class DuckDbStore implements FlowStore {
         rttUs,
         rttMaxUs: numOrNull(r.rtt_max),
         segments: numOrNull(r.segments),
+        ...failures,
       };
     });
     return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result };
@@ -586,7 +608,7 @@ export class DuckDbStore implements FlowStore {
               LEFT JOIN endpoints v ON v.id = f.via_ep)
       SELECT ck, sk, arg_max(category, bytes) AS category, sum(bytes) AS bytes, sum(retransmits) AS retransmits,
         sum(rtos) AS rtos, sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt, max(rtt_max) AS rtt_max,
-        ${exactSum('segments')} AS segments, CASE WHEN count(DISTINCT via) = 1 THEN max(via) END AS via,
+        ${exactSum('segments')} AS segments, CASE WHEN count(DISTINCT via) = 1 THEN max(via) END AS via, ${FAILURE_SUMS},
         any_value(c_ip) AS c_ip, any_value(c_pod) AS c_pod, any_value(c_namespace) AS c_namespace,
         any_value(c_workload) AS c_workload, any_value(c_kind) AS c_kind,
         any_value(s_ip) AS s_ip, any_value(s_pod) AS s_pod, any_value(s_namespace) AS s_namespace,
@@ -620,6 +642,7 @@ export class DuckDbStore implements FlowStore {
         rttMaxUs: numOrNull(r.rtt_max),
         via: str(r.via),
         segments: numOrNull(r.segments),
+        ...failureTotals(r),
       });
     }
     return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result: { nodes: [...nodes.values()], edges } };
@@ -663,7 +686,10 @@ export class DuckDbStore implements FlowStore {
           ? 'sum(retransmits)'
           : q.metric === 'rtos'
             ? 'sum(rtos)'
-            : 'sum(rtt_sum) / nullif(sum(rtt_n), 0)';
+            : q.metric === 'failures'
+              ? 'sum(failures)'
+              : 'sum(rtt_sum) / nullif(sum(rtt_n), 0)';
+    const failureSeries = failureSeriesSql();
     // Flows, their names and their category come from the merge over the whole range (merge.ts), so a flow
     // is in one series and one category; a Service address view absorbed by its backends is not plotted.
     // Per step, each direction of a flow is counted from the end whose total over the whole range is larger
@@ -674,12 +700,15 @@ export class DuckDbStore implements FlowStore {
       per AS (
         SELECT bucket // ${stepS} * ${stepS} AS t, client_ip, server_ip, server_port, sum(c_sent) AS cs,
           sum(c_recv) AS cr, sum(s_sent) AS ss, sum(s_recv) AS sr, sum(retransmits) AS retransmits,
-          sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n
+          sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n,
+          ${failureSeries.perSums}
         FROM src GROUP BY 1, client_ip, server_ip, server_port),
-      choice AS (SELECT client_ip, server_ip, server_port, sum(cs) >= sum(sr) AS up_c, sum(ss) >= sum(cr) AS down_s
+      choice AS (SELECT client_ip, server_ip, server_port, sum(cs) >= sum(sr) AS up_c, sum(ss) >= sum(cr) AS down_s,
+          ${failureSeries.picks}
         FROM per GROUP BY client_ip, server_ip, server_port),
       f AS (SELECT per.t, per.retransmits, per.rtos, per.rtt_sum, per.rtt_n, fl.category, fl.client_ep, fl.server_ep,
-          (CASE WHEN up_c THEN cs ELSE sr END) + (CASE WHEN down_s THEN ss ELSE cr END) AS bytes
+          (CASE WHEN up_c THEN cs ELSE sr END) + (CASE WHEN down_s THEN ss ELSE cr END) AS bytes,
+          ${failureSeries.perStep} AS failures
         FROM per JOIN choice USING (client_ip, server_ip, server_port) JOIN fl USING (client_ip, server_ip, server_port)),
       p AS (SELECT t, ${seriesKey} AS name, ${value} AS v
         FROM f JOIN endpoints c ON c.id = f.client_ep JOIN endpoints s ON s.id = f.server_ep GROUP BY t, name),

@@ -3,7 +3,8 @@
  * (clickhouse-store.ts) takes over when one machine is outgrown (see docs/hub.md).
  */
 import type { Category } from '../classify/category.js';
-import type { FlowCounters } from '../contracts/report.js';
+import type { FailureCounters, FlowCounters } from '../contracts/report.js';
+import type { MergedFailures } from './merge.js';
 
 /** One end of a flow, as named at ingest time. Names are null where unknown. */
 export interface Endpoint {
@@ -30,8 +31,11 @@ export interface ViaEnd {
 
 export type Side = 'client' | 'server';
 
-/** One monitored end's counters for one flow over one report window. Oriented client → server. */
-export interface FlowRow extends FlowCounters {
+/**
+ * One monitored end's counters for one flow over one report window. Oriented client → server. The failure
+ * counters (report contract 1.2) are optional: absent means 0.
+ */
+export interface FlowRow extends FlowCounters, FailureCounters {
   clientIp: string;
   serverIp: string;
   serverPort: number;
@@ -66,7 +70,8 @@ export interface StoredReport {
   other: OtherTotals;
 }
 
-export type Metric = 'bytes' | 'retransmits' | 'rtos' | 'rtt';
+/** `failures` (API 1.3): connect failures + resets + drops (merge.ts `failureScore`), failing flows first. */
+export type Metric = 'bytes' | 'retransmits' | 'rtos' | 'rtt' | 'failures';
 export type GroupBy = 'flow' | 'pod' | 'workload' | 'namespace';
 
 export interface RangeQuery {
@@ -94,7 +99,15 @@ export interface TopQuery extends RangeQuery {
 /** One end of a query row: an Endpoint without the service, and without an ip once rows are grouped. */
 export type EndSummary = Omit<Endpoint, 'ip' | 'service'> & { ip: string | null };
 
-export interface TopRow {
+/**
+ * Why a row's or edge's connections and packets failed (API 1.3), merged per flow by merge.ts FAILURE_MERGE and
+ * summed over the flows of a group: connect attempts, failures, refusals and SYN retransmissions (the client's),
+ * resets in each direction (client→server, server→client) and their total, packets dropped (both ends, all
+ * reasons) and by kernel drop reason, and `failures`, the ranking value of `metric=failures`.
+ */
+export type FailureTotals = MergedFailures & { resets: number; failures: number };
+
+export interface TopRow extends FailureTotals {
   category: Category;
   local: EndSummary;
   remote: EndSummary & { service: string | null };
@@ -133,7 +146,7 @@ export interface MapNode {
   bytes: number;
 }
 
-export interface MapEdge {
+export interface MapEdge extends FailureTotals {
   id: string;
   source: string;
   target: string;

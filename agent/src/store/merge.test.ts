@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { Endpoint, FlowRow, Side } from './flow-store.js';
 import { emptyCounters } from '../contracts/report.js';
 import { mergeCategories } from '../classify/category.js';
-import { isLoopback, mergeFlows } from './merge.js';
+import { failureScore, isLoopback, mergeFlows } from './merge.js';
 
 const end = (ip: string): Endpoint => ({
   ip,
@@ -209,4 +209,44 @@ test('a flow has one category, decided after its ends are merged', () => {
   assert.equal(f!.category, 'INTER_AZ');
   assert.equal(mergeCategories(['UNCLASSIFIED', 'INTRA_AZ']), 'INTRA_AZ');
   assert.equal(mergeCategories(['AMAZON_S3', 'UNCLASSIFIED']), 'AMAZON_S3');
+});
+
+test('failures: connects are the client end’s, a reset seen by both ends counts once, drops add up per reason', () => {
+  const [f] = mergeFlows([
+    // 3 attempts, 2 failed (1 refused), 4 SYN retransmissions; the client reset the connection once and was reset
+    // twice; 5 packets dropped by a netfilter rule on the client's node.
+    row('client', {
+      connectAttempts: 3,
+      connectFailures: 2,
+      connectRefused: 1,
+      synRetransmits: 4,
+      resetsSent: 1,
+      resetsReceived: 2,
+      drops: { NETFILTER_DROP: 5 },
+    }),
+    // The server saw the client's reset (received 1) and sent 2 — the same three resets — plus its own drops.
+    row('server', { resetsSent: 2, resetsReceived: 1, drops: { NETFILTER_DROP: 1, TCP_INVALID_SEQUENCE: 2 } }),
+  ]).values();
+  assert.equal(f?.connectAttempts, 3);
+  assert.equal(f?.connectFailures, 2);
+  assert.equal(f?.connectRefused, 1);
+  assert.equal(f?.synRetransmits, 4);
+  assert.equal(f?.resetsFromClient, 1, 'never counted twice');
+  assert.equal(f?.resetsFromServer, 2);
+  assert.deepEqual(f?.dropsByReason, { NETFILTER_DROP: 6, TCP_INVALID_SEQUENCE: 2 });
+  assert.equal(f?.drops, 8);
+  assert.equal(failureScore(f!), 2 + 1 + 2 + 8);
+});
+
+test('failures: when one end missed a reset the other saw, the larger view stands; absent counters are 0', () => {
+  const [f] = mergeFlows([
+    row('client', { resetsReceived: 1 }),
+    row('client', {}), // a report of an agent before contract 1.2
+    row('server', { resetsSent: 3, connectAttempts: 9 }), // a server end never opens: its attempts are not the flow's
+  ]).values();
+  assert.equal(f?.resetsFromServer, 3);
+  assert.equal(f?.resetsFromClient, 0);
+  assert.equal(f?.connectAttempts, 0);
+  assert.deepEqual(f?.dropsByReason, {});
+  assert.equal(f?.drops, 0);
 });

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbStore, SCHEMA_VERSION } from './duckdb-store.js';
 import type { Endpoint, FlowRow, StoredReport, TopQuery } from './flow-store.js';
-import { mergeFlows } from './merge.js';
+import { FAILURE_COUNTER_NAMES } from '../contracts/report.js';
+import { FAILURE_END_COLUMNS, mergeFlows, snake } from './merge.js';
 
 /** The roll-up tables' columns in schema version 1 (before segment counts), in order. */
 const V1_ROLLUP_COLUMNS = [
@@ -30,6 +31,9 @@ const V1_ROLLUP_COLUMNS = [
 ];
 const SEGMENT_COLUMNS = ['c_seg_sent', 'c_seg_recv', 's_seg_sent', 's_seg_recv'];
 const VIA_COLUMNS = ['via_ip', 'via_port', 'via_ep'];
+/** Schema 4: each end's failure counters, drops and drop_reasons (roll-ups); raw rows have one set. */
+const FAILURE_ROLLUP_COLUMNS = [...FAILURE_END_COLUMNS, 'drops', 'drop_reasons'];
+const FAILURE_RAW_COLUMNS = [...FAILURE_COUNTER_NAMES.map(snake), 'drops', 'drop_reasons'];
 const M = 60_000;
 const H = 60 * M;
 
@@ -101,6 +105,13 @@ const columnsOf = async (dir: string, table: string): Promise<string[]> =>
     ])
   ).map((r) => String(r.column_name));
 
+const dropFailureColumns = [
+  ...FAILURE_RAW_COLUMNS.map((c) => `ALTER TABLE flows_raw DROP COLUMN ${c}`),
+  ...['flows_300', 'flows_900', 'flows_3600'].flatMap((t) =>
+    FAILURE_ROLLUP_COLUMNS.map((c) => `ALTER TABLE ${t} DROP COLUMN ${c}`)
+  ),
+];
+
 test('a store written by schema version 1 opens, keeps its data, and gains segment counts', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'flowlens-migrate-'));
   try {
@@ -114,8 +125,9 @@ test('a store written by schema version 1 opens, keeps its data, and gains segme
     await v1.append(pending);
     await v1.close();
     // What a version-1 hub left on disk: the roll-ups without segment columns, no via columns (schema 3), flows
-    // keyed by bare IP (schema 3 keys them by identity), no schema_version key.
+    // keyed by bare IP (schema 3 keys them by identity), no failure columns (schema 4), no schema_version key.
     await sql(dir, [
+      ...dropFailureColumns,
       ...['flows_300', 'flows_900', 'flows_3600'].flatMap((t) =>
         SEGMENT_COLUMNS.map((c) => `ALTER TABLE ${t} DROP COLUMN ${c}`)
       ),
@@ -175,7 +187,7 @@ test('a store written by schema version 1 opens, keeps its data, and gains segme
     for (const t of ['flows_300', 'flows_900', 'flows_3600']) {
       assert.deepEqual(
         await columnsOf(dir, t),
-        [...V1_ROLLUP_COLUMNS, ...SEGMENT_COLUMNS, ...VIA_COLUMNS],
+        [...V1_ROLLUP_COLUMNS, ...SEGMENT_COLUMNS, ...VIA_COLUMNS, ...FAILURE_ROLLUP_COLUMNS],
         `${t} migrated`
       );
     }
@@ -211,6 +223,76 @@ test('a store written by a newer schema version is refused with a clear error', 
     await sql(dir, [`INSERT OR REPLACE INTO meta VALUES ('schema_version', ${SCHEMA_VERSION})`]);
     await newer.open();
     await newer.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a store written by schema version 3 opens, keeps its data, and stores failures from then on', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'flowlens-migrate-'));
+  try {
+    const t0 = Math.floor(Date.now() / H) * H - 4 * H;
+    const old = [...windowReports(t0, 1), ...windowReports(t0 + 30_000, 2)]; // rolled up and compacted in v3
+    const pending = windowReports(t0 + 20 * M, 3); // raw in v3, not rolled up yet
+    const v3 = new DuckDbStore({ dataDir: dir, threads: 1 });
+    await v3.open();
+    await v3.append(old);
+    await v3.maintain(t0 + 15 * M);
+    await v3.append(pending);
+    await v3.close();
+    // What a version-3 hub left on disk: no failure columns anywhere.
+    await sql(dir, [...dropFailureColumns, `UPDATE meta SET value = 3 WHERE key = 'schema_version'`, 'CHECKPOINT']);
+    assert.deepEqual(await columnsOf(dir, 'flows_300'), [...V1_ROLLUP_COLUMNS, ...SEGMENT_COLUMNS, ...VIA_COLUMNS]);
+
+    const store = new DuckDbStore({ dataDir: dir, threads: 1 });
+    await store.open();
+    // After the upgrade: a 1.2 agent's counters, both ends.
+    const later = windowReports(t0 + 2 * H, 4);
+    Object.assign(later[0]!.rows[0]!, {
+      connectAttempts: 5,
+      connectFailures: 2,
+      connectRefused: 2,
+      resetsSent: 1,
+      drops: { NETFILTER_DROP: 7 },
+    });
+    Object.assign(later[1]!.rows[0]!, { resetsReceived: 1, drops: { NO_SOCKET: 2 } });
+    await store.append(later);
+    const q = (fromMs: number, toMs: number): TopQuery => ({
+      fromMs,
+      toMs,
+      metric: 'failures',
+      limit: 10,
+      groupBy: 'flow',
+    });
+    const merged = (reports: StoredReport[]) => [...mergeFlows(reports.flatMap((r) => r.rows)).values()][0]!;
+    for (const label of ['raw', 'rolled up']) {
+      const [before] = (await store.topContributors(q(t0, t0 + 5 * M))).result;
+      assert.equal(before?.bytes, merged(old).bytes, `${label}: version-3 roll-ups keep their bytes`);
+      assert.equal(before?.segments, merged(old).segments);
+      assert.deepEqual([before?.drops, before?.resets, before?.connectAttempts], [0, 0, 0], 'old rows: no failures');
+      const [p] = (await store.topContributors(q(t0 + 20 * M, t0 + 25 * M))).result;
+      assert.equal(p?.bytes, merged(pending).bytes, `${label}: version-3 raw rows roll up`);
+      const [after] = (await store.topContributors(q(t0 + 2 * H, t0 + 2 * H + 5 * M))).result;
+      assert.deepEqual(after?.dropsByReason, { NETFILTER_DROP: 7, NO_SOCKET: 2 }, `${label}: drops by reason`);
+      assert.equal(after?.drops, 9);
+      assert.equal(after?.resets, 1, `${label}: one reset, seen by both ends`);
+      assert.deepEqual([after?.connectAttempts, after?.connectFailures, after?.connectRefused], [5, 2, 2]);
+      assert.equal(after?.value, 2 + 1 + 9);
+      const [whole] = (await store.topContributors(q(t0, t0 + 3 * H))).result;
+      assert.equal(whole?.bytes, merged([...old, ...pending, ...later]).bytes);
+      assert.equal(whole?.drops, 9);
+      await store.maintain(t0 + 3 * H);
+    }
+    await store.close();
+    for (const t of ['flows_300', 'flows_900', 'flows_3600']) {
+      assert.deepEqual(
+        await columnsOf(dir, t),
+        [...V1_ROLLUP_COLUMNS, ...SEGMENT_COLUMNS, ...VIA_COLUMNS, ...FAILURE_ROLLUP_COLUMNS],
+        `${t} migrated`
+      );
+    }
+    const [version] = await sql(dir, [`SELECT value FROM meta WHERE key = 'schema_version'`]);
+    assert.equal(Number(version?.value), SCHEMA_VERSION);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -13,6 +13,7 @@ import type { Category } from '../classify/category.js';
 import { stopTestStandin, testStoreKinds, withTestStore, type StoreKind } from './clickhouse-test-stores.js';
 import type { Endpoint, FlowRow, FlowStore, Side, StoredReport, TopRow, ViaEnd } from './flow-store.js';
 import { mergeFlows, type MergedFlow } from './merge.js';
+import { assertFailures, randomFailures } from './failure-oracle.testlib.js';
 
 const H = 3600_000;
 const D = 24 * H;
@@ -95,6 +96,7 @@ function clusterWindow(w: number, rand: () => number): { client: FlowRow[]; serv
         rttMaxUs: 2000 + Math.floor(rand() * 900),
         via: viaClient,
         ...(rand() < 0.2 ? { category: cats[0] } : {}),
+        ...randomFailures(rand, 'client'),
       })
     );
     if (rand() < 0.85) {
@@ -109,6 +111,7 @@ function clusterWindow(w: number, rand: () => number): { client: FlowRow[]; serv
           rttAvgUs: 100 + Math.floor(rand() * 900),
           rttMaxUs: 1000 + Math.floor(rand() * 900),
           via: viaServer,
+          ...randomFailures(rand, 'server'),
         })
       );
     }
@@ -143,6 +146,7 @@ function clusterWindow(w: number, rand: () => number): { client: FlowRow[]; serv
         segmentsReceived: Math.ceil(up / 1448),
         via: nodePort,
         retransmits: 1,
+        ...randomFailures(rand, 'server'),
       })
     );
   }
@@ -155,6 +159,9 @@ function clusterWindow(w: number, rand: () => number): { client: FlowRow[]; serv
       retransmits: 2,
       rttAvgUs: 300,
       rttMaxUs: 4000,
+      // The client's view of the NodePort: its connects and resets are the backends' too (absorbed as max(0, its
+      // view − the group's)); its drops happened on its own node (added).
+      ...randomFailures(rand, 'client'),
     })
   );
   // Loopback on both nodes: the same addresses, never one flow.
@@ -225,6 +232,7 @@ for (const kind of testStoreKinds()) {
           assert.equal(r.remote.service, e.service, `${label}: service of ${rowKey(r)}`);
           assert.equal(r.rttMaxUs, e.rttMaxUs, `${label}: rtt max`);
           assert.ok(Math.abs((r.rttUs ?? 0) - (e.rttUs ?? 0)) < 1e-6, `${label}: rtt`);
+          assertFailures(r, e, `${label}: ${rowKey(r)}`);
         }
         assert.ok(
           got.every((r) => r.remote.ip !== '192.168.0.2' && r.remote.ip !== '10.96.0.10'),

@@ -9,7 +9,7 @@ const USAGE = `Usage: flowlens-agent top [options]
 
   --hub URL          the hub (default $FLOWLENS_HUB_URL or http://127.0.0.1:7470)
   --category C       INTRA_AZ, INTER_AZ, AMAZON_S3, AMAZON_DYNAMODB or UNCLASSIFIED (comma-separated for several)
-  --metric M         bytes (default), retransmits, rtos or rtt
+  --metric M         bytes (default), retransmits, rtos, rtt or failures
   --limit N          rows (default 20, at most 500)
   --group-by G       flow (default), pod, workload or namespace
   --namespace NS     flows with either end in this namespace

@@ -3,21 +3,29 @@ import type { Metric } from '../../datasource/hubTypes';
 import { columnsVariable, flowTableRunner, flowTableSection, localPodVariable } from '../shared/flowTable';
 import { FLOW_QUICK_RANGES, pageScene } from '../shared/pageScene';
 import { flowsNamespaceVariable, metricVariable } from '../shared/variables';
+import { rankedColumnName } from '../../frames/topTalkersFrame';
 import type { FlowView } from './flowViews';
 
 export function flowsScene(ds: AppDatasources, view: FlowView) {
   const runner = flowTableRunner(ds.flows, {
     queryType: 'topTalkers',
-    // Interpolated by the datasource (applyTemplateVariables) like the namespace.
-    metric: '$metric' as Metric,
+    // Interpolated by the datasource (applyTemplateVariables) like the namespace; a view may fix it.
+    metric: view.rank ?? ('$metric' as Metric),
     categories: view.categories,
     namespace: '$namespace',
     groupBy: 'flow',
     limit: 500,
   });
   return pageScene({
-    variables: [flowsNamespaceVariable(ds.flows), metricVariable(), localPodVariable(), columnsVariable()],
+    variables: [
+      flowsNamespaceVariable(ds.flows),
+      ...(view.rank ? [] : [metricVariable()]),
+      localPodVariable(),
+      columnsVariable(),
+    ],
     quickRanges: FLOW_QUICK_RANGES,
-    body: flowTableSection(`${view.title} flows`, view.description, runner),
+    body: flowTableSection(`${view.title} flows`, view.description, runner, {
+      sortBy: view.rank ? rankedColumnName(view.rank) : undefined,
+    }),
   });
 }

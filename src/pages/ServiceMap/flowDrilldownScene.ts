@@ -24,7 +24,7 @@ export function flowDrilldownScene(ds: AppDatasources, endpoint: EndpointRef, pe
       title,
       'Outbound: the first endpoint opened the connection; inbound: it accepted it.',
       runner,
-      500
+      { minHeight: 500 }
     ),
   });
 }

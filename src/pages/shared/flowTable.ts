@@ -69,8 +69,9 @@ export function flowTableSection(
   title: string,
   description: string,
   runner: SceneQueryRunner,
-  minHeight = 600
+  opts: { minHeight?: number; sortBy?: string } = {}
 ): SceneFlexLayout {
+  const { minHeight = 600, sortBy = 'Data transferred' } = opts;
   const count = PanelBuilders.stat()
     .setTitle(FLOW_COUNT_TITLE)
     .setDescription('Rows in the table below.')
@@ -87,7 +88,7 @@ export function flowTableSection(
         ],
       })
     )
-    .setOption('sortBy', [{ displayName: 'Data transferred', desc: true }])
+    .setOption('sortBy', [{ displayName: sortBy, desc: true }])
     .setOption('showHeader', true)
     // Shown when there are no rows; an empty cell stays empty (a field-level noValue would fill it).
     .setNoValue('No flows in this time range')

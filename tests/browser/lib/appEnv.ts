@@ -73,8 +73,19 @@ export interface AppEnv {
 
 /**
  * The fixtures' calls all run frontend → backends. One more report from node-a2 has cart call frontend back
- * (port 8081), so the frontend ⇄ cart pair has flows in both directions for the drilldown to show.
+ * (port 8081), so the frontend ⇄ cart pair has flows in both directions for the drilldown to show. That call
+ * also fails now and then (report contract 1.2): the Flows page's failure columns and its "Failing" view have
+ * values to show.
  */
+export const REVERSE_CALL_FAILURES = {
+  connectAttempts: 6,
+  connectFailures: 2,
+  connectRefused: 1,
+  synRetransmits: 3,
+  resetsReceived: 1,
+  drops: { NETFILTER_DROP: 4, NO_SOCKET: 1 },
+};
+
 function reverseCallReport(reports: ReportV1[]): ReportV1 {
   const a2 = reports.find((r) => r.node === 'node-a2')!;
   const served = a2.flows[0]!;
@@ -94,6 +105,7 @@ function reverseCallReport(reports: ReportV1[]): ReportV1 {
         retransmits: 2,
         rtos: 1,
         rttUs: { min: 300, avg: 450, max: 900 },
+        ...REVERSE_CALL_FAILURES,
       },
     ],
     other: { ...a2.other, ...emptyCounters() },

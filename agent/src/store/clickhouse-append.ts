@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { CATEGORY_CODE } from '../classify/category.js';
+import { FAILURE_COUNTER_NAMES } from '../contracts/report.js';
 import { RAW_NAMES } from './clickhouse-schema.js';
 import type { Endpoint, StoredReport } from './flow-store.js';
 import { flowIdentity } from './merge.js';
@@ -107,10 +108,18 @@ export function rawRows(r: StoredReport, ids: Ids, fresh: Map<string, Endpoint>)
     f.via ? ids.address(f.via.ip) : '0',
     f.via ? port(r.reportId, f.via.port) : 0,
     f.via ? ids.endpoint(f.via.endpoint, fresh) : '0',
+    ...FAILURE_COUNTER_NAMES.map((n) => f[n] ?? 0),
+    ...dropColumns(f.drops),
   ]);
 }
 
-if (RAW_NAMES.length !== 21) {
+/** A row's dropped packets and its drops by reason (only reasons with a count: the map stays short). */
+function dropColumns(drops: Record<string, number> | undefined): [number, Record<string, number>] {
+  const kept = Object.entries(drops ?? {}).filter(([, n]) => n > 0);
+  return [kept.reduce((s, [, n]) => s + n, 0), Object.fromEntries(kept)];
+}
+
+if (RAW_NAMES.length !== 21 + FAILURE_COUNTER_NAMES.length + 2) {
   throw new Error(`clickhouse-append: raw row shape (${RAW_NAMES.length} columns) out of step with the schema`);
 }
 

@@ -6,9 +6,18 @@
  */
 import { categoryFromRankSql } from './clickhouse-schema.js';
 import { RAW_AS_ROLLUP } from './duckdb-schema.js';
-import { categoryWhere, endColumns, endFilters, groupKey, metricOrder } from './duckdb-sql.js';
+import {
+  FAILURE_SELECT,
+  categoryWhere,
+  endColumns,
+  endFilters,
+  failureSeriesSql,
+  failureSums,
+  groupKey,
+  metricOrder,
+} from './duckdb-sql.js';
 import type { GroupBy, MapQuery, RangeQuery, SeriesQuery, TopQuery } from './flow-store.js';
-import { CLICKHOUSE_DIALECT, exactSum, mergedFlowsSql } from './merge.js';
+import { CLICKHOUSE_DIALECT, FAILURE_END_COLUMNS, exactSum, mergedFlowsSql } from './merge.js';
 import type { Plan } from './plan.js';
 
 /** A ClickHouse string literal: backslashes and quotes escaped (ClickHouse reads `\` as an escape). */
@@ -17,10 +26,14 @@ export function chString(s: string): string {
 }
 
 /** Endpoints, one row per id (the table is a ReplacingMergeTree: repeats until a merge collapses them). */
-const EP = '(SELECT * FROM endpoints FINAL)';
+export const EP = '(SELECT * FROM endpoints FINAL)';
+
+/** The roll-up columns of schema 2: each end's failure counters the merge reads, drops, drops by reason. */
+const FAILURES = `${FAILURE_END_COLUMNS.join(', ')}, drops, drop_reasons`;
 
 const MEASURES = `client_ip, server_ip, server_port, category, client_ep, server_ep, c_sent, c_recv, s_sent, s_recv,
-  retransmits, rtos, rtt_sum, rtt_n, rtt_max, c_seg_sent, c_seg_recv, s_seg_sent, s_seg_recv, via_ip, via_port, via_ep`;
+  retransmits, rtos, rtt_sum, rtt_n, rtt_max, c_seg_sent, c_seg_recv, s_seg_sent, s_seg_recv, via_ip, via_port, via_ep,
+  ${FAILURES}`;
 
 /** The end filters of the query, on ClickHouse (the endpoints subqueries read the local dictionary). */
 function filters(q: RangeQuery): string {
@@ -40,7 +53,7 @@ export function source(plan: Plan, q: RangeQuery, rawOnly = false): string {
     (s) => `SELECT toUInt32(bucket) AS bucket, client_ip, server_ip, server_port,
       ${categoryFromRankSql('category_rank')} AS category, client_ep, server_ep, c_sent, c_recv, s_sent, s_recv,
       retransmits, rtos, rtt_sum, rtt_n, rtt_max, c_seg_sent, c_seg_recv, s_seg_sent, s_seg_recv, via_ip, via_port,
-      via_ep FROM flows_${s.stepS} WHERE bucket >= toDateTime(${s.fromS}) AND bucket < toDateTime(${s.toS})${extra}`
+      via_ep, ${FAILURES} FROM flows_${s.stepS} WHERE bucket >= toDateTime(${s.fromS}) AND bucket < toDateTime(${s.toS})${extra}`
   );
   return parts.length > 0
     ? parts.join('\nUNION ALL\n')
@@ -66,7 +79,8 @@ export function topSql(plan: Plan, q: TopQuery): string {
     return `WITH tops AS (SELECT *, rtt_sum / nullif(rtt_n, 0) AS rtt FROM (${f}) ${having}
         ORDER BY ${order}, client_ip, server_ip, server_port LIMIT ${q.limit})
       SELECT t.category AS category, t.server_port AS server_port, t.bytes AS bytes,
-        t.retransmits AS retransmits, t.rtos AS rtos, t.rtt AS rtt, t.rtt_max AS rtt_max, t.segments AS segments, ${END('c')}, ${END('s')}, coalesce(v.service, s.service) AS s_service
+        t.retransmits AS retransmits, t.rtos AS rtos, t.rtt AS rtt, t.rtt_max AS rtt_max, t.segments AS segments,
+        ${FAILURE_SELECT.map((c) => `t.${c} AS ${c}`).join(', ')}, ${END('c')}, ${END('s')}, coalesce(v.service, s.service) AS s_service
       FROM tops t JOIN ${EP} c ON c.id = t.client_ep JOIN ${EP} s ON s.id = t.server_ep
         LEFT JOIN ${EP} v ON v.id = t.via_ep
       ORDER BY ${order.replace(/\brtt\b/, 't.rtt')}, t.client_ip, t.server_ip, t.server_port`;
@@ -78,7 +92,7 @@ export function topSql(plan: Plan, q: TopQuery): string {
         LEFT JOIN ${EP} v ON v.id = f.via_ep),
     g AS (SELECT category, ck, sk, NULL AS server_port, sum(bytes) AS bytes, sum(retransmits) AS retransmits,
         sum(rtos) AS rtos, ${exactSum('segments')} AS segments, sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt,
-        sum(rtt_n) AS rtt_n, max(rtt_max) AS rtt_max, ${firstOf([...END_NAMES('c'), ...END_NAMES('s')])},
+        sum(rtt_n) AS rtt_n, max(rtt_max) AS rtt_max, ${failureSums(CLICKHOUSE_DIALECT)}, ${firstOf([...END_NAMES('c'), ...END_NAMES('s')])},
         if(uniqExact(s_service) = 1, max(s_service), NULL) AS s_service
       FROM j GROUP BY category, ck, sk)
     SELECT * FROM g ${having} ORDER BY ${order}, ck, sk LIMIT ${q.limit}`;
@@ -94,6 +108,7 @@ export function mapSql(plan: Plan, q: MapQuery): string {
     SELECT ck, sk, argMax(category, bytes) AS category, sum(bytes) AS bytes, sum(retransmits) AS retransmits,
       sum(rtos) AS rtos, sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt, max(rtt_max) AS rtt_max,
       ${exactSum('segments')} AS segments, if(uniqExact(via) = 1, max(via), NULL) AS via,
+      ${failureSums(CLICKHOUSE_DIALECT)},
       ${firstOf([...END_NAMES('c', ['ip', 'pod', 'namespace', 'workload', 'kind']), ...END_NAMES('s', ['ip', 'pod', 'namespace', 'workload', 'kind', 'service'])])}
     FROM j GROUP BY ck, sk ORDER BY sum(bytes) DESC, ck, sk LIMIT ${q.limit}`;
 }
@@ -114,7 +129,10 @@ export function seriesSql(plan: Plan, q: SeriesQuery, stepS: number, rawOnly: bo
         ? 'sum(retransmits)'
         : q.metric === 'rtos'
           ? 'sum(rtos)'
-          : 'sum(rtt_sum) / nullif(sum(rtt_n), 0)';
+          : q.metric === 'failures'
+            ? 'sum(failures)'
+            : 'sum(rtt_sum) / nullif(sum(rtt_n), 0)';
+  const failureSeries = failureSeriesSql();
   // The DuckDB store's series (duckdb-store.ts `timeseries`): flows and categories from the merge over the
   // whole range, each direction per step from the end whose range total is larger.
   return `WITH src AS (${source(plan, q, rawOnly)}),
@@ -122,13 +140,14 @@ export function seriesSql(plan: Plan, q: SeriesQuery, stepS: number, rawOnly: bo
     per AS (
       SELECT intDiv(bucket, ${stepS}) * ${stepS} AS t, client_ip, server_ip, server_port, sum(c_sent) AS cs,
         sum(c_recv) AS cr, sum(s_sent) AS ss, sum(s_recv) AS sr, sum(retransmits) AS retransmits,
-        sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n
+        sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n, ${failureSeries.perSums}
       FROM src GROUP BY t, client_ip, server_ip, server_port),
-    choice AS (SELECT client_ip, server_ip, server_port, sum(cs) >= sum(sr) AS up_c, sum(ss) >= sum(cr) AS down_s
+    choice AS (SELECT client_ip, server_ip, server_port, sum(cs) >= sum(sr) AS up_c, sum(ss) >= sum(cr) AS down_s,
+        ${failureSeries.picks}
       FROM per GROUP BY client_ip, server_ip, server_port),
     f AS (SELECT per.t AS t, per.retransmits AS retransmits, per.rtos AS rtos, per.rtt_sum AS rtt_sum,
         per.rtt_n AS rtt_n, fl.category AS category, fl.client_ep AS client_ep, fl.server_ep AS server_ep,
-        (if(up_c, cs, sr)) + (if(down_s, ss, cr)) AS bytes
+        (if(up_c, cs, sr)) + (if(down_s, ss, cr)) AS bytes, ${failureSeries.perStep} AS failures
       FROM per JOIN choice USING (client_ip, server_ip, server_port) JOIN fl USING (client_ip, server_ip, server_port)),
     p AS (SELECT t, ${seriesKey} AS name, ${value} AS v
       FROM f JOIN ${EP} c ON c.id = f.client_ep JOIN ${EP} s ON s.id = f.server_ep GROUP BY t, name),

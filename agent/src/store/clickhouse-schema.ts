@@ -16,7 +16,9 @@
  * table `<name>`; the materialized views live beside the local tables, so each shard rolls up its own rows.
  */
 import { CATEGORY_CODE, CATEGORY_PRECEDENCE } from '../classify/category.js';
+import { FAILURE_COUNTER_NAMES } from '../contracts/report.js';
 import { ROLLUP_STEPS } from './duckdb-schema.js';
+import { FAILURE_END_VIEWS, snake } from './merge.js';
 
 export { ROLLUP_STEPS };
 
@@ -47,16 +49,31 @@ export function categoryFromRankSql(column: string): string {
   return `CASE ${column} ${CATEGORY_PRECEDENCE.map((c, i) => `WHEN ${i} THEN ${CATEGORY_CODE[c]}`).join(' ')} ELSE ${last} END`;
 }
 
-export const RAW_COLUMNS = `ts DateTime, client_ip UInt64, server_ip UInt64, server_port UInt16, side UInt8, category UInt8,
+/** Version 1's raw columns (kept as they were: migration 1 creates them, later migrations add to them). */
+const RAW_COLUMNS_V1 = `ts DateTime, client_ip UInt64, server_ip UInt64, server_port UInt16, side UInt8, category UInt8,
   client_ep UInt64, server_ep UInt64, bytes_sent Float64, bytes_received Float64, segments_sent Float64,
   segments_received Float64, retransmits Float64, rtos Float64, conns_opened Float64, conns_closed Float64,
   rtt_avg Nullable(Float64), rtt_max Nullable(Float64), via_ip UInt64, via_port UInt16, via_ep UInt64`;
 
+/**
+ * Version 2 (report contract 1.2): the row's own failure counters under the DuckDB store's raw names
+ * (`connect_attempts`, …), its dropped packets and the drops by kernel reason (a Map; merge.ts
+ * CLICKHOUSE_DIALECT sums it with sumMap / mapAdd). Rows stored before version 2 read 0 and an empty map.
+ */
+const RAW_FAILURE_COLUMNS = [
+  ...FAILURE_COUNTER_NAMES.map((n) => `${snake(n)} Float64 DEFAULT 0`),
+  'drops Float64 DEFAULT 0',
+  'drop_reasons Map(LowCardinality(String), Float64)',
+];
+
+const names = (columns: string[]): string[] => columns.map((c) => c.trim().split(/\s+/)[0]!);
+const RAW_V1_NAMES = names(RAW_COLUMNS_V1.split(','));
+
 /** Raw row field names in insert order (clickhouse-append.ts builds rows with exactly these). */
-export const RAW_NAMES = RAW_COLUMNS.split(',').map((c) => c.trim().split(/\s+/)[0]!);
+export const RAW_NAMES = [...RAW_V1_NAMES, ...names(RAW_FAILURE_COLUMNS)];
 
 const sum = (c: string): string => `${c} SimpleAggregateFunction(sum, Float64)`;
-export const ROLLUP_COLUMNS = `bucket DateTime, client_ip UInt64, server_ip UInt64, server_port UInt16,
+const ROLLUP_COLUMNS_V1 = `bucket DateTime, client_ip UInt64, server_ip UInt64, server_port UInt16,
   category_rank SimpleAggregateFunction(min, UInt8), client_ep SimpleAggregateFunction(max, UInt64),
   server_ep SimpleAggregateFunction(max, UInt64), ${['c_sent', 'c_recv', 's_sent', 's_recv', 'retransmits', 'rtos', 'rtt_sum', 'rtt_n'].map(sum).join(', ')},
   rtt_max SimpleAggregateFunction(max, Nullable(Float64)),
@@ -64,14 +81,26 @@ export const ROLLUP_COLUMNS = `bucket DateTime, client_ip UInt64, server_ip UInt
   via_ip SimpleAggregateFunction(max, UInt64), via_port SimpleAggregateFunction(max, UInt16),
   via_ep SimpleAggregateFunction(max, UInt64)`;
 
+/** Version 2: each end's failure counters the merge reads (merge.ts FAILURE_END_VIEWS), drops, drops by reason. */
+const ROLLUP_FAILURE_COLUMNS = [
+  ...FAILURE_END_VIEWS.map((v) => sum(v.column)),
+  sum('drops'),
+  'drop_reasons SimpleAggregateFunction(sumMap, Map(String, Float64))',
+];
+
 /**
  * The materialized view's roll-up of raw rows into `step`-second buckets (one row per flow per bucket). Raw
  * columns are read under `r_` names: an output alias equal to an aggregated column's name (`max(client_ep) AS
  * client_ep`) is an error in a view's query, whose settings are the inserting client's.
  */
-export function rollupSelect(step: number, from: string): string {
+export function rollupSelect(step: number, from: string, version = SCHEMA_VERSION): string {
   const c = (side: 0 | 1, col: string): string => `sum(if(r_side = ${side}, r_${col}, 0))`;
-  const inner = RAW_NAMES.map((n) => `${n} AS r_${n}`).join(', ');
+  const inner = (version >= 2 ? RAW_NAMES : RAW_V1_NAMES).map((n) => `${n} AS r_${n}`).join(', ');
+  const failures =
+    version >= 2
+      ? `, ${FAILURE_END_VIEWS.map((v) => `${c(v.end === 'c' ? 0 : 1, v.raw)} AS ${v.column}`).join(', ')},
+    sum(r_drops) AS drops, sumMap(r_drop_reasons) AS drop_reasons`
+      : '';
   return `SELECT toDateTime(intDiv(toUInt32(r_ts), ${step}) * ${step}) AS bucket, r_client_ip AS client_ip,
     r_server_ip AS server_ip, r_server_port AS server_port,
     min(toUInt8(${categoryRankSql('r_category')})) AS category_rank, max(r_client_ep) AS client_ep,
@@ -80,7 +109,7 @@ export function rollupSelect(step: number, from: string): string {
     sum(r_rtos) AS rtos, sum(coalesce(r_rtt_avg, 0)) AS rtt_sum, sum(if(r_rtt_avg IS NULL, 0, 1)) AS rtt_n,
     max(r_rtt_max) AS rtt_max, ${c(0, 'segments_sent')} AS c_seg_sent, ${c(0, 'segments_received')} AS c_seg_recv,
     ${c(1, 'segments_sent')} AS s_seg_sent, ${c(1, 'segments_received')} AS s_seg_recv,
-    max(r_via_ip) AS via_ip, max(r_via_port) AS via_port, max(r_via_ep) AS via_ep
+    max(r_via_ip) AS via_ip, max(r_via_port) AS via_port, max(r_via_ep) AS via_ep${failures}
   FROM (SELECT ${inner} FROM ${from}) GROUP BY bucket, r_client_ip, r_server_ip, r_server_port`;
 }
 
@@ -150,7 +179,7 @@ export const MIGRATIONS: Migration[] = [
         ...table(
           o,
           'flows_raw',
-          RAW_COLUMNS,
+          RAW_COLUMNS_V1,
           'MergeTree',
           `PARTITION BY toDate(ts) ORDER BY (toStartOfFiveMinutes(ts), client_ip, server_ip, server_port)
           TTL ts + INTERVAL ${o.rawRetentionS} SECOND
@@ -186,7 +215,7 @@ export const MIGRATIONS: Migration[] = [
           ...table(
             o,
             `flows_${step}`,
-            ROLLUP_COLUMNS,
+            ROLLUP_COLUMNS_V1,
             'AggregatingMergeTree',
             `PARTITION BY ${step === 3600 ? 'toYYYYMM(bucket)' : 'toDate(bucket)'}
             ORDER BY (bucket, client_ip, server_ip, server_port) TTL bucket + INTERVAL ${keep} SECOND
@@ -194,15 +223,39 @@ export const MIGRATIONS: Migration[] = [
             FLOW_SHARD
           ),
           `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.flows_${step}_mv${onCluster(o)} TO ${db}.${t.local}
-          AS ${rollupSelect(step, `${db}.${raw.local}`)}`
+          AS ${rollupSelect(step, `${db}.${raw.local}`, 1)}`
         );
       }
       return out;
     },
   },
+  {
+    version: 2,
+    description: 'failure counters and drops by reason (report contract 1.2) in raw rows, roll-ups and views',
+    statements: (o) => {
+      const db = o.database;
+      const raw = tableNames(o, 'flows_raw');
+      const add = (name: string, columns: string[]): string[] => {
+        const t = tableNames(o, name);
+        const tables = o.cluster ? [t.local, t.global] : [t.local];
+        return tables.map(
+          (x) =>
+            `ALTER TABLE ${db}.${x}${onCluster(o)} ${columns.map((c) => `ADD COLUMN IF NOT EXISTS ${c}`).join(', ')}`
+        );
+      };
+      return [
+        ...add('flows_raw', RAW_FAILURE_COLUMNS),
+        ...ROLLUP_STEPS.flatMap((step) => [
+          ...add(`flows_${step}`, ROLLUP_FAILURE_COLUMNS),
+          // The view's query in place (no window without a view, as a DROP and CREATE would leave).
+          `ALTER TABLE ${db}.flows_${step}_mv${onCluster(o)} MODIFY QUERY ${rollupSelect(step, `${db}.${raw.local}`, 2)}`,
+        ]),
+      ];
+    },
+  },
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 /** The bookkeeping table itself (before any migration runs). */
 export function migrationsTable(o: SchemaOptions): string[] {

@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { createClient } from '@clickhouse/client';
-import { ClickHouseStore, SCHEMA_VERSION } from './clickhouse-store.js';
+import { endpointRows, Ids, rawRows } from './clickhouse-append.js';
+import { MIGRATIONS, migrationsTable, RAW_NAMES } from './clickhouse-schema.js';
+import { ClickHouseStore, QUERY_SETTINGS, SCHEMA_VERSION } from './clickhouse-store.js';
 import { stopTestStandin, withTestStore } from './clickhouse-test-stores.js';
 import type { Endpoint, StoredReport } from './flow-store.js';
 
@@ -109,8 +111,14 @@ test('a database written by a newer schema is refused, naming both versions', as
       database: config.database,
     });
     try {
-      const rs = await c.query({ query: 'SELECT version FROM flowlens_migrations FINAL', format: 'JSONEachRow' });
-      assert.deepEqual(await rs.json(), [{ version: SCHEMA_VERSION }]);
+      const rs = await c.query({
+        query: 'SELECT version FROM flowlens_migrations FINAL ORDER BY version',
+        format: 'JSONEachRow',
+      });
+      assert.deepEqual(
+        await rs.json(),
+        Array.from({ length: SCHEMA_VERSION }, (_, i) => ({ version: i + 1 }))
+      );
       await c.insert({
         table: 'flowlens_migrations',
         values: [{ version: SCHEMA_VERSION + 1, description: 'from the future' }],
@@ -124,5 +132,80 @@ test('a database written by a newer schema is refused, naming both versions', as
       newer.open(),
       new RegExp(`newer hub \\(store schema ${SCHEMA_VERSION + 1}; this hub reads up to ${SCHEMA_VERSION}\\)`)
     );
+  });
+});
+
+test('a version-1 database migrates to version 2: old rows kept, failure counters stored and rolled up from then on', async () => {
+  await withTestStore('clickhouse', async ({ clickhouse }) => {
+    const config = { ...clickhouse!, database: `${clickhouse!.database}_v1` };
+    const o = {
+      database: config.database,
+      cluster: null,
+      rawRetentionS: 6 * 3600,
+      fineRetentionS: 7 * 86400,
+      hourRetentionS: 90 * 86400,
+      dedupWindow: 1000,
+    };
+    const c = createClient({ url: config.url, username: config.username, password: config.password });
+    const t0 = Math.floor(Date.now() / 3600_000) * 3600_000 - 3600_000;
+    try {
+      // A database as a version-1 hub left it, with one report in the version-1 raw layout.
+      for (const sql of [...migrationsTable(o), ...MIGRATIONS[0]!.statements(o)]) {
+        await c.command({ query: sql });
+      }
+      const v1Names = RAW_NAMES.slice(0, 21);
+      await c.insert({
+        table: `${o.database}.flowlens_migrations`,
+        values: [{ version: 1, description: 'v1' }],
+        format: 'JSONEachRow',
+      });
+      const fresh = new Map<string, Endpoint>();
+      const old = report('old', t0, 1000);
+      await c.insert({
+        table: `${o.database}.flows_raw`,
+        columns: v1Names as [string, ...string[]],
+        values: rawRows(old, new Ids(), fresh).map((r) => r.slice(0, 21)),
+        format: 'JSONCompactEachRow',
+        clickhouse_settings: QUERY_SETTINGS,
+      });
+      await c.insert({ table: `${o.database}.endpoints`, values: endpointRows(fresh), format: 'JSONCompactEachRow' });
+    } finally {
+      await c.close();
+    }
+
+    const store = new ClickHouseStore({ config });
+    await store.open();
+    try {
+      const failing = report('new', t0 + 60_000, 10);
+      failing.rows[0] = { ...failing.rows[0]!, connectAttempts: 3, connectFailures: 2, drops: { NETFILTER_DROP: 5 } };
+      await store.append([failing]);
+      for (const r of [
+        { fromMs: t0, toMs: t0 + 3600_000 }, // the hour tier (its view's query was replaced)
+        { fromMs: t0, toMs: t0 + 300_000 }, // 5-minute buckets
+      ]) {
+        const [row] = (await store.topContributors({ ...r, metric: 'failures', limit: 10, groupBy: 'flow' })).result;
+        assert.equal(row?.bytes, 1000 + 10 + 2, 'the version-1 row is kept');
+        assert.deepEqual(
+          [row.connectAttempts, row.connectFailures, row.drops, row.dropsByReason, row.failures],
+          [3, 2, 5, { NETFILTER_DROP: 5 }, 2 + 5],
+          `${r.toMs - r.fromMs} ms range: failures of the report stored after the migration`
+        );
+      }
+      const raw = await store.timeseries({
+        fromMs: t0,
+        toMs: t0 + 300_000,
+        metric: 'failures',
+        stepMs: 30_000,
+        groupBy: 'total',
+        limit: 1,
+      });
+      assert.equal(
+        raw.result[0]!.points.reduce((s, [, v]) => s + v, 0),
+        7,
+        'raw rows: failures'
+      );
+    } finally {
+      await store.close();
+    }
   });
 });

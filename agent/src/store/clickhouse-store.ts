@@ -12,7 +12,8 @@ import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickh
 import { categoryFromCode } from '../classify/category.js';
 import { endpointRows, Ids, rawRows, reportRow } from './clickhouse-append.js';
 import type { ClickHouseConfig } from './clickhouse-config.js';
-import { mapSql, namespacesSql, seriesSql, topSql, workloadsSql } from './clickhouse-queries.js';
+import { EP, mapSql, namespacesSql, seriesSql, source, topSql, workloadsSql } from './clickhouse-queries.js';
+import { observedFlows } from './duckdb-observed.js';
 import {
   MIGRATIONS,
   RAW_NAMES,
@@ -21,7 +22,7 @@ import {
   migrationsTable,
   type SchemaOptions,
 } from './clickhouse-schema.js';
-import { end, mapNode, num, numOrNull, str, type Row } from './duckdb-sql.js';
+import { end, failureTotals, mapNode, num, numOrNull, str, type Row } from './duckdb-sql.js';
 import type {
   Answered,
   Endpoint,
@@ -29,6 +30,7 @@ import type {
   MapEdge,
   MapNode,
   MapQuery,
+  ObservedFlow,
   RangeQuery,
   Series,
   SeriesQuery,
@@ -37,9 +39,15 @@ import type {
   TopQuery,
   TopRow,
 } from './flow-store.js';
+import { CLICKHOUSE_DIALECT } from './merge.js';
 import { ceilTo, floorTo, planRange, type Plan, type Tier } from './plan.js';
 
 export { SCHEMA_VERSION };
+
+/** A drop_reasons Map as JSON (an object of reason → count) as [reason, n] pairs. */
+function mapReasons(v: unknown): Array<[string | null, number]> {
+  return v !== null && typeof v === 'object' ? Object.entries(v).map(([k, n]) => [k, Number(n)]) : [];
+}
 
 export interface ClickHouseStoreOptions {
   config: ClickHouseConfig;
@@ -254,6 +262,7 @@ export class ClickHouseStore implements FlowStore {
       const retransmits = num(r.retransmits);
       const rtos = num(r.rtos);
       const rttUs = numOrNull(r.rtt);
+      const failures = failureTotals(r, mapReasons);
       const value =
         q.metric === 'bytes'
           ? bytes
@@ -261,7 +270,9 @@ export class ClickHouseStore implements FlowStore {
             ? retransmits
             : q.metric === 'rtos'
               ? rtos
-              : (rttUs ?? 0);
+              : q.metric === 'failures'
+                ? failures.failures
+                : (rttUs ?? 0);
       return {
         category: categoryFromCode(num(r.category)),
         local: end(r, 'c'),
@@ -274,6 +285,7 @@ export class ClickHouseStore implements FlowStore {
         rttUs,
         rttMaxUs: numOrNull(r.rtt_max),
         segments: numOrNull(r.segments),
+        ...failures,
       };
     });
     return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result };
@@ -309,9 +321,35 @@ export class ClickHouseStore implements FlowStore {
         rttMaxUs: numOrNull(r.rtt_max),
         via: str(r.via),
         segments: numOrNull(r.segments),
+        ...failureTotals(r, mapReasons),
       });
     }
     return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result: { nodes: [...nodes.values()], edges } };
+  }
+
+  /**
+   * The DuckDB store's evidence query (duckdb-observed.ts) in the ClickHouse dialect. First/last seen come from raw
+   * rows (30 s windows) for the part of the range inside the raw retention, where raw rows are complete — as a
+   * DuckDB store answers before its roll-up pass — and from the tiers the planner picks before that.
+   */
+  observedFlows(q: RangeQuery): Promise<Answered<ObservedFlow[]>> {
+    const plan = this.plan(q);
+    const nowS = this.nowS();
+    const cutS = Math.min(plan.toS, Math.max(plan.fromS, ceilTo(nowS - this.opts.rawRetentionS, 3600)));
+    const parts = [
+      ...(cutS > plan.fromS ? [source(planRange(plan.fromS, cutS, this.tiers(nowS)), q)] : []),
+      ...(cutS < plan.toS ? [source({ fromS: cutS, toS: plan.toS, segments: [] }, q, true)] : []),
+    ];
+    return observedFlows(
+      {
+        plan,
+        source: () => parts.join('\nUNION ALL\n'),
+        readFlows: (build) => this.rows(build(0)),
+        dialect: CLICKHOUSE_DIALECT,
+        endpoints: EP,
+      },
+      q
+    );
   }
 
   async timeseries(q: SeriesQuery): Promise<Answered<Series[]>> {

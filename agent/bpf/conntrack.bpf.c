@@ -35,6 +35,45 @@ struct {
 	__type(value, __u64);
 } nat_recorded SEC(".maps");
 
+/* flowlens.bpf.o's epoch (the loader reuses the map): which forward table (fwd_a / fwd_b) this tick fills. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} flow_epoch SEC(".maps");
+
+/* Cumulative: translated connections not counted in a forward table because it was full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} fwd_lost SEC(".maps");
+
+/* One more connection of key in this tick's forward table. */
+static __always_inline void count_forward(const struct fl_fwd_key *key)
+{
+	__u32 zero = 0;
+	__u32 *ep = bpf_map_lookup_elem(&flow_epoch, &zero);
+	void *map = (ep && (*ep & 1)) ? (void *)&fwd_b : (void *)&fwd_a;
+	__u64 one = 1, *n = bpf_map_lookup_elem(map, key);
+	if (n) {
+		__sync_fetch_and_add(n, 1);
+		return;
+	}
+	if (bpf_map_update_elem(map, key, &one, BPF_NOEXIST) == 0)
+		return;
+	n = bpf_map_lookup_elem(map, key); /* another CPU inserted it meanwhile */
+	if (n) {
+		__sync_fetch_and_add(n, 1);
+		return;
+	}
+	__u64 *lost = bpf_map_lookup_elem(&fwd_lost, &zero);
+	if (lost)
+		__sync_fetch_and_add(lost, 1);
+}
+
 /* Set by the loader before load: the inode of its network namespace (the node's). On a machine whose nodes share
  * one kernel (kind), every node's conntrack is seen here: only this node's translations are recorded. */
 const volatile __u32 netns_ino = 0;
@@ -71,6 +110,9 @@ int BPF_PROG(fl_ct_confirm, struct sk_buff *skb)
 	int n = fl_nat_entries(&ot, &rt, family, keys, vals);
 	if (!n)
 		return 0;
+	struct fl_fwd_key fwd;
+	if (fl_fwd_entry(&ot, &rt, family, &fwd))
+		count_forward(&fwd);
 	bpf_map_update_elem(&nat_map, &keys[0], &vals[0], BPF_ANY);
 	if (n > 1)
 		bpf_map_update_elem(&nat_map, &keys[1], &vals[1], BPF_ANY);

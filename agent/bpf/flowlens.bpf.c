@@ -47,6 +47,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define AF_INET6 10
 #define IPPROTO_TCP 6
 #define TCPS_ESTABLISHED 1
+#define TCPS_SYN_SENT 2
 #define TCPS_FIN_WAIT1 4
 #define TCPS_FIN_WAIT2 5
 #define TCPS_TIME_WAIT 6
@@ -56,6 +57,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define TCPS_LISTEN 10
 #define TCPS_CLOSING 11
 #define SOCK_DONE_BIT 1
+#define ECONNREFUSED 111
+#define ECONNRESET 104
 
 /* Set by the loader before load. */
 const volatile __u32 max_sockets = 65536;
@@ -73,7 +76,10 @@ struct sock_state {
 	__u16 other_port;   /* the port the flow key drops (the client's), for the translation lookup */
 	__u8 fin_out;       /* we queued a FIN */
 	__u8 adopted;       /* existed before the agent: closed by fl_state, not STATE_CB */
+	__u8 attempted;     /* an active open we saw from connect(): the attempt is counted with the opening */
+	__u32 syn_retrans;  /* SYNs retransmitted before it established */
 };
+_Static_assert(__builtin_offsetof(struct sock_state, key) == 0, "drops.bpf.c reads the key as struct fl_sock_head");
 
 /* A translation can reach nat_map after its socket registered (the netlink source is read by the loader, usually
  * after the handshake): such a socket looks again at its first accounting, before anything is counted, so a
@@ -135,6 +141,18 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } flow_epoch SEC(".maps");
+
+/* Failure tables, connecting sockets and listening ports (fail_maps.bpf.h: shared with drops.bpf.o). */
+#include "fail_maps.bpf.h"
+
+/* Set to 1 by the loader when the reset tracepoints of drops.bpf.o are attached; otherwise a reset received on an
+ * established connection is counted at its close from sk_err (ECONNRESET), and resets sent are not counted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} rst_tp_attached SEC(".maps");
 
 /* Never used by the programs: userspace updates it after flipping the epoch because an update of a map-in-map
  * waits for an RCU grace period, i.e. until every program run that may still see the old epoch has finished. */
@@ -359,6 +377,17 @@ static __always_inline struct fl_flow_val *overflow_entry(struct sock_state *st,
 /* F_OPEN_TICK / F_OPEN_CLOSE: the first accounting of a socket whose opening was deferred (see NAT_PENDING). */
 enum { F_TICK = 0, F_OPEN = 1, F_CLOSE = 2, F_OPEN_TICK = 3, F_OPEN_CLOSE = 4 };
 
+/* The translation-map key of a client socket from its (untranslated) flow key and its own port. */
+static __always_inline void nat_key_of_client(const struct fl_flow_key *k, __u16 local_port, struct fl_nat_key *nk)
+{
+	__builtin_memset(nk, 0, sizeof(*nk));
+	__builtin_memcpy(nk->local, k->local, 16);
+	__builtin_memcpy(nk->remote, k->remote, 16);
+	nk->family = k->family;
+	nk->local_port = local_port;
+	nk->remote_port = k->server_port;
+}
+
 /* The translation-map key of a registered socket, rebuilt from its flow key. */
 static __always_inline void nat_key_of(struct sock_state *st, struct fl_nat_key *nk)
 {
@@ -442,8 +471,11 @@ static __always_inline int park_close(struct sock_state *st, __u64 *r)
 	l->val.rtos = r[B_RTO] > st->base[B_RTO] ? r[B_RTO] - st->base[B_RTO] : 0;
 	l->val.opened = 1;
 	l->val.closed = 1;
+	l->connect_attempted = st->attempted;
+	l->syn_retrans = st->syn_retrans;
 	if (bpf_map_update_elem(&late_closes, &nk, l, BPF_NOEXIST))
 		return 0;
+	st->attempted = 0; /* counted by the loader with the parked connection */
 #pragma unroll
 	for (int i = 0; i < B_MAX; i++)
 		claim(&st->base[i], r[i]);
@@ -510,8 +542,15 @@ static __always_inline void flush(struct tcp_sock *tp, struct sock_state *st, in
 		__sync_fetch_and_add(&v->retransmits, d[B_RETR]);
 	if (d[B_RTO])
 		__sync_fetch_and_add(&v->rtos, d[B_RTO]);
-	if (why == F_OPEN || why == F_OPEN_TICK || why == F_OPEN_CLOSE)
+	if (why == F_OPEN || why == F_OPEN_TICK || why == F_OPEN_CLOSE) {
 		__sync_fetch_and_add(&v->opened, 1);
+		/* a connect() attempt is counted where its opening is, under the same (translated) key */
+		if (st->attempted) {
+			st->attempted = 0;
+			fail_add(&st->key, 0, FAIL_ATTEMPT, 1);
+			fail_add(&st->key, 0, FAIL_SYN_RETRANS, st->syn_retrans);
+		}
+	}
 	if (why == F_CLOSE || why == F_OPEN_CLOSE)
 		__sync_fetch_and_add(&v->closed, 1);
 	if ((why == F_TICK || why == F_OPEN_TICK) && (d[B_SENT] | d[B_RECV] | d[B_SOUT] | d[B_SIN])) {
@@ -554,6 +593,50 @@ static __always_inline struct sock_state *new_state(void *sk)
 	return st;
 }
 
+/* TCP_CONNECT_CB: the client flow key of an active open (its translation is looked up at its outcome). */
+static __always_inline void connect_begin(struct bpf_sock_ops *ctx, struct bpf_sock *sk)
+{
+	struct conn_state *cs = bpf_sk_storage_get(&conn_states, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!cs)
+		return;
+	struct fl_nat_key nk;
+	if (ctx->family == AF_INET) {
+		__u32 l[4] = { ctx->local_ip4 }, r[4] = { ctx->remote_ip4 };
+		fill_key(&cs->key, &nk, AF_INET, l, r, ctx->local_port, bpf_ntohl(ctx->remote_port), FL_DIR_CLIENT);
+	} else {
+		__u32 l[4] = { ctx->local_ip6[0], ctx->local_ip6[1], ctx->local_ip6[2], ctx->local_ip6[3] };
+		__u32 r[4] = { ctx->remote_ip6[0], ctx->remote_ip6[1], ctx->remote_ip6[2], ctx->remote_ip6[3] };
+		fill_key(&cs->key, &nk, AF_INET6, l, r, ctx->local_port, bpf_ntohl(ctx->remote_port), FL_DIR_CLIENT);
+	}
+	cs->local_port = ctx->local_port;
+	bpf_sock_ops_cb_flags_set(ctx, ctx->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
+}
+
+static __always_inline int rst_tracepoints(void)
+{
+	__u32 zero = 0;
+	__u32 *on = bpf_map_lookup_elem(&rst_tp_attached, &zero);
+	return on && *on;
+}
+
+/* STATE_CB SYN_SENT -> CLOSE: the attempt failed; refused when a reset answered it (tcp_reset set ECONNREFUSED). */
+static __always_inline void connect_failed(struct tcp_sock *tp, struct bpf_sock *sk)
+{
+	struct conn_state *cs = bpf_sk_storage_get(&conn_states, sk, NULL, 0);
+	if (!cs)
+		return;
+	struct fl_flow_key key = cs->key;
+	struct fl_nat_key nk;
+	nat_key_of_client(&key, cs->local_port, &nk);
+	translate(&key, &nk);
+	fail_add(&key, 0, FAIL_ATTEMPT, 1);
+	fail_add(&key, 0, FAIL_FAILURE, 1);
+	if (tp->inet_conn.icsk_inet.sk.sk_err == ECONNREFUSED)
+		fail_add(&key, 0, FAIL_REFUSED, 1);
+	fail_add(&key, 0, FAIL_SYN_RETRANS, tp->total_retrans);
+	bpf_sk_storage_delete(&conn_states, sk);
+}
+
 SEC("sockops")
 int fl_sockops(struct bpf_sock_ops *ctx)
 {
@@ -570,6 +653,10 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 		return 1;
 
 	switch (op) {
+	case BPF_SOCK_OPS_TCP_CONNECT_CB:
+		/* an active open: remember its flow until it establishes or fails (STATE_CB: SYN_SENT -> CLOSE) */
+		connect_begin(ctx, sk);
+		return 1;
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB: {
 		if (bpf_sk_storage_get(&sock_states, sk, NULL, 0))
@@ -577,6 +664,12 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 		st = new_state(sk);
 		if (!st)
 			return 1;
+		if (op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB && bpf_sk_storage_get(&conn_states, sk, NULL, 0)) {
+			/* every retransmission before ESTABLISHED was a SYN's */
+			st->attempted = 1;
+			st->syn_retrans = tp->total_retrans;
+			bpf_sk_storage_delete(&conn_states, sk);
+		}
 		/* the tick iterator may meet the socket while it is being registered: it leaves it alone until then */
 		st->nat_pending = NAT_RESOLVING;
 		__u8 dir = op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB ? FL_DIR_CLIENT : FL_DIR_SERVER;
@@ -618,13 +711,21 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 		return 1;
 	case BPF_SOCK_OPS_STATE_CB: {
 		st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
-		if (!st)
-			return 1; /* callbacks enabled by an earlier agent: the socket was adopted, or is not ours */
 		__u32 new_state = ctx->args[1];
+		if (!st) {
+			/* a connect() that never established (no answer, or refused), or callbacks enabled by an earlier
+			 * agent (the socket was adopted, or is not ours) */
+			if (ctx->args[0] == TCPS_SYN_SENT && new_state == TCPS_CLOSE)
+				connect_failed(tp, sk);
+			return 1;
+		}
 		if (new_state == TCPS_FIN_WAIT1 || new_state == TCPS_LAST_ACK)
 			st->fin_out = 1;
-		if (new_state == TCPS_CLOSE)
+		if (new_state == TCPS_CLOSE) {
+			if (!rst_tracepoints() && tp->inet_conn.icsk_inet.sk.sk_err == ECONNRESET)
+				fail_add(&st->key, 0, FAIL_RST_RECV, 1);
 			close_socket(tp, st);
+		}
 		return 1;
 	}
 	}
@@ -647,6 +748,28 @@ int fl_tick(struct bpf_iter__bpf_sk_storage_map *ctx)
 	return 0;
 }
 
+/* Node-wide listening ports (listen_ports), for the drop hook's choice of the server side. */
+static __always_inline void listen_track(__u16 port, int up)
+{
+	__u32 *n = bpf_map_lookup_elem(&listen_ports, &port);
+	if (up) {
+		if (n) {
+			__sync_fetch_and_add(n, 1);
+		} else {
+			__u32 one = 1;
+			if (bpf_map_update_elem(&listen_ports, &port, &one, BPF_NOEXIST)) {
+				/* created meanwhile on another CPU */
+				n = bpf_map_lookup_elem(&listen_ports, &port);
+				if (n)
+					__sync_fetch_and_add(n, 1);
+			}
+		}
+	} else if (n) {
+		if (__sync_fetch_and_add(n, -1) == 1)
+			bpf_map_delete_elem(&listen_ports, &port);
+	}
+}
+
 SEC("iter/tcp")
 int fl_adopt(struct bpf_iter__tcp *ctx)
 {
@@ -665,6 +788,7 @@ int fl_adopt(struct bpf_iter__tcp *ctx)
 		/* iter/tcp visits every listening socket before any established one */
 		__u8 one = 1;
 		bpf_map_update_elem(&listeners, &lport, &one, BPF_ANY);
+		listen_track(lport, 1);
 		return 0;
 	}
 	if (state != TCPS_ESTABLISHED && state != TCPS_CLOSE_WAIT && state != TCPS_FIN_WAIT1 &&
@@ -697,6 +821,13 @@ int fl_adopt(struct bpf_iter__tcp *ctx)
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(fl_state, struct sock *sk, int oldstate, int newstate)
 {
+	/* a listener opens (-> LISTEN) or closes (LISTEN -> CLOSE); an accepted child, cloned from its listener, goes
+	 * LISTEN -> SYN_RECV and is no listener closing */
+	if (newstate == TCPS_LISTEN || (oldstate == TCPS_LISTEN && newstate == TCPS_CLOSE)) {
+		if (sk->sk_protocol == IPPROTO_TCP)
+			listen_track(sk->__sk_common.skc_num, newstate == TCPS_LISTEN);
+		return 0;
+	}
 	if (newstate != TCPS_CLOSE && newstate != TCPS_FIN_WAIT1 && newstate != TCPS_LAST_ACK)
 		return 0;
 	if (sk->sk_protocol != IPPROTO_TCP)

@@ -61,7 +61,37 @@ struct fl_nat_val {
 struct fl_late_close {
 	struct fl_flow_key key;
 	struct fl_flow_val val;
+	__u32 connect_attempted; /* an active open seen from connect(): the loader counts the attempt (fail line) */
+	__u32 syn_retrans;       /* with its SYN retransmissions */
 };
+
+/*
+ * Why packets and connections failed, per flow and per tick (drops.bpf.c, and the connect path of fl_sockops).
+ * reason 0 (SKB_NOT_DROPPED_YET, never a drop) holds the connection counters; any other reason is a kernel drop
+ * reason (enum skb_drop_reason, named by the loader from the running kernel's BTF) and only `drops` is set.
+ */
+struct fl_fail_key {
+	struct fl_flow_key flow;
+	__u32 reason;
+	__u32 pad;
+};
+
+struct fl_fail_val {
+	__u64 attempts;        /* connect() attempts resolved this tick (established or failed) */
+	__u64 failures;        /* attempts that went SYN_SENT -> CLOSE */
+	__u64 refused;         /* of those, answered with a reset (sk_err ECONNREFUSED) */
+	__u64 syn_retrans;     /* SYNs sent again by the attempts resolved this tick */
+	__u64 resets_sent;     /* resets sent on a connection past the handshake */
+	__u64 resets_received; /* resets received on a connection past the handshake */
+	__u64 drops;           /* packets of the flow the kernel dropped for `reason` */
+};
+
+/* A socket's BPF storage (struct sock_state in flowlens.bpf.c) starts with its flow key: drops.bpf.c reads only that. */
+struct fl_sock_head {
+	struct fl_flow_key key;
+};
+
+#define FL_FAIL_ENTRIES 4096
 
 #define FL_NAT_ENTRIES 65536
 #define FL_LATE_ENTRIES 16384

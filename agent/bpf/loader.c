@@ -13,6 +13,8 @@
  *     it (fentry EPERM), subscribes instead to conntrack netlink events (NFNLGRP_CONNTRACK_NEW, our namespace
  *     only) and a thread writes the same nat_map entries (one rule for both: nat_rule.h; parser: ctnetlink.h),
  *     one netlink message per new connection, nothing per packet,
+ *   - loads drops.bpf.o beside it with its maps (kfree_skb drops by the kernel's reason, tcp resets; optional: what
+ *     the kernel refuses is left out and the failstats line says so), naming drop reasons from the kernel's BTF,
  *   - on `collect`: runs the tick iterator over the socket storage (every tracked socket's counters into the
  *     current flow table), flips the flow table epoch, waits for running programs (an RCU grace period, obtained
  *     by updating a map-in-map), drains the previous table and its overflow table and prints one line per flow,
@@ -31,6 +33,18 @@
  *         <socketsAdopted> <natTranslated> <conntrack:0 waiting|1 attached|2 failed> <tickIterNs>
  *         <iterRunTimeNs> <iterRunCount> <flowsCarried> <flowsLost> <natRecorded> <natSource:fentry|netlink|none>
  *         <natNetlink> <natNetlinkOverruns> <natParked>
+ *   fwd <clientIp> <viaIp> <viaPort> <backendIp> <backendPort> <snatIp|-> <connections>
+ *        (connections the node translated this tick, with or without SNAT: forward tables, nat_rule.h fl_fwd_entry)
+ *   fwdlost <cumulative connections not counted because a forward table was full>
+ *   fail <localIp> <remoteIp> <serverPort> <client|server> <viaIp|-> <viaPort> <reason|-> <connectAttempts>
+ *        <connectFailures> <connectRefused> <synRetransmits> <resetsSent> <resetsReceived> <drops>
+ *        (why packets and connections failed, per flow and kernel drop reason, this tick: reason `-` holds the
+ *        connection counters, any other reason is the kernel's drop reason name and only drops is set)
+ *   failstats <drops:0|1> <resets:0|1> <failLost> <dropRunTimeNs> <dropRunCount> <reasons> <listenPorts>
+ *        (drops/resets: whether the kfree_skb / tcp reset tracepoints of drops.bpf.o are attached; failLost:
+ *        cumulative failure updates lost because the tick's table was full; dropRunTimeNs/dropRunCount: cumulative
+ *        bpf_stats of the drop and reset programs; reasons: drop reasons read from the kernel's BTF; listenPorts:
+ *        local ports with a listening socket, which the drop hook takes for the server side)
  *   end
  *   error <message>          (then exit status 1)
  * runTimeNs/runCount: cumulative bpf_stats of the per-connection programs (sock_ops, close tracepoint, conntrack
@@ -97,6 +111,26 @@ static void fail(const char *fmt, ...)
 	exit(1);
 }
 
+/* drops.bpf.o: drops by kernel reason and resets (optional; see load_drops). */
+struct drop_reason {
+	__u32 value;
+	char name[64]; /* without the SKB_DROP_REASON_ prefix */
+};
+
+struct fail_state {
+	struct bpf_object *obj;
+	struct bpf_link *drop_link;
+	struct bpf_link *rst_links[2];
+	int drop_prog_fd, rst_prog_fds[2];
+	int fds[2];   /* fail_a, fail_b */
+	int lost_fd;
+	int listen_fd;
+	struct fl_fail_key *keys;
+	struct fl_fail_val *vals;
+	struct drop_reason *reasons;
+	__u32 nreasons;
+};
+
 enum { CT_WAITING = 0, CT_ATTACHED = 1, CT_FAILED = 2 };
 enum { TICK_STORAGE = 0, TICK_TCP = 1 };
 
@@ -143,6 +177,15 @@ struct state {
 	struct fl_nat_key *late_keys;
 	struct fl_late_close *late_vals;
 	__u64 late_translated; /* parked connections the loader found translated */
+	/* Forward tables (translated connections per tick, nat_map.bpf.h fwd_a / fwd_b): the conntrack program or the
+	 * netlink thread counts into the set of the current epoch; collect drains the previous one. */
+	int fwd_fds[2];
+	int ct_fwd_lost_fd;
+	__u64 nl_fwd_lost;
+	pthread_mutex_t fwd_lock; /* netlink thread: the epoch it counts into stays the same while it counts */
+	struct fl_fwd_key *fwd_keys;
+	__u64 *fwd_vals;
+	struct fail_state fail;
 };
 
 static void format_ip(__u8 family, const __u32 *addr, char *buf, size_t len)
@@ -227,6 +270,59 @@ static int func_in_btf(struct btf *btf, const char *name)
 
 static int set_rodata_u32(struct bpf_object *obj, struct bpf_map *map, const char *var, __u32 value);
 
+/* ---- forward tables: translated connections per tick (the hub joins a forwarded NodePort's two ends with them) ---- */
+
+/* conntrack.bpf.o counts into flowlens.bpf.o's forward tables, by its epoch. */
+static int reuse_forward_maps(struct state *s, struct bpf_object *obj)
+{
+	struct bpf_map *a = bpf_object__find_map_by_name(obj, "fwd_a");
+	struct bpf_map *b = bpf_object__find_map_by_name(obj, "fwd_b");
+	struct bpf_map *ep = bpf_object__find_map_by_name(obj, "flow_epoch");
+	if (!a || !b || !ep)
+		return -1;
+	return bpf_map__reuse_fd(a, s->fwd_fds[0]) || bpf_map__reuse_fd(b, s->fwd_fds[1]) ||
+	       bpf_map__reuse_fd(ep, s->epoch_fd);
+}
+
+/* The netlink thread's count of one translated connection, into the set of the current epoch. */
+static void nl_count_forward(struct state *s, const struct fl_fwd_key *key)
+{
+	pthread_mutex_lock(&s->fwd_lock);
+	int fd = s->fwd_fds[s->epoch & 1];
+	__u64 n = 0;
+	bpf_map_lookup_elem(fd, key, &n);
+	n++;
+	if (bpf_map_update_elem(fd, key, &n, BPF_ANY))
+		s->nl_fwd_lost++;
+	pthread_mutex_unlock(&s->fwd_lock);
+}
+
+/* Prints and empties forward table `set` (no writer uses it any more: the epoch moved on). */
+static void drain_forwards(struct state *s, __u32 set)
+{
+	__u32 n = drain_hash(s->fwd_fds[set], s->fwd_keys, sizeof(*s->fwd_keys), s->fwd_vals, sizeof(*s->fwd_vals),
+			     FL_FWD_ENTRIES, "forward table");
+	for (__u32 i = 0; i < n; i++) {
+		const struct fl_fwd_key *k = &s->fwd_keys[i];
+		char client[INET6_ADDRSTRLEN], via[INET6_ADDRSTRLEN], backend[INET6_ADDRSTRLEN], snat[INET6_ADDRSTRLEN] = "-";
+		format_ip(k->family, k->client, client, sizeof(client));
+		format_ip(k->family, k->via, via, sizeof(via));
+		format_ip(k->family, k->backend, backend, sizeof(backend));
+		if (k->has_snat)
+			format_ip(k->family, k->snat, snat, sizeof(snat));
+		printf("fwd %s %s %u %s %u %s %llu\n", client, via, k->via_port, backend, k->backend_port, snat,
+		       (unsigned long long)s->fwd_vals[i]);
+	}
+	__u64 lost = 0;
+	__u32 zero = 0;
+	if (s->ct_fwd_lost_fd >= 0)
+		bpf_map_lookup_elem(s->ct_fwd_lost_fd, &zero, &lost);
+	pthread_mutex_lock(&s->fwd_lock);
+	lost += s->nl_fwd_lost;
+	pthread_mutex_unlock(&s->fwd_lock);
+	printf("fwdlost %llu\n", (unsigned long long)lost);
+}
+
 /* Loads conntrack.bpf.o once __nf_conntrack_confirm exists (in vmlinux or the nf_conntrack module's BTF). */
 static void try_conntrack(struct state *s)
 {
@@ -255,7 +351,7 @@ static void try_conntrack(struct state *s)
 		if (strstr(bpf_map__name(map), ".rodata"))
 			rodata = map;
 	if (!nat || !prog || !rodata || set_rodata_u32(obj, rodata, "netns_ino", s->netns_ino) ||
-	    bpf_map__reuse_fd(nat, s->nat_fd) || bpf_object__load(obj)) {
+	    bpf_map__reuse_fd(nat, s->nat_fd) || reuse_forward_maps(s, obj) || bpf_object__load(obj)) {
 		fprintf(stderr, "flowlens-loader: loading %s failed (%s): Service addresses are not translated\n",
 			s->ct_object, strerror(errno));
 		bpf_object__close(obj);
@@ -274,6 +370,7 @@ static void try_conntrack(struct state *s)
 	s->ct_link = link;
 	s->ct_prog_fd = bpf_program__fd(prog);
 	s->ct_count_fd = bpf_object__find_map_fd_by_name(obj, "nat_recorded");
+	s->ct_fwd_lost_fd = bpf_object__find_map_fd_by_name(obj, "fwd_lost");
 	s->ct_state = CT_ATTACHED;
 }
 
@@ -289,6 +386,9 @@ static void nl_record(const struct fl_ct_event *ev, void *arg)
 		bpf_map_update_elem(s->nat_fd, &keys[i], &vals[i], BPF_ANY);
 	if (n)
 		__atomic_fetch_add(&s->nl_recorded, 1, __ATOMIC_RELAXED);
+	struct fl_fwd_key fwd;
+	if (fl_fwd_entry(&ev->orig, &ev->reply, ev->family, &fwd))
+		nl_count_forward(s, &fwd);
 }
 
 /* Reads events until the process exits: a blocking recv() per batch, so a new connection's entry is in nat_map
@@ -363,6 +463,21 @@ static void try_netlink(struct state *s)
 	}
 }
 
+/* The connect() attempt of a parked connection, under its (now translated) key: a fail line of its own. */
+static void print_late_attempt(const struct fl_late_close *l)
+{
+	if (!l->connect_attempted)
+		return;
+	const struct fl_flow_key *k = &l->key;
+	char lip[INET6_ADDRSTRLEN], rip[INET6_ADDRSTRLEN], vip[INET6_ADDRSTRLEN] = "-";
+	format_ip(k->family, k->local, lip, sizeof(lip));
+	format_ip(k->family, k->remote, rip, sizeof(rip));
+	if (k->via_port)
+		format_ip(k->family, k->via, vip, sizeof(vip));
+	printf("fail %s %s %u %s %s %u - 1 0 0 %u 0 0 0\n", lip, rip, k->server_port,
+	       k->direction == FL_DIR_SERVER ? "server" : "client", vip, k->via_port, l->syn_retrans);
+}
+
 /* Connections that closed before their translation was looked up (netlink source): translated now, when their event
  * has arrived (the thread reads events continuously; by the tick it has), printed as flows of this tick. */
 static __u64 drain_late(struct state *s)
@@ -378,6 +493,7 @@ static __u64 drain_late(struct state *s)
 			s->late_translated++;
 		}
 		print_flow(&s->late_vals[i].key, &s->late_vals[i].val);
+		print_late_attempt(&s->late_vals[i]);
 	}
 	return n;
 }
@@ -398,6 +514,55 @@ static void prog_stats(int fd, __u64 *run_ns, __u64 *run_cnt)
 }
 
 static int for_each_netns(struct state *s, struct bpf_link *link, int clear_listeners);
+
+/* The kernel's name of a drop reason (enum skb_drop_reason, read from its BTF at start). */
+static const char *reason_name(const struct fail_state *f, __u32 value, char *buf, size_t len)
+{
+	for (__u32 i = 0; i < f->nreasons; i++)
+		if (f->reasons[i].value == value)
+			return f->reasons[i].name;
+	snprintf(buf, len, "UNKNOWN_%u", value); /* a subsystem's reason (high bits), or a BTF without the enum */
+	return buf;
+}
+
+/* The failure table of the set just retired (the epoch flip and grace period made it ours): one line per entry,
+ * then the failstats line. */
+static void drain_failures(struct state *s, __u32 set)
+{
+	struct fail_state *f = &s->fail;
+	__u32 n = drain_hash(f->fds[set], f->keys, sizeof(*f->keys), f->vals, sizeof(*f->vals), FL_FAIL_ENTRIES,
+			     "failures");
+	for (__u32 i = 0; i < n; i++) {
+		const struct fl_flow_key *k = &f->keys[i].flow;
+		const struct fl_fail_val *v = &f->vals[i];
+		char lip[INET6_ADDRSTRLEN], rip[INET6_ADDRSTRLEN], vip[INET6_ADDRSTRLEN] = "-", unknown[32];
+		format_ip(k->family, k->local, lip, sizeof(lip));
+		format_ip(k->family, k->remote, rip, sizeof(rip));
+		if (k->via_port)
+			format_ip(k->family, k->via, vip, sizeof(vip));
+		const char *reason = f->keys[i].reason ? reason_name(f, f->keys[i].reason, unknown, sizeof(unknown)) : "-";
+		printf("fail %s %s %u %s %s %u %s %llu %llu %llu %llu %llu %llu %llu\n", lip, rip, k->server_port,
+		       k->direction == FL_DIR_SERVER ? "server" : "client", vip, k->via_port, reason,
+		       (unsigned long long)v->attempts, (unsigned long long)v->failures, (unsigned long long)v->refused,
+		       (unsigned long long)v->syn_retrans, (unsigned long long)v->resets_sent,
+		       (unsigned long long)v->resets_received, (unsigned long long)v->drops);
+	}
+	__u64 lost = 0, run_ns = 0, run_cnt = 0;
+	__u32 zero = 0;
+	bpf_map_lookup_elem(f->lost_fd, &zero, &lost);
+	prog_stats(f->drop_prog_fd, &run_ns, &run_cnt);
+	prog_stats(f->rst_prog_fds[0], &run_ns, &run_cnt);
+	prog_stats(f->rst_prog_fds[1], &run_ns, &run_cnt);
+	__u32 listening = 0;
+	__u16 port, next_port;
+	for (int err = bpf_map_get_next_key(f->listen_fd, NULL, &next_port); !err;
+	     err = bpf_map_get_next_key(f->listen_fd, &port, &next_port)) {
+		port = next_port;
+		listening++;
+	}
+	printf("failstats %d %d %llu %llu %llu %u %u\n", f->drop_link != NULL, f->rst_links[0] && f->rst_links[1],
+	       (unsigned long long)lost, (unsigned long long)run_ns, (unsigned long long)run_cnt, f->nreasons, listening);
+}
 
 static void collect(struct state *s)
 {
@@ -428,7 +593,9 @@ static void collect(struct state *s)
 		fail("flipping the flow map epoch: %s", strerror(errno));
 	if (bpf_map_update_elem(s->sync_fd, &zero, &s->sync_inner_fd, BPF_ANY))
 		fail("waiting for running programs: %s", strerror(errno));
+	pthread_mutex_lock(&s->fwd_lock);
 	s->epoch = next;
+	pthread_mutex_unlock(&s->fwd_lock);
 
 	/* Nothing writes this set any more: read it, then empty it for its next turn. Every slot handed out is read
 	 * and zeroed (including ones lost in a publishing race, which stay zero); the index is read and emptied in
@@ -462,6 +629,8 @@ static void collect(struct state *s)
 		drained++;
 	}
 	drained += drain_late(s);
+	drain_forwards(s, set);
+	drain_failures(s, set);
 
 	__u64 run_ns = 0, run_cnt = 0, iter_run_ns = 0, iter_run_cnt = 0, nat_recorded = 0;
 	prog_stats(s->prog_fd, &run_ns, &run_cnt);
@@ -666,11 +835,174 @@ static char *sibling(const char *object, const char *name)
 	return p;
 }
 
+/* enum skb_drop_reason of the running kernel: the reason names (never a table of our own, which would go stale) and
+ * the value of SKB_CONSUMED (a packet consumed, not dropped), or ~0 when the kernel has none. */
+static __u32 read_drop_reasons(struct fail_state *f, const struct btf *vmlinux, __u32 *unspecified)
+{
+	static const char prefix[] = "SKB_DROP_REASON_";
+	__u32 consumed = ~0U;
+	*unspecified = ~0U;
+	int id = btf__find_by_name_kind(vmlinux, "skb_drop_reason", BTF_KIND_ENUM);
+	if (id <= 0)
+		return consumed;
+	const struct btf_type *t = btf__type_by_id(vmlinux, id);
+	const struct btf_enum *e = btf_enum(t);
+	f->reasons = calloc(btf_vlen(t) + 1, sizeof(*f->reasons));
+	if (!f->reasons)
+		fail("out of memory");
+	for (int i = 0; i < btf_vlen(t); i++, e++) {
+		const char *name = btf__name_by_offset(vmlinux, e->name_off);
+		if (!name)
+			continue;
+		if (strcmp(name, "SKB_CONSUMED") == 0)
+			consumed = (__u32)e->val;
+		if (strcmp(name, "SKB_DROP_REASON_NOT_SPECIFIED") == 0)
+			*unspecified = (__u32)e->val;
+		if (strncmp(name, prefix, sizeof(prefix) - 1) != 0)
+			continue;
+		name += sizeof(prefix) - 1;
+		if (strcmp(name, "MAX") == 0 || strncmp(name, "SUBSYS_", 7) == 0)
+			continue;
+		struct drop_reason *r = &f->reasons[f->nreasons++];
+		r->value = (__u32)e->val;
+		snprintf(r->name, sizeof(r->name), "%s", name);
+	}
+	return consumed;
+}
+
+/*
+ * drops.bpf.o, with flowlens.bpf.o's maps: the drop program and the two reset programs, all of them if the kernel
+ * takes them, else the drop program alone, else the reset programs alone. Whatever fails, the agent runs on; the
+ * failstats line says what is attached and the stderr log says why not.
+ */
+static void load_drops(struct state *s, const char *object)
+{
+	const char *progs[3] = { "fl_drop", "fl_rst_sent", "fl_rst_recv" };
+	static const int configs[3][3] = { { 1, 1, 1 }, { 1, 0, 0 }, { 0, 1, 1 } };
+	static const char *shared[] = { "flow_epoch", "sock_states", "fail_a", "fail_b", "fail_lost", "conn_states",
+					"listen_ports" };
+	struct fail_state *f = &s->fail;
+	f->fds[0] = map_fd(s, "fail_a");
+	f->fds[1] = map_fd(s, "fail_b");
+	f->lost_fd = map_fd(s, "fail_lost");
+	f->listen_fd = map_fd(s, "listen_ports");
+	f->drop_prog_fd = f->rst_prog_fds[0] = f->rst_prog_fds[1] = -1;
+	f->keys = calloc(FL_FAIL_ENTRIES, sizeof(*f->keys));
+	f->vals = calloc(FL_FAIL_ENTRIES, sizeof(*f->vals));
+	if (!f->keys || !f->vals)
+		fail("cannot allocate the failure drain buffers");
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux) {
+		fprintf(stderr, "flowlens-loader: no kernel BTF (%s): drops and resets are not counted\n", strerror(errno));
+		return;
+	}
+	__u32 unspecified;
+	__u32 consumed = read_drop_reasons(f, vmlinux, &unspecified);
+	/* kfree_skb(skb, location, reason, rx_sk) from 6.11: the variant that reads the receiving socket */
+	int id = btf__find_by_name_kind(vmlinux, "btf_trace_kfree_skb", BTF_KIND_TYPEDEF);
+	const struct btf_type *t = id > 0 ? btf__type_by_id(vmlinux, id) : NULL;
+	t = t ? btf__type_by_id(vmlinux, t->type) : NULL; /* pointer */
+	t = t && btf_is_ptr(t) ? btf__type_by_id(vmlinux, t->type) : NULL;
+	if (t && btf_is_func_proto(t) && btf_vlen(t) >= 5)
+		progs[0] = "fl_drop_rx";
+	btf__free(vmlinux);
+	char *path = sibling(object, "drops.bpf.o");
+	int last_err = 0;
+	for (int c = 0; c < 3 && !f->obj; c++) {
+		struct bpf_object *obj = bpf_object__open_file(path, NULL);
+		if (!obj) {
+			fprintf(stderr, "flowlens-loader: opening %s: %s: drops and resets are not counted\n", path,
+				strerror(errno));
+			break;
+		}
+		int ok = 1;
+		struct bpf_program *p[3];
+		struct bpf_program *unused = bpf_object__find_program_by_name(
+			obj, strcmp(progs[0], "fl_drop") == 0 ? "fl_drop_rx" : "fl_drop");
+		if (!unused || bpf_program__set_autoload(unused, false))
+			ok = 0;
+		for (int i = 0; i < 3; i++) {
+			p[i] = bpf_object__find_program_by_name(obj, progs[i]);
+			if (!p[i] || bpf_program__set_autoload(p[i], configs[c][i]))
+				ok = 0;
+		}
+		for (size_t i = 0; ok && i < sizeof(shared) / sizeof(shared[0]); i++) {
+			struct bpf_map *m = bpf_object__find_map_by_name(obj, shared[i]);
+			if (!m || bpf_map__reuse_fd(m, map_fd(s, shared[i])))
+				ok = 0;
+		}
+		struct bpf_map *map;
+		bpf_object__for_each_map(map, obj)
+			if (ok && strstr(bpf_map__name(map), ".rodata") &&
+			    (set_rodata_u32(obj, map, "consumed_reason", consumed) ||
+			     set_rodata_u32(obj, map, "unspecified_reason", unspecified)))
+				ok = 0;
+		quiet_libbpf = 1;
+		if (!ok || bpf_object__load(obj)) {
+			last_err = errno;
+			quiet_libbpf = 0;
+			bpf_object__close(obj);
+			continue;
+		}
+		quiet_libbpf = 0;
+		struct bpf_link *links[3] = {};
+		for (int i = 0; i < 3; i++) {
+			if (!configs[c][i])
+				continue;
+			links[i] = bpf_program__attach(p[i]);
+			if (!links[i]) {
+				last_err = errno;
+				fprintf(stderr, "flowlens-loader: attaching %s: %s\n", progs[i], strerror(errno));
+			}
+		}
+		if (links[1] && !links[2]) {
+			bpf_link__destroy(links[1]);
+			links[1] = NULL;
+		}
+		if (links[2] && !links[1]) {
+			bpf_link__destroy(links[2]);
+			links[2] = NULL;
+		}
+		if (!links[0] && !links[1]) {
+			bpf_object__close(obj);
+			continue;
+		}
+		f->obj = obj;
+		f->drop_link = links[0];
+		f->rst_links[0] = links[1];
+		f->rst_links[1] = links[2];
+		if (links[0])
+			f->drop_prog_fd = bpf_program__fd(p[0]);
+		if (links[1]) {
+			f->rst_prog_fds[0] = bpf_program__fd(p[1]);
+			f->rst_prog_fds[1] = bpf_program__fd(p[2]);
+			__u32 zero = 0, one = 1;
+			bpf_map_update_elem(map_fd(s, "rst_tp_attached"), &zero, &one, BPF_ANY);
+		}
+	}
+	free(path);
+	if (!f->drop_link)
+		fprintf(stderr, "flowlens-loader: the kfree_skb tracepoint could not be used (%s): drops are not counted\n",
+			strerror(last_err));
+	if (!f->rst_links[0])
+		fprintf(stderr, "flowlens-loader: the tcp reset tracepoints could not be used (%s): resets received are "
+				"counted at close from the socket's error, resets sent are not counted\n", strerror(last_err));
+}
+
+static void unload_drops(struct fail_state *f)
+{
+	bpf_link__destroy(f->drop_link);
+	bpf_link__destroy(f->rst_links[0]);
+	bpf_link__destroy(f->rst_links[1]);
+	bpf_object__close(f->obj);
+}
+
 int main(int argc, char **argv)
 {
 	const char *object = NULL, *cgroup = NULL, *ct_object = NULL;
 	int adopt = 1;
-	struct state s = { .max_flows = 16384, .max_sockets = 65536, .ct_prog_fd = -1, .ct_count_fd = -1, .nl_fd = -1 };
+	struct state s = { .max_flows = 16384, .max_sockets = 65536, .ct_prog_fd = -1, .ct_count_fd = -1, .nl_fd = -1,
+			 .ct_fwd_lost_fd = -1, .fwd_lock = PTHREAD_MUTEX_INITIALIZER };
 	static const struct option opts[] = {
 		{ "object", required_argument, NULL, 'o' },
 		{ "conntrack-object", required_argument, NULL, 'n' },
@@ -762,6 +1094,12 @@ int main(int argc, char **argv)
 	s.late_mode_fd = map_fd(&s, "nat_late_mode");
 	s.late_fd = map_fd(&s, "late_closes");
 	int storage_fd = map_fd(&s, "sock_states");
+	s.fwd_fds[0] = map_fd(&s, "fwd_a");
+	s.fwd_fds[1] = map_fd(&s, "fwd_b");
+	s.fwd_keys = calloc(FL_FWD_ENTRIES, sizeof(*s.fwd_keys));
+	s.fwd_vals = calloc(FL_FWD_ENTRIES, sizeof(*s.fwd_vals));
+	if (!s.fwd_keys || !s.fwd_vals)
+		fail("cannot allocate the forward table buffers");
 	s.epoch = 0;
 	s.keys = calloc(s.max_flows, sizeof(*s.keys));
 	s.slots = calloc(s.max_flows, sizeof(*s.slots));
@@ -805,6 +1143,7 @@ int main(int argc, char **argv)
 	if (!s.link)
 		fail("attaching sock_ops to %s: %s", cgroup, strerror(errno));
 	close(cg_fd);
+	load_drops(&s, object);
 
 	/* sock_ops registers every connection established from now on; adopt the ones established before. */
 	int netns_visited = adopt ? for_each_netns(&s, s.adopt_link, 1) : 0;
@@ -875,6 +1214,7 @@ int main(int argc, char **argv)
 	bpf_link__destroy(s.tick_tcp_link);
 	bpf_link__destroy(s.ct_link);
 	bpf_object__close(s.ct_obj);
+	unload_drops(&s.fail);
 	bpf_object__close(s.obj);
 	if (stats_fd >= 0)
 		close(stats_fd);

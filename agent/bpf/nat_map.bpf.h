@@ -12,4 +12,16 @@ struct {
 	__type(value, struct fl_nat_val);
 } nat_map SEC(".maps");
 
+/* Translated connections per tick, keyed by fl_fwd_key (nat_rule.h), valued by how many: set A while the flow epoch
+ * is even, B while odd, drained by the loader like the flow tables. Created with flowlens.bpf.o (which never uses
+ * them) so the netlink fallback has them when conntrack.bpf.o cannot load. */
+struct fl_fwd_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FL_FWD_ENTRIES);
+	__type(key, struct fl_fwd_key);
+	__type(value, __u64);
+};
+struct fl_fwd_map fwd_a SEC(".maps");
+struct fl_fwd_map fwd_b SEC(".maps");
+
 #endif

@@ -83,4 +83,48 @@ static inline void fl_apply_nat(struct fl_flow_key *k, const struct fl_nat_val *
 		k->server_port = t->remote_port;
 }
 
+/*
+ * A connection the node translated, as the node that translated it counts it for the hub (report `forwards`): who
+ * called (orig src), the address it used (orig dst = via), the backend it reached (reply src) and, when the node
+ * rewrote the source too (SNAT: a NodePort with externalTrafficPolicy Cluster), the address the backend sees as its
+ * client (reply dst). Counted per tick in the forward tables (fwd_a / fwd_b, nat_map.bpf.h) by the conntrack
+ * program or the loader's netlink thread. The agent keeps only connections whose client and backend are both
+ * elsewhere (forwarded through this node); the others' ends already carry the translation.
+ */
+#define FL_FWD_ENTRIES 8192 /* per set; a connection that finds its set full is counted lost */
+
+struct fl_fwd_key {
+	__u32 client[4];
+	__u32 via[4];
+	__u32 backend[4];
+	__u32 snat[4]; /* zero when the source was not rewritten */
+	__u16 via_port;
+	__u16 backend_port;
+	__u8 family; /* 4 or 6 */
+	__u8 has_snat;
+	__u8 pad[2];
+};
+
+/* Fills key for a connection the node translated (the same test as fl_nat_entries); returns 0 when it was not. */
+static inline int fl_fwd_entry(const struct fl_ct_tuple *o, const struct fl_ct_tuple *r, __u8 family,
+			       struct fl_fwd_key *key)
+{
+	if (family != 4 && family != 6)
+		return 0;
+	if (!fl_addr_differs(r->src, o->dst, family) && r->sport == o->dport)
+		return 0;
+	__builtin_memset(key, 0, sizeof(*key));
+	key->family = family;
+	fl_addr_copy(key->client, o->src, family);
+	fl_addr_copy(key->via, o->dst, family);
+	key->via_port = o->dport;
+	fl_addr_copy(key->backend, r->src, family);
+	key->backend_port = r->sport;
+	if (fl_addr_differs(r->dst, o->src, family)) {
+		fl_addr_copy(key->snat, r->dst, family);
+		key->has_snat = 1;
+	}
+	return 1;
+}
+
 #endif

@@ -59,6 +59,7 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /src/agent/package.json ./agent/package.json
 COPY --from=build /src/agent/dist ./agent/dist
 COPY --from=build /src/agent/bpf/flowlens.bpf.o ./agent/bpf/flowlens.bpf.o
+COPY --from=build /src/agent/bpf/drops.bpf.o ./agent/bpf/drops.bpf.o
 COPY --from=build /src/agent/bpf/build/flowlens-loader ./agent/bpf/build/flowlens-loader
 COPY --from=build /src/agent/data ./agent/data
 RUN ln -s /app/agent/dist/cli.js /usr/local/bin/flowlens-agent && chmod +x /app/agent/dist/cli.js

@@ -7,15 +7,18 @@
  * Ground truth is what each backend's application received (the traffic generator's per-connection byte
  * counts; the backends send nothing back, so a flow's bytes are exactly those). For every way in:
  *   - a pod calling a ClusterIP backed by a pod in each zone;
- *   - a pod calling a NodePort (externalTrafficPolicy Cluster, so SNAT) at the other node's address;
+ *   - a pod calling a NodePort (externalTrafficPolicy Cluster, so SNAT) at the other node's address, whose
+ *     backends run on both nodes: the called node forwards some connections, SNATed, to the backend on the
+ *     caller's node, and reports them (report `forwards`); the hub gives that backend's view back to the client;
+ *   - a host outside the cluster (no agent, no metadata) calling the same NodePort at node-b: its connections to
+ *     orders-a share node-b's SNAT address with the pod's, and the hub still gives each client its own bytes;
  *   - a host-network client calling a NodePort with externalTrafficPolicy Local at the other node's address;
  *   - a host-network client calling the ClusterIP (kube-proxy's OUTPUT path, masqueraded);
  * each backend pod's row carries exactly the bytes that backend received, INTRA_AZ or INTER_AZ by the two
  * ends' zones, with the Service's name; each client's rows add up to what it sent; no row, map node or edge
- * is a ClusterIP or a NodePort address. Not covered (a known limit, docs/hub.md): a NodePort (Cluster) call that
- * the called node forwards, SNATed, to a backend on another node — only the called node's connection tracking
- * knows the client, and that node has no socket of the connection. And the topology stays faithful: each agent
- * reports only its own node's sockets, and only translations its own node's connection tracking holds.
+ * is a ClusterIP or a NodePort address. And the topology stays faithful: each agent reports only its own node's
+ * sockets, and only translations (flows' `via`, forwards) its own node's connection tracking holds; the forwards
+ * count exactly the connections the backend on the other node accepted.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -49,6 +52,7 @@ const SPEC: ClusterSpec = {
     { name: 'ledger-a', namespace: 'shop', workload: 'ledger', node: 'node-a' },
     { name: 'ledger-b', namespace: 'shop', workload: 'ledger', node: 'node-b' },
   ],
+  externals: [{ name: 'laptop' }],
   services: [
     { namespace: 'shop', name: 'catalog', port: 80, targetPort: BACKEND_PORT, backends: ['catalog-a', 'catalog-b'] },
     {
@@ -58,10 +62,8 @@ const SPEC: ClusterSpec = {
       targetPort: BACKEND_PORT,
       nodePort: 30080,
       externalTrafficPolicy: 'Cluster',
-      // Only a backend on the node called: a NodePort (Cluster) call the called node forwards, SNATed, to a backend
-      // on ANOTHER node is not attributed yet (only the called node's conntrack knows the client, and it has no
-      // socket to report). That case is a known limit, documented in docs/hub.md, not claimed here.
-      backends: ['orders-b'],
+      // One backend on the node called, one on the caller's node: node-b forwards some calls, SNATed, to orders-a.
+      backends: ['orders-a', 'orders-b'],
     },
     {
       namespace: 'shop',
@@ -96,6 +98,14 @@ interface ReportedFlow {
   direction: 'client' | 'server';
   via?: { ip: string; port: number } | null;
 }
+interface ReportedForward {
+  clientIp: string;
+  via: { ip: string; port: number };
+  backendIp: string;
+  backendPort: number;
+  snatIp: string | null;
+  connections: number;
+}
 interface ServiceMap {
   nodes: Array<{ id: string; title: string; kind: string | null; ip: string | null }>;
   edges: Array<{ source: string; target: string; bytes: number }>;
@@ -105,10 +115,13 @@ interface ServiceMap {
 interface Scenario {
   what: string;
   clientIp: string;
-  clientZone: string;
+  /** Null for a host outside the cluster (its rows are UNCLASSIFIED). */
+  clientZone: string | null;
   service: string;
   sent: number;
   received: Map<string, number>;
+  /** Connections each backend accepted. */
+  accepted: Map<string, number>;
 }
 
 test('Service traffic lands on the backend pods, exact to the byte, by zone, named after the Service', async (t) => {
@@ -153,7 +166,7 @@ test('Service traffic lands on the backend pods, exact to the byte, by zone, nam
       what: string,
       ns: string,
       clientIp: string,
-      clientZone: string,
+      clientZone: string | null,
       service: string,
       host: string,
       port: number,
@@ -182,6 +195,11 @@ test('Service traffic lands on the backend pods, exact to the byte, by zone, nam
           .filter(([, r]) => r.length > 0)
           .map(([name, r]) => [name, r.reduce((a, b) => a + b, 0)])
       );
+      const accepted = new Map(
+        news()
+          .filter(([, r]) => r.length > 0)
+          .map(([name, r]) => [name, r.length])
+      );
       assert.equal(
         [...received.values()].reduce((a, b) => a + b, 0),
         res.sent,
@@ -190,23 +208,30 @@ test('Service traffic lands on the backend pods, exact to the byte, by zone, nam
       log(
         `${what}: sent ${res.sent} in ${count} connections; received ${JSON.stringify(Object.fromEntries(received))}`
       );
-      return { what, clientIp, clientZone, service, sent: res.sent, received };
+      return { what, clientIp, clientZone, service, sent: res.sent, received, accepted };
     };
 
     const nodeA = c.node('node-a');
     const nodeB = c.node('node-b');
     const web = c.pod('web-1');
     const batch = c.pod('batch-1');
+    const laptop = c.external('laptop');
     const scenarios = [
       await call('pod → ClusterIP', web.ns, web.ip, 'zone-a', 'catalog', c.service('catalog').clusterIp, 80, 16),
       await call('pod → NodePort (Cluster) at node-b', batch.ns, batch.ip, 'zone-a', 'orders', nodeB.ip, 30080, 16),
+      await call('external → NodePort (Cluster) at node-b', laptop.ns, laptop.ip, null, 'orders', nodeB.ip, 30080, 16),
       await call('host → NodePort (Local) at node-b', nodeA.ns, nodeA.ip, 'zone-a', 'ledger', nodeB.ip, 30081, 8),
       await call('host → ClusterIP', nodeA.ns, nodeA.ip, 'zone-a', 'catalog', c.service('catalog').clusterIp, 80, 8),
     ];
     // The topology itself: random endpoint choice reached both zones, and ETP Local kept node-b's traffic local.
     assert.equal(scenarios[0]!.received.size, 2, 'the ClusterIP spread 16 connections over both backends');
-    assert.deepEqual([...scenarios[1]!.received.keys()], ['orders-b'], 'the NodePort (Cluster) backend on node-b');
-    assert.deepEqual([...scenarios[2]!.received.keys()], ['ledger-b'], 'externalTrafficPolicy Local');
+    assert.deepEqual(
+      [...scenarios[1]!.received.keys()].sort(),
+      ['orders-a', 'orders-b'],
+      'node-b spread 16 NodePort (Cluster) connections over its own backend and the one on node-a'
+    );
+    assert.deepEqual([...scenarios[2]!.received.keys()].sort(), ['orders-a', 'orders-b'], 'from outside too');
+    assert.deepEqual([...scenarios[3]!.received.keys()], ['ledger-b'], 'externalTrafficPolicy Local');
 
     // The last collection tick and report reach the hub; stopping flushes what is left.
     await new Promise((r) => setTimeout(r, (REPORT_S + 1) * 1000));
@@ -266,6 +291,53 @@ test('Service traffic lands on the backend pods, exact to the byte, by zone, nam
                 );
           assert.ok(found, `${a.node} reported ${JSON.stringify(f)}, a translation ${a.node} did not make`);
         }
+      }
+    });
+
+    const forwardsOf = (a: NodeAgent) =>
+      a.reports.flatMap((r) => ((r as { forwards?: ReportedForward[] }).forwards ?? []) as ReportedForward[]);
+    await t.test('the called node reports the connections it forwarded, from its own connection tracking', () => {
+      for (const a of agents) {
+        const mine = tracked.get(a.node)!;
+        for (const f of forwardsOf(a)) {
+          const found = mine.filter(
+            (e) =>
+              e.orig.src === f.clientIp &&
+              e.orig.dst === f.via.ip &&
+              e.orig.dport === f.via.port &&
+              e.reply.src === f.backendIp &&
+              e.reply.sport === f.backendPort &&
+              (f.snatIp === null ? e.reply.dst === f.clientIp : e.reply.dst === f.snatIp)
+          );
+          assert.ok(found.length > 0, `${a.node} reported ${JSON.stringify(f)}, a translation ${a.node} did not make`);
+        }
+      }
+      const ordersA = c.pod('orders-a');
+      const agentB = agents.find((a) => a.node === 'node-b')!;
+      for (const s of scenarios.filter((x) => x.what.includes('NodePort (Cluster)'))) {
+        const forwarded = forwardsOf(agentB).filter(
+          (f) => f.clientIp === s.clientIp && f.backendIp === ordersA.ip && f.via.ip === nodeB.ip
+        );
+        assert.ok(forwarded.length > 0, `${s.what}: no forward to orders-a: ${JSON.stringify(forwardsOf(agentB))}`);
+        assert.ok(
+          forwarded.every((f) => f.via.port === 30080 && f.snatIp === nodeB.ip && f.backendPort === BACKEND_PORT)
+        );
+        // Ground truth twice over: the connections orders-a accepted, and the entries node-b's conntrack holds.
+        const conns = forwarded.reduce((n, f) => n + f.connections, 0);
+        assert.equal(conns, s.accepted.get('orders-a'), `${s.what}: forwarded = connections orders-a accepted`);
+        const inConntrack = tracked
+          .get('node-b')!
+          .filter((e) => e.orig.src === s.clientIp && e.orig.dport === 30080 && e.reply.src === ordersA.ip).length;
+        assert.equal(conns, inConntrack, `${s.what}: forwarded = node-b's conntrack entries`);
+        log(`${s.what}: node-b forwarded ${conns} connections to orders-a`);
+      }
+      // Nothing forwarded with a local end: those ends' flows carry the translation themselves.
+      const local = new Set([...c.pods.map((p) => `${p.node}|${p.ip}`), ...c.nodes.map((n) => `${n.name}|${n.ip}`)]);
+      for (const a of agents) {
+        const bad = forwardsOf(a).filter(
+          (f) => local.has(`${a.node}|${f.clientIp}`) || local.has(`${a.node}|${f.backendIp}`)
+        );
+        assert.deepEqual(bad, [], `${a.node} reported forwards with a local end`);
       }
     });
 
@@ -329,7 +401,10 @@ test('Service traffic lands on the backend pods, exact to the byte, by zone, nam
             assert.equal(row.remote.pod, backend);
             assert.equal(row.remote.zone, zoneOf(backend));
             assert.equal(row.local.zone, s.clientZone);
-            assert.equal(row.category, zoneOf(backend) === s.clientZone ? 'INTRA_AZ' : 'INTER_AZ');
+            assert.equal(
+              row.category,
+              s.clientZone === null ? 'UNCLASSIFIED' : zoneOf(backend) === s.clientZone ? 'INTRA_AZ' : 'INTER_AZ'
+            );
             assert.equal(row.remote.service, s.service, `the Service's name on ${s.what} → ${backend}`);
           }
         );

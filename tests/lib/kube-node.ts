@@ -8,6 +8,8 @@
  *     gateway address, as the CNI ptp plugin does);
  *   - kube-proxy's iptables nat rules in each node namespace (tests/lib/kube-proxy-rules.ts): ClusterIP DNAT
  *     with random endpoint choice, NodePorts with externalTrafficPolicy Cluster (SNAT) or Local;
+ *   - optionally, hosts outside the cluster on the VPC subnet (a laptop, a load balancer's health checker): a
+ *     namespace on the VPC bridge, in no node's cgroup, unknown to the cluster's metadata;
  *   - one cgroup-v2 directory per node, which every process of that node (its pods and its host processes)
  *     joins, so a node agent attached to "its" cgroup root sees its node's sockets only — as in a kind node
  *     container, whose cgroup namespace root is the node's cgroup (startNodeProcess below).
@@ -56,6 +58,15 @@ export interface ClusterSpec {
   nodes: NodeSpec[];
   pods: PodSpec[];
   services: ServiceSpec[];
+  /** Hosts outside the cluster, on the VPC subnet. */
+  externals?: Array<{ name: string }>;
+}
+
+/** A host outside the cluster on the VPC subnet: no agent, no metadata names it. */
+export interface ExternalHost {
+  name: string;
+  ns: string;
+  ip: string;
 }
 
 export interface KubeNode {
@@ -88,9 +99,11 @@ export interface KubeCluster {
   nodes: KubeNode[];
   pods: KubePod[];
   services: KubeService[];
+  externals: ExternalHost[];
   node(name: string): KubeNode;
   pod(name: string): KubePod;
   service(name: string): KubeService;
+  external(name: string): ExternalHost;
   /** What the hub's metadata file holds: nodes with zones and addresses, every pod, Services with NodePorts. */
   hubMetadata(): MetadataFile;
   /** What one node agent knows: its own node's pods (the node-scoped watch). */
@@ -137,6 +150,7 @@ export async function createKubeCluster(spec: ClusterSpec, opts: { offloadsOff?:
   const nodes: KubeNode[] = [];
   const pods: KubePod[] = [];
   const services: KubeService[] = [];
+  const externals: ExternalHost[] = [];
 
   const find = <T extends { name: string }>(list: T[], what: string, name: string): T => {
     const found = list.find((v) => v.name === name);
@@ -219,6 +233,19 @@ export async function createKubeCluster(spec: ClusterSpec, opts: { offloadsOff?:
         podNamespaces: [],
       });
     }
+    for (const [i, e] of (spec.externals ?? []).entries()) {
+      const ns = `fl-${id}-x-${e.name}`;
+      await addNs(ns);
+      const fabricDev = `fl${id}x${i}`;
+      await ip(['link', 'add', 'eth0', 'netns', ns, 'type', 'veth', 'peer', 'name', fabricDev, 'netns', vpc]);
+      await execIn(vpc, ['ip', 'link', 'set', fabricDev, 'master', 'br0', 'up']);
+      const hostIp = `172.${s}.${y}.${200 + i}`;
+      await execIn(ns, ['ip', 'addr', 'add', `${hostIp}/24`, 'dev', 'eth0']);
+      await execIn(ns, ['ip', 'link', 'set', 'eth0', 'up']);
+      await offloads(ns, 'eth0');
+      await execIn(ns, ['ip', 'route', 'add', 'default', 'via', routerIp]);
+      externals.push({ name: e.name, ns, ip: hostIp });
+    }
     // Pod CIDRs of the other nodes route through them (kindnet's routes, the VPC CNI's secondary IPs).
     for (const n of nodes) {
       for (const other of nodes.filter((o) => o !== n)) {
@@ -298,9 +325,11 @@ export async function createKubeCluster(spec: ClusterSpec, opts: { offloadsOff?:
     nodes,
     pods,
     services,
+    externals,
     node: (name) => find(nodes, 'node', name),
     pod: (name) => find(pods, 'pod', name),
     service: (name) => find(services, 'service', name),
+    external: (name) => find(externals, 'external host', name),
     hubMetadata: () => metadata(() => true),
     nodeMetadata: (node) => metadata((p) => p.node === node),
     natRules: (node) => execIn(find(nodes, 'node', node).ns, ['iptables-save', '-t', 'nat']),

@@ -42,6 +42,14 @@ const METRICS: Array<[string, (f: FlowDelta) => number]> = [
   ['flowlens_pod_tcp_retransmits_total', (f) => f.retransmits],
   ['flowlens_pod_tcp_rtos_total', (f) => f.rtos],
 ];
+/** Failure series (contract 1.2): name, the extra label, and what a flow adds; drops carry the kernel's reason. */
+const FAILURE_METRICS: Array<[string, string, (f: FlowDelta) => number]> = [
+  ['flowlens_pod_tcp_connect_failures_total', '', (f) => f.connectFailures ?? 0],
+  ['flowlens_pod_tcp_resets_total', 'direction="sent"', (f) => f.resetsSent ?? 0],
+  ['flowlens_pod_tcp_resets_total', 'direction="received"', (f) => f.resetsReceived ?? 0],
+  ['flowlens_pod_drops_total', 'reason="NETFILTER_DROP"', (f) => f.drops?.NETFILTER_DROP ?? 0],
+  ['flowlens_pod_drops_total', 'reason="NO_SOCKET"', (f) => f.drops?.NO_SOCKET ?? 0],
+];
 
 describe('Prometheus scrapes the exporter', { timeout: 90_000 }, () => {
   let prom: PrometheusServer | undefined;
@@ -115,6 +123,11 @@ describe('Prometheus scrapes the exporter', { timeout: 90_000 }, () => {
             bytesReceived: 1_000 * n + j,
             retransmits: n % 4,
             rtos: n % 5 === 0 ? 1 : 0,
+            connectFailures: n % 3 === 1 ? 1 : 0,
+            resetsSent: j === 1 ? n % 2 : 0,
+            resetsReceived: j === 0 ? n % 2 : 0,
+            // a policy dropping the db's packets; only the web pod ever sees NO_SOCKET
+            drops: j === 0 ? { NETFILTER_DROP: n % 4, NO_SOCKET: 1 } : { NETFILTER_DROP: 2 * n },
           }),
           // traffic from the node's own address is no pod's
           flow({ localIp: '192.168.0.5', direction: 'client', bytesSent: 999, segmentsSent: 3 })
@@ -130,6 +143,11 @@ describe('Prometheus scrapes the exporter', { timeout: 90_000 }, () => {
         for (const [metric, of] of METRICS) {
           tot[metric] = (tot[metric] ?? 0) + of(f);
           record(pod.name, metric, tot[metric]);
+        }
+        for (const [metric, label, of] of FAILURE_METRICS) {
+          const key = `${metric}{${label}}`;
+          tot[key] = (tot[key] ?? 0) + of(f);
+          record(pod.name, key, tot[key]);
         }
       }
       await new Promise((r) => setTimeout(r, 250));
@@ -159,8 +177,32 @@ describe('Prometheus scrapes the exporter', { timeout: 90_000 }, () => {
         assert.equal(series.values[0]! + (series.values.at(-1)! - series.values[0]!), totals.get(pod.name)![metric]);
       }
     }
+    for (const pod of PODS) {
+      for (const [metric, label] of FAILURE_METRICS) {
+        const key = `${metric}{${label}}`;
+        const want = totals.get(pod.name)![key]!;
+        const sel = `${metric}{namespace="shop",pod="${pod.name}",workload="${pod.workload}",node="${NODE}"${label ? `,${label}` : ''}}`;
+        const [series] = await prom.samples(sel);
+        if (want === 0 && metric === 'flowlens_pod_drops_total') {
+          assert.equal(series, undefined, `${sel}: no series for a reason that never dropped`);
+          continue;
+        }
+        assert.ok(series && series.values.length >= 3, `${sel}: several scrapes stored`);
+        assert.equal(series.values.at(-1), want, `${sel} latest`);
+        for (const v of series.values) {
+          assert.ok(history.get(`${pod.name}|${key}`)!.has(v), `${sel}: ${v} is no running total`);
+        }
+      }
+    }
+    const drops = await prom.query('flowlens_pod_drops_total');
+    assert.deepEqual(
+      drops.map((d) => `${d.metric.pod} ${d.metric.reason}`).sort(),
+      ['db-0 NETFILTER_DROP', 'web-6d4cf56db6-abcde NETFILTER_DROP', 'web-6d4cf56db6-abcde NO_SOCKET'],
+      'one series per pod and kernel reason, the reason label as the kernel names it'
+    );
     const podSeries = await prom.query('count({__name__=~"flowlens_pod_.*"})');
-    assert.equal(podSeries[0]?.value, PODS.length * METRICS.length, 'no series for non-pod IPs');
+    // per pod: the traffic series, connect failures, resets sent/received; plus the three drop series above
+    assert.equal(podSeries[0]?.value, PODS.length * (METRICS.length + 3) + 3, 'no series for non-pod IPs');
 
     // ENA: eth0 (older driver) has the five counters, ens5 (newer) also the gauge; virtio and veths nothing.
     const ena = await prom.query('{__name__=~"flowlens_ena_.*"}');

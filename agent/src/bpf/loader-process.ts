@@ -17,6 +17,9 @@ export interface LoaderOptions {
    * are that namespace's (a node's). Entered with nsenter, which keeps our mounts (the cgroup path stays valid).
    */
   netns?: string;
+  /** conntrack.bpf.o to load (default: beside `object`); a path that does not exist makes the loader use conntrack
+   * netlink events, as on a kernel that refuses the fentry program (tests of that source). */
+  conntrackObject?: string;
   /** How long load + attach may take. */
   startTimeoutMs?: number;
   /** How long one collect may take. */
@@ -68,6 +71,7 @@ export class BpfLoader {
       String(opts.maxSockets),
       '--max-flows',
       String(opts.maxFlows),
+      ...(opts.conntrackObject === undefined ? [] : ['--conntrack-object', opts.conntrackObject]),
     ];
     const child =
       opts.netns === undefined

@@ -122,3 +122,67 @@ test('preflight: cgroup2 mount, capabilities', () => {
   assert.match(kernelVersionProblem('5.15.0-91-generic') ?? '', /needs Linux 6\.1 or newer/);
   assert.match(kernelVersionProblem('6.0.9') ?? '', /too old/);
 });
+
+test('fail and failstats lines: failures per flow and drop reason, and the state of the drop hooks', () => {
+  const p = new CollectParser();
+  p.push('fail 10.77.0.1 10.77.0.2 7001 client - 0 - 2 2 0 2 0 0 0');
+  p.push('fail 10.77.0.2 10.77.0.1 7001 server 10.96.0.1 80 NETFILTER_DROP 0 0 0 0 0 0 4 extra');
+  p.push('stats 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0');
+  p.push('failstats 1 0 3 1500 4 127');
+  const r = p.push('end');
+  assert.ok(r);
+  assert.deepEqual(r.failures, [
+    {
+      localIp: '10.77.0.1',
+      remoteIp: '10.77.0.2',
+      serverPort: 7001,
+      direction: 'client',
+      via: null,
+      reason: null,
+      connectAttempts: 2,
+      connectFailures: 2,
+      connectRefused: 0,
+      synRetransmits: 2,
+      resetsSent: 0,
+      resetsReceived: 0,
+      drops: 0,
+    },
+    {
+      localIp: '10.77.0.2',
+      remoteIp: '10.77.0.1',
+      serverPort: 7001,
+      direction: 'server',
+      via: { ip: '10.96.0.1', port: 80 },
+      reason: 'NETFILTER_DROP',
+      connectAttempts: 0,
+      connectFailures: 0,
+      connectRefused: 0,
+      synRetransmits: 0,
+      resetsSent: 0,
+      resetsReceived: 0,
+      drops: 4,
+    },
+  ]);
+  assert.deepEqual(r.failureStats, {
+    dropsAttached: true,
+    resetsAttached: false,
+    failuresLost: 3,
+    runTimeNs: 1500,
+    runCount: 4,
+    reasons: 127,
+  });
+  // the next answer starts empty
+  p.push('stats 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0');
+  const next = p.push('end');
+  assert.deepEqual(next?.failures, []);
+  assert.equal(next?.failureStats, undefined);
+});
+
+test('bad fail lines are refused with the line in the error', () => {
+  const p = new CollectParser();
+  assert.throws(() => p.push('fail 10.0.0.1 10.0.0.2 80 client - 0 nf_drop 0 0 0 0 0 0 1'), /bad drop reason/);
+  assert.throws(() => p.push('fail 10.0.0.1 10.0.0.2 80 sideways - 0 - 0 0 0 0 0 0 1'), /bad direction/);
+  assert.throws(() => p.push('fail 10.0.0.1 10.0.0.2 80 client - 0 - 1 1'), /bad fail line/);
+  assert.throws(() => p.push('failstats 2 0 0 0 0 0'), /bad drops attached/);
+  assert.throws(() => p.push('failstats 1 1 -1 0 0 0'), /bad failures lost/);
+});

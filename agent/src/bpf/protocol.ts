@@ -124,6 +124,46 @@ export function emptyKernelStats(): KernelStats {
 export interface CollectResult {
   flows: KernelFlow[];
   stats: KernelStats;
+  /** Why packets and connections failed this tick (absent from an older loader). */
+  failures?: KernelFailure[];
+  /** State of the drop and reset hooks (absent from an older loader). */
+  failureStats?: FailureStats;
+  /** Connections the node translated this tick (`fwd` lines; absent from an older loader). */
+  forwards?: KernelForward[];
+  /** Cumulative: translated connections not counted because a forward table was full (`fwdlost`). */
+  forwardsLost?: number;
+}
+
+/**
+ * Connections this node translated during one tick, per (client, via, backend, SNAT address): the raw material of
+ * report `forwards` (the agent keeps those forwarded to another node). `snatIp` is null when the source was kept.
+ */
+export interface KernelForward {
+  clientIp: string;
+  via: Via;
+  backendIp: string;
+  backendPort: number;
+  snatIp: string | null;
+  connections: number;
+}
+
+export function parseForward(line: string): KernelForward {
+  const f = line.trim().split(' ');
+  if (f[0] !== 'fwd' || f.length < 8) {
+    throw new ProtocolError(`flowlens-loader: bad fwd line '${line}'`);
+  }
+  const port = (i: number, what: string): number => {
+    const n = int(f[i], what, line);
+    return n <= 65535 ? n : badField(what, line);
+  };
+  return {
+    clientIp: f[1]!,
+    via: { ip: f[2]!, port: port(3, 'via port') },
+    backendIp: f[4]!,
+    backendPort: port(5, 'backend port'),
+    snatIp: f[6] === '-' ? null : f[6]!,
+    connections: int(f[7], 'connections', line),
+  };
 }
 
 export class ProtocolError extends Error {}
@@ -226,6 +266,10 @@ export function parseStats(line: string): KernelStats {
 export class CollectParser {
   private flows: KernelFlow[] = [];
   private stats: KernelStats | null = null;
+  private forwards: KernelForward[] = [];
+  private forwardsLost: number | undefined;
+  private failures: KernelFailure[] = [];
+  private failureStats: FailureStats | null = null;
 
   /** Feed one line; returns the finished result on `end`, otherwise null. */
   push(line: string): CollectResult | null {
@@ -233,17 +277,48 @@ export class CollectParser {
       this.flows.push(parseFlow(line));
       return null;
     }
+    if (line.startsWith('fwd ')) {
+      this.forwards.push(parseForward(line));
+      return null;
+    }
+    if (line.startsWith('fwdlost ')) {
+      this.forwardsLost = int(line.split(' ')[1], 'forwards lost', line);
+      return null;
+    }
     if (line.startsWith('stats ')) {
       this.stats = parseStats(line);
+      return null;
+    }
+    if (line.startsWith('fail ')) {
+      this.failures.push(parseFail(line));
+      return null;
+    }
+    if (line.startsWith('failstats ')) {
+      this.failureStats = parseFailStats(line);
       return null;
     }
     if (line === 'end') {
       if (this.stats === null) {
         throw new ProtocolError("flowlens-loader: 'end' without 'stats'");
       }
-      const result = { flows: this.flows, stats: this.stats };
+      const result: CollectResult = {
+        flows: this.flows,
+        stats: this.stats,
+        forwards: this.forwards,
+        failures: this.failures,
+      };
+      if (this.forwardsLost !== undefined) {
+        result.forwardsLost = this.forwardsLost;
+      }
+      if (this.failureStats) {
+        result.failureStats = this.failureStats;
+      }
       this.flows = [];
       this.stats = null;
+      this.forwards = [];
+      this.forwardsLost = undefined;
+      this.failures = [];
+      this.failureStats = null;
       return result;
     }
     if (line.startsWith('error ')) {
@@ -251,4 +326,88 @@ export class CollectParser {
     }
     throw new ProtocolError(`flowlens-loader: unexpected line '${line}'`);
   }
+}
+
+/**
+ * One `fail` line: why packets and connections of one flow failed over one tick. `reason` null: the connection
+ * counters; otherwise the kernel's drop reason name (enum skb_drop_reason without its prefix) and only `drops` is set.
+ */
+export interface KernelFailure {
+  localIp: string;
+  remoteIp: string;
+  serverPort: number;
+  direction: Direction;
+  via: Via | null;
+  reason: string | null;
+  connectAttempts: number;
+  connectFailures: number;
+  connectRefused: number;
+  synRetransmits: number;
+  resetsSent: number;
+  resetsReceived: number;
+  drops: number;
+}
+
+/** The `failstats` line: which hooks of drops.bpf.o are attached, and what they cost. */
+export interface FailureStats {
+  /** The kfree_skb tracepoint is attached: drops are counted by reason. */
+  dropsAttached: boolean;
+  /** The tcp_send_reset / tcp_receive_reset tracepoints are attached. */
+  resetsAttached: boolean;
+  /** Cumulative: failure updates lost because a tick's failure table was full. */
+  failuresLost: number;
+  /** Cumulative kernel bpf_stats of the drop and reset programs. */
+  runTimeNs: number;
+  runCount: number;
+  /** Drop reasons the running kernel's BTF names. */
+  reasons: number;
+}
+
+const DROP_REASON = /^[A-Z0-9_]{1,64}$/;
+
+export function parseFail(line: string): KernelFailure {
+  const f = line.trim().split(' ');
+  if (f[0] !== 'fail' || f.length < 15) {
+    throw new ProtocolError(`flowlens-loader: bad fail line '${line}'`);
+  }
+  const direction = f[4];
+  if (direction !== 'client' && direction !== 'server') {
+    throw new ProtocolError(`flowlens-loader: bad direction in '${line}'`);
+  }
+  const reason = f[7]!;
+  if (reason !== '-' && !DROP_REASON.test(reason)) {
+    badField('drop reason', line);
+  }
+  const n = (i: number, what: string) => int(f[i], what, line);
+  return {
+    localIp: f[1]!,
+    remoteIp: f[2]!,
+    serverPort: n(3, 'server port'),
+    direction,
+    via: f[5] === '-' ? null : { ip: f[5]!, port: n(6, 'via port') },
+    reason: reason === '-' ? null : reason,
+    connectAttempts: n(8, 'connect attempts'),
+    connectFailures: n(9, 'connect failures'),
+    connectRefused: n(10, 'connect refused'),
+    synRetransmits: n(11, 'SYN retransmits'),
+    resetsSent: n(12, 'resets sent'),
+    resetsReceived: n(13, 'resets received'),
+    drops: n(14, 'drops'),
+  };
+}
+
+export function parseFailStats(line: string): FailureStats {
+  const f = line.trim().split(' ');
+  if (f[0] !== 'failstats' || f.length < 7) {
+    throw new ProtocolError(`flowlens-loader: bad failstats line '${line}'`);
+  }
+  const flag = (i: number, what: string) => (f[i] === '1' ? true : f[i] === '0' ? false : badField(what, line));
+  return {
+    dropsAttached: flag(1, 'drops attached'),
+    resetsAttached: flag(2, 'resets attached'),
+    failuresLost: int(f[3], 'failures lost', line),
+    runTimeNs: int(f[4], 'drop run time', line),
+    runCount: int(f[5], 'drop run count', line),
+    reasons: int(f[6], 'drop reasons', line),
+  };
 }

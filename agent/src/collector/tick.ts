@@ -2,6 +2,7 @@
 import type { CollectorTick, FlowDelta } from '../contracts/flow.js';
 import type { CollectorStats } from '../contracts/stats.js';
 import type { CollectResult, KernelFlow } from '../bpf/protocol.js';
+import { mergeFailures } from './failures.js';
 
 export interface MapCapacity {
   maxSockets: number;
@@ -35,7 +36,7 @@ export function toTick(
   tickSeconds: number,
   capacity: MapCapacity
 ): CollectorTick {
-  const flows = result.flows.map(toFlowDelta);
+  const flows = mergeFailures(result.flows.map(toFlowDelta), result.failures ?? []);
   const stats: CollectorStats = {
     lastTickSeconds: tickSeconds,
     maps: {
@@ -55,5 +56,12 @@ export function toTick(
     flowsCarried: result.stats.flowsCarried,
     flowsLost: result.stats.flowsLost,
   };
-  return { start, end, flows, stats };
+  if (result.failureStats) {
+    stats.dropsAttached = result.failureStats.dropsAttached;
+    stats.resetsAttached = result.failureStats.resetsAttached;
+    stats.failuresLost = result.failureStats.failuresLost;
+    stats.bpfRunTimeNs += result.failureStats.runTimeNs;
+    stats.bpfRunCount += result.failureStats.runCount;
+  }
+  return { start, end, flows, stats, forwards: result.forwards ?? [] };
 }

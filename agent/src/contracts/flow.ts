@@ -2,7 +2,8 @@
  * What the collector hands to its consumers (report builder, OpenMetrics exporter) every tick.
  * A flow is per node: (local ip, remote ip, server port, direction); the client's ephemeral port is dropped.
  */
-import type { Direction, FlowCounters, RttSummary } from './report.js';
+import type { KernelForward } from '../bpf/protocol.js';
+import type { Direction, FailureCounters, FlowCounters, RttSummary } from './report.js';
 
 export interface FlowKey {
   localIp: string;
@@ -15,8 +16,8 @@ export interface FlowKey {
   via?: { ip: string; port: number } | null;
 }
 
-/** Counter deltas of one flow over one collection tick. */
-export interface FlowDelta extends FlowKey, FlowCounters {
+/** Counter deltas of one flow over one collection tick; failure counters (contract 1.2) only where non-zero. */
+export interface FlowDelta extends FlowKey, FlowCounters, FailureCounters {
   rttUs: RttSummary;
   /** How many RTT samples rttUs summarises (to weight averages when ticks are merged). Optional: added by the collector. */
   rttSamples?: number;
@@ -28,6 +29,8 @@ export interface CollectorTick {
   start: Date;
   end: Date;
   flows: FlowDelta[];
+  /** Connections the node translated this tick (agent/src/report/forwards.ts keeps the forwarded ones). */
+  forwards?: KernelForward[];
 }
 
 export type TickListener = (tick: CollectorTick) => void;

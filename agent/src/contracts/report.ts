@@ -14,6 +14,12 @@
  * why packets and connections failed (`failureCountersSchema`); every field is optional and absent means 0.
  * `MAX_FLOWS_PER_REPORT` bounds the flows of one report: the agent's `--top-n` cannot exceed it and the hub
  * refuses a report holding more.
+ *
+ * Contract 1.2, `forwards` (additive, optional): connections this node translated for a client elsewhere to a
+ * backend elsewhere (a NodePort with externalTrafficPolicy Cluster forwarded to another node, SNATed or not), per
+ * report window and (client, via, backend, SNAT address), with how many connections (`forwardSchema`). Neither
+ * end's socket is on this node, so no flow record shows them; the hub uses them to join the backend's view (whose
+ * client is `snatIp`) with the client's (which used `via`). At most `MAX_FORWARDS_PER_REPORT` entries.
  */
 import { z } from 'zod';
 
@@ -105,6 +111,23 @@ export type FlowRecord = z.infer<typeof flowRecordSchema>;
 export const otherCountersSchema = flowCountersSchema.merge(failureCountersSchema).extend({ flows: count.optional() });
 export type OtherCounters = z.infer<typeof otherCountersSchema>;
 
+/**
+ * Contract 1.2: connections forwarded through this node over the report window. `snatIp` is the address the backend
+ * saw as its client (null when the node kept the source); `connections` counts connections opened in the window.
+ */
+export const forwardSchema = z.object({
+  clientIp: ip,
+  via: z.object({ ip, port }),
+  backendIp: ip,
+  backendPort: port,
+  snatIp: ip.nullable(),
+  connections: z.number().int().positive(),
+});
+export type Forward = z.infer<typeof forwardSchema>;
+
+/** Forward entries one report may hold (the agent keeps the ones with most connections). */
+export const MAX_FORWARDS_PER_REPORT = 10_000;
+
 /** Flows one report may hold: the upper bound of the agent's `--top-n` and the hub's per-report limit. */
 export const MAX_FLOWS_PER_REPORT = 10_000;
 
@@ -118,6 +141,7 @@ export const reportV1Schema = z.object({
   end: z.string().datetime({ offset: true }),
   flows: z.array(flowRecordSchema).max(MAX_FLOWS_PER_REPORT),
   other: otherCountersSchema,
+  forwards: z.array(forwardSchema).max(MAX_FORWARDS_PER_REPORT).optional(),
 });
 export type ReportV1 = z.infer<typeof reportV1Schema>;
 

@@ -26,6 +26,11 @@ export interface CollectorStats {
   /** Close-time updates kept in the overflow table because the flow table was full / lost (cumulative). */
   flowsCarried?: number;
   flowsLost?: number;
+  /** The drop hook (kfree_skb) / the reset hooks are attached; undefined from a loader without them. */
+  dropsAttached?: boolean;
+  resetsAttached?: boolean;
+  /** Failure (drop, reset, connect) updates lost because a tick's failure table was full (cumulative). */
+  failuresLost?: number;
 }
 
 export interface ReporterStats {

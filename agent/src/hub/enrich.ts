@@ -8,11 +8,12 @@ import type { MetadataView } from '../contracts/metadata.js';
 import {
   FAILURE_COUNTER_NAMES,
   type FlowRecord,
+  type Forward,
   type LocalWorkload,
   type ReportV1,
   type Via,
 } from '../contracts/report.js';
-import type { Endpoint, FlowRow, StoredReport, ViaEnd } from '../store/flow-store.js';
+import type { Endpoint, FlowRow, ForwardRow, StoredReport, ViaEnd } from '../store/flow-store.js';
 import { isLoopback } from '../store/merge.js';
 
 interface Learned {
@@ -57,6 +58,7 @@ export class Enricher {
     this.localEnds.set(report.node, mine);
     const rows = report.flows.map((f) => this.row(report, mine, f));
     const o = report.other;
+    const forwards = (report.forwards ?? []).map((f) => this.forward(f));
     return {
       reportId: report.reportId,
       node: report.node,
@@ -70,6 +72,23 @@ export class Enricher {
         retransmits: o.retransmits,
         rtos: o.rtos,
       },
+      ...(forwards.length > 0 ? { forwards } : {}),
+    };
+  }
+
+  /** A forwarded connection (contract 1.2 `forwards`): its three addresses named as remote ends, classified. */
+  private forward(f: Forward): ForwardRow {
+    const end = (ip: string): Endpoint => this.remoteEnds.get(ip) ?? this.named(this.remoteEnds, ip, null, null);
+    const client = end(f.clientIp);
+    const server = end(f.backendIp);
+    return {
+      client,
+      server,
+      serverPort: f.backendPort,
+      snat: f.snatIp === null ? client : end(f.snatIp),
+      via: this.via(f.via),
+      category: categorize(client, server, this.ranges),
+      connections: f.connections,
     };
   }
 

@@ -136,7 +136,8 @@ test('deleted pods leave nothing behind after the grace period; a pod that comes
   assert.equal(exporter.pods.seriesCount, 1);
   const s = await read();
   const left = [...s.keys()].filter((k) => k.startsWith('flowlens_pod_'));
-  assert.equal(left.length, 8, left.join('\n'));
+  // 8 traffic series + connect failures + resets sent/received (created at 0 with the pod's first traffic)
+  assert.equal(left.length, 11, left.join('\n'));
   assert.ok(left.every((k) => k.includes('pod="job-0"')));
 });
 
@@ -197,4 +198,69 @@ test('ENA series exist exactly for the stats the driver reported', async () => {
   snap = new Map();
   s = samples(await exporter.render('openmetrics'));
   assert.equal([...s.keys()].filter((k) => k.startsWith('flowlens_ena_')).length, 0);
+});
+
+test('failures per pod: drops by kernel reason, connect failures, resets by direction; removed with the pod', async () => {
+  const { metadata, exporter, advance, read } = setup(1000);
+  metadata.setPod('a', [pod('10.0.0.1', 'web-1')]);
+  exporter.onTick(
+    tick([
+      flow({ localIp: '10.0.0.1', direction: 'client', connectAttempts: 4, connectFailures: 3, connectRefused: 1 }),
+      flow({ localIp: '10.0.0.1', direction: 'server', resetsSent: 2, drops: { NETFILTER_DROP: 5, NO_SOCKET: 1 } }),
+      flow({
+        localIp: '10.0.0.1',
+        direction: 'client',
+        serverPort: 5432,
+        resetsReceived: 1,
+        drops: { NETFILTER_DROP: 2 },
+      }),
+      flow({ localIp: '10.5.5.5', direction: 'client', drops: { NETFILTER_DROP: 9 } }), // no pod: no pod series
+    ])
+  );
+  let s = await read();
+  const l = lbl('web-1', 'web');
+  const withLabel = (extra: string) => l.replace('}', `,${extra}}`);
+  assert.equal(s.get(`flowlens_pod_drops_total${withLabel('reason="NETFILTER_DROP"')}`), 7);
+  assert.equal(s.get(`flowlens_pod_drops_total${withLabel('reason="NO_SOCKET"')}`), 1);
+  assert.equal(s.get(`flowlens_pod_tcp_connect_failures_total${l}`), 3);
+  assert.equal(s.get(`flowlens_pod_tcp_resets_total${withLabel('direction="sent"')}`), 2);
+  assert.equal(s.get(`flowlens_pod_tcp_resets_total${withLabel('direction="received"')}`), 1);
+  assert.equal([...s.keys()].filter((k) => k.includes('10.5.5.5') || k.includes('reason="NETFILTER_DROP"')).length, 1);
+
+  exporter.onTick(tick([flow({ localIp: '10.0.0.1', direction: 'server', drops: { NETFILTER_DROP: 1 } })]));
+  s = await read();
+  assert.equal(s.get(`flowlens_pod_drops_total${withLabel('reason="NETFILTER_DROP"')}`), 8, 'counters accumulate');
+
+  metadata.removePod('a');
+  exporter.onTick(tick([]));
+  advance(1000);
+  exporter.onTick(tick([]));
+  s = await read();
+  assert.deepEqual(
+    [...s.keys()].filter((k) => k.startsWith('flowlens_pod_')),
+    [],
+    'every failure series of a gone pod is removed'
+  );
+});
+
+test('the drop and reset hooks show as flowlens_agent_*_attached', async () => {
+  const { exporter, read } = setup();
+  exporter.onTick({
+    ...tick([]),
+    stats: {
+      lastTickSeconds: 0.01,
+      maps: {},
+      socketsSampledOut: 0,
+      bpfRunTimeNs: 0,
+      bpfRunCount: 0,
+      activeFlows: 0,
+      dropsAttached: false,
+      resetsAttached: true,
+      failuresLost: 2,
+    },
+  });
+  const s = await read();
+  assert.equal(s.get('flowlens_agent_drops_attached'), 0);
+  assert.equal(s.get('flowlens_agent_resets_attached'), 1);
+  assert.equal(s.get('flowlens_agent_failures_lost_total'), 2);
 });

@@ -4,6 +4,8 @@
  */
 import type { FlowDelta } from '../contracts/flow.js';
 import type { MetadataView, PodInfo } from '../contracts/metadata.js';
+import type { FailureCounters } from '../contracts/report.js';
+import { addFailures } from '../report/failures.js';
 
 export interface PodLabels {
   namespace: string;
@@ -77,7 +79,8 @@ export function seriesKey(labels: PodLabels): string {
 }
 
 export interface PodTickResult {
-  pods: Map<string, { labels: PodLabels; ips: Set<string>; increments: PodIncrements }>;
+  /** `failures`: what failed on the pod's flows (drops by reason, connect failures, resets), absent means 0. */
+  pods: Map<string, { labels: PodLabels; ips: Set<string>; increments: PodIncrements; failures: FailureCounters }>;
   /** Traffic whose local IP is no pod (host network, the node's own addresses, unknown IPs). */
   unattributed: PodIncrements;
 }
@@ -95,11 +98,12 @@ export function aggregateTick(flows: readonly FlowDelta[], metadata: MetadataVie
     const key = seriesKey(labels);
     let entry = pods.get(key);
     if (!entry) {
-      entry = { labels, ips: new Set(), increments: zeroIncrements() };
+      entry = { labels, ips: new Set(), increments: zeroIncrements(), failures: {} };
       pods.set(key, entry);
     }
     entry.ips.add(flow.localIp);
     addInto(entry.increments, incrementsOf(flow));
+    addFailures(entry.failures, flow);
   }
   return { pods, unattributed };
 }

@@ -81,6 +81,34 @@ export class SelfMetrics {
         return single(conntrack === 'attached' || natSource === 'fentry' || natSource === 'netlink' ? 1 : 0);
       }
     );
+    mirroredGauge(
+      registry,
+      'flowlens_agent_drops_attached',
+      'Drops by kernel reason: 1 while the kfree_skb hook is attached, 0 where the kernel refuses it (no drops are counted).',
+      [],
+      () => {
+        const attached = latest()?.dropsAttached;
+        return single(attached === undefined ? undefined : attached ? 1 : 0);
+      }
+    );
+    mirroredGauge(
+      registry,
+      'flowlens_agent_resets_attached',
+      'TCP resets: 1 while the tcp_send_reset/tcp_receive_reset hooks are attached, 0 where the kernel refuses them (received resets are then counted at close, sent ones not).',
+      [],
+      () => {
+        const attached = latest()?.resetsAttached;
+        return single(attached === undefined ? undefined : attached ? 1 : 0);
+      }
+    );
+    mirroredCounter(
+      registry,
+      renderer,
+      'flowlens_agent_failures_lost_total',
+      'Drop, reset and connect-failure updates lost because a tick’s failure table was full.',
+      [],
+      () => single(latest()?.failuresLost)
+    );
     mirroredGauge(registry, 'flowlens_agent_active_flows', 'Flows with activity in the last collection tick.', [], () =>
       single(latest()?.activeFlows)
     );

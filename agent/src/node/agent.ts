@@ -9,6 +9,7 @@ import type { ReportSink } from '../contracts/stats.js';
 import { Collector, type FlowSource } from '../collector/collector.js';
 import type { MapCapacity } from '../collector/tick.js';
 import { buildReport } from '../report/build.js';
+import { ForwardWindow, forwardedThrough } from '../report/forwards.js';
 import { ReportWindow } from '../report/window.js';
 
 export interface NodeAgentConfig {
@@ -26,6 +27,8 @@ export interface NodeAgentParts {
   /** Extra consumers of every tick (e.g. the OpenMetrics exporter). */
   listeners: TickListener[];
   localOf: (ip: string) => LocalWorkload;
+  /** True for this node's own addresses and pods (default: what localOf names); forwards between two others are reported. */
+  isLocal?: (ip: string) => boolean;
   log: (msg: string) => void;
 }
 
@@ -49,6 +52,9 @@ export async function runNodeAgent(config: NodeAgentConfig, parts: NodeAgentPart
   const collector = new Collector(parts.source, config.capacity, parts.log);
   const window = new ReportWindow();
   collector.onTick((tick) => window.add(tick));
+  const forwards = new ForwardWindow();
+  collector.onTick((tick) => forwards.add(tick.forwards ?? []));
+  const isLocal = parts.isLocal ?? ((ip: string) => parts.localOf(ip) !== null);
   for (const listener of parts.listeners) {
     collector.onTick(listener);
   }
@@ -67,6 +73,7 @@ export async function runNodeAgent(config: NodeAgentConfig, parts: NodeAgentPart
       flows: window.take(),
       topN: config.topN,
       localOf: parts.localOf,
+      forwards: forwardedThrough(forwards.take(), isLocal),
     });
     for (const sink of parts.sinks) {
       try {

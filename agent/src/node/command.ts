@@ -4,6 +4,7 @@
  *
  * Wiring: reports go to every ReportSink in `sinks`, every CollectorTick to every listener in `listeners`.
  */
+import { networkInterfaces } from 'node:os';
 import type { TickListener } from '../contracts/flow.js';
 import type { MetadataView } from '../contracts/metadata.js';
 import type { LocalWorkload } from '../contracts/report.js';
@@ -17,8 +18,16 @@ import { HubReporter } from '../reporter/hub-reporter.js';
 import { runNodeAgent } from './agent.js';
 import { NODE_USAGE, parseNodeOptions, UsageError, type NodeOptions } from './options.js';
 import { StdoutSink } from './stdout-sink.js';
+import { describeFailureHooks } from '../collector/failures.js';
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
+
+/** This node's own addresses (the host network's interfaces, read each time: they change) or one of its pods. */
+function localTo(localOf: (ip: string) => LocalWorkload): (ip: string) => boolean {
+  return (ip) =>
+    localOf(ip) !== null ||
+    Object.values(networkInterfaces()).some((list) => (list ?? []).some((a) => a.address === ip));
+}
 
 function localWorkload(metadata: MetadataView): (ip: string) => LocalWorkload {
   return (ip) => {
@@ -116,6 +125,14 @@ export async function main(argv: string[]): Promise<number> {
     });
     closers.push(() => metrics.close());
     listeners.push(metrics.onTick);
+    let hooksSaid: string | null = null;
+    listeners.push((tick) => {
+      const said = tick.stats ? describeFailureHooks(tick.stats) : null;
+      if (said !== null && said !== hooksSaid) {
+        hooksSaid = said;
+        log(said);
+      }
+    });
 
     await runNodeAgent(
       {
@@ -126,7 +143,14 @@ export async function main(argv: string[]): Promise<number> {
         topN: opts.topN,
         capacity: { maxSockets: loader.ready.maxSockets, maxFlows: loader.ready.maxFlows },
       },
-      { source: loader, sinks, listeners, localOf: localWorkload(metadata), log },
+      {
+        source: loader,
+        sinks,
+        listeners,
+        localOf: localWorkload(metadata),
+        isLocal: localTo(localWorkload(metadata)),
+        log,
+      },
       stop.signal
     );
   } catch (err) {

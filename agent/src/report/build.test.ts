@@ -146,3 +146,58 @@ test('a translated flow keeps its via apart from the same backend reached direct
   assert.equal(direct?.via, null);
   assert.equal(direct?.bytesSent, 7);
 });
+
+test('failure counters (contract 1.2): in the record where non-zero, summed into other, and they rank a flow as loss', () => {
+  const failing = flow(1, {
+    bytesSent: 0,
+    bytesReceived: 0,
+    connectionsOpened: 0,
+    connectAttempts: 3,
+    connectFailures: 3,
+    synRetransmits: 6,
+    drops: { NETFILTER_DROP: 9 },
+  });
+  const big = flow(2, { bytesSent: 50_000_000 });
+  const rest = [
+    flow(3, { resetsReceived: 1, drops: { NO_SOCKET: 3 } }),
+    flow(4, { resetsSent: 1, drops: { NO_SOCKET: 1, NETFILTER_DROP: 1 } }),
+  ];
+  const report = buildReport({
+    node: 'n1',
+    zone: null,
+    start: at(0),
+    end: at(30),
+    flows: [big, ...rest, failing],
+    topN: 2,
+  });
+  assert.ok(reportV1Schema.safeParse(report).success);
+  // the failing flow comes first although it carried no byte; then the flow with one reset and three drops
+  assert.equal(report.flows[0]!.remoteIp, failing.remoteIp);
+  assert.equal(report.flows[0]!.connectFailures, 3);
+  assert.equal(report.flows[0]!.synRetransmits, 6);
+  assert.deepEqual(report.flows[0]!.drops, { NETFILTER_DROP: 9 });
+  assert.equal(report.flows[1]!.remoteIp, rest[0]!.remoteIp);
+  assert.equal('connectRefused' in report.flows[0]!, false, 'zero counters stay absent');
+  assert.equal(report.other.flows, 2);
+  assert.equal(report.other.resetsSent, 1);
+  assert.deepEqual(report.other.drops, { NO_SOCKET: 1, NETFILTER_DROP: 1 });
+  assert.equal(report.other.bytesSent, big.bytesSent + rest[1]!.bytesSent);
+});
+
+test('the report window adds failure counters over ticks', () => {
+  const w = new ReportWindow();
+  const base = { localIp: '10.0.0.1', remoteIp: '10.0.0.2', serverPort: 80, direction: 'client' as const, rttUs: null };
+  w.add({
+    start: at(0),
+    end: at(5),
+    flows: [{ ...base, ...emptyCounters(), connectFailures: 1, drops: { NO_SOCKET: 1 } }],
+  });
+  w.add({
+    start: at(5),
+    end: at(10),
+    flows: [{ ...base, ...emptyCounters(), connectFailures: 2, drops: { NO_SOCKET: 2, NETFILTER_DROP: 1 } }],
+  });
+  const [f] = w.take();
+  assert.equal(f!.connectFailures, 3);
+  assert.deepEqual(f!.drops, { NO_SOCKET: 3, NETFILTER_DROP: 1 });
+});

@@ -1,5 +1,5 @@
 /**
- * Builds report v1 from one window of flows (pure): the top N flows, loss first (retransmits + 2·rtos), then
+ * Builds report v1 from one window of flows (pure): the top N flows, loss first (retransmits + 2·rtos + failures), then
  * bytes (sent + received); every other flow is summed into `other` so totals stay exact.
  */
 import { randomUUID } from 'node:crypto';
@@ -7,16 +7,19 @@ import {
   COUNTER_NAMES,
   emptyCounters,
   type FlowRecord,
+  type Forward,
   type LocalWorkload,
   type OtherCounters,
   type ReportV1,
 } from '../contracts/report.js';
+import { addFailures, failureScore, failuresOf } from './failures.js';
 import { flowKeyString, type WindowFlow } from './window.js';
 
 export const DEFAULT_TOP_N = 500;
 
+/** Loss: retransmissions + 2·RTOs, plus failures (connect failures, resets, dropped packets). */
 export function lossScore(f: WindowFlow): number {
-  return f.retransmits + 2 * f.rtos;
+  return f.retransmits + 2 * f.rtos + failureScore(f);
 }
 
 /** Loss first, then bytes, then a stable order by key so equal flows always come out the same way. */
@@ -44,6 +47,7 @@ export function toRecord(f: WindowFlow, local: LocalWorkload): FlowRecord {
   for (const name of COUNTER_NAMES) {
     record[name] = f[name];
   }
+  Object.assign(record, failuresOf(f));
   return record;
 }
 
@@ -57,6 +61,8 @@ export interface BuildReportInput {
   /** Who owns a local IP on this node (null when unknown). */
   localOf?: (ip: string) => LocalWorkload;
   reportId?: string;
+  /** Connections forwarded through this node (report `forwards`, contract 1.2); omitted when empty. */
+  forwards?: Forward[];
 }
 
 export function buildReport(input: BuildReportInput): ReportV1 {
@@ -70,6 +76,7 @@ export function buildReport(input: BuildReportInput): ReportV1 {
     for (const name of COUNTER_NAMES) {
       other[name] += f[name];
     }
+    addFailures(other, f);
   }
   return {
     version: 1,
@@ -80,5 +87,6 @@ export function buildReport(input: BuildReportInput): ReportV1 {
     end: input.end.toISOString(),
     flows: top.map((f) => toRecord(f, localOf(f.localIp))),
     other,
+    ...(input.forwards && input.forwards.length > 0 ? { forwards: input.forwards } : {}),
   };
 }

@@ -1,11 +1,12 @@
 /**
  * Sums collector ticks into one report window, per flow (pure). RTT averages are weighted by their sample
- * counts; min and max are the extremes over the window.
+ * counts; min and max are the extremes over the window. Failure counters (contract 1.2) add up like the others.
  */
 import type { CollectorTick, FlowDelta, FlowKey } from '../contracts/flow.js';
-import { COUNTER_NAMES, emptyCounters, type FlowCounters } from '../contracts/report.js';
+import { COUNTER_NAMES, emptyCounters, type FailureCounters, type FlowCounters } from '../contracts/report.js';
+import { addFailures } from './failures.js';
 
-export interface WindowFlow extends FlowKey, FlowCounters {
+export interface WindowFlow extends FlowKey, FlowCounters, FailureCounters {
   rttSumUs: number;
   rttSamples: number;
   rttMinUs: number;
@@ -52,6 +53,7 @@ export class ReportWindow {
     for (const name of COUNTER_NAMES) {
       f[name] += d[name];
     }
+    addFailures(f, d);
     if (d.rttUs) {
       const samples = d.rttSamples ?? 1;
       f.rttSumUs += d.rttUs.avg * samples;

@@ -61,7 +61,7 @@ export function source(plan: Plan, q: RangeQuery, rawOnly = false): string {
 }
 
 function merged(src: string, q: RangeQuery): string {
-  return `SELECT * FROM (${mergedFlowsSql(src, CLICKHOUSE_DIALECT)})${categoryWhere(q)}`;
+  return `SELECT * FROM (${mergedFlowsSql(src, undefined, CLICKHOUSE_DIALECT)})${categoryWhere(q)}`;
 }
 
 const END = (a: 'c' | 's'): string =>
@@ -136,7 +136,7 @@ export function seriesSql(plan: Plan, q: SeriesQuery, stepS: number, rawOnly: bo
   // The DuckDB store's series (duckdb-store.ts `timeseries`): flows and categories from the merge over the
   // whole range, each direction per step from the end whose range total is larger.
   return `WITH src AS (${source(plan, q, rawOnly)}),
-    fl AS (SELECT * FROM (${mergedFlowsSql('SELECT * FROM src', CLICKHOUSE_DIALECT)})${categoryWhere(q)}),
+    fl AS (SELECT * FROM (${mergedFlowsSql('SELECT * FROM src', undefined, CLICKHOUSE_DIALECT)})${categoryWhere(q)}),
     per AS (
       SELECT intDiv(bucket, ${stepS}) * ${stepS} AS t, client_ip, server_ip, server_port, sum(c_sent) AS cs,
         sum(c_recv) AS cr, sum(s_sent) AS ss, sum(s_recv) AS sr, sum(retransmits) AS retransmits,

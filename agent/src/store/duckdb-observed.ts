@@ -51,7 +51,7 @@ export function observedFlowsSql(
   return `WITH src AS (${source}),
     seen AS (SELECT client_ip, server_ip, server_port, min(bucket) AS first_s, max(bucket) AS last_s
       FROM src GROUP BY client_ip, server_ip, server_port),
-    m AS (${mergedFlowsSql('SELECT * FROM src', dialect)})
+    m AS (${mergedFlowsSql('SELECT * FROM src', undefined, dialect)})
     SELECT m.category AS category, m.server_port AS server_port, m.bytes AS bytes, seen.first_s AS first_s,
       seen.last_s AS last_s, ${cols('c')}, ${cols('s')},
       v.service AS via_service

@@ -120,6 +120,14 @@ export const RAW_AS_ROLLUP = `client_ip, server_ip, server_port, category, clien
 export const MEASURES = `client_ip, server_ip, server_port, category, client_ep, server_ep, c_sent, c_recv, s_sent, s_recv,
   retransmits, rtos, rtt_sum, rtt_n, rtt_max, ${SEGMENT_COLUMNS.join(', ')}, via_ip, via_port, via_ep, ${FAILURE_NAMES}`;
 
+/**
+ * Connections a node forwarded (report contract 1.2 `forwards`; merge.ts rule 4), one row per report entry, kept
+ * as long as the hour roll-ups. Added without a schema version: a store opened by an older hub simply ignores it.
+ */
+export const FORWARDS_TABLE = `CREATE TABLE IF NOT EXISTS forwards (ts UINTEGER, client_ip UINTEGER, client_ep UINTEGER,
+  server_ip UINTEGER, server_ep UINTEGER, server_port USMALLINT, snat_ip UINTEGER, via_ip UINTEGER, via_port USMALLINT,
+  via_ep UINTEGER, category UTINYINT, connections DOUBLE)`;
+
 export function sqlString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
@@ -153,6 +161,7 @@ export async function createTables(w: DuckDBConnection, version: number): Promis
     await w.run(`CREATE TABLE IF NOT EXISTS flows_${step} (${ROLLUP_COLUMNS})`);
   }
   await w.run(`CREATE TABLE IF NOT EXISTS dirty (step UINTEGER, bucket UINTEGER)`);
+  await w.run(FORWARDS_TABLE);
   if (version < 2) {
     await tx(w, () => migrateToV2(w));
   }

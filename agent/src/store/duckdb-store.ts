@@ -76,7 +76,7 @@ import type {
   TopRow,
 } from './flow-store.js';
 import { observedFlows } from './duckdb-observed.js';
-import { exactSum, flowIdentity, mergedFlowsSql } from './merge.js';
+import { exactSum, flowIdentity, forwardSharesSql, forwardedStepsSql, mergedFlowsSql } from './merge.js';
 import { FAILURE_COUNTER_NAMES } from '../contracts/report.js';
 import { ceilTo, floorTo, planRange, type Plan, type Tier } from './plan.js';
 
@@ -129,6 +129,8 @@ export class DuckDbStore implements FlowStore {
   private readonly opts: Required<Omit<DuckDbStoreOptions, 'threads' | 'memoryLimit'>> &
     Pick<DuckDbStoreOptions, 'threads' | 'memoryLimit'>;
   private lastNowS = 0;
+  /** Some report carried forwards (merge.ts rule 4): until then queries skip the rule's extra pass. */
+  private forwardsStored = false;
 
   constructor(options: DuckDbStoreOptions) {
     this.opts = {
@@ -172,6 +174,8 @@ export class DuckDbStore implements FlowStore {
       );
     }
     await createTables(w, version);
+    const [fw] = await this.rows(w, 'SELECT count(*) AS n FROM forwards');
+    this.forwardsStored = num(fw?.n) > 0;
 
     for (const r of await this.rows(w, 'SELECT id, ip FROM ips')) {
       this.ipIds.set(String(r.ip), num(r.id));
@@ -375,6 +379,25 @@ export class DuckDbStore implements FlowStore {
           a.appendDouble(r.other.retransmits);
           a.appendDouble(r.other.rtos);
         });
+        await appendRows(
+          w,
+          'forwards',
+          reports.flatMap((r) => (r.forwards ?? []).map((f) => ({ ts: Math.floor(r.startMs / 1000), f }))),
+          (a, { ts, f }) => {
+            a.appendUInteger(ts);
+            a.appendUInteger(ipId(flowIdentity(f.client)));
+            a.appendUInteger(epId(f.client));
+            a.appendUInteger(ipId(flowIdentity(f.server)));
+            a.appendUInteger(epId(f.server));
+            a.appendUSmallInt(f.serverPort);
+            a.appendUInteger(ipId(flowIdentity(f.snat)));
+            a.appendUInteger(ipId(f.via.ip));
+            a.appendUSmallInt(f.via.port);
+            a.appendUInteger(epId(f.via.endpoint));
+            a.appendUTinyInt(CATEGORY_CODE[f.category]);
+            a.appendDouble(f.connections);
+          }
+        );
         await appendRows(w, 'ips', newIps, (a, [id, ip]) => {
           a.appendUInteger(id);
           a.appendVarchar(ip);
@@ -405,6 +428,7 @@ export class DuckDbStore implements FlowStore {
         throw err;
       }
       this.batch = batch;
+      this.forwardsStored ||= reports.some((r) => (r.forwards ?? []).length > 0);
       for (const r of reports) {
         this.reportIds.add(r.reportId);
       }
@@ -477,6 +501,7 @@ export class DuckDbStore implements FlowStore {
       await w.run(`DELETE FROM flows_300 WHERE bucket < ${nowS - this.opts.fineRetentionS}`);
       await w.run(`DELETE FROM flows_900 WHERE bucket < ${nowS - this.opts.fineRetentionS}`);
       await w.run(`DELETE FROM flows_3600 WHERE bucket < ${nowS - this.opts.hourRetentionS}`);
+      await w.run(`DELETE FROM forwards WHERE ts < ${nowS - this.opts.hourRetentionS}`);
     });
   }
 
@@ -504,6 +529,17 @@ export class DuckDbStore implements FlowStore {
     return parts.join('\nUNION ALL\n');
   }
 
+  /** SQL for the forwards (merge.ts rule 4) reported in the planned range, in the shape `forwardedRowsSql` reads. */
+  private forwardsSource(plan: Plan): string | undefined {
+    if (!this.forwardsStored) {
+      return undefined;
+    }
+    return `SELECT f.client_ip, f.client_ep, f.server_ip, f.server_ep, f.server_port, f.snat_ip, f.via_ip, f.via_port,
+        f.via_ep, f.category, f.connections, ci.ip AS client_key, vi.ip AS via_key
+      FROM forwards f JOIN ips ci ON ci.id = f.client_ip JOIN ips vi ON vi.id = f.via_ip
+      WHERE f.ts >= ${plan.fromS} AND f.ts < ${plan.toS}`;
+  }
+
   private plan(q: RangeQuery): Plan {
     const nowS = Math.max(this.lastNowS, Math.floor(Date.now() / 1000));
     return planRange(Math.floor(q.fromMs / 1000), Math.ceil(q.toMs / 1000), this.tiers(nowS));
@@ -514,7 +550,7 @@ export class DuckDbStore implements FlowStore {
    * is decided after its ends are merged, so it shows in exactly one category.
    */
   private merged(plan: Plan, q: RangeQuery, rolledBatch: number): string {
-    return `SELECT * FROM (${mergedFlowsSql(this.source(plan, q, rolledBatch))})${categoryWhere(q)}`;
+    return `SELECT * FROM (${mergedFlowsSql(this.source(plan, q, rolledBatch), this.forwardsSource(plan))})${categoryWhere(q)}`;
   }
 
   /** Merged flows with first/last seen (network-policy evidence): duckdb-observed.ts. */
@@ -695,14 +731,19 @@ export class DuckDbStore implements FlowStore {
     // Per step, each direction of a flow is counted from the end whose total over the whole range is larger
     // (the merge rule's choice), so the steps add up to the range's merged total even when the two ends'
     // report windows fall into different steps.
+    // Forwarded connections (merge.ts rule 4): each step of a flow seen from a SNAT address goes to its clients.
+    const fwd = this.forwardsSource(plan);
+    const per =
+      fwd === undefined ? 'SELECT * FROM per0' : forwardedStepsSql('per0', forwardSharesSql('SELECT * FROM src', fwd));
     const build = (rb: number): string => `WITH src AS (${this.source(plan, q, rb, rawOnly)}),
-      fl AS (SELECT * FROM (${mergedFlowsSql('SELECT * FROM src')})${categoryWhere(q)}),
-      per AS (
+      fl AS (SELECT * FROM (${mergedFlowsSql('SELECT * FROM src', fwd)})${categoryWhere(q)}),
+      per0 AS (
         SELECT bucket // ${stepS} * ${stepS} AS t, client_ip, server_ip, server_port, sum(c_sent) AS cs,
           sum(c_recv) AS cr, sum(s_sent) AS ss, sum(s_recv) AS sr, sum(retransmits) AS retransmits,
           sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n,
           ${failureSeries.perSums}
         FROM src GROUP BY 1, client_ip, server_ip, server_port),
+      per AS (${per}),
       choice AS (SELECT client_ip, server_ip, server_port, sum(cs) >= sum(sr) AS up_c, sum(ss) >= sum(cr) AS down_s,
           ${failureSeries.picks}
         FROM per GROUP BY client_ip, server_ip, server_port),

@@ -51,6 +51,21 @@ export interface FlowRow extends FlowCounters, FailureCounters {
   via?: ViaEnd | null;
 }
 
+/**
+ * Connections a node forwarded (report contract 1.2 `forwards`), named at ingest: a client elsewhere reached the
+ * backend (`server`:`serverPort`) on another node through `via`; the backend saw `snat` as its client (the client
+ * itself when the node kept the source). `category` is the client's and the backend's (their zones).
+ */
+export interface ForwardRow {
+  client: Endpoint;
+  server: Endpoint;
+  serverPort: number;
+  snat: Endpoint;
+  via: ViaEnd;
+  category: Category;
+  connections: number;
+}
+
 export interface OtherTotals {
   flows: number;
   bytesSent: number;
@@ -68,6 +83,8 @@ export interface StoredReport {
   endMs: number;
   rows: FlowRow[];
   other: OtherTotals;
+  /** Connections the reporting node forwarded (contract 1.2; absent or empty for most reports). */
+  forwards?: ForwardRow[];
 }
 
 /** `failures` (API 1.3): connect failures + resets + drops (merge.ts `failureScore`), failing flows first. */

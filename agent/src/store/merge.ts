@@ -31,10 +31,27 @@
  *    tie the store picks one); its failure counters likewise, each as max(0, its view − Σ the group's), since
  *    the backends' ends may have seen the same connects and resets. Totals stay exact and nothing points at the
  *    Service address.
+ * 4. Forwarded connections (report `forwards`, applied before rule 3). A node that forwarded a client's connection
+ *    to a backend on another node, SNATed, reports (client, via, backend, SNAT address, connections); the backend's
+ *    node sees the SNAT address as the client. For a flow without via from S to backend B:port that forwards name
+ *    with SNAT address S: what its server end saw beyond its client end (per direction, max(0, server view −
+ *    client view); S's own connections to B, if any, are the client view) is split over the forwards' clients,
+ *    and each share becomes server-end counters of the flow (client, B, port) with the forward's via and
+ *    category. Per direction, a monitored client (one whose own end reported its flow to via ip:port, without
+ *    via) weighs what that end counted beyond the backends it reached through the via that carry it (rule 3's
+ *    group: backends whose own node translated), times the share of its connections through that via and S that
+ *    went to B (floored). With every client monitored the total is split in proportion to those weights; otherwise the
+ *    monitored clients get at most their weights (in proportion, if the total is smaller) and the others the
+ *    rest, by connections. Shares are floors, the remainder of each group to its first client in rule order
+ *    (monitored first, then most connections, client identity, via). Exact for one client per (S, B, port)
+ *    over the range, and when every client but at most one is monitored and reached one backend through the
+ *    via; otherwise an estimate, never a backend the client did not reach. A flow left without a client
+ *    view (S itself sent nothing) goes, its retransmits, RTOs and RTT samples moved to the first share. Without
+ *    SNAT, S is the client itself: its flow to B gains the via. Forwards of the queried range are summed.
  */
 import { mergeCategories, mergedCategorySql, type Category } from '../classify/category.js';
 import { FAILURE_COUNTER_NAMES } from '../contracts/report.js';
-import type { Endpoint, FlowRow } from './flow-store.js';
+import type { Endpoint, FlowRow, ForwardRow } from './flow-store.js';
 
 export type FailureCounterName = (typeof FAILURE_COUNTER_NAMES)[number];
 type End = 'c' | 's';
@@ -177,36 +194,214 @@ const segDown = (a: Acc): number => Math.max(a.gss, a.gcr);
 const maxOrNull = (a: number | null, b: number | null): number | null =>
   a === null ? b : b === null ? a : Math.max(a, b);
 
-/** The merge rule over rows of any time range (see the header). */
-export function mergeFlows(rows: FlowRow[]): Map<string, MergedFlow> {
+const emptyAcc = (client: Endpoint, server: Endpoint, serverPort: number): Acc => ({
+  client,
+  server,
+  serverPort,
+  categories: [],
+  via: null,
+  cs: 0,
+  cr: 0,
+  ss: 0,
+  sr: 0,
+  gcs: 0,
+  gcr: 0,
+  gss: 0,
+  gsr: 0,
+  rt: 0,
+  rto: 0,
+  rttSum: 0,
+  rttN: 0,
+  rttMax: null,
+  fc: zeroCounters(),
+  fs: zeroCounters(),
+  drops: new Map(),
+});
+
+/** Byte-wise string order (what SQL engines use by default), for the tie-breaks both forms share. */
+const byteOrder = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Rule 4's split of one direction's forwarded total over the clients, in rule order (monitored first, then by
+ * connections): monitored clients get their own view's part (w) — all of the total in proportion to it when every
+ * client is monitored, else at most their views, the rest going to the others by connections (n).
+ */
+function viewShares(total: number, parts: Array<{ mon: boolean; w: number; n: number }>): number[] {
+  const out = parts.map(() => 0);
+  const give = (amount: number, idx: number[], weight: (i: number) => number): void => {
+    const all = idx.reduce((s, i) => s + weight(i), 0);
+    if (idx.length === 0 || all === 0) {
+      return;
+    }
+    for (const i of idx) {
+      out[i] = Math.floor((amount * weight(i)) / all);
+    }
+    out[idx[0]!]! += amount - idx.reduce((s, i) => s + out[i]!, 0);
+  };
+  const idx = parts.map((_, i) => i);
+  const mon = idx.filter((i) => parts[i]!.mon);
+  const others = idx.filter((i) => !parts[i]!.mon);
+  const w = mon.reduce((s, i) => s + parts[i]!.w, 0);
+  if (others.length === 0) {
+    give(total, idx, (i) => (w > 0 ? parts[i]!.w : parts[i]!.n));
+  } else {
+    const a = Math.min(total, w);
+    give(a, mon, (i) => parts[i]!.w);
+    give(total - a, others, (i) => parts[i]!.n);
+  }
+  return out;
+}
+
+/** Rule 4 (see the header): flows seen from a SNAT address become the forwarded clients' flows. */
+function attributeForwards(acc: Map<string, Acc>, forwards: ForwardRow[]): void {
+  interface Piece {
+    client: Endpoint;
+    via: { ip: string; port: number; service: string | null };
+    categories: Category[];
+    n: number;
+    order: string[];
+    /** Connections of this client through this via and SNAT address, to any backend. */
+    nVia: number;
+  }
+  const bySnat = new Map<string, Map<string, Piece>>();
+  for (const f of forwards) {
+    const k = `${flowIdentity(f.snat)}\u0000${flowIdentity(f.server)}\u0000${f.serverPort}`;
+    const pk = `${flowIdentity(f.client)}\u0000${f.via.ip}\u0000${f.via.port}`;
+    const pieces = bySnat.get(k) ?? new Map<string, Piece>();
+    bySnat.set(k, pieces);
+    const p = pieces.get(pk) ?? {
+      client: f.client,
+      via: { ip: f.via.ip, port: f.via.port, service: f.via.endpoint.service },
+      categories: [],
+      n: 0,
+      nVia: 0,
+      order: [flowIdentity(f.client), f.via.ip, String(f.via.port).padStart(5, '0')],
+    };
+    p.n += f.connections;
+    p.categories.push(f.category);
+    pieces.set(pk, p);
+  }
+  const nVia = new Map<string, number>();
+  for (const f of forwards) {
+    const k = `${flowIdentity(f.snat)}\u0000${flowIdentity(f.client)}\u0000${f.via.ip}\u0000${f.via.port}`;
+    nVia.set(k, (nVia.get(k) ?? 0) + f.connections);
+  }
+  for (const [k, pieces] of bySnat) {
+    const snat = k.split('\u0000')[0]!;
+    for (const p of pieces.values()) {
+      p.nVia = nVia.get(`${snat}\u0000${flowIdentity(p.client)}\u0000${p.via.ip}\u0000${p.via.port}`)!;
+    }
+  }
+  // What each client's view of a via address already has in backends that carry the via (translated ends).
+  const taken = new Map<string, number[]>();
+  for (const a of acc.values()) {
+    if (a.via) {
+      const k = `${flowIdentity(a.client)}\u0000${a.via.ip}\u0000${a.via.port}`;
+      const t = taken.get(k) ?? [0, 0, 0, 0];
+      [up(a), down(a), segUp(a), segDown(a)].forEach((v, i) => (t[i]! += v));
+      taken.set(k, t);
+    }
+  }
+  const plans: Array<{ key: string; a: Acc; up: number[]; down: number[]; segUp: number[]; segDown: number[] }> = [];
+  const pieceLists: Piece[][] = [];
+  for (const [key, a] of acc) {
+    const found = a.via ? undefined : bySnat.get(key);
+    if (!found) {
+      continue;
+    }
+    // Each client's own view of the via address (taken before any flow changes), the part of it going to this
+    // backend by its connections, per direction: up, down, segments up, segments down.
+    const list = [...found.values()]
+      .map((p) => {
+        const vk = `${flowIdentity(p.client)}\u0000${p.via.ip}\u0000${p.via.port}`;
+        const v = acc.get(vk);
+        const mon = v !== undefined && !v.via;
+        const t = taken.get(vk) ?? [0, 0, 0, 0];
+        const w = (view: number, d: number) => (mon ? Math.floor((Math.max(0, view - t[d]!) * p.n) / p.nVia) : 0);
+        return { p, mon, w: [w(v?.cs ?? 0, 0), w(v?.cr ?? 0, 1), w(v?.gcs ?? 0, 2), w(v?.gcr ?? 0, 3)] };
+      })
+      .sort(
+        (x, y) =>
+          Number(y.mon) - Number(x.mon) ||
+          y.p.n - x.p.n ||
+          byteOrder(x.p.order.join('\u0000'), y.p.order.join('\u0000'))
+      );
+    const split = (total: number, d: number): number[] =>
+      viewShares(
+        total,
+        list.map((x) => ({ ...x, w: x.w[d]!, n: x.p.n }))
+      );
+    plans.push({
+      key,
+      a,
+      up: split(Math.max(0, a.sr - a.cs), 0),
+      down: split(Math.max(0, a.ss - a.cr), 1),
+      segUp: split(Math.max(0, a.gsr - a.gcs), 2),
+      segDown: split(Math.max(0, a.gss - a.gcr), 3),
+    });
+    pieceLists.push(list.map((x) => x.p));
+  }
+  // All views are taken before any is changed: shares never feed other shares.
+  const carried: Array<Pick<Acc, 'rt' | 'rto' | 'rttSum' | 'rttN' | 'rttMax' | 'fc' | 'fs' | 'drops'> | null> =
+    plans.map((p) => {
+      const a = p.a;
+      a.sr -= p.up.reduce((s, v) => s + v, 0);
+      a.ss -= p.down.reduce((s, v) => s + v, 0);
+      a.gsr -= p.segUp.reduce((s, v) => s + v, 0);
+      a.gss -= p.segDown.reduce((s, v) => s + v, 0);
+      if (a.cs + a.cr > 0) {
+        return null;
+      }
+      acc.delete(p.key);
+      return {
+        rt: a.rt,
+        rto: a.rto,
+        rttSum: a.rttSum,
+        rttN: a.rttN,
+        rttMax: a.rttMax,
+        fc: a.fc,
+        fs: a.fs,
+        drops: a.drops,
+      };
+    });
+  plans.forEach((p, i) => {
+    pieceLists[i]!.forEach((piece, j) => {
+      const k = `${flowIdentity(piece.client)}\u0000${flowIdentity(p.a.server)}\u0000${p.a.serverPort}`;
+      const b = acc.get(k) ?? emptyAcc(piece.client, p.a.server, p.a.serverPort);
+      acc.set(k, b);
+      b.sr += p.up[j]!;
+      b.ss += p.down[j]!;
+      b.gsr += p.segUp[j]!;
+      b.gss += p.segDown[j]!;
+      b.categories.push(...piece.categories);
+      b.via ??= piece.via;
+      const c = carried[i];
+      if (j === 0 && c) {
+        b.rt += c.rt;
+        b.rto += c.rto;
+        b.rttSum += c.rttSum;
+        b.rttN += c.rttN;
+        b.rttMax = maxOrNull(b.rttMax, c.rttMax);
+        for (const n of FAILURE_COUNTER_NAMES) {
+          b.fc[n] += c.fc[n];
+          b.fs[n] += c.fs[n];
+        }
+        for (const [reason, count] of c.drops) {
+          b.drops.set(reason, (b.drops.get(reason) ?? 0) + count);
+        }
+      }
+    });
+  });
+}
+
+/** The merge rule over rows of any time range, and the forwards of that range (see the header). */
+export function mergeFlows(rows: FlowRow[], forwards: ForwardRow[] = []): Map<string, MergedFlow> {
   const acc = new Map<string, Acc>();
   for (const r of rows) {
     const k = flowKey(r);
     let a = acc.get(k);
     if (!a) {
-      a = {
-        client: r.client,
-        server: r.server,
-        serverPort: r.serverPort,
-        categories: [],
-        via: null,
-        cs: 0,
-        cr: 0,
-        ss: 0,
-        sr: 0,
-        gcs: 0,
-        gcr: 0,
-        gss: 0,
-        gsr: 0,
-        rt: 0,
-        rto: 0,
-        rttSum: 0,
-        rttN: 0,
-        rttMax: null,
-        fc: zeroCounters(),
-        fs: zeroCounters(),
-        drops: new Map(),
-      };
+      a = emptyAcc(r.client, r.server, r.serverPort);
       acc.set(k, a);
     }
     a.categories.push(r.category);
@@ -237,6 +432,7 @@ export function mergeFlows(rows: FlowRow[]): Map<string, MergedFlow> {
     }
     a.rttMax = maxOrNull(a.rttMax, r.rttMaxUs);
   }
+  attributeForwards(acc, forwards);
 
   // Service address groups: (client identity, via ip, via port) → the backend flows reached through it.
   const groupKey = (client: Endpoint, ip: string, port: number): string =>
@@ -358,8 +554,15 @@ export interface MergeDialect {
   firstBy(value: string, order: string[]): string;
   /** True when no Service address group (CTE `grp`) holds the flow `alias` as (client, via ip, via port). */
   notAddressed(alias: string): string;
-  /** An aggregate: the drop reasons of a group's rows (`list` a row's reasons) as one value `addReasons` reads. */
-  collectReasons(list: string): string;
+  /**
+   * An aggregate: the drop reasons of a group's rows (`list` a row's reasons) as one value `addReasons` reads;
+   * with `drops`, only rows with drops are read.
+   */
+  collectReasons(list: string, drops?: string): string;
+  /** No drop reasons (a row that carries none). */
+  noReasons: string;
+  /** True when the row `keys` (expressions) is among `cols` of relation `from`. */
+  exists(keys: string[], from: string, cols: string[]): string;
   /** Two collected reason values (either may be NULL or empty) summed per reason; NULL or empty for none. */
   addReasons(a: string, b: string): string;
   /** An aggregate: summed reason values (`list`) of a group's rows summed per reason; `drops` the rows' drops. */
@@ -371,7 +574,10 @@ export const DUCKDB_DIALECT: MergeDialect = {
   notAddressed: (e) =>
     `NOT EXISTS (SELECT 1 FROM grp g WHERE g.client_ip = ${e}.client_ip AND g.via_ip = ${e}.server_ip
       AND g.via_port = ${e}.server_port)`,
-  collectReasons: (list) => `flatten(list(${list}))`,
+  collectReasons: (list, drops) => (drops ? collectReasonsSql(list, drops) : `flatten(list(${list}))`),
+  noReasons: 'NULL',
+  exists: (keys, from, cols) =>
+    `EXISTS (SELECT 1 FROM ${from} WHERE ${cols.map((c, i) => `${from}.${c} = ${keys[i]}`).join(' AND ')})`,
   addReasons: (a, b) => sumReasonsSql(`list_concat(${a}, ${b})`),
   groupReasons: (list, drops) => sumReasonsSql(collectReasonsSql(list, drops)),
 };
@@ -387,6 +593,8 @@ export const CLICKHOUSE_DIALECT: MergeDialect = {
   notAddressed: (e) =>
     `(${e}.client_ip, ${e}.server_ip, ${e}.server_port) NOT IN (SELECT client_ip, via_ip, via_port FROM grp)`,
   collectReasons: (list) => `sumMap(${list})`,
+  noReasons: 'map()',
+  exists: (keys, from, cols) => `(${keys.join(', ')}) IN (SELECT ${cols.join(', ')} FROM ${from})`,
   addReasons: (a, b) => `mapAdd(${a}, ${b})`,
   groupReasons: (list) => `sumMap(${list})`,
 };
@@ -405,7 +613,10 @@ export const CLICKHOUSE_DIALECT: MergeDialect = {
  * fields (`failureResultColumn`: f_connect_attempts, …, f_resets_from_server), drops, drop_reasons (one entry
  * per reason) and failures (`failureScore`).
  */
-export function mergedFlowsSql(source: string, dialect: MergeDialect = DUCKDB_DIALECT): string {
+export function mergedFlowsSql(source: string, forwards?: string, dialect: MergeDialect = DUCKDB_DIALECT): string {
+  if (forwards !== undefined) {
+    source = forwardedRowsSql(source, forwards, dialect);
+  }
   const order = ['up + down DESC', 'server_ip', 'server_port'];
   const f = MERGED_FAILURE_NAMES.map(failureResultColumn);
   const merged = MERGED_FAILURE_NAMES.map((n) => {
@@ -485,4 +696,171 @@ export function sumReasonsSql(list: string): string {
 /** The drop-reason lists of a group's rows, one list (aggregate; only rows that dropped anything are read). */
 export function collectReasonsSql(list: string, drops: string): string {
   return `flatten(list(${list}) FILTER (WHERE ${drops} > 0))`;
+}
+
+const SEGS = ['c_seg_sent', 'c_seg_recv', 's_seg_sent', 's_seg_recv'] as const;
+
+/**
+ * Rule 4 in SQL: `source` (roll-up-shaped rows) summed per flow, with the flows seen from a SNAT address turned into
+ * the forwarded clients' shares (see the header); yields the same roll-up shape, so rules 1-3 run on it unchanged.
+ * `forwards` yields: client_ip, client_ep, server_ip, server_ep, server_port, snat_ip (identity ids; snat_ip is the
+ * client's when the source was kept), via_ip, via_port, via_ep, category, connections, and the tie-break keys
+ * client_key (the client's identity) and via_key (the via address).
+ */
+export function forwardedRowsSql(source: string, forwards: string, dialect: MergeDialect = DUCKDB_DIALECT): string {
+  const as = (cols: string[]): string => cols.map((c) => `b.${c} AS ${c}`).join(', ');
+  return `WITH ${forwardSharesCtes(source, forwards, dialect)}
+    SELECT ${as(['client_ip', 'server_ip', 'server_port', 'category', 'client_ep', 'server_ep', 'c_sent', 'c_recv'])},
+      b.s_sent - coalesce(m.f_down, 0) AS s_sent, b.s_recv - coalesce(m.f_up, 0) AS s_recv,
+      ${as(['c_seg_sent', 'c_seg_recv'])}, b.s_seg_sent - coalesce(m.f_seg_down, 0) AS s_seg_sent,
+      b.s_seg_recv - coalesce(m.f_seg_up, 0) AS s_seg_recv,
+      ${as(['retransmits', 'rtos', 'rtt_sum', 'rtt_n', 'rtt_max', 'via_ip', 'via_port', 'via_ep', ...FAILURE_END_COLUMNS, 'drops', 'drop_reasons'])}
+    FROM b LEFT JOIN m ON m.client_ip = b.client_ip AND m.server_ip = b.server_ip AND m.server_port = b.server_port
+    WHERE m.gone IS NULL OR NOT m.gone
+    UNION ALL
+    SELECT client_ip, server_ip, server_port, category, client_ep, server_ep, c_sent, c_recv, s_sent, s_recv,
+      c_seg_sent, c_seg_recv, s_seg_sent, s_seg_recv, retransmits, rtos, rtt_sum, rtt_n, rtt_max, via_ip, via_port,
+      via_ep, ${FAILURE_END_COLUMNS.join(', ')}, drops, drop_reasons
+    FROM pieces`;
+}
+
+/**
+ * Rule 4's shares as fractions, for time series (which spread each flow over steps): per flow seen from a SNAT
+ * address (snat_ip, server_ip, server_port), each share's client_ip with up_frac / down_frac, the parts of the
+ * flow's server view per direction that went to that client, and carry (1 for the share that takes over the
+ * flow's retransmits, RTOs and RTT samples because the flow is gone).
+ */
+export function forwardSharesSql(source: string, forwards: string, dialect: MergeDialect = DUCKDB_DIALECT): string {
+  return `WITH ${forwardSharesCtes(source, forwards, dialect)}
+    SELECT snat_ip, server_ip, server_port, client_ip, s_recv / nullif(flow_s_recv, 0) AS up_frac,
+      s_sent / nullif(flow_s_sent, 0) AS down_frac, CASE WHEN rk = 1 AND gone THEN 1 ELSE 0 END AS carry
+    FROM pieces`;
+}
+
+/** The CTEs rule 4's SQL shares (b: flows summed, m: flows seen from a SNAT address, pieces: the shares). */
+function forwardSharesCtes(source: string, forwards: string, dialect: MergeDialect): string {
+  const flow = 'snat_ip, server_ip, server_port';
+  // Per direction: the forwarded total of the flow from S, the client view's column, the share's output column.
+  const dirs = [
+    { d: 'up', total: 'f_up', view: 'c_sent', merged: 'greatest(c_sent, s_recv)', out: 's_recv' },
+    { d: 'down', total: 'f_down', view: 'c_recv', merged: 'greatest(s_sent, c_recv)', out: 's_sent' },
+    {
+      d: 'seg_up',
+      total: 'f_seg_up',
+      view: 'c_seg_sent',
+      merged: 'greatest(c_seg_sent, s_seg_recv)',
+      out: 's_seg_recv',
+    },
+    {
+      d: 'seg_down',
+      total: 'f_seg_down',
+      view: 'c_seg_recv',
+      merged: 'greatest(s_seg_sent, c_seg_recv)',
+      out: 's_seg_sent',
+    },
+  ];
+  const each = (fn: (x: (typeof dirs)[number]) => string): string => dirs.map(fn).join(', ');
+  const carried = (col: string): string => `CASE WHEN rk = 1 AND gone THEN ${col} ELSE 0 END AS ${col}`;
+  const order = 'n DESC, client_key, via_key, via_port';
+  return `b AS (
+      SELECT client_ip, server_ip, server_port, ${mergedCategorySql('category')} AS category,
+        max(client_ep) AS client_ep, max(server_ep) AS server_ep, max(via_ip) AS via_ip, max(via_port) AS via_port,
+        max(via_ep) AS via_ep, sum(c_sent) AS c_sent, sum(c_recv) AS c_recv, sum(s_sent) AS s_sent,
+        sum(s_recv) AS s_recv, ${SEGS.map((c) => `${exactSum(c)} AS ${c}`).join(', ')},
+        sum(retransmits) AS retransmits, sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n,
+        max(rtt_max) AS rtt_max, ${FAILURE_END_COLUMNS.map((c) => `sum(${c}) AS ${c}`).join(', ')},
+        sum(drops) AS drops, ${dialect.collectReasons('drop_reasons', 'drops')} AS drop_reasons
+      FROM (${source}) GROUP BY client_ip, server_ip, server_port),
+    fw AS (
+      SELECT snat_ip, server_ip, server_port, client_ip, via_ip, via_port, max(client_ep) AS client_ep,
+        max(via_ep) AS via_ep, ${mergedCategorySql('category')} AS category, sum(connections) AS n,
+        max(client_key) AS client_key, max(via_key) AS via_key
+      FROM (${forwards}) GROUP BY snat_ip, server_ip, server_port, client_ip, via_ip, via_port),
+    taken AS (
+      SELECT client_ip, via_ip, via_port, ${each((x) => `sum(${x.merged}) AS t_${x.d}`)}
+      FROM b WHERE via_ip > 0 GROUP BY client_ip, via_ip, via_port),
+    fv AS (
+      SELECT fw.*, v.client_ip IS NOT NULL AS mon,
+        ${each((x) => `greatest(coalesce(v.${x.view}, 0) - coalesce(t.t_${x.d}, 0), 0) AS v_${x.d}`)},
+        sum(fw.n) OVER (PARTITION BY fw.snat_ip, fw.client_ip, fw.via_ip, fw.via_port) AS n_via
+      FROM fw LEFT JOIN b v ON v.client_ip = fw.client_ip AND v.server_ip = fw.via_ip AND v.server_port = fw.via_port
+        AND v.via_ip = 0
+        LEFT JOIN taken t ON t.client_ip = fw.client_ip AND t.via_ip = fw.via_ip AND t.via_port = fw.via_port),
+    m AS (
+      SELECT b.*, greatest(b.s_recv - b.c_sent, 0) AS f_up, greatest(b.s_sent - b.c_recv, 0) AS f_down,
+        greatest(b.s_seg_recv - b.c_seg_sent, 0) AS f_seg_up, greatest(b.s_seg_sent - b.c_seg_recv, 0) AS f_seg_down,
+        b.c_sent + b.c_recv = 0 AS gone
+      FROM b WHERE b.via_ip = 0
+        AND ${dialect.exists(['b.client_ip', 'b.server_ip', 'b.server_port'], 'fw', ['snat_ip', 'server_ip', 'server_port'])}),
+    p0 AS (
+      SELECT fw.client_ip AS client_ip, m.client_ip AS snat_ip, m.server_ip AS server_ip, m.server_port AS server_port,
+        fw.category AS category, fw.client_ep AS client_ep, m.server_ep AS server_ep, fw.via_ip AS via_ip,
+        fw.via_port AS via_port, fw.via_ep AS via_ep, fw.n AS n, fw.mon AS mon,
+        ${each((x) => `CASE WHEN fw.mon THEN floor(fw.v_${x.d} * fw.n / fw.n_via) ELSE 0 END AS w_${x.d}`)},
+        ${['f_up', 'f_down', 'f_seg_up', 'f_seg_down', 'gone', 'retransmits', 'rtos', 'rtt_sum', 'rtt_n', 'rtt_max']
+          .map((c) => `m.${c} AS ${c}`)
+          .join(', ')},
+        m.s_recv AS flow_s_recv, m.s_sent AS flow_s_sent,
+        ${[...FAILURE_END_COLUMNS, 'drops', 'drop_reasons'].map((c) => `m.${c} AS ${c}`).join(', ')},
+        row_number() OVER (PARTITION BY m.client_ip, m.server_ip, m.server_port
+          ORDER BY fw.mon DESC, fw.${order.split(', ').join(', fw.')}) AS rk,
+        row_number() OVER (PARTITION BY m.client_ip, m.server_ip, m.server_port, fw.mon
+          ORDER BY fw.${order.split(', ').join(', fw.')}) AS rk_grp
+      FROM m JOIN fv fw ON fw.snat_ip = m.client_ip AND fw.server_ip = m.server_ip AND fw.server_port = m.server_port),
+    p AS (
+      SELECT *, max(CASE WHEN mon THEN 0 ELSE 1 END) OVER (PARTITION BY ${flow}) AS has_u,
+        sum(n) OVER (PARTITION BY ${flow}) AS n_all,
+        sum(CASE WHEN mon THEN 0 ELSE n END) OVER (PARTITION BY ${flow}) AS n_u,
+        ${each((x) => `sum(CASE WHEN mon THEN w_${x.d} ELSE 0 END) OVER (PARTITION BY ${flow}) AS wsum_${x.d}`)}
+      FROM p0),
+    q AS (
+      SELECT *,
+        ${each(
+          (x) => `CASE WHEN has_u = 0 THEN ${x.total} WHEN mon THEN least(${x.total}, wsum_${x.d})
+          ELSE ${x.total} - least(${x.total}, wsum_${x.d}) END AS amt_${x.d},
+        CASE WHEN has_u = 0 AND wsum_${x.d} = 0 THEN n WHEN mon THEN w_${x.d} ELSE n END AS wt_${x.d},
+        CASE WHEN has_u = 0 AND wsum_${x.d} = 0 THEN n_all WHEN mon THEN wsum_${x.d} ELSE n_u END AS tot_${x.d}`
+        )},
+        CASE WHEN has_u = 1 AND mon THEN 1 ELSE 0 END AS grp,
+        (has_u = 0 AND rk = 1) OR (has_u = 1 AND rk_grp = 1) AS first_of_grp
+      FROM p),
+    q2 AS (
+      SELECT *,
+        ${each((x) => `CASE WHEN tot_${x.d} > 0 THEN floor(amt_${x.d} * wt_${x.d} / tot_${x.d}) ELSE 0 END AS s0_${x.d}`)}
+      FROM q),
+    pieces AS (
+      SELECT client_ip, server_ip, server_port, category, client_ep, server_ep, 0 AS c_sent, 0 AS c_recv,
+        ${each(
+          (x) => `s0_${x.d} + CASE WHEN first_of_grp THEN amt_${x.d} - sum(s0_${x.d})
+          OVER (PARTITION BY ${flow}, grp) ELSE 0 END AS ${x.out}`
+        )},
+        0 AS c_seg_sent, 0 AS c_seg_recv,
+        ${carried('retransmits')}, ${carried('rtos')}, ${carried('rtt_sum')}, ${carried('rtt_n')},
+        CASE WHEN rk = 1 AND gone THEN rtt_max END AS rtt_max, via_ip, via_port, via_ep,
+        ${FAILURE_END_COLUMNS.map(carried).join(', ')}, ${carried('drops')},
+        CASE WHEN rk = 1 AND gone THEN drop_reasons ELSE ${dialect.noReasons} END AS drop_reasons, snat_ip, rk, gone,
+        flow_s_recv, flow_s_sent
+      FROM q2)`;
+}
+
+/**
+ * Rule 4 for time series: `per` yields per-step rows (t, client_ip, server_ip, server_port, cs, cr, ss, sr,
+ * retransmits, rtos, rtt_sum, rtt_n); each step of a flow seen from a SNAT address is spread over the forwarded
+ * clients by the fractions `shares` (forwardSharesSql) gives, so the steps of each share add up to the share.
+ */
+export function forwardedStepsSql(per: string, shares: string): string {
+  const moved = ['retransmits', 'rtos', 'rtt_sum', 'rtt_n', ...FAILURE_END_COLUMNS, 'drops'];
+  return `WITH sh AS (${shares}),
+    k AS (SELECT snat_ip, server_ip, server_port, sum(up_frac) AS up_frac, sum(down_frac) AS down_frac,
+      max(carry) AS carry FROM sh GROUP BY snat_ip, server_ip, server_port)
+    SELECT x.t AS t, x.client_ip AS client_ip, x.server_ip AS server_ip, x.server_port AS server_port, x.cs AS cs,
+      x.cr AS cr, x.ss * (1 - coalesce(k.down_frac, 0)) AS ss,
+      x.sr * (1 - coalesce(k.up_frac, 0)) AS sr,
+      ${moved.map((c) => `CASE WHEN k.carry = 1 THEN 0 ELSE x.${c} END AS ${c}`).join(', ')}
+    FROM ${per} x LEFT JOIN k ON k.snat_ip = x.client_ip AND k.server_ip = x.server_ip AND k.server_port = x.server_port
+    UNION ALL
+    SELECT x.t AS t, sh.client_ip AS client_ip, x.server_ip AS server_ip, x.server_port AS server_port, 0 AS cs, 0 AS cr, x.ss * coalesce(sh.down_frac, 0) AS ss,
+      x.sr * coalesce(sh.up_frac, 0) AS sr,
+      ${moved.map((c) => `CASE WHEN sh.carry = 1 THEN x.${c} ELSE 0 END AS ${c}`).join(', ')}
+    FROM ${per} x JOIN sh ON sh.snat_ip = x.client_ip AND sh.server_ip = x.server_ip AND sh.server_port = x.server_port`;
 }

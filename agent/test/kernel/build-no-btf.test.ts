@@ -14,7 +14,7 @@ import { agentBpfDir } from '../lib/agent-process.js';
 import { requireBinary } from '../lib/privileges.js';
 
 const run = promisify(execFile);
-const OBJECTS = ['flowlens.bpf.o', 'conntrack.bpf.o', 'lossy.bpf.o'];
+const OBJECTS = ['flowlens.bpf.o', 'conntrack.bpf.o', 'drops.bpf.o', 'lossy.bpf.o'];
 
 test('BPF objects build with no kernel BTF reachable', async (t) => {
   if (process.getuid?.() !== 0) {

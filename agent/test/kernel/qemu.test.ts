@@ -278,6 +278,43 @@ for (const { name } of KERNELS) {
     assert.equal(s.bytesSent, g.serverSent);
   });
 
+  test(`${name}: drops.bpf.o attaches (kfree_skb, tcp resets) with the kernel's reason names; 50 connects counted as 50 attempts, none failed`, (t) => {
+    if (!ready(t)) {
+      return;
+    }
+    const r = scenario(name, 'short');
+    const stats = r.run.collects.map((c) => c.result.failureStats);
+    t.diagnostic(`${r.run.kernel}: failstats ${JSON.stringify(stats.at(-1))}`);
+    assert.ok(stats.length > 0 && stats.every((f) => f?.dropsAttached && f.resetsAttached), JSON.stringify(stats));
+    assert.ok(
+      stats.every((f) => (f?.reasons ?? 0) > 10),
+      'reason names read from the kernel BTF'
+    );
+    const failures = r.run.collects.flatMap((c) => c.result.failures ?? []);
+    const drops = failures
+      .filter((f) => f.reason !== null)
+      .map((f) => `${f.reason} ${f.localIp} ${f.direction} ${f.serverPort} ${f.drops}`);
+    t.diagnostic(`drops seen in the VM's scenarios: ${JSON.stringify(drops)}`);
+    // the loss scenario's injector drops at the receiver's (the server's) tc ingress: the server's flow, whose
+    // packets they were, never the sending client's (veth leaves the client's socket in skb->sk)
+    const lossDrops = failures.filter((f) => f.reason === 'TC_INGRESS' && f.serverPort === 5005);
+    assert.ok(lossDrops.length > 0, 'the loss injector drops at tc ingress');
+    assert.deepEqual(
+      lossDrops.filter((f) => f.direction !== 'server' || f.localIp !== SERVER),
+      [],
+      'tc ingress drops belong to the receiving server flow'
+    );
+    const short = failures.filter(
+      (f) => f.direction === 'client' && f.serverPort === 5007 && f.localIp === CLIENT && f.remoteIp === SERVER
+    );
+    const sum = (k: 'connectAttempts' | 'connectFailures' | 'resetsSent' | 'resetsReceived') =>
+      short.reduce((n, f) => n + f[k], 0);
+    assert.equal(sum('connectAttempts'), totals(r, client(5007)).connectionsOpened);
+    assert.equal(sum('connectAttempts'), 50);
+    assert.equal(sum('connectFailures'), 0);
+    assert.equal(sum('resetsSent') + sum('resetsReceived'), 0);
+  });
+
   test(`${name}: TCP Fast Open (data in the SYN) is counted once at each end`, (t) => {
     if (!ready(t)) {
       return;
@@ -316,5 +353,15 @@ for (const { name } of KERNELS) {
     assert.equal(s.bytesReceived, g.serverReceived);
     assert.equal(s.bytesSent, g.serverSent);
     assert.equal(totals(r, (f) => f.remoteIp === '10.96.0.10').lines, 0, 'no flow keyed by the Service address');
+    // The fentry program's forward tables (report `forwards`): each translated connection counted once, no SNAT.
+    const forwards = r.run.collects.flatMap((col) => col.result.forwards ?? []);
+    t.diagnostic(`forwards ${JSON.stringify(forwards)}`);
+    assert.ok(forwards.every((f) => f.via.ip === '10.96.0.10' && f.via.port === 80 && f.backendPort === 5009));
+    assert.ok(forwards.every((f) => f.snatIp === null));
+    assert.equal(
+      forwards.reduce((n, f) => n + f.connections, 0),
+      5,
+      'one count per translated connection'
+    );
   });
 }

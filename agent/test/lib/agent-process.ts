@@ -6,7 +6,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { COUNTER_NAMES, reportV1Schema, type FlowRecord, type ReportV1 } from '../../src/contracts/report.js';
+import {
+  COUNTER_NAMES,
+  reportV1Schema,
+  type FailureCounters,
+  type FlowRecord,
+  type ReportV1,
+} from '../../src/contracts/report.js';
+import { addFailures } from '../../src/report/failures.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const AGENT_DIR = resolve(HERE, '..', '..');
@@ -20,6 +27,7 @@ export function bpfArtifactPaths(): string[] {
   const dir = agentBpfDir();
   return [
     join(dir, 'flowlens.bpf.o'),
+    join(dir, 'drops.bpf.o'),
     join(dir, 'lossy.bpf.o'),
     join(dir, 'build', 'flowlens-loader'),
     join(dir, 'build', 'flowlens-lossy'),
@@ -132,6 +140,19 @@ export function sumFlows(reports: ReportV1[], pick: (f: FlowRecord) => boolean):
       }
       for (const name of COUNTER_NAMES) {
         total[name] += f[name];
+      }
+    }
+  }
+  return total;
+}
+
+/** Sums the failure counters (contract 1.2) of every report's flows matching `pick`; absent means 0. */
+export function sumFailures(reports: ReportV1[], pick: (f: FlowRecord) => boolean): FailureCounters {
+  const total: FailureCounters = {};
+  for (const r of reports) {
+    for (const f of r.flows) {
+      if (pick(f)) {
+        addFailures(total, f);
       }
     }
   }

@@ -183,6 +183,8 @@ export async function buildInitramfs(kernel: Kernel, opts: InitramfsOptions = {}
     file('lossy.bpf.o', join(bpf, 'lossy.bpf.o'), 0o644),
     // the loader's default Service-translation object (beside flowlens.bpf.o), as in the image
     ...(existsSync(join(bpf, 'conntrack.bpf.o')) ? [file('conntrack.bpf.o', join(bpf, 'conntrack.bpf.o'), 0o644)] : []),
+    // drops and resets (loaded beside flowlens.bpf.o when the kernel takes it)
+    ...(existsSync(join(bpf, 'drops.bpf.o')) ? [file('drops.bpf.o', join(bpf, 'drops.bpf.o'), 0o644)] : []),
     file('usr/local/sbin/ip', IPROUTE2),
     file('usr/local/sbin/ethtool', ETHTOOL),
     file(XTABLES.slice(1), XTABLES),

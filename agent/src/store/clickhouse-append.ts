@@ -123,6 +123,27 @@ if (RAW_NAMES.length !== 21 + FAILURE_COUNTER_NAMES.length + 2) {
   throw new Error(`clickhouse-append: raw row shape (${RAW_NAMES.length} columns) out of step with the schema`);
 }
 
+/** One report's forwards (merge.ts rule 4) in FORWARD_NAMES order; new endpoints are added to `fresh`. */
+export function forwardRows(r: StoredReport, ids: Ids, fresh: Map<string, Endpoint>): RawRow[] {
+  const ts = Math.floor(r.startMs / 1000);
+  return (r.forwards ?? []).map((f) => [
+    ts,
+    ids.identity(f.client),
+    ids.endpoint(f.client, fresh),
+    ids.identity(f.server),
+    ids.endpoint(f.server, fresh),
+    port(r.reportId, f.serverPort),
+    ids.identity(f.snat),
+    ids.address(f.via.ip),
+    port(r.reportId, f.via.port),
+    ids.endpoint(f.via.endpoint, fresh),
+    CATEGORY_CODE[f.category],
+    f.connections,
+    flowIdentity(f.client),
+    f.via.ip,
+  ]);
+}
+
 export function endpointRows(fresh: Map<string, Endpoint>): unknown[][] {
   return [...fresh].map(([id, e]) => [id, e.ip, e.pod, e.namespace, e.workload, e.kind, e.node, e.zone, e.service]);
 }

@@ -17,7 +17,14 @@ import {
   metricOrder,
 } from './duckdb-sql.js';
 import type { GroupBy, MapQuery, RangeQuery, SeriesQuery, TopQuery } from './flow-store.js';
-import { CLICKHOUSE_DIALECT, FAILURE_END_COLUMNS, exactSum, mergedFlowsSql } from './merge.js';
+import {
+  CLICKHOUSE_DIALECT,
+  FAILURE_END_COLUMNS,
+  exactSum,
+  forwardSharesSql,
+  forwardedStepsSql,
+  mergedFlowsSql,
+} from './merge.js';
 import type { Plan } from './plan.js';
 
 /** A ClickHouse string literal: backslashes and quotes escaped (ClickHouse reads `\` as an escape). */
@@ -60,8 +67,22 @@ export function source(plan: Plan, q: RangeQuery, rawOnly = false): string {
     : `SELECT toUInt32(0) AS bucket, ${MEASURES} FROM flows_300 WHERE 0`;
 }
 
-function merged(src: string, q: RangeQuery): string {
-  return `SELECT * FROM (${mergedFlowsSql(src, undefined, CLICKHOUSE_DIALECT)})${categoryWhere(q)}`;
+/**
+ * The forwards (merge.ts rule 4) reported in the planned range, in the shape `forwardedRowsSql` reads; the store
+ * passes it only when the range has any (otherwise queries skip the rule's extra pass, as the DuckDB store does).
+ */
+export function forwardsSql(plan: Plan): string {
+  return `SELECT client_ip, client_ep, server_ip, server_ep, server_port, snat_ip, via_ip, via_port, via_ep, category,
+      connections, client_key, via_key
+    FROM forwards WHERE ts >= toDateTime(${plan.fromS}) AND ts < toDateTime(${plan.toS})`;
+}
+
+export function forwardsCountSql(plan: Plan): string {
+  return `SELECT count() AS n FROM (${forwardsSql(plan)})`;
+}
+
+function merged(src: string, q: RangeQuery, fwd?: string): string {
+  return `SELECT * FROM (${mergedFlowsSql(src, fwd, CLICKHOUSE_DIALECT)})${categoryWhere(q)}`;
 }
 
 const END = (a: 'c' | 's'): string =>
@@ -71,10 +92,10 @@ const firstOf = (cols: string[]): string => cols.map((c) => `any(${c}) AS ${c}`)
 const END_NAMES = (a: 'c' | 's', cols = ['ip', 'pod', 'namespace', 'workload', 'kind', 'node', 'zone']): string[] =>
   cols.map((c) => `${a}_${c}`);
 
-export function topSql(plan: Plan, q: TopQuery): string {
+export function topSql(plan: Plan, q: TopQuery, fwd?: string): string {
   const order = metricOrder(q.metric);
   const having = q.metric === 'rtt' ? 'WHERE rtt_n > 0' : '';
-  const f = merged(source(plan, q), q);
+  const f = merged(source(plan, q), q, fwd);
   if (q.groupBy === 'flow') {
     return `WITH tops AS (SELECT *, rtt_sum / nullif(rtt_n, 0) AS rtt FROM (${f}) ${having}
         ORDER BY ${order}, client_ip, server_ip, server_port LIMIT ${q.limit})
@@ -98,12 +119,12 @@ export function topSql(plan: Plan, q: TopQuery): string {
     SELECT * FROM g ${having} ORDER BY ${order}, ck, sk LIMIT ${q.limit}`;
 }
 
-export function mapSql(plan: Plan, q: MapQuery): string {
+export function mapSql(plan: Plan, q: MapQuery, fwd?: string): string {
   const level: GroupBy = q.groupBy;
   return `WITH j AS (SELECT f.*, ${groupKey('c', level)} AS ck, ${groupKey('s', level)} AS sk,
         ${endColumns('c', level)}, ${endColumns('s', level)}, coalesce(v.service, s.service) AS s_service,
         v.service AS via
-      FROM (${merged(source(plan, q), q)}) f JOIN ${EP} c ON c.id = f.client_ep JOIN ${EP} s ON s.id = f.server_ep
+      FROM (${merged(source(plan, q), q, fwd)}) f JOIN ${EP} c ON c.id = f.client_ep JOIN ${EP} s ON s.id = f.server_ep
         LEFT JOIN ${EP} v ON v.id = f.via_ep)
     SELECT ck, sk, argMax(category, bytes) AS category, sum(bytes) AS bytes, sum(retransmits) AS retransmits,
       sum(rtos) AS rtos, sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt, max(rtt_max) AS rtt_max,
@@ -113,7 +134,7 @@ export function mapSql(plan: Plan, q: MapQuery): string {
     FROM j GROUP BY ck, sk ORDER BY sum(bytes) DESC, ck, sk LIMIT ${q.limit}`;
 }
 
-export function seriesSql(plan: Plan, q: SeriesQuery, stepS: number, rawOnly: boolean): string {
+export function seriesSql(plan: Plan, q: SeriesQuery, stepS: number, rawOnly: boolean, fwd?: string): string {
   const seriesKey =
     q.groupBy === 'total'
       ? `'total'`
@@ -133,15 +154,21 @@ export function seriesSql(plan: Plan, q: SeriesQuery, stepS: number, rawOnly: bo
             ? 'sum(failures)'
             : 'sum(rtt_sum) / nullif(sum(rtt_n), 0)';
   const failureSeries = failureSeriesSql();
+  // Forwarded connections (merge.ts rule 4): each step of a flow seen from a SNAT address goes to its clients.
+  const per =
+    fwd === undefined
+      ? 'SELECT * FROM per0'
+      : forwardedStepsSql('per0', forwardSharesSql('SELECT * FROM src', fwd, CLICKHOUSE_DIALECT));
   // The DuckDB store's series (duckdb-store.ts `timeseries`): flows and categories from the merge over the
   // whole range, each direction per step from the end whose range total is larger.
   return `WITH src AS (${source(plan, q, rawOnly)}),
-    fl AS (SELECT * FROM (${mergedFlowsSql('SELECT * FROM src', undefined, CLICKHOUSE_DIALECT)})${categoryWhere(q)}),
-    per AS (
+    fl AS (SELECT * FROM (${mergedFlowsSql('SELECT * FROM src', fwd, CLICKHOUSE_DIALECT)})${categoryWhere(q)}),
+    per0 AS (
       SELECT intDiv(bucket, ${stepS}) * ${stepS} AS t, client_ip, server_ip, server_port, sum(c_sent) AS cs,
         sum(c_recv) AS cr, sum(s_sent) AS ss, sum(s_recv) AS sr, sum(retransmits) AS retransmits,
         sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n, ${failureSeries.perSums}
       FROM src GROUP BY t, client_ip, server_ip, server_port),
+    per AS (${per}),
     choice AS (SELECT client_ip, server_ip, server_port, sum(cs) >= sum(sr) AS up_c, sum(ss) >= sum(cr) AS down_s,
         ${failureSeries.picks}
       FROM per GROUP BY client_ip, server_ip, server_port),

@@ -113,6 +113,18 @@ export function rollupSelect(step: number, from: string, version = SCHEMA_VERSIO
   FROM (SELECT ${inner} FROM ${from}) GROUP BY bucket, r_client_ip, r_server_ip, r_server_port`;
 }
 
+/**
+ * Connections a node forwarded (merge.ts rule 4), one row per report entry, kept as long as the hour roll-ups (as
+ * the DuckDB store's `forwards`). Ids as in raw rows; client_key (the client's identity) and via_key (the via
+ * address) are the rule's tie-break keys, stored as text since this store keeps no id dictionary.
+ */
+const FORWARD_COLUMNS = `ts DateTime, client_ip UInt64, client_ep UInt64, server_ip UInt64, server_ep UInt64,
+  server_port UInt16, snat_ip UInt64, via_ip UInt64, via_port UInt16, via_ep UInt64, category UInt8,
+  connections Float64, client_key String, via_key String`;
+
+/** Forward row field names in insert order. */
+export const FORWARD_NAMES = names(FORWARD_COLUMNS.split(','));
+
 /** What one logical table is made of: its local name (data), and the name queries and inserts use. */
 export function tableNames(o: Pick<SchemaOptions, 'cluster'>, name: string): { local: string; global: string } {
   return o.cluster ? { local: `${name}_local`, global: name } : { local: name, global: name };
@@ -252,6 +264,22 @@ export const MIGRATIONS: Migration[] = [
         ]),
       ];
     },
+  },
+  {
+    version: 3,
+    description: 'forwarded connections (report contract 1.2 forwards; merge rule 4)',
+    statements: (o) =>
+      table(
+        o,
+        'forwards',
+        FORWARD_COLUMNS,
+        'MergeTree',
+        `PARTITION BY toDate(ts) ORDER BY (toStartOfHour(ts), snat_ip, server_ip, server_port)
+        TTL ts + INTERVAL ${o.hourRetentionS} SECOND
+        ${dedupSettings(o)}`,
+        // The shard of the flows they re-attribute: those flows' client is the SNAT address.
+        'cityHash64(snat_ip, server_ip, server_port)'
+      ),
   },
 ];
 

@@ -10,11 +10,22 @@
  */
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { categoryFromCode } from '../classify/category.js';
-import { endpointRows, Ids, rawRows, reportRow } from './clickhouse-append.js';
+import { endpointRows, forwardRows, Ids, rawRows, reportRow } from './clickhouse-append.js';
 import type { ClickHouseConfig } from './clickhouse-config.js';
-import { EP, mapSql, namespacesSql, seriesSql, source, topSql, workloadsSql } from './clickhouse-queries.js';
+import {
+  EP,
+  forwardsCountSql,
+  forwardsSql,
+  mapSql,
+  namespacesSql,
+  seriesSql,
+  source,
+  topSql,
+  workloadsSql,
+} from './clickhouse-queries.js';
 import { observedFlows } from './duckdb-observed.js';
 import {
+  FORWARD_NAMES,
   MIGRATIONS,
   RAW_NAMES,
   ROLLUP_STEPS,
@@ -203,6 +214,7 @@ export class ClickHouseStore implements FlowStore {
     }
     const fresh = new Map<string, Endpoint>();
     const raw = reports.map((r) => rawRows(r, this.ids, fresh));
+    const fwd = reports.map((r) => forwardRows(r, this.ids, fresh));
     if (fresh.size > 0) {
       await this.c.insert({ table: 'endpoints', values: endpointRows(fresh), format: 'JSONCompactEachRow' });
       this.ids.stored(fresh.keys());
@@ -211,6 +223,24 @@ export class ClickHouseStore implements FlowStore {
     const worker = async (): Promise<void> => {
       while (next < reports.length) {
         const i = next++;
+        const settings = {
+          insert_deduplication_token: reports[i]!.reportId,
+          insert_deduplicate: 1,
+          deduplicate_blocks_in_dependent_materialized_views: 1,
+          // On a cluster: acknowledged only once the shard stored it (not queued on this node).
+          ...(this.opts.config.cluster ? { distributed_foreground_insert: 1 } : {}),
+        } as const;
+        // Forwards first, raw rows next, the report's id last: a retry after a failure in between re-sends
+        // what each table's deduplication then refuses or takes, and is never answered "duplicate" early.
+        if (fwd[i]!.length > 0) {
+          await this.c.insert({
+            table: 'forwards',
+            columns: FORWARD_NAMES as [string, ...string[]],
+            values: fwd[i]!,
+            format: 'JSONCompactEachRow',
+            clickhouse_settings: settings,
+          });
+        }
         if (raw[i]!.length === 0) {
           continue;
         }
@@ -219,13 +249,7 @@ export class ClickHouseStore implements FlowStore {
           columns: RAW_NAMES as [string, ...string[]],
           values: raw[i]!,
           format: 'JSONCompactEachRow',
-          clickhouse_settings: {
-            insert_deduplication_token: reports[i]!.reportId,
-            insert_deduplicate: 1,
-            deduplicate_blocks_in_dependent_materialized_views: 1,
-            // On a cluster: acknowledged only once the shard stored it (not queued on this node).
-            ...(this.opts.config.cluster ? { distributed_foreground_insert: 1 } : {}),
-          },
+          clickhouse_settings: settings,
         });
       }
     };
@@ -250,13 +274,19 @@ export class ClickHouseStore implements FlowStore {
     }));
   }
 
+  /** The range's forwards (merge.ts rule 4) as SQL, or undefined when it has none (most clusters, most ranges). */
+  private async forwards(plan: Plan): Promise<string | undefined> {
+    const [r] = await this.rows(forwardsCountSql(plan));
+    return num(r?.n) > 0 ? forwardsSql(plan) : undefined;
+  }
+
   private plan(q: RangeQuery): Plan {
     return planRange(Math.floor(q.fromMs / 1000), Math.ceil(q.toMs / 1000), this.tiers(this.nowS()));
   }
 
   async topContributors(q: TopQuery): Promise<Answered<TopRow[]>> {
     const plan = this.plan(q);
-    const rows = await this.rows(topSql(plan, q));
+    const rows = await this.rows(topSql(plan, q, await this.forwards(plan)));
     const result = rows.map((r): TopRow => {
       const bytes = num(r.bytes);
       const retransmits = num(r.retransmits);
@@ -293,7 +323,7 @@ export class ClickHouseStore implements FlowStore {
 
   async serviceMap(q: MapQuery): Promise<Answered<{ nodes: MapNode[]; edges: MapEdge[] }>> {
     const plan = this.plan(q);
-    const rows = await this.rows(mapSql(plan, q));
+    const rows = await this.rows(mapSql(plan, q, await this.forwards(plan)));
     const nodes = new Map<string, MapNode>();
     const edges: MapEdge[] = [];
     for (const r of rows) {
@@ -354,7 +384,7 @@ export class ClickHouseStore implements FlowStore {
 
   async timeseries(q: SeriesQuery): Promise<Answered<Series[]>> {
     const { stepS, plan, rawOnly } = seriesPlan(q, this.tiers(this.nowS()), this.nowS(), this.opts.rawRetentionS);
-    const rows = await this.rows(seriesSql(plan, q, stepS, rawOnly));
+    const rows = await this.rows(seriesSql(plan, q, stepS, rawOnly, await this.forwards(plan)));
     const series = new Map<string, Series>();
     for (const r of rows) {
       let name = String(r.name);

@@ -31,6 +31,9 @@ if [ "${FLOWLENS_SKIP_INSTALL:-0}" != 1 ]; then
   npm ci --no-audit --no-fund >"$OUT/npm-ci.log" 2>&1 || { tail -30 "$OUT/npm-ci.log"; echo "npm ci failed"; exit 1; }
 fi
 
+step "chdb (the ClickHouse engine of the store tests' stand-in)"
+bash scripts/install-chdb.sh || exit 1
+
 if is_root; then
   step "kernel filesystems"
   mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing || true

@@ -11,14 +11,20 @@
  *     await hub.cleanup();                                // removes the data dir it created
  *   }
  *
- * `restartHubProcess(hub)` stops it and starts a new one on the same port and data directory.
+ * `restartHubProcess(hub)` stops it and starts a new one on the same port and data directory (or store).
+ *
+ * The store: DuckDB in the data directory by default; with `store: 'clickhouse'` (or FLOWLENS_TEST_STORE=clickhouse
+ * in the environment, as tests/hub/*.clickhouse.test.ts set it) a database of its own on a ClickHouse stand-in
+ * (clickhouse-standin.ts) shared by the test process; `storeSpec` passes any `--store` value (hubs sharing one).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { startClickHouseStandin, type ClickHouseStandin } from './clickhouse-standin';
 
 /** The repository root (tests/ compiles as CommonJS, so __dirname is this file's folder). */
 export const REPO_ROOT = resolve(__dirname, '../..');
@@ -31,6 +37,10 @@ export function fixture(relative: string): string {
 
 export interface HubProcessOptions {
   dataDir?: string;
+  /** Which store: default FLOWLENS_TEST_STORE (clickhouse), else duckdb. */
+  store?: 'duckdb' | 'clickhouse';
+  /** A `--store` value (set for a ClickHouse hub; give another hub the same one to share its store). */
+  storeSpec?: string;
   metadataFile?: string;
   ipRangesFile?: string;
   /** 0 (default) picks a free port. */
@@ -78,12 +88,35 @@ async function call(url: string, init: RequestInit): Promise<HubResponse> {
   return { status: res.status, body };
 }
 
+let standin: Promise<ClickHouseStandin> | undefined;
+let databases = 0;
+
+/** The test process's ClickHouse stand-in (one embedded engine), started on first use. */
+export function sharedClickHouseStandin(): Promise<ClickHouseStandin> {
+  standin ??= (async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'flowlens-chdb-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const s = await startClickHouseStandin({ dir });
+    s.unref();
+    return s;
+  })();
+  return standin;
+}
+
+/** A `--store` value naming a new, empty database on the shared stand-in. */
+export async function newClickHouseStore(): Promise<string> {
+  return (await sharedClickHouseStandin()).storeSpec(`hub_${process.pid}_${++databases}`);
+}
+
 export async function startHubProcess(options: HubProcessOptions = {}): Promise<HubProcess> {
   const ownDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'flowlens-hub-')));
   const ingestToken = options.ingestToken ?? `ingest-${randomBytes(12).toString('hex')}`;
   const queryToken = options.queryToken ?? `query-${randomBytes(12).toString('hex')}`;
-  const args = ['--import', 'tsx', CLI, 'hub', '--listen', `127.0.0.1:${options.port ?? 0}`, '--data-dir', dataDir];
+  const kind = options.store ?? (process.env.FLOWLENS_TEST_STORE === 'clickhouse' ? 'clickhouse' : 'duckdb');
+  const storeSpec = options.storeSpec ?? (kind === 'clickhouse' ? await newClickHouseStore() : undefined);
+  const args = ['--import', 'tsx', CLI, 'hub', '--listen', `127.0.0.1:${options.port ?? 0}`];
+  args.push(...(storeSpec ? ['--store', storeSpec] : ['--data-dir', dataDir]));
   if (options.metadataFile) {
     args.push('--metadata-file', options.metadataFile);
   }
@@ -125,7 +158,7 @@ export async function startHubProcess(options: HubProcessOptions = {}): Promise<
     dataDir,
     ingestToken,
     queryToken,
-    options: { ...options, dataDir, ingestToken, queryToken },
+    options: { ...options, dataDir, storeSpec, ingestToken, queryToken },
     process: child,
     logs: () => stderr,
     postReport(body, opts = {}) {

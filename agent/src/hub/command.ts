@@ -1,21 +1,27 @@
 /**
- * `flowlens-agent hub --listen HOST:PORT --data-dir DIR [--metadata-file F] [--ip-ranges-file F]`
+ * `flowlens-agent hub --listen HOST:PORT (--data-dir DIR | --store SPEC) [--metadata-file F] [--ip-ranges-file F]`
  * Tokens: FLOWLENS_HUB_INGEST_TOKEN (agents) and FLOWLENS_HUB_QUERY_TOKEN (datasource, `top`).
  */
 import { parseArgs } from 'node:util';
 import { loadIpRanges } from '../classify/load.js';
 import type { MetadataProvider } from '../contracts/metadata.js';
 import { loadMetadataFile, StaticMetadata } from '../metadata/static-file.js';
+import { describeStore, parseStoreSpec, type StoreSpec } from '../store/clickhouse-config.js';
+import { ClickHouseStore } from '../store/clickhouse-store.js';
 import { DuckDbStore } from '../store/duckdb-store.js';
+import type { FlowStore } from '../store/flow-store.js';
 import { Enricher } from './enrich.js';
 import { Ingestor } from './ingest.js';
 import { log } from './log.js';
 import { createHubServer } from './server.js';
 
-const USAGE = `Usage: flowlens-agent hub --listen HOST:PORT --data-dir DIR [options]
+const USAGE = `Usage: flowlens-agent hub --listen HOST:PORT (--data-dir DIR | --store SPEC) [options]
 
   --listen HOST:PORT        address of the ingest and query API (port 0 picks a free port)
-  --data-dir DIR            where the flow database lives (created if missing)
+  --data-dir DIR            where the flow database lives (created if missing); same as --store duckdb:DIR
+  --store SPEC              duckdb:DIR (embedded, the default) or
+                            clickhouse://USER[:PASSWORD]@HOST:PORT/DB[?cluster=NAME] (clickhouses:// for TLS;
+                            password also from FLOWLENS_CLICKHOUSE_PASSWORD): a store any number of hubs share
   --metadata-file FILE      static pods/nodes/services (JSON); default in Kubernetes: a cluster-wide watch
   --ip-ranges-file FILE     extra AWS ip-ranges.json prefixes (override the bundled snapshot)
   --max-body-bytes N        largest report accepted, compressed or not (default 16777216)
@@ -24,7 +30,7 @@ const USAGE = `Usage: flowlens-agent hub --listen HOST:PORT --data-dir DIR [opti
   --hour-retention DAYS     1-hour roll-ups (default 90)
   --maintenance-interval S  roll-up and retention pass period (default 30)
 
-Environment: FLOWLENS_HUB_INGEST_TOKEN, FLOWLENS_HUB_QUERY_TOKEN (both required).
+Environment: FLOWLENS_HUB_INGEST_TOKEN, FLOWLENS_HUB_QUERY_TOKEN (both required), FLOWLENS_CLICKHOUSE_PASSWORD.
 `;
 
 function positive(name: string, text: string | undefined, fallback: number): number {
@@ -71,6 +77,7 @@ export async function main(argv: string[]): Promise<number> {
     options: {
       listen: { type: 'string' },
       'data-dir': { type: 'string' },
+      store: { type: 'string' },
       'metadata-file': { type: 'string' },
       'ip-ranges-file': { type: 'string' },
       'max-body-bytes': { type: 'string' },
@@ -86,8 +93,19 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (!values.listen || !values['data-dir']) {
-    process.stderr.write(`flowlens-agent hub: --listen and --data-dir are required\n\n${USAGE}`);
+  if (!values.listen || (!values['data-dir'] && !values.store)) {
+    process.stderr.write(`flowlens-agent hub: --listen and --data-dir or --store are required\n\n${USAGE}`);
+    return 2;
+  }
+  if (values['data-dir'] && values.store) {
+    process.stderr.write(`flowlens-agent hub: give --data-dir or --store, not both\n`);
+    return 2;
+  }
+  let spec: StoreSpec;
+  try {
+    spec = values.store ? parseStoreSpec(values.store, process.env) : { kind: 'duckdb', dataDir: values['data-dir']! };
+  } catch (err) {
+    process.stderr.write(`flowlens-agent hub: ${(err as Error).message}\n`);
     return 2;
   }
   const ingestToken = process.env.FLOWLENS_HUB_INGEST_TOKEN ?? '';
@@ -104,12 +122,15 @@ export async function main(argv: string[]): Promise<number> {
   const ranges = await loadIpRanges(values['ip-ranges-file']);
   const metadata = await metadataProvider(values['metadata-file']);
   await metadata.start();
-  const store = new DuckDbStore({
-    dataDir: values['data-dir'],
+  const retention = {
     rawRetentionS,
     fineRetentionS: positive('rollup-retention', values['rollup-retention'], 7) * 86400,
     hourRetentionS: positive('hour-retention', values['hour-retention'], 90) * 86400,
-  });
+  };
+  const store: FlowStore =
+    spec.kind === 'duckdb'
+      ? new DuckDbStore({ dataDir: spec.dataDir, ...retention })
+      : new ClickHouseStore({ config: spec.config, ...retention });
   await store.open();
   const ingestor = new Ingestor(store, new Enricher(metadata, ranges), {
     maxBodyBytes,
@@ -144,7 +165,7 @@ export async function main(argv: string[]): Promise<number> {
   const shownHost = bound.address.includes(':') ? `[${bound.address}]` : bound.address;
   log('info', 'hub listening', {
     url: `http://${shownHost}:${bound.port}`,
-    dataDir: values['data-dir'],
+    store: describeStore(spec),
     ipPrefixes: ranges.size,
   });
 

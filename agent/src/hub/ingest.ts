@@ -142,7 +142,14 @@ export class Ingestor {
     if (problem !== null) {
       return fail(422, problem);
     }
-    if (this.store.hasReport(report.reportId)) {
+    let stored: boolean;
+    try {
+      // In memory for DuckDB; a query for a shared store (ClickHouse), where another hub may have stored it.
+      stored = await this.store.hasReport(report.reportId);
+    } catch (err) {
+      return fail(503, `could not check the report id, retry later: ${(err as Error).message}`);
+    }
+    if (stored) {
       this.counters.duplicates++;
       return { status: 200, body: { reportId: report.reportId, duplicate: true } };
     }

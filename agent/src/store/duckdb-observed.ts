@@ -1,16 +1,18 @@
 /**
  * `observedFlows` for the DuckDB store: every merged flow of a range (the one merge rule, merge.ts) with the
  * first and last time a row of it was seen — the evidence of network-policy drafts and checks. Kept apart from
- * duckdb-store.ts, which hands in its range plan, row source and snapshot reader.
+ * duckdb-store.ts, which hands in its range plan, row source and snapshot reader. The ClickHouse store runs the same
+ * SQL in its dialect (merge.ts CLICKHOUSE_DIALECT) with its own endpoints relation.
  *
  * First/last seen are the earliest and latest bucket start of the flow's own rows (30 s report windows for raw
  * rows, the roll-up step for older ones). A flow addressed to a Service address before translation is merged
- * into a backend flow (merge rule 3); its rows' times are not added to that flow's.
+ * into a backend flow (merge rule 3); its rows' times are not added to that flow's. Flows come ordered by their
+ * ends' addresses and port (then pods), the same on every engine (identity ids differ between stores).
  */
 import { categoryFromCode } from '../classify/category.js';
 import { end, num, str, type Row } from './duckdb-sql.js';
 import type { Answered, Endpoint, ObservedFlow, RangeQuery } from './flow-store.js';
-import { mergedFlowsSql } from './merge.js';
+import { DUCKDB_DIALECT, mergedFlowsSql, type MergeDialect } from './merge.js';
 import type { Plan } from './plan.js';
 
 export interface ObservedFlowsContext {
@@ -21,6 +23,9 @@ export interface ObservedFlowsContext {
   forwards?: string;
   /** Runs the built SQL in one snapshot, given the roll-up watermark. */
   readFlows: (build: (rolledBatch: number) => string) => Promise<Row[]>;
+  /** The engine's merge dialect and endpoints relation (DuckDB's when absent). */
+  dialect?: MergeDialect;
+  endpoints?: string;
 }
 
 const END_COLUMNS = ['ip', 'pod', 'namespace', 'workload', 'kind', 'node', 'zone', 'service'] as const;
@@ -39,25 +44,32 @@ function forwardedSeen(forwards: string | undefined): string {
       JOIN seen0 s ON s.client_ip = f.snat_ip AND s.server_ip = f.server_ip AND s.server_port = f.server_port`;
 }
 
-export function observedFlowsSql(source: string, forwards?: string): string {
+/** `endpoints`: the relation of named ends (ClickHouse reads its ReplacingMergeTree with FINAL). */
+export function observedFlowsSql(
+  source: string,
+  forwards?: string,
+  dialect: MergeDialect = DUCKDB_DIALECT,
+  endpoints = 'endpoints'
+): string {
   const cols = (p: 'c' | 's') => END_COLUMNS.map((c) => `${p}.${c} AS ${p}_${c}`).join(', ');
   return `WITH src AS (${source}),
     seen0 AS (SELECT client_ip, server_ip, server_port, min(bucket) AS first_s, max(bucket) AS last_s
       FROM src GROUP BY client_ip, server_ip, server_port),
     seen AS (SELECT client_ip, server_ip, server_port, min(first_s) AS first_s, max(last_s) AS last_s
       FROM (SELECT * FROM seen0${forwardedSeen(forwards)}) GROUP BY client_ip, server_ip, server_port),
-    m AS (${mergedFlowsSql('SELECT * FROM src', forwards)})
-    SELECT m.category, m.server_port, m.bytes, seen.first_s, seen.last_s, ${cols('c')}, ${cols('s')},
+    m AS (${mergedFlowsSql('SELECT * FROM src', forwards, dialect)})
+    SELECT m.category AS category, m.server_port AS server_port, m.bytes AS bytes, seen.first_s AS first_s,
+      seen.last_s AS last_s, ${cols('c')}, ${cols('s')},
       v.service AS via_service
     FROM m JOIN seen ON seen.client_ip = m.client_ip AND seen.server_ip = m.server_ip
         AND seen.server_port = m.server_port
-      JOIN endpoints c ON c.id = m.client_ep JOIN endpoints s ON s.id = m.server_ep
-      LEFT JOIN endpoints v ON v.id = m.via_ep
-    ORDER BY m.client_ip, m.server_ip, m.server_port`;
+      JOIN ${endpoints} c ON c.id = m.client_ep JOIN ${endpoints} s ON s.id = m.server_ep
+      LEFT JOIN ${endpoints} v ON v.id = m.via_ep
+    ORDER BY c.ip, s.ip, m.server_port, c.pod, s.pod`;
 }
 
 export async function observedFlows(ctx: ObservedFlowsContext, _q: RangeQuery): Promise<Answered<ObservedFlow[]>> {
-  const rows = await ctx.readFlows((rb) => observedFlowsSql(ctx.source(rb), ctx.forwards));
+  const rows = await ctx.readFlows((rb) => observedFlowsSql(ctx.source(rb), ctx.forwards, ctx.dialect, ctx.endpoints));
   const result = rows.map((r): ObservedFlow => {
     const server = endpoint(r, 's');
     return {

@@ -3,7 +3,16 @@ import { DuckDBListValue, DuckDBStructValue, type DuckDBValue } from '@duckdb/no
 import { CATEGORY_CODE, type Category } from '../classify/category.js';
 import type { EndpointFilter, FailureTotals, GroupBy, MapNode, RangeQuery, TopQuery } from './flow-store.js';
 import { sqlString } from './duckdb-schema.js';
-import { MERGED_FAILURE_NAMES, collectReasonsSql, failureResultColumn, sumReasonsSql } from './merge.js';
+import {
+  DUCKDB_DIALECT,
+  FAILURE_END_COLUMNS,
+  FAILURE_MERGE,
+  FAILURE_SCORE_FIELDS,
+  MERGED_FAILURE_NAMES,
+  failureResultColumn,
+  snake,
+  type MergeDialect,
+} from './merge.js';
 
 export type Row = Record<string, DuckDBValue>;
 
@@ -26,24 +35,27 @@ export function str(v: DuckDBValue | undefined): string | null {
   return v === null || v === undefined ? null : String(v);
 }
 
-/** Filters on the ends' names (as stored with each row), applied to rows before the merge. */
-export function endFilters(q: RangeQuery): string[] {
+/**
+ * Filters on the ends' names (as stored with each row), applied to rows before the merge. `lit` makes a string
+ * literal of the engine (the ClickHouse store passes its own: ClickHouse reads a backslash as an escape).
+ */
+export function endFilters(q: RangeQuery, lit: (s: string) => string = sqlString): string[] {
   const filters: string[] = [];
   if (q.namespace !== undefined || q.workload !== undefined) {
     const cond: string[] = [];
     if (q.namespace !== undefined) {
-      cond.push(`namespace = ${sqlString(q.namespace)}`);
+      cond.push(`namespace = ${lit(q.namespace)}`);
     }
     if (q.workload !== undefined) {
-      cond.push(`workload = ${sqlString(q.workload)}`);
+      cond.push(`workload = ${lit(q.workload)}`);
     }
     const ids = `(SELECT id FROM endpoints WHERE ${cond.join(' AND ')})`;
     filters.push(`(client_ep IN ${ids} OR server_ep IN ${ids})`);
   }
   if (q.endpoint) {
-    const e = endpointIds(q.endpoint);
+    const e = endpointIds(q.endpoint, lit);
     if (q.peer) {
-      const p = endpointIds(q.peer);
+      const p = endpointIds(q.peer, lit);
       filters.push(`((client_ep IN ${e} AND server_ep IN ${p}) OR (client_ep IN ${p} AND server_ep IN ${e}))`);
     } else {
       filters.push(`(client_ep IN ${e} OR server_ep IN ${e})`);
@@ -52,11 +64,8 @@ export function endFilters(q: RangeQuery): string[] {
   return filters;
 }
 
-function endpointIds(f: EndpointFilter): string {
-  const cond =
-    f.kind === 'ip'
-      ? `ip = ${sqlString(f.ip)}`
-      : `namespace = ${sqlString(f.namespace)} AND ${f.kind} = ${sqlString(f.name)}`;
+function endpointIds(f: EndpointFilter, lit: (s: string) => string): string {
+  const cond = f.kind === 'ip' ? `ip = ${lit(f.ip)}` : `namespace = ${lit(f.namespace)} AND ${f.kind} = ${lit(f.name)}`;
   return `(SELECT id FROM endpoints WHERE ${cond})`;
 }
 
@@ -85,29 +94,71 @@ export function metricOrder(metric: TopQuery['metric']): string {
 /** The merged flows' failure columns as they are (`f_*`, drops, drop_reasons, failures), for a select list. */
 export const FAILURE_SELECT = [...MERGED_FAILURE_NAMES.map(failureResultColumn), 'drops', 'drop_reasons', 'failures'];
 
-/** The same columns summed over a group of merged flows (grouped rows, service-map edges). */
-export const FAILURE_SUMS = [
-  ...MERGED_FAILURE_NAMES.map(failureResultColumn).map((c) => `sum(${c}) AS ${c}`),
-  'sum(drops) AS drops',
-  `${sumReasonsSql(collectReasonsSql('drop_reasons', 'drops'))} AS drop_reasons`,
-  'sum(failures) AS failures',
-].join(', ');
+/** The same columns summed over a group of merged flows (grouped rows, service-map edges), in a dialect. */
+export function failureSums(dialect: MergeDialect = DUCKDB_DIALECT): string {
+  return [
+    ...MERGED_FAILURE_NAMES.map(failureResultColumn).map((c) => `sum(${c}) AS ${c}`),
+    'sum(drops) AS drops',
+    `${dialect.groupReasons('drop_reasons', 'drops')} AS drop_reasons`,
+    'sum(failures) AS failures',
+  ].join(', ');
+}
+export const FAILURE_SUMS = failureSums();
 
-/** A result row's failure fields (API 1.3): the merged counters, resets both ways and dropped packets by reason. */
-export function failureTotals(r: Row): FailureTotals {
+/**
+ * Failures per time-series step (both stores' `timeseries`): each merged failure field from the view (end) with
+ * the larger total over the range, as bytes are, and drops as they happened. `perSums` go in the per-step CTE
+ * (`per`, grouped by step and flow, from roll-up-shaped rows), `picks` in the per-flow choice CTE over `per`,
+ * and `perStep` (reading `per.` and the picks) is the step's failures.
+ */
+export function failureSeriesSql(): { perSums: string; picks: string; perStep: string } {
+  const scoreViews = FAILURE_SCORE_FIELDS.filter((k) => k !== 'drops').map((k) => FAILURE_MERGE[k]);
+  const col = ([e, c]: readonly ['c' | 's', string]): string => `${e}_${snake(c)}`;
+  const perCol = (v: readonly ['c' | 's', string]): string => `per.${col(v)}`;
+  const picks = scoreViews.map((views, i) =>
+    views.length === 1 ? 'true' : `sum(${col(views[0]!)}) >= sum(${col(views[1]!)}) AS pick_${i}`
+  );
+  const perStep = [
+    ...scoreViews.map((views, i) =>
+      views.length === 1
+        ? perCol(views[0]!)
+        : `CASE WHEN pick_${i} THEN ${perCol(views[0]!)} ELSE ${perCol(views[1]!)} END`
+    ),
+    'per.drops',
+  ].join(' + ');
+  return {
+    perSums: `${FAILURE_END_COLUMNS.map((c) => `sum(${c}) AS ${c}`).join(', ')}, sum(drops) AS drops`,
+    picks: picks.filter((p) => p !== 'true').join(', ') || 'true AS no_pick',
+    perStep,
+  };
+}
+
+/** A DuckDB drop_reasons value (a list of {reason, n}) as [reason, n] pairs. */
+function duckdbReasons(list: DuckDBValue | undefined): Array<[string | null, number]> {
+  if (!(list instanceof DuckDBListValue)) {
+    return [];
+  }
+  return list.items.map((item) =>
+    item instanceof DuckDBStructValue ? [str(item.entries.reason), num(item.entries.n)] : [null, 0]
+  );
+}
+
+/**
+ * A result row's failure fields (API 1.3). `reasons` reads the engine's drop_reasons value (DuckDB: a list of
+ * structs; the ClickHouse store passes its reader of a Map).
+ */
+export function failureTotals(
+  r: Row,
+  reasons: (v: Row[string] | undefined) => Array<[string | null, number]> = duckdbReasons
+): FailureTotals {
   const merged = Object.fromEntries(MERGED_FAILURE_NAMES.map((n) => [n, num(r[failureResultColumn(n)])])) as Record<
     (typeof MERGED_FAILURE_NAMES)[number],
     number
   >;
   const dropsByReason: Record<string, number> = {};
-  const list = r.drop_reasons;
-  if (list instanceof DuckDBListValue) {
-    for (const item of list.items) {
-      const reason = item instanceof DuckDBStructValue ? str(item.entries.reason) : null;
-      const n = item instanceof DuckDBStructValue ? num(item.entries.n) : 0;
-      if (reason !== null && n > 0) {
-        dropsByReason[reason] = n;
-      }
+  for (const [reason, n] of reasons(r.drop_reasons)) {
+    if (reason !== null && n > 0) {
+      dropsByReason[reason] = n;
     }
   }
   return {

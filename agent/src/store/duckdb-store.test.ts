@@ -1,11 +1,12 @@
+/**
+ * The store conformance suite: every test runs against each store (clickhouse-test-stores.ts: DuckDB, and
+ * ClickHouse through its HTTP client against the chdb stand-in), checked against the merge rule's oracle.
+ */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { test } from 'node:test';
-import { DuckDbStore } from './duckdb-store.js';
-import type { Endpoint, FlowRow, StoredReport, TopQuery } from './flow-store.js';
+import { after, test } from 'node:test';
+import { stopTestStandin, testStoreKinds, withTestStore, type StoreKind } from './clickhouse-test-stores.js';
+import type { Endpoint, FlowRow, FlowStore, StoredReport, TopQuery } from './flow-store.js';
 import { mergeFlows, type MergedFlow } from './merge.js';
 import { assertFailures, randomFailures } from './failure-oracle.testlib.js';
 
@@ -93,268 +94,276 @@ function randomReports(t0: number, windows: number, seed: number): StoredReport[
   return reports;
 }
 
-async function withStore(fn: (s: DuckDbStore, dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'flowlens-store-'));
-  const s = new DuckDbStore({ dataDir: dir, threads: 2 });
-  await s.open();
-  try {
-    await fn(s, dir);
-  } finally {
-    await s.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+after(stopTestStandin);
+
+async function withStore(kind: StoreKind, fn: (s: FlowStore, another: () => Promise<FlowStore>) => Promise<void>) {
+  await withTestStore(kind, (t) => fn(t.store, t.another));
 }
 
 const byKey = (
   rows: Array<{ local: { ip: string | null }; remote: { ip: string | null }; serverPort: number | null }>
 ) => rows.map((r) => `${r.local.ip}|${r.remote.ip}|${r.serverPort}`);
 
-test('query results follow the merge rule, before and after roll-ups, compaction and restart', async () => {
-  await withStore(async (store, dir) => {
-    const t0 = Math.floor(Date.now() / H) * H - 5 * H; // whole hours, so coarse buckets get used
-    const reports = randomReports(t0, 150, 7); // 75 minutes
-    await store.append(reports.slice(0, 100));
-    await store.maintain(t0 + 40 * 60_000); // rolls up part, closes some 5-minute buckets
-    await store.append(reports.slice(100));
-    const expected = mergeFlows(reports.flatMap((r) => r.rows));
-    const q: TopQuery = { fromMs: t0, toMs: t0 + 2 * H, metric: 'bytes', limit: 500, groupBy: 'flow' };
+for (const kind of testStoreKinds()) {
+  test(`[${kind}] query results follow the merge rule, before and after roll-ups, compaction and restart`, async () => {
+    await withStore(kind, async (store, another) => {
+      const t0 = Math.floor(Date.now() / H) * H - 5 * H; // whole hours, so coarse buckets get used
+      const reports = randomReports(t0, 150, 7); // 75 minutes
+      await store.append(reports.slice(0, 100));
+      await store.maintain(t0 + 40 * 60_000); // rolls up part, closes some 5-minute buckets
+      await store.append(reports.slice(100));
+      const expected = mergeFlows(reports.flatMap((r) => r.rows));
+      const q: TopQuery = { fromMs: t0, toMs: t0 + 2 * H, metric: 'bytes', limit: 500, groupBy: 'flow' };
 
-    const check = async (label: string): Promise<void> => {
-      const got = await store.topContributors(q);
-      assert.equal(got.result.length, expected.size, `${label}: one row per flow`);
-      for (const row of got.result) {
-        const e = byIps(expected).get(`${row.local.ip}|${row.remote.ip}|${row.serverPort}`);
-        assert.ok(e, `${label}: unexpected flow`);
-        assert.equal(row.bytes, e.bytes, `${label}: bytes`);
-        assert.equal(row.retransmits, e.retransmits, `${label}: retransmits`);
-        assert.equal(row.rtos, e.rtos, `${label}: rtos`);
-        assert.equal(row.segments, e.segments, `${label}: segments`);
-        assertFailures(row, e, label);
-        if (e.rttUs === null) {
-          assert.equal(row.rttUs, null);
-        } else {
-          assert.ok(Math.abs(row.rttUs! - e.rttUs) < 1e-6, `${label}: rtt`);
+      const check = async (label: string): Promise<void> => {
+        const got = await store.topContributors(q);
+        assert.equal(got.result.length, expected.size, `${label}: one row per flow`);
+        for (const row of got.result) {
+          const e = byIps(expected).get(`${row.local.ip}|${row.remote.ip}|${row.serverPort}`);
+          assert.ok(e, `${label}: unexpected flow`);
+          assert.equal(row.bytes, e.bytes, `${label}: bytes`);
+          assert.equal(row.retransmits, e.retransmits, `${label}: retransmits`);
+          assert.equal(row.rtos, e.rtos, `${label}: rtos`);
+          assert.equal(row.segments, e.segments, `${label}: segments`);
+          assertFailures(row, e, label);
+          if (e.rttUs === null) {
+            assert.equal(row.rttUs, null);
+          } else {
+            assert.ok(Math.abs(row.rttUs! - e.rttUs) < 1e-6, `${label}: rtt`);
+          }
         }
+        const sorted = [...got.result].sort((a, b) => b.bytes - a.bytes || b.retransmits - a.retransmits);
+        assert.deepEqual(
+          got.result.map((r) => r.bytes),
+          sorted.map((r) => r.bytes),
+          `${label}: sorted by bytes`
+        );
+      };
+      assert.ok(
+        [...expected.values()].some((f) => f.drops > 0 && f.resetsFromClient > 0 && f.connectFailures > 0),
+        'the random data has failures to merge'
+      );
+      await check('fresh');
+      await store.maintain(t0 + 3 * H); // everything closed: compacted, 15 min and 1 h buckets built
+      await check('rolled up');
+      const late = randomReports(t0 + 10 * 60_000, 1, 99);
+      await store.append(late);
+      for (const [k, v] of mergeFlows([...reports, ...late].flatMap((r) => r.rows))) {
+        expected.set(k, v);
       }
-      const sorted = [...got.result].sort((a, b) => b.bytes - a.bytes || b.retransmits - a.retransmits);
-      assert.deepEqual(
-        got.result.map((r) => r.bytes),
-        sorted.map((r) => r.bytes),
-        `${label}: sorted by bytes`
-      );
-    };
-    assert.ok(
-      [...expected.values()].some((f) => f.drops > 0 && f.resetsFromClient > 0 && f.connectFailures > 0),
-      'the random data has failures to merge'
-    );
-    await check('fresh');
-    await store.maintain(t0 + 3 * H); // everything closed: compacted, 15 min and 1 h buckets built
-    await check('rolled up');
-    const late = randomReports(t0 + 10 * 60_000, 1, 99);
-    await store.append(late);
-    for (const [k, v] of mergeFlows([...reports, ...late].flatMap((r) => r.rows))) {
-      expected.set(k, v);
-    }
-    await check('late report before the next pass');
-    await store.maintain(t0 + 3 * H + 60_000);
-    await check('late report rolled up');
+      await check('late report before the next pass');
+      await store.maintain(t0 + 3 * H + 60_000);
+      await check('late report rolled up');
 
-    const stats = await store.stats();
-    assert.ok(stats.rollupRows > 0 && stats.rawRows > 0 && stats.bytesOnDisk > 0);
-    await store.close();
-    const again = new DuckDbStore({ dataDir: dir, threads: 2 });
-    await again.open();
-    const before = byKey((await again.topContributors(q)).result);
-    assert.equal(before.length, expected.size, 'same flows after a restart');
-    assert.equal(again.hasReport(reports[0]!.reportId), true, 'report ids survive a restart');
-    await again.close();
-    await store.open(); // withStore closes it again
+      const stats = await store.stats();
+      assert.ok(stats.rollupRows > 0 && stats.rawRows > 0 && stats.bytesOnDisk > 0);
+      await store.close();
+      const again = await another();
+      const before = byKey((await again.topContributors(q)).result);
+      assert.equal(before.length, expected.size, 'same flows after a restart');
+      assert.equal(await again.hasReport(reports[0]!.reportId), true, 'report ids survive a restart');
+      assert.equal(await again.hasReport(randomUUID()), false);
+      await again.close();
+      await store.open(); // withStore closes it again
+    });
   });
-});
+}
 
-test('grouping, filters, service map and time series agree with the flow rows', async () => {
-  await withStore(async (store) => {
-    const t0 = Date.now() - 20 * 60_000;
-    const reports = randomReports(t0, 10, 3);
-    await store.append(reports);
-    const range = { fromMs: t0, toMs: t0 + 10 * 60_000 };
-    const flows = (await store.topContributors({ ...range, metric: 'bytes', limit: 500, groupBy: 'flow' })).result;
-    const total = flows.reduce((s, r) => s + r.bytes, 0);
-    const totalSegments = flows.reduce((s, r) => s + r.segments!, 0);
-    assert.equal(
-      totalSegments,
-      [...mergeFlows(reports.flatMap((r) => r.rows)).values()].reduce((s, f) => s + f.segments, 0)
-    );
-
-    const byWorkload = (await store.topContributors({ ...range, metric: 'bytes', limit: 500, groupBy: 'workload' }))
-      .result;
-    assert.equal(
-      byWorkload.reduce((s, r) => s + r.bytes, 0),
-      total
-    );
-    assert.equal(
-      byWorkload.reduce((s, r) => s + r.segments!, 0),
-      totalSegments
-    );
-    assert.ok(byWorkload.every((r) => r.local.ip === null && r.local.workload !== null && r.local.pod === null));
-    const external = byWorkload.filter((r) => r.category === 'UNCLASSIFIED');
-    assert.ok(external.length > 0 && external.every((r) => r.remote.ip !== null && r.remote.workload === null));
-
-    const interOnly = (
-      await store.topContributors({ ...range, metric: 'bytes', limit: 500, groupBy: 'flow', categories: ['INTER_AZ'] })
-    ).result;
-    assert.ok(interOnly.length > 0 && interOnly.every((r) => r.category === 'INTER_AZ'));
-    assert.equal(
-      interOnly.reduce((s, r) => s + r.bytes, 0),
-      flows.filter((r) => r.category === 'INTER_AZ').reduce((s, r) => s + r.bytes, 0)
-    );
-
-    const server0 = (
-      await store.topContributors({ ...range, metric: 'bytes', limit: 500, groupBy: 'flow', workload: 'server0' })
-    ).result;
-    assert.ok(server0.length > 0 && server0.every((r) => r.remote.workload === 'server0'));
-
-    const limited = (await store.topContributors({ ...range, metric: 'retransmits', limit: 3, groupBy: 'flow' }))
-      .result;
-    assert.deepEqual(
-      limited.map((r) => r.value),
-      [...flows.map((r) => r.retransmits)].sort((a, b) => b - a).slice(0, 3)
-    );
-
-    const totalFailures = flows.reduce((s, r) => s + r.failures, 0);
-    const failureTotal = (rows: Array<{ drops: number; resets: number; connectAttempts: number }>): number[] => [
-      rows.reduce((s, r) => s + r.drops, 0),
-      rows.reduce((s, r) => s + r.resets, 0),
-      rows.reduce((s, r) => s + r.connectAttempts, 0),
-    ];
-    assert.ok(totalFailures > 0);
-    assert.deepEqual(failureTotal(byWorkload), failureTotal(flows), 'grouped rows add up their flows’ failures');
-    const failing = (await store.topContributors({ ...range, metric: 'failures', limit: 5, groupBy: 'flow' })).result;
-    assert.deepEqual(
-      failing.map((r) => r.value),
-      flows
-        .map((r) => r.failures)
-        .sort((a, b) => b - a)
-        .slice(0, 5),
-      'metric=failures lists failing flows first'
-    );
-    const netfilter = (rows: Array<{ dropsByReason: Record<string, number> }>): number =>
-      rows.reduce((s, r) => s + (r.dropsByReason.NETFILTER_DROP ?? 0), 0);
-    assert.equal(netfilter(byWorkload), netfilter(flows));
-
-    const map = (await store.serviceMap({ ...range, groupBy: 'workload', limit: 1000 })).result;
-    assert.deepEqual(failureTotal(map.edges), failureTotal(flows), 'edges add up their flows’ failures');
-    assert.equal(netfilter(map.edges), netfilter(flows));
-    const failureSeries = (
-      await store.timeseries({ ...range, metric: 'failures', stepMs: 30_000, groupBy: 'total', limit: 10 })
-    ).result;
-    assert.equal(
-      failureSeries[0]!.points.reduce((s, [, v]) => s + v, 0),
-      totalFailures,
-      'failures per step add up to the merged total'
-    );
-    assert.equal(
-      map.edges.reduce((s, e) => s + e.bytes, 0),
-      total
-    );
-    assert.equal(
-      map.edges.reduce((s, e) => s + e.segments!, 0),
-      totalSegments
-    );
-    const ids = new Set(map.nodes.map((n) => n.id));
-    assert.ok(map.edges.every((e) => ids.has(e.source) && ids.has(e.target)));
-    assert.ok(ids.has('app/client0') && ids.has('app/server1'));
-
-    for (const stepMs of [30_000, 300_000]) {
-      const series = (await store.timeseries({ ...range, metric: 'bytes', stepMs, groupBy: 'total', limit: 10 }))
-        .result;
-      assert.equal(series.length, 1);
-      // The two ends' windows are 7 s apart, so they often land in different steps: the steps still add up.
+for (const kind of testStoreKinds()) {
+  test(`[${kind}] grouping, filters, service map and time series agree with the flow rows`, async () => {
+    await withStore(kind, async (store) => {
+      const t0 = Date.now() - 20 * 60_000;
+      const reports = randomReports(t0, 10, 3);
+      await store.append(reports);
+      const range = { fromMs: t0, toMs: t0 + 10 * 60_000 };
+      const flows = (await store.topContributors({ ...range, metric: 'bytes', limit: 500, groupBy: 'flow' })).result;
+      const total = flows.reduce((s, r) => s + r.bytes, 0);
+      const totalSegments = flows.reduce((s, r) => s + r.segments!, 0);
       assert.equal(
-        series[0]!.points.reduce((s, [, v]) => s + v, 0),
-        total,
-        `step ${stepMs}`
+        totalSegments,
+        [...mergeFlows(reports.flatMap((r) => r.rows)).values()].reduce((s, f) => s + f.segments, 0)
       );
-    }
-    const byCat = (
-      await store.timeseries({ ...range, metric: 'bytes', stepMs: 60_000, groupBy: 'category', limit: 10 })
-    ).result;
-    assert.deepEqual(byCat.map((s) => s.name).sort(), ['INTER_AZ', 'INTRA_AZ', 'UNCLASSIFIED']);
 
-    assert.deepEqual(await store.namespaces(), ['app']);
-    assert.ok((await store.workloads('app')).some((w) => w.workload === 'server1' && w.kind === 'Deployment'));
-  });
-});
+      const byWorkload = (await store.topContributors({ ...range, metric: 'bytes', limit: 500, groupBy: 'workload' }))
+        .result;
+      assert.equal(
+        byWorkload.reduce((s, r) => s + r.bytes, 0),
+        total
+      );
+      assert.equal(
+        byWorkload.reduce((s, r) => s + r.segments!, 0),
+        totalSegments
+      );
+      assert.ok(byWorkload.every((r) => r.local.ip === null && r.local.workload !== null && r.local.pod === null));
+      const external = byWorkload.filter((r) => r.category === 'UNCLASSIFIED');
+      assert.ok(external.length > 0 && external.every((r) => r.remote.ip !== null && r.remote.workload === null));
 
-test('queries running while a maintenance pass rolls up and compacts see every flow exactly once', async () => {
-  await withStore(async (store) => {
-    const t0 = Math.floor(Date.now() / H) * H - 4 * H;
-    const reports = randomReports(t0, 40, 11);
-    await store.append(reports);
-    const expected = [...mergeFlows(reports.flatMap((r) => r.rows)).values()].reduce((s, f) => s + f.bytes, 0);
-    const q: TopQuery = { fromMs: t0, toMs: t0 + H, metric: 'bytes', limit: 500, groupBy: 'flow' };
-    const pass = store.maintain(t0 + 2 * H);
-    const totals = await Promise.all(
-      Array.from({ length: 12 }, async (_, i) => {
-        await new Promise((r) => setTimeout(r, i * 3));
-        const rows = (await store.topContributors(q)).result;
-        return rows.reduce((s, r) => s + r.bytes, 0);
-      })
-    );
-    await pass;
-    assert.deepEqual(totals, new Array(12).fill(expected));
-  });
-});
+      const interOnly = (
+        await store.topContributors({
+          ...range,
+          metric: 'bytes',
+          limit: 500,
+          groupBy: 'flow',
+          categories: ['INTER_AZ'],
+        })
+      ).result;
+      assert.ok(interOnly.length > 0 && interOnly.every((r) => r.category === 'INTER_AZ'));
+      assert.equal(
+        interOnly.reduce((s, r) => s + r.bytes, 0),
+        flows.filter((r) => r.category === 'INTER_AZ').reduce((s, r) => s + r.bytes, 0)
+      );
 
-test('a failed append leaves no endpoint id behind: a retry with the same endpoint objects is named right', async () => {
-  await withStore(async (store) => {
-    const t0 = Date.now() - 60_000;
-    const a = ep('10.0.0.1', 'app', 'a', 'a');
-    const b = ep('10.0.0.2', 'app', 'b', 'a');
-    const c = ep('10.0.0.3', 'app', 'c', 'a');
-    const row = (client: Endpoint, server: Endpoint, serverPort: number, bytes: number): FlowRow => ({
-      clientIp: client.ip,
-      serverIp: server.ip,
-      serverPort,
-      side: 'client',
-      category: 'INTRA_AZ',
-      client,
-      server,
-      bytesSent: bytes,
-      bytesReceived: 0,
-      segmentsSent: 1,
-      segmentsReceived: 0,
-      retransmits: 0,
-      rtos: 0,
-      connectionsOpened: 1,
-      connectionsClosed: 0,
-      rttAvgUs: null,
-      rttMaxUs: null,
+      const server0 = (
+        await store.topContributors({ ...range, metric: 'bytes', limit: 500, groupBy: 'flow', workload: 'server0' })
+      ).result;
+      assert.ok(server0.length > 0 && server0.every((r) => r.remote.workload === 'server0'));
+
+      const limited = (await store.topContributors({ ...range, metric: 'retransmits', limit: 3, groupBy: 'flow' }))
+        .result;
+      assert.deepEqual(
+        limited.map((r) => r.value),
+        [...flows.map((r) => r.retransmits)].sort((a, b) => b - a).slice(0, 3)
+      );
+
+      const totalFailures = flows.reduce((s, r) => s + r.failures, 0);
+      const failureTotal = (rows: Array<{ drops: number; resets: number; connectAttempts: number }>): number[] => [
+        rows.reduce((s, r) => s + r.drops, 0),
+        rows.reduce((s, r) => s + r.resets, 0),
+        rows.reduce((s, r) => s + r.connectAttempts, 0),
+      ];
+      assert.ok(totalFailures > 0);
+      assert.deepEqual(failureTotal(byWorkload), failureTotal(flows), 'grouped rows add up their flows’ failures');
+      const failing = (await store.topContributors({ ...range, metric: 'failures', limit: 5, groupBy: 'flow' })).result;
+      assert.deepEqual(
+        failing.map((r) => r.value),
+        flows
+          .map((r) => r.failures)
+          .sort((a, b) => b - a)
+          .slice(0, 5),
+        'metric=failures lists failing flows first'
+      );
+      const netfilter = (rows: Array<{ dropsByReason: Record<string, number> }>): number =>
+        rows.reduce((s, r) => s + (r.dropsByReason.NETFILTER_DROP ?? 0), 0);
+      assert.equal(netfilter(byWorkload), netfilter(flows));
+
+      const map = (await store.serviceMap({ ...range, groupBy: 'workload', limit: 1000 })).result;
+      assert.deepEqual(failureTotal(map.edges), failureTotal(flows), 'edges add up their flows’ failures');
+      assert.equal(netfilter(map.edges), netfilter(flows));
+      const failureSeries = (
+        await store.timeseries({ ...range, metric: 'failures', stepMs: 30_000, groupBy: 'total', limit: 10 })
+      ).result;
+      assert.equal(
+        failureSeries[0]!.points.reduce((s, [, v]) => s + v, 0),
+        totalFailures,
+        'failures per step add up to the merged total'
+      );
+      assert.equal(
+        map.edges.reduce((s, e) => s + e.bytes, 0),
+        total
+      );
+      assert.equal(
+        map.edges.reduce((s, e) => s + e.segments!, 0),
+        totalSegments
+      );
+      const ids = new Set(map.nodes.map((n) => n.id));
+      assert.ok(map.edges.every((e) => ids.has(e.source) && ids.has(e.target)));
+      assert.ok(ids.has('app/client0') && ids.has('app/server1'));
+
+      for (const stepMs of [30_000, 300_000]) {
+        const series = (await store.timeseries({ ...range, metric: 'bytes', stepMs, groupBy: 'total', limit: 10 }))
+          .result;
+        assert.equal(series.length, 1);
+        // The two ends' windows are 7 s apart, so they often land in different steps: the steps still add up.
+        assert.equal(
+          series[0]!.points.reduce((s, [, v]) => s + v, 0),
+          total,
+          `step ${stepMs}`
+        );
+      }
+      const byCat = (
+        await store.timeseries({ ...range, metric: 'bytes', stepMs: 60_000, groupBy: 'category', limit: 10 })
+      ).result;
+      assert.deepEqual(byCat.map((s) => s.name).sort(), ['INTER_AZ', 'INTRA_AZ', 'UNCLASSIFIED']);
+
+      assert.deepEqual(await store.namespaces(), ['app']);
+      assert.ok((await store.workloads('app')).some((w) => w.workload === 'server1' && w.kind === 'Deployment'));
     });
-    const report = (reportId: string, rows: FlowRow[]): StoredReport => ({
-      reportId,
-      node: 'n',
-      startMs: t0,
-      endMs: t0 + 30_000,
-      rows,
-      other: { flows: 0, bytesSent: 0, bytesReceived: 0, retransmits: 0, rtos: 0 },
-    });
-    // A port outside USMALLINT makes the transaction fail after a and b were given ids.
-    await assert.rejects(store.append([report('r1', [row(a, b, 80, 100), row(a, b, 70_000, 1)])]));
-    await store.append([report('r2', [row(a, c, 80, 300), row(a, b, 80, 200)])]);
-    const top = await store.topContributors({
-      fromMs: t0,
-      toMs: t0 + 60_000,
-      metric: 'bytes',
-      limit: 10,
-      groupBy: 'flow',
-    });
-    assert.deepEqual(
-      top.result.map((r) => [r.local.workload, r.remote.workload, r.bytes]),
-      [
-        ['a', 'c', 300],
-        ['a', 'b', 200],
-      ]
-    );
   });
-});
+}
+
+for (const kind of testStoreKinds()) {
+  test(`[${kind}] queries running while a maintenance pass rolls up and compacts see every flow exactly once`, async () => {
+    await withStore(kind, async (store) => {
+      const t0 = Math.floor(Date.now() / H) * H - 4 * H;
+      const reports = randomReports(t0, 40, 11);
+      await store.append(reports);
+      const expected = [...mergeFlows(reports.flatMap((r) => r.rows)).values()].reduce((s, f) => s + f.bytes, 0);
+      const q: TopQuery = { fromMs: t0, toMs: t0 + H, metric: 'bytes', limit: 500, groupBy: 'flow' };
+      const pass = store.maintain(t0 + 2 * H);
+      const totals = await Promise.all(
+        Array.from({ length: 12 }, async (_, i) => {
+          await new Promise((r) => setTimeout(r, i * 3));
+          const rows = (await store.topContributors(q)).result;
+          return rows.reduce((s, r) => s + r.bytes, 0);
+        })
+      );
+      await pass;
+      assert.deepEqual(totals, new Array(12).fill(expected));
+    });
+  });
+}
+
+for (const kind of testStoreKinds()) {
+  test(`[${kind}] a failed append leaves no endpoint id behind: a retry with the same endpoint objects is named right`, async () => {
+    await withStore(kind, async (store) => {
+      const t0 = Date.now() - 60_000;
+      const a = ep('10.0.0.1', 'app', 'a', 'a');
+      const b = ep('10.0.0.2', 'app', 'b', 'a');
+      const c = ep('10.0.0.3', 'app', 'c', 'a');
+      const row = (client: Endpoint, server: Endpoint, serverPort: number, bytes: number): FlowRow => ({
+        clientIp: client.ip,
+        serverIp: server.ip,
+        serverPort,
+        side: 'client',
+        category: 'INTRA_AZ',
+        client,
+        server,
+        bytesSent: bytes,
+        bytesReceived: 0,
+        segmentsSent: 1,
+        segmentsReceived: 0,
+        retransmits: 0,
+        rtos: 0,
+        connectionsOpened: 1,
+        connectionsClosed: 0,
+        rttAvgUs: null,
+        rttMaxUs: null,
+      });
+      const report = (reportId: string, rows: FlowRow[]): StoredReport => ({
+        reportId,
+        node: 'n',
+        startMs: t0,
+        endMs: t0 + 30_000,
+        rows,
+        other: { flows: 0, bytesSent: 0, bytesReceived: 0, retransmits: 0, rtos: 0 },
+      });
+      // A port outside USMALLINT makes the transaction fail after a and b were given ids.
+      await assert.rejects(store.append([report('r1', [row(a, b, 80, 100), row(a, b, 70_000, 1)])]));
+      await store.append([report('r2', [row(a, c, 80, 300), row(a, b, 80, 200)])]);
+      const top = await store.topContributors({
+        fromMs: t0,
+        toMs: t0 + 60_000,
+        metric: 'bytes',
+        limit: 10,
+        groupBy: 'flow',
+      });
+      assert.deepEqual(
+        top.result.map((r) => [r.local.workload, r.remote.workload, r.bytes]),
+        [
+          ['a', 'c', 300],
+          ['a', 'b', 200],
+        ]
+      );
+    });
+  });
+}

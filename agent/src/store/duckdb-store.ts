@@ -48,6 +48,7 @@ import {
   end,
   endColumns,
   endFilters,
+  failureSeriesSql,
   failureTotals,
   groupKey,
   mapNode,
@@ -75,17 +76,7 @@ import type {
   TopRow,
 } from './flow-store.js';
 import { observedFlows } from './duckdb-observed.js';
-import {
-  FAILURE_END_COLUMNS,
-  FAILURE_MERGE,
-  FAILURE_SCORE_FIELDS,
-  exactSum,
-  flowIdentity,
-  forwardSharesSql,
-  forwardedStepsSql,
-  mergedFlowsSql,
-  snake,
-} from './merge.js';
+import { exactSum, flowIdentity, forwardSharesSql, forwardedStepsSql, mergedFlowsSql } from './merge.js';
 import { FAILURE_COUNTER_NAMES } from '../contracts/report.js';
 import { ceilTo, floorTo, planRange, type Plan, type Tier } from './plan.js';
 
@@ -742,22 +733,7 @@ export class DuckDbStore implements FlowStore {
             : q.metric === 'failures'
               ? 'sum(failures)'
               : 'sum(rtt_sum) / nullif(sum(rtt_n), 0)';
-    // Failures per step: each merged failure field from the view (end) with the larger total over the range, as
-    // bytes are, and drops as they happened.
-    const scoreViews = FAILURE_SCORE_FIELDS.filter((k) => k !== 'drops').map((k) => FAILURE_MERGE[k]);
-    const col = ([e, c]: readonly ['c' | 's', string]): string => `${e}_${snake(c)}`;
-    const perCol = (v: readonly ['c' | 's', string]): string => `per.${col(v)}`;
-    const picks = scoreViews.map((views, i) =>
-      views.length === 1 ? 'true' : `sum(${col(views[0]!)}) >= sum(${col(views[1]!)}) AS pick_${i}`
-    );
-    const perStepFailures = [
-      ...scoreViews.map((views, i) =>
-        views.length === 1
-          ? perCol(views[0]!)
-          : `CASE WHEN pick_${i} THEN ${perCol(views[0]!)} ELSE ${perCol(views[1]!)} END`
-      ),
-      'per.drops',
-    ].join(' + ');
+    const failureSeries = failureSeriesSql();
     // Flows, their names and their category come from the merge over the whole range (merge.ts), so a flow
     // is in one series and one category; a Service address view absorbed by its backends is not plotted.
     // Per step, each direction of a flow is counted from the end whose total over the whole range is larger
@@ -773,15 +749,15 @@ export class DuckDbStore implements FlowStore {
         SELECT bucket // ${stepS} * ${stepS} AS t, client_ip, server_ip, server_port, sum(c_sent) AS cs,
           sum(c_recv) AS cr, sum(s_sent) AS ss, sum(s_recv) AS sr, sum(retransmits) AS retransmits,
           sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n,
-          ${FAILURE_END_COLUMNS.map((c) => `sum(${c}) AS ${c}`).join(', ')}, sum(drops) AS drops
+          ${failureSeries.perSums}
         FROM src GROUP BY 1, client_ip, server_ip, server_port),
       per AS (${per}),
       choice AS (SELECT client_ip, server_ip, server_port, sum(cs) >= sum(sr) AS up_c, sum(ss) >= sum(cr) AS down_s,
-          ${picks.filter((p) => p !== 'true').join(', ') || 'true AS no_pick'}
+          ${failureSeries.picks}
         FROM per GROUP BY client_ip, server_ip, server_port),
       f AS (SELECT per.t, per.retransmits, per.rtos, per.rtt_sum, per.rtt_n, fl.category, fl.client_ep, fl.server_ep,
           (CASE WHEN up_c THEN cs ELSE sr END) + (CASE WHEN down_s THEN ss ELSE cr END) AS bytes,
-          ${perStepFailures} AS failures
+          ${failureSeries.perStep} AS failures
         FROM per JOIN choice USING (client_ip, server_ip, server_port) JOIN fl USING (client_ip, server_ip, server_port)),
       p AS (SELECT t, ${seriesKey} AS name, ${value} AS v
         FROM f JOIN endpoints c ON c.id = f.client_ep JOIN endpoints s ON s.id = f.server_ep GROUP BY t, name),

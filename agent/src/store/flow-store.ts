@@ -1,6 +1,6 @@
 /**
- * The storage layer behind the hub. The embedded implementation is DuckDB (duckdb-store.ts); a distributed
- * engine can take over by implementing this interface (see docs/hub.md).
+ * The storage layer behind the hub. The embedded implementation is DuckDB (duckdb-store.ts); ClickHouse
+ * (clickhouse-store.ts) takes over when one machine is outgrown (see docs/hub.md).
  */
 import type { Category } from '../classify/category.js';
 import type { FailureCounters, FlowCounters } from '../contracts/report.js';
@@ -229,8 +229,11 @@ export interface ObservedFlow {
 
 export interface FlowStore {
   open(): Promise<void>;
-  /** True when a report with this id was stored (within the report-id retention). */
-  hasReport(reportId: string): boolean;
+  /**
+   * True when a report with this id was stored (within the report-id retention). Synchronous for a store that
+   * keeps the ids in memory (DuckDB), a query for a store shared by several hubs (ClickHouse).
+   */
+  hasReport(reportId: string): boolean | Promise<boolean>;
   /** Stores the reports atomically; resolves once they are durable. */
   append(reports: StoredReport[]): Promise<void>;
   topContributors(q: TopQuery): Promise<Answered<TopRow[]>>;

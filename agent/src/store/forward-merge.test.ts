@@ -6,13 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import type { Category } from '../classify/category.js';
 import { emptyCounters } from '../contracts/report.js';
-import { DuckDbStore } from './duckdb-store.js';
+import { stopTestStandin, testStoreKinds, withTestStore, type StoreKind } from './clickhouse-test-stores.js';
 import type { Endpoint, FlowRow, ForwardRow, Side, StoredReport, TopRow, ViaEnd } from './flow-store.js';
 import { mergeFlows, type MergedFlow } from './merge.js';
 
@@ -276,16 +273,17 @@ const rowKey = (r: TopRow): string => [r.local.ip, r.local.pod, r.remote.ip, r.r
 const flowKeyOf = (f: MergedFlow): string =>
   [f.client.ip, f.client.pod, f.server.ip, f.server.pod, f.serverPort].join('|');
 
-for (const seed of [11, 12, 13]) {
-  test(`forwarded connections: the store answers what the merge rule says, raw and rolled up (seed ${seed})`, () =>
-    storeMatchesRule(seed));
+after(stopTestStandin);
+
+for (const kind of testStoreKinds()) {
+  for (const seed of [11, 12, 13]) {
+    test(`[${kind}] forwarded connections: the store answers what the merge rule says, raw and rolled up (seed ${seed})`, () =>
+      storeMatchesRule(kind, seed));
+  }
 }
 
-async function storeMatchesRule(seed: number): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'flowlens-fwd-'));
-  const store = new DuckDbStore({ dataDir: dir, threads: 2 });
-  await store.open();
-  try {
+async function storeMatchesRule(kind: StoreKind, seed: number): Promise<void> {
+  await withTestStore(kind, async ({ store }) => {
     const H = 3600_000;
     const t0 = Math.floor(Date.now() / H) * H - 3 * H;
     const all = reports(t0, 30, seed);
@@ -324,95 +322,88 @@ async function storeMatchesRule(seed: number): Promise<void> {
       }
       await store.maintain(t0 + 2 * H);
     }
-  } finally {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
-test('time series plot forwarded connections on the clients that made them, adding up to the merged bytes', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'flowlens-fwd-series-'));
-  const store = new DuckDbStore({ dataDir: dir, threads: 2 });
-  await store.open();
-  try {
-    const H = 3600_000;
-    const t0 = Math.floor(Date.now() / H) * H - 2 * H;
-    const np = nodePort(30080);
-    const other = { flows: 0, bytesSent: 0, bytesReceived: 0, retransmits: 0, rtos: 0 };
-    const all: StoredReport[] = [];
-    for (let w = 0; w < 20; w++) {
-      const window = { startMs: t0 + w * 30_000, endMs: t0 + (w + 1) * 30_000, other };
-      const a = 1000 * (w + 1);
-      const b = 700 * (w + 1);
-      all.push({
-        reportId: randomUUID(),
-        node: 'node-a',
-        ...window,
-        rows: [
-          row('client', web, nodeY, 30080, { bytesSent: a, bytesReceived: 0 }),
-          row('client', batch, nodeY, 30080, { bytesSent: b, bytesReceived: 0 }),
-        ],
-      });
-      all.push({
-        reportId: randomUUID(),
-        node: 'node-z',
-        ...window,
-        rows: [row('server', nodeY, ordersZ, 8080, { bytesSent: 0, bytesReceived: a + b, retransmits: 1 })],
-      });
-      all.push({
-        reportId: randomUUID(),
-        node: 'node-y',
-        ...window,
-        rows: [],
-        forwards: [forward(web, ordersZ, 8080, np, 2), forward(batch, ordersZ, 8080, np, 1)],
-      });
-    }
-    await store.append(all);
-    const range = { fromMs: t0, toMs: t0 + H };
-    const top = (await store.topContributors({ ...range, metric: 'bytes', limit: 50, groupBy: 'flow' })).result;
-    const sentA = all.flatMap((r) => r.rows).filter((r) => r.client.pod === 'web-1');
-    const truthA = sentA.reduce((s, r) => s + r.bytesSent, 0);
-    const truthB = all
-      .flatMap((r) => r.rows)
-      .filter((r) => r.client.pod === 'batch-1')
-      .reduce((s, r) => s + r.bytesSent, 0);
-    assert.deepEqual(
-      top.map((r) => [r.local.pod, r.remote.pod, r.bytes, r.remote.service]).sort(),
-      [
-        ['batch-1', 'orders-z', truthB, 'svc-30080'],
-        ['web-1', 'orders-z', truthA, 'svc-30080'],
-      ],
-      'each client its own bytes (its own view weighs the split), nothing at the node address'
-    );
-    const series = async (groupBy: 'total' | 'namespace', metric: 'bytes' | 'retransmits') =>
-      (await store.timeseries({ ...range, metric, stepMs: 60_000, groupBy, limit: 10 })).result;
-    const total = (await series('total', 'bytes'))[0]!.points.reduce((s, [, v]) => s + v, 0);
-    assert.ok(Math.abs(total - (truthA + truthB)) < 1e-6, `series ${total} = merged ${truthA + truthB}`);
-    const rt = (await series('total', 'retransmits'))[0]!.points.reduce((s, [, v]) => s + v, 0);
-    assert.equal(rt, 20, "the backend's retransmits stay plotted (on the first share)");
-    assert.equal(
-      top.reduce((s, r) => s + r.retransmits, 0),
-      20
-    );
-    // Network-policy evidence reads the same merge: the forwarded clients with the times the backend saw them.
-    const observed = (await store.observedFlows({ ...range, namespace: 'shop' })).result;
-    assert.deepEqual(
-      observed.map((f) => [f.client.pod, f.server.pod, f.serverPort, f.bytes, f.service]).sort(),
-      [
-        ['batch-1', 'orders-z', 8080, truthB, 'svc-30080'],
-        ['web-1', 'orders-z', 8080, truthA, 'svc-30080'],
-      ],
-      'policy evidence names the clients that reached the backend, never the node address'
-    );
-    for (const f of observed) {
+for (const kind of testStoreKinds()) {
+  test(`[${kind}] time series plot forwarded connections on the clients that made them, adding up to the merged bytes`, async () => {
+    await withTestStore(kind, async ({ store }) => {
+      const H = 3600_000;
+      const t0 = Math.floor(Date.now() / H) * H - 2 * H;
+      const np = nodePort(30080);
+      const other = { flows: 0, bytesSent: 0, bytesReceived: 0, retransmits: 0, rtos: 0 };
+      const all: StoredReport[] = [];
+      for (let w = 0; w < 20; w++) {
+        const window = { startMs: t0 + w * 30_000, endMs: t0 + (w + 1) * 30_000, other };
+        const a = 1000 * (w + 1);
+        const b = 700 * (w + 1);
+        all.push({
+          reportId: randomUUID(),
+          node: 'node-a',
+          ...window,
+          rows: [
+            row('client', web, nodeY, 30080, { bytesSent: a, bytesReceived: 0 }),
+            row('client', batch, nodeY, 30080, { bytesSent: b, bytesReceived: 0 }),
+          ],
+        });
+        all.push({
+          reportId: randomUUID(),
+          node: 'node-z',
+          ...window,
+          rows: [row('server', nodeY, ordersZ, 8080, { bytesSent: 0, bytesReceived: a + b, retransmits: 1 })],
+        });
+        all.push({
+          reportId: randomUUID(),
+          node: 'node-y',
+          ...window,
+          rows: [],
+          forwards: [forward(web, ordersZ, 8080, np, 2), forward(batch, ordersZ, 8080, np, 1)],
+        });
+      }
+      await store.append(all);
+      const range = { fromMs: t0, toMs: t0 + H };
+      const top = (await store.topContributors({ ...range, metric: 'bytes', limit: 50, groupBy: 'flow' })).result;
+      const sentA = all.flatMap((r) => r.rows).filter((r) => r.client.pod === 'web-1');
+      const truthA = sentA.reduce((s, r) => s + r.bytesSent, 0);
+      const truthB = all
+        .flatMap((r) => r.rows)
+        .filter((r) => r.client.pod === 'batch-1')
+        .reduce((s, r) => s + r.bytesSent, 0);
       assert.deepEqual(
-        [f.firstSeenMs, f.lastSeenMs],
-        [t0, t0 + 19 * 30_000],
-        `${f.client.pod} seen as the backend saw it`
+        top.map((r) => [r.local.pod, r.remote.pod, r.bytes, r.remote.service]).sort(),
+        [
+          ['batch-1', 'orders-z', truthB, 'svc-30080'],
+          ['web-1', 'orders-z', truthA, 'svc-30080'],
+        ],
+        'each client its own bytes (its own view weighs the split), nothing at the node address'
       );
-    }
-  } finally {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+      const series = async (groupBy: 'total' | 'namespace', metric: 'bytes' | 'retransmits') =>
+        (await store.timeseries({ ...range, metric, stepMs: 60_000, groupBy, limit: 10 })).result;
+      const total = (await series('total', 'bytes'))[0]!.points.reduce((s, [, v]) => s + v, 0);
+      assert.ok(Math.abs(total - (truthA + truthB)) < 1e-6, `series ${total} = merged ${truthA + truthB}`);
+      const rt = (await series('total', 'retransmits'))[0]!.points.reduce((s, [, v]) => s + v, 0);
+      assert.equal(rt, 20, "the backend's retransmits stay plotted (on the first share)");
+      assert.equal(
+        top.reduce((s, r) => s + r.retransmits, 0),
+        20
+      );
+      // Network-policy evidence reads the same merge: the forwarded clients with the times the backend saw them.
+      const observed = (await store.observedFlows!({ ...range, namespace: 'shop' })).result;
+      assert.deepEqual(
+        observed.map((f) => [f.client.pod, f.server.pod, f.serverPort, f.bytes, f.service]).sort(),
+        [
+          ['batch-1', 'orders-z', 8080, truthB, 'svc-30080'],
+          ['web-1', 'orders-z', 8080, truthA, 'svc-30080'],
+        ],
+        'policy evidence names the clients that reached the backend, never the node address'
+      );
+      for (const f of observed) {
+        assert.deepEqual(
+          [f.firstSeenMs, f.lastSeenMs],
+          [t0, t0 + 19 * 30_000],
+          `${f.client.pod} seen as the backend saw it`
+        );
+      }
+    });
+  });
+}

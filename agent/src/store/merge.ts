@@ -546,26 +546,78 @@ export function mergeFlows(rows: FlowRow[], forwards: ForwardRow[] = []): Map<st
 export const exactSum = (expr: string): string => `CASE WHEN count(${expr}) = count(*) THEN sum(${expr}) END`;
 
 /**
+ * The few pieces of the merge rule's SQL that differ between engines; everything else in `mergedFlowsSql` is
+ * SQL both DuckDB and ClickHouse run as written.
+ */
+export interface MergeDialect {
+  /** An aggregate: `value` of the row that sorts first by `order` (SQL ORDER BY items, `expr [DESC]`). */
+  firstBy(value: string, order: string[]): string;
+  /** True when no Service address group (CTE `grp`) holds the flow `alias` as (client, via ip, via port). */
+  notAddressed(alias: string): string;
+  /**
+   * An aggregate: the drop reasons of a group's rows (`list` a row's reasons) as one value `addReasons` reads;
+   * with `drops`, only rows with drops are read.
+   */
+  collectReasons(list: string, drops?: string): string;
+  /** No drop reasons (a row that carries none). */
+  noReasons: string;
+  /** True when the row `keys` (expressions) is among `cols` of relation `from`. */
+  exists(keys: string[], from: string, cols: string[]): string;
+  /** Two collected reason values (either may be NULL or empty) summed per reason; NULL or empty for none. */
+  addReasons(a: string, b: string): string;
+  /** An aggregate: summed reason values (`list`) of a group's rows summed per reason; `drops` the rows' drops. */
+  groupReasons(list: string, drops: string): string;
+}
+
+export const DUCKDB_DIALECT: MergeDialect = {
+  firstBy: (value, order) => `first(${value} ORDER BY ${order.join(', ')})`,
+  notAddressed: (e) =>
+    `NOT EXISTS (SELECT 1 FROM grp g WHERE g.client_ip = ${e}.client_ip AND g.via_ip = ${e}.server_ip
+      AND g.via_port = ${e}.server_port)`,
+  collectReasons: (list, drops) => (drops ? collectReasonsSql(list, drops) : `flatten(list(${list}))`),
+  noReasons: 'NULL',
+  exists: (keys, from, cols) =>
+    `EXISTS (SELECT 1 FROM ${from} WHERE ${cols.map((c, i) => `${from}.${c} = ${keys[i]}`).join(' AND ')})`,
+  addReasons: (a, b) => sumReasonsSql(`list_concat(${a}, ${b})`),
+  groupReasons: (list, drops) => sumReasonsSql(collectReasonsSql(list, drops)),
+};
+
+/**
+ * ClickHouse (docs/hub.md "ClickHouse"): `argMin` over a tuple for an ordered first (DESC items negated, so
+ * they must be numeric), a tuple NOT IN for the anti-join (correlated subqueries are not in older LTS), and
+ * drop reasons as a Map(reason, n) summed by `sumMap` / `mapAdd`.
+ */
+export const CLICKHOUSE_DIALECT: MergeDialect = {
+  firstBy: (value, order) =>
+    `argMin(${value}, (${order.map((o) => (/\sDESC$/i.test(o) ? `-(${o.replace(/\s+DESC$/i, '')})` : o)).join(', ')}))`,
+  notAddressed: (e) =>
+    `(${e}.client_ip, ${e}.server_ip, ${e}.server_port) NOT IN (SELECT client_ip, via_ip, via_port FROM grp)`,
+  collectReasons: (list) => `sumMap(${list})`,
+  noReasons: 'map()',
+  exists: (keys, from, cols) => `(${keys.join(', ')}) IN (SELECT ${cols.join(', ')} FROM ${from})`,
+  addReasons: (a, b) => `mapAdd(${a}, ${b})`,
+  groupReasons: (list) => `sumMap(${list})`,
+};
+
+/**
  * The merge rule in SQL. `source` yields roll-up-shaped rows: client_ip, server_ip (identity ids), server_port,
  * category, client_ep, server_ep, c_sent, c_recv, s_sent, s_recv, c_seg_sent, c_seg_recv, s_seg_sent,
  * s_seg_recv (NULL in rows written before segments were kept), retransmits, rtos, rtt_sum, rtt_n, rtt_max,
  * via_ip (identity id of the via address, 0 when none), via_port, via_ep (the via's named end, 0 when none).
  * Schema 4 adds each end's failure counters (FAILURE_END_COLUMNS), drops (packets dropped, both ends) and
- * drop_reasons (a list of {reason, n}; a reason may repeat until summed by `sumReasons`).
+ * drop_reasons (a list of {reason, n}, a reason may repeat until summed; a Map(reason, n) on ClickHouse:
+ * the dialect's `collectReasons` and `addReasons`).
  * A flow addressed to a Service address is recognised by its server_ip being some group's via_ip.
  * Yields one row per flow: client_ip, server_ip, server_port, category, client_ep, server_ep, via_ep, bytes,
  * segments, retransmits, rtos, rtt_sum, rtt_n, rtt_max (rtt_sum / rtt_n is the flow's RTT), the merged failure
  * fields (`failureResultColumn`: f_connect_attempts, …, f_resets_from_server), drops, drop_reasons (one entry
  * per reason) and failures (`failureScore`).
  */
-export function mergedFlowsSql(
-  source: string,
-  forwards?: string,
-  sumReasons: (list: string) => string = sumReasonsSql
-): string {
+export function mergedFlowsSql(source: string, forwards?: string, dialect: MergeDialect = DUCKDB_DIALECT): string {
   if (forwards !== undefined) {
-    source = forwardedRowsSql(source, forwards);
+    source = forwardedRowsSql(source, forwards, dialect);
   }
+  const order = ['up + down DESC', 'server_ip', 'server_port'];
   const f = MERGED_FAILURE_NAMES.map(failureResultColumn);
   const merged = MERGED_FAILURE_NAMES.map((n) => {
     const views = FAILURE_MERGE[n].map((v) => `sum(${endColumn(v)})`);
@@ -574,7 +626,7 @@ export function mergedFlowsSql(
   // Drop reasons of the flows that dropped anything (few): read apart, so the merge of every other flow never
   // touches a list.
   return `WITH dr AS (
-      SELECT client_ip, server_ip, server_port, flatten(list(drop_reasons)) AS drop_reasons
+      SELECT client_ip, server_ip, server_port, ${dialect.collectReasons('drop_reasons')} AS drop_reasons
       FROM (${source}) WHERE drops > 0 GROUP BY client_ip, server_ip, server_port),
     ends AS (
       SELECT client_ip, server_ip, server_port, ${mergedCategorySql('category')} AS category,
@@ -589,11 +641,10 @@ export function mergedFlowsSql(
     grp AS (
       SELECT client_ip, via_ip, via_port, sum(up) AS up, sum(down) AS down,
         ${exactSum('seg_up')} AS seg_up, ${exactSum('seg_down')} AS seg_down, ${f.map((c) => `sum(${c}) AS ${c}`).join(', ')},
-        first(server_ip ORDER BY up + down DESC, server_ip, server_port) AS t_ip,
-        first(server_port ORDER BY up + down DESC, server_ip, server_port) AS t_port
+        ${dialect.firstBy('server_ip', order)} AS t_ip, ${dialect.firstBy('server_port', order)} AS t_port
       FROM ends WHERE via_ip > 0 GROUP BY client_ip, via_ip, via_port),
     adds AS (
-      SELECT e.client_ip, g.t_ip AS server_ip, g.t_port AS server_port,
+      SELECT e.client_ip AS client_ip, g.t_ip AS server_ip, g.t_port AS server_port,
         sum(greatest(e.up - g.up, 0) + greatest(e.down - g.down, 0)) AS bytes,
         sum(greatest(e.seg_up - g.seg_up, 0) + greatest(e.seg_down - g.seg_down, 0)) AS segments,
         count(*) - count(e.seg_up - g.seg_up + e.seg_down - g.seg_down) AS seg_unknown,
@@ -603,26 +654,27 @@ export function mergedFlowsSql(
       FROM ends e JOIN grp g ON g.client_ip = e.client_ip AND g.via_ip = e.server_ip AND g.via_port = e.server_port
       WHERE e.via_ip = 0 GROUP BY 1, 2, 3),
     add_dr AS (
-      SELECT e.client_ip, g.t_ip AS server_ip, g.t_port AS server_port, flatten(list(d.drop_reasons)) AS drop_reasons
+      SELECT e.client_ip AS client_ip, g.t_ip AS server_ip, g.t_port AS server_port,
+        ${dialect.collectReasons('d.drop_reasons')} AS drop_reasons
       FROM dr d JOIN ends e ON e.client_ip = d.client_ip AND e.server_ip = d.server_ip AND e.server_port = d.server_port
         JOIN grp g ON g.client_ip = e.client_ip AND g.via_ip = e.server_ip AND g.via_port = e.server_port
       WHERE e.via_ip = 0 GROUP BY 1, 2, 3)
-    SELECT e.client_ip, e.server_ip, e.server_port, e.category, e.client_ep, e.server_ep, e.via_ep,
+    SELECT e.client_ip AS client_ip, e.server_ip AS server_ip, e.server_port AS server_port, e.category AS category,
+      e.client_ep AS client_ep, e.server_ep AS server_ep, e.via_ep AS via_ep,
       e.up + e.down + coalesce(a.bytes, 0) AS bytes,
       CASE WHEN coalesce(a.seg_unknown, 0) = 0 THEN e.seg_up + e.seg_down + coalesce(a.segments, 0) END AS segments,
       e.retransmits + coalesce(a.retransmits, 0) AS retransmits, e.rtos + coalesce(a.rtos, 0) AS rtos,
       e.rtt_sum + coalesce(a.rtt_sum, 0) AS rtt_sum, e.rtt_n + coalesce(a.rtt_n, 0) AS rtt_n,
       greatest(e.rtt_max, a.rtt_max) AS rtt_max, ${f.map((c) => `e.${c} + coalesce(a.${c}, 0) AS ${c}`).join(', ')},
       e.drops + coalesce(a.drops, 0) AS drops,
-      ${sumReasons('list_concat(d.drop_reasons, ad.drop_reasons)')} AS drop_reasons,
+      ${dialect.addReasons('d.drop_reasons', 'ad.drop_reasons')} AS drop_reasons,
       ${failureScoreSql('e', 'a')} AS failures
     FROM ends e LEFT JOIN adds a ON a.client_ip = e.client_ip AND a.server_ip = e.server_ip
       AND a.server_port = e.server_port
       LEFT JOIN dr d ON d.client_ip = e.client_ip AND d.server_ip = e.server_ip AND d.server_port = e.server_port
       LEFT JOIN add_dr ad ON ad.client_ip = e.client_ip AND ad.server_ip = e.server_ip
       AND ad.server_port = e.server_port
-    WHERE e.via_ip > 0 OR NOT EXISTS (SELECT 1 FROM grp g WHERE g.client_ip = e.client_ip AND g.via_ip = e.server_ip
-      AND g.via_port = e.server_port)`;
+    WHERE e.via_ip > 0 OR ${dialect.notAddressed('e')}`;
 }
 
 /** `failureScore` in SQL over the merge's own flow (alias `e`) plus what it absorbed (alias `a`, may be NULL). */
@@ -655,14 +707,14 @@ const SEGS = ['c_seg_sent', 'c_seg_recv', 's_seg_sent', 's_seg_recv'] as const;
  * client's when the source was kept), via_ip, via_port, via_ep, category, connections, and the tie-break keys
  * client_key (the client's identity) and via_key (the via address).
  */
-export function forwardedRowsSql(source: string, forwards: string): string {
-  return `WITH ${forwardSharesCtes(source, forwards)}
-    SELECT b.client_ip, b.server_ip, b.server_port, b.category, b.client_ep, b.server_ep, b.c_sent, b.c_recv,
-      b.s_sent - coalesce(m.f_down, 0) AS s_sent, b.s_recv - coalesce(m.f_up, 0) AS s_recv, b.c_seg_sent,
-      b.c_seg_recv, b.s_seg_sent - coalesce(m.f_seg_down, 0) AS s_seg_sent,
-      b.s_seg_recv - coalesce(m.f_seg_up, 0) AS s_seg_recv, b.retransmits, b.rtos, b.rtt_sum, b.rtt_n, b.rtt_max,
-      b.via_ip, b.via_port, b.via_ep, ${FAILURE_END_COLUMNS.map((c) => `b.${c}`).join(', ')}, b.drops,
-      b.drop_reasons
+export function forwardedRowsSql(source: string, forwards: string, dialect: MergeDialect = DUCKDB_DIALECT): string {
+  const as = (cols: string[]): string => cols.map((c) => `b.${c} AS ${c}`).join(', ');
+  return `WITH ${forwardSharesCtes(source, forwards, dialect)}
+    SELECT ${as(['client_ip', 'server_ip', 'server_port', 'category', 'client_ep', 'server_ep', 'c_sent', 'c_recv'])},
+      b.s_sent - coalesce(m.f_down, 0) AS s_sent, b.s_recv - coalesce(m.f_up, 0) AS s_recv,
+      ${as(['c_seg_sent', 'c_seg_recv'])}, b.s_seg_sent - coalesce(m.f_seg_down, 0) AS s_seg_sent,
+      b.s_seg_recv - coalesce(m.f_seg_up, 0) AS s_seg_recv,
+      ${as(['retransmits', 'rtos', 'rtt_sum', 'rtt_n', 'rtt_max', 'via_ip', 'via_port', 'via_ep', ...FAILURE_END_COLUMNS, 'drops', 'drop_reasons'])}
     FROM b LEFT JOIN m ON m.client_ip = b.client_ip AND m.server_ip = b.server_ip AND m.server_port = b.server_port
     WHERE m.gone IS NULL OR NOT m.gone
     UNION ALL
@@ -678,15 +730,15 @@ export function forwardedRowsSql(source: string, forwards: string): string {
  * flow's server view per direction that went to that client, and carry (1 for the share that takes over the
  * flow's retransmits, RTOs and RTT samples because the flow is gone).
  */
-export function forwardSharesSql(source: string, forwards: string): string {
-  return `WITH ${forwardSharesCtes(source, forwards)}
+export function forwardSharesSql(source: string, forwards: string, dialect: MergeDialect = DUCKDB_DIALECT): string {
+  return `WITH ${forwardSharesCtes(source, forwards, dialect)}
     SELECT snat_ip, server_ip, server_port, client_ip, s_recv / nullif(flow_s_recv, 0) AS up_frac,
       s_sent / nullif(flow_s_sent, 0) AS down_frac, CASE WHEN rk = 1 AND gone THEN 1 ELSE 0 END AS carry
     FROM pieces`;
 }
 
 /** The CTEs rule 4's SQL shares (b: flows summed, m: flows seen from a SNAT address, pieces: the shares). */
-function forwardSharesCtes(source: string, forwards: string): string {
+function forwardSharesCtes(source: string, forwards: string, dialect: MergeDialect): string {
   const flow = 'snat_ip, server_ip, server_port';
   // Per direction: the forwarded total of the flow from S, the client view's column, the share's output column.
   const dirs = [
@@ -717,7 +769,7 @@ function forwardSharesCtes(source: string, forwards: string): string {
         sum(s_recv) AS s_recv, ${SEGS.map((c) => `${exactSum(c)} AS ${c}`).join(', ')},
         sum(retransmits) AS retransmits, sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n,
         max(rtt_max) AS rtt_max, ${FAILURE_END_COLUMNS.map((c) => `sum(${c}) AS ${c}`).join(', ')},
-        sum(drops) AS drops, ${collectReasonsSql('drop_reasons', 'drops')} AS drop_reasons
+        sum(drops) AS drops, ${dialect.collectReasons('drop_reasons', 'drops')} AS drop_reasons
       FROM (${source}) GROUP BY client_ip, server_ip, server_port),
     fw AS (
       SELECT snat_ip, server_ip, server_port, client_ip, via_ip, via_port, max(client_ep) AS client_ep,
@@ -738,15 +790,18 @@ function forwardSharesCtes(source: string, forwards: string): string {
       SELECT b.*, greatest(b.s_recv - b.c_sent, 0) AS f_up, greatest(b.s_sent - b.c_recv, 0) AS f_down,
         greatest(b.s_seg_recv - b.c_seg_sent, 0) AS f_seg_up, greatest(b.s_seg_sent - b.c_seg_recv, 0) AS f_seg_down,
         b.c_sent + b.c_recv = 0 AS gone
-      FROM b WHERE b.via_ip = 0 AND EXISTS (SELECT 1 FROM fw WHERE fw.snat_ip = b.client_ip
-        AND fw.server_ip = b.server_ip AND fw.server_port = b.server_port)),
+      FROM b WHERE b.via_ip = 0
+        AND ${dialect.exists(['b.client_ip', 'b.server_ip', 'b.server_port'], 'fw', ['snat_ip', 'server_ip', 'server_port'])}),
     p0 AS (
-      SELECT fw.client_ip, m.client_ip AS snat_ip, m.server_ip, m.server_port, fw.category, fw.client_ep, m.server_ep,
-        fw.via_ip, fw.via_port, fw.via_ep, fw.n, fw.mon,
+      SELECT fw.client_ip AS client_ip, m.client_ip AS snat_ip, m.server_ip AS server_ip, m.server_port AS server_port,
+        fw.category AS category, fw.client_ep AS client_ep, m.server_ep AS server_ep, fw.via_ip AS via_ip,
+        fw.via_port AS via_port, fw.via_ep AS via_ep, fw.n AS n, fw.mon AS mon,
         ${each((x) => `CASE WHEN fw.mon THEN floor(fw.v_${x.d} * fw.n / fw.n_via) ELSE 0 END AS w_${x.d}`)},
-        m.f_up, m.f_down, m.f_seg_up, m.f_seg_down, m.gone, m.retransmits, m.rtos, m.rtt_sum, m.rtt_n, m.rtt_max,
-        m.s_recv AS flow_s_recv, m.s_sent AS flow_s_sent, ${FAILURE_END_COLUMNS.map((c) => `m.${c}`).join(', ')},
-        m.drops, m.drop_reasons,
+        ${['f_up', 'f_down', 'f_seg_up', 'f_seg_down', 'gone', 'retransmits', 'rtos', 'rtt_sum', 'rtt_n', 'rtt_max']
+          .map((c) => `m.${c} AS ${c}`)
+          .join(', ')},
+        m.s_recv AS flow_s_recv, m.s_sent AS flow_s_sent,
+        ${[...FAILURE_END_COLUMNS, 'drops', 'drop_reasons'].map((c) => `m.${c} AS ${c}`).join(', ')},
         row_number() OVER (PARTITION BY m.client_ip, m.server_ip, m.server_port
           ORDER BY fw.mon DESC, fw.${order.split(', ').join(', fw.')}) AS rk,
         row_number() OVER (PARTITION BY m.client_ip, m.server_ip, m.server_port, fw.mon
@@ -783,7 +838,7 @@ function forwardSharesCtes(source: string, forwards: string): string {
         ${carried('retransmits')}, ${carried('rtos')}, ${carried('rtt_sum')}, ${carried('rtt_n')},
         CASE WHEN rk = 1 AND gone THEN rtt_max END AS rtt_max, via_ip, via_port, via_ep,
         ${FAILURE_END_COLUMNS.map(carried).join(', ')}, ${carried('drops')},
-        CASE WHEN rk = 1 AND gone THEN drop_reasons END AS drop_reasons, snat_ip, rk, gone,
+        CASE WHEN rk = 1 AND gone THEN drop_reasons ELSE ${dialect.noReasons} END AS drop_reasons, snat_ip, rk, gone,
         flow_s_recv, flow_s_sent
       FROM q2)`;
 }
@@ -798,12 +853,13 @@ export function forwardedStepsSql(per: string, shares: string): string {
   return `WITH sh AS (${shares}),
     k AS (SELECT snat_ip, server_ip, server_port, sum(up_frac) AS up_frac, sum(down_frac) AS down_frac,
       max(carry) AS carry FROM sh GROUP BY snat_ip, server_ip, server_port)
-    SELECT x.t, x.client_ip, x.server_ip, x.server_port, x.cs, x.cr, x.ss * (1 - coalesce(k.down_frac, 0)) AS ss,
+    SELECT x.t AS t, x.client_ip AS client_ip, x.server_ip AS server_ip, x.server_port AS server_port, x.cs AS cs,
+      x.cr AS cr, x.ss * (1 - coalesce(k.down_frac, 0)) AS ss,
       x.sr * (1 - coalesce(k.up_frac, 0)) AS sr,
       ${moved.map((c) => `CASE WHEN k.carry = 1 THEN 0 ELSE x.${c} END AS ${c}`).join(', ')}
     FROM ${per} x LEFT JOIN k ON k.snat_ip = x.client_ip AND k.server_ip = x.server_ip AND k.server_port = x.server_port
     UNION ALL
-    SELECT x.t, sh.client_ip, x.server_ip, x.server_port, 0 AS cs, 0 AS cr, x.ss * coalesce(sh.down_frac, 0) AS ss,
+    SELECT x.t AS t, sh.client_ip AS client_ip, x.server_ip AS server_ip, x.server_port AS server_port, 0 AS cs, 0 AS cr, x.ss * coalesce(sh.down_frac, 0) AS ss,
       x.sr * coalesce(sh.up_frac, 0) AS sr,
       ${moved.map((c) => `CASE WHEN sh.carry = 1 THEN x.${c} ELSE 0 END AS ${c}`).join(', ')}
     FROM ${per} x JOIN sh ON sh.snat_ip = x.client_ip AND sh.server_ip = x.server_ip AND sh.server_port = x.server_port`;

@@ -7,14 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { emptyCounters } from '../contracts/report.js';
 import type { Category } from '../classify/category.js';
-import { DuckDbStore } from './duckdb-store.js';
-import type { Endpoint, FlowRow, Side, StoredReport, TopRow, ViaEnd } from './flow-store.js';
+import { stopTestStandin, testStoreKinds, withTestStore, type StoreKind } from './clickhouse-test-stores.js';
+import type { Endpoint, FlowRow, FlowStore, Side, StoredReport, TopRow, ViaEnd } from './flow-store.js';
 import { mergeFlows, type MergedFlow } from './merge.js';
 import { assertFailures, randomFailures } from './failure-oracle.testlib.js';
 
@@ -199,16 +196,11 @@ function clusterReports(t0: number, windows: number, seed: number): StoredReport
   return out;
 }
 
-async function withStore(fn: (s: DuckDbStore) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'flowlens-svc-'));
-  const s = new DuckDbStore({ dataDir: dir, threads: 2 });
-  await s.open();
-  try {
-    await fn(s);
-  } finally {
-    await s.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+after(stopTestStandin);
+
+/** Each test runs against every store (clickhouse-test-stores.ts): one conformance suite. */
+async function withStore(kind: StoreKind, fn: (s: FlowStore) => Promise<void>): Promise<void> {
+  await withTestStore(kind, (t) => fn(t.store));
 }
 
 const rowKey = (r: TopRow): string =>
@@ -216,146 +208,151 @@ const rowKey = (r: TopRow): string =>
 const flowKeyOf = (f: MergedFlow): string =>
   [f.client.ip, f.client.pod, f.client.node, f.server.ip, f.server.pod, f.server.node, f.serverPort].join('|');
 
-test('Service calls, NodePorts, re-used IPs and loopback: the store answers what the merge rule says', async () => {
-  await withStore(async (store) => {
-    const t0 = Math.floor(Date.now() / H) * H - 3 * H;
-    const reports = clusterReports(t0, 40, 5); // 20 minutes
-    const expected = new Map([...mergeFlows(reports.flatMap((r) => r.rows)).values()].map((f) => [flowKeyOf(f), f]));
-    const q = { fromMs: t0, toMs: t0 + H, metric: 'bytes' as const, limit: 500, groupBy: 'flow' as const };
-    await store.append(reports.slice(0, 25));
-    await store.maintain(t0 + 9 * 60_000);
-    await store.append(reports.slice(25));
-    for (const label of ['raw and partly rolled up', 'rolled up']) {
-      const got = (await store.topContributors(q)).result;
-      assert.equal(got.length, expected.size, `${label}: one row per flow`);
-      for (const r of got) {
-        const e = expected.get(rowKey(r));
-        assert.ok(e, `${label}: unexpected row ${rowKey(r)}`);
-        assert.equal(r.bytes, e.bytes, `${label}: bytes of ${rowKey(r)}`);
-        assert.equal(r.segments, e.segments, `${label}: segments`);
-        assert.equal(r.retransmits, e.retransmits, `${label}: retransmits of ${rowKey(r)}`);
-        assert.equal(r.rtos, e.rtos);
-        assert.equal(r.category, e.category, `${label}: category of ${rowKey(r)}`);
-        assert.equal(r.remote.service, e.service, `${label}: service of ${rowKey(r)}`);
-        assert.equal(r.rttMaxUs, e.rttMaxUs, `${label}: rtt max`);
-        assert.ok(Math.abs((r.rttUs ?? 0) - (e.rttUs ?? 0)) < 1e-6, `${label}: rtt`);
-        assertFailures(r, e, `${label}: ${rowKey(r)}`);
+for (const kind of testStoreKinds()) {
+  test(`[${kind}] Service calls, NodePorts, re-used IPs and loopback: the store answers what the merge rule says`, async () => {
+    await withStore(kind, async (store) => {
+      const t0 = Math.floor(Date.now() / H) * H - 3 * H;
+      const reports = clusterReports(t0, 40, 5); // 20 minutes
+      const expected = new Map([...mergeFlows(reports.flatMap((r) => r.rows)).values()].map((f) => [flowKeyOf(f), f]));
+      const q = { fromMs: t0, toMs: t0 + H, metric: 'bytes' as const, limit: 500, groupBy: 'flow' as const };
+      await store.append(reports.slice(0, 25));
+      await store.maintain(t0 + 9 * 60_000);
+      await store.append(reports.slice(25));
+      for (const label of ['raw and partly rolled up', 'rolled up']) {
+        const got = (await store.topContributors(q)).result;
+        assert.equal(got.length, expected.size, `${label}: one row per flow`);
+        for (const r of got) {
+          const e = expected.get(rowKey(r));
+          assert.ok(e, `${label}: unexpected row ${rowKey(r)}`);
+          assert.equal(r.bytes, e.bytes, `${label}: bytes of ${rowKey(r)}`);
+          assert.equal(r.segments, e.segments, `${label}: segments`);
+          assert.equal(r.retransmits, e.retransmits, `${label}: retransmits of ${rowKey(r)}`);
+          assert.equal(r.rtos, e.rtos);
+          assert.equal(r.category, e.category, `${label}: category of ${rowKey(r)}`);
+          assert.equal(r.remote.service, e.service, `${label}: service of ${rowKey(r)}`);
+          assert.equal(r.rttMaxUs, e.rttMaxUs, `${label}: rtt max`);
+          assert.ok(Math.abs((r.rttUs ?? 0) - (e.rttUs ?? 0)) < 1e-6, `${label}: rtt`);
+          assertFailures(r, e, `${label}: ${rowKey(r)}`);
+        }
+        assert.ok(
+          got.every((r) => r.remote.ip !== '192.168.0.2' && r.remote.ip !== '10.96.0.10'),
+          'no row to a Service address'
+        );
+        assert.deepEqual(
+          got
+            .filter((r) => r.remote.ip === '10.0.3.1')
+            .map((r) => r.remote.pod)
+            .sort(),
+          ['cart-1', 'cart-1', 'payments-1', 'payments-1'],
+          'the re-used IP keeps each pod its own rows'
+        );
+        assert.equal(got.filter((r) => r.remote.ip === '127.0.0.1').length, 2, 'one loopback flow per node');
+        // Each flow in exactly one category: the per-category answers add up to the whole.
+        let sum = 0;
+        for (const c of ['INTRA_AZ', 'INTER_AZ', 'UNCLASSIFIED'] as const) {
+          const part = (await store.topContributors({ ...q, categories: [c] })).result;
+          assert.ok(part.every((r) => r.category === c));
+          sum += part.reduce((s, r) => s + r.bytes, 0);
+        }
+        assert.equal(
+          sum,
+          [...expected.values()].reduce((s, f) => s + f.bytes, 0),
+          `${label}: categories partition`
+        );
+        await store.maintain(t0 + 2 * H);
       }
+
+      const map = (await store.serviceMap({ fromMs: t0, toMs: t0 + H, groupBy: 'workload', limit: 1000 })).result;
       assert.ok(
-        got.every((r) => r.remote.ip !== '192.168.0.2' && r.remote.ip !== '10.96.0.10'),
-        'no row to a Service address'
+        map.nodes.every((n) => n.kind !== 'Service' && n.ip !== '192.168.0.2'),
+        'no service-map node for a Service address'
       );
-      assert.deepEqual(
-        got
-          .filter((r) => r.remote.ip === '10.0.3.1')
-          .map((r) => r.remote.pod)
-          .sort(),
-        ['cart-1', 'cart-1', 'payments-1', 'payments-1'],
-        'the re-used IP keeps each pod its own rows'
+      const edge = map.edges.find((e) => e.id === 'shop/web->shop/orders');
+      assert.equal(edge?.via, 'orders');
+      assert.ok(map.nodes.some((n) => n.id === 'shop/cart') && map.nodes.some((n) => n.id === 'shop/payments'));
+
+      const series = (
+        await store.timeseries({
+          fromMs: t0,
+          toMs: t0 + H,
+          metric: 'bytes',
+          stepMs: 300_000,
+          groupBy: 'workload',
+          limit: 20,
+        })
+      ).result;
+      const names = series.map((s) => s.name).sort();
+      assert.ok(names.includes('shop/cart') && names.includes('shop/payments'), names.join(','));
+      const cart = series.find((s) => s.name === 'shop/cart')!;
+      assert.ok(
+        cart.points.every(([t]) => t < t0 + 10 * 30_000 + 300_000),
+        'cart has no points after its IP went to payments'
       );
-      assert.equal(got.filter((r) => r.remote.ip === '127.0.0.1').length, 2, 'one loopback flow per node');
-      // Each flow in exactly one category: the per-category answers add up to the whole.
-      let sum = 0;
-      for (const c of ['INTRA_AZ', 'INTER_AZ', 'UNCLASSIFIED'] as const) {
-        const part = (await store.topContributors({ ...q, categories: [c] })).result;
-        assert.ok(part.every((r) => r.category === c));
-        sum += part.reduce((s, r) => s + r.bytes, 0);
-      }
-      assert.equal(
-        sum,
-        [...expected.values()].reduce((s, f) => s + f.bytes, 0),
-        `${label}: categories partition`
-      );
-      await store.maintain(t0 + 2 * H);
-    }
 
-    const map = (await store.serviceMap({ fromMs: t0, toMs: t0 + H, groupBy: 'workload', limit: 1000 })).result;
-    assert.ok(
-      map.nodes.every((n) => n.kind !== 'Service' && n.ip !== '192.168.0.2'),
-      'no service-map node for a Service address'
-    );
-    const edge = map.edges.find((e) => e.id === 'shop/web->shop/orders');
-    assert.equal(edge?.via, 'orders');
-    assert.ok(map.nodes.some((n) => n.id === 'shop/cart') && map.nodes.some((n) => n.id === 'shop/payments'));
-
-    const series = (
-      await store.timeseries({
-        fromMs: t0,
-        toMs: t0 + H,
-        metric: 'bytes',
-        stepMs: 300_000,
-        groupBy: 'workload',
-        limit: 20,
-      })
-    ).result;
-    const names = series.map((s) => s.name).sort();
-    assert.ok(names.includes('shop/cart') && names.includes('shop/payments'), names.join(','));
-    const cart = series.find((s) => s.name === 'shop/cart')!;
-    assert.ok(
-      cart.points.every(([t]) => t < t0 + 10 * 30_000 + 300_000),
-      'cart has no points after its IP went to payments'
-    );
-
-    // Drilldowns filtered by the hub: every flow of one pod, of one pair, of one address.
-    const orders1 = (
-      await store.topContributors({ ...q, endpoint: { kind: 'pod', namespace: 'shop', name: 'orders-1' } })
-    ).result;
-    const want = [...expected.values()].filter((f) => f.server.pod === 'orders-1' || f.client.pod === 'orders-1');
-    assert.equal(orders1.length, want.length);
-    assert.ok(orders1.length > 0);
-    const pair = (
-      await store.topContributors({
-        ...q,
-        endpoint: { kind: 'workload', namespace: 'shop', name: 'orders' },
-        peer: { kind: 'pod', namespace: 'shop', name: 'web-2' },
-      })
-    ).result;
-    assert.ok(pair.length > 0 && pair.every((r) => r.local.pod === 'web-2' && r.remote.workload === 'orders'));
-    const lo = (await store.topContributors({ ...q, endpoint: { kind: 'ip', ip: '127.0.0.1' } })).result;
-    assert.equal(lo.length, 2);
-  });
-});
-
-test('time series are complete over 30 days, an hour, and a range crossing the fine tiers retention', async () => {
-  await withStore(async (store) => {
-    const now = Date.now();
-    const ages = [29 * D + 5 * H, 10 * D, 7 * D + 3 * H, 6 * D + 20 * H, 3 * D, 2 * H, 40 * 60_000, 5 * 60_000];
-    const client = pod('10.0.0.1', 'web-1', 'za');
-    const server = pod('10.0.1.1', 'orders-1', 'za');
-    const reports: StoredReport[] = ages.map((age, i) => {
-      const start = Math.floor((now - age) / 30_000) * 30_000;
-      return {
-        reportId: randomUUID(),
-        node: 'n',
-        startMs: start,
-        endMs: start + 30_000,
-        rows: [row('client', client, server, 80, { bytesSent: 1000 * (i + 1), bytesReceived: 1 })],
-        other: { flows: 0, bytesSent: 0, bytesReceived: 0, retransmits: 0, rtos: 0 },
-      };
+      // Drilldowns filtered by the hub: every flow of one pod, of one pair, of one address.
+      const orders1 = (
+        await store.topContributors({ ...q, endpoint: { kind: 'pod', namespace: 'shop', name: 'orders-1' } })
+      ).result;
+      const want = [...expected.values()].filter((f) => f.server.pod === 'orders-1' || f.client.pod === 'orders-1');
+      assert.equal(orders1.length, want.length);
+      assert.ok(orders1.length > 0);
+      const pair = (
+        await store.topContributors({
+          ...q,
+          endpoint: { kind: 'workload', namespace: 'shop', name: 'orders' },
+          peer: { kind: 'pod', namespace: 'shop', name: 'web-2' },
+        })
+      ).result;
+      assert.ok(pair.length > 0 && pair.every((r) => r.local.pod === 'web-2' && r.remote.workload === 'orders'));
+      const lo = (await store.topContributors({ ...q, endpoint: { kind: 'ip', ip: '127.0.0.1' } })).result;
+      assert.equal(lo.length, 2);
     });
-    const bytesOf = (i: number): number => 1000 * (i + 1) + 1;
-    // As a hub that ran all along would have it: each report rolled up by the pass after it arrived.
-    for (const r of [...reports].sort((a, b) => a.startMs - b.startMs)) {
-      await store.append([r]);
-      await store.maintain(r.endMs + 60_000);
-    }
-    await store.maintain(now);
-    const total = async (fromMs: number, toMs: number, stepMs: number): Promise<number> => {
-      const s = (await store.timeseries({ fromMs, toMs, metric: 'bytes', stepMs, groupBy: 'total', limit: 10 })).result;
-      return s.reduce((a, x) => a + x.points.reduce((b, [, v]) => b + v, 0), 0);
-    };
-    const within = (fromMs: number, toMs: number): number =>
-      reports.reduce((s, r, i) => s + (r.startMs >= fromMs && r.startMs < toMs ? bytesOf(i) : 0), 0);
-    const all = reports.reduce((s, _, i) => s + bytesOf(i), 0);
-    assert.equal(await total(now - 30 * D, now, Math.ceil((30 * D) / 300)), all, '30 days, default-like step');
-    assert.equal(await total(now - 30 * D, now, 3 * H), all, '30 days, 3-hour step');
-    assert.equal(await total(now - 30 * D, now, 5 * 60_000), all, '30 days, a step finer than the hour tier');
-    assert.equal(await total(now - H, now, 30_000), within(now - H, now), 'the last hour at 30 s');
-    assert.equal(await total(now - H, now, 60_000), within(now - H, now));
-    // 8 days back to 6 days back: the start is only in the hour tier, the rest in the finer tiers too.
-    const from = Math.floor((now - 8 * D) / H) * H;
-    const to = Math.floor((now - 6 * D) / H) * H;
-    assert.equal(await total(from, to, 15 * 60_000), within(from, to), 'across the fine tiers retention');
-    assert.ok(within(from, to) > 0);
   });
-});
+}
+
+for (const kind of testStoreKinds()) {
+  test(`[${kind}] time series are complete over 30 days, an hour, and a range crossing the fine tiers retention`, async () => {
+    await withStore(kind, async (store) => {
+      const now = Date.now();
+      const ages = [29 * D + 5 * H, 10 * D, 7 * D + 3 * H, 6 * D + 20 * H, 3 * D, 2 * H, 40 * 60_000, 5 * 60_000];
+      const client = pod('10.0.0.1', 'web-1', 'za');
+      const server = pod('10.0.1.1', 'orders-1', 'za');
+      const reports: StoredReport[] = ages.map((age, i) => {
+        const start = Math.floor((now - age) / 30_000) * 30_000;
+        return {
+          reportId: randomUUID(),
+          node: 'n',
+          startMs: start,
+          endMs: start + 30_000,
+          rows: [row('client', client, server, 80, { bytesSent: 1000 * (i + 1), bytesReceived: 1 })],
+          other: { flows: 0, bytesSent: 0, bytesReceived: 0, retransmits: 0, rtos: 0 },
+        };
+      });
+      const bytesOf = (i: number): number => 1000 * (i + 1) + 1;
+      // As a hub that ran all along would have it: each report rolled up by the pass after it arrived.
+      for (const r of [...reports].sort((a, b) => a.startMs - b.startMs)) {
+        await store.append([r]);
+        await store.maintain(r.endMs + 60_000);
+      }
+      await store.maintain(now);
+      const total = async (fromMs: number, toMs: number, stepMs: number): Promise<number> => {
+        const s = (await store.timeseries({ fromMs, toMs, metric: 'bytes', stepMs, groupBy: 'total', limit: 10 }))
+          .result;
+        return s.reduce((a, x) => a + x.points.reduce((b, [, v]) => b + v, 0), 0);
+      };
+      const within = (fromMs: number, toMs: number): number =>
+        reports.reduce((s, r, i) => s + (r.startMs >= fromMs && r.startMs < toMs ? bytesOf(i) : 0), 0);
+      const all = reports.reduce((s, _, i) => s + bytesOf(i), 0);
+      assert.equal(await total(now - 30 * D, now, Math.ceil((30 * D) / 300)), all, '30 days, default-like step');
+      assert.equal(await total(now - 30 * D, now, 3 * H), all, '30 days, 3-hour step');
+      assert.equal(await total(now - 30 * D, now, 5 * 60_000), all, '30 days, a step finer than the hour tier');
+      assert.equal(await total(now - H, now, 30_000), within(now - H, now), 'the last hour at 30 s');
+      assert.equal(await total(now - H, now, 60_000), within(now - H, now));
+      // 8 days back to 6 days back: the start is only in the hour tier, the rest in the finer tiers too.
+      const from = Math.floor((now - 8 * D) / H) * H;
+      const to = Math.floor((now - 6 * D) / H) * H;
+      assert.equal(await total(from, to, 15 * 60_000), within(from, to), 'across the fine tiers retention');
+      assert.ok(within(from, to) > 0);
+    });
+  });
+}

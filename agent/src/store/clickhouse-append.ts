@@ -1,0 +1,164 @@
+/**
+ * Rows the ClickHouse store inserts, built from stored reports (pure apart from the id cache). Ids are hashes
+ * every hub computes alike (no shared counter, no hub memory needed): a flow end's identity (merge.ts
+ * `flowIdentity`) and a named end both become a UInt64, never 0 (0 is "no via").
+ */
+import { createHash } from 'node:crypto';
+import { CATEGORY_CODE } from '../classify/category.js';
+import { FAILURE_COUNTER_NAMES } from '../contracts/report.js';
+import { RAW_NAMES } from './clickhouse-schema.js';
+import type { Endpoint, StoredReport } from './flow-store.js';
+import { flowIdentity } from './merge.js';
+
+/** A 64-bit id of a key, as the decimal text ClickHouse reads into a UInt64 (JSON numbers lose bits). */
+export function hashId(key: string): string {
+  const v = createHash('md5').update(key).digest().readBigUInt64LE(0);
+  return (v === 0n ? 1n : v).toString();
+}
+
+/** The fields that name an end: two ends with the same fields are one `endpoints` row. */
+export function endpointKey(e: Endpoint): string {
+  return JSON.stringify([e.ip, e.pod, e.namespace, e.workload, e.kind, e.node, e.zone, e.service]);
+}
+
+const CACHE_LIMIT = 500_000;
+
+/** Hash ids with a bounded cache (reports repeat the same ends every window). */
+export class Ids {
+  private readonly keys = new Map<string, string>();
+  private readonly byObject = new WeakMap<Endpoint, string>();
+  /** Endpoint ids this process already inserted: an optimisation only (the table collapses repeats). */
+  private readonly written = new Set<string>();
+
+  private hash(key: string): string {
+    let id = this.keys.get(key);
+    if (id === undefined) {
+      if (this.keys.size >= CACHE_LIMIT) {
+        this.keys.clear();
+      }
+      id = hashId(key);
+      this.keys.set(key, id);
+    }
+    return id;
+  }
+
+  identity(e: Endpoint): string {
+    return this.hash(flowIdentity(e));
+  }
+
+  address(ip: string): string {
+    return this.hash(ip);
+  }
+
+  endpoint(e: Endpoint, fresh: Map<string, Endpoint>): string {
+    let id = this.byObject.get(e);
+    if (id === undefined) {
+      id = this.hash(`ep\u0000${endpointKey(e)}`);
+      this.byObject.set(e, id);
+    }
+    if (!this.written.has(id)) {
+      fresh.set(id, e);
+    }
+    return id;
+  }
+
+  /** Marks endpoint ids as stored (after their insert succeeded). */
+  stored(ids: Iterable<string>): void {
+    if (this.written.size >= CACHE_LIMIT) {
+      this.written.clear();
+    }
+    for (const id of ids) {
+      this.written.add(id);
+    }
+  }
+}
+
+export type RawRow = unknown[];
+
+/** A port as the UInt16 column holds it; anything else is refused (ClickHouse would wrap it silently). */
+function port(reportId: string, p: number): number {
+  if (!Number.isInteger(p) || p < 0 || p > 65535) {
+    throw new Error(`report ${reportId}: port ${p} is not a TCP port`);
+  }
+  return p;
+}
+
+/** One report's raw rows in RAW_NAMES order (JSONCompactEachRow); new endpoints are added to `fresh`. */
+export function rawRows(r: StoredReport, ids: Ids, fresh: Map<string, Endpoint>): RawRow[] {
+  const ts = Math.floor(r.startMs / 1000);
+  return r.rows.map((f) => [
+    ts,
+    ids.identity(f.client),
+    ids.identity(f.server),
+    port(r.reportId, f.serverPort),
+    f.side === 'client' ? 0 : 1,
+    CATEGORY_CODE[f.category],
+    ids.endpoint(f.client, fresh),
+    ids.endpoint(f.server, fresh),
+    f.bytesSent,
+    f.bytesReceived,
+    f.segmentsSent,
+    f.segmentsReceived,
+    f.retransmits,
+    f.rtos,
+    f.connectionsOpened,
+    f.connectionsClosed,
+    f.rttAvgUs,
+    f.rttMaxUs,
+    f.via ? ids.address(f.via.ip) : '0',
+    f.via ? port(r.reportId, f.via.port) : 0,
+    f.via ? ids.endpoint(f.via.endpoint, fresh) : '0',
+    ...FAILURE_COUNTER_NAMES.map((n) => f[n] ?? 0),
+    ...dropColumns(f.drops),
+  ]);
+}
+
+/** A row's dropped packets and its drops by reason (only reasons with a count: the map stays short). */
+function dropColumns(drops: Record<string, number> | undefined): [number, Record<string, number>] {
+  const kept = Object.entries(drops ?? {}).filter(([, n]) => n > 0);
+  return [kept.reduce((s, [, n]) => s + n, 0), Object.fromEntries(kept)];
+}
+
+if (RAW_NAMES.length !== 21 + FAILURE_COUNTER_NAMES.length + 2) {
+  throw new Error(`clickhouse-append: raw row shape (${RAW_NAMES.length} columns) out of step with the schema`);
+}
+
+/** One report's forwards (merge.ts rule 4) in FORWARD_NAMES order; new endpoints are added to `fresh`. */
+export function forwardRows(r: StoredReport, ids: Ids, fresh: Map<string, Endpoint>): RawRow[] {
+  const ts = Math.floor(r.startMs / 1000);
+  return (r.forwards ?? []).map((f) => [
+    ts,
+    ids.identity(f.client),
+    ids.endpoint(f.client, fresh),
+    ids.identity(f.server),
+    ids.endpoint(f.server, fresh),
+    port(r.reportId, f.serverPort),
+    ids.identity(f.snat),
+    ids.address(f.via.ip),
+    port(r.reportId, f.via.port),
+    ids.endpoint(f.via.endpoint, fresh),
+    CATEGORY_CODE[f.category],
+    f.connections,
+    flowIdentity(f.client),
+    f.via.ip,
+  ]);
+}
+
+export function endpointRows(fresh: Map<string, Endpoint>): unknown[][] {
+  return [...fresh].map(([id, e]) => [id, e.ip, e.pod, e.namespace, e.workload, e.kind, e.node, e.zone, e.service]);
+}
+
+export function reportRow(r: StoredReport): unknown[] {
+  return [
+    r.reportId,
+    r.node,
+    r.startMs,
+    r.endMs,
+    r.rows.length,
+    r.other.flows,
+    r.other.bytesSent,
+    r.other.bytesReceived,
+    r.other.retransmits,
+    r.other.rtos,
+  ];
+}

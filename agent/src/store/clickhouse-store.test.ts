@@ -1,0 +1,211 @@
+/**
+ * The ClickHouse store's own behaviour (the conformance suite is duckdb-store.test.ts and service-merge.test.ts,
+ * run on both stores): versioned migrations shared by hubs, a newer schema refused, and deduplication by report
+ * id in the engine — through the roll-up views — without any hub memory.
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { createClient } from '@clickhouse/client';
+import { endpointRows, Ids, rawRows } from './clickhouse-append.js';
+import { MIGRATIONS, migrationsTable, RAW_NAMES } from './clickhouse-schema.js';
+import { ClickHouseStore, QUERY_SETTINGS, SCHEMA_VERSION } from './clickhouse-store.js';
+import { stopTestStandin, withTestStore } from './clickhouse-test-stores.js';
+import type { Endpoint, StoredReport } from './flow-store.js';
+
+after(stopTestStandin);
+
+const ep = (ip: string, workload: string): Endpoint => ({
+  ip,
+  pod: `${workload}-1`,
+  namespace: 'app',
+  workload,
+  kind: 'Deployment',
+  node: 'n1',
+  zone: 'a',
+  service: null,
+});
+
+function report(reportId: string, startMs: number, bytes: number): StoredReport {
+  const client = ep('10.0.0.1', 'web');
+  const server = ep('10.0.0.2', 'db');
+  return {
+    reportId,
+    node: 'n1',
+    startMs,
+    endMs: startMs + 30_000,
+    rows: [
+      {
+        clientIp: client.ip,
+        serverIp: server.ip,
+        serverPort: 5432,
+        side: 'client',
+        category: 'INTRA_AZ',
+        client,
+        server,
+        bytesSent: bytes,
+        bytesReceived: 1,
+        segmentsSent: 1,
+        segmentsReceived: 1,
+        retransmits: 0,
+        rtos: 0,
+        connectionsOpened: 1,
+        connectionsClosed: 0,
+        rttAvgUs: null,
+        rttMaxUs: null,
+      },
+    ],
+    other: { flows: 0, bytesSent: 0, bytesReceived: 0, retransmits: 0, rtos: 0 },
+  };
+}
+
+test('two stores (two hubs) on one database: migrations once, a re-sent report stored once, in every tier', async () => {
+  await withTestStore('clickhouse', async ({ store, another }) => {
+    const second = await another();
+    const t0 = Math.floor(Date.now() / 3600_000) * 3600_000 - 3600_000;
+    await store.append([report('r-1', t0, 1000)]);
+    // The second hub has never seen r-1: it asks the store, and the engine refuses the rows even when asked to append.
+    assert.equal(await second.hasReport('r-1'), true);
+    await second.append([report('r-1', t0, 1000)]);
+    await Promise.all([
+      store.append([report('r-2', t0 + 60_000, 10)]),
+      second.append([report('r-2', t0 + 60_000, 10)]),
+    ]);
+    const ranges = [
+      { fromMs: t0, toMs: t0 + 3600_000 }, // the hour tier
+      { fromMs: t0, toMs: t0 + 300_000 }, // 5-minute buckets
+    ];
+    for (const r of ranges) {
+      const top = await second.topContributors({ ...r, metric: 'bytes', limit: 10, groupBy: 'flow' });
+      assert.deepEqual(
+        top.result.map((x) => x.bytes),
+        [1000 + 10 + 2],
+        `${r.toMs - r.fromMs} ms range: each report once`
+      );
+    }
+    const fine = await store.timeseries({
+      fromMs: t0,
+      toMs: t0 + 300_000,
+      metric: 'bytes',
+      stepMs: 30_000,
+      groupBy: 'total',
+      limit: 1,
+    });
+    assert.equal(
+      fine.result[0]!.points.reduce((s, [, v]) => s + v, 0),
+      1012,
+      'raw rows: each report once'
+    );
+    const stats = await second.stats();
+    assert.equal(stats.rawRows, 2);
+    assert.equal(stats.reports, 2);
+  });
+});
+
+test('a database written by a newer schema is refused, naming both versions', async () => {
+  await withTestStore('clickhouse', async ({ clickhouse }) => {
+    const config = clickhouse!;
+    const c = createClient({
+      url: config.url,
+      username: config.username,
+      password: config.password,
+      database: config.database,
+    });
+    try {
+      const rs = await c.query({
+        query: 'SELECT version FROM flowlens_migrations FINAL ORDER BY version',
+        format: 'JSONEachRow',
+      });
+      assert.deepEqual(
+        await rs.json(),
+        Array.from({ length: SCHEMA_VERSION }, (_, i) => ({ version: i + 1 }))
+      );
+      await c.insert({
+        table: 'flowlens_migrations',
+        values: [{ version: SCHEMA_VERSION + 1, description: 'from the future' }],
+        format: 'JSONEachRow',
+      });
+    } finally {
+      await c.close();
+    }
+    const newer = new ClickHouseStore({ config });
+    await assert.rejects(
+      newer.open(),
+      new RegExp(`newer hub \\(store schema ${SCHEMA_VERSION + 1}; this hub reads up to ${SCHEMA_VERSION}\\)`)
+    );
+  });
+});
+
+test('a version-1 database migrates to version 2: old rows kept, failure counters stored and rolled up from then on', async () => {
+  await withTestStore('clickhouse', async ({ clickhouse }) => {
+    const config = { ...clickhouse!, database: `${clickhouse!.database}_v1` };
+    const o = {
+      database: config.database,
+      cluster: null,
+      rawRetentionS: 6 * 3600,
+      fineRetentionS: 7 * 86400,
+      hourRetentionS: 90 * 86400,
+      dedupWindow: 1000,
+    };
+    const c = createClient({ url: config.url, username: config.username, password: config.password });
+    const t0 = Math.floor(Date.now() / 3600_000) * 3600_000 - 3600_000;
+    try {
+      // A database as a version-1 hub left it, with one report in the version-1 raw layout.
+      for (const sql of [...migrationsTable(o), ...MIGRATIONS[0]!.statements(o)]) {
+        await c.command({ query: sql });
+      }
+      const v1Names = RAW_NAMES.slice(0, 21);
+      await c.insert({
+        table: `${o.database}.flowlens_migrations`,
+        values: [{ version: 1, description: 'v1' }],
+        format: 'JSONEachRow',
+      });
+      const fresh = new Map<string, Endpoint>();
+      const old = report('old', t0, 1000);
+      await c.insert({
+        table: `${o.database}.flows_raw`,
+        columns: v1Names as [string, ...string[]],
+        values: rawRows(old, new Ids(), fresh).map((r) => r.slice(0, 21)),
+        format: 'JSONCompactEachRow',
+        clickhouse_settings: QUERY_SETTINGS,
+      });
+      await c.insert({ table: `${o.database}.endpoints`, values: endpointRows(fresh), format: 'JSONCompactEachRow' });
+    } finally {
+      await c.close();
+    }
+
+    const store = new ClickHouseStore({ config });
+    await store.open();
+    try {
+      const failing = report('new', t0 + 60_000, 10);
+      failing.rows[0] = { ...failing.rows[0]!, connectAttempts: 3, connectFailures: 2, drops: { NETFILTER_DROP: 5 } };
+      await store.append([failing]);
+      for (const r of [
+        { fromMs: t0, toMs: t0 + 3600_000 }, // the hour tier (its view's query was replaced)
+        { fromMs: t0, toMs: t0 + 300_000 }, // 5-minute buckets
+      ]) {
+        const [row] = (await store.topContributors({ ...r, metric: 'failures', limit: 10, groupBy: 'flow' })).result;
+        assert.equal(row?.bytes, 1000 + 10 + 2, 'the version-1 row is kept');
+        assert.deepEqual(
+          [row.connectAttempts, row.connectFailures, row.drops, row.dropsByReason, row.failures],
+          [3, 2, 5, { NETFILTER_DROP: 5 }, 2 + 5],
+          `${r.toMs - r.fromMs} ms range: failures of the report stored after the migration`
+        );
+      }
+      const raw = await store.timeseries({
+        fromMs: t0,
+        toMs: t0 + 300_000,
+        metric: 'failures',
+        stepMs: 30_000,
+        groupBy: 'total',
+        limit: 1,
+      });
+      assert.equal(
+        raw.result[0]!.points.reduce((s, [, v]) => s + v, 0),
+        7,
+        'raw rows: failures'
+      );
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -1,0 +1,452 @@
+/**
+ * The FlowStore on ClickHouse, through the official `@clickhouse/client` (HTTP). Stateless: any number of hubs
+ * share one database. Layout and migrations: clickhouse-schema.ts; rows: clickhouse-append.ts; query SQL:
+ * clickhouse-queries.ts. Roll-ups are materialized views, so `maintain` has nothing to do (TTL expires rows).
+ *
+ * Idempotent ingest without hub memory: each report is one INSERT carrying insert_deduplication_token =
+ * reportId, which the engine remembers for the table's deduplication window (a re-sent report, through this
+ * hub or another, inserts nothing, and the roll-up views see nothing either); `hasReport` also asks the
+ * `reports` table, so a report re-sent after the window is still refused before it is enriched.
+ */
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import { categoryFromCode } from '../classify/category.js';
+import { endpointRows, forwardRows, Ids, rawRows, reportRow } from './clickhouse-append.js';
+import type { ClickHouseConfig } from './clickhouse-config.js';
+import {
+  EP,
+  forwardsCountSql,
+  forwardsSql,
+  mapSql,
+  namespacesSql,
+  seriesSql,
+  source,
+  topSql,
+  workloadsSql,
+} from './clickhouse-queries.js';
+import { observedFlows } from './duckdb-observed.js';
+import {
+  FORWARD_NAMES,
+  MIGRATIONS,
+  RAW_NAMES,
+  ROLLUP_STEPS,
+  SCHEMA_VERSION,
+  migrationsTable,
+  type SchemaOptions,
+} from './clickhouse-schema.js';
+import { end, failureTotals, mapNode, num, numOrNull, str, type Row } from './duckdb-sql.js';
+import type {
+  Answered,
+  Endpoint,
+  FlowStore,
+  MapEdge,
+  MapNode,
+  MapQuery,
+  ObservedFlow,
+  RangeQuery,
+  Series,
+  SeriesQuery,
+  StoreStats,
+  StoredReport,
+  TopQuery,
+  TopRow,
+} from './flow-store.js';
+import { CLICKHOUSE_DIALECT } from './merge.js';
+import { ceilTo, floorTo, planRange, type Plan, type Tier } from './plan.js';
+
+export { SCHEMA_VERSION };
+
+/** A drop_reasons Map as JSON (an object of reason → count) as [reason, n] pairs. */
+function mapReasons(v: unknown): Array<[string | null, number]> {
+  return v !== null && typeof v === 'object' ? Object.entries(v).map(([k, n]) => [k, Number(n)]) : [];
+}
+
+export interface ClickHouseStoreOptions {
+  config: ClickHouseConfig;
+  rawRetentionS?: number;
+  fineRetentionS?: number;
+  hourRetentionS?: number;
+  /** Reports (inserts) the engine remembers for deduplication (default 100,000). */
+  dedupWindow?: number;
+  /** Report inserts in flight at once (default 8). */
+  insertConcurrency?: number;
+}
+
+/**
+ * Settings every statement runs with: standard SQL NULLs from outer joins (the merge rule's LEFT JOIN), and a
+ * column name winning over a SELECT alias of the same name (the shared SQL writes `sum(up) AS up`).
+ */
+export const QUERY_SETTINGS = { join_use_nulls: 1, prefer_column_name_to_alias: 1 } as const;
+
+export class ClickHouseStore implements FlowStore {
+  private client?: ClickHouseClient;
+  private readonly ids = new Ids();
+  private readonly opts: Required<Omit<ClickHouseStoreOptions, 'config'>> & { config: ClickHouseConfig };
+  private lastNowS = 0;
+
+  constructor(options: ClickHouseStoreOptions) {
+    this.opts = {
+      rawRetentionS: 6 * 3600,
+      fineRetentionS: 7 * 86400,
+      hourRetentionS: 90 * 86400,
+      dedupWindow: 100_000,
+      insertConcurrency: 8,
+      ...options,
+    };
+    if (this.opts.rawRetentionS < 3600) {
+      throw new Error('raw retention must be at least one hour');
+    }
+  }
+
+  get rawRetentionS(): number {
+    return this.opts.rawRetentionS;
+  }
+
+  private get schema(): SchemaOptions {
+    const { config, rawRetentionS, fineRetentionS, hourRetentionS, dedupWindow } = this.opts;
+    return {
+      database: config.database,
+      cluster: config.cluster,
+      rawRetentionS,
+      fineRetentionS,
+      hourRetentionS,
+      dedupWindow,
+    };
+  }
+
+  private connect(database?: string): ClickHouseClient {
+    const c = this.opts.config;
+    return createClient({
+      url: c.url,
+      username: c.username,
+      password: c.password,
+      database,
+      // Progress headers keep a long query's connection busy through load balancers' idle timeouts.
+      clickhouse_settings: {
+        ...QUERY_SETTINGS,
+        send_progress_in_http_headers: 1,
+        http_headers_progress_interval_ms: '10000',
+      },
+      max_open_connections: this.opts.insertConcurrency + 4,
+      // Failures reach the caller (ingest answers 503, the query API 500) and the hub's own JSON log.
+      log: { level: ClickHouseLogLevel.OFF },
+      request_timeout: 120_000,
+    });
+  }
+
+  /** Creates the database and applies the migrations this hub knows and the store lacks. */
+  async open(): Promise<void> {
+    const boot = this.connect();
+    try {
+      for (const sql of migrationsTable(this.schema)) {
+        await boot.command({ query: sql });
+      }
+    } catch (err) {
+      const { url, database } = this.opts.config;
+      throw new Error(`ClickHouse store ${url}/${database}: ${(err as Error).message}`);
+    } finally {
+      await boot.close();
+    }
+    const client = this.connect(this.opts.config.database);
+    try {
+      const applied = new Set(
+        (await this.rowsOn(client, 'SELECT version FROM flowlens_migrations FINAL')).map((r) => num(r.version))
+      );
+      const newest = Math.max(0, ...applied);
+      if (newest > SCHEMA_VERSION) {
+        throw new Error(
+          `ClickHouse database ${this.opts.config.database} was written by a newer hub (store schema ${newest}; this hub reads up to ${SCHEMA_VERSION})`
+        );
+      }
+      for (const m of MIGRATIONS) {
+        if (applied.has(m.version)) {
+          continue;
+        }
+        for (const sql of m.statements(this.schema)) {
+          await client.command({ query: sql });
+        }
+        await client.insert({
+          table: 'flowlens_migrations',
+          values: [{ version: m.version, description: m.description }],
+          format: 'JSONEachRow',
+        });
+      }
+    } catch (err) {
+      await client.close();
+      throw err;
+    }
+    this.client = client;
+  }
+
+  private get c(): ClickHouseClient {
+    if (!this.client) {
+      throw new Error('store is not open');
+    }
+    return this.client;
+  }
+
+  private async rowsOn(client: ClickHouseClient, query: string): Promise<Row[]> {
+    const rs = await client.query({ query, format: 'JSONEachRow' });
+    return (await rs.json<Record<string, unknown>>()) as Row[];
+  }
+
+  private rows(query: string): Promise<Row[]> {
+    return this.rowsOn(this.c, query);
+  }
+
+  async hasReport(reportId: string): Promise<boolean> {
+    const rs = await this.c.query({
+      query: 'SELECT count() AS n FROM reports WHERE report_id = {id:String}',
+      query_params: { id: reportId },
+      format: 'JSONEachRow',
+    });
+    const [r] = await rs.json<{ n: string | number }>();
+    return num(r?.n as Row[string]) > 0;
+  }
+
+  /**
+   * Stores the reports; resolves once every insert was acknowledged. The endpoints they name first (so no
+   * stored row names an end the dictionary lacks), then each report's rows under its own deduplication token,
+   * then the report ids. A failure part-way leaves nothing a retry would count twice.
+   */
+  async append(reports: StoredReport[]): Promise<void> {
+    if (reports.length === 0) {
+      return;
+    }
+    const fresh = new Map<string, Endpoint>();
+    const raw = reports.map((r) => rawRows(r, this.ids, fresh));
+    const fwd = reports.map((r) => forwardRows(r, this.ids, fresh));
+    if (fresh.size > 0) {
+      await this.c.insert({ table: 'endpoints', values: endpointRows(fresh), format: 'JSONCompactEachRow' });
+      this.ids.stored(fresh.keys());
+    }
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < reports.length) {
+        const i = next++;
+        const settings = {
+          insert_deduplication_token: reports[i]!.reportId,
+          insert_deduplicate: 1,
+          deduplicate_blocks_in_dependent_materialized_views: 1,
+          // On a cluster: acknowledged only once the shard stored it (not queued on this node).
+          ...(this.opts.config.cluster ? { distributed_foreground_insert: 1 } : {}),
+        } as const;
+        // Forwards first, raw rows next, the report's id last: a retry after a failure in between re-sends
+        // what each table's deduplication then refuses or takes, and is never answered "duplicate" early.
+        if (fwd[i]!.length > 0) {
+          await this.c.insert({
+            table: 'forwards',
+            columns: FORWARD_NAMES as [string, ...string[]],
+            values: fwd[i]!,
+            format: 'JSONCompactEachRow',
+            clickhouse_settings: settings,
+          });
+        }
+        if (raw[i]!.length === 0) {
+          continue;
+        }
+        await this.c.insert({
+          table: 'flows_raw',
+          columns: RAW_NAMES as [string, ...string[]],
+          values: raw[i]!,
+          format: 'JSONCompactEachRow',
+          clickhouse_settings: settings,
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.opts.insertConcurrency, reports.length) }, worker));
+    await this.c.insert({ table: 'reports', values: reports.map(reportRow), format: 'JSONCompactEachRow' });
+  }
+
+  /** Roll-ups are materialized views and retention is TTL: nothing to do but note the time. */
+  async maintain(nowMs: number): Promise<void> {
+    this.lastNowS = Math.max(this.lastNowS, Math.floor(nowMs / 1000));
+  }
+
+  private nowS(): number {
+    return Math.max(this.lastNowS, Math.floor(Date.now() / 1000));
+  }
+
+  /** Every tier is complete at insert time (materialized views): none has a `builtUntilS`. */
+  private tiers(nowS: number): Tier[] {
+    return ROLLUP_STEPS.map((stepS) => ({
+      stepS,
+      oldestS: nowS - (stepS === 3600 ? this.opts.hourRetentionS : this.opts.fineRetentionS),
+    }));
+  }
+
+  /** The range's forwards (merge.ts rule 4) as SQL, or undefined when it has none (most clusters, most ranges). */
+  private async forwards(plan: Plan): Promise<string | undefined> {
+    const [r] = await this.rows(forwardsCountSql(plan));
+    return num(r?.n) > 0 ? forwardsSql(plan) : undefined;
+  }
+
+  private plan(q: RangeQuery): Plan {
+    return planRange(Math.floor(q.fromMs / 1000), Math.ceil(q.toMs / 1000), this.tiers(this.nowS()));
+  }
+
+  async topContributors(q: TopQuery): Promise<Answered<TopRow[]>> {
+    const plan = this.plan(q);
+    const rows = await this.rows(topSql(plan, q, await this.forwards(plan)));
+    const result = rows.map((r): TopRow => {
+      const bytes = num(r.bytes);
+      const retransmits = num(r.retransmits);
+      const rtos = num(r.rtos);
+      const rttUs = numOrNull(r.rtt);
+      const failures = failureTotals(r, mapReasons);
+      const value =
+        q.metric === 'bytes'
+          ? bytes
+          : q.metric === 'retransmits'
+            ? retransmits
+            : q.metric === 'rtos'
+              ? rtos
+              : q.metric === 'failures'
+                ? failures.failures
+                : (rttUs ?? 0);
+      return {
+        category: categoryFromCode(num(r.category)),
+        local: end(r, 'c'),
+        remote: { ...end(r, 's'), service: str(r.s_service) },
+        serverPort: numOrNull(r.server_port),
+        value,
+        bytes,
+        retransmits,
+        rtos,
+        rttUs,
+        rttMaxUs: numOrNull(r.rtt_max),
+        segments: numOrNull(r.segments),
+        ...failures,
+      };
+    });
+    return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result };
+  }
+
+  async serviceMap(q: MapQuery): Promise<Answered<{ nodes: MapNode[]; edges: MapEdge[] }>> {
+    const plan = this.plan(q);
+    const rows = await this.rows(mapSql(plan, q, await this.forwards(plan)));
+    const nodes = new Map<string, MapNode>();
+    const edges: MapEdge[] = [];
+    for (const r of rows) {
+      const category = categoryFromCode(num(r.category));
+      const bytes = num(r.bytes);
+      const source = mapNode(r, 'c', q.groupBy, category);
+      const target = mapNode(r, 's', q.groupBy, category);
+      for (const n of [source, target]) {
+        const had = nodes.get(n.id);
+        if (had) {
+          had.bytes += bytes;
+        } else {
+          nodes.set(n.id, { ...n, bytes });
+        }
+      }
+      edges.push({
+        id: `${source.id}->${target.id}`,
+        source: source.id,
+        target: target.id,
+        category,
+        bytes,
+        retransmits: num(r.retransmits),
+        rtos: num(r.rtos),
+        rttUs: numOrNull(r.rtt),
+        rttMaxUs: numOrNull(r.rtt_max),
+        via: str(r.via),
+        segments: numOrNull(r.segments),
+        ...failureTotals(r, mapReasons),
+      });
+    }
+    return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result: { nodes: [...nodes.values()], edges } };
+  }
+
+  /**
+   * The DuckDB store's evidence query (duckdb-observed.ts) in the ClickHouse dialect. First/last seen come from raw
+   * rows (30 s windows) for the part of the range inside the raw retention, where raw rows are complete — as a
+   * DuckDB store answers before its roll-up pass — and from the tiers the planner picks before that.
+   */
+  async observedFlows(q: RangeQuery): Promise<Answered<ObservedFlow[]>> {
+    const plan = this.plan(q);
+    const nowS = this.nowS();
+    const cutS = Math.min(plan.toS, Math.max(plan.fromS, ceilTo(nowS - this.opts.rawRetentionS, 3600)));
+    const parts = [
+      ...(cutS > plan.fromS ? [source(planRange(plan.fromS, cutS, this.tiers(nowS)), q)] : []),
+      ...(cutS < plan.toS ? [source({ fromS: cutS, toS: plan.toS, segments: [] }, q, true)] : []),
+    ];
+    return observedFlows(
+      {
+        plan,
+        source: () => parts.join('\nUNION ALL\n'),
+        forwards: await this.forwards(plan),
+        readFlows: (build) => this.rows(build(0)),
+        dialect: CLICKHOUSE_DIALECT,
+        endpoints: EP,
+      },
+      q
+    );
+  }
+
+  async timeseries(q: SeriesQuery): Promise<Answered<Series[]>> {
+    const { stepS, plan, rawOnly } = seriesPlan(q, this.tiers(this.nowS()), this.nowS(), this.opts.rawRetentionS);
+    const rows = await this.rows(seriesSql(plan, q, stepS, rawOnly, await this.forwards(plan)));
+    const series = new Map<string, Series>();
+    for (const r of rows) {
+      let name = String(r.name);
+      if (q.groupBy === 'category') {
+        name = categoryFromCode(Number(name));
+      }
+      let s = series.get(name);
+      if (!s) {
+        series.set(name, (s = { name, points: [] }));
+      }
+      s.points.push([num(r.t) * 1000, num(r.v)]);
+    }
+    return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result: [...series.values()] };
+  }
+
+  async namespaces(): Promise<string[]> {
+    return (await this.rows(namespacesSql())).map((r) => String(r.namespace));
+  }
+
+  async workloads(namespace?: string): Promise<Array<{ namespace: string; workload: string; kind: string | null }>> {
+    return (await this.rows(workloadsSql(namespace))).map((r) => ({
+      namespace: String(r.namespace),
+      workload: String(r.workload),
+      kind: str(r.kind),
+    }));
+  }
+
+  async stats(): Promise<StoreStats> {
+    const rollups = ROLLUP_STEPS.map((s) => `(SELECT count() FROM flows_${s})`).join(' + ');
+    const [r] = await this.rows(
+      `SELECT (SELECT count() FROM flows_raw) AS raw, ${rollups} AS rollup,
+        (SELECT uniqExact(report_id) FROM reports) AS reports,
+        (SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND database = currentDatabase()) AS bytes`
+    );
+    return { rawRows: num(r?.raw), rollupRows: num(r?.rollup), reports: num(r?.reports), bytesOnDisk: num(r?.bytes) };
+  }
+
+  async close(): Promise<void> {
+    await this.client?.close();
+    this.client = undefined;
+  }
+}
+
+/**
+ * The step and buckets a time series reads (the DuckDB store's rule): finer than 5 minutes within the raw
+ * retention reads raw rows; otherwise the step is a multiple of the finest tier holding the range's start.
+ */
+export function seriesPlan(
+  q: SeriesQuery,
+  tiers: Tier[],
+  nowS: number,
+  rawRetentionS: number
+): { stepS: number; plan: Plan; rawOnly: boolean } {
+  const fromS = Math.floor(q.fromMs / 1000);
+  const toS = Math.ceil(q.toMs / 1000);
+  let stepS = Math.max(30, Math.ceil(q.stepMs / 1000 / 30) * 30);
+  if (stepS < 300 && fromS >= nowS - rawRetentionS) {
+    return { stepS, plan: { fromS: floorTo(fromS, stepS), toS: ceilTo(toS, stepS), segments: [] }, rawOnly: true };
+  }
+  const base = tiers.find((t) => t.oldestS <= floorTo(fromS, t.stepS)) ?? tiers[tiers.length - 1]!;
+  stepS = ceilTo(Math.max(300, stepS), base.stepS);
+  const usable = tiers.filter((t) => stepS % t.stepS === 0);
+  return { stepS, plan: planRange(floorTo(fromS, stepS), ceilTo(toS, stepS), usable), rawOnly: false };
+}

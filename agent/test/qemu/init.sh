@@ -48,4 +48,7 @@ ip -n c route add 10.96.0.0/16 dev vc  # Service addresses (the dnat scenario tr
   -- $(cat /loader-args)
 echo "FLVM finished $? $(cut -d" " -f1 /proc/uptime)"
 sync
+# The emulated UART sends what the tty has buffered at about 11 KB/s, and `poweroff -f` does not wait for it: the
+# last lines (a scenario's truth, FLVM finished) were cut off once the output grew. Let the buffer drain first.
+sleep 3
 poweroff -f

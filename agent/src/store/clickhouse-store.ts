@@ -33,7 +33,7 @@ import {
   migrationsTable,
   type SchemaOptions,
 } from './clickhouse-schema.js';
-import { end, failureTotals, mapNode, num, numOrNull, str, type Row } from './duckdb-sql.js';
+import { num, serviceMapFromRows, str, topRow, type Row } from './duckdb-sql.js';
 import type {
   Answered,
   Endpoint,
@@ -287,74 +287,15 @@ export class ClickHouseStore implements FlowStore {
   async topContributors(q: TopQuery): Promise<Answered<TopRow[]>> {
     const plan = this.plan(q);
     const rows = await this.rows(topSql(plan, q, await this.forwards(plan)));
-    const result = rows.map((r): TopRow => {
-      const bytes = num(r.bytes);
-      const retransmits = num(r.retransmits);
-      const rtos = num(r.rtos);
-      const rttUs = numOrNull(r.rtt);
-      const failures = failureTotals(r, mapReasons);
-      const value =
-        q.metric === 'bytes'
-          ? bytes
-          : q.metric === 'retransmits'
-            ? retransmits
-            : q.metric === 'rtos'
-              ? rtos
-              : q.metric === 'failures'
-                ? failures.failures
-                : (rttUs ?? 0);
-      return {
-        category: categoryFromCode(num(r.category)),
-        local: end(r, 'c'),
-        remote: { ...end(r, 's'), service: str(r.s_service) },
-        serverPort: numOrNull(r.server_port),
-        value,
-        bytes,
-        retransmits,
-        rtos,
-        rttUs,
-        rttMaxUs: numOrNull(r.rtt_max),
-        segments: numOrNull(r.segments),
-        ...failures,
-      };
-    });
+    const result = rows.map((r) => topRow(r, q.metric, mapReasons));
     return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result };
   }
 
   async serviceMap(q: MapQuery): Promise<Answered<{ nodes: MapNode[]; edges: MapEdge[] }>> {
     const plan = this.plan(q);
     const rows = await this.rows(mapSql(plan, q, await this.forwards(plan)));
-    const nodes = new Map<string, MapNode>();
-    const edges: MapEdge[] = [];
-    for (const r of rows) {
-      const category = categoryFromCode(num(r.category));
-      const bytes = num(r.bytes);
-      const source = mapNode(r, 'c', q.groupBy, category);
-      const target = mapNode(r, 's', q.groupBy, category);
-      for (const n of [source, target]) {
-        const had = nodes.get(n.id);
-        if (had) {
-          had.bytes += bytes;
-        } else {
-          nodes.set(n.id, { ...n, bytes });
-        }
-      }
-      edges.push({
-        id: `${source.id}->${target.id}`,
-        source: source.id,
-        target: target.id,
-        category,
-        bytes,
-        retransmits: num(r.retransmits),
-        rtos: num(r.rtos),
-        rttUs: numOrNull(r.rtt),
-        rttMaxUs: numOrNull(r.rtt_max),
-        via: str(r.via),
-        segments: numOrNull(r.segments),
-        ...failureTotals(r, mapReasons),
-      });
-    }
-    return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result: { nodes: [...nodes.values()], edges } };
+    const result = serviceMapFromRows(rows, q.groupBy, mapReasons);
+    return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result };
   }
 
   /**

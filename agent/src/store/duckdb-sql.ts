@@ -1,7 +1,16 @@
 /** SQL pieces of the DuckDB store's queries (filters, grouping, ordering) and the mapping of result rows. */
 import { DuckDBListValue, DuckDBStructValue, type DuckDBValue } from '@duckdb/node-api';
-import { CATEGORY_CODE, type Category } from '../classify/category.js';
-import type { EndpointFilter, FailureTotals, GroupBy, MapNode, RangeQuery, TopQuery } from './flow-store.js';
+import { CATEGORY_CODE, categoryFromCode, type Category } from '../classify/category.js';
+import type {
+  EndpointFilter,
+  FailureTotals,
+  GroupBy,
+  MapEdge,
+  MapNode,
+  RangeQuery,
+  TopQuery,
+  TopRow,
+} from './flow-store.js';
 import { sqlString } from './duckdb-schema.js';
 import {
   DUCKDB_DIALECT,
@@ -242,4 +251,69 @@ export function mapNode(r: Row, p: 'c' | 's', level: GroupBy, category: Category
     ip,
     category: external ? category : null,
   };
+}
+
+type Reasons = (v: Row[string] | undefined) => Array<[string | null, number]>;
+
+/** A top-contributors result row from either engine's query row (columns as both stores' top SQL yields them). */
+export function topRow(r: Row, metric: TopQuery['metric'], reasons: Reasons = duckdbReasons): TopRow {
+  const bytes = num(r.bytes);
+  const retransmits = num(r.retransmits);
+  const rtos = num(r.rtos);
+  const rttUs = numOrNull(r.rtt);
+  const failures = failureTotals(r, reasons);
+  const value = { bytes, retransmits, rtos, failures: failures.failures, rtt: rttUs ?? 0 }[metric];
+  return {
+    category: categoryFromCode(num(r.category)),
+    local: end(r, 'c'),
+    remote: { ...end(r, 's'), service: str(r.s_service) },
+    serverPort: numOrNull(r.server_port),
+    value,
+    bytes,
+    retransmits,
+    rtos,
+    rttUs,
+    rttMaxUs: numOrNull(r.rtt_max),
+    segments: numOrNull(r.segments),
+    ...failures,
+  };
+}
+
+/** A service map from either engine's edge rows: one edge per row, nodes summing the bytes of their edges. */
+export function serviceMapFromRows(
+  rows: Row[],
+  level: GroupBy,
+  reasons: Reasons = duckdbReasons
+): { nodes: MapNode[]; edges: MapEdge[] } {
+  const nodes = new Map<string, MapNode>();
+  const edges: MapEdge[] = [];
+  for (const r of rows) {
+    const category = categoryFromCode(num(r.category));
+    const bytes = num(r.bytes);
+    const source = mapNode(r, 'c', level, category);
+    const target = mapNode(r, 's', level, category);
+    for (const n of [source, target]) {
+      const had = nodes.get(n.id);
+      if (had) {
+        had.bytes += bytes;
+      } else {
+        nodes.set(n.id, { ...n, bytes });
+      }
+    }
+    edges.push({
+      id: `${source.id}->${target.id}`,
+      source: source.id,
+      target: target.id,
+      category,
+      bytes,
+      retransmits: num(r.retransmits),
+      rtos: num(r.rtos),
+      rttUs: numOrNull(r.rtt),
+      rttMaxUs: numOrNull(r.rtt_max),
+      via: str(r.via),
+      segments: numOrNull(r.segments),
+      ...failureTotals(r, reasons),
+    });
+  }
+  return { nodes: [...nodes.values()], edges };
 }

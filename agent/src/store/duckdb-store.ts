@@ -45,17 +45,15 @@ import {
   FAILURE_SELECT,
   FAILURE_SUMS,
   categoryWhere,
-  end,
   endColumns,
   endFilters,
   failureSeriesSql,
-  failureTotals,
   groupKey,
-  mapNode,
   metricOrder,
   num,
-  numOrNull,
+  serviceMapFromRows,
   str,
+  topRow,
   type Row,
 } from './duckdb-sql.js';
 import type {
@@ -607,37 +605,7 @@ export class DuckDbStore implements FlowStore {
       }
     };
     const rows = await this.readFlows(build);
-    const result = rows.map((r): TopRow => {
-      const bytes = num(r.bytes);
-      const retransmits = num(r.retransmits);
-      const rtos = num(r.rtos);
-      const rttUs = numOrNull(r.rtt);
-      const failures = failureTotals(r);
-      const value =
-        q.metric === 'bytes'
-          ? bytes
-          : q.metric === 'retransmits'
-            ? retransmits
-            : q.metric === 'rtos'
-              ? rtos
-              : q.metric === 'failures'
-                ? failures.failures
-                : (rttUs ?? 0);
-      return {
-        category: categoryFromCode(num(r.category)),
-        local: end(r, 'c'),
-        remote: { ...end(r, 's'), service: str(r.s_service) },
-        serverPort: numOrNull(r.server_port),
-        value,
-        bytes,
-        retransmits,
-        rtos,
-        rttUs,
-        rttMaxUs: numOrNull(r.rtt_max),
-        segments: numOrNull(r.segments),
-        ...failures,
-      };
-    });
+    const result = rows.map((r) => topRow(r, q.metric));
     return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result };
   }
 
@@ -659,37 +627,8 @@ export class DuckDbStore implements FlowStore {
         any_value(s_workload) AS s_workload, any_value(s_kind) AS s_kind, any_value(s_service) AS s_service
       FROM j GROUP BY ck, sk ORDER BY bytes DESC, ck, sk LIMIT ${q.limit}`;
     const rows = await this.readFlows(build);
-    const nodes = new Map<string, MapNode>();
-    const edges: MapEdge[] = [];
-    for (const r of rows) {
-      const category = categoryFromCode(num(r.category));
-      const bytes = num(r.bytes);
-      const source = mapNode(r, 'c', level, category);
-      const target = mapNode(r, 's', level, category);
-      for (const n of [source, target]) {
-        const had = nodes.get(n.id);
-        if (had) {
-          had.bytes += bytes;
-        } else {
-          nodes.set(n.id, { ...n, bytes });
-        }
-      }
-      edges.push({
-        id: `${source.id}->${target.id}`,
-        source: source.id,
-        target: target.id,
-        category,
-        bytes,
-        retransmits: num(r.retransmits),
-        rtos: num(r.rtos),
-        rttUs: numOrNull(r.rtt),
-        rttMaxUs: numOrNull(r.rtt_max),
-        via: str(r.via),
-        segments: numOrNull(r.segments),
-        ...failureTotals(r),
-      });
-    }
-    return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result: { nodes: [...nodes.values()], edges } };
+    const result = serviceMapFromRows(rows, level);
+    return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result };
   }
 
   /**

@@ -62,6 +62,8 @@ let results: {
   md5NotFound: number;
   adopted: Record<'A' | 'B', number>;
   dropsAttached: boolean;
+  /** bpf_stats of each loader's drop and reset programs (every drop of the kernel runs both loaders' hooks). */
+  hookCost: Record<string, { runs: number; nsPerRun: number } | null>;
 } | null = null;
 
 function need<T>(v: T | null | undefined): T {
@@ -257,6 +259,7 @@ before(async () => {
     await new Promise((r) => setTimeout(r, 1200)); // a tick may still run
     await collectAll();
     const stats = await need(b.loader).collect();
+    const statsA = await need(a.loader).collect();
     results = {
       drop,
       closed,
@@ -268,6 +271,18 @@ before(async () => {
       md5NotFound: md5Dropped,
       adopted: { A: a.loader.ready.socketsAdopted, B: b.loader.ready.socketsAdopted },
       dropsAttached: stats.failureStats?.dropsAttached ?? false,
+      hookCost: Object.fromEntries(
+        [
+          ['A', statsA],
+          ['B', stats],
+        ].map(([name, st]) => {
+          const f = (st as typeof stats).failureStats;
+          return [
+            name as string,
+            f && f.runCount ? { runs: f.runCount, nsPerRun: Math.round(f.runTimeNs / f.runCount) } : null,
+          ];
+        })
+      ),
     };
   } finally {
     clearInterval(ticking);
@@ -320,8 +335,9 @@ test('each loader is scoped to its cgroup (B through a cgroup namespace) and the
   if (!ready(t)) {
     return;
   }
-  need(results);
-  assert.equal(need(results).dropsAttached, true, 'the kfree_skb tracepoint is attached');
+  const r = need(results);
+  t.diagnostic(`drop and reset hooks: ${JSON.stringify(r.hookCost)}`);
+  assert.equal(r.dropsAttached, true, 'the kfree_skb tracepoint is attached');
 });
 
 test('a connection opened before the loaders is adopted by its own node only, and counted from then on', (t) => {

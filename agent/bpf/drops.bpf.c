@@ -23,9 +23,10 @@
  *  2. a connecting socket (SYN_SENT): its client flow key;
  *  3. otherwise the headers -- when the agent has a node scope (scope.bpf.h: several nodes on one kernel), only a
  *     packet of the scope: its local end's socket in the scope's cgroup, or, with no such socket, dropped in one of
- *     the scope's network namespaces (packet_in_scope). Local side: the destination of a received packet (skb_iif set), the source of a
- *     packet sent from this node. Server side: the receiver of a SYN, the sender of a SYN-ACK; any other packet's
- *     local port is the server port when a socket of the node listens on it, else the lower of the two ports is.
+ *     the scope's network namespaces (packet_in_scope). Local side: the destination of a received packet (skb_iif
+ *     set), the source of a packet sent from this node. Server side: the receiver of a SYN, the sender of a
+ *     SYN-ACK; any other packet's local port is the server port when a socket of the node listens on it, else the
+ *     lower of the two ports is.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

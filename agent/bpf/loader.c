@@ -141,6 +141,9 @@ struct state {
 	struct bpf_link *tick_link;  /* iter/bpf_sk_storage_map */
 	struct bpf_link *adopt_link; /* iter/tcp */
 	struct bpf_link *tick_tcp_link; /* iter/tcp tick, when the kernel refuses map iterators */
+	struct bpf_object *synack_obj;  /* fl_synack_timeout, kernels without tcp_sock.total_rto (load_synack) */
+	struct bpf_link *synack_link;
+	int synack_prog_fd;
 	int tick_mode;               /* TICK_STORAGE or TICK_TCP */
 	struct bpf_object *ct_obj;
 	struct bpf_link *ct_link;
@@ -635,6 +638,7 @@ static void collect(struct state *s)
 	__u64 run_ns = 0, run_cnt = 0, iter_run_ns = 0, iter_run_cnt = 0, nat_recorded = 0;
 	prog_stats(s->prog_fd, &run_ns, &run_cnt);
 	prog_stats(s->state_prog_fd, &run_ns, &run_cnt);
+	prog_stats(s->synack_prog_fd, &run_ns, &run_cnt);
 	if (s->ct_state == CT_ATTACHED) {
 		prog_stats(s->ct_prog_fd, &run_ns, &run_cnt);
 		bpf_map_lookup_elem(s->ct_count_fd, &zero, &nat_recorded);
@@ -989,6 +993,67 @@ static void load_drops(struct state *s, const char *object)
 				"counted at close from the socket's error, resets sent are not counted\n", strerror(last_err));
 }
 
+/* Linux 6.7 added tcp_sock.total_rto; older kernels count RTOs with callbacks (flowlens.bpf.c, read_counters). */
+static int kernel_has_total_rto(void)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	int total_rto = 0;
+	if (!vmlinux)
+		return 0;
+	int id = btf__find_by_name_kind(vmlinux, "tcp_sock", BTF_KIND_STRUCT);
+	if (id > 0) {
+		const struct btf_type *t = btf__type_by_id(vmlinux, id);
+		const struct btf_member *m = btf_members(t);
+		for (int i = 0; i < btf_vlen(t); i++, m++)
+			if (strcmp(btf__name_by_offset(vmlinux, m->name_off), "total_rto") == 0)
+				total_rto = 1;
+	}
+	btf__free(vmlinux);
+	return total_rto;
+}
+
+/*
+ * Kernels without tcp_sock.total_rto: fl_synack_timeout (fentry/tcp_syn_ack_timeout) counts a server's SYN-ACK
+ * timeouts, which TCPTimeouts counts and no socket callback sees. It is in flowlens.bpf.o but not loaded with the
+ * other programs (SEC "?fentry"): a second copy of the object loads it alone, on the loaded object's maps, so a
+ * kernel that refuses it costs nothing else. Optional: without it the agent runs on, and says so.
+ */
+static void load_synack(struct state *s, const char *object)
+{
+	s->synack_prog_fd = -1;
+	struct bpf_object *obj = bpf_object__open_file(object, NULL);
+	if (!obj) {
+		fprintf(stderr, "flowlens-loader: opening %s: %s: a server's SYN-ACK timeouts are not counted as RTOs\n",
+			object, strerror(errno));
+		return;
+	}
+	struct bpf_program *prog = bpf_object__find_program_by_name(obj, "fl_synack_timeout");
+	int ok = prog != NULL;
+	struct bpf_program *p;
+	bpf_object__for_each_program(p, obj)
+		if (ok && bpf_program__set_autoload(p, p == prog))
+			ok = 0;
+	struct bpf_map *m;
+	bpf_object__for_each_map(m, obj)
+	{
+		struct bpf_map *own = ok ? bpf_object__find_map_by_name(s->obj, bpf_map__name(m)) : NULL;
+		if (!own || bpf_map__reuse_fd(m, bpf_map__fd(own)))
+			ok = 0;
+	}
+	struct bpf_link *link = NULL;
+	if (ok && bpf_object__load(obj) == 0)
+		link = bpf_program__attach(prog);
+	if (!link) {
+		fprintf(stderr, "flowlens-loader: fentry/tcp_syn_ack_timeout unavailable (%s): a server's SYN-ACK "
+				"timeouts are not counted as RTOs on this kernel\n", strerror(errno));
+		bpf_object__close(obj);
+		return;
+	}
+	s->synack_obj = obj;
+	s->synack_link = link;
+	s->synack_prog_fd = bpf_program__fd(prog);
+}
+
 static void unload_drops(struct fail_state *f)
 {
 	bpf_link__destroy(f->drop_link);
@@ -1002,6 +1067,7 @@ int main(int argc, char **argv)
 	const char *object = NULL, *cgroup = NULL, *ct_object = NULL;
 	int adopt = 1;
 	struct state s = { .max_flows = 16384, .max_sockets = 65536, .ct_prog_fd = -1, .ct_count_fd = -1, .nl_fd = -1,
+			 .synack_prog_fd = -1,
 			 .ct_fwd_lost_fd = -1, .fwd_lock = PTHREAD_MUTEX_INITIALIZER };
 	static const struct option opts[] = {
 		{ "object", required_argument, NULL, 'o' },
@@ -1144,6 +1210,9 @@ int main(int argc, char **argv)
 		fail("attaching sock_ops to %s: %s", cgroup, strerror(errno));
 	close(cg_fd);
 	load_drops(&s, object);
+	int total_rto = kernel_has_total_rto();
+	if (!total_rto)
+		load_synack(&s, object);
 
 	/* sock_ops registers every connection established from now on; adopt the ones established before. */
 	int netns_visited = adopt ? for_each_netns(&s, s.adopt_link, 1) : 0;
@@ -1161,19 +1230,6 @@ int main(int argc, char **argv)
 	struct bpf_link_info linfo = {};
 	__u32 llen = sizeof(linfo);
 	bpf_obj_get_info_by_fd(bpf_link__fd(s.link), &linfo, &llen);
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	int total_rto = 0;
-	if (vmlinux) {
-		int id = btf__find_by_name_kind(vmlinux, "tcp_sock", BTF_KIND_STRUCT);
-		if (id > 0) {
-			const struct btf_type *t = btf__type_by_id(vmlinux, id);
-			const struct btf_member *m = btf_members(t);
-			for (int i = 0; i < btf_vlen(t); i++, m++)
-				if (strcmp(btf__name_by_offset(vmlinux, m->name_off), "total_rto") == 0)
-					total_rto = 1;
-		}
-		btf__free(vmlinux);
-	}
 	/* Loading parsed the objects' BTF and the kernel's (~15 MB of heap, freed but kept by malloc): give it back,
 	 * the loader lives as long as the agent (bench:agent: RSS 15.5 -> 4.3 MB). */
 	malloc_trim(0);
@@ -1214,6 +1270,8 @@ int main(int argc, char **argv)
 	bpf_link__destroy(s.tick_tcp_link);
 	bpf_link__destroy(s.ct_link);
 	bpf_object__close(s.ct_obj);
+	bpf_link__destroy(s.synack_link);
+	bpf_object__close(s.synack_obj);
 	unload_drops(&s.fail);
 	bpf_object__close(s.obj);
 	if (stats_fd >= 0)

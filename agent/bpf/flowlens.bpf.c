@@ -15,6 +15,8 @@
  *                (only sock_ops can enable it); returns at once for every other socket.
  *   fl_synack_timeout  fentry/tcp_syn_ack_timeout, kernels without tcp_sock.total_rto only (loaded on its own by the
  *                loader, optional): a server's SYN-ACK timeouts, which happen before its socket exists.
+ *   fl_rto_adopted  fentry/tcp_retransmit_timer, kernels without total_rto only (likewise): the RTOs of adopted
+ *                sockets, which have no RTO callback. Runs once per retransmission timer expiry (rare).
  *
  * Per socket (BPF socket-local storage, freed by the kernel with the socket) we keep the flow key and, per counter,
  * the value already accounted (the baseline). A reading is accounted by raising the baseline with a
@@ -37,7 +39,7 @@
  *                     the handshake's timeouts, which happen before RTO_CB can be enabled: a client's SYN timeouts
  *                     (every retransmission before ESTABLISHED was a SYN's, sent by one timer expiry) and a
  *                     server's SYN-ACK timeouts on its request socket (fl_synack_timeout, consumed at
- *                     PASSIVE_ESTABLISHED). See docs/agent.md.
+ *                     PASSIVE_ESTABLISHED); an adopted socket's RTOs are taken by fl_rto_adopted. See docs/agent.md.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -54,6 +56,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define IPPROTO_TCP 6
 #define TCPS_ESTABLISHED 1
 #define TCPS_SYN_SENT 2
+#define TCPS_SYN_RECV 3
 #define TCPS_FIN_WAIT1 4
 #define TCPS_FIN_WAIT2 5
 #define TCPS_TIME_WAIT 6
@@ -970,5 +973,29 @@ int BPF_PROG(fl_synack_timeout, const struct request_sock *req)
 		if (n)
 			__sync_fetch_and_add(n, 1);
 	}
+	return 0;
+}
+
+/*
+ * Kernels without total_rto: a socket adopted at start has no RTO callback (only sock_ops can enable one), so its
+ * retransmission timer is watched here. Counted are the expiries tcp_retransmit_timer counts in TCPTimeouts
+ * (6.1 to 6.6): not a Fast Open SYN-ACK's (tp->fastopen_rsk), something in flight, and not the zero-window path
+ * (a peer with no window, a socket not orphaned, not in the handshake), which counts no timeout. Every other socket
+ * returns after one storage lookup.
+ */
+SEC("?fentry/tcp_retransmit_timer")
+int BPF_PROG(fl_rto_adopted, struct sock *sk)
+{
+	struct sock_state *st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
+	if (!st || !st->adopted)
+		return 0;
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp || tp->fastopen_rsk || !tp->packets_out)
+		return 0;
+	__u8 state = sk->__sk_common.skc_state;
+	int dead = sk->__sk_common.skc_flags & 1; /* SOCK_DEAD */
+	if (!tp->snd_wnd && !dead && state != TCPS_SYN_SENT && state != TCPS_SYN_RECV)
+		return 0;
+	__sync_fetch_and_add(&st->rto_cb, 1);
 	return 0;
 }

@@ -141,9 +141,12 @@ struct state {
 	struct bpf_link *tick_link;  /* iter/bpf_sk_storage_map */
 	struct bpf_link *adopt_link; /* iter/tcp */
 	struct bpf_link *tick_tcp_link; /* iter/tcp tick, when the kernel refuses map iterators */
-	struct bpf_object *synack_obj;  /* fl_synack_timeout, kernels without tcp_sock.total_rto (load_synack) */
-	struct bpf_link *synack_link;
-	int synack_prog_fd;
+	struct rto_program {
+		struct bpf_object *obj;
+		struct bpf_link *link;
+		int fd;
+	} rto_progs[2]; /* kernels without tcp_sock.total_rto (load_rto_programs) */
+	int n_rto_progs;
 	int tick_mode;               /* TICK_STORAGE or TICK_TCP */
 	struct bpf_object *ct_obj;
 	struct bpf_link *ct_link;
@@ -638,7 +641,8 @@ static void collect(struct state *s)
 	__u64 run_ns = 0, run_cnt = 0, iter_run_ns = 0, iter_run_cnt = 0, nat_recorded = 0;
 	prog_stats(s->prog_fd, &run_ns, &run_cnt);
 	prog_stats(s->state_prog_fd, &run_ns, &run_cnt);
-	prog_stats(s->synack_prog_fd, &run_ns, &run_cnt);
+	for (int i = 0; i < s->n_rto_progs; i++)
+		prog_stats(s->rto_progs[i].fd, &run_ns, &run_cnt);
 	if (s->ct_state == CT_ATTACHED) {
 		prog_stats(s->ct_prog_fd, &run_ns, &run_cnt);
 		bpf_map_lookup_elem(s->ct_count_fd, &zero, &nat_recorded);
@@ -1013,21 +1017,20 @@ static int kernel_has_total_rto(void)
 }
 
 /*
- * Kernels without tcp_sock.total_rto: fl_synack_timeout (fentry/tcp_syn_ack_timeout) counts a server's SYN-ACK
- * timeouts, which TCPTimeouts counts and no socket callback sees. It is in flowlens.bpf.o but not loaded with the
- * other programs (SEC "?fentry"): a second copy of the object loads it alone, on the loaded object's maps, so a
- * kernel that refuses it costs nothing else. Optional: without it the agent runs on, and says so.
+ * Kernels without tcp_sock.total_rto: the RTOs that no RTO callback sees, counted by two programs of flowlens.bpf.o
+ * that are not loaded with the others (SEC "?fentry"): fl_synack_timeout (a server's SYN-ACK timeouts, which
+ * TCPTimeouts counts on the request socket) and fl_rto_adopted (the RTOs of sockets adopted at start). Each is
+ * loaded alone from a second copy of the object that uses the loaded object's maps, so a kernel that refuses one
+ * costs nothing else. Optional: without it the agent runs on, and says so.
  */
-static void load_synack(struct state *s, const char *object)
+static void load_rto_program(struct state *s, const char *object, const char *name, const char *missing)
 {
-	s->synack_prog_fd = -1;
 	struct bpf_object *obj = bpf_object__open_file(object, NULL);
 	if (!obj) {
-		fprintf(stderr, "flowlens-loader: opening %s: %s: a server's SYN-ACK timeouts are not counted as RTOs\n",
-			object, strerror(errno));
+		fprintf(stderr, "flowlens-loader: opening %s: %s: %s\n", object, strerror(errno), missing);
 		return;
 	}
-	struct bpf_program *prog = bpf_object__find_program_by_name(obj, "fl_synack_timeout");
+	struct bpf_program *prog = bpf_object__find_program_by_name(obj, name);
 	int ok = prog != NULL;
 	struct bpf_program *p;
 	bpf_object__for_each_program(p, obj)
@@ -1044,14 +1047,22 @@ static void load_synack(struct state *s, const char *object)
 	if (ok && bpf_object__load(obj) == 0)
 		link = bpf_program__attach(prog);
 	if (!link) {
-		fprintf(stderr, "flowlens-loader: fentry/tcp_syn_ack_timeout unavailable (%s): a server's SYN-ACK "
-				"timeouts are not counted as RTOs on this kernel\n", strerror(errno));
+		fprintf(stderr, "flowlens-loader: %s unavailable (%s): %s\n", name, strerror(errno), missing);
 		bpf_object__close(obj);
 		return;
 	}
-	s->synack_obj = obj;
-	s->synack_link = link;
-	s->synack_prog_fd = bpf_program__fd(prog);
+	struct rto_program *r = &s->rto_progs[s->n_rto_progs++];
+	r->obj = obj;
+	r->link = link;
+	r->fd = bpf_program__fd(prog);
+}
+
+static void load_rto_programs(struct state *s, const char *object)
+{
+	load_rto_program(s, object, "fl_synack_timeout",
+			 "a server's SYN-ACK timeouts are not counted as RTOs on this kernel");
+	load_rto_program(s, object, "fl_rto_adopted",
+			 "the RTOs of connections adopted at start are not counted on this kernel");
 }
 
 static void unload_drops(struct fail_state *f)
@@ -1067,7 +1078,6 @@ int main(int argc, char **argv)
 	const char *object = NULL, *cgroup = NULL, *ct_object = NULL;
 	int adopt = 1;
 	struct state s = { .max_flows = 16384, .max_sockets = 65536, .ct_prog_fd = -1, .ct_count_fd = -1, .nl_fd = -1,
-			 .synack_prog_fd = -1,
 			 .ct_fwd_lost_fd = -1, .fwd_lock = PTHREAD_MUTEX_INITIALIZER };
 	static const struct option opts[] = {
 		{ "object", required_argument, NULL, 'o' },
@@ -1212,7 +1222,7 @@ int main(int argc, char **argv)
 	load_drops(&s, object);
 	int total_rto = kernel_has_total_rto();
 	if (!total_rto)
-		load_synack(&s, object);
+		load_rto_programs(&s, object);
 
 	/* sock_ops registers every connection established from now on; adopt the ones established before. */
 	int netns_visited = adopt ? for_each_netns(&s, s.adopt_link, 1) : 0;
@@ -1270,8 +1280,10 @@ int main(int argc, char **argv)
 	bpf_link__destroy(s.tick_tcp_link);
 	bpf_link__destroy(s.ct_link);
 	bpf_object__close(s.ct_obj);
-	bpf_link__destroy(s.synack_link);
-	bpf_object__close(s.synack_obj);
+	for (int i = 0; i < s.n_rto_progs; i++) {
+		bpf_link__destroy(s.rto_progs[i].link);
+		bpf_object__close(s.rto_progs[i].obj);
+	}
 	unload_drops(&s.fail);
 	bpf_object__close(s.obj);
 	if (stats_fd >= 0)

@@ -297,6 +297,27 @@ for (const { name } of KERNELS) {
     assert.equal(totals(r, server(5013)).connectionsOpened, 1);
   });
 
+  test(`${name}: a connection adopted at start, through a 1.5 s blackhole: its rtos and retransmits equal each namespace's own (at least 1)`, (t) => {
+    if (!ready(t)) {
+      return;
+    }
+    const r = scenario(name, 'adoptedrto');
+    const g = truth(r, 'adoptedrto');
+    assert.deepEqual(
+      r.run.loaderStderr.filter((l) => l.includes('tcp_retransmit_timer') || l.includes('fl_rto_adopted')),
+      [],
+      'the adopted-socket RTO program loaded where the kernel lacks total_rto'
+    );
+    const cmp = assertLossCounters(t, r, 'adoptedrto', 5014);
+    assert.ok(
+      cmp.client.timeouts >= 1,
+      `the blackhole must cause a timeout (namespace counted ${cmp.client.timeouts})`
+    );
+    assert.equal(g.clientSent, 600_000);
+    assert.equal(totals(r, client(5014)).bytesSent, 600_000, 'counted from adoption');
+    assert.equal(totals(r, client(5014)).connectionsOpened, 0, 'adopted, not opened');
+  });
+
   test(`${name}: a 1.5 s blackhole mid-transfer: rtos equal TCPTimeouts (at least 1), retransmits equal RetransSegs`, (t) => {
     if (!ready(t)) {
       return;

@@ -15,8 +15,8 @@
  *                (only sock_ops can enable it); returns at once for every other socket.
  *   fl_synack_timeout  fentry/tcp_syn_ack_timeout, kernels without tcp_sock.total_rto only (loaded on its own by the
  *                loader, optional): a server's SYN-ACK timeouts, which happen before its socket exists.
- *   fl_rto_adopted  fentry/tcp_retransmit_timer, kernels without total_rto only (likewise): the RTOs of adopted
- *                sockets, which have no RTO callback. Runs once per retransmission timer expiry (rare).
+ *   fl_rto_timer fentry/tcp_retransmit_timer, kernels without total_rto only (likewise): the RTOs no callback sees
+ *                (adopted sockets', a Fast Open server's SYN-ACK). Runs once per retransmission timer expiry (rare).
  *
  * Per socket (BPF socket-local storage, freed by the kernel with the socket) we keep the flow key and, per counter,
  * the value already accounted (the baseline). A reading is accounted by raising the baseline with a
@@ -39,7 +39,8 @@
  *                     the handshake's timeouts, which happen before RTO_CB can be enabled: a client's SYN timeouts
  *                     (every retransmission before ESTABLISHED was a SYN's, sent by one timer expiry) and a
  *                     server's SYN-ACK timeouts on its request socket (fl_synack_timeout, consumed at
- *                     PASSIVE_ESTABLISHED); an adopted socket's RTOs are taken by fl_rto_adopted. See docs/agent.md.
+ *                     PASSIVE_ESTABLISHED); an adopted socket's RTOs and a Fast Open server's SYN-ACK
+ *                     timeouts by fl_rto_timer. See docs/agent.md.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -945,19 +946,14 @@ int fl_tick_tcp(struct bpf_iter__tcp *ctx)
 /*
  * Kernels without tcp_sock.total_rto (< 6.7; the loader loads this program only there): a SYN-ACK timer expiry,
  * counted by TcpExtTCPTimeouts on the request socket before the connection's socket exists. Kept by the connection
- * it will become until its PASSIVE_ESTABLISHED (handshake_timeouts). A Fast Open request already has its socket,
- * registered when the SYN arrived: counted there directly while the request still points at it.
+ * it will become until its PASSIVE_ESTABLISHED (handshake_timeouts). A Fast Open request is skipped: its socket
+ * exists already and its SYN-ACK is retransmitted by that socket's own timer (fl_rto_timer counts it).
  */
 SEC("?fentry/tcp_syn_ack_timeout")
 int BPF_PROG(fl_synack_timeout, const struct request_sock *req)
 {
-	struct sock *child = req->sk;
-	if (child) {
-		struct sock_state *st = bpf_sk_storage_get(&sock_states, child, NULL, 0);
-		if (st)
-			__sync_fetch_and_add(&st->rto_cb, 1);
+	if (BPF_CORE_READ((struct tcp_request_sock *)req, tfo_listener))
 		return 0;
-	}
 	__u32 isn = BPF_CORE_READ((struct tcp_request_sock *)req, snt_isn);
 	struct synack_key k;
 	synack_key_of(&req->__req_common, isn, &k);
@@ -977,20 +973,28 @@ int BPF_PROG(fl_synack_timeout, const struct request_sock *req)
 }
 
 /*
- * Kernels without total_rto: a socket adopted at start has no RTO callback (only sock_ops can enable one), so its
- * retransmission timer is watched here. Counted are the expiries tcp_retransmit_timer counts in TCPTimeouts
- * (6.1 to 6.6): not a Fast Open SYN-ACK's (tp->fastopen_rsk), something in flight, and not the zero-window path
- * (a peer with no window, a socket not orphaned, not in the handshake), which counts no timeout. Every other socket
- * returns after one storage lookup.
+ * Kernels without total_rto: the retransmission timer expiries of tracked sockets that no RTO callback sees.
+ *  - A Fast Open server socket before the handshake's last ACK: its timer retransmits the SYN-ACK
+ *    (tcp_fastopen_synack_timer, which counts TCPTimeouts and returns before the RTO callback).
+ *  - A socket adopted at start: it has no RTO callback (only sock_ops can enable one). Counted are the expiries
+ *    tcp_retransmit_timer counts in TCPTimeouts (6.1 to 6.6): something in flight, and not the zero-window path
+ *    (a peer with no window, a socket not orphaned, not in the handshake), which counts no timeout.
+ * Every other socket returns after one storage lookup.
  */
 SEC("?fentry/tcp_retransmit_timer")
-int BPF_PROG(fl_rto_adopted, struct sock *sk)
+int BPF_PROG(fl_rto_timer, struct sock *sk)
 {
 	struct sock_state *st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
-	if (!st || !st->adopted)
+	if (!st)
 		return 0;
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
-	if (!tp || tp->fastopen_rsk || !tp->packets_out)
+	if (!tp)
+		return 0;
+	if (tp->fastopen_rsk) {
+		__sync_fetch_and_add(&st->rto_cb, 1);
+		return 0;
+	}
+	if (!st->adopted || !tp->packets_out)
 		return 0;
 	__u8 state = sk->__sk_common.skc_state;
 	int dead = sk->__sk_common.skc_flags & 1; /* SOCK_DEAD */

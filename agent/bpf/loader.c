@@ -1019,7 +1019,8 @@ static int kernel_has_total_rto(void)
 /*
  * Kernels without tcp_sock.total_rto: the RTOs that no RTO callback sees, counted by two programs of flowlens.bpf.o
  * that are not loaded with the others (SEC "?fentry"): fl_synack_timeout (a server's SYN-ACK timeouts, which
- * TCPTimeouts counts on the request socket) and fl_rto_adopted (the RTOs of sockets adopted at start). Each is
+ * TCPTimeouts counts on the request socket) and fl_rto_timer (the RTOs of sockets adopted at start, and a Fast Open
+ * server's SYN-ACK timeouts). Each is
  * loaded alone from a second copy of the object that uses the loaded object's maps, so a kernel that refuses one
  * costs nothing else. Optional: without it the agent runs on, and says so.
  */
@@ -1061,8 +1062,9 @@ static void load_rto_programs(struct state *s, const char *object)
 {
 	load_rto_program(s, object, "fl_synack_timeout",
 			 "a server's SYN-ACK timeouts are not counted as RTOs on this kernel");
-	load_rto_program(s, object, "fl_rto_adopted",
-			 "the RTOs of connections adopted at start are not counted on this kernel");
+	load_rto_program(s, object, "fl_rto_timer",
+			 "the RTOs of connections adopted at start and Fast Open SYN-ACK timeouts are not counted on this "
+			 "kernel");
 }
 
 static void unload_drops(struct fail_state *f)

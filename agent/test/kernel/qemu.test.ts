@@ -297,6 +297,20 @@ for (const { name } of KERNELS) {
     assert.equal(totals(r, server(5013)).connectionsOpened, 1);
   });
 
+  test(`${name}: a Fast Open connection's last handshake ACK lost: the server socket's SYN-ACK timeout counted (rtos and retransmits equal each namespace's own, at least 1)`, (t) => {
+    if (!ready(t)) {
+      return;
+    }
+    const r = scenario(name, 'tfosynack');
+    const g = truth(r, 'tfosynack');
+    const passive = counterDelta(r.run.counters.tfosynack!.server, 'TcpExt', 'TCPFastOpenPassive');
+    assert.ok(passive >= 1, `Fast Open was not used (TCPFastOpenPassive ${passive})`);
+    const cmp = assertLossCounters(t, r, 'tfosynack', 5015);
+    assert.ok(cmp.server.timeouts >= 1, `the SYN-ACK must time out (namespace counted ${cmp.server.timeouts})`);
+    assert.equal(totals(r, client(5015)).bytesSent, g.clientSent);
+    assert.equal(totals(r, server(5015)).bytesReceived, g.serverReceived);
+  });
+
   test(`${name}: a connection adopted at start, through a 1.5 s blackhole: its rtos and retransmits equal each namespace's own (at least 1)`, (t) => {
     if (!ready(t)) {
       return;

@@ -2,7 +2,7 @@
  * Boots one kernel N times with the loss scenarios and counts the boots in which the agent's retransmits and rtos
  * equal each namespace's own counters at both ends (lossComparison, the check of agent/test/kernel/qemu.test.ts).
  * For a rare disagreement (the 3% loss scenario meets a lost SYN about once in 30 runs):
- *   node --import tsx agent/test/qemu/repeat.ts 6.1 10 [loss,synloss,synacktimeout,adoptedrto]
+ *   node --import tsx agent/test/qemu/repeat.ts 6.1 10 [loss,synloss,synacktimeout,adoptedrto,tfosynack]
  * Prints one line per boot, then one JSON line: { kernel, boots, pass: { scenario: boots in agreement } }.
  */
 import type { KernelFlow } from '../../src/bpf/protocol.js';
@@ -10,7 +10,13 @@ import { KERNELS, bootReachingInit, buildInitramfs, fetchKernel, serialLog } fro
 import { lossComparison, parseVmOutput } from './vm-output.js';
 
 /** The server port of each loss scenario (scenarios.c). */
-const PORTS: Record<string, number> = { loss: 5005, synloss: 5012, synacktimeout: 5013, adoptedrto: 5014 };
+const PORTS: Record<string, number> = {
+  loss: 5005,
+  synloss: 5012,
+  synacktimeout: 5013,
+  adoptedrto: 5014,
+  tfosynack: 5015,
+};
 
 const name = process.argv[2] ?? '6.1';
 const boots = Number(process.argv[3] ?? '10');

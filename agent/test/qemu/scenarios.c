@@ -776,6 +776,33 @@ static int synacktimeout(void)
 }
 
 /*
+ * tfosynack: a Fast Open connection whose handshake's last ACK is lost. The server's socket exists from the SYN
+ * (its data is accepted at once, and the server accepts it before the handshake ends), so its own timer retransmits
+ * the SYN-ACK, and TCPTimeouts counts that, as on the request socket. A first connection (tfocookie) fetches the
+ * cookie; then everything after the Fast Open SYN (which carries 1000 bytes) is dropped for 1.2 s.
+ */
+static int tfosynack(void)
+{
+	const char *name = "tfosynack";
+	set_sysctl(client_ns, "/proc/sys/net/ipv4/tcp_fastopen", "3");
+	set_sysctl(server_ns, "/proc/sys/net/ipv4/tcp_fastopen", "3");
+	if (!lossy_in) {
+		out("error %s the loss injector is not running", name);
+		return -1;
+	}
+	/* the client caches the cookie per server address: another port keeps this connection out of the flows below */
+	if (exchange("tfocookie", AF_INET, 5016, 1, 3000, 0, 500, 1))
+		return -1;
+	if (lossy_command("syn 0 1200")) {
+		out("error %s the loss injector did not take the command", name);
+		return -1;
+	}
+	int rc = exchange(name, AF_INET, 5015, 1, 3000, 0, 500, 1);
+	lossy_command("syn 0 0");
+	return rc;
+}
+
+/*
  * adoptedrto: a connection established before the loader started (adopted, so no RTO callback on kernels without
  * total_rto) carries a paced 600,000-byte upload through a 1.5 s blackhole 300 ms after the scenario starts.
  * adopted_open() opens it before the loader; adoptedrto() runs with the others.
@@ -1001,6 +1028,7 @@ int main(int argc, char **argv)
 	run("adoptedrto", adoptedrto);
 	run("short", shortconns);
 	run("tfo", fastopen);
+	run("tfosynack", tfosynack);
 	run("dnat", dnat);
 	run("ipvs", ipvs);
 	collect("final", "end");

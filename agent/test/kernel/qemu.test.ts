@@ -285,7 +285,7 @@ for (const { name } of KERNELS) {
     const r = scenario(name, 'synacktimeout');
     const g = truth(r, 'synacktimeout');
     assert.deepEqual(
-      r.run.loaderStderr.filter((l) => l.includes('tcp_syn_ack_timeout')),
+      r.run.loaderStderr.filter((l) => l.includes('fl_synack_timeout')),
       [],
       'the SYN-ACK timeout program loaded where the kernel lacks total_rto'
     );
@@ -303,6 +303,11 @@ for (const { name } of KERNELS) {
     }
     const r = scenario(name, 'tfosynack');
     const g = truth(r, 'tfosynack');
+    assert.deepEqual(
+      r.run.loaderStderr.filter((l) => l.includes('fl_rto_timer')),
+      [],
+      'the retransmit timer program loaded where the kernel lacks total_rto'
+    );
     const passive = counterDelta(r.run.counters.tfosynack!.server, 'TcpExt', 'TCPFastOpenPassive');
     assert.ok(passive >= 1, `Fast Open was not used (TCPFastOpenPassive ${passive})`);
     const cmp = assertLossCounters(t, r, 'tfosynack', 5015);
@@ -318,7 +323,7 @@ for (const { name } of KERNELS) {
     const r = scenario(name, 'adoptedrto');
     const g = truth(r, 'adoptedrto');
     assert.deepEqual(
-      r.run.loaderStderr.filter((l) => l.includes('tcp_retransmit_timer') || l.includes('fl_rto_adopted')),
+      r.run.loaderStderr.filter((l) => l.includes('fl_rto_timer')),
       [],
       'the adopted-socket RTO program loaded where the kernel lacks total_rto'
     );

@@ -783,7 +783,8 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 	}
 	case BPF_SOCK_OPS_RTO_CB:
 		st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
-		if (st)
+		/* an adopted socket's RTOs are fl_rto_timer's, also when an earlier agent left this callback on */
+		if (st && !st->adopted)
 			__sync_fetch_and_add(&st->rto_cb, 1);
 		return 1;
 	case BPF_SOCK_OPS_STATE_CB: {

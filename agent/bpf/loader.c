@@ -15,6 +15,8 @@
  *     one netlink message per new connection, nothing per packet,
  *   - loads drops.bpf.o beside it with its maps (kfree_skb drops by the kernel's reason, tcp resets; optional: what
  *     the kernel refuses is left out and the failstats line says so), naming drop reasons from the kernel's BTF,
+ *   - on kernels without tcp_sock.total_rto (< 6.7), loads the two RTO programs of flowlens.bpf.o that no callback
+ *     replaces (fl_synack_timeout, fl_rto_timer; optional, stderr says what is refused),
  *   - on `collect`: runs the tick iterator over the socket storage (every tracked socket's counters into the
  *     current flow table), flips the flow table epoch, waits for running programs (an RCU grace period, obtained
  *     by updating a map-in-map), drains the previous table and its overflow table and prints one line per flow,

@@ -14,6 +14,10 @@
  *                Only the scope's sockets and listeners (scope.bpf.h): iter/tcp sees every node of the kernel.
  *   fl_state     tp_btf/inet_sock_set_state: final numbers at close for adopted sockets, which have no STATE_CB
  *                (only sock_ops can enable it); returns at once for every other socket.
+ *   fl_synack_timeout  fentry/tcp_syn_ack_timeout, kernels without tcp_sock.total_rto only (loaded on its own by the
+ *                loader, optional): a server's SYN-ACK timeouts, which happen before its socket exists.
+ *   fl_rto_timer fentry/tcp_retransmit_timer, kernels without total_rto only (likewise): the RTOs no callback sees
+ *                (adopted sockets', a Fast Open server's SYN-ACK). Runs once per retransmission timer expiry (rare).
  *
  * Per socket (BPF socket-local storage, freed by the kernel with the socket) we keep the flow key and, per counter,
  * the value already accounted (the baseline). A reading is accounted by raising the baseline with a
@@ -32,7 +36,12 @@
  *  - bytes received = bytes_received (baseline 0 for a connection we saw open: Fast Open data in the SYN counts)
  *                     minus one once the peer's FIN was taken in order (SOCK_DONE).
  *  - retransmits    = total_retrans (same increments as TcpRetransSegs, SYN / SYN-ACK retransmits included).
- *  - rtos           = total_rto (kernel >= 6.7, same event as TcpExtTCPTimeouts), else RTO callbacks counted.
+ *  - rtos           = total_rto (kernel >= 6.7, same event as TcpExtTCPTimeouts), else RTO callbacks counted, plus
+ *                     the handshake's timeouts, which happen before RTO_CB can be enabled: a client's SYN timeouts
+ *                     (every retransmission before ESTABLISHED was a SYN's, sent by one timer expiry) and a
+ *                     server's SYN-ACK timeouts on its request socket (fl_synack_timeout, consumed at
+ *                     PASSIVE_ESTABLISHED); an adopted socket's RTOs and a Fast Open server's SYN-ACK
+ *                     timeouts by fl_rto_timer. See docs/agent.md.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -51,6 +60,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define IPPROTO_TCP 6
 #define TCPS_ESTABLISHED 1
 #define TCPS_SYN_SENT 2
+#define TCPS_SYN_RECV 3
 #define TCPS_FIN_WAIT1 4
 #define TCPS_FIN_WAIT2 5
 #define TCPS_TIME_WAIT 6
@@ -209,6 +219,28 @@ struct {
 	__type(key, __u16);
 	__type(value, __u8);
 } listeners SEC(".maps");
+
+/*
+ * Kernels without total_rto: SYN-ACK timeouts of request sockets (fl_synack_timeout), by the connection they will
+ * become, until its PASSIVE_ESTABLISHED takes them. Our SYN-ACK's sequence number is in the key, so a request that
+ * never completed (its entry ages out of the LRU) is never taken by a later connection on the same addresses.
+ */
+struct synack_key {
+	__u32 netns;
+	__u32 isn;        /* our SYN-ACK's sequence number */
+	__u32 local[4];   /* IPv4 (also an IPv4 connection on an IPv6 socket) in [0] */
+	__u32 remote[4];
+	__u16 local_port; /* host order */
+	__u16 remote_port;
+	__u32 family;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct synack_key);
+	__type(value, __u32);
+} synack_timeouts SEC(".maps");
 
 /* Global counters (index: enum fl_counter). */
 struct {
@@ -580,6 +612,49 @@ static __always_inline void close_socket(struct tcp_sock *tp, struct sock_state 
 	counter_add(FL_SOCKETS_TRACKED, -1);
 }
 
+/* The synack_timeouts key of a request socket or of the connection it became (both are a struct sock_common). */
+static __always_inline void synack_key_of(const struct sock_common *skc, __u32 isn, struct synack_key *k)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->netns = skc->skc_net.net->ns.inum;
+	k->isn = isn;
+	k->local_port = skc->skc_num;
+	k->remote_port = bpf_ntohs(skc->skc_dport);
+	const __u32 *r6 = skc->skc_v6_daddr.in6_u.u6_addr32;
+	/* an IPv4 connection accepted by an IPv6 listener: an IPv4 request, an IPv6 child with mapped addresses */
+	if (skc->skc_family == AF_INET6 && !(r6[0] == 0 && r6[1] == 0 && r6[2] == bpf_htonl(0xffff))) {
+		k->family = AF_INET6;
+		__builtin_memcpy(k->local, skc->skc_v6_rcv_saddr.in6_u.u6_addr32, 16);
+		__builtin_memcpy(k->remote, r6, 16);
+	} else {
+		k->family = AF_INET;
+		k->local[0] = skc->skc_rcv_saddr;
+		k->remote[0] = skc->skc_daddr;
+	}
+}
+
+/*
+ * Kernels without total_rto count RTOs with RTO_CB, which only an established socket can enable: the handshake's
+ * timeouts (TCPTimeouts counts them) are taken here, once, at registration. A client's retransmissions so far were
+ * its SYN's, each sent by one timer expiry; a server's SYN-ACK timeouts were counted on its request socket by
+ * fl_synack_timeout. (Kernels with total_rto start it with the same: SYN timeouts, and req->num_timeout.)
+ */
+static __always_inline void handshake_timeouts(struct tcp_sock *tp, struct sock_state *st, __u8 dir)
+{
+	if (dir == FL_DIR_CLIENT) {
+		st->rto_cb = tp->total_retrans;
+		return;
+	}
+	/* the child starts with snd_una one past our SYN-ACK's sequence number and has sent nothing yet */
+	struct synack_key k;
+	synack_key_of(&tp->inet_conn.icsk_inet.sk.__sk_common, tp->snd_una - 1, &k);
+	__u32 *n = bpf_map_lookup_elem(&synack_timeouts, &k);
+	if (n) {
+		st->rto_cb = *n;
+		bpf_map_delete_elem(&synack_timeouts, &k);
+	}
+}
+
 /* Socket storage for a socket, or NULL when the socket cap is reached. */
 static __always_inline struct sock_state *new_state(void *sk)
 {
@@ -696,8 +771,10 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 		if (dir == FL_DIR_CLIENT)
 			st->base[B_SENT] = 1;
 		__u32 flags = BPF_SOCK_OPS_STATE_CB_FLAG;
-		if (!bpf_core_field_exists(tp->total_rto))
+		if (!bpf_core_field_exists(tp->total_rto)) {
 			flags |= BPF_SOCK_OPS_RTO_CB_FLAG;
+			handshake_timeouts(tp, st, dir);
+		}
 		bpf_sock_ops_cb_flags_set(ctx, ctx->bpf_sock_ops_cb_flags | flags);
 		if (translated) {
 			__sync_lock_test_and_set(&st->nat_pending, NAT_DONE);
@@ -710,7 +787,8 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 	}
 	case BPF_SOCK_OPS_RTO_CB:
 		st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
-		if (st)
+		/* an adopted socket's RTOs are fl_rto_timer's, also when an earlier agent left this callback on */
+		if (st && !st->adopted)
 			__sync_fetch_and_add(&st->rto_cb, 1);
 		return 1;
 	case BPF_SOCK_OPS_STATE_CB: {
@@ -868,5 +946,66 @@ int fl_tick_tcp(struct bpf_iter__tcp *ctx)
 	if (!st || st->closed)
 		return 0;
 	flush(tp, st, F_TICK);
+	return 0;
+}
+
+/*
+ * Kernels without tcp_sock.total_rto (< 6.7; the loader loads this program only there): a SYN-ACK timer expiry,
+ * counted by TcpExtTCPTimeouts on the request socket before the connection's socket exists. Kept by the connection
+ * it will become until its PASSIVE_ESTABLISHED (handshake_timeouts). A Fast Open request is skipped: its socket
+ * exists already and its SYN-ACK is retransmitted by that socket's own timer (fl_rto_timer counts it).
+ */
+SEC("?fentry/tcp_syn_ack_timeout")
+int BPF_PROG(fl_synack_timeout, const struct request_sock *req)
+{
+	if (BPF_CORE_READ((struct tcp_request_sock *)req, tfo_listener))
+		return 0;
+	__u32 isn = BPF_CORE_READ((struct tcp_request_sock *)req, snt_isn);
+	struct synack_key k;
+	synack_key_of(&req->__req_common, isn, &k);
+	__u32 *n = bpf_map_lookup_elem(&synack_timeouts, &k);
+	if (n) {
+		__sync_fetch_and_add(n, 1);
+		return 0;
+	}
+	__u32 one = 1;
+	if (bpf_map_update_elem(&synack_timeouts, &k, &one, BPF_NOEXIST)) {
+		/* created meanwhile on another CPU */
+		n = bpf_map_lookup_elem(&synack_timeouts, &k);
+		if (n)
+			__sync_fetch_and_add(n, 1);
+	}
+	return 0;
+}
+
+/*
+ * Kernels without total_rto: the retransmission timer expiries of tracked sockets that no RTO callback sees.
+ *  - A Fast Open server socket before the handshake's last ACK: its timer retransmits the SYN-ACK
+ *    (tcp_fastopen_synack_timer, which counts TCPTimeouts and returns before the RTO callback).
+ *  - A socket adopted at start: it has no RTO callback (only sock_ops can enable one). Counted are the expiries
+ *    tcp_retransmit_timer counts in TCPTimeouts (6.1 to 6.6): something in flight, and not the zero-window path
+ *    (a peer with no window, a socket not orphaned, not in the handshake), which counts no timeout.
+ * Every other socket returns after one storage lookup.
+ */
+SEC("?fentry/tcp_retransmit_timer")
+int BPF_PROG(fl_rto_timer, struct sock *sk)
+{
+	struct sock_state *st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
+	if (!st)
+		return 0;
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return 0;
+	if (tp->fastopen_rsk) {
+		__sync_fetch_and_add(&st->rto_cb, 1);
+		return 0;
+	}
+	if (!st->adopted || !tp->packets_out)
+		return 0;
+	__u8 state = sk->__sk_common.skc_state;
+	int dead = sk->__sk_common.skc_flags & 1; /* SOCK_DEAD */
+	if (!tp->snd_wnd && !dead && state != TCPS_SYN_SENT && state != TCPS_SYN_RECV)
+		return 0;
+	__sync_fetch_and_add(&st->rto_cb, 1);
 	return 0;
 }

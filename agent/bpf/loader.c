@@ -17,6 +17,8 @@
  *     one netlink message per new connection, nothing per packet,
  *   - loads drops.bpf.o beside it with its maps (kfree_skb drops by the kernel's reason, tcp resets; optional: what
  *     the kernel refuses is left out and the failstats line says so), naming drop reasons from the kernel's BTF,
+ *   - on kernels without tcp_sock.total_rto (< 6.7), loads the two RTO programs of flowlens.bpf.o that no callback
+ *     replaces (fl_synack_timeout, fl_rto_timer; optional, stderr says what is refused),
  *   - on `collect`: runs the tick iterator over the socket storage (every tracked socket's counters into the
  *     current flow table), flips the flow table epoch, waits for running programs (an RCU grace period, obtained
  *     by updating a map-in-map), drains the previous table and its overflow table and prints one line per flow,
@@ -143,6 +145,12 @@ struct state {
 	struct bpf_link *tick_link;  /* iter/bpf_sk_storage_map */
 	struct bpf_link *adopt_link; /* iter/tcp */
 	struct bpf_link *tick_tcp_link; /* iter/tcp tick, when the kernel refuses map iterators */
+	struct rto_program {
+		struct bpf_object *obj;
+		struct bpf_link *link;
+		int fd;
+	} rto_progs[2]; /* kernels without tcp_sock.total_rto (load_rto_programs) */
+	int n_rto_progs;
 	int tick_mode;               /* TICK_STORAGE or TICK_TCP */
 	struct bpf_object *ct_obj;
 	struct bpf_link *ct_link;
@@ -637,6 +645,8 @@ static void collect(struct state *s)
 	__u64 run_ns = 0, run_cnt = 0, iter_run_ns = 0, iter_run_cnt = 0, nat_recorded = 0;
 	prog_stats(s->prog_fd, &run_ns, &run_cnt);
 	prog_stats(s->state_prog_fd, &run_ns, &run_cnt);
+	for (int i = 0; i < s->n_rto_progs; i++)
+		prog_stats(s->rto_progs[i].fd, &run_ns, &run_cnt);
 	if (s->ct_state == CT_ATTACHED) {
 		prog_stats(s->ct_prog_fd, &run_ns, &run_cnt);
 		bpf_map_lookup_elem(s->ct_count_fd, &zero, &nat_recorded);
@@ -1073,6 +1083,76 @@ static void load_drops(struct state *s, const char *object)
 				"counted at close from the socket's error, resets sent are not counted\n", strerror(last_err));
 }
 
+/* Linux 6.7 added tcp_sock.total_rto; older kernels count RTOs with callbacks (flowlens.bpf.c, read_counters). */
+static int kernel_has_total_rto(void)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	int total_rto = 0;
+	if (!vmlinux)
+		return 0;
+	int id = btf__find_by_name_kind(vmlinux, "tcp_sock", BTF_KIND_STRUCT);
+	if (id > 0) {
+		const struct btf_type *t = btf__type_by_id(vmlinux, id);
+		const struct btf_member *m = btf_members(t);
+		for (int i = 0; i < btf_vlen(t); i++, m++)
+			if (strcmp(btf__name_by_offset(vmlinux, m->name_off), "total_rto") == 0)
+				total_rto = 1;
+	}
+	btf__free(vmlinux);
+	return total_rto;
+}
+
+/*
+ * Kernels without tcp_sock.total_rto: the RTOs that no RTO callback sees, counted by two programs of flowlens.bpf.o
+ * that are not loaded with the others (SEC "?fentry"): fl_synack_timeout (a server's SYN-ACK timeouts, which
+ * TCPTimeouts counts on the request socket) and fl_rto_timer (the RTOs of sockets adopted at start, and a Fast Open
+ * server's SYN-ACK timeouts). Each is
+ * loaded alone from a second copy of the object that uses the loaded object's maps, so a kernel that refuses one
+ * costs nothing else. Optional: without it the agent runs on, and says so.
+ */
+static void load_rto_program(struct state *s, const char *object, const char *name, const char *missing)
+{
+	struct bpf_object *obj = bpf_object__open_file(object, NULL);
+	if (!obj) {
+		fprintf(stderr, "flowlens-loader: opening %s: %s: %s\n", object, strerror(errno), missing);
+		return;
+	}
+	struct bpf_program *prog = bpf_object__find_program_by_name(obj, name);
+	int ok = prog != NULL;
+	struct bpf_program *p;
+	bpf_object__for_each_program(p, obj)
+		if (ok && bpf_program__set_autoload(p, p == prog))
+			ok = 0;
+	struct bpf_map *m;
+	bpf_object__for_each_map(m, obj)
+	{
+		struct bpf_map *own = ok ? bpf_object__find_map_by_name(s->obj, bpf_map__name(m)) : NULL;
+		if (!own || bpf_map__reuse_fd(m, bpf_map__fd(own)))
+			ok = 0;
+	}
+	struct bpf_link *link = NULL;
+	if (ok && bpf_object__load(obj) == 0)
+		link = bpf_program__attach(prog);
+	if (!link) {
+		fprintf(stderr, "flowlens-loader: %s unavailable (%s): %s\n", name, strerror(errno), missing);
+		bpf_object__close(obj);
+		return;
+	}
+	struct rto_program *r = &s->rto_progs[s->n_rto_progs++];
+	r->obj = obj;
+	r->link = link;
+	r->fd = bpf_program__fd(prog);
+}
+
+static void load_rto_programs(struct state *s, const char *object)
+{
+	load_rto_program(s, object, "fl_synack_timeout",
+			 "a server's SYN-ACK timeouts are not counted as RTOs on this kernel");
+	load_rto_program(s, object, "fl_rto_timer",
+			 "the RTOs of connections adopted at start and Fast Open SYN-ACK timeouts are not counted on this "
+			 "kernel");
+}
+
 static void unload_drops(struct fail_state *f)
 {
 	bpf_link__destroy(f->drop_link);
@@ -1229,6 +1309,9 @@ int main(int argc, char **argv)
 		fail("attaching sock_ops to %s: %s", cgroup, strerror(errno));
 	close(cg_fd);
 	load_drops(&s, object);
+	int total_rto = kernel_has_total_rto();
+	if (!total_rto)
+		load_rto_programs(&s, object);
 
 	/* sock_ops registers every connection established from now on; adopt the ones established before. */
 	int netns_visited = adopt ? for_each_netns(&s, s.adopt_link, 1) : 0;
@@ -1246,19 +1329,6 @@ int main(int argc, char **argv)
 	struct bpf_link_info linfo = {};
 	__u32 llen = sizeof(linfo);
 	bpf_obj_get_info_by_fd(bpf_link__fd(s.link), &linfo, &llen);
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	int total_rto = 0;
-	if (vmlinux) {
-		int id = btf__find_by_name_kind(vmlinux, "tcp_sock", BTF_KIND_STRUCT);
-		if (id > 0) {
-			const struct btf_type *t = btf__type_by_id(vmlinux, id);
-			const struct btf_member *m = btf_members(t);
-			for (int i = 0; i < btf_vlen(t); i++, m++)
-				if (strcmp(btf__name_by_offset(vmlinux, m->name_off), "total_rto") == 0)
-					total_rto = 1;
-		}
-		btf__free(vmlinux);
-	}
 	/* Loading parsed the objects' BTF and the kernel's (~15 MB of heap, freed but kept by malloc): give it back,
 	 * the loader lives as long as the agent (bench:agent: RSS 15.5 -> 4.3 MB). */
 	malloc_trim(0);
@@ -1299,6 +1369,10 @@ int main(int argc, char **argv)
 	bpf_link__destroy(s.tick_tcp_link);
 	bpf_link__destroy(s.ct_link);
 	bpf_object__close(s.ct_obj);
+	for (int i = 0; i < s.n_rto_progs; i++) {
+		bpf_link__destroy(s.rto_progs[i].link);
+		bpf_object__close(s.rto_progs[i].obj);
+	}
 	unload_drops(&s.fail);
 	bpf_object__close(s.obj);
 	if (stats_fd >= 0)

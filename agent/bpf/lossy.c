@@ -3,7 +3,9 @@
  * flowlens-lossy: test helper that attaches lossy.bpf.o to the clsact ingress hook of one interface (run it
  * inside the interface's network namespace) and lets the test steer it over stdin:
  *   set <dropShare 0..1> <blackhole 0|1>   ->  ok
- *   stats                                  ->  lossy <tcpPacketsSeen> <dropped>
+ *   syn <dropSyns> <holdMs>                ->  ok   drop the next dropSyns SYNs; once a SYN passes, drop every
+ *                                                   other TCP packet for holdMs (0: off; both one shot)
+ *   stats                                  ->  lossy <tcpPacketsSeen> <dropped> <synsDropped> <heldDropped>
  * stdin EOF, SIGTERM or SIGINT: detach the filter and exit 0.
  */
 #include <errno.h>
@@ -18,12 +20,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-struct lossy_config {
-	__u32 drop_threshold;
-	__u32 blackhole;
-	__u64 dropped;
-	__u64 seen;
-};
+#include "lossy.h"
 
 static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig)
@@ -92,8 +89,22 @@ int main(int argc, char **argv)
 				else
 					printf("ok\n");
 			}
+		} else if (strncmp(line, "syn ", 4) == 0) {
+			unsigned syns = 0, hold_ms = 0;
+			if (sscanf(line + 4, "%u %u", &syns, &hold_ms) != 2) {
+				printf("error bad syn\n");
+			} else {
+				cfg.drop_syns = syns;
+				cfg.hold_ms = hold_ms;
+				cfg.hold_until_ns = 0;
+				if (bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY))
+					printf("error update: %s\n", strerror(errno));
+				else
+					printf("ok\n");
+			}
 		} else if (strncmp(line, "stats", 5) == 0) {
-			printf("lossy %llu %llu\n", (unsigned long long)cfg.seen, (unsigned long long)cfg.dropped);
+			printf("lossy %llu %llu %llu %llu\n", (unsigned long long)cfg.seen, (unsigned long long)cfg.dropped,
+			       (unsigned long long)cfg.syns_dropped, (unsigned long long)cfg.held);
 		} else {
 			printf("error unknown command\n");
 		}

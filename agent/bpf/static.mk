@@ -13,7 +13,7 @@ build/static/flowlens-loader: loader.c flowlens.h nat_rule.h ctnetlink.h
 	@mkdir -p build/static
 	$(CC) $(CFLAGS) $(LIBBPF_CFLAGS) -static $< -o $@ $(STATIC_LIBS) -pthread
 
-build/static/flowlens-lossy: lossy.c
+build/static/flowlens-lossy: lossy.c lossy.h
 	@mkdir -p build/static
 	$(CC) $(CFLAGS) $(LIBBPF_CFLAGS) -static $< -o $@ $(STATIC_LIBS)
 

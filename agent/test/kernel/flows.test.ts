@@ -1,6 +1,8 @@
 /**
  * Exact per-flow numbers from the real kernel: test hosts in network namespaces, loss injected at the receiver's
  * ingress by a tc BPF program, ground truth from the traffic generator and each namespace's own TCP counters.
+ * Two cases lose part of the handshake (the client's SYN; everything after the SYN for 1.2 s, so the server's
+ * SYN-ACK timer fires): their timeouts count as RTOs like the kernel's TCPTimeouts.
  * One agent watches all cases, which run side by side.
  */
 import assert from 'node:assert/strict';
@@ -41,7 +43,7 @@ interface CaseResult {
   client: Record<string, number>;
 }
 
-let cases: Record<'lossy' | 'clean' | 'blackhole' | 'short', CaseResult> | null = null;
+let cases: Record<'lossy' | 'clean' | 'blackhole' | 'short' | 'synloss' | 'synack', CaseResult> | null = null;
 let serverDelta: TcpCounters | null = null;
 
 function clientFlow(c: CaseResult) {
@@ -62,8 +64,10 @@ before(async () => {
   if (kernelPrerequisiteProblem() !== null || !bpfArtifactPaths().every((p) => existsSync(p))) {
     return;
   }
-  star = await createStar(4);
-  const [lossy, clean, blackhole, short] = star.clients as [
+  star = await createStar(6);
+  const [lossy, clean, blackhole, short, synloss, synack] = star.clients as [
+    (typeof star.clients)[0],
+    (typeof star.clients)[0],
     (typeof star.clients)[0],
     (typeof star.clients)[0],
     (typeof star.clients)[0],
@@ -75,6 +79,12 @@ before(async () => {
   await lossInj.set(0.03);
   const holeInj = await LossInjector.attach(star.server, blackhole.serverDev);
   injectors.push(holeInj);
+  const synInj = await LossInjector.attach(star.server, synloss.serverDev);
+  injectors.push(synInj);
+  await synInj.syn(1);
+  const synackInj = await LossInjector.attach(star.server, synack.serverDev);
+  injectors.push(synackInj);
+  await synackInj.syn(0, 1200);
 
   agent = await startAgent(['--collect-interval', '1', '--report-interval', '1']);
 
@@ -94,7 +104,7 @@ before(async () => {
     const a = await readTcpCounters(link.ns);
     return { ns: link.ns, clientIp: link.clientIp, serverIp: link.serverIp, before: b, after: a, client };
   };
-  const [rLossy, rClean, rHole, rShort] = await Promise.all([
+  const [rLossy, rClean, rHole, rShort, rSynloss, rSynack] = await Promise.all([
     run(lossy, ['upload', '--bytes', String(MB8)]),
     run(clean, ['upload', '--bytes', String(MB8)]),
     run(blackhole, ['upload', '--bytes', '3000000', '--chunk', '50000', '--pace-ms', '20'], async () => {
@@ -104,12 +114,14 @@ before(async () => {
       await holeInj.set(0, false);
     }),
     run(short, ['short', '--count', '50', '--bytes', '1000']),
+    run(synloss, ['upload', '--bytes', '200000']),
+    run(synack, ['upload', '--bytes', '200000']),
   ]);
   await new Promise((r) => setTimeout(r, 300));
   serverDelta = diffCounters(await readTcpCounters(star.server), srvBefore);
   const code = await agent.stop('SIGTERM');
   assert.equal(code, 0, `agent exit code\n${agent.stderr()}`);
-  cases = { lossy: rLossy, clean: rClean, blackhole: rHole, short: rShort };
+  cases = { lossy: rLossy, clean: rClean, blackhole: rHole, short: rShort, synloss: rSynloss, synack: rSynack };
 });
 
 function need<T>(v: T | null): T {
@@ -200,6 +212,47 @@ test('50 short connections: connectionsOpened 50 and their exact bytes', (t) => 
   assert.equal(sf.bytesReceived, expectedSent);
   assert.equal(sf.bytesSent, 50 * REPLY);
   assert.equal(cf.retransmits, diffCounters(c.after, c.before).retransSegs);
+});
+
+test("the client's first SYN lost: its timeout and retransmit counted, equal to the client namespace's (at least 1)", (t) => {
+  if (!ready(t)) {
+    return;
+  }
+  const c = need(cases).synloss;
+  const reports = need(agent).reports;
+  const cf = need(sumFlows(reports, clientFlow(c)));
+  const sf = need(sumFlows(reports, serverFlow(c)));
+  const nsDelta = diffCounters(c.after, c.before);
+  t.diagnostic(
+    `synloss: agent rtos ${cf.rtos} retransmits ${cf.retransmits}, namespace ${nsDelta.timeouts} / ${nsDelta.retransSegs}`
+  );
+  assert.ok(nsDelta.timeouts >= 1, `the lost SYN must time out (namespace counted ${nsDelta.timeouts})`);
+  assert.equal(cf.rtos, nsDelta.timeouts);
+  assert.equal(cf.retransmits, nsDelta.retransSegs);
+  assert.equal(cf.bytesSent, 200_000);
+  assert.equal(sf.bytesReceived, 200_000);
+});
+
+test("the handshake's last ACK lost: the server's SYN-ACK timeout counted on its flow, the client's RTOs equal its namespace's", (t) => {
+  if (!ready(t)) {
+    return;
+  }
+  const c = need(cases).synack;
+  const reports = need(agent).reports;
+  const cf = need(sumFlows(reports, clientFlow(c)));
+  const sf = need(sumFlows(reports, serverFlow(c)));
+  const nsDelta = diffCounters(c.after, c.before);
+  t.diagnostic(
+    `synack: server flow rtos ${sf.rtos} retransmits ${sf.retransmits}; client agent ${cf.rtos} / ${cf.retransmits}, ` +
+      `namespace ${nsDelta.timeouts} / ${nsDelta.retransSegs}`
+  );
+  // the server namespace is shared by every case: its total is checked below, with every server flow
+  assert.ok(sf.rtos >= 1, `the SYN-ACK timer must fire and count (server flow rtos ${sf.rtos})`);
+  assert.ok(sf.retransmits >= 1, `the SYN-ACK must be retransmitted (server flow retransmits ${sf.retransmits})`);
+  assert.equal(cf.rtos, nsDelta.timeouts);
+  assert.equal(cf.retransmits, nsDelta.retransSegs);
+  assert.equal(cf.bytesSent, 200_000);
+  assert.equal(sf.bytesReceived, 200_000);
 });
 
 test("the server's flows together retransmit exactly what the server namespace counted", (t) => {

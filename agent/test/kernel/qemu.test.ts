@@ -33,10 +33,12 @@ import {
 import {
   collectsThrough,
   counterDelta,
+  lossComparison,
   parseVmOutput,
   sumCollects,
   tcpDelta,
   type FlowTotals,
+  type LossComparison,
   type VmRun,
 } from '../qemu/vm-output.js';
 
@@ -140,6 +142,24 @@ function truth(r: VmResult, s: string): Record<string, number> {
   return t;
 }
 
+/**
+ * Retransmits and rtos of a scenario's flows (server port `port`) at both ends equal each namespace's own
+ * TcpRetransSegs / TCPTimeouts deltas; one assertion per number, so a failure names the one that differs.
+ */
+function assertLossCounters(t: TestContext, r: VmResult, s: string, port: number): LossComparison {
+  const cmp = lossComparison(r.run, s, client(port), server(port));
+  t.diagnostic(
+    `${s}: agent client retransmits ${cmp.client.retransmits} rtos ${cmp.client.rtos}, server ${cmp.server.retransmits} / ` +
+      `${cmp.server.rtos}; namespaces ${cmp.client.retransSegs} / ${cmp.client.timeouts} and ` +
+      `${cmp.server.retransSegs} / ${cmp.server.timeouts}`
+  );
+  assert.equal(cmp.client.retransmits, cmp.client.retransSegs, 'client retransmits = its namespace RetransSegs');
+  assert.equal(cmp.client.rtos, cmp.client.timeouts, 'client rtos = its namespace TCPTimeouts');
+  assert.equal(cmp.server.retransmits, cmp.server.retransSegs, 'server retransmits = its namespace RetransSegs');
+  assert.equal(cmp.server.rtos, cmp.server.timeouts, 'server rtos = its namespace TCPTimeouts');
+  return cmp;
+}
+
 /** total_rto entered struct tcp_sock in Linux 6.7. */
 function hasTotalRto(release: string): boolean {
   const [major = 0, minor = 0] = release.split(/[.-]/).map(Number);
@@ -233,22 +253,88 @@ for (const { name } of KERNELS) {
     }
     const r = scenario(name, 'loss');
     const g = truth(r, 'loss');
-    const k = r.run.counters.loss!;
     const c = totals(r, client(5005));
     const s = totals(r, server(5005));
-    const cn = tcpDelta(k.client);
-    const sn = tcpDelta(k.server);
-    t.diagnostic(
-      `agent client retransmits ${c.retransmits} rtos ${c.rtos}, server ${s.retransmits} / ${s.rtos}; ` +
-        `namespaces ${cn.retransSegs} / ${cn.timeouts} and ${sn.retransSegs} / ${sn.timeouts}`
-    );
     assert.equal(c.bytesSent, g.clientSent);
     assert.equal(s.bytesReceived, g.serverReceived);
-    assert.ok(cn.retransSegs > 0, `3% loss must cause retransmits (namespace counted ${cn.retransSegs})`);
-    assert.equal(c.retransmits, cn.retransSegs);
-    assert.equal(c.rtos, cn.timeouts);
-    assert.equal(s.retransmits, sn.retransSegs);
-    assert.equal(s.rtos, sn.timeouts);
+    const cmp = assertLossCounters(t, r, 'loss', 5005);
+    assert.ok(
+      cmp.client.retransSegs > 0,
+      `3% loss must cause retransmits (namespace counted ${cmp.client.retransSegs})`
+    );
+  });
+
+  test(`${name}: the client's SYN lost once: its SYN timeout and retransmit counted (rtos and retransmits equal each namespace's own, at least 1)`, (t) => {
+    if (!ready(t)) {
+      return;
+    }
+    const r = scenario(name, 'synloss');
+    const g = truth(r, 'synloss');
+    const cmp = assertLossCounters(t, r, 'synloss', 5012);
+    assert.ok(cmp.client.timeouts >= 1, `the lost SYN must time out (namespace counted ${cmp.client.timeouts})`);
+    assert.ok(cmp.client.retransSegs >= 1, `the lost SYN must be retransmitted (${cmp.client.retransSegs})`);
+    assert.equal(totals(r, client(5012)).bytesSent, g.clientSent);
+    assert.equal(totals(r, server(5012)).bytesReceived, g.serverReceived);
+    assert.equal(totals(r, client(5012)).connectionsOpened, 1);
+  });
+
+  test(`${name}: the handshake's last ACK lost: the server's SYN-ACK timeout counted (rtos and retransmits equal each namespace's own, at least 1)`, (t) => {
+    if (!ready(t)) {
+      return;
+    }
+    const r = scenario(name, 'synacktimeout');
+    const g = truth(r, 'synacktimeout');
+    assert.deepEqual(
+      r.run.loaderStderr.filter((l) => l.includes('fl_synack_timeout')),
+      [],
+      'the SYN-ACK timeout program loaded where the kernel lacks total_rto'
+    );
+    const cmp = assertLossCounters(t, r, 'synacktimeout', 5013);
+    assert.ok(cmp.server.timeouts >= 1, `the SYN-ACK must time out (namespace counted ${cmp.server.timeouts})`);
+    assert.ok(cmp.server.retransSegs >= 1, `the SYN-ACK must be retransmitted (${cmp.server.retransSegs})`);
+    assert.equal(totals(r, client(5013)).bytesSent, g.clientSent);
+    assert.equal(totals(r, server(5013)).bytesReceived, g.serverReceived);
+    assert.equal(totals(r, server(5013)).connectionsOpened, 1);
+  });
+
+  test(`${name}: a Fast Open connection's last handshake ACK lost: the server socket's SYN-ACK timeout counted (rtos and retransmits equal each namespace's own, at least 1)`, (t) => {
+    if (!ready(t)) {
+      return;
+    }
+    const r = scenario(name, 'tfosynack');
+    const g = truth(r, 'tfosynack');
+    assert.deepEqual(
+      r.run.loaderStderr.filter((l) => l.includes('fl_rto_timer')),
+      [],
+      'the retransmit timer program loaded where the kernel lacks total_rto'
+    );
+    const passive = counterDelta(r.run.counters.tfosynack!.server, 'TcpExt', 'TCPFastOpenPassive');
+    assert.ok(passive >= 1, `Fast Open was not used (TCPFastOpenPassive ${passive})`);
+    const cmp = assertLossCounters(t, r, 'tfosynack', 5015);
+    assert.ok(cmp.server.timeouts >= 1, `the SYN-ACK must time out (namespace counted ${cmp.server.timeouts})`);
+    assert.equal(totals(r, client(5015)).bytesSent, g.clientSent);
+    assert.equal(totals(r, server(5015)).bytesReceived, g.serverReceived);
+  });
+
+  test(`${name}: a connection adopted at start, through a 1.5 s blackhole: its rtos and retransmits equal each namespace's own (at least 1)`, (t) => {
+    if (!ready(t)) {
+      return;
+    }
+    const r = scenario(name, 'adoptedrto');
+    const g = truth(r, 'adoptedrto');
+    assert.deepEqual(
+      r.run.loaderStderr.filter((l) => l.includes('fl_rto_timer')),
+      [],
+      'the adopted-socket RTO program loaded where the kernel lacks total_rto'
+    );
+    const cmp = assertLossCounters(t, r, 'adoptedrto', 5014);
+    assert.ok(
+      cmp.client.timeouts >= 1,
+      `the blackhole must cause a timeout (namespace counted ${cmp.client.timeouts})`
+    );
+    assert.equal(g.clientSent, 600_000);
+    assert.equal(totals(r, client(5014)).bytesSent, 600_000, 'counted from adoption');
+    assert.equal(totals(r, client(5014)).connectionsOpened, 0, 'adopted, not opened');
   });
 
   test(`${name}: a 1.5 s blackhole mid-transfer: rtos equal TCPTimeouts (at least 1), retransmits equal RetransSegs`, (t) => {

@@ -1,7 +1,9 @@
 /**
  * Loss at a receiver: agent/bpf/lossy.bpf.o on the clsact ingress of one interface, driven by
  * agent/bpf/build/flowlens-lossy running inside the interface's namespace. `set(share)` drops that share of TCP
- * packets at random; `blackhole(true)` drops all of them. Closing (or the test process dying) detaches it.
+ * packets at random; `blackhole(true)` drops all of them; `syn(n, holdMs)` drops the next n SYNs and, once a SYN
+ * passed, every other TCP packet for holdMs (the handshake's timeouts). Closing (or the test process dying)
+ * detaches it.
  */
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
@@ -63,6 +65,11 @@ export class LossInjector {
 
   async set(share: number, blackhole = false): Promise<void> {
     await this.command(`set ${share} ${blackhole ? 1 : 0}`);
+  }
+
+  /** Drop the next `syns` SYNs; once a SYN passes, drop every other TCP packet for `holdMs` (0: off; one shot). */
+  async syn(syns: number, holdMs = 0): Promise<void> {
+    await this.command(`syn ${syns} ${holdMs}`);
   }
 
   /** TCP packets seen and dropped so far. */

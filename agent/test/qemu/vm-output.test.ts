@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { collectsThrough, counterDelta, crashedBeforeInit, parseVmOutput, sumCollects, tcpDelta } from './vm-output.js';
+import {
+  collectsThrough,
+  counterDelta,
+  crashedBeforeInit,
+  lossComparison,
+  parseVmOutput,
+  sumCollects,
+  tcpDelta,
+} from './vm-output.js';
 
 const flow = (port: number, dir: string, sent: number, received: number) =>
   `FLVM loader flow 10.77.0.1 10.77.0.2 ${port} ${dir} ${sent} ${received} 1 1 2 1 1 0 100 1 100 100 - 0`;
@@ -73,4 +81,39 @@ test('crashedBeforeInit: only an oops before /init printed anything counts', () 
   );
   assert.equal(crashedBeforeInit('FLVM kernel 6.12\n[ 9.0] Oops: general protection fault'), null);
   assert.equal(crashedBeforeInit('qemu: timeout'), null);
+});
+
+test('lossComparison: each end of a scenario against its own namespace, equal only when both ends agree', () => {
+  const line = (port: number, dir: string, retr: number, rtos: number) =>
+    `FLVM loader flow 10.77.0.1 10.77.0.2 ${port} ${dir} 10 10 1 1 ${retr} ${rtos} 1 1 100 1 100 100 - 0`;
+  const proc = (side: string, when: string, retr: number, timeouts: number) => [
+    `FLVM proc synloss ${side} ${when} Tcp: RetransSegs OutSegs`,
+    `FLVM proc synloss ${side} ${when} Tcp: ${retr} 10`,
+    `FLVM proc synloss ${side} ${when} TcpExt: TCPTimeouts`,
+    `FLVM proc synloss ${side} ${when} TcpExt: ${timeouts}`,
+  ];
+  const vm = (clientRtos: number) =>
+    parseVmOutput(
+      [
+        ...proc('client', 'before', 3, 5),
+        ...proc('server', 'before', 0, 0),
+        'FLVM collect synloss end',
+        line(5012, 'client', 1, clientRtos),
+        line(5012, 'server', 0, 0),
+        line(5005, 'client', 7, 7),
+        'FLVM loader stats 1 2 3 4 5 6 0 0 1 0 0 0 0 0 0',
+        'FLVM loader end',
+        ...proc('client', 'after', 4, 6),
+        ...proc('server', 'after', 0, 0),
+      ].join('\n')
+    );
+  const port = (p: number, dir: string) => (f: { serverPort: number; direction: string }) =>
+    f.serverPort === p && f.direction === dir;
+  const ok = lossComparison(vm(1), 'synloss', port(5012, 'client'), port(5012, 'server'));
+  assert.deepEqual(ok.client, { retransmits: 1, rtos: 1, retransSegs: 1, timeouts: 1 });
+  assert.deepEqual(ok.server, { retransmits: 0, rtos: 0, retransSegs: 0, timeouts: 0 });
+  assert.equal(ok.equal, true);
+  // the SYN's timeout missed by the agent (kernels without total_rto before the fix)
+  assert.equal(lossComparison(vm(0), 'synloss', port(5012, 'client'), port(5012, 'server')).equal, false);
+  assert.throws(() => lossComparison(vm(1), 'nope', port(1, 'client'), port(1, 'server')), /no namespace counters/);
 });

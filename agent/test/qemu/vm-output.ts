@@ -201,3 +201,43 @@ export function crashedBeforeInit(serial: string): string | null {
   const m = /(BUG:[^\r\n]*|Oops:[^\r\n]*|Kernel panic[^\r\n]*)/.exec(serial);
   return m ? m[1]!.trim() : null;
 }
+
+/** One end of a connection: the agent's retransmits and rtos beside its namespace's TcpRetransSegs / TCPTimeouts. */
+export interface LossSide {
+  retransmits: number;
+  rtos: number;
+  retransSegs: number;
+  timeouts: number;
+}
+
+export interface LossComparison {
+  client: LossSide;
+  server: LossSide;
+  /** Both ends' agent counters equal their namespace's. */
+  equal: boolean;
+}
+
+/**
+ * What every loss scenario checks (3% loss, the handshake's timeouts): at each end, the agent's retransmits and
+ * rtos of the scenario's flows (summed over the whole run) against that namespace's own counter deltas.
+ */
+export function lossComparison(
+  run: VmRun,
+  scenario: string,
+  client: (f: KernelFlow) => boolean,
+  server: (f: KernelFlow) => boolean
+): LossComparison {
+  const k = run.counters[scenario];
+  if (!k) {
+    throw new Error(`no namespace counters for ${scenario}`);
+  }
+  const side = (pick: (f: KernelFlow) => boolean, counters: SideCounters): LossSide => {
+    const a = sumCollects(run.collects, pick);
+    const n = tcpDelta(counters);
+    return { retransmits: a.retransmits, rtos: a.rtos, retransSegs: n.retransSegs, timeouts: n.timeouts };
+  };
+  const c = side(client, k.client);
+  const s = side(server, k.server);
+  const same = (x: LossSide) => x.retransmits === x.retransSegs && x.rtos === x.timeouts;
+  return { client: c, server: s, equal: same(c) && same(s) };
+}

@@ -21,7 +21,9 @@
  *     end (same local address and port side): veth hands a packet to another namespace with the sender's socket
  *     still in skb->sk, and tc ingress runs before IP orphans it;
  *  2. a connecting socket (SYN_SENT): its client flow key;
- *  3. otherwise the headers. Local side: the destination of a received packet (skb_iif set), the source of a
+ *  3. otherwise the headers -- when the agent has a node scope (scope.bpf.h: several nodes on one kernel), only a
+ *     packet of the scope: its local end's socket in the scope's cgroup, or, with no such socket, dropped in one of
+ *     the scope's network namespaces (packet_in_scope). Local side: the destination of a received packet (skb_iif set), the source of a
  *     packet sent from this node. Server side: the receiver of a SYN, the sender of a SYN-ACK; any other packet's
  *     local port is the server port when a socket of the node listens on it, else the lower of the two ports is.
  */
@@ -31,9 +33,12 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_tracing.h>
 #include "flowlens.h"
+#include "scope.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+#define AF_INET 2
+#define AF_INET6 10
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
 #define IPPROTO_TCP 6
@@ -172,6 +177,48 @@ static __always_inline int header_key(struct sk_buff *skb, struct fl_flow_key *k
 	return 1;
 }
 
+/* Is this kernel socket (full, request or time-wait: their sock_common) the packet's local end: same local port,
+ * and same local address or bound to any? */
+static __always_inline int local_end(struct sock *sk, const struct fl_flow_key *pkt, __u16 lport)
+{
+	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_num) != lport)
+		return 0;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family == AF_INET)
+		return pkt->family == 4 && (BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr) == pkt->local[0] ||
+					    BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr) == 0);
+	if (family != AF_INET6)
+		return 0;
+	__u32 a[4];
+	if (BPF_CORE_READ_INTO(&a, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32))
+		return 0;
+	if (!(a[0] | a[1] | a[2] | a[3]))
+		return 1; /* bound to :: (IPv4 too, unless v6only) */
+	if (pkt->family == 4)
+		return is_v4_mapped(a) && a[3] == pkt->local[0];
+	return a[0] == pkt->local[0] && a[1] == pkt->local[1] && a[2] == pkt->local[2] && a[3] == pkt->local[3];
+}
+
+/*
+ * Scoped mode (scope.bpf.h): whether a packet no tracked socket claimed is the scope's. Its local end's socket when
+ * the kernel holds one (rx_sk, or skb->sk when that is the local end: listeners and request sockets included, so a
+ * listen-queue overflow counts): that socket's cgroup decides. Else the network namespace the packet was dropped
+ * in, the one of the device the kernel holds it on (a forwarded or DNATed packet: the forwarding node's namespace,
+ * where the netfilter hook that dropped it ran), or of the socket that sent it.
+ */
+static __always_inline int packet_in_scope(struct sk_buff *skb, struct sock *sk, struct sock *rx_sk,
+					   const struct fl_flow_key *pkt, __u16 lport)
+{
+	if (local_end(rx_sk, pkt, lport))
+		return any_sk_in_scope(rx_sk);
+	if (local_end(sk, pkt, lport))
+		return any_sk_in_scope(sk);
+	struct net_device *dev = BPF_CORE_READ(skb, dev);
+	if (dev)
+		return netns_in_scope(BPF_CORE_READ(dev, nd_net.net, ns.inum));
+	return sk && netns_in_scope(BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum));
+}
+
 static __always_inline int count_drop(struct sk_buff *skb, __u32 why, struct sock *rx_sk)
 {
 	if (why == 0 || why == consumed_reason || why == unspecified_reason)
@@ -180,10 +227,14 @@ static __always_inline int count_drop(struct sk_buff *skb, __u32 why, struct soc
 	__u16 lport;
 	if (!header_key(skb, &pkt, &lport))
 		return 0; /* no TCP over IPv4/IPv6 */
-	if (socket_key(skb->sk, &pkt, lport, &key) || socket_key(rx_sk, &pkt, lport, &key)) {
+	struct sock *sk = skb->sk;
+	/* a tracked socket is the scope's by construction (sock_ops and adoption register only those) */
+	if (socket_key(sk, &pkt, lport, &key) || socket_key(rx_sk, &pkt, lport, &key)) {
 		fail_add(&key, why, FAIL_DROP, 1);
 		return 0;
 	}
+	if (scope_cgroup_id && !packet_in_scope(skb, sk, rx_sk, &pkt, lport))
+		return 0; /* another node's packet (several nodes on one kernel) */
 	fail_add(&pkt, why, FAIL_DROP, 1);
 	return 0;
 }

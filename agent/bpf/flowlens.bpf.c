@@ -11,6 +11,7 @@
  *                to this tick's flow table, plus one srtt sample per socket that moved.
  *   fl_adopt     iter/tcp, run by the loader once per network namespace at start: sockets established before
  *                the agent get storage with baseline = their current counters (nothing from before is reported).
+ *                Only the scope's sockets and listeners (scope.bpf.h): iter/tcp sees every node of the kernel.
  *   fl_state     tp_btf/inet_sock_set_state: final numbers at close for adopted sockets, which have no STATE_CB
  *                (only sock_ops can enable it); returns at once for every other socket.
  *
@@ -40,6 +41,7 @@
 #include <bpf/bpf_tracing.h>
 #include "flowlens.h"
 #include "nat_rule.h"
+#include "scope.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -656,6 +658,7 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
 		/* an active open: remember its flow until it establishes or fails (STATE_CB: SYN_SENT -> CLOSE) */
 		connect_begin(ctx, sk);
+		scope_note_netns((struct sock *)tp); /* sock_ops sees in-scope sockets only */
 		return 1;
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB: {
@@ -782,6 +785,10 @@ int fl_adopt(struct bpf_iter__tcp *ctx)
 	__u16 family = skc->skc_family;
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
+	/* iter/tcp sees every socket of the namespace: another node's (one kernel, several nodes) are not ours */
+	if (!sk_in_scope((struct sock *)tp))
+		return 0;
+	scope_note_netns((struct sock *)tp);
 	__u8 state = skc->skc_state;
 	__u16 lport = skc->skc_num;
 	if (state == TCPS_LISTEN) {
@@ -824,8 +831,12 @@ int BPF_PROG(fl_state, struct sock *sk, int oldstate, int newstate)
 	/* a listener opens (-> LISTEN) or closes (LISTEN -> CLOSE); an accepted child, cloned from its listener, goes
 	 * LISTEN -> SYN_RECV and is no listener closing */
 	if (newstate == TCPS_LISTEN || (oldstate == TCPS_LISTEN && newstate == TCPS_CLOSE)) {
-		if (sk->sk_protocol == IPPROTO_TCP)
+		/* only the scope's listeners (another node's are not ours to choose server sides with) */
+		if (sk->sk_protocol == IPPROTO_TCP && sk_in_scope(sk)) {
 			listen_track(sk->__sk_common.skc_num, newstate == TCPS_LISTEN);
+			if (newstate == TCPS_LISTEN)
+				scope_note_netns(sk);
+		}
 		return 0;
 	}
 	if (newstate != TCPS_CLOSE && newstate != TCPS_FIN_WAIT1 && newstate != TCPS_LAST_ACK)

@@ -846,8 +846,8 @@ static int for_each_netns(struct state *s, struct bpf_link *link, int clear_list
 	return w.visited;
 }
 
-/* Write a `const volatile __u32` global before load (what a generated skeleton would do). */
-static int set_rodata_u32(struct bpf_object *obj, struct bpf_map *map, const char *var, __u32 value)
+/* Write a `const volatile` global of `size` bytes before load (what a generated skeleton would do). */
+static int set_rodata(struct bpf_object *obj, struct bpf_map *map, const char *var, const void *value, size_t size)
 {
 	struct btf *btf = bpf_object__btf(obj);
 	size_t sz;
@@ -861,19 +861,100 @@ static int set_rodata_u32(struct bpf_object *obj, struct bpf_map *map, const cha
 	const struct btf_var_secinfo *vs = btf_var_secinfos(sec);
 	for (int i = 0; i < btf_vlen(sec); i++, vs++) {
 		const struct btf_type *v = btf__type_by_id(btf, vs->type);
-		if (strcmp(btf__name_by_offset(btf, v->name_off), var) != 0 || vs->size != sizeof(__u32) ||
-		    vs->offset + sizeof(__u32) > sz)
+		if (strcmp(btf__name_by_offset(btf, v->name_off), var) != 0 || vs->size != size ||
+		    vs->offset + size > sz)
 			continue;
 		char *copy = malloc(sz);
 		if (!copy)
 			return -1;
 		memcpy(copy, initial, sz);
-		memcpy(copy + vs->offset, &value, sizeof(value));
+		memcpy(copy + vs->offset, value, size);
 		int err = bpf_map__set_initial_value(map, copy, sz);
 		free(copy);
 		return err;
 	}
 	return -1;
+}
+
+static int set_rodata_u32(struct bpf_object *obj, struct bpf_map *map, const char *var, __u32 value)
+{
+	return set_rodata(obj, map, var, &value, sizeof(value));
+}
+
+/* ---- the node scope: the cgroup sock_ops is attached to (scope.bpf.h) ---- */
+
+static struct {
+	__u64 id;    /* the scope cgroup's id; 0: the cgroup-v2 root, no filtering */
+	__u32 level; /* its depth below the cgroup-v2 root; ~0: unknown (seen through a cgroup namespace) */
+} scope = { 0, ~0U };
+
+/* A cgroup-v2 directory's id (its kernfs node id, what bpf_get_current_cgroup_id and kn->id give), or 0. */
+static __u64 cgroup_id_of(int dirfd)
+{
+	struct {
+		struct file_handle fh;
+		__u64 id;
+	} h = { .fh.handle_bytes = sizeof(__u64) };
+	int mount_id;
+	if (name_to_handle_at(dirfd, "", &h.fh, &mount_id, AT_EMPTY_PATH) || h.fh.handle_bytes != sizeof(__u64))
+		return 0;
+	__u64 id;
+	memcpy(&id, h.fh.f_handle, sizeof(id));
+	return id;
+}
+
+/* The scope of `--cgroup DIR`: its id, and its depth when walking up reaches the cgroup-v2 root (id 1); through a
+ * cgroup namespace (a pod of a kind node: the mount's root is the node's cgroup) the walk stops at the mount's root
+ * first and the programs search the socket's ancestors instead. */
+static void scope_init(const char *cgroup)
+{
+	int fd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		fail("opening cgroup %s: %s", cgroup, strerror(errno));
+	__u64 id = cgroup_id_of(fd);
+	if (id == 0)
+		fail("reading the id of cgroup %s (name_to_handle_at): %s; is it a cgroup-v2 directory?", cgroup,
+		     strerror(errno));
+	if (id == 1) {
+		close(fd); /* the root: every socket of the kernel is the agent's */
+		return;
+	}
+	scope.id = id;
+	struct stat st;
+	if (fstat(fd, &st))
+		fail("stat %s: %s", cgroup, strerror(errno));
+	for (__u32 depth = 1; depth <= 64; depth++) {
+		struct stat up;
+		int parent = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (parent < 0 || fstat(parent, &up) || up.st_dev != st.st_dev || up.st_ino == st.st_ino) {
+			if (parent >= 0)
+				close(parent);
+			break; /* left the cgroup-v2 mount before its root: a cgroup namespace */
+		}
+		close(fd);
+		fd = parent;
+		st = up;
+		if (cgroup_id_of(fd) == 1) {
+			scope.level = depth;
+			break;
+		}
+	}
+	close(fd);
+	if (scope.level == ~0U)
+		fprintf(stderr, "flowlens-loader: scope: cgroup %s (id %llu, depth unknown: cgroup namespace)\n", cgroup,
+			(unsigned long long)scope.id);
+	else
+		fprintf(stderr, "flowlens-loader: scope: cgroup %s (id %llu, depth %u)\n", cgroup,
+			(unsigned long long)scope.id, scope.level);
+}
+
+/* The scope into an object's .rodata (a no-op at the root: the programs' defaults mean "no filtering"). */
+static int set_scope_rodata(struct bpf_object *obj, struct bpf_map *rodata)
+{
+	if (!scope.id)
+		return 0;
+	return set_rodata(obj, rodata, "scope_cgroup_id", &scope.id, sizeof(scope.id)) ||
+	       set_rodata_u32(obj, rodata, "scope_level", scope.level);
 }
 
 static void usage(void)
@@ -896,8 +977,9 @@ static struct bpf_object *open_object(const char *object, struct state *s)
 		if (strncmp(name, "flow_index_", 11) == 0 || strncmp(name, "flow_vals_", 10) == 0)
 			bpf_map__set_max_entries(map, s->max_flows);
 		if (strstr(name, ".rodata") && (set_rodata_u32(obj, map, "max_sockets", s->max_sockets) ||
-						set_rodata_u32(obj, map, "max_flows", s->max_flows)))
-			fail("cannot set max_sockets/max_flows in %s", object);
+						set_rodata_u32(obj, map, "max_flows", s->max_flows) ||
+						set_scope_rodata(obj, map)))
+			fail("cannot set max_sockets/max_flows/scope in %s", object);
 	}
 	return obj;
 }
@@ -976,7 +1058,7 @@ static void load_drops(struct state *s, const char *object)
 	const char *progs[3] = { "fl_drop", "fl_rst_sent", "fl_rst_recv" };
 	static const int configs[3][3] = { { 1, 1, 1 }, { 1, 0, 0 }, { 0, 1, 1 } };
 	static const char *shared[] = { "flow_epoch", "sock_states", "fail_a", "fail_b", "fail_lost", "conn_states",
-					"listen_ports" };
+					"listen_ports", "scope_netns" };
 	struct fail_state *f = &s->fail;
 	f->fds[0] = map_fd(s, "fail_a");
 	f->fds[1] = map_fd(s, "fail_b");
@@ -1031,7 +1113,7 @@ static void load_drops(struct state *s, const char *object)
 		bpf_object__for_each_map(map, obj)
 			if (ok && strstr(bpf_map__name(map), ".rodata") &&
 			    (set_rodata_u32(obj, map, "consumed_reason", consumed) ||
-			     set_rodata_u32(obj, map, "unspecified_reason", unspecified)))
+			     set_rodata_u32(obj, map, "unspecified_reason", unspecified) || set_scope_rodata(obj, map)))
 				ok = 0;
 		quiet_libbpf = 1;
 		if (!ok || bpf_object__load(obj)) {
@@ -1123,6 +1205,7 @@ int main(int argc, char **argv)
 	if (!object || !cgroup || s.max_flows == 0 || s.max_sockets == 0)
 		usage();
 	s.ct_object = ct_object ? ct_object : sibling(object, "conntrack.bpf.o");
+	scope_init(cgroup);
 	struct stat self_ns;
 	if (stat("/proc/self/ns/net", &self_ns))
 		fail("reading /proc/self/ns/net: %s", strerror(errno));

@@ -12,20 +12,16 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { after, before, test, type TestContext } from 'node:test';
 import { kernelPrerequisiteProblem, requireBinary, requireKernel } from '../lib/privileges.js';
 import { createStar, type Star } from '../lib/netns.js';
+import { IPTABLES, failgen as runFailgen, rulePackets as ruleCounter, type ConnectResult } from '../lib/failgen.js';
 import { runClient, startServer, type TrafficServer } from '../lib/traffic.js';
 import { diffCounters, readTcpCounters, type TcpCounters } from '../lib/tcp-counters.js';
 import { dropTotal } from '../../src/report/failures.js';
 import { bpfArtifactPaths, startAgent, sumFailures, sumFlows, type AgentHandle } from '../lib/agent-process.js';
 import type { FlowRecord } from '../../src/contracts/report.js';
 
-const FAILGEN = join(dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'failgen.py');
-const IPTABLES = '/usr/sbin/iptables';
 const BASE = 20000 + Math.floor(Math.random() * 20000);
 const P = { drop: BASE, reject: BASE + 1, closed: BASE + 2, reset: BASE + 3, clean: BASE + 4 };
 const ATTEMPTS = 3;
@@ -35,14 +31,6 @@ const REPLY = 300;
 let star: Star | null = null;
 let agent: AgentHandle | null = null;
 const servers: TrafficServer[] = [];
-
-interface ConnectResult {
-  attempts: number;
-  refused: number;
-  timeouts: number;
-  established: number;
-  other: number;
-}
 
 let results: {
   drop: ConnectResult;
@@ -78,38 +66,9 @@ function need<T>(v: T | null): T {
   return v;
 }
 
-/** Runs failgen.py in a namespace; resolves with its last JSON line, calls onLine for the others. */
-function failgen<T>(ns: string, args: string[], onLine?: (msg: Record<string, unknown>) => void): Promise<T> {
-  const s = need(star);
-  const child = s.spawnIn(ns, ['python3', FAILGEN, ...args]);
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  let last: T | null = null;
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    const msg = JSON.parse(line) as Record<string, unknown>;
-    last = msg as T;
-    onLine?.(msg);
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0 && last) {
-        resolve(last);
-      } else {
-        reject(new Error(`failgen ${args.join(' ')} exited ${code}: ${stderr}`));
-      }
-    });
-  });
-}
-
-/** Packets the INPUT rule for `port` matched, from iptables' own counter. */
-async function rulePackets(ns: string, port: number): Promise<number> {
-  const out = await need(star).exec(ns, [IPTABLES, '-L', 'INPUT', '-v', '-x', '-n']);
-  const line = out.split('\n').find((l) => l.includes(`dpt:${port}`));
-  assert.ok(line, `no INPUT rule for port ${port}:\n${out}`);
-  return Number(line.trim().split(/\s+/)[0]);
-}
+const failgen = <T>(ns: string, args: string[], onLine?: (msg: Record<string, unknown>) => void): Promise<T> =>
+  runFailgen<T>(need(star), ns, args, onLine);
+const rulePackets = (ns: string, port: number): Promise<number> => ruleCounter(need(star), ns, port);
 
 before(async () => {
   if (

@@ -25,6 +25,7 @@ import { startHeld, type HeldPeer } from '../../agent/test/lib/traffic.js';
 import { startHubProcess } from '../lib/hub-process.js';
 import { createKubeCluster, writeMetadataFile, type ClusterSpec, type KubeCluster } from '../lib/kube-node.js';
 import { startClusterAgents, type NodeAgent } from '../lib/node-agent.js';
+import { flowsOf, foreignFlows } from './topology.js';
 
 const REPORT_S = 2;
 const BACKEND_PORT = 8080;
@@ -63,17 +64,6 @@ interface Row {
   local: End;
   remote: End;
   bytes: number;
-}
-interface ReportedFlow {
-  localIp: string;
-  remoteIp: string;
-  remotePort: number;
-  localPort: number;
-  direction: 'client' | 'server';
-  bytesSent: number;
-  bytesReceived: number;
-  connectionsOpened: number;
-  via?: { ip: string; port: number } | null;
 }
 
 /** Polls a held peer's `status` until `ok` (the generator's own count of what its end received). */
@@ -150,8 +140,14 @@ test('a connection through a ClusterIP opened before the agents lands on the bac
     await new Promise((r) => setTimeout(r, (REPORT_S + 1) * 1000));
     const codes = await running.stop();
     agents.forEach((a, i) => assert.equal(codes[i], 0, `${a.node} agent:\n${a.stderr()}`));
-    const flowsOf = (a: NodeAgent) => a.reports.flatMap((r) => (r.flows as ReportedFlow[] | undefined) ?? []);
     const agentOf = (node: string) => agents.find((a) => a.node === node)!;
+
+    await t.test("each agent adopted and reports its own node's sockets only", () => {
+      for (const a of agents) {
+        assert.deepEqual(foreignFlows(c, a), [], `${a.node} reported sockets of another node`);
+        assert.ok(flowsOf(a).length > 0, `${a.node} reported no flows`);
+      }
+    });
 
     const zoneOf = (pod: string) => c.node(c.pod(pod).node).zone;
     for (const h of held) {

@@ -34,11 +34,10 @@
 #include <bpf/bpf_tracing.h>
 #include "flowlens.h"
 #include "scope.bpf.h"
+#include "sock_tuple.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define AF_INET 2
-#define AF_INET6 10
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
 #define IPPROTO_TCP 6
@@ -181,16 +180,16 @@ static __always_inline int header_key(struct sk_buff *skb, struct fl_flow_key *k
  * and same local address or bound to any? */
 static __always_inline int local_end(struct sock *sk, const struct fl_flow_key *pkt, __u16 lport)
 {
-	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_num) != lport)
+	if (!sk)
 		return 0;
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	if (family == AF_INET)
-		return pkt->family == 4 && (BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr) == pkt->local[0] ||
-					    BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr) == 0);
-	if (family != AF_INET6)
+	struct fl_sk_tuple t;
+	sk_tuple(&sk->__sk_common, &t);
+	if (t.lport != lport)
 		return 0;
-	__u32 a[4];
-	if (BPF_CORE_READ_INTO(&a, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32))
+	__u32 *a = t.local;
+	if (t.family == FL_AF_INET)
+		return pkt->family == 4 && (a[0] == pkt->local[0] || a[0] == 0);
+	if (t.family != FL_AF_INET6)
 		return 0;
 	if (!(a[0] | a[1] | a[2] | a[3]))
 		return 1; /* bound to :: (IPv4 too, unless v6only) */

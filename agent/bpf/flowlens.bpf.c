@@ -42,6 +42,7 @@
 #include "flowlens.h"
 #include "nat_rule.h"
 #include "scope.bpf.h"
+#include "sock_tuple.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -782,15 +783,16 @@ int fl_adopt(struct bpf_iter__tcp *ctx)
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock(skc);
 	if (!tp)
 		return 0; /* request and time-wait sockets */
-	__u16 family = skc->skc_family;
-	if (family != AF_INET && family != AF_INET6)
+	struct fl_sk_tuple tu;
+	sk_tuple(skc, &tu);
+	if (tu.family != AF_INET && tu.family != AF_INET6)
 		return 0;
 	/* iter/tcp sees every socket of the namespace: another node's (one kernel, several nodes) are not ours */
 	if (!sk_in_scope((struct sock *)tp))
 		return 0;
 	scope_note_netns((struct sock *)tp);
 	__u8 state = skc->skc_state;
-	__u16 lport = skc->skc_num;
+	__u16 lport = tu.lport;
 	if (state == TCPS_LISTEN) {
 		/* iter/tcp visits every listening socket before any established one */
 		__u8 one = 1;
@@ -808,15 +810,7 @@ int fl_adopt(struct bpf_iter__tcp *ctx)
 		return 0;
 	__u8 dir = bpf_map_lookup_elem(&listeners, &lport) ? FL_DIR_SERVER : FL_DIR_CLIENT;
 	struct fl_nat_key nk;
-	if (family == AF_INET) {
-		__u32 l[4] = { skc->skc_rcv_saddr }, r[4] = { skc->skc_daddr };
-		fill_key(&st->key, &nk, AF_INET, l, r, lport, bpf_ntohs(skc->skc_dport), dir);
-	} else {
-		__u32 l[4], r[4];
-		__builtin_memcpy(l, skc->skc_v6_rcv_saddr.in6_u.u6_addr32, 16);
-		__builtin_memcpy(r, skc->skc_v6_daddr.in6_u.u6_addr32, 16);
-		fill_key(&st->key, &nk, AF_INET6, l, r, lport, bpf_ntohs(skc->skc_dport), dir);
-	}
+	fill_key(&st->key, &nk, tu.family, tu.local, tu.remote, tu.lport, tu.rport, dir);
 	translate(&st->key, &nk);
 	st->adopted = 1;
 	/* counting starts now: everything the socket carried before is the baseline */

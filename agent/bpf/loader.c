@@ -3,8 +3,10 @@
  * flowlens-loader: the privileged half of the node agent's collector. The TypeScript agent spawns it and talks
  * to it over stdio (one command per line; parsed in one place: agent/src/bpf/protocol.ts). It
  *   - opens flowlens.bpf.o, sizes the maps from the command line, loads it (verifier log to stderr on failure),
- *   - attaches the sock_ops program to the cgroup-v2 root and the close tracepoint with bpf_links (closing a
- *     link detaches it, so nothing survives this process, even a SIGKILL; nothing is pinned),
+ *   - attaches the sock_ops program to the --cgroup directory (the cgroup-v2 root on a real node) and the close
+ *     tracepoint with bpf_links (closing a link detaches it, so nothing survives this process, even a SIGKILL;
+ *     nothing is pinned); below the root, that cgroup is the node's scope, written into both objects' rodata so
+ *     the kernel-global programs (adoption, listeners, drops) keep to it too (scope.bpf.h, scope_init),
  *   - adopts the sockets that existed before it: for every network namespace (/proc/PID/ns/net deduplicated by
  *     inode, /var/run/netns, /run/docker/netns) it enters the namespace and runs the iter/tcp program once; before
  *     that it dumps its own namespace's conntrack table (netlink, IPCTNL_MSG_CT_GET + NLM_F_DUMP) into nat_map, so

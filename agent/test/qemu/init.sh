@@ -13,6 +13,9 @@ mount -t bpf bpf /sys/fs/bpf
 mount -t tracefs tracefs /sys/kernel/tracing
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
+# Everything from here on runs in one node's cgroup, the loader's scope (--cgroup /sys/fs/cgroup/node, vm.ts): the
+# scoped programs (scope.bpf.h: cgroup->ancestors[] read with CO-RE) are proven on Debian's kernels too.
+mkdir /sys/fs/cgroup/node && echo $$ >/sys/fs/cgroup/node/cgroup.procs || echo "FLVM error setup node cgroup failed"
 echo 1 >/proc/sys/kernel/printk
 echo "FLVM kernel $(uname -r)"
 echo "FLVM uptime boot $(cut -d" " -f1 /proc/uptime)"

@@ -89,7 +89,7 @@ export const LOADER_ARGS = [
   '--object',
   '/flowlens.bpf.o',
   '--cgroup',
-  '/sys/fs/cgroup',
+  '/sys/fs/cgroup/node', // a node's cgroup, not the root: the loader is scoped (init.sh puts everything there)
 ];
 
 /**

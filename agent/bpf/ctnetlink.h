@@ -1,8 +1,10 @@
 /*
- * Parser of conntrack netlink events (NETLINK_NETFILTER, ctnetlink IPCTNL_MSG_CT_NEW): the loader's Service
- * translation source when the kernel refuses the fentry program. Pure (no I/O): fed the bytes of one recv(), it
- * hands each TCP connection's original and reply tuples to a callback. Bad or truncated input is skipped, never
- * read past. Unit-tested with fixture bytes by test/ctnetlink_test.c.
+ * Parser of conntrack netlink messages (NETLINK_NETFILTER, ctnetlink): the events (IPCTNL_MSG_CT_NEW) that are the
+ * loader's Service translation source when the kernel refuses the fentry program, and the answer to a dump of the
+ * whole table (IPCTNL_MSG_CT_GET with NLM_F_DUMP, which the kernel answers with messages of the request's type), read
+ * once at adoption. Pure (no I/O): fed the bytes of one recv(), it hands each TCP connection's original and reply
+ * tuples to a callback. Bad or truncated input is skipped, never read past. Unit-tested with fixture bytes by
+ * test/ctnetlink_test.c.
  */
 #ifndef FLOWLENS_CTNETLINK_H
 #define FLOWLENS_CTNETLINK_H
@@ -132,14 +134,16 @@ static inline int fl_tuple_complete(const struct fl_tuple_parse *t)
 }
 
 /*
- * Parses one netlink message (header included, len bytes). Returns 1 and fills ev for a new TCP connection with
- * both tuples complete, 0 for anything else (other message types, other protocols, truncated attributes).
+ * Parses one netlink message (header included, len bytes). Returns 1 and fills ev for a TCP connection (a new one's
+ * event, or one entry of a table dump) with both tuples complete, 0 for anything else (other message types, other
+ * protocols, truncated attributes).
  */
 static inline int fl_ct_parse_msg(const struct nlmsghdr *nh, size_t len, struct fl_ct_event *ev)
 {
 	if (len < NLMSG_HDRLEN || nh->nlmsg_len < NLMSG_HDRLEN || nh->nlmsg_len > len)
 		return 0;
-	if (nh->nlmsg_type != ((NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW))
+	if (nh->nlmsg_type != ((NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW) &&
+	    nh->nlmsg_type != ((NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET))
 		return 0;
 	size_t hdr = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg));
 	if (nh->nlmsg_len < hdr)
@@ -158,7 +162,7 @@ static inline int fl_ct_parse_msg(const struct nlmsghdr *nh, size_t len, struct 
 	return 1;
 }
 
-/* Parses the bytes of one recv(): calls fn for each new TCP connection; returns how many messages it walked. */
+/* Parses the bytes of one recv(): calls fn for each TCP connection; returns how many messages it walked. */
 static inline int fl_ct_parse_buf(const void *buf, size_t len, void (*fn)(const struct fl_ct_event *ev, void *arg),
 				  void *arg)
 {
@@ -179,6 +183,27 @@ static inline int fl_ct_parse_buf(const void *buf, size_t len, void (*fn)(const 
 		len -= step;
 	}
 	return n;
+}
+
+/*
+ * The request for a dump of the conntrack table of the socket's network namespace, both families (AF_UNSPEC), into
+ * buf (at least FL_CT_DUMP_REQ_LEN bytes); returns its length. The answer is a series of multipart messages (the
+ * entries, IPCTNL_MSG_CT_GET) ended by NLMSG_DONE, or an NLMSG_ERROR.
+ */
+#define FL_CT_DUMP_REQ_LEN (NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg)))
+static inline size_t fl_ct_dump_request(void *buf, __u32 seq)
+{
+	memset(buf, 0, FL_CT_DUMP_REQ_LEN);
+	struct nlmsghdr *nh = buf;
+	nh->nlmsg_len = FL_CT_DUMP_REQ_LEN;
+	nh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
+	nh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nh->nlmsg_seq = seq;
+	struct nfgenmsg *g = (struct nfgenmsg *)((unsigned char *)buf + NLMSG_HDRLEN);
+	g->nfgen_family = AF_UNSPEC;
+	g->version = NFNETLINK_V0;
+	g->res_id = 0;
+	return FL_CT_DUMP_REQ_LEN;
 }
 
 #endif

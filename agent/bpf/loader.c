@@ -8,7 +8,9 @@
  *     nothing is pinned); below the root, that cgroup is the node's scope, written into both objects' rodata so
  *     the kernel-global programs (adoption, listeners, drops) keep to it too (scope.bpf.h, scope_init),
  *   - adopts the sockets that existed before it: for every network namespace (/proc/PID/ns/net deduplicated by
- *     inode, /var/run/netns, /run/docker/netns) it enters the namespace and runs the iter/tcp program once,
+ *     inode, /var/run/netns, /run/docker/netns) it enters the namespace and runs the iter/tcp program once; before
+ *     that it dumps its own namespace's conntrack table (netlink, IPCTNL_MSG_CT_GET + NLM_F_DUMP) into nat_map, so
+ *     a connection translated before the agent started (a pool through a ClusterIP) is adopted translated,
  *   - keeps kernel bpf_stats enabled for as long as it runs (fd-scoped BPF_ENABLE_STATS),
  *   - loads conntrack.bpf.o (Service translation) when __nf_conntrack_confirm exists, retrying every collect,
  *     told our network namespace's inode so it records only this node's translations; when the kernel refuses
@@ -386,15 +388,22 @@ static void try_conntrack(struct state *s)
 
 /* ---- Service translation from conntrack netlink events (when the kernel refuses the fentry program) ---- */
 
-static void nl_record(const struct fl_ct_event *ev, void *arg)
+/* The loader's one writer of nat_map, for every connection it learns of from netlink (a new one's event, or an
+ * entry of the table dumped at adoption): the entries the rule (nat_rule.h) gives; returns 1 when translated. */
+static int record_translation(struct state *s, const struct fl_ct_event *ev)
 {
-	struct state *s = arg;
 	struct fl_nat_key keys[2];
 	struct fl_nat_val vals[2];
 	int n = fl_nat_entries(&ev->orig, &ev->reply, ev->family, keys, vals);
 	for (int i = 0; i < n; i++)
 		bpf_map_update_elem(s->nat_fd, &keys[i], &vals[i], BPF_ANY);
-	if (n)
+	return n > 0;
+}
+
+static void nl_record(const struct fl_ct_event *ev, void *arg)
+{
+	struct state *s = arg;
+	if (record_translation(s, ev))
 		__atomic_fetch_add(&s->nl_recorded, 1, __ATOMIC_RELAXED);
 	struct fl_fwd_key fwd;
 	if (fl_fwd_entry(&ev->orig, &ev->reply, ev->family, &fwd))
@@ -506,6 +515,93 @@ static __u64 drain_late(struct state *s)
 		print_late_attempt(&s->late_vals[i]);
 	}
 	return n;
+}
+
+/* ---- adoption: the translations of connections the node confirmed before the agent started ---- */
+
+/*
+ * Reads the whole conntrack table of our network namespace (the node's, where kube-proxy translates) once, with a
+ * netlink dump, and records every translated TCP entry with record_translation, as the event path does: fl_adopt's
+ * lookup then finds the translation of a connection older than the agent (a pool, a gRPC stream). Forward tables
+ * are not counted: these connections are not new. Returns the entries read, or -errno.
+ */
+static long long dump_conntrack_table(struct state *s, __u64 *translated, int *interrupted)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+	if (fd < 0)
+		return -errno;
+	struct sockaddr_nl addr = { .nl_family = AF_NETLINK };
+	unsigned char req[FL_CT_DUMP_REQ_LEN];
+	size_t len = fl_ct_dump_request(req, 1);
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
+	    sendto(fd, req, len, 0, (struct sockaddr *)&addr, sizeof(addr)) != (ssize_t)len) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	size_t size = 1 << 16; /* a dump message is at most 32 KiB */
+	unsigned char *buf = malloc(size);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	long long entries = 0;
+	int done = 0, err = 0;
+	while (!done) {
+		ssize_t n = recv(fd, buf, size, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? -errno : -EPIPE;
+			break;
+		}
+		int rem = (int)n;
+		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, rem); nh = NLMSG_NEXT(nh, rem)) {
+			if (nh->nlmsg_type == NLMSG_DONE) {
+				done = 1;
+				break;
+			}
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(nh);
+				err = nh->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) ? e->error : -EPROTO;
+				done = 1;
+				break;
+			}
+			if (nh->nlmsg_flags & NLM_F_DUMP_INTR)
+				*interrupted = 1;
+			entries++;
+			struct fl_ct_event ev;
+			if (fl_ct_parse_msg(nh, (size_t)rem, &ev) && record_translation(s, &ev))
+				(*translated)++;
+		}
+	}
+	free(buf);
+	close(fd);
+	return err ? err : entries;
+}
+
+/* At adoption, before fl_adopt runs: the dump above, said once on stderr with its cost. */
+static void adopt_translations(struct state *s)
+{
+	/* The table exists once nf_conntrack is loaded; a dump request would load it (and ctnetlink) into a kernel
+	 * that does not track connections, so ask only when it is there. */
+	if (access("/proc/sys/net/netfilter/nf_conntrack_count", F_OK) != 0) {
+		fprintf(stderr, "flowlens-loader: no connection tracking (nf_conntrack not loaded): connections older "
+				"than the agent have no translation to adopt\n");
+		return;
+	}
+	__u64 translated = 0, t0 = now_ns();
+	int interrupted = 0;
+	long long entries = dump_conntrack_table(s, &translated, &interrupted);
+	double ms = (double)(now_ns() - t0) / 1e6;
+	if (entries < 0) {
+		fprintf(stderr, "flowlens-loader: dumping the conntrack table failed (%s): connections older than the "
+				"agent are not translated\n", strerror((int)-entries));
+		return;
+	}
+	fprintf(stderr, "flowlens-loader: adoption: %lld conntrack entries read in %.1f ms, %llu translated TCP "
+			"connections recorded%s\n", entries, ms, (unsigned long long)translated,
+		interrupted ? " (the table changed during the dump: some may be missing)" : "");
 }
 
 static const char *nat_source(const struct state *s)
@@ -1313,7 +1409,10 @@ int main(int argc, char **argv)
 	if (!total_rto)
 		load_rto_programs(&s, object);
 
-	/* sock_ops registers every connection established from now on; adopt the ones established before. */
+	/* sock_ops registers every connection established from now on; adopt the ones established before, with the
+	 * translations the node's conntrack holds for them. */
+	if (adopt)
+		adopt_translations(&s);
 	int netns_visited = adopt ? for_each_netns(&s, s.adopt_link, 1) : 0;
 	bpf_link__destroy(s.adopt_link);
 	s.adopt_link = NULL;

@@ -32,6 +32,7 @@ import { isDnat, parseConntrack, type CtEntry } from '../lib/conntrack.js';
 import { startHubProcess } from '../lib/hub-process.js';
 import { createKubeCluster, writeMetadataFile, type ClusterSpec, type KubeCluster } from '../lib/kube-node.js';
 import { startClusterAgents, type NodeAgent } from '../lib/node-agent.js';
+import { flowsOf, foreignFlows } from './topology.js';
 
 const REPORT_S = 2;
 const BACKEND_PORT = 8080;
@@ -89,14 +90,6 @@ interface Row {
   local: End;
   remote: End;
   bytes: number;
-}
-interface ReportedFlow {
-  localIp: string;
-  localPort: number;
-  remoteIp: string;
-  remotePort: number;
-  direction: 'client' | 'server';
-  via?: { ip: string; port: number } | null;
 }
 interface ReportedForward {
   clientIp: string;
@@ -242,7 +235,6 @@ test('Service traffic lands on the backend pods, exact to the byte, by zone, nam
     for (const n of c.nodes) {
       tracked.set(n.name, parseConntrack(await c.conntrack(n.name)).filter(isDnat));
     }
-    const flowsOf = (a: NodeAgent) => a.reports.flatMap((r) => (r.flows as ReportedFlow[] | undefined) ?? []);
     for (const a of agents) {
       const flows = flowsOf(a);
       const via = flows.filter((f) => f.via);
@@ -252,15 +244,7 @@ test('Service traffic lands on the backend pods, exact to the byte, by zone, nam
 
     await t.test("each agent reports its own node's sockets only (the node's cgroup)", () => {
       for (const a of agents) {
-        const node = c.node(a.node);
-        const own = new Set([
-          node.ip,
-          node.gatewayIp,
-          '127.0.0.1',
-          ...c.pods.filter((p) => p.node === a.node).map((p) => p.ip),
-        ]);
-        const foreign = flowsOf(a).filter((f) => !own.has(f.localIp));
-        assert.deepEqual(foreign, [], `${a.node} reported sockets of another node`);
+        assert.deepEqual(foreignFlows(c, a), [], `${a.node} reported sockets of another node`);
         assert.ok(flowsOf(a).length > 0, `${a.node} reported no flows`);
       }
     });

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Unit test of the conntrack netlink parser (ctnetlink.h) and the translation rule (nat_rule.h) with fixture
- * bytes laid out as the kernel sends them (ctnetlink_dump_tuples: nested CTA_TUPLE_ORIG / CTA_TUPLE_REPLY, each
- * with CTA_TUPLE_IP and CTA_TUPLE_PROTO, NLA_F_NESTED set, ports in network order). Prints "ok N" lines and
- * exits non-zero on the first failure. Run by agent/test/kernel/ctnetlink.test.ts.
+ * Unit test of the conntrack netlink parser (ctnetlink.h: events, table dump answers, the dump request) and the
+ * translation rule (nat_rule.h) with fixture bytes laid out as the kernel sends them (ctnetlink_dump_tuples: nested
+ * CTA_TUPLE_ORIG / CTA_TUPLE_REPLY, each with CTA_TUPLE_IP and CTA_TUPLE_PROTO, NLA_F_NESTED set, ports in network
+ * order). Prints "ok N" lines and exits non-zero on the first failure. Run by agent/test/kernel/ctnetlink.test.ts.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,6 +179,31 @@ int main(void)
 	nevents = 0;
 	fl_ct_parse_buf(bad.b, bad.len, collect, NULL);
 	CHECK(nevents == 0);
+
+	/* a table dump's entries carry the request's type (IPCTNL_MSG_CT_GET): parsed like events; others skipped */
+	struct buf d = { .len = 0 };
+	put_msg(&d, 0, "10.244.1.5", "10.96.0.10", 40001, 80, "10.244.2.7", "10.244.1.5", 8080, 40001, IPPROTO_TCP);
+	((struct nlmsghdr *)d.b)->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
+	((struct nlmsghdr *)d.b)->nlmsg_flags = NLM_F_MULTI;
+	size_t second = d.len;
+	put_msg(&d, 0, "10.244.1.5", "10.96.0.10", 40002, 80, "10.244.2.7", "10.244.1.5", 8080, 40002, IPPROTO_TCP);
+	((struct nlmsghdr *)(d.b + second))->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE;
+	nevents = 0;
+	CHECK(fl_ct_parse_buf(d.b, d.len, collect, NULL) == 2);
+	CHECK(nevents == 1 && events[0].orig.sport == 40001 && events[0].reply.sport == 8080);
+	CHECK(fl_nat_entries(&events[0].orig, &events[0].reply, 4, k, v) == 2);
+
+	/* the dump request: ctnetlink GET with NLM_F_DUMP, both families */
+	unsigned char req[FL_CT_DUMP_REQ_LEN + 8];
+	memset(req, 0xaa, sizeof(req));
+	CHECK(fl_ct_dump_request(req, 7) == FL_CT_DUMP_REQ_LEN);
+	const struct nlmsghdr *rh = (const struct nlmsghdr *)req;
+	CHECK(rh->nlmsg_len == FL_CT_DUMP_REQ_LEN && rh->nlmsg_seq == 7 && rh->nlmsg_pid == 0);
+	CHECK(rh->nlmsg_type == ((NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET));
+	CHECK(rh->nlmsg_flags == (NLM_F_REQUEST | NLM_F_DUMP));
+	const struct nfgenmsg *rg = (const struct nfgenmsg *)(req + NLMSG_HDRLEN);
+	CHECK(rg->nfgen_family == AF_UNSPEC && rg->version == NFNETLINK_V0 && rg->res_id == 0);
+	CHECK(req[FL_CT_DUMP_REQ_LEN] == 0xaa); /* nothing written past it */
 
 	printf("ok %d checks\n", checks);
 	return 0;

@@ -84,8 +84,13 @@ before(async () => {
         const initramfs = await buildInitramfs(kernel);
         const result = await bootReachingInit(kernel, initramfs);
         results.set(spec.name, { kernel, boot: result, run: parseVmOutput(result.serial) });
-        // then the ipvs scenario alone with the other translation source (after the first boot: one VM per core)
-        const netlink = await buildInitramfs(kernel, { only: ['ipvs'], loaderArgs: NETLINK_LOADER_ARGS, tag: NETLINK });
+        // then the IPVS scenarios alone with the other translation source (after the first boot: one VM per core):
+        // adoptipvs starts the loader (a connection through IPVS older than it), then ipvs
+        const netlink = await buildInitramfs(kernel, {
+          only: ['adoptipvs', 'ipvs'],
+          loaderArgs: NETLINK_LOADER_ARGS,
+          tag: NETLINK,
+        });
         const second = await bootReachingInit(kernel, netlink);
         results.set(`${spec.name} ${NETLINK}`, { kernel, boot: second, run: parseVmOutput(second.serial) });
       } catch (e) {
@@ -461,6 +466,30 @@ for (const { name } of KERNELS) {
       5,
       'one count per translated connection'
     );
+  });
+
+  test(`${name}: a connection through an IPVS ClusterIP opened before the loader is adopted on its real server (conntrack dump at adoption), exact`, (t) => {
+    if (!ready(t)) {
+      return;
+    }
+    const r = scenario(name, 'adoptipvs', NETLINK);
+    const g = truth(r, 'adoptipvs');
+    assert.equal(g.clientSent, 2_000_000);
+    assert.equal(g.serverReceived, 2_000_000 + g.clientSentBeforeLoader!);
+    const dump = r.run.loaderStderr.find((l) => l.includes('adoption:'));
+    t.diagnostic(`loader: ${dump ?? r.run.loaderStderr.join(' | ')}`);
+    assert.match(dump ?? '', /adoption: \d+ conntrack entries read in [\d.]+ ms, [1-9]\d* translated TCP connections/);
+    const viaVip = (f: KernelFlow) => client(5012)(f) && f.via?.ip === '10.96.0.30' && f.via.port === 80;
+    const c = totals(r, viaVip);
+    const s = totals(r, server(5012));
+    t.diagnostic(
+      `ground truth ${JSON.stringify(g)}; client via the VIP ${JSON.stringify(c)}; server ${JSON.stringify(s)}`
+    );
+    assert.equal(c.bytesSent, g.clientSent, 'the adopted client flow, keyed by the real server, via the VIP');
+    assert.equal(c.bytesReceived, g.serverSent);
+    assert.equal(c.connectionsOpened, 0, 'adopted, not opened');
+    assert.equal(s.bytesReceived, g.clientSent);
+    assert.equal(totals(r, (f) => f.remoteIp === '10.96.0.30').lines, 0, 'no flow keyed by the virtual address');
   });
 
   for (const source of ['fentry', NETLINK] as const) {

@@ -547,11 +547,13 @@ static int client_start(struct peer *p)
 /* A connection made by the calling thread, in the client namespace (the socket stays there). */
 static int client_connect(struct peer *p)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = address(p->family, p->family == AF_INET6 ? SERVER_V6 : SERVER_V4, p->port, &ss);
+	struct sockaddr_storage ss, src;
+	const char *ip = p->dst_ip ? p->dst_ip : p->family == AF_INET6 ? SERVER_V6 : SERVER_V4;
+	socklen_t len = address(p->family, ip, p->dst_ip ? p->dst_port : p->port, &ss);
+	socklen_t slen = p->src_ip ? address(p->family, p->src_ip, 0, &src) : 0;
 	enter(client_ns);
 	int fd = socket(p->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int err = fd < 0 || connect(fd, (struct sockaddr *)&ss, len);
+	int err = fd < 0 || (slen && bind(fd, (struct sockaddr *)&src, slen)) || connect(fd, (struct sockaddr *)&ss, len);
 	enter(root_ns);
 	if (err) {
 		peer_error(p, "connect");
@@ -924,31 +926,56 @@ static int dnat(void)
  * 20,000 bytes each (three reach each backend), 300 bytes answered. With kube-proxy's masquerade rule, as on a node. The client binds the node's address: the VIP is
  * local, so an unbound socket would take the VIP itself as its source (kube-proxy masquerades such connections).
  */
-static int ipvs(void)
+/* Runs each command in the client namespace (the node); 0, or -1 after saying which failed. */
+static int run_all(const char *name, char *cmds[][16], unsigned n)
 {
-	const char *name = "ipvs";
+	for (unsigned i = 0; i < n; i++) {
+		int rc = run_in(client_ns, cmds[i]);
+		if (rc != 0) {
+			out("error %s %s %s failed (exit %d)", name, cmds[i][0], cmds[i][1], rc);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The client namespace as a node of kube-proxy's IPVS mode, once (the IPVS scenarios share it): vs.conntrack=1, the
+ * dummy kube-ipvs0 that holds the virtual addresses, and kube-proxy's masquerade rule in iptables
+ * (KUBE-POSTROUTING), whose MASQUERADE target switches the namespace's conntrack hooks on, without which
+ * vs.conntrack=1 finds no conntrack entry.
+ */
+static int ipvs_node(const char *name)
+{
+	static int done;
+	if (done)
+		return 0;
 	char *setup[][16] = {
-		/* kube-proxy's IPVS mode keeps its masquerade rule in iptables (KUBE-POSTROUTING): its MASQUERADE target
-		 * switches the namespace's conntrack hooks on, without which vs.conntrack=1 finds no conntrack entry */
 		{ "/usr/sbin/iptables-legacy", "-w", "-t", "nat", "-N", "KUBE-POSTROUTING", NULL },
 		{ "/usr/sbin/iptables-legacy", "-w", "-t", "nat", "-A", "POSTROUTING", "-j", "KUBE-POSTROUTING", NULL },
 		{ "/usr/sbin/iptables-legacy", "-w", "-t", "nat", "-A", "KUBE-POSTROUTING", "-m", "mark", "!", "--mark",
 		  "0x4000/0x4000", "-j", "RETURN", NULL },
 		{ "/usr/sbin/iptables-legacy", "-w", "-t", "nat", "-A", "KUBE-POSTROUTING", "-j", "MASQUERADE", NULL },
 		{ "/usr/local/sbin/ip", "link", "add", "kube-ipvs0", "type", "dummy", NULL },
+	};
+	set_sysctl(client_ns, "/proc/sys/net/ipv4/vs/conntrack", "1");
+	if (run_all(name, setup, sizeof setup / sizeof setup[0]))
+		return -1;
+	done = 1;
+	return 0;
+}
+
+static int ipvs(void)
+{
+	const char *name = "ipvs";
+	char *setup[][16] = {
 		{ "/usr/local/sbin/ip", "addr", "add", "10.96.0.20/32", "dev", "kube-ipvs0", NULL },
 		{ "/usr/sbin/ipvsadm", "-A", "-t", "10.96.0.20:80", "-s", "rr", NULL },
 		{ "/usr/sbin/ipvsadm", "-a", "-t", "10.96.0.20:80", "-r", SERVER_V4 ":5010", "-m", NULL },
 		{ "/usr/sbin/ipvsadm", "-a", "-t", "10.96.0.20:80", "-r", SERVER_V4 ":5011", "-m", NULL },
 	};
-	set_sysctl(client_ns, "/proc/sys/net/ipv4/vs/conntrack", "1");
-	for (unsigned i = 0; i < sizeof setup / sizeof setup[0]; i++) {
-		int rc = run_in(client_ns, setup[i]);
-		if (rc != 0) {
-			out("error %s %s %s failed (exit %d)", name, setup[i][0], setup[i][1], rc);
-			return -1;
-		}
-	}
+	if (ipvs_node(name) || run_all(name, setup, sizeof setup / sizeof setup[0]))
+		return -1;
 	struct peer a = { .family = AF_INET, .port = 5010, .count = 3, .reply = 300 };
 	struct peer b = { .family = AF_INET, .port = 5011, .count = 3, .reply = 300 };
 	struct peer c = { .family = AF_INET, .port = 5010, .count = 6, .bytes = 20000, .dst_ip = "10.96.0.20",
@@ -970,6 +997,53 @@ static int ipvs(void)
 	truth(name, &c, &a, extra);
 	collect(name, "end");
 	return errors(name, &c, &a) | errors(name, &c, &b) | unsettled;
+}
+
+/*
+ * A connection through an IPVS ClusterIP opened before the loader (a pooled connection across an agent restart):
+ * the virtual service 10.96.0.30:80 with one real server, 10.77.0.2:5012, in NAT mode, on the ipvs scenario's node
+ * set-up. The connection carries 1000 bytes, then the loader starts (its adoption dumps the node's conntrack table
+ * first), then exactly 2,000,000 bytes; the server answers 300 at the end. Starts the loader, like preexisting; run
+ * instead of it (`--only adoptipvs,...`).
+ */
+static int adoptipvs(void)
+{
+	const char *name = "adoptipvs";
+	char *setup[][16] = {
+		{ "/usr/local/sbin/ip", "addr", "add", "10.96.0.30/32", "dev", "kube-ipvs0", NULL },
+		{ "/usr/sbin/ipvsadm", "-A", "-t", "10.96.0.30:80", "-s", "rr", NULL },
+		{ "/usr/sbin/ipvsadm", "-a", "-t", "10.96.0.30:80", "-r", SERVER_V4 ":5012", "-m", NULL },
+	};
+	if (ipvs_node(name) || run_all(name, setup, sizeof setup / sizeof setup[0]))
+		return -1;
+	struct peer s = { .family = AF_INET, .port = 5012, .count = 1, .reply = 300 };
+	struct peer c = { .family = AF_INET, .port = 5012, .count = 1, .dst_ip = "10.96.0.30", .dst_port = 80,
+			  .src_ip = CLIENT_V4 };
+	counters(name, "before");
+	if (server_start(&s))
+		return errors(name, &c, &s);
+	int fd = client_connect(&c);
+	if (fd < 0 || write_all(&c, fd, 1000))
+		return errors(name, &c, &s);
+	wait_acked(fd, 1000);
+	if (start_loader()) {
+		out("error %s the loader did not start", name);
+		return -1;
+	}
+	collect(name, "adopt");
+	c.sent = 0;
+	if (write_all(&c, fd, 2000000) == 0) {
+		wait_acked(fd, 2001000);
+		shutdown(fd, SHUT_WR);
+		read_some(&c, fd, -1);
+	}
+	close(fd);
+	pthread_join(s.thread, NULL);
+	int unsettled = settle(name);
+	truth(name, &c, &s, ",\"clientSentBeforeLoader\":1000");
+	counters(name, "after");
+	collect(name, "end");
+	return errors(name, &c, &s) | unsettled;
 }
 
 int main(int argc, char **argv)
@@ -1011,12 +1085,14 @@ int main(int argc, char **argv)
 	if (start_lossy())
 		lossy_in = NULL;
 
-	/* connections opened before the loader: adoptedrto's, then preexisting's, which starts the loader; without it,
-	 * the loader starts before the other scenarios */
+	/* connections opened before the loader: adoptedrto's, then preexisting's (or adoptipvs's, when preexisting is not
+	 * selected), which starts the loader; without them, the loader starts before the other scenarios */
 	if (selected("adoptedrto"))
 		adopted_open();
 	if (selected("preexisting"))
 		run("preexisting", preexisting);
+	else if (selected("adoptipvs"))
+		run("adoptipvs", adoptipvs);
 	else if (start_loader())
 		out("error setup the loader did not start");
 	run("held", held);

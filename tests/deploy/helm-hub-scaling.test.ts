@@ -215,10 +215,11 @@ test('bad ClickHouse values fail the render with a clear message', async (t) => 
     await assert.rejects(helmTemplate(tools.helm, { set: { ...base, ...set } }), message);
   }
   // A password offered as a value is refused, and the refusal never repeats it.
-  for (const set of [
+  const offered: Array<Record<string, string>> = [
     { 'clickhouse.url': 'clickhouse://hub:hunter2secret@ch:8123/flows' },
     { 'clickhouse.host': 'ch', 'clickhouse.password': 'hunter2secret' },
-  ]) {
+  ];
+  for (const set of offered) {
     await assert.rejects(helmTemplate(tools.helm, { set: { ...base, ...set } }), (err: Error & { stderr?: string }) => {
       // helm's own output (the Error's message also repeats our command line, which holds the value).
       const said = err.stderr ?? '';

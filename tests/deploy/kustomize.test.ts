@@ -58,3 +58,26 @@ test('kubectl kustomize builds the base into valid objects in namespace flowlens
     .secretKeyRef;
   assert.deepEqual(tokenRef, { name: 'flowlens-hub-tokens', key: 'ingest-token' });
 });
+
+test('the cluster-name example overlay builds: FLOWLENS_CLUSTER once on the agent and the hub, objects valid', async (t) => {
+  const tools = await requireK8sTools(t);
+  if (!tools) {
+    return;
+  }
+  const result = await runBinary(tools.kubectl, ['kustomize', join(KUSTOMIZE_DIR, 'examples', 'cluster-name')]);
+  assert.equal(result.code, 0, result.stderr);
+  const objs = parseManifests(result.stdout) as Array<K8sObject & { spec?: any }>;
+  const problems = (await Promise.all(objs.map((o) => validateK8sObject(o)))).flat();
+  assert.deepEqual(problems, []);
+  for (const kind of ['DaemonSet', 'Deployment']) {
+    const workload = objs.find((o) => o.kind === kind)!;
+    const env: Array<{ name: string; value?: string }> = workload.spec.template.spec.containers[0].env;
+    assert.deepEqual(
+      env.filter((e) => e.name === 'FLOWLENS_CLUSTER'),
+      [{ name: 'FLOWLENS_CLUSTER', value: 'prod-eu-1' }],
+      kind
+    );
+  }
+  // The base itself names no cluster: the hub's default applies.
+  assert.doesNotMatch(readFileSync(KUSTOMIZE_BASE_FILE, 'utf8'), /FLOWLENS_CLUSTER/);
+});

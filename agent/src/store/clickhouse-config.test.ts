@@ -16,6 +16,10 @@ test('--store: duckdb:PATH and clickhouse URLs', () => {
   const fromEnv = parseStoreSpec('clickhouse://hub@10.0.0.5:9000', { FLOWLENS_CLICKHOUSE_PASSWORD: 's3cret' });
   assert.equal(fromEnv.kind === 'clickhouse' && fromEnv.config.password, 's3cret');
   assert.equal(fromEnv.kind === 'clickhouse' && fromEnv.config.database, 'flowlens');
+  const v6 = parseStoreSpec('clickhouses://hub@[fd00::15]:8443/flows');
+  assert.equal(v6.kind === 'clickhouse' && v6.config.url, 'https://[fd00::15]:8443');
+  const v6DefaultPort = parseStoreSpec('clickhouse://hub@[::1]/flows');
+  assert.equal(v6DefaultPort.kind === 'clickhouse' && v6DefaultPort.config.url, 'http://[::1]:8123');
 });
 
 test('--store: bad values are refused with the reason, never echoing a password', () => {

@@ -58,7 +58,8 @@ export function parseStoreSpec(text: string, env: NodeJS.ProcessEnv = {}): Store
   return {
     kind: 'clickhouse',
     config: {
-      url: `${u.protocol}//${u.hostname.includes(':') ? `[${u.hostname}]` : u.hostname}:${port}`.replace('[[', '['),
+      // WHATWG URL keeps an IPv6 host in its brackets ([fd00::1]).
+      url: `${u.protocol}//${u.hostname}:${port}`,
       username: decodeURIComponent(u.username) || 'default',
       password: u.password ? decodeURIComponent(u.password) : (env.FLOWLENS_CLICKHOUSE_PASSWORD ?? ''),
       database,

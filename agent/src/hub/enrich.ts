@@ -1,11 +1,18 @@
 /**
  * Turns a validated report into stored rows: each flow oriented client → server, both ends named from the
  * hub's cluster-wide metadata (falling back to what agents said about their own pods), and classified.
+ *
+ * Clusters: the hub's metadata describes its own cluster only (`--cluster`, the name of reports without one). A
+ * report of another cluster is named by an Enricher of that cluster with no metadata: only what that cluster's
+ * agents said about their own pods, so an address two clusters share never borrows a name across them. Every
+ * end carries its cluster (part of its flow identity: merge.ts `flowIdentity`).
  */
 import { categorize } from '../classify/category.js';
 import type { IpRanges } from '../classify/ip-ranges.js';
 import type { MetadataView } from '../contracts/metadata.js';
+import { noMetadata } from '../metadata/none.js';
 import {
+  DEFAULT_CLUSTER,
   FAILURE_COUNTER_NAMES,
   type FlowRecord,
   type Forward,
@@ -22,6 +29,8 @@ interface Learned {
 }
 
 const LEARNED_MAX = 500_000;
+/** Other clusters with an Enricher of their own at once (the least recently used one goes beyond this). */
+const CLUSTERS_MAX = 1024;
 /** Endpoint names are cached this long, so metadata changes (a re-used pod IP) show up soon. */
 const ENDPOINT_CACHE_MS = 30_000;
 
@@ -34,14 +43,22 @@ export class Enricher {
   /** Named Service addresses (`via`) by ip:port. */
   private readonly viaEnds = new Map<string, ViaEnd>();
   private endpointsSince = 0;
+  /** Enrichers of other clusters' reports (no metadata: their agents' own words only), by cluster. */
+  private readonly others = new Map<string, Enricher>();
 
   constructor(
     private readonly metadata: MetadataView,
     private readonly ranges: IpRanges,
-    private readonly now: () => number = Date.now
+    private readonly now: () => number = Date.now,
+    /** The cluster this metadata describes: the hub's own, and the cluster of reports without one. */
+    readonly cluster: string = DEFAULT_CLUSTER
   ) {}
 
   enrich(report: ReportV1): StoredReport {
+    const cluster = report.cluster ?? this.cluster;
+    if (cluster !== this.cluster) {
+      return this.other(cluster).enrich(report);
+    }
     const t = this.now();
     if (t - this.endpointsSince > ENDPOINT_CACHE_MS) {
       this.remoteEnds.clear();
@@ -74,6 +91,20 @@ export class Enricher {
       },
       ...(forwards.length > 0 ? { forwards } : {}),
     };
+  }
+
+  private other(cluster: string): Enricher {
+    let e = this.others.get(cluster);
+    if (e) {
+      this.others.delete(cluster);
+    } else {
+      if (this.others.size >= CLUSTERS_MAX) {
+        this.others.delete(this.others.keys().next().value!);
+      }
+      e = new Enricher(noMetadata(), this.ranges, this.now, cluster);
+    }
+    this.others.set(cluster, e);
+    return e;
   }
 
   /** A forwarded connection (contract 1.2 `forwards`): its three addresses named as remote ends, classified. */
@@ -165,6 +196,7 @@ export class Enricher {
         node: node?.name ?? null,
         zone: node?.zone ?? null,
         service: svc?.name ?? null,
+        cluster: this.cluster,
       },
     };
     this.viaEnds.set(key, e);
@@ -197,6 +229,7 @@ export class Enricher {
       node: nodeName ?? null,
       zone,
       service: svc?.name ?? null,
+      cluster: this.cluster,
     };
     cache.set(ip, e);
     return e;

@@ -17,6 +17,7 @@ import {
   forwardsCountSql,
   forwardsSql,
   mapSql,
+  clustersRangeSql,
   namespacesSql,
   seriesSql,
   source,
@@ -33,8 +34,9 @@ import {
   migrationsTable,
   type SchemaOptions,
 } from './clickhouse-schema.js';
-import { num, serviceMapFromRows, str, topRow, type Row } from './duckdb-sql.js';
+import { clusterSeen, num, serviceMapFromRows, str, topRow, type Row } from './duckdb-sql.js';
 import type {
+  ClusterSeen,
   Answered,
   Endpoint,
   FlowStore,
@@ -342,12 +344,21 @@ export class ClickHouseStore implements FlowStore {
     return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result: [...series.values()] };
   }
 
-  async namespaces(): Promise<string[]> {
-    return (await this.rows(namespacesSql())).map((r) => String(r.namespace));
+  async namespaces(cluster?: string): Promise<string[]> {
+    return (await this.rows(namespacesSql(cluster))).map((r) => String(r.namespace));
   }
 
-  async workloads(namespace?: string): Promise<Array<{ namespace: string; workload: string; kind: string | null }>> {
-    return (await this.rows(workloadsSql(namespace))).map((r) => ({
+  async clusters(q: RangeQuery): Promise<Answered<ClusterSeen[]>> {
+    const plan = this.plan(q);
+    const rows = await this.rows(clustersRangeSql(plan, q));
+    return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result: rows.map(clusterSeen) };
+  }
+
+  async workloads(
+    namespace?: string,
+    cluster?: string
+  ): Promise<Array<{ namespace: string; workload: string; kind: string | null }>> {
+    return (await this.rows(workloadsSql(namespace, cluster))).map((r) => ({
       namespace: String(r.namespace),
       workload: String(r.workload),
       kind: str(r.kind),

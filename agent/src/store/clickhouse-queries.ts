@@ -9,7 +9,6 @@ import { RAW_AS_ROLLUP } from './duckdb-schema.js';
 import {
   FAILURE_SELECT,
   categoryWhere,
-  clustersSql,
   endColumns,
   endFilters,
   failureSeriesSql,
@@ -87,7 +86,9 @@ function merged(src: string, q: RangeQuery, fwd?: string): string {
 }
 
 const END = (a: 'c' | 's'): string =>
-  ['cluster', 'ip', 'pod', 'namespace', 'workload', 'kind', 'node', 'zone'].map((c) => `${a}.${c} AS ${a}_${c}`).join(', ');
+  ['cluster', 'ip', 'pod', 'namespace', 'workload', 'kind', 'node', 'zone']
+    .map((c) => `${a}.${c} AS ${a}_${c}`)
+    .join(', ');
 
 const firstOf = (cols: string[]): string => cols.map((c) => `any(${c}) AS ${c}`).join(', ');
 const END_NAMES = (a: 'c' | 's', cols = ['ip', 'pod', 'namespace', 'workload', 'kind', 'node', 'zone']): string[] =>
@@ -188,11 +189,6 @@ const inCluster = (cluster?: string): string => (cluster === undefined ? '' : ` 
 
 export function namespacesSql(cluster?: string): string {
   return `SELECT DISTINCT namespace FROM endpoints WHERE namespace IS NOT NULL${inCluster(cluster)} ORDER BY namespace`;
-}
-
-/** The clusters with flows in the planned range, with their latest bucket (`GET /api/v1/clusters`). */
-export function clustersRangeSql(plan: Plan, q: RangeQuery): string {
-  return clustersSql(source(plan, q), EP);
 }
 
 export function workloadsSql(namespace?: string, cluster?: string): string {

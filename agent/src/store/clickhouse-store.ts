@@ -17,7 +17,6 @@ import {
   forwardsCountSql,
   forwardsSql,
   mapSql,
-  clustersRangeSql,
   namespacesSql,
   seriesSql,
   source,
@@ -34,7 +33,7 @@ import {
   migrationsTable,
   type SchemaOptions,
 } from './clickhouse-schema.js';
-import { clusterSeen, num, serviceMapFromRows, str, topRow, type Row } from './duckdb-sql.js';
+import { clusterSeen, clustersSql, num, serviceMapFromRows, str, topRow, type Row } from './duckdb-sql.js';
 import type {
   ClusterSeen,
   Answered,
@@ -307,16 +306,11 @@ export class ClickHouseStore implements FlowStore {
    */
   async observedFlows(q: RangeQuery): Promise<Answered<ObservedFlow[]>> {
     const plan = this.plan(q);
-    const nowS = this.nowS();
-    const cutS = Math.min(plan.toS, Math.max(plan.fromS, ceilTo(nowS - this.opts.rawRetentionS, 3600)));
-    const parts = [
-      ...(cutS > plan.fromS ? [source(planRange(plan.fromS, cutS, this.tiers(nowS)), q)] : []),
-      ...(cutS < plan.toS ? [source({ fromS: cutS, toS: plan.toS, segments: [] }, q, true)] : []),
-    ];
+    const rows = this.timedSource(plan, q);
     return observedFlows(
       {
         plan,
-        source: () => parts.join('\nUNION ALL\n'),
+        source: () => rows,
         forwards: await this.forwards(plan),
         readFlows: (build) => this.rows(build(0)),
         dialect: CLICKHOUSE_DIALECT,
@@ -348,9 +342,23 @@ export class ClickHouseStore implements FlowStore {
     return (await this.rows(namespacesSql(cluster))).map((r) => String(r.namespace));
   }
 
+  /**
+   * The range's rows with the finest times this store has: raw rows (30 s windows) for the part of the range inside
+   * the raw retention, where raw rows are complete, and the tiers the planner picks before that.
+   */
+  private timedSource(plan: Plan, q: RangeQuery): string {
+    const nowS = this.nowS();
+    const cutS = Math.min(plan.toS, Math.max(plan.fromS, ceilTo(nowS - this.opts.rawRetentionS, 3600)));
+    return [
+      ...(cutS > plan.fromS ? [source(planRange(plan.fromS, cutS, this.tiers(nowS)), q)] : []),
+      ...(cutS < plan.toS ? [source({ fromS: cutS, toS: plan.toS, segments: [] }, q, true)] : []),
+    ].join('\nUNION ALL\n');
+  }
+
+  /** Clusters seen in the range; last seen at the start of the latest report window (`timedSource`). */
   async clusters(q: RangeQuery): Promise<Answered<ClusterSeen[]>> {
     const plan = this.plan(q);
-    const rows = await this.rows(clustersRangeSql(plan, q));
+    const rows = await this.rows(clustersSql(this.timedSource(plan, q), EP));
     return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result: rows.map(clusterSeen) };
   }
 

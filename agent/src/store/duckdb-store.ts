@@ -29,7 +29,7 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { CATEGORY_CODE, categoryFromCode } from '../classify/category.js';
-import { DEFAULT_CLUSTER } from '../contracts/report.js';
+import { DEFAULT_CLUSTER, FAILURE_COUNTER_NAMES } from '../contracts/report.js';
 import {
   MEASURES,
   RAW_AS_ROLLUP,
@@ -86,7 +86,6 @@ import {
   forwardedStepsSql,
   mergedFlowsSql,
 } from './merge.js';
-import { FAILURE_COUNTER_NAMES } from '../contracts/report.js';
 import { ceilTo, floorTo, planRange, type Plan, type Tier } from './plan.js';
 
 export { SCHEMA_VERSION };

@@ -117,7 +117,9 @@ describe('Service map', () => {
       queryType: 'topTalkers',
       endpoint: { kind: 'workload', namespace: 'shop', name: 'cart' },
       peer: { kind: 'workload', namespace: 'shop', name: 'redis' },
+      cluster: '$cluster',
     });
+    expect(sub.state.preserveUrlKeys).toContain('var-cluster');
   });
 
   it('drills down from a node, and explains a broken link instead of querying', () => {

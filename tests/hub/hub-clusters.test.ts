@@ -15,6 +15,7 @@ const range = `from=${windowStart - 60_000}&to=${Date.now() + 60_000}`;
 
 interface Row {
   cluster: string;
+  category: string;
   local: Record<string, string | null>;
   remote: Record<string, string | null>;
   bytes: number;
@@ -72,6 +73,9 @@ test('each cluster is its own: same bytes as one cluster alone, summed without a
   assert.ok(web && webWest);
   assert.equal(webWest.bytes, web.bytes);
   assert.equal(webWest.remote.pod, web.remote.pod, "west's own agent named its server pod");
+  assert.equal(webWest.remote.zone, web.remote.zone, "and its zone is the one west's agent on that node reported");
+  const categories = (rows: Row[]) => rows.map((r) => `${r.local.ip}>${r.remote.ip} ${r.category}`).sort();
+  assert.deepEqual(categories(west), categories(east), 'so every flow falls in the same category');
 });
 
 test('service map: no node or edge shared between the clusters', async () => {

@@ -26,6 +26,8 @@ import { isLoopback } from '../store/merge.js';
 interface Learned {
   local: NonNullable<LocalWorkload>;
   node: string;
+  /** The reporting node's zone (the report's `zone`). */
+  zone: string | null;
 }
 
 const LEARNED_MAX = 500_000;
@@ -51,7 +53,9 @@ export class Enricher {
     private readonly ranges: IpRanges,
     private readonly now: () => number = Date.now,
     /** The cluster this metadata describes: the hub's own, and the cluster of reports without one. */
-    readonly cluster: string = DEFAULT_CLUSTER
+    readonly cluster: string = DEFAULT_CLUSTER,
+    /** Another cluster's enricher (no metadata): a pod's zone is the one its node's agent reported. */
+    private readonly zonesFromAgents = false
   ) {}
 
   enrich(report: ReportV1): StoredReport {
@@ -68,7 +72,7 @@ export class Enricher {
     }
     for (const f of report.flows) {
       if (f.local) {
-        this.learn(f.localIp, f.local, report.node);
+        this.learn(f.localIp, f.local, report.node, report.zone);
       }
     }
     const mine = this.localEnds.get(report.node) ?? new Map<string, Endpoint>();
@@ -101,7 +105,7 @@ export class Enricher {
       if (this.others.size >= CLUSTERS_MAX) {
         this.others.delete(this.others.keys().next().value!);
       }
-      e = new Enricher(noMetadata(), this.ranges, this.now, cluster);
+      e = new Enricher(noMetadata(), this.ranges, this.now, cluster, true);
     }
     this.others.set(cluster, e);
     return e;
@@ -123,9 +127,15 @@ export class Enricher {
     };
   }
 
-  private learn(ip: string, local: NonNullable<LocalWorkload>, node: string): void {
+  private learn(ip: string, local: NonNullable<LocalWorkload>, node: string, zone: string | null): void {
     const had = this.learned.get(ip);
-    if (had && had.node === node && had.local.pod === local.pod && had.local.namespace === local.namespace) {
+    if (
+      had &&
+      had.node === node &&
+      had.zone === zone &&
+      had.local.pod === local.pod &&
+      had.local.namespace === local.namespace
+    ) {
       return;
     }
     if (!had && this.learned.size >= LEARNED_MAX) {
@@ -134,7 +144,7 @@ export class Enricher {
         this.learned.delete(oldest.value);
       }
     }
-    this.learned.set(ip, { local, node });
+    this.learned.set(ip, { local, node, zone });
     this.remoteEnds.delete(ip);
     this.localEnds.get(node)?.delete(ip);
   }
@@ -218,7 +228,9 @@ export class Enricher {
     const hostNode = pod ? undefined : m.nodeByIp(ip);
     const nodeName = pod?.node ?? hostNode?.name ?? learned?.node ?? reporter;
     const node = nodeName ? m.nodeByName(nodeName) : undefined;
-    const zone = node?.zone ?? (nodeName !== null && nodeName === reporter ? zoneHint : null) ?? null;
+    // Another cluster's enricher has no node metadata: a pod's zone is what its own node's agent reported.
+    const agentZone = this.zonesFromAgents && learned !== undefined && learned.node === nodeName ? learned.zone : null;
+    const zone = node?.zone ?? (nodeName !== null && nodeName === reporter ? zoneHint : null) ?? agentZone;
     const svc = m.serviceByIp(ip);
     const e: Endpoint = {
       ip,

@@ -149,6 +149,13 @@ for (const kind of testStoreKinds()) {
         ]
       );
       assert.equal(westRows[1]!.remote.zone, null, 'no zone borrowed from the hub cluster either');
+      assert.deepEqual(
+        westRows.map((r) => [r.category, r.remote.zone]),
+        [
+          ['INTRA_AZ', 'za'], // db's zone from its own node's agent (west-2 reported zone za)
+          ['UNCLASSIFIED', null],
+        ]
+      );
       const all = await top({});
       assert.equal(all.length, 3, 'the same pods and addresses in two clusters are two flows');
       assert.equal(

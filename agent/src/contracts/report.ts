@@ -139,7 +139,10 @@ export const MAX_FLOWS_PER_REPORT = 10_000;
 export const CLUSTER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 export const clusterNameSchema = z
   .string()
-  .regex(CLUSTER_NAME_PATTERN, 'a cluster name is letters, digits, ".", "_" and "-" (at most 253, starting with a letter or digit)');
+  .regex(
+    CLUSTER_NAME_PATTERN,
+    'a cluster name is letters, digits, ".", "_" and "-" (at most 253, starting with a letter or digit)'
+  );
 /** The cluster of a report without one, and of flows stored before clusters were kept (docs/hub.md). */
 export const DEFAULT_CLUSTER = 'default';
 

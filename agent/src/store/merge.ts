@@ -121,7 +121,11 @@ export function isLoopback(ip: string): boolean {
  * clusters' ends never share an identity, so the merge never joins them, whatever their addresses and names.
  */
 export function flowIdentity(e: Pick<Endpoint, 'ip' | 'pod' | 'namespace' | 'node' | 'cluster'>): string {
-  const base = isLoopback(e.ip) ? `${e.ip}@${e.node ?? ''}` : e.pod === null ? e.ip : `${e.ip}|${e.namespace ?? ''}/${e.pod}`;
+  const base = isLoopback(e.ip)
+    ? `${e.ip}@${e.node ?? ''}`
+    : e.pod === null
+      ? e.ip
+      : `${e.ip}|${e.namespace ?? ''}/${e.pod}`;
   return clusterQualified(e.cluster, base);
 }
 

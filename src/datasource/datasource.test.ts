@@ -281,6 +281,47 @@ describe('FlowsDataSource', () => {
     await expect(ds.metricFindQuery('pods')).rejects.toThrow(/Unknown Flowlens variable query "pods"/);
   });
 
+  it('passes the cluster variable to every flow query ("All": every cluster) and lists clusters over the range', async () => {
+    const { fetch, requests } = hub({
+      '/api/v1/top-contributors': () => ({ status: 200, data: { rows: [{ ...CART_TO_REDIS, cluster: 'west' }] } }),
+      '/api/v1/service-map': () => ({ status: 200, data: SHOP_MAP }),
+      '/api/v1/clusters': () => ({
+        status: 200,
+        data: {
+          clusters: [
+            { name: 'east', lastSeen: 1 },
+            { name: 'west', lastSeen: 2 },
+          ],
+        },
+      }),
+    });
+    vars.cluster = 'west';
+    vars.every = ['east', 'west'];
+    try {
+      const ds = new FlowsDataSource(settings(), { fetch, interpolate });
+      const res = await ds.query(
+        request([
+          { refId: 'A', queryType: 'topTalkers', categories: ['INTRA_AZ'], cluster: '$cluster' },
+          { refId: 'B', queryType: 'serviceMap', cluster: '$cluster' },
+          { refId: 'C', queryType: 'serviceMap', cluster: '$every' },
+        ])
+      );
+      expect(res.errors).toBeUndefined();
+      expect(requests.map((r) => r.params?.cluster)).toEqual(['west', 'west', undefined]);
+      const table = res.data.find((f) => f.refId === 'A');
+      expect(table.fields.find((f: { name: string }) => f.name === 'cluster').values).toEqual(['west']);
+      const range = { from: dateTime(1_000_000), to: dateTime(4_600_000) };
+      await expect(ds.metricFindQuery('clusters', { range })).resolves.toEqual([
+        { text: 'east', value: 'east' },
+        { text: 'west', value: 'west' },
+      ]);
+      expect(requests[requests.length - 1]?.params).toEqual({ from: 1_000_000, to: 4_600_000 });
+    } finally {
+      delete vars.cluster;
+      delete vars.every;
+    }
+  });
+
   it('turns Grafana intervals into whole-second steps', () => {
     expect(stepFor(undefined)).toBeUndefined();
     expect(stepFor(0)).toBeUndefined();

@@ -76,6 +76,7 @@ export class FlowsDataSource extends DataSourceApi<FlowsQuery, FlowsJsonData> {
     };
     return {
       ...query,
+      cluster: sub(query.cluster),
       namespace: sub(query.namespace),
       workload: sub(query.workload),
       metric: oneOf(sub(query.metric), METRICS, 'metric'),
@@ -129,13 +130,14 @@ export class FlowsDataSource extends DataSourceApi<FlowsQuery, FlowsJsonData> {
     switch (q.queryType) {
       case 'serviceMap': {
         const view = q.mapGroupBy ?? 'workload';
-        const map = await this.hub.serviceMap({ ...range, groupBy: view, namespace: q.namespace });
+        const map = await this.hub.serviceMap({ ...range, cluster: q.cluster, groupBy: view, namespace: q.namespace });
         return buildServiceMapFrames(map, { refId: q.refId, ...serviceMapLinks(view, range) });
       }
       case 'timeseries': {
         const metric = q.metric ?? 'bytes';
         const series = await this.hub.timeseries({
           ...range,
+          cluster: q.cluster,
           metric,
           categories: q.categories,
           namespace: q.namespace,
@@ -172,6 +174,7 @@ export class FlowsDataSource extends DataSourceApi<FlowsQuery, FlowsJsonData> {
       categories.map((category) =>
         this.hub.topContributors({
           ...range,
+          cluster: q.cluster,
           metric,
           category,
           limit,
@@ -213,12 +216,17 @@ export class FlowsDataSource extends DataSourceApi<FlowsQuery, FlowsJsonData> {
     }
   }
 
-  override async metricFindQuery(query: string, options?: { scopedVars?: ScopedVars }): Promise<MetricFindValue[]> {
+  override async metricFindQuery(
+    query: string,
+    options?: { scopedVars?: ScopedVars; range?: { from: { valueOf(): number }; to: { valueOf(): number } } }
+  ): Promise<MetricFindValue[]> {
     const parsed = parseVariableQuery(this.deps.interpolate(query, options?.scopedVars, formatFilterValue));
     const names =
-      parsed.kind === 'namespaces'
-        ? await this.hub.namespaces()
-        : await this.hub.workloads(parsed.namespace === ALL_SENTINEL ? undefined : parsed.namespace);
+      parsed.kind === 'clusters'
+        ? await this.hub.clusters(variableWindow(options?.range))
+        : parsed.kind === 'namespaces'
+          ? await this.hub.namespaces()
+          : await this.hub.workloads(parsed.namespace === ALL_SENTINEL ? undefined : parsed.namespace);
     return names.map((text) => ({ text, value: text }));
   }
 }
@@ -236,6 +244,14 @@ function oneOf<T extends string>(value: string | undefined, allowed: readonly T[
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The clusters variable's window: the dashboard's range, else the last 24 hours. */
+export function variableWindow(
+  range: { from: { valueOf(): number }; to: { valueOf(): number } } | undefined,
+  now = Date.now()
+): TimeWindow {
+  return range ? { from: range.from.valueOf(), to: range.to.valueOf() } : { from: now - 24 * 3600_000, to: now };
 }
 
 /** The hub buckets by whole seconds; Grafana's interval suggestion is in ms. Undefined lets the hub choose. */

@@ -4,6 +4,7 @@ import { lastValueFrom, type Observable } from 'rxjs';
 import type { BackendSrvRequest, FetchResponse } from '@grafana/runtime';
 import { HubError, hubErrorMessage } from './hubErrors';
 import {
+  clustersRequest,
   healthRequest,
   namespacesRequest,
   policyCheckRequest,
@@ -18,6 +19,7 @@ import {
   type PolicyDraftsParams,
   type ServiceMapParams,
   type TimeseriesParams,
+  type TimeWindow,
   type TopContributorsParams,
 } from './hubRequests';
 import type { PolicyCheckResponse, PolicyDraftsResponse } from './policyTypes';
@@ -105,12 +107,17 @@ export class HubClient {
     return this.get<HealthResponse>(healthRequest(), 'checking health');
   }
 
-  async namespaces(): Promise<string[]> {
-    return namesOf(await this.get<unknown>(namespacesRequest(), 'listing namespaces'), 'namespaces');
+  async namespaces(cluster?: string): Promise<string[]> {
+    return namesOf(await this.get<unknown>(namespacesRequest(cluster), 'listing namespaces'), 'namespaces');
   }
 
-  async workloads(namespace?: string): Promise<string[]> {
-    return namesOf(await this.get<unknown>(workloadsRequest(namespace), 'listing workloads'), 'workloads');
+  async workloads(namespace?: string, cluster?: string): Promise<string[]> {
+    return namesOf(await this.get<unknown>(workloadsRequest(namespace, cluster), 'listing workloads'), 'workloads');
+  }
+
+  /** Clusters with flows in the window (hub API 1.4), by name. */
+  async clusters(w: TimeWindow): Promise<string[]> {
+    return namesOf(await this.get<unknown>(clustersRequest(w), 'listing clusters'), 'clusters');
   }
 }
 

@@ -1,6 +1,12 @@
 import { bodyMessage, hubErrorMessage } from './hubErrors';
 import { namesOf } from './hubClient';
-import { serviceMapRequest, timeseriesRequest, topContributorsRequest, workloadsRequest } from './hubRequests';
+import {
+  clustersRequest,
+  serviceMapRequest,
+  timeseriesRequest,
+  topContributorsRequest,
+  workloadsRequest,
+} from './hubRequests';
 import { parseVariableQuery } from './variableQuery';
 
 describe('hub requests', () => {
@@ -23,6 +29,29 @@ describe('hub requests', () => {
       to: 1,
     });
     expect(workloadsRequest().params).toEqual({});
+  });
+
+  it('passes the cluster (hub API 1.4) on every flow query, lists clusters over a window', () => {
+    const w = { from: 0, to: 1 };
+    expect(
+      topContributorsRequest({ ...w, metric: 'bytes', category: 'INTRA_AZ', cluster: 'west' }).params.cluster
+    ).toBe('west');
+    expect(serviceMapRequest({ ...w, groupBy: 'pod', cluster: 'west' }).params.cluster).toBe('west');
+    expect(timeseriesRequest({ ...w, metric: 'bytes', cluster: 'west' }).params.cluster).toBe('west');
+    expect(serviceMapRequest({ ...w, groupBy: 'pod', cluster: '' }).params).not.toHaveProperty('cluster');
+    expect(workloadsRequest('shop', 'west').params).toEqual({ namespace: 'shop', cluster: 'west' });
+    expect(clustersRequest({ from: 1.5, to: 9.2 })).toEqual({ path: '/api/v1/clusters', params: { from: 1, to: 10 } });
+    expect(
+      namesOf(
+        {
+          clusters: [
+            { name: 'east', lastSeen: 1 },
+            { name: 'west', lastSeen: 2 },
+          ],
+        },
+        'clusters'
+      )
+    ).toEqual(['east', 'west']);
   });
 
   it('refuses an inverted or unset time range before calling the hub', () => {
@@ -67,11 +96,12 @@ describe('names lists', () => {
 });
 
 describe('variable queries', () => {
-  it('parses the three forms', () => {
+  it('parses the four forms', () => {
+    expect(parseVariableQuery(' clusters ')).toEqual({ kind: 'clusters' });
     expect(parseVariableQuery(' namespaces ')).toEqual({ kind: 'namespaces' });
     expect(parseVariableQuery('workloads')).toEqual({ kind: 'workloads' });
     expect(parseVariableQuery('workloads( shop )')).toEqual({ kind: 'workloads', namespace: 'shop' });
     expect(parseVariableQuery('workloads()')).toEqual({ kind: 'workloads' });
-    expect(() => parseVariableQuery('pods')).toThrow(/use namespaces, workloads or workloads\(<namespace>\)/);
+    expect(() => parseVariableQuery('pods')).toThrow(/use clusters, namespaces, workloads or workloads\(<namespace>\)/);
   });
 });

@@ -10,7 +10,12 @@ export interface TimeWindow {
   to: number;
 }
 
-export interface TopContributorsParams extends TimeWindow {
+/** Hub API 1.4: the flows of one cluster; absent (or empty) means every cluster. */
+export interface ClusterFilter {
+  cluster?: string;
+}
+
+export interface TopContributorsParams extends TimeWindow, ClusterFilter {
   metric: Metric;
   category: Category;
   limit?: number;
@@ -23,12 +28,12 @@ export interface TopContributorsParams extends TimeWindow {
   peer?: string;
 }
 
-export interface ServiceMapParams extends TimeWindow {
+export interface ServiceMapParams extends TimeWindow, ClusterFilter {
   groupBy: MapGroupBy;
   namespace?: string;
 }
 
-export interface TimeseriesParams extends TimeWindow {
+export interface TimeseriesParams extends TimeWindow, ClusterFilter {
   metric: Metric;
   /** Sent as one comma-separated parameter; empty means all. */
   categories?: Category[];
@@ -89,6 +94,7 @@ export function topContributorsRequest(p: TopContributorsParams): HubRequest {
   return {
     path: '/api/v1/top-contributors',
     params: compact({
+      cluster: p.cluster,
       metric: p.metric,
       category: p.category,
       limit: p.limit,
@@ -105,7 +111,7 @@ export function topContributorsRequest(p: TopContributorsParams): HubRequest {
 export function serviceMapRequest(p: ServiceMapParams): HubRequest {
   return {
     path: '/api/v1/service-map',
-    params: compact({ groupBy: p.groupBy, namespace: p.namespace, ...timeWindow(p) }),
+    params: compact({ cluster: p.cluster, groupBy: p.groupBy, namespace: p.namespace, ...timeWindow(p) }),
   };
 }
 
@@ -113,6 +119,7 @@ export function timeseriesRequest(p: TimeseriesParams): HubRequest {
   return {
     path: '/api/v1/timeseries',
     params: compact({
+      cluster: p.cluster,
       metric: p.metric,
       category: p.categories && p.categories.length > 0 ? p.categories.join(',') : undefined,
       namespace: p.namespace,
@@ -126,11 +133,16 @@ export function timeseriesRequest(p: TimeseriesParams): HubRequest {
 }
 
 export const healthRequest = (): HubRequest => ({ path: '/api/v1/health', params: {} });
-export const namespacesRequest = (): HubRequest => ({ path: '/api/v1/namespaces', params: {} });
-export const workloadsRequest = (namespace?: string): HubRequest => ({
-  path: '/api/v1/workloads',
-  params: compact({ namespace }),
+export const namespacesRequest = (cluster?: string): HubRequest => ({
+  path: '/api/v1/namespaces',
+  params: compact({ cluster }),
 });
+export const workloadsRequest = (namespace?: string, cluster?: string): HubRequest => ({
+  path: '/api/v1/workloads',
+  params: compact({ namespace, cluster }),
+});
+/** Hub API 1.4: the clusters with flows in the window. */
+export const clustersRequest = (w: TimeWindow): HubRequest => ({ path: '/api/v1/clusters', params: timeWindow(w) });
 
 /** A Kubernetes namespace name (RFC 1123 label): the policy API needs one, never "all". */
 const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;

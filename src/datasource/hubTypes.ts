@@ -57,6 +57,8 @@ export interface FailureCounts {
 }
 
 export interface TopContributorRow extends FailureCounts {
+  /** The cluster of the row's flows (hub API 1.4); absent from older hubs. */
+  cluster?: string;
   category: Category;
   /** The side that opened the connection (client). */
   local: Endpoint;
@@ -82,6 +84,8 @@ export interface TopContributorsResponse {
 
 export interface ServiceMapNode {
   id: string;
+  /** Hub API 1.4; absent from older hubs. */
+  cluster?: string;
   title: string;
   subtitle?: string | null;
   namespace: string | null;

@@ -17,6 +17,8 @@ export interface FlowsQuery extends DataQuery {
   metric?: Metric;
   /** Categories to fetch and concatenate (one hub request each). Empty means all. */
   categories?: Category[];
+  /** Hub API 1.4: the flows of one cluster (a variable such as $cluster too); absent or All: every cluster. */
+  cluster?: string;
   namespace?: string;
   workload?: string;
   groupBy?: GroupBy;

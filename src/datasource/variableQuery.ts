@@ -1,9 +1,13 @@
-// Template-variable queries of the flows datasource: `namespaces`, `workloads` or `workloads(<namespace>)`.
+// Template-variable queries of the flows datasource: `clusters`, `namespaces`, `workloads` or
+// `workloads(<namespace>)`.
 
-export type VariableQuery = { kind: 'namespaces' } | { kind: 'workloads'; namespace?: string };
+export type VariableQuery = { kind: 'clusters' } | { kind: 'namespaces' } | { kind: 'workloads'; namespace?: string };
 
 export function parseVariableQuery(text: string): VariableQuery {
   const q = text.trim();
+  if (q === 'clusters' || q === 'clusters()') {
+    return { kind: 'clusters' };
+  }
   if (q === 'namespaces' || q === 'namespaces()') {
     return { kind: 'namespaces' };
   }
@@ -11,5 +15,7 @@ export function parseVariableQuery(text: string): VariableQuery {
   if (m) {
     return m[1] ? { kind: 'workloads', namespace: m[1] } : { kind: 'workloads' };
   }
-  throw new Error(`Unknown Flowlens variable query "${text}": use namespaces, workloads or workloads(<namespace>)`);
+  throw new Error(
+    `Unknown Flowlens variable query "${text}": use clusters, namespaces, workloads or workloads(<namespace>)`
+  );
 }

@@ -1,5 +1,6 @@
 // Service map → flows drilldown URLs inside the app: /a/<app>/service-map/node/<endpoint> and
-// /a/<app>/service-map/edge/<source>/<target>, carrying the time range the map was drawn for.
+// /a/<app>/service-map/edge/<source>/<target>, carrying the time range the map was drawn for and the node's
+// cluster (hub API 1.4: `var-cluster`, so the flows are that cluster's even when the map shows every cluster).
 import { PLUGIN_BASE_URL, ROUTES } from '../constants';
 import type { MapGroupBy, ServiceMapNode } from '../datasource/hubTypes';
 import type { TimeWindow } from '../datasource/hubRequests';
@@ -8,12 +9,16 @@ import { encodeEndpoint, endpointOfNode } from './endpoints';
 export const NODE_DRILLDOWN = 'node';
 export const EDGE_DRILLDOWN = 'edge';
 
-function timeQuery(range?: TimeWindow): string {
-  return range ? `?from=${Math.floor(range.from)}&to=${Math.ceil(range.to)}` : '';
+function timeQuery(range?: TimeWindow, cluster?: string): string {
+  const params = [
+    ...(range ? [`from=${Math.floor(range.from)}`, `to=${Math.ceil(range.to)}`] : []),
+    ...(cluster ? [`var-cluster=${encodeURIComponent(cluster)}`] : []),
+  ];
+  return params.length > 0 ? `?${params.join('&')}` : '';
 }
 
 export function nodeDrilldownUrl(node: ServiceMapNode, view: MapGroupBy, range?: TimeWindow): string {
-  return `${PLUGIN_BASE_URL}/${ROUTES.ServiceMap}/${NODE_DRILLDOWN}/${encodeEndpoint(endpointOfNode(node, view))}${timeQuery(range)}`;
+  return `${PLUGIN_BASE_URL}/${ROUTES.ServiceMap}/${NODE_DRILLDOWN}/${encodeEndpoint(endpointOfNode(node, view))}${timeQuery(range, node.cluster)}`;
 }
 
 export function edgeDrilldownUrl(
@@ -24,7 +29,7 @@ export function edgeDrilldownUrl(
 ): string {
   const a = encodeEndpoint(endpointOfNode(source, view));
   const b = encodeEndpoint(endpointOfNode(target, view));
-  return `${PLUGIN_BASE_URL}/${ROUTES.ServiceMap}/${EDGE_DRILLDOWN}/${a}/${b}${timeQuery(range)}`;
+  return `${PLUGIN_BASE_URL}/${ROUTES.ServiceMap}/${EDGE_DRILLDOWN}/${a}/${b}${timeQuery(range, source.cluster)}`;
 }
 
 export function serviceMapLinks(view: MapGroupBy, range?: TimeWindow) {

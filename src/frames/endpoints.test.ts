@@ -51,6 +51,13 @@ describe('endpoint refs', () => {
     expect(edgeDrilldownUrl(node, { ...node, id: 'r', title: 'redis', workload: 'redis' }, 'workload')).toBe(
       '/a/flowlens-netobs-app/service-map/edge/workload~shop~cart/workload~shop~redis'
     );
+    const west = { ...node, id: 'west/shop/cart', cluster: 'west' };
+    expect(nodeDrilldownUrl(west, 'workload', { from: 1000, to: 2000 })).toBe(
+      '/a/flowlens-netobs-app/service-map/node/workload~shop~cart?from=1000&to=2000&var-cluster=west'
+    );
+    expect(edgeDrilldownUrl(west, { ...west, id: 'west/shop/redis', workload: 'redis' }, 'workload')).toBe(
+      '/a/flowlens-netobs-app/service-map/edge/workload~shop~cart/workload~shop~redis?var-cluster=west'
+    );
   });
 });
 

@@ -40,6 +40,8 @@ const num = (
 });
 
 export const TOP_TALKER_COLUMNS: readonly Column[] = [
+  // The flow's cluster (hub API 1.4); empty where the hub is older.
+  text('cluster', 'Cluster', (r) => r.cluster ?? null),
   text('category', 'Category', (r) => r.category),
   text('local_pod', 'Local pod', (r) => r.local.pod),
   text('local_workload', 'Local workload', (r) => r.local.workload),

@@ -87,7 +87,7 @@ describe('Overview', () => {
 });
 
 describe('Service map', () => {
-  it('draws a Node Graph from the flows datasource with view and namespace variables', () => {
+  it('draws a Node Graph from the flows datasource with view, cluster and namespace variables', () => {
     const scene = serviceMapScene(ds);
     const [panel] = panels(scene);
     expect(panel?.state.pluginId).toBe('nodeGraph');
@@ -96,10 +96,11 @@ describe('Service map', () => {
     expect(runner?.state.queries[0]).toMatchObject({
       queryType: 'serviceMap',
       mapGroupBy: '$view',
+      cluster: '$cluster',
       namespace: '$namespace',
     });
     const vars = sceneGraph.getVariables(scene).state.variables.map((v) => v.state.name);
-    expect(vars).toEqual(['view', 'namespace']);
+    expect(vars).toEqual(['view', 'cluster', 'namespace']);
   });
 
   it('drills down from an edge to the flows between both ends', () => {
@@ -116,7 +117,9 @@ describe('Service map', () => {
       queryType: 'topTalkers',
       endpoint: { kind: 'workload', namespace: 'shop', name: 'cart' },
       peer: { kind: 'workload', namespace: 'shop', name: 'redis' },
+      cluster: '$cluster',
     });
+    expect(sub.state.preserveUrlKeys).toContain('var-cluster');
   });
 
   it('drills down from a node, and explains a broken link instead of querying', () => {

@@ -20,7 +20,11 @@ const WEB_1 = '10.10.0.2';
 const ORDERS_4 = '10.30.0.9';
 
 before(async () => {
-  hub = await startHubProcess({ metadataFile: fixture('metadata/services.json') });
+  hub = await startHubProcess({
+    metadataFile: fixture('metadata/services.json'),
+    // The reports below name their cluster: the one this hub's metadata describes (docs/hub.md "Clusters").
+    args: ['--cluster', 'test'],
+  });
 });
 after(async () => {
   await hub?.cleanup();
@@ -115,7 +119,7 @@ test('a NodePort forwarded to another node lands on the backend it reached, exac
   };
   assert.deepEqual(
     graph.edges.map((e) => [e.source, e.target, e.via, e.bytes]),
-    [['shop/web-1', 'shop/orders-4', 'orders', sent]]
+    [['test/shop/web-1', 'test/shop/orders-4', 'orders', sent]] // node ids in the reports' cluster, `test`
   );
   assert.ok(
     graph.nodes.every((n) => n.ip !== NODE_B),

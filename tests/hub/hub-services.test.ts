@@ -17,7 +17,11 @@ const CLUSTER_IP = '10.96.0.50';
 const NODE_B = '192.168.20.1';
 
 before(async () => {
-  hub = await startHubProcess({ metadataFile: fixture('metadata/services.json') });
+  hub = await startHubProcess({
+    metadataFile: fixture('metadata/services.json'),
+    // The reports below name their cluster: the one this hub's metadata describes (docs/hub.md "Clusters").
+    args: ['--cluster', 'test'],
+  });
 });
 after(async () => {
   await hub?.cleanup();
@@ -148,10 +152,11 @@ test('a ClusterIP with two backends in two zones: one row per backend, its own b
     'no row to the ClusterIP'
   );
 
+  // Node ids carry the cluster the reports name (`test`; docs/hub.md "Clusters").
   const map = await hub.get(`/api/v1/service-map?${range}&groupBy=workload`);
   assert.equal(map.status, 200);
   const edge = (map.body.edges as Array<{ id: string; via: string | null; bytes: number }>).find(
-    (e) => e.id === 'shop/web->shop/orders'
+    (e) => e.id === 'test/shop/web->test/shop/orders'
   );
   assert.equal(edge?.via, 'orders', 'the edge says "via orders"');
   const nodes = map.body.nodes as Array<{ id: string; ip: string | null }>;
@@ -160,7 +165,7 @@ test('a ClusterIP with two backends in two zones: one row per backend, its own b
     'no node for the ClusterIP'
   );
   const pods = await hub.get(`/api/v1/service-map?${range}&groupBy=pod`);
-  assert.ok((pods.body.edges as Array<{ target: string }>).some((e) => e.target === 'shop/orders-2'));
+  assert.ok((pods.body.edges as Array<{ target: string }>).some((e) => e.target === 'test/shop/orders-2'));
 });
 
 test('a client-only view (backend on a node without an agent) lands on the backend and its zone', async () => {
@@ -290,8 +295,8 @@ test('a re-used pod IP: old flows keep the old name in rows, the service map and
   ]);
   const map = await hub.get(`/api/v1/service-map?${range}&groupBy=workload`);
   const edges = map.body.edges as Array<{ id: string; bytes: number }>;
-  assert.equal(edges.find((e) => e.id === 'shop/web->shop/cart')?.bytes, 1111);
-  assert.equal(edges.find((e) => e.id === 'shop/web->shop/payments')?.bytes, 2222);
+  assert.equal(edges.find((e) => e.id === 'test/shop/web->test/shop/cart')?.bytes, 1111);
+  assert.equal(edges.find((e) => e.id === 'test/shop/web->test/shop/payments')?.bytes, 2222);
   const ts = await hub.get(`/api/v1/timeseries?${range}&groupBy=workload&step=30s&limit=20`);
   const series = ts.body.series as Array<{ name: string; points: Array<[number, number]> }>;
   assert.deepEqual(series.find((s) => s.name === 'shop/cart')?.points, [[t0 + 4 * 30_000, 1111]]);

@@ -110,7 +110,12 @@ before(async () => {
   metadata = JSON.parse(await readFile(join(FIXTURES, 'app-metadata.json'), 'utf8')) as MetadataFile;
   const metadataFile = join(dir, 'metadata.json');
   await writeFile(metadataFile, JSON.stringify({ ...metadata, networkPolicies: RESTRICTIVE }));
-  hub = await startHubProcess({ metadataFile, ipRangesFile: join(FIXTURES, 'ip-ranges.json') });
+  hub = await startHubProcess({
+    metadataFile,
+    ipRangesFile: join(FIXTURES, 'ip-ranges.json'),
+    // app-reports.json names its cluster, `dev`: the one this hub's metadata describes (docs/hub.md "Clusters").
+    args: ['--cluster', 'dev'],
+  });
   const reports = JSON.parse(await readFile(join(FIXTURES, 'app-reports.json'), 'utf8')) as ReportV1[];
   // Two report windows, ten and five minutes ago (30 s aligned, as agents report)
   const base = Math.floor((Date.now() - 600_000) / 30_000) * 30_000;

@@ -131,11 +131,26 @@ export const MAX_FORWARDS_PER_REPORT = 10_000;
 /** Flows one report may hold: the upper bound of the agent's `--top-n` and the hub's per-report limit. */
 export const MAX_FLOWS_PER_REPORT = 10_000;
 
+/**
+ * A cluster's name (report contract 1.1 `cluster`, the hub's `--cluster`, the API's `cluster` parameter): letters,
+ * digits, `.`, `_` and `-`, starting with a letter or digit, at most 253 characters. One rule for every place
+ * that takes a name, so the store's flow identities (`<cluster>~<address>`) stay unambiguous.
+ */
+export const CLUSTER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+export const clusterNameSchema = z
+  .string()
+  .regex(
+    CLUSTER_NAME_PATTERN,
+    'a cluster name is letters, digits, ".", "_" and "-" (at most 253, starting with a letter or digit)'
+  );
+/** The cluster of a report without one, and of flows stored before clusters were kept (docs/hub.md). */
+export const DEFAULT_CLUSTER = 'default';
+
 export const reportV1Schema = z.object({
   version: z.literal(1),
   reportId: z.string().uuid(),
   node: z.string().min(1).max(253),
-  cluster: z.string().min(1).max(253).optional(),
+  cluster: clusterNameSchema.optional(),
   zone: z.string().max(253).nullable(),
   start: z.string().datetime({ offset: true }),
   end: z.string().datetime({ offset: true }),

@@ -13,6 +13,8 @@ import type { FlowStore } from '../store/flow-store.js';
 import { Enricher } from './enrich.js';
 import { Ingestor } from './ingest.js';
 import { log } from './log.js';
+import { parseClusterName } from './params.js';
+import { DEFAULT_CLUSTER } from '../contracts/report.js';
 import { createHubServer } from './server.js';
 
 const USAGE = `Usage: flowlens-agent hub --listen HOST:PORT (--data-dir DIR | --store SPEC) [options]
@@ -22,6 +24,8 @@ const USAGE = `Usage: flowlens-agent hub --listen HOST:PORT (--data-dir DIR | --
   --store SPEC              duckdb:DIR (embedded, the default) or
                             clickhouse://USER[:PASSWORD]@HOST:PORT/DB[?cluster=NAME] (clickhouses:// for TLS;
                             password also from FLOWLENS_CLICKHOUSE_PASSWORD): a store any number of hubs share
+  --cluster NAME            this hub's cluster: the one its metadata describes, and the cluster of reports
+                            without one (default: FLOWLENS_CLUSTER, else 'default')
   --metadata-file FILE      static pods/nodes/services (JSON); default in Kubernetes: a cluster-wide watch
   --ip-ranges-file FILE     extra AWS ip-ranges.json prefixes (override the bundled snapshot)
   --max-body-bytes N        largest report accepted, compressed or not (default 16777216)
@@ -30,7 +34,8 @@ const USAGE = `Usage: flowlens-agent hub --listen HOST:PORT (--data-dir DIR | --
   --hour-retention DAYS     1-hour roll-ups (default 90)
   --maintenance-interval S  roll-up and retention pass period (default 30)
 
-Environment: FLOWLENS_HUB_INGEST_TOKEN, FLOWLENS_HUB_QUERY_TOKEN (both required), FLOWLENS_CLICKHOUSE_PASSWORD.
+Environment: FLOWLENS_HUB_INGEST_TOKEN, FLOWLENS_HUB_QUERY_TOKEN (both required), FLOWLENS_CLICKHOUSE_PASSWORD,
+FLOWLENS_CLUSTER.
 `;
 
 function positive(name: string, text: string | undefined, fallback: number): number {
@@ -85,6 +90,7 @@ export async function main(argv: string[]): Promise<number> {
       'rollup-retention': { type: 'string' },
       'hour-retention': { type: 'string' },
       'maintenance-interval': { type: 'string' },
+      cluster: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -99,6 +105,13 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (values['data-dir'] && values.store) {
     process.stderr.write(`flowlens-agent hub: give --data-dir or --store, not both\n`);
+    return 2;
+  }
+  let cluster: string;
+  try {
+    cluster = parseClusterName(values.cluster ?? (process.env.FLOWLENS_CLUSTER || DEFAULT_CLUSTER), '--cluster');
+  } catch (err) {
+    process.stderr.write(`flowlens-agent hub: ${(err as Error).message}\n`);
     return 2;
   }
   let spec: StoreSpec;
@@ -132,7 +145,7 @@ export async function main(argv: string[]): Promise<number> {
       ? new DuckDbStore({ dataDir: spec.dataDir, ...retention })
       : new ClickHouseStore({ config: spec.config, ...retention });
   await store.open();
-  const ingestor = new Ingestor(store, new Enricher(metadata, ranges), {
+  const ingestor = new Ingestor(store, new Enricher(metadata, ranges, Date.now, cluster), {
     maxBodyBytes,
     maxAgeS: rawRetentionS - 300,
   });
@@ -143,6 +156,7 @@ export async function main(argv: string[]): Promise<number> {
     store,
     ingestor,
     policy: { metadata, ranges },
+    cluster,
   });
 
   // A tick that finds the last pass still running is skipped: queueing it would only add back-to-back passes.

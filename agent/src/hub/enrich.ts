@@ -1,11 +1,18 @@
 /**
  * Turns a validated report into stored rows: each flow oriented client → server, both ends named from the
  * hub's cluster-wide metadata (falling back to what agents said about their own pods), and classified.
+ *
+ * Clusters: the hub's metadata describes its own cluster only (`--cluster`, the name of reports without one). A
+ * report of another cluster is named by an Enricher of that cluster with no metadata: only what that cluster's
+ * agents said about their own pods, so an address two clusters share never borrows a name across them. Every
+ * end carries its cluster (part of its flow identity: merge.ts `flowIdentity`).
  */
 import { categorize } from '../classify/category.js';
 import type { IpRanges } from '../classify/ip-ranges.js';
 import type { MetadataView } from '../contracts/metadata.js';
+import { noMetadata } from '../metadata/none.js';
 import {
+  DEFAULT_CLUSTER,
   FAILURE_COUNTER_NAMES,
   type FlowRecord,
   type Forward,
@@ -19,9 +26,13 @@ import { isLoopback } from '../store/merge.js';
 interface Learned {
   local: NonNullable<LocalWorkload>;
   node: string;
+  /** The reporting node's zone (the report's `zone`). */
+  zone: string | null;
 }
 
 const LEARNED_MAX = 500_000;
+/** Other clusters with an Enricher of their own at once (the least recently used one goes beyond this). */
+const CLUSTERS_MAX = 1024;
 /** Endpoint names are cached this long, so metadata changes (a re-used pod IP) show up soon. */
 const ENDPOINT_CACHE_MS = 30_000;
 
@@ -34,14 +45,24 @@ export class Enricher {
   /** Named Service addresses (`via`) by ip:port. */
   private readonly viaEnds = new Map<string, ViaEnd>();
   private endpointsSince = 0;
+  /** Enrichers of other clusters' reports (no metadata: their agents' own words only), by cluster. */
+  private readonly others = new Map<string, Enricher>();
 
   constructor(
     private readonly metadata: MetadataView,
     private readonly ranges: IpRanges,
-    private readonly now: () => number = Date.now
+    private readonly now: () => number = Date.now,
+    /** The cluster this metadata describes: the hub's own, and the cluster of reports without one. */
+    readonly cluster: string = DEFAULT_CLUSTER,
+    /** Another cluster's enricher (no metadata): a pod's zone is the one its node's agent reported. */
+    private readonly zonesFromAgents = false
   ) {}
 
   enrich(report: ReportV1): StoredReport {
+    const cluster = report.cluster ?? this.cluster;
+    if (cluster !== this.cluster) {
+      return this.other(cluster).enrich(report);
+    }
     const t = this.now();
     if (t - this.endpointsSince > ENDPOINT_CACHE_MS) {
       this.remoteEnds.clear();
@@ -51,7 +72,7 @@ export class Enricher {
     }
     for (const f of report.flows) {
       if (f.local) {
-        this.learn(f.localIp, f.local, report.node);
+        this.learn(f.localIp, f.local, report.node, report.zone);
       }
     }
     const mine = this.localEnds.get(report.node) ?? new Map<string, Endpoint>();
@@ -76,6 +97,20 @@ export class Enricher {
     };
   }
 
+  private other(cluster: string): Enricher {
+    let e = this.others.get(cluster);
+    if (e) {
+      this.others.delete(cluster);
+    } else {
+      if (this.others.size >= CLUSTERS_MAX) {
+        this.others.delete(this.others.keys().next().value!);
+      }
+      e = new Enricher(noMetadata(), this.ranges, this.now, cluster, true);
+    }
+    this.others.set(cluster, e);
+    return e;
+  }
+
   /** A forwarded connection (contract 1.2 `forwards`): its three addresses named as remote ends, classified. */
   private forward(f: Forward): ForwardRow {
     const end = (ip: string): Endpoint => this.remoteEnds.get(ip) ?? this.named(this.remoteEnds, ip, null, null);
@@ -92,9 +127,15 @@ export class Enricher {
     };
   }
 
-  private learn(ip: string, local: NonNullable<LocalWorkload>, node: string): void {
+  private learn(ip: string, local: NonNullable<LocalWorkload>, node: string, zone: string | null): void {
     const had = this.learned.get(ip);
-    if (had && had.node === node && had.local.pod === local.pod && had.local.namespace === local.namespace) {
+    if (
+      had &&
+      had.node === node &&
+      had.zone === zone &&
+      had.local.pod === local.pod &&
+      had.local.namespace === local.namespace
+    ) {
       return;
     }
     if (!had && this.learned.size >= LEARNED_MAX) {
@@ -103,7 +144,7 @@ export class Enricher {
         this.learned.delete(oldest.value);
       }
     }
-    this.learned.set(ip, { local, node });
+    this.learned.set(ip, { local, node, zone });
     this.remoteEnds.delete(ip);
     this.localEnds.get(node)?.delete(ip);
   }
@@ -165,6 +206,7 @@ export class Enricher {
         node: node?.name ?? null,
         zone: node?.zone ?? null,
         service: svc?.name ?? null,
+        cluster: this.cluster,
       },
     };
     this.viaEnds.set(key, e);
@@ -186,7 +228,9 @@ export class Enricher {
     const hostNode = pod ? undefined : m.nodeByIp(ip);
     const nodeName = pod?.node ?? hostNode?.name ?? learned?.node ?? reporter;
     const node = nodeName ? m.nodeByName(nodeName) : undefined;
-    const zone = node?.zone ?? (nodeName !== null && nodeName === reporter ? zoneHint : null) ?? null;
+    // Another cluster's enricher has no node metadata: a pod's zone is what its own node's agent reported.
+    const agentZone = this.zonesFromAgents && learned !== undefined && learned.node === nodeName ? learned.zone : null;
+    const zone = node?.zone ?? (nodeName !== null && nodeName === reporter ? zoneHint : null) ?? agentZone;
     const svc = m.serviceByIp(ip);
     const e: Endpoint = {
       ip,
@@ -197,6 +241,7 @@ export class Enricher {
       node: nodeName ?? null,
       zone,
       service: svc?.name ?? null,
+      cluster: this.cluster,
     };
     cache.set(ip, e);
     return e;

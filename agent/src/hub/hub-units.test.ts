@@ -10,6 +10,7 @@ import { parseListen } from './command.js';
 import { Enricher } from './enrich.js';
 import { Ingestor, windowProblem } from './ingest.js';
 import { ParamError, parseEndpointFilter, parseSeriesQuery, parseTime, parseTopQuery } from './params.js';
+import { parsePolicyQuery } from './policy-routes.js';
 
 const meta = new StaticMetadata({
   nodes: [
@@ -322,4 +323,56 @@ test('drilldown parameters', () => {
   assert.deepEqual(q.endpoint, { kind: 'workload', namespace: 'shop', name: 'web' });
   assert.deepEqual(q.peer, { kind: 'ip', ip: '203.0.113.9' });
   assert.throws(() => parseTopQuery(new URLSearchParams('peer=ip:203.0.113.9'), now), /peer: needs endpoint/);
+});
+
+test('clusters: the cluster parameter is checked by the one rule and named when wrong', () => {
+  const now = Date.parse('2026-12-01T12:00:00Z');
+  assert.equal(parseTopQuery(new URLSearchParams('cluster=eu-prod'), now).cluster, 'eu-prod');
+  assert.equal(parseTopQuery(new URLSearchParams('cluster='), now).cluster, undefined, 'empty: every cluster');
+  assert.equal(parseSeriesQuery(new URLSearchParams('cluster=a.b_c'), now).cluster, 'a.b_c');
+  for (const bad of ['a~b', '.x', 'a b', 'x'.repeat(254)]) {
+    assert.throws(
+      () => parseTopQuery(new URLSearchParams({ cluster: bad }), now),
+      (e: unknown) => e instanceof ParamError && e.message.startsWith('cluster: expected a cluster name')
+    );
+  }
+  // Policies are one cluster's, the hub's own (its metadata describes no other).
+  const policy = (q: string) => parsePolicyQuery(new URLSearchParams(q), now, 'east');
+  assert.equal(policy('namespace=app').range.cluster, 'east');
+  assert.equal(policy('namespace=app&cluster=east').range.cluster, 'east');
+  assert.throws(() => policy('namespace=app&cluster=west'), /^Error: cluster: policies are drafted .* 'east'/);
+});
+
+test("clusters: a report without one is the hub cluster's, named from its metadata; another cluster only from its own agents", () => {
+  const e = new Enricher(meta, ranges, Date.now, 'east');
+  const own = e.enrich(report([flow({})]));
+  assert.equal(own.rows[0]!.client.cluster, 'east');
+  assert.equal(own.rows[0]!.server.pod, 'db-0', "the hub's metadata names its own cluster's pods");
+  // West's agent on a node of the same name reports the same addresses: nothing of east's metadata is borrowed.
+  const west = e.enrich({
+    ...report([flow({ local: { namespace: 'w', pod: 'w-1', workload: 'w', kind: 'Pod' } })]),
+    cluster: 'west',
+  });
+  const r = west.rows[0]!;
+  assert.deepEqual([r.client.cluster, r.server.cluster], ['west', 'west']);
+  assert.deepEqual([r.client.pod, r.client.namespace], ['w-1', 'w'], "west's own agent named its pod");
+  assert.deepEqual([r.server.pod, r.server.namespace, r.server.zone], [null, null, null]);
+  assert.equal(r.category, 'UNCLASSIFIED', "no zone from east's nodes");
+  // What west's agents say is west's only: east's view of the same address keeps east's name.
+  assert.equal(e.enrich(report([flow({})])).rows[0]!.client.pod, 'web-1');
+});
+
+test('ingest: a report with a bad cluster name is refused (422) naming the field', async () => {
+  const store = new MemoryStore();
+  const ing = new Ingestor(store as unknown as FlowStore, new Enricher(meta, ranges), {
+    maxBodyBytes: 4096,
+    maxAgeS: 3600,
+  });
+  const r = await ing.handleBody(
+    Buffer.from(JSON.stringify({ ...report([flow({})]), cluster: 'no~tilde' })),
+    undefined
+  );
+  assert.equal(r.status, 422);
+  assert.match(String(r.body.error), /^schema violation: cluster: a cluster name is letters/);
+  assert.equal(store.stored.length, 0);
 });

@@ -1,5 +1,6 @@
 /** Parses and validates the query API's URL parameters (pure). Errors name the parameter. */
 import { CATEGORIES, isCategory, type Category } from '../classify/category.js';
+import { CLUSTER_NAME_PATTERN } from '../contracts/report.js';
 import type {
   EndpointFilter,
   GroupBy,
@@ -84,6 +85,19 @@ export function parseEndpointFilter(name: string, text: string): EndpointFilter 
   throw new ParamError(`${name}: expected pod:NAMESPACE/NAME, workload:NAMESPACE/NAME or ip:ADDRESS, got '${text}'`);
 }
 
+/**
+ * A cluster name (the API's `cluster`, the hub's `--cluster`), by the report contract's one rule
+ * (`CLUSTER_NAME_PATTERN`); `name` is what the error names.
+ */
+export function parseClusterName(text: string, name = 'cluster'): string {
+  if (!CLUSTER_NAME_PATTERN.test(text)) {
+    throw new ParamError(
+      `${name}: expected a cluster name (letters, digits, '.', '_', '-'; at most 253, starting with a letter or digit), got '${text.slice(0, 300)}'`
+    );
+  }
+  return text;
+}
+
 export function parseRange(p: URLSearchParams, nowMs: number): RangeQuery {
   const toMs = one(p, 'to') === undefined ? nowMs : parseTime('to', one(p, 'to')!);
   const fromMs = one(p, 'from') === undefined ? toMs - 3600_000 : parseTime('from', one(p, 'from')!);
@@ -103,6 +117,10 @@ export function parseRange(p: URLSearchParams, nowMs: number): RangeQuery {
       }
     }
     q.categories = [...new Set(cats)] as Category[];
+  }
+  const cluster = one(p, 'cluster');
+  if (cluster !== undefined) {
+    q.cluster = parseClusterName(cluster);
   }
   const ns = one(p, 'namespace');
   if (ns !== undefined) {

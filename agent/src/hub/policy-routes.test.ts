@@ -8,7 +8,7 @@ const q = (s: string) => parsePolicyQuery(new URLSearchParams(s), NOW);
 
 test('namespace is required; the range defaults to the last 24 hours; format and defaultDeny', () => {
   assert.deepEqual(q('namespace=shop'), {
-    range: { fromMs: NOW - POLICY_DEFAULT_RANGE_MS, toMs: NOW, namespace: 'shop' },
+    range: { fromMs: NOW - POLICY_DEFAULT_RANGE_MS, toMs: NOW, namespace: 'shop', cluster: 'default' },
     format: 'json',
     defaultDeny: false,
   });
@@ -17,6 +17,7 @@ test('namespace is required; the range defaults to the last 24 hours; format and
     fromMs: Date.parse('2025-11-30T00:00:00Z'),
     toMs: 1764500000000,
     namespace: 'shop',
+    cluster: 'default',
     workload: 'orders',
   });
   assert.equal(r.format, 'yaml');

@@ -10,7 +10,8 @@ import { buildDrafts, type DraftPolicy, type EvidenceFlow } from '../policy/draf
 import { Inventory } from '../policy/inventory.js';
 import { parsePolicies, policiesToYaml } from '../policy/yaml.js';
 import type { FlowStore, RangeQuery } from '../store/flow-store.js';
-import { ParamError, parseRange } from './params.js';
+import { DEFAULT_CLUSTER } from '../contracts/report.js';
+import { ParamError, parseClusterName, parseRange } from './params.js';
 
 export interface PolicyDeps {
   store: FlowStore;
@@ -42,8 +43,18 @@ function bool(p: URLSearchParams, name: string): boolean {
   throw new ParamError(`${name}: expected true or false, got '${v}'`);
 }
 
-/** namespace (required), workload, from/to (default: the last 24 h), format, defaultDeny. Pure. */
-export function parsePolicyQuery(p: URLSearchParams, nowMs: number): PolicyQuery {
+/**
+ * namespace (required), workload, from/to (default: the last 24 h), format, defaultDeny, cluster. Pure. A policy
+ * is one cluster's: `cluster` defaults to the hub's own (`ownCluster`), and only that one is accepted, since the
+ * hub's metadata (pods, namespaces, NetworkPolicies) describes no other.
+ */
+export function parsePolicyQuery(p: URLSearchParams, nowMs: number, ownCluster = DEFAULT_CLUSTER): PolicyQuery {
+  const cluster = p.get('cluster') || ownCluster;
+  if (parseClusterName(cluster) !== ownCluster) {
+    throw new ParamError(
+      `cluster: policies are drafted and checked for this hub's own cluster '${ownCluster}' only (its metadata describes no other), got '${cluster}'`
+    );
+  }
   const ns = p.get('namespace') ?? '';
   if (ns === '') {
     throw new ParamError('namespace: required (a Kubernetes namespace name)');
@@ -55,7 +66,7 @@ export function parsePolicyQuery(p: URLSearchParams, nowMs: number): PolicyQuery
   if (wl !== '' && (wl.length > 253 || !DNS_SUBDOMAIN.test(wl))) {
     throw new ParamError(`workload: expected a Kubernetes object name, got '${wl}'`);
   }
-  const rangeParams = new URLSearchParams({ namespace: ns });
+  const rangeParams = new URLSearchParams({ namespace: ns, cluster });
   for (const k of ['from', 'to', 'workload']) {
     const v = p.get(k);
     if (v !== null && v !== '') {

@@ -7,7 +7,8 @@ import type { FlowStore } from '../store/flow-store.js';
 import { TokenCheck } from './auth.js';
 import type { Ingestor } from './ingest.js';
 import { log } from './log.js';
-import { ParamError, parseMapQuery, parseSeriesQuery, parseTopQuery } from './params.js';
+import { DEFAULT_CLUSTER } from '../contracts/report.js';
+import { ParamError, parseClusterName, parseMapQuery, parseRange, parseSeriesQuery, parseTopQuery } from './params.js';
 import { checkAnswer, draftsAnswer, NotImplementedError, parsePolicyQuery, type PolicyDeps } from './policy-routes.js';
 
 export interface HubServerOptions {
@@ -19,6 +20,8 @@ export interface HubServerOptions {
   now?: () => number;
   /** Metadata and ip-ranges for the policy API (without them its routes answer 501). */
   policy?: Omit<PolicyDeps, 'store'>;
+  /** The hub's own cluster (`--cluster`): the one the policy API's metadata describes. Default `default`. */
+  cluster?: string;
 }
 
 /** A non-JSON answer (the policy drafts' YAML). */
@@ -98,6 +101,11 @@ export function createHubServer(opts: HubServerOptions): Server {
   const queryAuth = new TokenCheck(opts.queryToken);
   const now = opts.now ?? Date.now;
   const started = now();
+  const ownCluster = opts.cluster ?? DEFAULT_CLUSTER;
+  const optionalCluster = (url: URL): string | undefined => {
+    const c = url.searchParams.get('cluster');
+    return c === null || c === '' ? undefined : parseClusterName(c);
+  };
 
   const policyDeps = (): PolicyDeps => {
     if (!opts.policy) {
@@ -147,30 +155,39 @@ export function createHubServer(opts: HubServerOptions): Server {
       const a = await opts.store.timeseries(q);
       return [200, { series: a.result, from: a.fromMs, to: a.toMs }];
     },
-    'GET /api/v1/namespaces': async (req) => {
+    'GET /api/v1/namespaces': async (req, url) => {
       authorize(req, queryAuth);
-      return [200, { namespaces: await opts.store.namespaces() }];
+      return [200, { namespaces: await opts.store.namespaces(optionalCluster(url)) }];
+    },
+    'GET /api/v1/clusters': async (req, url) => {
+      authorize(req, queryAuth);
+      const a = await opts.store.clusters(parseRange(url.searchParams, now()));
+      return [
+        200,
+        { clusters: a.result.map((c) => ({ name: c.name, lastSeen: c.lastSeenMs })), from: a.fromMs, to: a.toMs },
+      ];
     },
     'GET /api/v1/policy-drafts': async (req, url) => {
       authorize(req, queryAuth);
-      const q = parsePolicyQuery(url.searchParams, now());
+      const q = parsePolicyQuery(url.searchParams, now(), ownCluster);
       const a = await draftsAnswer(policyDeps(), q);
       return [200, q.format === 'yaml' ? new RawBody('application/yaml', a.yaml) : a];
     },
     'GET /api/v1/policy-check': async (req, url) => {
       authorize(req, queryAuth);
-      return [200, await checkAnswer(policyDeps(), parsePolicyQuery(url.searchParams, now()))];
+      return [200, await checkAnswer(policyDeps(), parsePolicyQuery(url.searchParams, now(), ownCluster))];
     },
     'POST /api/v1/policy-check': async (req, url) => {
       authorize(req, queryAuth);
-      const q = parsePolicyQuery(url.searchParams, now());
+      const q = parsePolicyQuery(url.searchParams, now(), ownCluster);
       const body = await readBody(req, opts.maxBodyBytes);
       return [200, await checkAnswer(policyDeps(), q, body.toString('utf8'))];
     },
     'GET /api/v1/workloads': async (req, url) => {
       authorize(req, queryAuth);
       const ns = url.searchParams.get('namespace');
-      return [200, { workloads: await opts.store.workloads(ns === null || ns === '' ? undefined : ns) }];
+      const workloads = await opts.store.workloads(ns === null || ns === '' ? undefined : ns, optionalCluster(url));
+      return [200, { workloads }];
     },
   };
   const paths = new Set(Object.keys(routes).map((k) => k.split(' ')[1]));

@@ -15,6 +15,8 @@ import { ReportWindow } from '../report/window.js';
 export interface NodeAgentConfig {
   nodeName: string;
   zone: string | null;
+  /** The cluster every report names (report contract 1.1 `cluster`); absent: reports carry none. */
+  cluster?: string;
   collectIntervalS: number;
   reportIntervalS: number;
   topN: number;
@@ -68,6 +70,7 @@ export async function runNodeAgent(config: NodeAgentConfig, parts: NodeAgentPart
     const report: ReportV1 = buildReport({
       node: config.nodeName,
       zone: config.zone,
+      ...(config.cluster !== undefined ? { cluster: config.cluster } : {}),
       start,
       end,
       flows: window.take(),

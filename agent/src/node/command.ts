@@ -138,6 +138,7 @@ export async function main(argv: string[]): Promise<number> {
       {
         nodeName: opts.nodeName,
         zone: opts.zone,
+        ...(opts.cluster !== null ? { cluster: opts.cluster } : {}),
         collectIntervalS: opts.collectIntervalS,
         reportIntervalS: opts.reportIntervalS,
         topN: opts.topN,

@@ -62,3 +62,20 @@ test('a bad --hub value is refused without echoing it (it may carry credentials)
     );
   }
 });
+
+test('--cluster / FLOWLENS_CLUSTER: the cluster every report names; a bad name is refused naming the flag', () => {
+  assert.equal(parseNodeOptions([], {}, 'host').cluster, null);
+  assert.equal(parseNodeOptions([], { FLOWLENS_CLUSTER: 'eu-prod' }, 'host').cluster, 'eu-prod');
+  assert.equal(
+    parseNodeOptions(['--cluster', 'us.east_1'], { FLOWLENS_CLUSTER: 'eu-prod' }, 'host').cluster,
+    'us.east_1'
+  );
+  for (const bad of ['a~b', '-x', 'has space', 'x'.repeat(254)]) {
+    assert.throws(
+      () => parseNodeOptions([`--cluster=${bad}`], {}, 'host'),
+      (e: unknown) => {
+        return e instanceof UsageError && e.message.startsWith('--cluster');
+      }
+    );
+  }
+});

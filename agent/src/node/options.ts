@@ -1,7 +1,7 @@
 /** `flowlens-agent node` command line and environment (pure). */
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { MAX_FLOWS_PER_REPORT } from '../contracts/report.js';
+import { CLUSTER_NAME_PATTERN, MAX_FLOWS_PER_REPORT } from '../contracts/report.js';
 import { DEFAULT_TOP_N } from '../report/build.js';
 
 export const NODE_USAGE = `Usage: flowlens-agent node [options]
@@ -14,12 +14,14 @@ Options:
   --report-interval SECONDS    report period (default 30)
   --collect-interval SECONDS   collection tick (default 5)
   --node-name NAME             node name in reports (default: NODE_NAME, else the host name)
+  --cluster NAME               the cluster every report names (default: FLOWLENS_CLUSTER; without either, the
+                               hub names the reports after its own cluster)
   --top-n N                    flows per report before the rest is summed into 'other' (default ${DEFAULT_TOP_N}, at most ${MAX_FLOWS_PER_REPORT})
   --max-sockets N              sockets tracked at once; beyond it new sockets are sampled out (default 65536)
   --max-flows N                distinct flows per collection tick (default 16384)
   -h, --help                   show this help
 
-Environment: NODE_NAME, FLOWLENS_ZONE, FLOWLENS_HUB_INGEST_TOKEN, OPEN_METRICS=on (+ OPEN_METRICS_ADDRESS, OPEN_METRICS_PORT).
+Environment: NODE_NAME, FLOWLENS_ZONE, FLOWLENS_CLUSTER, FLOWLENS_HUB_INGEST_TOKEN, OPEN_METRICS=on (+ OPEN_METRICS_ADDRESS, OPEN_METRICS_PORT).
 `;
 
 export interface NodeOptions {
@@ -31,6 +33,8 @@ export interface NodeOptions {
   collectIntervalS: number;
   nodeName: string;
   zone: string | null;
+  /** Report contract 1.1 `cluster` (null: reports carry none). */
+  cluster: string | null;
   topN: number;
   maxSockets: number;
   maxFlows: number;
@@ -71,6 +75,7 @@ export function parseNodeOptions(argv: string[], env: NodeJS.ProcessEnv, host = 
         'report-interval': { type: 'string' },
         'collect-interval': { type: 'string' },
         'node-name': { type: 'string' },
+        cluster: { type: 'string' },
         'top-n': { type: 'string' },
         'max-sockets': { type: 'string' },
         'max-flows': { type: 'string' },
@@ -106,6 +111,12 @@ export function parseNodeOptions(argv: string[], env: NodeJS.ProcessEnv, host = 
   if (!nodeName || nodeName.length > 253) {
     throw new UsageError('node name must be 1 to 253 characters (--node-name or NODE_NAME)');
   }
+  const cluster = v.cluster ?? (env.FLOWLENS_CLUSTER || null);
+  if (cluster !== null && !CLUSTER_NAME_PATTERN.test(cluster)) {
+    throw new UsageError(
+      `--cluster (or FLOWLENS_CLUSTER) must be letters, digits, '.', '_' and '-' (at most 253, starting with a letter or digit), got '${cluster.slice(0, 300)}'`
+    );
+  }
   return {
     help: v.help === true,
     stdout: v.stdout === true,
@@ -115,6 +126,7 @@ export function parseNodeOptions(argv: string[], env: NodeJS.ProcessEnv, host = 
     collectIntervalS,
     nodeName,
     zone: env.FLOWLENS_ZONE || null,
+    cluster,
     topN: topN(v['top-n']),
     maxSockets: positive(v['max-sockets'], 'max-sockets', 65536, true),
     maxFlows: positive(v['max-flows'], 'max-flows', 16384, true),

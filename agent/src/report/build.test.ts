@@ -201,3 +201,11 @@ test('the report window adds failure counters over ticks', () => {
   assert.equal(f!.connectFailures, 3);
   assert.deepEqual(f!.drops, { NO_SOCKET: 3, NETFILTER_DROP: 1 });
 });
+
+test("the node's cluster (contract 1.1) is on the report when set, absent otherwise", () => {
+  const base = { node: 'n1', zone: null, start: at(0), end: at(30), flows: [flow(1)] };
+  const withCluster = buildReport({ ...base, cluster: 'eu-prod' });
+  assert.equal(withCluster.cluster, 'eu-prod');
+  assert.ok(reportV1Schema.safeParse(withCluster).success);
+  assert.ok(!('cluster' in buildReport(base)));
+});

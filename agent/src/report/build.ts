@@ -54,6 +54,8 @@ export function toRecord(f: WindowFlow, local: LocalWorkload): FlowRecord {
 export interface BuildReportInput {
   node: string;
   zone: string | null;
+  /** The node's cluster (report contract 1.1); the hub names a report without one after its own cluster. */
+  cluster?: string;
   start: Date;
   end: Date;
   flows: WindowFlow[];
@@ -82,6 +84,7 @@ export function buildReport(input: BuildReportInput): ReportV1 {
     version: 1,
     reportId: input.reportId ?? randomUUID(),
     node: input.node,
+    ...(input.cluster !== undefined ? { cluster: input.cluster } : {}),
     zone: input.zone,
     start: input.start.toISOString(),
     end: input.end.toISOString(),

@@ -5,10 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { CATEGORY_CODE } from '../classify/category.js';
-import { FAILURE_COUNTER_NAMES } from '../contracts/report.js';
+import { DEFAULT_CLUSTER, FAILURE_COUNTER_NAMES } from '../contracts/report.js';
 import { RAW_NAMES } from './clickhouse-schema.js';
 import type { Endpoint, StoredReport } from './flow-store.js';
-import { flowIdentity } from './merge.js';
+import { clusterQualified, flowIdentity } from './merge.js';
 
 /** A 64-bit id of a key, as the decimal text ClickHouse reads into a UInt64 (JSON numbers lose bits). */
 export function hashId(key: string): string {
@@ -18,7 +18,9 @@ export function hashId(key: string): string {
 
 /** The fields that name an end: two ends with the same fields are one `endpoints` row. */
 export function endpointKey(e: Endpoint): string {
-  return JSON.stringify([e.ip, e.pod, e.namespace, e.workload, e.kind, e.node, e.zone, e.service]);
+  const key = [e.ip, e.pod, e.namespace, e.workload, e.kind, e.node, e.zone, e.service];
+  // An end of the cluster `default` keeps the id it had before clusters were kept (schema version 4).
+  return JSON.stringify(e.cluster === undefined || e.cluster === DEFAULT_CLUSTER ? key : [...key, e.cluster]);
 }
 
 const CACHE_LIMIT = 500_000;
@@ -46,8 +48,9 @@ export class Ids {
     return this.hash(flowIdentity(e));
   }
 
-  address(ip: string): string {
-    return this.hash(ip);
+  /** A Service address (`via`) in the flow's cluster, as `flowIdentity` keys a bare address. */
+  address(ip: string, cluster: string | undefined): string {
+    return this.hash(clusterQualified(cluster, ip));
   }
 
   endpoint(e: Endpoint, fresh: Map<string, Endpoint>): string {
@@ -105,7 +108,7 @@ export function rawRows(r: StoredReport, ids: Ids, fresh: Map<string, Endpoint>)
     f.connectionsClosed,
     f.rttAvgUs,
     f.rttMaxUs,
-    f.via ? ids.address(f.via.ip) : '0',
+    f.via ? ids.address(f.via.ip, f.client.cluster) : '0',
     f.via ? port(r.reportId, f.via.port) : 0,
     f.via ? ids.endpoint(f.via.endpoint, fresh) : '0',
     ...FAILURE_COUNTER_NAMES.map((n) => f[n] ?? 0),
@@ -134,7 +137,7 @@ export function forwardRows(r: StoredReport, ids: Ids, fresh: Map<string, Endpoi
     ids.endpoint(f.server, fresh),
     port(r.reportId, f.serverPort),
     ids.identity(f.snat),
-    ids.address(f.via.ip),
+    ids.address(f.via.ip, f.client.cluster),
     port(r.reportId, f.via.port),
     ids.endpoint(f.via.endpoint, fresh),
     CATEGORY_CODE[f.category],
@@ -145,7 +148,18 @@ export function forwardRows(r: StoredReport, ids: Ids, fresh: Map<string, Endpoi
 }
 
 export function endpointRows(fresh: Map<string, Endpoint>): unknown[][] {
-  return [...fresh].map(([id, e]) => [id, e.ip, e.pod, e.namespace, e.workload, e.kind, e.node, e.zone, e.service]);
+  return [...fresh].map(([id, e]) => [
+    id,
+    e.ip,
+    e.pod,
+    e.namespace,
+    e.workload,
+    e.kind,
+    e.node,
+    e.zone,
+    e.service,
+    e.cluster ?? DEFAULT_CLUSTER,
+  ]);
 }
 
 export function reportRow(r: StoredReport): unknown[] {

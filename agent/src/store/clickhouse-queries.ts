@@ -86,7 +86,9 @@ function merged(src: string, q: RangeQuery, fwd?: string): string {
 }
 
 const END = (a: 'c' | 's'): string =>
-  ['ip', 'pod', 'namespace', 'workload', 'kind', 'node', 'zone'].map((c) => `${a}.${c} AS ${a}_${c}`).join(', ');
+  ['cluster', 'ip', 'pod', 'namespace', 'workload', 'kind', 'node', 'zone']
+    .map((c) => `${a}.${c} AS ${a}_${c}`)
+    .join(', ');
 
 const firstOf = (cols: string[]): string => cols.map((c) => `any(${c}) AS ${c}`).join(', ');
 const END_NAMES = (a: 'c' | 's', cols = ['ip', 'pod', 'namespace', 'workload', 'kind', 'node', 'zone']): string[] =>
@@ -113,7 +115,7 @@ export function topSql(plan: Plan, q: TopQuery, fwd?: string): string {
         LEFT JOIN ${EP} v ON v.id = f.via_ep),
     g AS (SELECT category, ck, sk, NULL AS server_port, sum(bytes) AS bytes, sum(retransmits) AS retransmits,
         sum(rtos) AS rtos, ${exactSum('segments')} AS segments, sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt,
-        sum(rtt_n) AS rtt_n, max(rtt_max) AS rtt_max, ${failureSums(CLICKHOUSE_DIALECT)}, ${firstOf([...END_NAMES('c'), ...END_NAMES('s')])},
+        sum(rtt_n) AS rtt_n, max(rtt_max) AS rtt_max, ${failureSums(CLICKHOUSE_DIALECT)}, ${firstOf(['c_cluster', ...END_NAMES('c'), ...END_NAMES('s')])},
         if(uniqExact(s_service) = 1, max(s_service), NULL) AS s_service
       FROM j GROUP BY category, ck, sk)
     SELECT * FROM g ${having} ORDER BY ${order}, ck, sk LIMIT ${q.limit}`;
@@ -130,7 +132,7 @@ export function mapSql(plan: Plan, q: MapQuery, fwd?: string): string {
       sum(rtos) AS rtos, sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt, max(rtt_max) AS rtt_max,
       ${exactSum('segments')} AS segments, if(uniqExact(via) = 1, max(via), NULL) AS via,
       ${failureSums(CLICKHOUSE_DIALECT)},
-      ${firstOf([...END_NAMES('c', ['ip', 'pod', 'namespace', 'workload', 'kind']), ...END_NAMES('s', ['ip', 'pod', 'namespace', 'workload', 'kind', 'service'])])}
+      ${firstOf([...END_NAMES('c', ['cluster', 'ip', 'pod', 'namespace', 'workload', 'kind']), ...END_NAMES('s', ['ip', 'pod', 'namespace', 'workload', 'kind', 'service'])])}
     FROM j GROUP BY ck, sk ORDER BY sum(bytes) DESC, ck, sk LIMIT ${q.limit}`;
 }
 
@@ -183,12 +185,14 @@ export function seriesSql(plan: Plan, q: SeriesQuery, stepS: number, rawOnly: bo
     ORDER BY name, t`;
 }
 
-export function namespacesSql(): string {
-  return `SELECT DISTINCT namespace FROM endpoints WHERE namespace IS NOT NULL ORDER BY namespace`;
+const inCluster = (cluster?: string): string => (cluster === undefined ? '' : ` AND cluster = ${chString(cluster)}`);
+
+export function namespacesSql(cluster?: string): string {
+  return `SELECT DISTINCT namespace FROM endpoints WHERE namespace IS NOT NULL${inCluster(cluster)} ORDER BY namespace`;
 }
 
-export function workloadsSql(namespace?: string): string {
-  const where = namespace === undefined ? '' : ` AND namespace = ${chString(namespace)}`;
+export function workloadsSql(namespace?: string, cluster?: string): string {
+  const where = (namespace === undefined ? '' : ` AND namespace = ${chString(namespace)}`) + inCluster(cluster);
   return `SELECT namespace, workload, any(kind) AS kind FROM endpoints
     WHERE namespace IS NOT NULL AND workload IS NOT NULL${where} GROUP BY namespace, workload ORDER BY namespace, workload`;
 }

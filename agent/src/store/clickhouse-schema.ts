@@ -16,7 +16,7 @@
  * table `<name>`; the materialized views live beside the local tables, so each shard rolls up its own rows.
  */
 import { CATEGORY_CODE, CATEGORY_PRECEDENCE } from '../classify/category.js';
-import { FAILURE_COUNTER_NAMES } from '../contracts/report.js';
+import { DEFAULT_CLUSTER, FAILURE_COUNTER_NAMES } from '../contracts/report.js';
 import { ROLLUP_STEPS } from './duckdb-schema.js';
 import { FAILURE_END_VIEWS, snake } from './merge.js';
 
@@ -247,14 +247,7 @@ export const MIGRATIONS: Migration[] = [
     statements: (o) => {
       const db = o.database;
       const raw = tableNames(o, 'flows_raw');
-      const add = (name: string, columns: string[]): string[] => {
-        const t = tableNames(o, name);
-        const tables = o.cluster ? [t.local, t.global] : [t.local];
-        return tables.map(
-          (x) =>
-            `ALTER TABLE ${db}.${x}${onCluster(o)} ${columns.map((c) => `ADD COLUMN IF NOT EXISTS ${c}`).join(', ')}`
-        );
-      };
+      const add = (name: string, columns: string[]): string[] => addColumns(o, name, columns);
       return [
         ...add('flows_raw', RAW_FAILURE_COLUMNS),
         ...ROLLUP_STEPS.flatMap((step) => [
@@ -281,7 +274,24 @@ export const MIGRATIONS: Migration[] = [
         'cityHash64(snat_ip, server_ip, server_port)'
       ),
   },
+  {
+    version: 4,
+    description: 'the cluster of each named end (report contract 1.1 cluster); ends stored before: default',
+    // Flow identities outside the cluster `default` are `<cluster>~…` (merge.ts flowIdentity): rows stored before
+    // are `default`'s as they are, so nothing is re-keyed (docs/hub.md "Clusters").
+    statements: (o) => addColumns(o, 'endpoints', [`cluster LowCardinality(String) DEFAULT '${DEFAULT_CLUSTER}'`]),
+  },
 ];
+
+/** ALTER TABLE … ADD COLUMN IF NOT EXISTS for a logical table (its local and, on a cluster, Distributed table). */
+function addColumns(o: SchemaOptions, name: string, columns: string[]): string[] {
+  const t = tableNames(o, name);
+  const tables = o.cluster ? [t.local, t.global] : [t.local];
+  return tables.map(
+    (x) =>
+      `ALTER TABLE ${o.database}.${x}${onCluster(o)} ${columns.map((c) => `ADD COLUMN IF NOT EXISTS ${c}`).join(', ')}`
+  );
+}
 
 export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

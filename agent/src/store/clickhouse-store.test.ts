@@ -135,7 +135,7 @@ test('a database written by a newer schema is refused, naming both versions', as
   });
 });
 
-test('a version-1 database migrates to version 2: old rows kept, failure counters stored and rolled up from then on', async () => {
+test('a version-1 database migrates to the latest: old rows kept (cluster `default`), failure counters stored and rolled up from then on', async () => {
   await withTestStore('clickhouse', async ({ clickhouse }) => {
     const config = { ...clickhouse!, database: `${clickhouse!.database}_v1` };
     const o = {
@@ -168,7 +168,9 @@ test('a version-1 database migrates to version 2: old rows kept, failure counter
         format: 'JSONCompactEachRow',
         clickhouse_settings: QUERY_SETTINGS,
       });
-      await c.insert({ table: `${o.database}.endpoints`, values: endpointRows(fresh), format: 'JSONCompactEachRow' });
+      // Version 1's endpoints: no cluster column (version 4 adds it).
+      const v1Endpoints = endpointRows(fresh).map((r) => r.slice(0, 9));
+      await c.insert({ table: `${o.database}.endpoints`, values: v1Endpoints, format: 'JSONCompactEachRow' });
     } finally {
       await c.close();
     }
@@ -185,6 +187,7 @@ test('a version-1 database migrates to version 2: old rows kept, failure counter
       ]) {
         const [row] = (await store.topContributors({ ...r, metric: 'failures', limit: 10, groupBy: 'flow' })).result;
         assert.equal(row?.bytes, 1000 + 10 + 2, 'the version-1 row is kept');
+        assert.equal(row.cluster, 'default', 'version 4: ends stored before clusters were kept are `default`');
         assert.deepEqual(
           [row.connectAttempts, row.connectFailures, row.drops, row.dropsByReason, row.failures],
           [3, 2, 5, { NETFILTER_DROP: 5 }, 2 + 5],
@@ -203,6 +206,10 @@ test('a version-1 database migrates to version 2: old rows kept, failure counter
         raw.result[0]!.points.reduce((s, [, v]) => s + v, 0),
         7,
         'raw rows: failures'
+      );
+      assert.deepEqual(
+        (await store.clusters({ fromMs: t0, toMs: t0 + 3600_000 })).result.map((x) => x.name),
+        ['default']
       );
     } finally {
       await store.close();

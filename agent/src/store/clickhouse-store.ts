@@ -33,8 +33,9 @@ import {
   migrationsTable,
   type SchemaOptions,
 } from './clickhouse-schema.js';
-import { num, serviceMapFromRows, str, topRow, type Row } from './duckdb-sql.js';
+import { clusterSeen, clustersSql, num, serviceMapFromRows, str, topRow, type Row } from './duckdb-sql.js';
 import type {
+  ClusterSeen,
   Answered,
   Endpoint,
   FlowStore,
@@ -305,16 +306,11 @@ export class ClickHouseStore implements FlowStore {
    */
   async observedFlows(q: RangeQuery): Promise<Answered<ObservedFlow[]>> {
     const plan = this.plan(q);
-    const nowS = this.nowS();
-    const cutS = Math.min(plan.toS, Math.max(plan.fromS, ceilTo(nowS - this.opts.rawRetentionS, 3600)));
-    const parts = [
-      ...(cutS > plan.fromS ? [source(planRange(plan.fromS, cutS, this.tiers(nowS)), q)] : []),
-      ...(cutS < plan.toS ? [source({ fromS: cutS, toS: plan.toS, segments: [] }, q, true)] : []),
-    ];
+    const rows = this.timedSource(plan, q);
     return observedFlows(
       {
         plan,
-        source: () => parts.join('\nUNION ALL\n'),
+        source: () => rows,
         forwards: await this.forwards(plan),
         readFlows: (build) => this.rows(build(0)),
         dialect: CLICKHOUSE_DIALECT,
@@ -342,12 +338,35 @@ export class ClickHouseStore implements FlowStore {
     return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result: [...series.values()] };
   }
 
-  async namespaces(): Promise<string[]> {
-    return (await this.rows(namespacesSql())).map((r) => String(r.namespace));
+  async namespaces(cluster?: string): Promise<string[]> {
+    return (await this.rows(namespacesSql(cluster))).map((r) => String(r.namespace));
   }
 
-  async workloads(namespace?: string): Promise<Array<{ namespace: string; workload: string; kind: string | null }>> {
-    return (await this.rows(workloadsSql(namespace))).map((r) => ({
+  /**
+   * The range's rows with the finest times this store has: raw rows (30 s windows) for the part of the range inside
+   * the raw retention, where raw rows are complete, and the tiers the planner picks before that.
+   */
+  private timedSource(plan: Plan, q: RangeQuery): string {
+    const nowS = this.nowS();
+    const cutS = Math.min(plan.toS, Math.max(plan.fromS, ceilTo(nowS - this.opts.rawRetentionS, 3600)));
+    return [
+      ...(cutS > plan.fromS ? [source(planRange(plan.fromS, cutS, this.tiers(nowS)), q)] : []),
+      ...(cutS < plan.toS ? [source({ fromS: cutS, toS: plan.toS, segments: [] }, q, true)] : []),
+    ].join('\nUNION ALL\n');
+  }
+
+  /** Clusters seen in the range; last seen at the start of the latest report window (`timedSource`). */
+  async clusters(q: RangeQuery): Promise<Answered<ClusterSeen[]>> {
+    const plan = this.plan(q);
+    const rows = await this.rows(clustersSql(this.timedSource(plan, q), EP));
+    return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result: rows.map(clusterSeen) };
+  }
+
+  async workloads(
+    namespace?: string,
+    cluster?: string
+  ): Promise<Array<{ namespace: string; workload: string; kind: string | null }>> {
+    return (await this.rows(workloadsSql(namespace, cluster))).map((r) => ({
       namespace: String(r.namespace),
       workload: String(r.workload),
       kind: str(r.kind),

@@ -10,6 +10,7 @@
  * ends' addresses and port (then pods), the same on every engine (identity ids differ between stores).
  */
 import { categoryFromCode } from '../classify/category.js';
+import { DEFAULT_CLUSTER } from '../contracts/report.js';
 import { end, num, str, type Row } from './duckdb-sql.js';
 import type { Answered, Endpoint, ObservedFlow, RangeQuery } from './flow-store.js';
 import { DUCKDB_DIALECT, mergedFlowsSql, type MergeDialect } from './merge.js';
@@ -28,10 +29,15 @@ export interface ObservedFlowsContext {
   endpoints?: string;
 }
 
-const END_COLUMNS = ['ip', 'pod', 'namespace', 'workload', 'kind', 'node', 'zone', 'service'] as const;
+const END_COLUMNS = ['ip', 'pod', 'namespace', 'workload', 'kind', 'node', 'zone', 'service', 'cluster'] as const;
 
 function endpoint(r: Row, p: 'c' | 's'): Endpoint {
-  return { ...end(r, p), ip: String(r[`${p}_ip`]), service: str(r[`${p}_service`]) };
+  return {
+    ...end(r, p),
+    ip: String(r[`${p}_ip`]),
+    service: str(r[`${p}_service`]),
+    cluster: str(r[`${p}_cluster`]) ?? DEFAULT_CLUSTER,
+  };
 }
 
 /**

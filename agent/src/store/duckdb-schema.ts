@@ -14,7 +14,7 @@ import {
   type DuckDBType,
 } from '@duckdb/node-api';
 import { mergedCategorySql } from '../classify/category.js';
-import { FAILURE_COUNTER_NAMES } from '../contracts/report.js';
+import { DEFAULT_CLUSTER, FAILURE_COUNTER_NAMES } from '../contracts/report.js';
 import {
   FAILURE_END_COLUMNS,
   FAILURE_END_VIEWS,
@@ -84,8 +84,14 @@ export const RAW_TYPES: DuckDBType[] = [
  *   4  failure counters (report contract 1.2): raw rows carry each counter, drops and drop_reasons; roll-ups each
  *      end's counters side by side (c_*, s_*), drops and drop_reasons. A version-3 store gets the columns as 0 /
  *      empty: the agents of that time did not count failures.
+ *   5  clusters (report contract 1.1 `cluster`): each named end (`endpoints`) carries its cluster, and flow
+ *      identities outside the cluster `default` are `<cluster>~…` (merge.ts `flowIdentity`), so two clusters'
+ *      ends never merge. A version-4 store's ends get `default`: identities stored before were unqualified,
+ *      which is what `default`'s are, so nothing is re-keyed (docs/hub.md "Clusters").
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
+/** Schema 5: the cluster of a named end. */
+export const ENDPOINT_CLUSTER_DDL = `cluster VARCHAR DEFAULT '${DEFAULT_CLUSTER}'`;
 export const SEGMENT_COLUMNS = ['c_seg_sent', 'c_seg_recv', 's_seg_sent', 's_seg_recv'] as const;
 /** Schema 3: the Service address a flow went through (report contract 1.1 `via`), in raw rows and roll-ups. */
 export const VIA_COLUMNS = `via_ip UINTEGER DEFAULT 0, via_port USMALLINT DEFAULT 0, via_ep UINTEGER DEFAULT 0`;
@@ -148,7 +154,7 @@ export async function tx(w: DuckDBConnection, fn: () => Promise<void>): Promise<
 export async function createTables(w: DuckDBConnection, version: number): Promise<void> {
   await w.run(`CREATE TABLE IF NOT EXISTS ips (id UINTEGER, ip VARCHAR)`);
   await w.run(`CREATE TABLE IF NOT EXISTS endpoints (id UINTEGER, ip VARCHAR, pod VARCHAR, namespace VARCHAR,
-      workload VARCHAR, kind VARCHAR, node VARCHAR, zone VARCHAR, service VARCHAR)`);
+      workload VARCHAR, kind VARCHAR, node VARCHAR, zone VARCHAR, service VARCHAR, ${ENDPOINT_CLUSTER_DDL})`);
   await w.run(`CREATE TABLE IF NOT EXISTS reports (report_id VARCHAR, node VARCHAR, start_ms DOUBLE, end_ms DOUBLE,
       batch UINTEGER, flows UINTEGER, other_flows DOUBLE, other_bytes_sent DOUBLE, other_bytes_received DOUBLE,
       other_retransmits DOUBLE, other_rtos DOUBLE)`);
@@ -170,6 +176,9 @@ export async function createTables(w: DuckDBConnection, version: number): Promis
   }
   if (version < 4) {
     await tx(w, () => migrateToV4(w));
+  }
+  if (version < 5) {
+    await tx(w, () => migrateToV5(w));
   }
 }
 
@@ -242,4 +251,10 @@ async function migrateToV4(w: DuckDBConnection): Promise<void> {
     await addMissingColumns(w, `flows_${step}`, ROLLUP_FAILURE_DDL);
   }
   await setMeta(w, 'schema_version', 4);
+}
+
+/** Schema 4 → 5: named ends gain their cluster, `default` for the ends already there (nothing is re-keyed). */
+async function migrateToV5(w: DuckDBConnection): Promise<void> {
+  await addMissingColumns(w, 'endpoints', [ENDPOINT_CLUSTER_DDL]);
+  await setMeta(w, 'schema_version', 5);
 }

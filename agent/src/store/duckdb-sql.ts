@@ -1,7 +1,9 @@
 /** SQL pieces of the DuckDB store's queries (filters, grouping, ordering) and the mapping of result rows. */
 import { DuckDBListValue, DuckDBStructValue, type DuckDBValue } from '@duckdb/node-api';
 import { CATEGORY_CODE, categoryFromCode, type Category } from '../classify/category.js';
+import { DEFAULT_CLUSTER } from '../contracts/report.js';
 import type {
+  ClusterSeen,
   EndpointFilter,
   FailureTotals,
   GroupBy,
@@ -50,6 +52,10 @@ export function str(v: DuckDBValue | undefined): string | null {
  */
 export function endFilters(q: RangeQuery, lit: (s: string) => string = sqlString): string[] {
   const filters: string[] = [];
+  if (q.cluster !== undefined) {
+    // Both ends of a flow are in one cluster (merge.ts `flowIdentity`): the client end's says which.
+    filters.push(`client_ep IN (SELECT id FROM endpoints WHERE cluster = ${lit(q.cluster)})`);
+  }
   if (q.namespace !== undefined || q.workload !== undefined) {
     const cond: string[] = [];
     if (q.namespace !== undefined) {
@@ -76,6 +82,19 @@ export function endFilters(q: RangeQuery, lit: (s: string) => string = sqlString
 function endpointIds(f: EndpointFilter, lit: (s: string) => string): string {
   const cond = f.kind === 'ip' ? `ip = ${lit(f.ip)}` : `namespace = ${lit(f.namespace)} AND ${f.kind} = ${lit(f.name)}`;
   return `(SELECT id FROM endpoints WHERE ${cond})`;
+}
+
+/**
+ * The clusters with rows in `source` (roll-up-shaped rows with `bucket`, seconds), with their latest bucket:
+ * `GET /api/v1/clusters`. `endpoints` is the engine's relation of named ends. Both engines run it as written.
+ */
+export function clustersSql(source: string, endpoints = 'endpoints'): string {
+  return `SELECT e.cluster AS name, max(src.bucket) AS last_s FROM (${source}) src
+    JOIN ${endpoints} e ON e.id = src.client_ep GROUP BY e.cluster ORDER BY name`;
+}
+
+export function clusterSeen(r: Row): ClusterSeen {
+  return { name: str(r.name) ?? DEFAULT_CLUSTER, lastSeenMs: num(r.last_s) * 1000 };
 }
 
 /** The category filter, on merged flows (never on one end's rows). */
@@ -179,17 +198,21 @@ export function failureTotals(
   };
 }
 
-/** Group key of one end at a level; ends without a name at that level (external addresses) keep their IP. */
+/**
+ * Group key of one end at a level, in its cluster (two clusters' pods sharing a name or an IP are two groups);
+ * ends without a name at that level (external addresses) keep their IP.
+ */
 export function groupKey(alias: 'c' | 's', level: GroupBy): string {
+  const inCluster = (key: string): string => `${alias}.cluster || '|' || ${key}`;
   switch (level) {
     case 'pod':
-      return `coalesce(${alias}.namespace || '/' || ${alias}.pod, ${alias}.ip)`;
+      return inCluster(`coalesce(${alias}.namespace || '/' || ${alias}.pod, ${alias}.ip)`);
     case 'workload':
-      return `coalesce(${alias}.namespace || '/' || ${alias}.workload, ${alias}.ip)`;
+      return inCluster(`coalesce(${alias}.namespace || '/' || ${alias}.workload, ${alias}.ip)`);
     case 'namespace':
-      return `coalesce(${alias}.namespace, ${alias}.ip)`;
+      return inCluster(`coalesce(${alias}.namespace, ${alias}.ip)`);
     default:
-      return `${alias}.ip`;
+      return inCluster(`${alias}.ip`);
   }
 }
 
@@ -199,6 +222,7 @@ export function endColumns(alias: 'c' | 's', level: GroupBy): string {
   const keep = (col: string, levels: GroupBy[]): string =>
     levels.includes(level) ? `${alias}.${col}` : `CASE WHEN ${named} THEN NULL ELSE ${alias}.${col} END`;
   return [
+    `${alias}.cluster AS ${alias}_cluster`,
     `CASE WHEN ${named} THEN NULL ELSE ${alias}.ip END AS ${alias}_ip`,
     `${keep('pod', ['pod'])} AS ${alias}_pod`,
     `${alias}.namespace AS ${alias}_namespace`,
@@ -221,13 +245,29 @@ export function end(r: Row, p: 'c' | 's') {
   };
 }
 
+/** The cluster of a query row (its client end's, `c_cluster`; both ends of a flow are in one cluster). */
+export function rowCluster(r: Row): string {
+  return str(r.c_cluster) ?? DEFAULT_CLUSTER;
+}
+
+/**
+ * A service-map node id: `NAMESPACE/NAME` (or the address) in the cluster `default`, as before clusters were kept,
+ * and `CLUSTER/NAMESPACE/NAME` (or `CLUSTER/ADDRESS`) in any other, so two clusters never share a node. The parts
+ * tell them apart: a default-cluster id has at most one `/`, which an address has none of.
+ */
+export function mapNodeId(cluster: string, key: string): string {
+  return cluster === DEFAULT_CLUSTER ? key : `${cluster}/${key}`;
+}
+
 export function mapNode(r: Row, p: 'c' | 's', level: GroupBy, category: Category): Omit<MapNode, 'bytes'> {
   const e = end(r, p);
+  const cluster = rowCluster(r);
   const service = p === 's' ? str(r.s_service) : null;
   const named = level === 'pod' ? e.pod : e.workload;
   if (named !== null && e.namespace !== null) {
     return {
-      id: `${e.namespace}/${named}`,
+      id: mapNodeId(cluster, `${e.namespace}/${named}`),
+      cluster,
       title: named,
       subtitle: e.namespace,
       namespace: e.namespace,
@@ -241,7 +281,8 @@ export function mapNode(r: Row, p: 'c' | 's', level: GroupBy, category: Category
   const ip = e.ip ?? 'unknown';
   const external = category === 'AMAZON_S3' || category === 'AMAZON_DYNAMODB' || category === 'UNCLASSIFIED';
   return {
-    id: ip,
+    id: mapNodeId(cluster, ip),
+    cluster,
     title: service ?? ip,
     subtitle: service ? ip : external ? category : (e.node ?? null),
     namespace: e.namespace,
@@ -264,6 +305,7 @@ export function topRow(r: Row, metric: TopQuery['metric'], reasons: Reasons = du
   const failures = failureTotals(r, reasons);
   const value = { bytes, retransmits, rtos, failures: failures.failures, rtt: rttUs ?? 0 }[metric];
   return {
+    cluster: rowCluster(r),
     category: categoryFromCode(num(r.category)),
     local: end(r, 'c'),
     remote: { ...end(r, 's'), service: str(r.s_service) },
@@ -302,6 +344,7 @@ export function serviceMapFromRows(
     }
     edges.push({
       id: `${source.id}->${target.id}`,
+      cluster: rowCluster(r),
       source: source.id,
       target: target.id,
       category,

@@ -29,6 +29,7 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { CATEGORY_CODE, categoryFromCode } from '../classify/category.js';
+import { DEFAULT_CLUSTER, FAILURE_COUNTER_NAMES } from '../contracts/report.js';
 import {
   MEASURES,
   RAW_AS_ROLLUP,
@@ -45,6 +46,8 @@ import {
   FAILURE_SELECT,
   FAILURE_SUMS,
   categoryWhere,
+  clusterSeen,
+  clustersSql,
   endColumns,
   endFilters,
   failureSeriesSql,
@@ -58,6 +61,7 @@ import {
 } from './duckdb-sql.js';
 import type {
   Answered,
+  ClusterSeen,
   Endpoint,
   FlowStore,
   GroupBy,
@@ -74,8 +78,14 @@ import type {
   TopRow,
 } from './flow-store.js';
 import { observedFlows } from './duckdb-observed.js';
-import { exactSum, flowIdentity, forwardSharesSql, forwardedStepsSql, mergedFlowsSql } from './merge.js';
-import { FAILURE_COUNTER_NAMES } from '../contracts/report.js';
+import {
+  clusterQualified,
+  exactSum,
+  flowIdentity,
+  forwardSharesSql,
+  forwardedStepsSql,
+  mergedFlowsSql,
+} from './merge.js';
 import { ceilTo, floorTo, planRange, type Plan, type Tier } from './plan.js';
 
 export { SCHEMA_VERSION };
@@ -180,7 +190,7 @@ export class DuckDbStore implements FlowStore {
     }
     for (const r of await this.rows(
       w,
-      'SELECT id, ip, pod, namespace, workload, kind, node, zone, service FROM endpoints'
+      'SELECT id, ip, pod, namespace, workload, kind, node, zone, service, cluster FROM endpoints'
     )) {
       this.endpointIds.set(
         endpointKey({
@@ -192,6 +202,7 @@ export class DuckDbStore implements FlowStore {
           node: str(r.node),
           zone: str(r.zone),
           service: str(r.service),
+          cluster: str(r.cluster) ?? DEFAULT_CLUSTER,
         }),
         num(r.id)
       );
@@ -345,7 +356,8 @@ export class DuckDbStore implements FlowStore {
             cols[16]![n] = f.connectionsClosed;
             cols[17]![n] = f.rttAvgUs;
             cols[18]![n] = f.rttMaxUs;
-            cols[19]![n] = f.via ? ipId(f.via.ip) : 0;
+            // The Service address in the flow's cluster (the client's), as flowIdentity keys its bare address.
+            cols[19]![n] = f.via ? ipId(clusterQualified(f.client.cluster, f.via.ip)) : 0;
             cols[20]![n] = f.via ? f.via.port : 0;
             cols[21]![n] = f.via ? epId(f.via.endpoint) : 0;
             let c = 22;
@@ -389,7 +401,7 @@ export class DuckDbStore implements FlowStore {
             a.appendUInteger(epId(f.server));
             a.appendUSmallInt(f.serverPort);
             a.appendUInteger(ipId(flowIdentity(f.snat)));
-            a.appendUInteger(ipId(f.via.ip));
+            a.appendUInteger(ipId(clusterQualified(f.client.cluster, f.via.ip)));
             a.appendUSmallInt(f.via.port);
             a.appendUInteger(epId(f.via.endpoint));
             a.appendUTinyInt(CATEGORY_CODE[f.category]);
@@ -410,6 +422,7 @@ export class DuckDbStore implements FlowStore {
               a.appendVarchar(v);
             }
           }
+          a.appendVarchar(e.cluster ?? DEFAULT_CLUSTER);
         });
         await w.run('COMMIT');
       } catch (err) {
@@ -576,8 +589,8 @@ export class DuckDbStore implements FlowStore {
           ORDER BY ${order}, client_ip, server_ip, server_port LIMIT ${q.limit})
         SELECT top.category, top.server_port, top.bytes, top.retransmits, top.rtos, top.rtt, top.rtt_max, top.segments,
           ${FAILURE_SELECT.map((c) => `top.${c}`).join(', ')},
-          c.ip AS c_ip, c.pod AS c_pod, c.namespace AS c_namespace, c.workload AS c_workload, c.kind AS c_kind,
-          c.node AS c_node, c.zone AS c_zone,
+          c.cluster AS c_cluster, c.ip AS c_ip, c.pod AS c_pod, c.namespace AS c_namespace, c.workload AS c_workload,
+          c.kind AS c_kind, c.node AS c_node, c.zone AS c_zone,
           s.ip AS s_ip, s.pod AS s_pod, s.namespace AS s_namespace, s.workload AS s_workload, s.kind AS s_kind,
           s.node AS s_node, s.zone AS s_zone, coalesce(v.service, s.service) AS s_service
         FROM top JOIN endpoints c ON c.id = top.client_ep JOIN endpoints s ON s.id = top.server_ep
@@ -594,8 +607,9 @@ export class DuckDbStore implements FlowStore {
         g AS (SELECT category, ck, sk, NULL AS server_port, sum(bytes) AS bytes, sum(retransmits) AS retransmits, sum(rtos) AS rtos,
                 ${exactSum('segments')} AS segments, ${FAILURE_SUMS},
                 sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt, sum(rtt_n) AS rtt_n, max(rtt_max) AS rtt_max,
-                any_value(c_ip) AS c_ip, any_value(c_pod) AS c_pod, any_value(c_namespace) AS c_namespace,
-                any_value(c_workload) AS c_workload, any_value(c_kind) AS c_kind, any_value(c_node) AS c_node,
+                any_value(c_cluster) AS c_cluster, any_value(c_ip) AS c_ip, any_value(c_pod) AS c_pod,
+                any_value(c_namespace) AS c_namespace, any_value(c_workload) AS c_workload, any_value(c_kind) AS c_kind,
+                any_value(c_node) AS c_node,
                 any_value(c_zone) AS c_zone, any_value(s_ip) AS s_ip, any_value(s_pod) AS s_pod,
                 any_value(s_namespace) AS s_namespace, any_value(s_workload) AS s_workload, any_value(s_kind) AS s_kind,
                 any_value(s_node) AS s_node, any_value(s_zone) AS s_zone,
@@ -621,8 +635,8 @@ export class DuckDbStore implements FlowStore {
       SELECT ck, sk, arg_max(category, bytes) AS category, sum(bytes) AS bytes, sum(retransmits) AS retransmits,
         sum(rtos) AS rtos, sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt, max(rtt_max) AS rtt_max,
         ${exactSum('segments')} AS segments, CASE WHEN count(DISTINCT via) = 1 THEN max(via) END AS via, ${FAILURE_SUMS},
-        any_value(c_ip) AS c_ip, any_value(c_pod) AS c_pod, any_value(c_namespace) AS c_namespace,
-        any_value(c_workload) AS c_workload, any_value(c_kind) AS c_kind,
+        any_value(c_cluster) AS c_cluster, any_value(c_ip) AS c_ip, any_value(c_pod) AS c_pod,
+        any_value(c_namespace) AS c_namespace, any_value(c_workload) AS c_workload, any_value(c_kind) AS c_kind,
         any_value(s_ip) AS s_ip, any_value(s_pod) AS s_pod, any_value(s_namespace) AS s_namespace,
         any_value(s_workload) AS s_workload, any_value(s_kind) AS s_kind, any_value(s_service) AS s_service
       FROM j GROUP BY ck, sk ORDER BY bytes DESC, ck, sk LIMIT ${q.limit}`;
@@ -718,15 +732,26 @@ export class DuckDbStore implements FlowStore {
     return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result: [...series.values()] };
   }
 
-  async namespaces(): Promise<string[]> {
+  async namespaces(cluster?: string): Promise<string[]> {
+    const where = cluster === undefined ? '' : ` AND cluster = ${sqlString(cluster)}`;
     const rows = await this.read(
-      'SELECT DISTINCT namespace FROM endpoints WHERE namespace IS NOT NULL ORDER BY namespace'
+      `SELECT DISTINCT namespace FROM endpoints WHERE namespace IS NOT NULL${where} ORDER BY namespace`
     );
     return rows.map((r) => String(r.namespace));
   }
 
-  async workloads(namespace?: string): Promise<Array<{ namespace: string; workload: string; kind: string | null }>> {
-    const where = namespace === undefined ? '' : ` AND namespace = ${sqlString(namespace)}`;
+  async clusters(q: RangeQuery): Promise<Answered<ClusterSeen[]>> {
+    const plan = this.plan(q);
+    const rows = await this.readFlows((rb) => clustersSql(this.source(plan, q, rb)));
+    return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result: rows.map(clusterSeen) };
+  }
+
+  async workloads(
+    namespace?: string,
+    cluster?: string
+  ): Promise<Array<{ namespace: string; workload: string; kind: string | null }>> {
+    let where = namespace === undefined ? '' : ` AND namespace = ${sqlString(namespace)}`;
+    where += cluster === undefined ? '' : ` AND cluster = ${sqlString(cluster)}`;
     const rows = await this.read(
       `SELECT namespace, workload, any_value(kind) AS kind FROM endpoints
        WHERE namespace IS NOT NULL AND workload IS NOT NULL${where} GROUP BY namespace, workload ORDER BY namespace, workload`
@@ -774,7 +799,7 @@ export class DuckDbStore implements FlowStore {
 }
 
 function endpointKey(e: Endpoint): string {
-  return [e.ip, e.pod, e.namespace, e.workload, e.kind, e.node, e.zone, e.service]
+  return [e.ip, e.pod, e.namespace, e.workload, e.kind, e.node, e.zone, e.service, e.cluster ?? DEFAULT_CLUSTER]
     .map((v) => v ?? '\u0000')
     .join('\u0001');
 }

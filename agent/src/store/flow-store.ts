@@ -17,6 +17,11 @@ export interface Endpoint {
   zone: string | null;
   /** The Service whose ClusterIP this address is (a 1.0 report's server end reached through a ClusterIP). */
   service: string | null;
+  /**
+   * The cluster the address belongs to (report contract 1.1 `cluster`; absent: `default`). Part of the flow
+   * identity (merge.ts `flowIdentity`): the same address in two clusters is two ends, never merged.
+   */
+  cluster?: string;
 }
 
 /**
@@ -95,6 +100,8 @@ export interface RangeQuery {
   /** Epoch milliseconds, half-open [from, to). */
   fromMs: number;
   toMs: number;
+  /** Keep flows of this cluster only (absent: every cluster). */
+  cluster?: string;
   categories?: Category[];
   /** Keep flows with either end in this namespace (and workload, when given). */
   namespace?: string;
@@ -114,7 +121,7 @@ export interface TopQuery extends RangeQuery {
 }
 
 /** One end of a query row: an Endpoint without the service, and without an ip once rows are grouped. */
-export type EndSummary = Omit<Endpoint, 'ip' | 'service'> & { ip: string | null };
+export type EndSummary = Omit<Endpoint, 'ip' | 'service' | 'cluster'> & { ip: string | null };
 
 /**
  * Why a row's or edge's connections and packets failed (API 1.3), merged per flow by merge.ts FAILURE_MERGE and
@@ -125,6 +132,8 @@ export type EndSummary = Omit<Endpoint, 'ip' | 'service'> & { ip: string | null 
 export type FailureTotals = MergedFailures & { resets: number; failures: number };
 
 export interface TopRow extends FailureTotals {
+  /** The cluster of the row's flows (both ends of a flow are always in one cluster). */
+  cluster: string;
   category: Category;
   local: EndSummary;
   remote: EndSummary & { service: string | null };
@@ -151,7 +160,9 @@ export interface MapQuery extends RangeQuery {
 }
 
 export interface MapNode {
+  /** Includes the cluster (`<cluster>/…`): two clusters' pods never share a node. */
   id: string;
+  cluster: string;
   title: string;
   subtitle: string | null;
   namespace: string | null;
@@ -165,6 +176,7 @@ export interface MapNode {
 
 export interface MapEdge extends FailureTotals {
   id: string;
+  cluster: string;
   source: string;
   target: string;
   category: Category;
@@ -203,6 +215,12 @@ export interface Answered<T> {
   result: T;
 }
 
+/** A cluster that has flows in a range, and the start of its latest report window or roll-up bucket there. */
+export interface ClusterSeen {
+  name: string;
+  lastSeenMs: number;
+}
+
 export interface StoreStats {
   rawRows: number;
   rollupRows: number;
@@ -239,8 +257,14 @@ export interface FlowStore {
   topContributors(q: TopQuery): Promise<Answered<TopRow[]>>;
   serviceMap(q: MapQuery): Promise<Answered<{ nodes: MapNode[]; edges: MapEdge[] }>>;
   timeseries(q: SeriesQuery): Promise<Answered<Series[]>>;
-  namespaces(): Promise<string[]>;
-  workloads(namespace?: string): Promise<Array<{ namespace: string; workload: string; kind: string | null }>>;
+  /** Namespaces of named ends (of one cluster, when given). */
+  namespaces(cluster?: string): Promise<string[]>;
+  /** The clusters with flows in [q.fromMs, q.toMs), by name. */
+  clusters(q: RangeQuery): Promise<Answered<ClusterSeen[]>>;
+  workloads(
+    namespace?: string,
+    cluster?: string
+  ): Promise<Array<{ namespace: string; workload: string; kind: string | null }>>;
   /**
    * Every merged flow of the range with either end in `q.namespace` (and `q.workload`), with first and last
    * seen: the policy drafts' and checks' evidence. Optional: a store without it answers the policy API with 501.

@@ -50,7 +50,7 @@
  *    SNAT, S is the client itself: its flow to B gains the via. Forwards of the queried range are summed.
  */
 import { mergeCategories, mergedCategorySql, type Category } from '../classify/category.js';
-import { FAILURE_COUNTER_NAMES } from '../contracts/report.js';
+import { DEFAULT_CLUSTER, FAILURE_COUNTER_NAMES } from '../contracts/report.js';
 import type { Endpoint, FlowRow, ForwardRow } from './flow-store.js';
 
 export type FailureCounterName = (typeof FAILURE_COUNTER_NAMES)[number];
@@ -114,12 +114,24 @@ export function isLoopback(ip: string): boolean {
   return ip.startsWith('127.') || ip === '::1' || ip.toLowerCase().startsWith('::ffff:127.');
 }
 
-/** A flow end's identity: the address, with the pod it belonged to at the time (or the node, for loopback). */
-export function flowIdentity(e: Pick<Endpoint, 'ip' | 'pod' | 'namespace' | 'node'>): string {
-  if (isLoopback(e.ip)) {
-    return `${e.ip}@${e.node ?? ''}`;
-  }
-  return e.pod === null ? e.ip : `${e.ip}|${e.namespace ?? ''}/${e.pod}`;
+/**
+ * A flow end's identity: the address, with the pod it belonged to at the time (or the node, for loopback), in
+ * its cluster. The cluster `default` (and an end without one) adds nothing, so identities stored before clusters
+ * were kept stay what they were; any other cluster prefixes `<cluster>~` (a cluster name has no `~`). Two
+ * clusters' ends never share an identity, so the merge never joins them, whatever their addresses and names.
+ */
+export function flowIdentity(e: Pick<Endpoint, 'ip' | 'pod' | 'namespace' | 'node' | 'cluster'>): string {
+  const base = isLoopback(e.ip)
+    ? `${e.ip}@${e.node ?? ''}`
+    : e.pod === null
+      ? e.ip
+      : `${e.ip}|${e.namespace ?? ''}/${e.pod}`;
+  return clusterQualified(e.cluster, base);
+}
+
+/** An identity or address key in its cluster (see `flowIdentity`); the Service address of a `via` likewise. */
+export function clusterQualified(cluster: string | undefined, key: string): string {
+  return cluster === undefined || cluster === DEFAULT_CLUSTER ? key : `${cluster}~${key}`;
 }
 
 /** `flowIdentity` in SQL over a table with ip, pod, namespace and node columns (used to migrate old stores). */

@@ -297,3 +297,60 @@ test('a store written by schema version 3 opens, keeps its data, and stores fail
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a store written by schema version 4 opens: its flows are the cluster `default`, and merge with its new rows', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'flowlens-migrate-'));
+  try {
+    const t0 = Math.floor(Date.now() / H) * H - 4 * H;
+    const old = [...windowReports(t0, 1), ...windowReports(t0 + 30_000, 2)];
+    const v4 = new DuckDbStore({ dataDir: dir, threads: 1 });
+    await v4.open();
+    await v4.append(old);
+    await v4.maintain(t0 + 15 * M);
+    await v4.close();
+    // What a version-4 hub left on disk: named ends without a cluster.
+    await sql(dir, [
+      'ALTER TABLE endpoints DROP COLUMN cluster',
+      `UPDATE meta SET value = 4 WHERE key = 'schema_version'`,
+      'CHECKPOINT',
+    ]);
+    assert.ok(!(await columnsOf(dir, 'endpoints')).includes('cluster'));
+
+    const store = new DuckDbStore({ dataDir: dir, threads: 1 });
+    await store.open();
+    // After the upgrade: the same flow from agents without a cluster (the hub names them `default`), and the same
+    // addresses and names in another cluster.
+    const later = windowReports(t0 + 2 * H, 4);
+    const elsewhere = windowReports(t0 + 2 * H, 5).map((r) => ({
+      ...r,
+      rows: r.rows.map((f) => ({
+        ...f,
+        client: { ...f.client, cluster: 'west' },
+        server: { ...f.server, cluster: 'west' },
+      })),
+    }));
+    await store.append([...later, ...elsewhere]);
+    const range = { fromMs: t0, toMs: t0 + 3 * H };
+    const top = (cluster?: string) =>
+      store
+        .topContributors({ ...range, ...(cluster ? { cluster } : {}), metric: 'bytes', limit: 10, groupBy: 'flow' })
+        .then((a) => a.result.map((r) => [r.cluster, r.bytes]));
+    const merged = (reports: StoredReport[]) => [...mergeFlows(reports.flatMap((r) => r.rows)).values()][0]!;
+    assert.deepEqual(
+      await top('default'),
+      [['default', merged([...old, ...later]).bytes]],
+      'rows stored before the upgrade are `default` and merge with its rows after'
+    );
+    assert.deepEqual(await top('west'), [['west', merged(elsewhere).bytes]]);
+    assert.equal((await top()).length, 2);
+    assert.deepEqual(
+      (await store.clusters(range)).result.map((c) => c.name),
+      ['default', 'west']
+    );
+    await store.close();
+    const [version] = await sql(dir, [`SELECT value FROM meta WHERE key = 'schema_version'`]);
+    assert.equal(Number(version?.value), SCHEMA_VERSION);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,5 +1,6 @@
 /**
- * `flowlens-agent top [--hub URL] [--category C] [--metric M] [--limit N] [--group-by G] [--since DURATION]`
+ * `flowlens-agent top [--hub URL] [--category C] [--metric M] [--limit N] [--group-by G] [--cluster NAME]
+ *   [--since DURATION]`
  * Prints the hub's top contributors as a table. Query token from FLOWLENS_HUB_QUERY_TOKEN.
  */
 import { parseArgs } from 'node:util';
@@ -14,6 +15,7 @@ const USAGE = `Usage: flowlens-agent top [options]
   --limit N          rows (default 20, at most 500)
   --group-by G       flow (default), pod, workload or namespace
   --namespace NS     flows with either end in this namespace
+  --cluster NAME     flows of this cluster (default: every cluster; rows then show their cluster)
   --since DURATION   time range ending now, e.g. 5m, 1h, 1d (default 1h)
   --json             print the hub's JSON instead of a table
 
@@ -30,7 +32,15 @@ export function parseDuration(text: string): number {
 
 export function topUrl(
   hub: string,
-  o: { category?: string; metric?: string; limit?: string; groupBy?: string; namespace?: string; sinceMs: number },
+  o: {
+    category?: string;
+    metric?: string;
+    limit?: string;
+    groupBy?: string;
+    namespace?: string;
+    cluster?: string;
+    sinceMs: number;
+  },
   now: number
 ): string {
   const u = new URL('/api/v1/top-contributors', hub.endsWith('/') ? hub : `${hub}/`);
@@ -47,6 +57,9 @@ export function topUrl(
   if (o.namespace) {
     u.searchParams.set('namespace', o.namespace);
   }
+  if (o.cluster) {
+    u.searchParams.set('cluster', o.cluster);
+  }
   return u.toString();
 }
 
@@ -60,6 +73,7 @@ export async function main(argv: string[]): Promise<number> {
       limit: { type: 'string' },
       'group-by': { type: 'string' },
       namespace: { type: 'string' },
+      cluster: { type: 'string' },
       since: { type: 'string', default: '1h' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -78,6 +92,7 @@ export async function main(argv: string[]): Promise<number> {
       limit: values.limit,
       groupBy: values['group-by'],
       namespace: values.namespace,
+      cluster: values.cluster,
       sinceMs: parseDuration(values.since!),
     },
     Date.now()

@@ -56,3 +56,29 @@ test('top builds the query from its flags', async () => {
     category: 'INTER_AZ',
   });
 });
+
+test('rows of several clusters lead with their cluster; --cluster asks the hub for one', async () => {
+  const row = (cluster: string, bytes: number) => ({
+    cluster,
+    category: 'INTRA_AZ',
+    local: { ip: '10.0.0.1', pod: 'web-1', namespace: 'app', workload: 'web' },
+    remote: { ip: '10.0.0.2', pod: 'db-1', namespace: 'app', workload: 'db' },
+    serverPort: 5432,
+    value: bytes,
+    bytes,
+    retransmits: 0,
+    rtos: 0,
+    rttUs: null,
+  });
+  const lines = renderTable([row('east', 6000), row('west', 1000)])
+    .trimEnd()
+    .split('\n');
+  assert.match(lines[0]!, /^CLUSTER\s+CATEGORY\s+CLIENT/);
+  assert.match(lines[1]!, /^east\s+INTRA_AZ\s+app\/web-1\s+app\/db-1:5432\s+5\.9 KiB/);
+  assert.match(lines[2]!, /^west\s+INTRA_AZ\s+app\/web-1\s+app\/db-1:5432\s+1000 B/);
+  assert.equal(lines[0]!.indexOf('BYTES') + 'BYTES'.length, lines[1]!.indexOf('KiB') + 3, 'numbers stay right-aligned');
+  assert.match(renderTable([row('east', 1)]), /^CATEGORY/, 'one cluster: no column');
+  const { topUrl } = await import('./command.js');
+  const u = new URL(topUrl('http://hub:7470', { cluster: 'west', sinceMs: 60_000 }, 120_000));
+  assert.equal(u.searchParams.get('cluster'), 'west');
+});

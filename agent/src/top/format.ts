@@ -10,6 +10,8 @@ export interface TopEnd {
 }
 
 export interface TopRowView {
+  /** The row's cluster (API 1.4; absent from older hubs). */
+  cluster?: string;
   category: string;
   local: TopEnd;
   remote: TopEnd;
@@ -53,10 +55,14 @@ export function endName(e: TopEnd): string {
 
 const truncate = (s: string, n: number): string => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
 
+/** The table; a CLUSTER column leads when the rows come from more than one cluster. */
 export function renderTable(rows: TopRowView[], width = 160): string {
-  const header = ['CATEGORY', 'CLIENT', 'SERVER', 'BYTES', 'RETRANS', 'RTOS', 'RTT'];
+  const clusters = new Set(rows.map((r) => r.cluster ?? ''));
+  const lead = clusters.size > 1;
+  const header = [...(lead ? ['CLUSTER'] : []), 'CATEGORY', 'CLIENT', 'SERVER', 'BYTES', 'RETRANS', 'RTOS', 'RTT'];
   const nameWidth = Math.max(16, Math.floor((width - 60) / 2));
   const body = rows.map((r) => [
+    ...(lead ? [r.cluster ?? ''] : []),
     r.category,
     truncate(endName(r.local), nameWidth),
     truncate(endName(r.remote) + (r.serverPort ? `:${r.serverPort}` : ''), nameWidth),
@@ -67,7 +73,7 @@ export function renderTable(rows: TopRowView[], width = 160): string {
   ]);
   const all = [header, ...body];
   const widths = header.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
-  const right = new Set([3, 4, 5, 6]);
+  const right = new Set([3, 4, 5, 6].map((i) => i + (lead ? 1 : 0)));
   const line = (row: string[]): string =>
     row
       .map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))

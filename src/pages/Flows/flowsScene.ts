@@ -2,7 +2,7 @@ import type { AppDatasources } from '../../app/settings';
 import type { Metric } from '../../datasource/hubTypes';
 import { columnsVariable, flowTableRunner, flowTableSection, localPodVariable } from '../shared/flowTable';
 import { FLOW_QUICK_RANGES, pageScene } from '../shared/pageScene';
-import { flowsNamespaceVariable, metricVariable } from '../shared/variables';
+import { clusterVariable, flowsNamespaceVariable, metricVariable } from '../shared/variables';
 import { rankedColumnName } from '../../frames/topTalkersFrame';
 import type { FlowView } from './flowViews';
 
@@ -12,12 +12,14 @@ export function flowsScene(ds: AppDatasources, view: FlowView) {
     // Interpolated by the datasource (applyTemplateVariables) like the namespace; a view may fix it.
     metric: view.rank ?? ('$metric' as Metric),
     categories: view.categories,
+    cluster: '$cluster',
     namespace: '$namespace',
     groupBy: 'flow',
     limit: 500,
   });
   return pageScene({
     variables: [
+      clusterVariable(ds.flows),
       flowsNamespaceVariable(ds.flows),
       ...(view.rank ? [] : [metricVariable()]),
       localPodVariable(),

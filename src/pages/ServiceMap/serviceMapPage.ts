@@ -17,7 +17,7 @@ function nodeDrilldown(ds: AppDatasources, match: SceneRouteMatch<{ endpoint: st
     url: `${base}/${NODE_DRILLDOWN}/${match.params.endpoint}`,
     routePath: `${NODE_DRILLDOWN}/:endpoint`,
     getParentPage: () => parent,
-    preserveUrlKeys: ['from', 'to'],
+    preserveUrlKeys: ['from', 'to', 'var-cluster'],
     getScene: () => (endpoint ? flowDrilldownScene(ds, endpoint) : invalidDrilldownScene(match.params.endpoint)),
   });
 }
@@ -34,7 +34,7 @@ function edgeDrilldown(
     url: `${base}/${EDGE_DRILLDOWN}/${match.params.source}/${match.params.target}`,
     routePath: `${EDGE_DRILLDOWN}/:source/:target`,
     getParentPage: () => parent,
-    preserveUrlKeys: ['from', 'to'],
+    preserveUrlKeys: ['from', 'to', 'var-cluster'],
     getScene: () =>
       a && b ? flowDrilldownScene(ds, a, b) : invalidDrilldownScene(`${match.params.source}/${match.params.target}`),
   });

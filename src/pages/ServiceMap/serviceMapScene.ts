@@ -3,15 +3,21 @@ import type { AppDatasources } from '../../app/settings';
 import type { MapGroupBy } from '../../datasource/hubTypes';
 import type { FlowsQuery } from '../../datasource/types';
 import { FLOW_QUICK_RANGES, pageScene } from '../shared/pageScene';
-import { flowsNamespaceVariable, mapViewVariable } from '../shared/variables';
+import { clusterVariable, flowsNamespaceVariable, mapViewVariable } from '../shared/variables';
 
 export function serviceMapQuery(): FlowsQuery {
-  return { refId: 'A', queryType: 'serviceMap', mapGroupBy: '$view' as MapGroupBy, namespace: '$namespace' };
+  return {
+    refId: 'A',
+    queryType: 'serviceMap',
+    mapGroupBy: '$view' as MapGroupBy,
+    cluster: '$cluster',
+    namespace: '$namespace',
+  };
 }
 
 export function serviceMapScene(ds: AppDatasources) {
   return pageScene({
-    variables: [mapViewVariable(), flowsNamespaceVariable(ds.flows)],
+    variables: [mapViewVariable(), clusterVariable(ds.flows), flowsNamespaceVariable(ds.flows)],
     quickRanges: FLOW_QUICK_RANGES,
     body: new SceneFlexLayout({
       direction: 'column',

@@ -32,6 +32,19 @@ export function flowsNamespaceVariable(flows: DataSourceRef, { includeAll = true
   });
 }
 
+/** Clusters with flows in the time range (hub API 1.4); All (`*`) means every cluster. */
+export function clusterVariable(flows: DataSourceRef) {
+  return new QueryVariable({
+    name: 'cluster',
+    label: 'Cluster',
+    datasource: flows,
+    query: 'clusters',
+    includeAll: true,
+    allValue: '*',
+    defaultToAll: true,
+  });
+}
+
 /** A custom variable offering the query editor's choices (same words, same values), the first one selected. */
 function choicesVariable(name: string, label: string, options: Array<SelectableValue<string>>) {
   const [first] = options;

@@ -36,6 +36,8 @@ test('policy drafts and checks through the data proxy equal the hub’s own answ
   const hub = await startHubProcess({
     metadataFile: join(APP_FIXTURES, 'app-metadata.json'),
     ipRangesFile: join(APP_FIXTURES, 'ip-ranges.json'),
+    // app-reports.json names its cluster, `dev`: the one this hub's metadata describes (docs/hub.md "Clusters")
+    args: ['--cluster', 'dev'],
   });
   t.after(() => hub.cleanup());
   const start = Date.now() - 120_000;

@@ -15,17 +15,11 @@
  *     backend's socket translated too).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { bpfArtifactPaths } from '../../agent/test/lib/agent-process.js';
-import { requireBinary, requireKernel } from '../../agent/test/lib/privileges.js';
 import { startHeld, type HeldPeer } from '../../agent/test/lib/traffic.js';
-import { startHubProcess } from '../lib/hub-process.js';
-import { createKubeCluster, writeMetadataFile, type ClusterSpec, type KubeCluster } from '../lib/kube-node.js';
+import { createKubeCluster, type ClusterSpec, type KubeCluster } from '../lib/kube-node.js';
 import { startClusterAgents, type NodeAgent } from '../lib/node-agent.js';
-import { flowsOf, foreignFlows } from './topology.js';
+import { fieldReady, flowsOf, foreignFlows, startFieldHub } from './topology.js';
 
 const REPORT_S = 2;
 const BACKEND_PORT = 8080;
@@ -80,13 +74,8 @@ async function until(peer: HeldPeer, ok: (received: number) => boolean, what: st
 }
 
 test('a connection through a ClusterIP opened before the agents lands on the backend, merged, exact', async (t) => {
-  if (!requireKernel(t)) {
+  if (!fieldReady(t)) {
     return;
-  }
-  for (const path of [...bpfArtifactPaths(), '/usr/sbin/iptables-restore', '/usr/sbin/conntrack']) {
-    if (!requireBinary(t, path)) {
-      return;
-    }
   }
   const log = (line: string): void => t.diagnostic(line);
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -96,12 +85,7 @@ test('a connection through a ClusterIP opened before the agents lands on the bac
     cluster = await createKubeCluster(SPEC);
     const c = cluster;
     cleanups.push(() => c.cleanup());
-    const work = mkdtempSync(join(tmpdir(), 'flowlens-field-'));
-    cleanups.push(async () => rmSync(work, { recursive: true, force: true }));
-    const hub = await startHubProcess({
-      metadataFile: writeMetadataFile(join(work, 'hub-metadata.json'), c.hubMetadata()),
-    });
-    cleanups.push(() => hub.cleanup());
+    const { hub, work } = await startFieldHub(c, cleanups);
 
     const web = c.pod('web-1');
     const held = [] as Array<{ backend: string; service: string; srv: HeldPeer; cli: HeldPeer }>;

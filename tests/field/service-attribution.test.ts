@@ -21,18 +21,12 @@
  * count exactly the connections the backend on the other node accepted.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { bpfArtifactPaths } from '../../agent/test/lib/agent-process.js';
-import { requireBinary, requireKernel } from '../../agent/test/lib/privileges.js';
 import { runClient, startServer, type TrafficServer } from '../../agent/test/lib/traffic.js';
 import { isDnat, parseConntrack, type CtEntry } from '../lib/conntrack.js';
-import { startHubProcess } from '../lib/hub-process.js';
-import { createKubeCluster, writeMetadataFile, type ClusterSpec, type KubeCluster } from '../lib/kube-node.js';
+import { createKubeCluster, type ClusterSpec, type KubeCluster } from '../lib/kube-node.js';
 import { startClusterAgents, type NodeAgent } from '../lib/node-agent.js';
-import { flowsOf, foreignFlows } from './topology.js';
+import { fieldReady, flowsOf, foreignFlows, startFieldHub } from './topology.js';
 
 const REPORT_S = 2;
 const BACKEND_PORT = 8080;
@@ -118,13 +112,8 @@ interface Scenario {
 }
 
 test('Service traffic lands on the backend pods, exact to the byte, by zone, named after the Service', async (t) => {
-  if (!requireKernel(t)) {
+  if (!fieldReady(t)) {
     return;
-  }
-  for (const path of [...bpfArtifactPaths(), '/usr/sbin/iptables-restore', '/usr/sbin/conntrack']) {
-    if (!requireBinary(t, path)) {
-      return;
-    }
   }
   const log = (line: string): void => t.diagnostic(line);
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -134,13 +123,7 @@ test('Service traffic lands on the backend pods, exact to the byte, by zone, nam
     cluster = await createKubeCluster(SPEC);
     const c = cluster;
     cleanups.push(() => c.cleanup());
-    const work = mkdtempSync(join(tmpdir(), 'flowlens-field-'));
-    cleanups.push(async () => rmSync(work, { recursive: true, force: true }));
-
-    const hub = await startHubProcess({
-      metadataFile: writeMetadataFile(join(work, 'hub-metadata.json'), c.hubMetadata()),
-    });
-    cleanups.push(() => hub.cleanup());
+    const { hub, work } = await startFieldHub(c, cleanups);
 
     const servers = new Map<string, TrafficServer>();
     cleanups.push(() => Promise.all([...servers.values()].map((s) => s.close())));

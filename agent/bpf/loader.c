@@ -47,10 +47,15 @@
  *        (why packets and connections failed, per flow and kernel drop reason, this tick: reason `-` holds the
  *        connection counters, any other reason is the kernel's drop reason name and only drops is set)
  *   failstats <drops:0|1> <resets:0|1> <failLost> <dropRunTimeNs> <dropRunCount> <reasons> <listenPorts>
+ *             <dropMisses> <flowMisses>
  *        (drops/resets: whether the kfree_skb / tcp reset tracepoints of drops.bpf.o are attached; failLost:
- *        cumulative failure updates lost because the tick's table was full; dropRunTimeNs/dropRunCount: cumulative
- *        bpf_stats of the drop and reset programs; reasons: drop reasons read from the kernel's BTF; listenPorts:
- *        local ports with a listening socket, which the drop hook takes for the server side)
+ *        cumulative failure updates lost because the tick's table was full or the kernel refused the update;
+ *        dropRunTimeNs/dropRunCount: cumulative bpf_stats of the drop and reset programs; reasons: drop reasons read
+ *        from the kernel's BTF; listenPorts: local ports with a listening socket, which the drop hook takes for the
+ *        server side; dropMisses / flowMisses: cumulative runs the kernel skipped (bpf_prog_info.recursion_misses,
+ *        0 where the kernel lacks it) of the drop and reset programs / of the flow programs: a tp_btf or fentry
+ *        program does not run while the same program already runs on that CPU, e.g. a softirq drop interrupting
+ *        a process-context kfree_skb: each such drop or reset is missing from the failure tables)
  *   end
  *   error <message>          (then exit status 1)
  * runTimeNs/runCount: cumulative bpf_stats of the per-connection programs (sock_ops, close tracepoint, conntrack
@@ -619,6 +624,17 @@ static void prog_stats(int fd, __u64 *run_ns, __u64 *run_cnt)
 	*run_cnt += info.run_cnt;
 }
 
+/* Cumulative runs of a program the kernel skipped because it already ran on that CPU (recursion protection of
+ * trampoline and raw tracepoint programs); 0 for a program not loaded or a kernel without the field. */
+static __u64 prog_misses(int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.recursion_misses;
+}
+
 static int for_each_netns(struct state *s, struct bpf_link *link, int clear_listeners);
 
 /* The kernel's name of a drop reason (enum skb_drop_reason, read from its BTF at start). */
@@ -666,8 +682,14 @@ static void drain_failures(struct state *s, __u32 set)
 		port = next_port;
 		listening++;
 	}
-	printf("failstats %d %d %llu %llu %llu %u %u\n", f->drop_link != NULL, f->rst_links[0] && f->rst_links[1],
-	       (unsigned long long)lost, (unsigned long long)run_ns, (unsigned long long)run_cnt, f->nreasons, listening);
+	__u64 drop_misses = prog_misses(f->drop_prog_fd) + prog_misses(f->rst_prog_fds[0]) +
+			    prog_misses(f->rst_prog_fds[1]);
+	__u64 flow_misses = prog_misses(s->prog_fd) + prog_misses(s->state_prog_fd) + prog_misses(s->tick_prog_fd) +
+			    (s->ct_state == CT_ATTACHED ? prog_misses(s->ct_prog_fd) : 0);
+	printf("failstats %d %d %llu %llu %llu %u %u %llu %llu\n", f->drop_link != NULL,
+	       f->rst_links[0] && f->rst_links[1], (unsigned long long)lost, (unsigned long long)run_ns,
+	       (unsigned long long)run_cnt, f->nreasons, listening, (unsigned long long)drop_misses,
+	       (unsigned long long)flow_misses);
 }
 
 static void collect(struct state *s)

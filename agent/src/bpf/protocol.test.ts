@@ -170,12 +170,37 @@ test('fail and failstats lines: failures per flow and drop reason, and the state
     runTimeNs: 1500,
     runCount: 4,
     reasons: 127,
+    dropMisses: 0,
+    flowMisses: 0,
   });
   // the next answer starts empty
   p.push('stats 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0');
   const next = p.push('end');
   assert.deepEqual(next?.failures, []);
   assert.equal(next?.failureStats, undefined);
+});
+
+test("failstats line: the programs' recursion misses after the listening ports; an older line reads 0", () => {
+  const p = new CollectParser();
+  p.push('stats 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0');
+  p.push('failstats 1 1 2 900 7 127 3 5 1');
+  assert.deepEqual(p.push('end')?.failureStats, {
+    dropsAttached: true,
+    resetsAttached: true,
+    failuresLost: 2,
+    runTimeNs: 900,
+    runCount: 7,
+    reasons: 127,
+    dropMisses: 5,
+    flowMisses: 1,
+  });
+  p.push('stats 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0');
+  p.push('failstats 1 1 0 0 0 127 3');
+  const old = p.push('end')?.failureStats;
+  assert.equal(old?.dropMisses, 0);
+  assert.equal(old?.flowMisses, 0);
+  assert.throws(() => p.push('failstats 1 1 0 0 0 127 3 x 0'), /bad drop misses/);
+  assert.throws(() => p.push('failstats 1 1 0 0 0 127 3 0 -2'), /bad flow misses/);
 });
 
 test('bad fail lines are refused with the line in the error', () => {

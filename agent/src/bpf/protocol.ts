@@ -361,6 +361,14 @@ export interface FailureStats {
   runCount: number;
   /** Drop reasons the running kernel's BTF names. */
   reasons: number;
+  /**
+   * Cumulative runs the kernel skipped (bpf_prog_info.recursion_misses) of the drop and reset programs: the
+   * program already ran on that CPU (a softirq drop interrupting a process-context kfree_skb). Each is a drop or
+   * reset missing from the failure tables. 0 from an older loader or a kernel without the counter.
+   */
+  dropMisses: number;
+  /** The same for the flow programs (sock state tracepoint, conntrack fentry). */
+  flowMisses: number;
 }
 
 const DROP_REASON = /^[A-Z0-9_]{1,64}$/;
@@ -409,5 +417,8 @@ export function parseFailStats(line: string): FailureStats {
     runTimeNs: int(f[4], 'drop run time', line),
     runCount: int(f[5], 'drop run count', line),
     reasons: int(f[6], 'drop reasons', line),
+    // f[7] is listenPorts; the misses came after it (an older loader's line ends before them)
+    dropMisses: f.length > 8 ? int(f[8], 'drop misses', line) : 0,
+    flowMisses: f.length > 9 ? int(f[9], 'flow misses', line) : 0,
   };
 }

@@ -60,6 +60,8 @@ export function toTick(
     stats.dropsAttached = result.failureStats.dropsAttached;
     stats.resetsAttached = result.failureStats.resetsAttached;
     stats.failuresLost = result.failureStats.failuresLost;
+    stats.dropMisses = result.failureStats.dropMisses;
+    stats.flowMisses = result.failureStats.flowMisses;
     stats.bpfRunTimeNs += result.failureStats.runTimeNs;
     stats.bpfRunCount += result.failureStats.runCount;
   }

@@ -31,6 +31,10 @@ export interface CollectorStats {
   resetsAttached?: boolean;
   /** Failure (drop, reset, connect) updates lost because a tick's failure table was full (cumulative). */
   failuresLost?: number;
+  /** Runs the kernel skipped because the program already ran on that CPU (recursion_misses, cumulative): of the
+   * drop and reset programs (each a drop or reset not counted) and of the flow programs. */
+  dropMisses?: number;
+  flowMisses?: number;
 }
 
 export interface ReporterStats {

@@ -257,10 +257,14 @@ test('the drop and reset hooks show as flowlens_agent_*_attached', async () => {
       dropsAttached: false,
       resetsAttached: true,
       failuresLost: 2,
+      dropMisses: 3,
+      flowMisses: 0,
     },
   });
   const s = await read();
   assert.equal(s.get('flowlens_agent_drops_attached'), 0);
   assert.equal(s.get('flowlens_agent_resets_attached'), 1);
   assert.equal(s.get('flowlens_agent_failures_lost_total'), 2);
+  assert.equal(s.get('flowlens_agent_bpf_recursion_misses_total{programs="failures"}'), 3);
+  assert.equal(s.get('flowlens_agent_bpf_recursion_misses_total{programs="flows"}'), 0);
 });

@@ -109,6 +109,23 @@ export class SelfMetrics {
       [],
       () => single(latest()?.failuresLost)
     );
+    mirroredCounter(
+      registry,
+      renderer,
+      'flowlens_agent_bpf_recursion_misses_total',
+      'Runs the kernel skipped because the same BPF program already ran on that CPU (bpf_prog_info.recursion_misses): programs="failures" are drops and resets not counted, programs="flows" are socket state changes not seen.',
+      ['programs'],
+      () => {
+        const s = latest();
+        if (s?.dropMisses === undefined) {
+          return [];
+        }
+        return [
+          { labels: { programs: 'failures' }, value: s.dropMisses },
+          { labels: { programs: 'flows' }, value: s.flowMisses ?? 0 },
+        ];
+      }
+    );
     mirroredGauge(registry, 'flowlens_agent_active_flows', 'Flows with activity in the last collection tick.', [], () =>
       single(latest()?.activeFlows)
     );

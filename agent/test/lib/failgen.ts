@@ -56,3 +56,56 @@ export async function rulePackets(star: Star, ns: string, port: number): Promise
   assert.ok(line, `no INPUT rule for port ${port}:\n${out}`);
   return Number(line.trim().split(/\s+/)[0]);
 }
+
+/**
+ * Failure updates the kernel may have left uncounted over a test (the loader's failstats line, as deltas): runs of
+ * the drop and reset programs its recursion protection skipped (bpf_prog_info.recursion_misses: the program
+ * already ran on that CPU, e.g. a softirq drop interrupting a process-context kfree_skb of any socket), and
+ * updates lost (the failure table full, or the kernel refusing the update).
+ */
+export interface MissBudget {
+  misses: number;
+  lost: number;
+}
+
+/** The budget between two failstats readings of one loader (or two scrapes of one agent). */
+export function missBudget(
+  before: { dropMisses: number; failuresLost: number },
+  after: { dropMisses: number; failuresLost: number }
+): MissBudget {
+  return { misses: after.dropMisses - before.dropMisses, lost: after.failuresLost - before.failuresLost };
+}
+
+/**
+ * The agent's count of a failure against its ground truth: exact when nothing was missed or lost during the test;
+ * otherwise truth - (misses + lost) <= agent <= truth (the misses are the whole kernel's, not only this flow's: an
+ * upper bound of what this count may lack). Returns a diagnostic line saying which case applied.
+ */
+export function assertCounted(agent: number, truth: number, budget: MissBudget, what: string): string {
+  const slack = budget.misses + budget.lost;
+  if (slack === 0) {
+    assert.equal(agent, truth, `${what}: no run missed, no update lost, so exact`);
+    return `${what}: ${agent} = truth ${truth} (no misses, no lost updates)`;
+  }
+  assert.ok(
+    agent <= truth && agent >= truth - slack,
+    `${what}: ${agent} outside [${truth - slack}, ${truth}] (truth ${truth}, misses ${budget.misses}, lost ${budget.lost})`
+  );
+  return `${what}: ${agent} of truth ${truth}, within the kernel's misses ${budget.misses} + lost ${budget.lost}`;
+}
+
+/** Drops of one flow, by reason: only `reason`, counted as assertCounted says (exact: `{ [reason]: truth }`). */
+export function assertDrops(
+  drops: Record<string, number> | undefined,
+  reason: string,
+  truth: number,
+  budget: MissBudget,
+  what: string
+): string {
+  const { [reason]: counted = 0, ...others } = drops ?? {};
+  assert.deepEqual(others, {}, `${what}: no other drop reason`);
+  if (budget.misses + budget.lost === 0) {
+    assert.deepEqual(drops, { [reason]: truth }, `${what}: no run missed, no update lost, so exact`);
+  }
+  return assertCounted(counted, truth, budget, `${what} ${reason}`);
+}

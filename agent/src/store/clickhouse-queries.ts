@@ -15,6 +15,8 @@ import {
   failureSums,
   groupKey,
   metricOrder,
+  seriesKeySql,
+  seriesValueSql,
 } from './duckdb-sql.js';
 import type { GroupBy, MapQuery, RangeQuery, SeriesQuery, TopQuery } from './flow-store.js';
 import {
@@ -137,24 +139,8 @@ export function mapSql(plan: Plan, q: MapQuery, fwd?: string): string {
 }
 
 export function seriesSql(plan: Plan, q: SeriesQuery, stepS: number, rawOnly: boolean, fwd?: string): string {
-  const seriesKey =
-    q.groupBy === 'total'
-      ? `'total'`
-      : q.groupBy === 'category'
-        ? 'toString(category)'
-        : q.groupBy === 'namespace'
-          ? `coalesce(s.namespace, c.namespace, 'external')`
-          : `coalesce(s.namespace || '/' || s.workload, c.namespace || '/' || c.workload, 'external')`;
-  const value =
-    q.metric === 'bytes'
-      ? 'sum(bytes)'
-      : q.metric === 'retransmits'
-        ? 'sum(retransmits)'
-        : q.metric === 'rtos'
-          ? 'sum(rtos)'
-          : q.metric === 'failures'
-            ? 'sum(failures)'
-            : 'sum(rtt_sum) / nullif(sum(rtt_n), 0)';
+  const seriesKey = seriesKeySql(q.groupBy, 'toString(category)');
+  const value = seriesValueSql(q.metric);
   const failureSeries = failureSeriesSql();
   // Forwarded connections (merge.ts rule 4): each step of a flow seen from a SNAT address goes to its clients.
   const per =

@@ -9,7 +9,6 @@
  * `reports` table, so a report re-sent after the window is still refused before it is enriched.
  */
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
-import { categoryFromCode } from '../classify/category.js';
 import { endpointRows, forwardRows, Ids, rawRows, reportRow } from './clickhouse-append.js';
 import type { ClickHouseConfig } from './clickhouse-config.js';
 import {
@@ -33,7 +32,16 @@ import {
   migrationsTable,
   type SchemaOptions,
 } from './clickhouse-schema.js';
-import { clusterSeen, clustersSql, num, serviceMapFromRows, str, topRow, type Row } from './duckdb-sql.js';
+import {
+  clusterSeen,
+  clustersSql,
+  num,
+  serviceMapFromRows,
+  seriesFromRows,
+  str,
+  topRow,
+  type Row,
+} from './duckdb-sql.js';
 import type {
   ClusterSeen,
   Answered,
@@ -323,19 +331,7 @@ export class ClickHouseStore implements FlowStore {
   async timeseries(q: SeriesQuery): Promise<Answered<Series[]>> {
     const { stepS, plan, rawOnly } = seriesPlan(q, this.tiers(this.nowS()), this.nowS(), this.opts.rawRetentionS);
     const rows = await this.rows(seriesSql(plan, q, stepS, rawOnly, await this.forwards(plan)));
-    const series = new Map<string, Series>();
-    for (const r of rows) {
-      let name = String(r.name);
-      if (q.groupBy === 'category') {
-        name = categoryFromCode(Number(name));
-      }
-      let s = series.get(name);
-      if (!s) {
-        series.set(name, (s = { name, points: [] }));
-      }
-      s.points.push([num(r.t) * 1000, num(r.v)]);
-    }
-    return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result: [...series.values()] };
+    return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result: seriesFromRows(rows, q.groupBy) };
   }
 
   async namespaces(cluster?: string): Promise<string[]> {

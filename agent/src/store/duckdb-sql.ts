@@ -10,6 +10,8 @@ import type {
   MapEdge,
   MapNode,
   RangeQuery,
+  Series,
+  SeriesQuery,
   TopQuery,
   TopRow,
 } from './flow-store.js';
@@ -159,6 +161,42 @@ export function failureSeriesSql(): { perSums: string; picks: string; perStep: s
     picks: picks.filter((p) => p !== 'true').join(', ') || 'true AS no_pick',
     perStep,
   };
+}
+
+/**
+ * A time series' name (both stores' `timeseries`, over the joined ends `c` and `s` and the flow's category code);
+ * `categoryText` is the engine's cast of the code to text (the caller turns it back into the category's name).
+ */
+export function seriesKeySql(groupBy: SeriesQuery['groupBy'], categoryText: string): string {
+  switch (groupBy) {
+    case 'total':
+      return `'total'`;
+    case 'category':
+      return categoryText;
+    case 'namespace':
+      return `coalesce(s.namespace, c.namespace, 'external')`;
+    default:
+      return `coalesce(s.namespace || '/' || s.workload, c.namespace || '/' || c.workload, 'external')`;
+  }
+}
+
+/** A time series' value per step (both stores). */
+export function seriesValueSql(metric: SeriesQuery['metric']): string {
+  return metric === 'rtt' ? 'sum(rtt_sum) / nullif(sum(rtt_n), 0)' : `sum(${metric})`;
+}
+
+/** Result rows (t in seconds, name, v), ordered by name then t, as series (both stores). */
+export function seriesFromRows(rows: Row[], groupBy: SeriesQuery['groupBy']): Series[] {
+  const series = new Map<string, Series>();
+  for (const r of rows) {
+    const name = groupBy === 'category' ? categoryFromCode(Number(String(r.name))) : String(r.name);
+    let s = series.get(name);
+    if (!s) {
+      series.set(name, (s = { name, points: [] }));
+    }
+    s.points.push([num(r.t) * 1000, num(r.v)]);
+  }
+  return [...series.values()];
 }
 
 /** A DuckDB drop_reasons value (a list of {reason, n}) as [reason, n] pairs. */

@@ -28,7 +28,7 @@ import {
   type DuckDBConnection,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { CATEGORY_CODE, categoryFromCode } from '../classify/category.js';
+import { CATEGORY_CODE } from '../classify/category.js';
 import { DEFAULT_CLUSTER, FAILURE_COUNTER_NAMES } from '../contracts/report.js';
 import {
   MEASURES,
@@ -55,6 +55,9 @@ import {
   metricOrder,
   num,
   serviceMapFromRows,
+  seriesFromRows,
+  seriesKeySql,
+  seriesValueSql,
   str,
   topRow,
   type Row,
@@ -668,24 +671,8 @@ export class DuckDbStore implements FlowStore {
 
   async timeseries(q: SeriesQuery): Promise<Answered<Series[]>> {
     const { stepS, plan, rawOnly } = this.seriesPlan(q);
-    const seriesKey =
-      q.groupBy === 'total'
-        ? `'total'`
-        : q.groupBy === 'category'
-          ? 'CAST(category AS VARCHAR)'
-          : q.groupBy === 'namespace'
-            ? `coalesce(s.namespace, c.namespace, 'external')`
-            : `coalesce(s.namespace || '/' || s.workload, c.namespace || '/' || c.workload, 'external')`;
-    const value =
-      q.metric === 'bytes'
-        ? 'sum(bytes)'
-        : q.metric === 'retransmits'
-          ? 'sum(retransmits)'
-          : q.metric === 'rtos'
-            ? 'sum(rtos)'
-            : q.metric === 'failures'
-              ? 'sum(failures)'
-              : 'sum(rtt_sum) / nullif(sum(rtt_n), 0)';
+    const seriesKey = seriesKeySql(q.groupBy, 'CAST(category AS VARCHAR)');
+    const value = seriesValueSql(q.metric);
     const failureSeries = failureSeriesSql();
     // Flows, their names and their category come from the merge over the whole range (merge.ts), so a flow
     // is in one series and one category; a Service address view absorbed by its backends is not plotted.
@@ -717,19 +704,7 @@ export class DuckDbStore implements FlowStore {
       top AS (SELECT name FROM p GROUP BY name ORDER BY sum(v) DESC NULLS LAST, name LIMIT ${q.limit})
       SELECT p.t, p.name, p.v FROM p JOIN top USING (name) WHERE p.v IS NOT NULL ORDER BY p.name, p.t`;
     const rows = await this.readFlows(build);
-    const series = new Map<string, Series>();
-    for (const r of rows) {
-      let name = String(r.name);
-      if (q.groupBy === 'category') {
-        name = categoryFromCode(Number(name));
-      }
-      let s = series.get(name);
-      if (!s) {
-        series.set(name, (s = { name, points: [] }));
-      }
-      s.points.push([num(r.t) * 1000, num(r.v)]);
-    }
-    return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result: [...series.values()] };
+    return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result: seriesFromRows(rows, q.groupBy) };
   }
 
   async namespaces(cluster?: string): Promise<string[]> {

@@ -97,6 +97,10 @@ struct fl_sock_head {
 #define FL_LATE_ENTRIES 16384
 #define FL_OVERFLOW_ENTRIES 1024
 
+/* scope_netns values (scope.bpf.h): a tracked socket's namespace was noted; the loader's tick found no path to it. */
+#define FL_NETNS_NOTED 1
+#define FL_NETNS_UNSEEN 2
+
 enum fl_counter {
 	FL_SOCKETS_TRACKED = 0,   /* gauge: sockets with state right now */
 	FL_SOCKETS_SAMPLED_OUT,   /* cumulative: sockets not tracked (socket cap reached) */

@@ -30,7 +30,8 @@
  * Output lines (new fields are only ever added at the end of a line):
  *   ready <progId> <linkId> <maxSockets> <maxFlows> <totalRto:0|1> <socketsAdopted> <netnsVisited> <tick:storage|tcp>
  *         <natSource:fentry|netlink|none>
- *         (tick: `storage` = iter/bpf_sk_storage_map over tracked sockets; `tcp` = iter/tcp in every namespace,
+ *         (tick: `storage` = iter/bpf_sk_storage_map over tracked sockets; `tcp` = iter/tcp in each namespace where
+ *         tracked sockets live (tick_namespaces),
  *         used when the kernel refuses map iterators, e.g. by a BPF LSM policy)
  *   flow <localIp> <remoteIp> <serverPort> <client|server> <bytesSent> <bytesReceived> <segsSent> <segsReceived>
  *        <retransmits> <rtos> <opened> <closed> <rttSumUs> <rttCount> <rttMinUs> <rttMaxUs> <viaIp|-> <viaPort>
@@ -38,7 +39,9 @@
  *   stats <runTimeNs> <runCount> <socketsTracked> <socketsSampledOut> <flowsDropped> <flowsDrained>
  *         <socketsAdopted> <natTranslated> <conntrack:0 waiting|1 attached|2 failed> <tickIterNs>
  *         <iterRunTimeNs> <iterRunCount> <flowsCarried> <flowsLost> <natRecorded> <natSource:fentry|netlink|none>
- *         <natNetlink> <natNetlinkOverruns> <natParked>
+ *         <natNetlink> <natNetlinkOverruns> <natParked> <tickNetns> <netnsWalks>
+ *         (tickNetns: namespaces the `tcp` tick visited this time, netnsWalks: its full walks of /proc and the
+ *         netns directories so far; both 0 with the `storage` tick)
  *   fwd <clientIp> <viaIp> <viaPort> <backendIp> <backendPort> <snatIp|-> <connections>
  *        (connections the node translated this tick, with or without SNAT: forward tables, nat_rule.h fl_fwd_entry)
  *   fwdlost <cumulative connections not counted because a forward table was full>
@@ -178,6 +181,7 @@ struct state {
 	int slot_next_fd;
 	int nat_fd;
 	int listeners_fd;
+	int scope_netns_fd; /* namespaces where tracked sockets live (scope.bpf.h): the tick fallback visits these */
 	__u32 epoch; /* programs fill set epoch & 1 */
 	int counters_fd;
 	__u32 max_flows;
@@ -636,6 +640,8 @@ static __u64 prog_misses(int fd)
 }
 
 static int for_each_netns(struct state *s, struct bpf_link *link, int clear_listeners);
+static void tick_namespaces(struct state *s);
+static void tick_netns_stats(int *visited, unsigned long long *walks);
 
 /* The kernel's name of a drop reason (enum skb_drop_reason, read from its BTF at start). */
 static const char *reason_name(const struct fail_state *f, __u32 value, char *buf, size_t len)
@@ -711,7 +717,7 @@ static void collect(struct state *s)
 		if (err)
 			fail("running the tick iterator: %s", strerror(-err));
 	} else {
-		for_each_netns(s, s->tick_tcp_link, 0);
+		tick_namespaces(s);
 	}
 	__u64 iter_ns = now_ns() - t0;
 
@@ -770,7 +776,10 @@ static void collect(struct state *s)
 		bpf_map_lookup_elem(s->ct_count_fd, &zero, &nat_recorded);
 	}
 	prog_stats(s->tick_prog_fd, &iter_run_ns, &iter_run_cnt);
-	printf("stats %llu %llu %llu %llu %llu %llu %llu %llu %d %llu %llu %llu %llu %llu %llu %s %llu %llu %llu\n",
+	int tick_netns = 0;
+	unsigned long long netns_walks = 0;
+	tick_netns_stats(&tick_netns, &netns_walks);
+	printf("stats %llu %llu %llu %llu %llu %llu %llu %llu %d %llu %llu %llu %llu %llu %llu %s %llu %llu %llu %d %llu\n",
 	       (unsigned long long)run_ns, (unsigned long long)run_cnt,
 	       (unsigned long long)counter(s, FL_SOCKETS_TRACKED), (unsigned long long)counter(s, FL_SOCKETS_SAMPLED_OUT),
 	       (unsigned long long)counter(s, FL_FLOWS_DROPPED), (unsigned long long)drained,
@@ -780,14 +789,19 @@ static void collect(struct state *s)
 	       (unsigned long long)counter(s, FL_FLOWS_LOST), (unsigned long long)nat_recorded, nat_source(s),
 	       (unsigned long long)__atomic_load_n(&s->nl_recorded, __ATOMIC_RELAXED),
 	       (unsigned long long)__atomic_load_n(&s->nl_overruns, __ATOMIC_RELAXED),
-	       (unsigned long long)counter(s, FL_LATE_PARKED));
+	       (unsigned long long)counter(s, FL_LATE_PARKED), tick_netns, netns_walks);
 	printf("end\n");
 	fflush(stdout);
 }
 
-/* ---- every network namespace: adoption at start, and the tick when map iterators are refused ---- */
+/* ---- network namespaces: every one at adoption; the tick fallback visits only those of tracked sockets ---- */
+
+/* Called once per distinct namespace a walk finds (by inode), with a path naming it. */
+struct ns_walk;
+typedef void (*ns_found_fn)(struct ns_walk *w, const char *path, const struct stat *st);
 
 struct ns_walk {
+	ns_found_fn found;
 	struct state *s;
 	struct bpf_link *link;
 	int clear_listeners; /* adoption: listening ports are per namespace */
@@ -816,30 +830,10 @@ static void walk_one(struct ns_walk *w, const char *path)
 		w->seen = p;
 		w->cap = cap;
 	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return; /* the process exited meanwhile */
 	w->seen[w->nseen].dev = st.st_dev;
 	w->seen[w->nseen].ino = st.st_ino;
 	w->nseen++;
-	if (setns(fd, CLONE_NEWNET) == 0) {
-		if (w->clear_listeners) {
-			__u16 key;
-			while (bpf_map_get_next_key(w->s->listeners_fd, NULL, &key) == 0)
-				bpf_map_delete_elem(w->s->listeners_fd, &key);
-		}
-		int err = run_iter(w->link);
-		if (err)
-			fprintf(stderr, "flowlens-loader: iterating TCP sockets in %s: %s\n", path, strerror(-err));
-		w->visited++;
-		if (setns(w->self_fd, CLONE_NEWNET))
-			fail("returning to our network namespace: %s", strerror(errno));
-	} else if (w->clear_listeners) {
-		/* said once, at adoption; the tick fallback meets the same namespaces every tick */
-		fprintf(stderr, "flowlens-loader: cannot enter %s (%s): its older connections are not adopted\n", path,
-			strerror(errno));
-	}
-	close(fd);
+	w->found(w, path, &st);
 }
 
 static void walk_dir(struct ns_walk *w, const char *dir, int pids)
@@ -858,26 +852,234 @@ static void walk_dir(struct ns_walk *w, const char *dir, int pids)
 	closedir(d);
 }
 
-/* Runs an iter/tcp link once in each network namespace: ours, every process's (deduplicated by inode), then the
- * bind-mounted ones (ip netns, docker). Returns how many namespaces were visited. */
+/* Every network namespace: ours, every process's (deduplicated by inode), then the bind-mounted ones (ip netns,
+ * docker). The seen list's allocation is kept between walks. */
+static void walk_all(struct ns_walk *w)
+{
+	w->nseen = 0;
+	walk_one(w, "/proc/self/ns/net");
+	walk_dir(w, "/proc", 1);
+	walk_dir(w, "/var/run/netns", 0);
+	walk_dir(w, "/run/netns", 0);
+	walk_dir(w, "/run/docker/netns", 0);
+}
+
+/* Enters the namespace `fd` names, runs the walk's iterator there and returns to ours. */
+static void visit_fd(struct ns_walk *w, int fd, const char *path)
+{
+	if (setns(fd, CLONE_NEWNET) == 0) {
+		if (w->clear_listeners) {
+			__u16 key;
+			while (bpf_map_get_next_key(w->s->listeners_fd, NULL, &key) == 0)
+				bpf_map_delete_elem(w->s->listeners_fd, &key);
+		}
+		int err = run_iter(w->link);
+		if (err)
+			fprintf(stderr, "flowlens-loader: iterating TCP sockets in %s: %s\n", path, strerror(-err));
+		w->visited++;
+		if (setns(w->self_fd, CLONE_NEWNET))
+			fail("returning to our network namespace: %s", strerror(errno));
+	} else if (w->clear_listeners) {
+		/* said once, at adoption; the tick fallback meets the same namespaces every tick */
+		fprintf(stderr, "flowlens-loader: cannot enter %s (%s): its older connections are not adopted\n", path,
+			strerror(errno));
+	}
+}
+
+static void visit_found(struct ns_walk *w, const char *path, const struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return; /* the process exited meanwhile */
+	visit_fd(w, fd, path);
+	close(fd);
+}
+
+static int self_netns_fd(void)
+{
+	static int fd = -1; /* our own namespace: holding it keeps nothing alive that we do not live in */
+	if (fd < 0)
+		fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fail("opening /proc/self/ns/net: %s", strerror(errno));
+	return fd;
+}
+
+/* Runs an iter/tcp link once in each network namespace (walk_all). Returns how many namespaces were visited. */
 static int for_each_netns(struct state *s, struct bpf_link *link, int clear_listeners)
 {
-	static struct ns_walk w; /* the seen list is kept between calls (allocation only) */
+	static struct ns_walk w;
+	w.found = visit_found;
 	w.s = s;
 	w.link = link;
 	w.clear_listeners = clear_listeners;
-	w.nseen = 0;
 	w.visited = 0;
-	w.self_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (w.self_fd < 0)
-		fail("opening /proc/self/ns/net: %s", strerror(errno));
-	walk_one(&w, "/proc/self/ns/net");
-	walk_dir(&w, "/proc", 1);
-	walk_dir(&w, "/var/run/netns", 0);
-	walk_dir(&w, "/run/netns", 0);
-	walk_dir(&w, "/run/docker/netns", 0);
-	close(w.self_fd);
+	w.self_fd = self_netns_fd();
+	walk_all(&w);
 	return w.visited;
+}
+
+/*
+ * The tick fallback (fl_tick_tcp) runs iter/tcp, which walks the kernel's whole established hash for each
+ * namespace it runs in. A tracked socket can only live in a namespace scope_netns names: sock_ops notes it at
+ * TCP_CONNECT, the state tracepoint at LISTEN (a passive socket lives in its listener's namespace), adoption for
+ * every socket it adopts, all before the socket carries data. So each tick visits only those namespaces.
+ * Finding a namespace by inode needs a path (/proc/PID/ns/net or a bind mount): one is remembered per inode and
+ * checked with stat() each tick (a process exits, a pid is reused: the inode no longer matches). A full walk of
+ * /proc and the netns directories (walk_all) runs only when scope_netns names a noted inode with no remembered
+ * path. An inode the walk finds no path for (a deleted namespace stays in the LRU) is marked FL_NETNS_UNSEEN and
+ * looked for again at most every FL_NETNS_RESCAN_TICKS ticks; the kernel reuses the inode numbers of deleted
+ * namespaces, and the first socket a new namespace notes sets FL_NETNS_NOTED again, so it is looked for at once.
+ * No namespace fd is held between ticks: an fd would keep a deleted namespace, its devices and the peers of its
+ * veths alive. When scope_netns is full (its LRU may have evicted a namespace that still has tracked sockets) the
+ * tick visits every namespace, as the adoption does.
+ */
+#define FL_NETNS_RESCAN_TICKS 30
+
+struct ns_known {
+	__u32 ino;
+	char path[128];
+};
+
+struct ns_want {
+	__u32 ino;
+	__u8 value; /* FL_NETNS_NOTED or FL_NETNS_UNSEEN */
+};
+
+static struct {
+	__u32 max;                   /* scope_netns' max_entries */
+	struct ns_want *want;        /* its entries this tick, sorted by inode, unique */
+	size_t nwant;
+	struct ns_known *known;      /* inode -> a path naming it, for wanted inodes */
+	size_t nknown;
+	__u64 ticks, walked_at;
+	__u64 walks;                 /* full walks so far (stats: netnsWalks) */
+	int visited;                 /* namespaces visited by the last tick (stats: tickNetns) */
+} tn;
+
+static int cmp_want(const void *a, const void *b)
+{
+	__u32 x = ((const struct ns_want *)a)->ino, y = ((const struct ns_want *)b)->ino;
+	return x < y ? -1 : x > y;
+}
+
+static int wanted(__u32 ino)
+{
+	struct ns_want k = { .ino = ino };
+	return bsearch(&k, tn.want, tn.nwant, sizeof(*tn.want), cmp_want) != NULL;
+}
+
+static struct ns_known *known(__u32 ino)
+{
+	for (size_t i = 0; i < tn.nknown; i++)
+		if (tn.known[i].ino == ino)
+			return &tn.known[i];
+	return NULL;
+}
+
+static void remember_found(struct ns_walk *w, const char *path, const struct stat *st)
+{
+	__u32 ino = (__u32)st->st_ino;
+	if (!wanted(ino) || known(ino) || tn.nknown >= tn.max || strlen(path) >= sizeof(tn.known[0].path))
+		return;
+	tn.known[tn.nknown].ino = ino;
+	strcpy(tn.known[tn.nknown].path, path);
+	tn.nknown++;
+}
+
+/* A full walk: a path for every wanted inode that has one; the others are marked unseen, found ones noted. */
+static void find_namespaces(struct state *s)
+{
+	static struct ns_walk w;
+	w.found = remember_found;
+	tn.nknown = 0;
+	walk_all(&w);
+	for (size_t i = 0; i < tn.nwant; i++) {
+		__u8 v = known(tn.want[i].ino) ? FL_NETNS_NOTED : FL_NETNS_UNSEEN;
+		if (tn.want[i].ino != s->netns_ino && v != tn.want[i].value) {
+			/* BPF_EXIST: an entry the LRU evicted meanwhile is not brought back */
+			bpf_map_update_elem(s->scope_netns_fd, &tn.want[i].ino, &v, BPF_EXIST);
+			tn.want[i].value = v;
+		}
+	}
+	tn.walked_at = tn.ticks;
+	tn.walks++;
+}
+
+static void tick_namespaces(struct state *s)
+{
+	if (!tn.want) {
+		tn.want = calloc(tn.max, sizeof(*tn.want));
+		tn.known = calloc(tn.max, sizeof(*tn.known));
+		if (!tn.want || !tn.known)
+			fail("cannot allocate the namespace tables");
+	}
+	tn.ticks++;
+	tn.nwant = 0;
+	__u32 key, *prev = NULL;
+	/* a key deleted meanwhile (LRU) restarts the walk from the first key: duplicates are removed below */
+	while (tn.nwant < tn.max && bpf_map_get_next_key(s->scope_netns_fd, prev, &key) == 0) {
+		__u8 v = FL_NETNS_NOTED;
+		bpf_map_lookup_elem(s->scope_netns_fd, &key, &v);
+		tn.want[tn.nwant] = (struct ns_want){ .ino = key, .value = v };
+		prev = &tn.want[tn.nwant++].ino;
+	}
+	if (tn.nwant >= tn.max) {
+		tn.visited = for_each_netns(s, s->tick_tcp_link, 0);
+		return;
+	}
+	qsort(tn.want, tn.nwant, sizeof(*tn.want), cmp_want);
+	size_t u = 0;
+	for (size_t i = 0; i < tn.nwant; i++)
+		if (!u || tn.want[i].ino != tn.want[u - 1].ino)
+			tn.want[u++] = tn.want[i];
+	tn.nwant = u;
+
+	int walk = 0;
+	for (size_t i = 0; i < tn.nwant && !walk; i++) {
+		__u32 ino = tn.want[i].ino;
+		if (ino == s->netns_ino)
+			continue;
+		struct ns_known *k = known(ino);
+		struct stat st;
+		if (k)
+			walk = stat(k->path, &st) || (__u32)st.st_ino != ino;
+		else if (tn.want[i].value == FL_NETNS_NOTED)
+			walk = 1;
+		else
+			walk = tn.ticks - tn.walked_at >= FL_NETNS_RESCAN_TICKS;
+	}
+	if (walk)
+		find_namespaces(s);
+
+	struct ns_walk w = { .s = s, .link = s->tick_tcp_link, .self_fd = self_netns_fd() };
+	for (size_t i = 0; i < tn.nwant; i++) {
+		__u32 ino = tn.want[i].ino;
+		if (ino == s->netns_ino) {
+			int err = run_iter(w.link); /* we are there */
+			if (err)
+				fprintf(stderr, "flowlens-loader: iterating TCP sockets: %s\n", strerror(-err));
+			w.visited++;
+			continue;
+		}
+		struct ns_known *k = known(ino);
+		if (!k)
+			continue;
+		int fd = open(k->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue; /* gone since the check above: the next tick walks */
+		struct stat st;
+		if (fstat(fd, &st) == 0 && (__u32)st.st_ino == ino)
+			visit_fd(&w, fd, k->path);
+		close(fd);
+	}
+	tn.visited = w.visited;
+}
+
+static void tick_netns_stats(int *visited, unsigned long long *walks)
+{
+	*visited = tn.visited;
+	*walks = tn.walks;
 }
 
 /* Write a `const volatile` global of `size` bytes before load (what a generated skeleton would do). */
@@ -1374,6 +1576,8 @@ int main(int argc, char **argv)
 	s.counters_fd = map_fd(&s, "counters");
 	s.nat_fd = map_fd(&s, "nat_map");
 	s.listeners_fd = map_fd(&s, "listeners");
+	s.scope_netns_fd = map_fd(&s, "scope_netns");
+	tn.max = bpf_map__max_entries(bpf_object__find_map_by_name(s.obj, "scope_netns"));
 	s.late_mode_fd = map_fd(&s, "nat_late_mode");
 	s.late_fd = map_fd(&s, "late_closes");
 	int storage_fd = map_fd(&s, "sock_states");

@@ -17,7 +17,11 @@
  *                    are searched, at most FL_SCOPE_MAX_LEVEL of them.
  *   scope_netns      network namespaces (inode numbers) the scope's sockets live in, noted when an in-scope socket
  *                    connects, starts listening or is adopted: a dropped packet with no socket of its own is the
- *                    scope's when the namespace it was dropped in is one of these.
+ *                    scope's when the namespace it was dropped in is one of these. Noted also when the scope is
+ *                    the root: the loader's `tcp` tick visits only these namespaces (loader.c tick_namespaces).
+ *                    Value FL_NETNS_NOTED (1), or FL_NETNS_UNSEEN (2) once the loader found no path to it (deleted,
+ *                    or its inode number reused by a new namespace: the next note sets 1 again, so the loader
+ *                    looks for the new one at once). Either value is in scope.
  * Include after vmlinux.h, bpf_helpers.h and bpf_core_read.h.
  */
 #ifndef FLOWLENS_SCOPE_BPF_H
@@ -97,15 +101,17 @@ static __always_inline int any_sk_in_scope(struct sock *sk)
 	return sk_in_scope(sk);
 }
 
-/* An in-scope socket connects, listens or is adopted: its network namespace is the scope's. */
+/* An in-scope socket connects, listens or is adopted: its network namespace is the scope's (and one the tick
+ * fallback visits, so noted whatever the scope). */
 static __always_inline void scope_note_netns(struct sock *sk)
 {
-	if (!scope_cgroup_id)
-		return;
 	__u32 inum = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	if (!inum || bpf_map_lookup_elem(&scope_netns, &inum))
+	if (!inum)
 		return;
-	__u8 one = 1;
+	__u8 *seen = bpf_map_lookup_elem(&scope_netns, &inum);
+	if (seen && *seen == FL_NETNS_NOTED)
+		return;
+	__u8 one = FL_NETNS_NOTED;
 	bpf_map_update_elem(&scope_netns, &inum, &one, BPF_ANY);
 }
 

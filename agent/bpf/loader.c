@@ -347,16 +347,25 @@ static void drain_forwards(struct state *s, __u32 set)
 /* Loads conntrack.bpf.o once __nf_conntrack_confirm exists (in vmlinux or the nf_conntrack module's BTF). */
 static void try_conntrack(struct state *s)
 {
+	/* Parsing the kernel's BTF takes milliseconds and megabytes of heap: vmlinux is looked at once (it does not
+	 * change); while waiting, a tick only checks whether the nf_conntrack module's BTF has appeared. */
+	static int in_vmlinux = -1;
 	if (s->ct_state != CT_WAITING)
 		return;
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	int present = func_in_btf(vmlinux, "__nf_conntrack_confirm");
-	if (!present && vmlinux && access("/sys/kernel/btf/nf_conntrack", R_OK) == 0) {
-		struct btf *mod = btf__load_module_btf("nf_conntrack", vmlinux);
-		present = func_in_btf(mod, "__nf_conntrack_confirm");
-		btf__free(mod);
+	int present = in_vmlinux > 0;
+	if (in_vmlinux < 0 || (!present && access("/sys/kernel/btf/nf_conntrack", R_OK) == 0)) {
+		struct btf *vmlinux = btf__load_vmlinux_btf();
+		if (in_vmlinux < 0 && vmlinux)
+			in_vmlinux = func_in_btf(vmlinux, "__nf_conntrack_confirm");
+		present = in_vmlinux > 0;
+		if (!present && vmlinux && access("/sys/kernel/btf/nf_conntrack", R_OK) == 0) {
+			struct btf *mod = btf__load_module_btf("nf_conntrack", vmlinux);
+			present = func_in_btf(mod, "__nf_conntrack_confirm");
+			btf__free(mod);
+		}
+		btf__free(vmlinux);
+		malloc_trim(0);
 	}
-	btf__free(vmlinux);
 	if (!present)
 		return; /* nf_conntrack not loaded yet: nothing is translated, try again next tick */
 	struct bpf_object *obj = bpf_object__open_file(s->ct_object, NULL);
@@ -707,7 +716,10 @@ static void collect(struct state *s)
 	__u32 batch_out;
 	__u64 drained = 0;
 
+	int ct_state = s->ct_state;
 	try_conntrack(s);
+	if (s->ct_state != ct_state)
+		malloc_trim(0); /* loading conntrack.bpf.o parsed BTF (see main) */
 	try_netlink(s);
 
 	/* Every tracked socket's counters since its last reading, into the current set. */
@@ -876,7 +888,7 @@ static void visit_fd(struct ns_walk *w, int fd, const char *path)
 		int err = run_iter(w->link);
 		if (err)
 			fprintf(stderr, "flowlens-loader: iterating TCP sockets in %s: %s\n", path, strerror(-err));
-		w->visited++;
+		__atomic_add_fetch(&w->visited, 1, __ATOMIC_RELAXED); /* tick_worker threads share w */
 		if (setns(w->self_fd, CLONE_NEWNET))
 			fail("returning to our network namespace: %s", strerror(errno));
 	} else if (w->clear_listeners) {
@@ -1006,6 +1018,47 @@ static void find_namespaces(struct state *s)
 	tn.walks++;
 }
 
+/*
+ * The namespaces of one tick are visited by up to FL_TICK_THREADS threads (setns is per thread), so the tick's wall
+ * time is not the sum of the namespaces' passes when CPUs are free; the CPU spent is the same, plus a thread
+ * start (tens of microseconds) per helper per tick.
+ */
+#define FL_TICK_THREADS 4
+
+struct tick_pool {
+	struct ns_walk *w;
+	size_t next; /* index into tn.want, taken atomically */
+};
+
+static void *tick_worker(void *arg)
+{
+	struct tick_pool *p = arg;
+	struct ns_walk *w = p->w;
+	for (;;) {
+		size_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
+		if (i >= tn.nwant)
+			return NULL;
+		__u32 ino = tn.want[i].ino;
+		if (ino == w->s->netns_ino) {
+			int err = run_iter(w->link); /* every thread starts in our namespace */
+			if (err)
+				fprintf(stderr, "flowlens-loader: iterating TCP sockets: %s\n", strerror(-err));
+			__atomic_add_fetch(&w->visited, 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		struct ns_known *k = known(ino);
+		if (!k)
+			continue;
+		int fd = open(k->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue; /* gone since tick_namespaces checked: the next tick walks */
+		struct stat st;
+		if (fstat(fd, &st) == 0 && (__u32)st.st_ino == ino)
+			visit_fd(w, fd, k->path);
+		close(fd);
+	}
+}
+
 static void tick_namespaces(struct state *s)
 {
 	if (!tn.want) {
@@ -1053,27 +1106,20 @@ static void tick_namespaces(struct state *s)
 		find_namespaces(s);
 
 	struct ns_walk w = { .s = s, .link = s->tick_tcp_link, .self_fd = self_netns_fd() };
-	for (size_t i = 0; i < tn.nwant; i++) {
-		__u32 ino = tn.want[i].ino;
-		if (ino == s->netns_ino) {
-			int err = run_iter(w.link); /* we are there */
-			if (err)
-				fprintf(stderr, "flowlens-loader: iterating TCP sockets: %s\n", strerror(-err));
-			w.visited++;
-			continue;
-		}
-		struct ns_known *k = known(ino);
-		if (!k)
-			continue;
-		int fd = open(k->path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue; /* gone since the check above: the next tick walks */
-		struct stat st;
-		if (fstat(fd, &st) == 0 && (__u32)st.st_ino == ino)
-			visit_fd(&w, fd, k->path);
-		close(fd);
-	}
-	tn.visited = w.visited;
+	struct tick_pool pool = { .w = &w };
+	size_t threads = tn.nwant < FL_TICK_THREADS ? tn.nwant : FL_TICK_THREADS;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpus > 0 && threads > (size_t)cpus)
+		threads = (size_t)cpus;
+	pthread_t tids[FL_TICK_THREADS];
+	size_t started = 0;
+	for (; started + 1 < threads; started++)
+		if (pthread_create(&tids[started], NULL, tick_worker, &pool))
+			break; /* fewer helpers: this thread does the rest */
+	tick_worker(&pool);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	tn.visited = __atomic_load_n(&w.visited, __ATOMIC_RELAXED);
 }
 
 static void tick_netns_stats(int *visited, unsigned long long *walks)
@@ -1510,6 +1556,10 @@ int main(int argc, char **argv)
 	}
 	if (!object || !cgroup || s.max_flows == 0 || s.max_sockets == 0)
 		usage();
+	/* A fixed mmap threshold: glibc otherwise raises it to the size of the biggest block freed (libbpf's BTF buffers,
+	 * megabytes), and the drain buffers allocated after loading would come from the heap, zeroed by calloc and so
+	 * resident, instead of untouched zero pages; freed BTF buffers go back to the system at once too. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	s.ct_object = ct_object ? ct_object : sibling(object, "conntrack.bpf.o");
 	scope_init(cgroup);
 	struct stat self_ns;

@@ -130,12 +130,12 @@ test('namespaces created after start are ticked exactly; deleted ones leave no e
     assert.deepEqual(
       { up: c?.bytesSent, down: c?.bytesReceived, closed: c?.connectionsClosed },
       { up: UP, down: DOWN, closed: 0 },
-      `round ${round}: client side, still open (the tick counted it)`
+      `round ${round}: client side, still open (the tick counted it)\n${agent.stderr()}`
     );
     assert.deepEqual(
       { up: s?.bytesReceived, down: s?.bytesSent, closed: s?.connectionsClosed },
       { up: UP, down: DOWN, closed: 0 },
-      `round ${round}: server side, still open (the tick counted it)`
+      `round ${round}: server side, still open (the tick counted it)\n${agent.stderr()}`
     );
 
     // the pod goes away: its processes end, its namespaces are deleted, while the agent ticks on

@@ -947,8 +947,8 @@ static int for_each_netns(struct state *s, struct bpf_link *link, int clear_list
  * looked for again at most every FL_NETNS_RESCAN_TICKS ticks; the kernel reuses the inode numbers of deleted
  * namespaces, and the first socket a new namespace notes sets FL_NETNS_NOTED again, so it is looked for at once.
  * No namespace fd is held between ticks: an fd would keep a deleted namespace, its devices and the peers of its
- * veths alive. When scope_netns is full (its LRU may have evicted a namespace that still has tracked sockets) the
- * tick visits every namespace, as the adoption does.
+ * veths alive. When scope_netns is (nearly) full (its LRU may have evicted a namespace that still has tracked
+ * sockets) the tick visits every namespace, as the adoption does.
  */
 #define FL_NETNS_RESCAN_TICKS 30
 
@@ -1081,7 +1081,12 @@ static void tick_namespaces(struct state *s)
 		tn.want[tn.nwant] = (struct ns_want){ .ino = key, .value = v };
 		prev = &tn.want[tn.nwant++].ino;
 	}
-	if (tn.nwant >= tn.max) {
+	/* The LRU evicts before it is full: each CPU keeps up to 128 free entries of its own (LOCAL_FREE_TARGET) */
+	long cpus = sysconf(_SC_NPROCESSORS_CONF);
+	size_t slack = 128 * (size_t)(cpus > 0 ? cpus : 1);
+	if (slack > tn.max / 2)
+		slack = tn.max / 2;
+	if (tn.nwant + slack >= tn.max) {
 		tn.visited = for_each_netns(s, s->tick_tcp_link, 0);
 		return;
 	}
@@ -1112,9 +1117,9 @@ static void tick_namespaces(struct state *s)
 	struct ns_walk w = { .s = s, .link = s->tick_tcp_link, .self_fd = self_netns_fd() };
 	struct tick_pool pool = { .w = &w };
 	size_t threads = tn.nwant < FL_TICK_THREADS ? tn.nwant : FL_TICK_THREADS;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	if (cpus > 0 && threads > (size_t)cpus)
-		threads = (size_t)cpus;
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	if (online > 0 && threads > (size_t)online)
+		threads = (size_t)online;
 	pthread_t tids[FL_TICK_THREADS];
 	size_t started = 0;
 	for (; started + 1 < threads; started++)

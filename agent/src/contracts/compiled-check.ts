@@ -19,7 +19,10 @@ import { z, type ZodTypeAny } from 'zod';
 export type Check = (value: unknown) => boolean;
 
 /** Distinct strings remembered per string node (cleared when full: a bound on memory, never on correctness). */
-const MEMO_MAX = 65_536;
+const MEMO_MAX = 32_768;
+/** Only strings this short are remembered (addresses, ids, timestamps, zones): a sender cannot fill the memo with
+ * long names, and the long ones seldom repeat. */
+const MEMO_LENGTH = 64;
 
 const K = z.ZodFirstPartyTypeKind;
 
@@ -102,6 +105,9 @@ function stringCheck(schema: z.ZodString): Check {
     }
     if (!schema.safeParse(v).success) {
       return false;
+    }
+    if (v.length > MEMO_LENGTH) {
+      return true;
     }
     if (ok.size >= MEMO_MAX) {
       ok.clear();

@@ -233,6 +233,10 @@ test('a string remembered as valid stays valid, one never accepted stays refused
   assert.equal(ip('10.0.0.256'), false);
   const uuid = compileCheck(z.string().uuid());
   assert.equal(uuid('10.0.0.1'), false);
+  const long = compileCheck(z.string().max(300));
+  assert.equal(long('x'.repeat(300)), true);
+  assert.equal(long('x'.repeat(300)), true);
+  assert.equal(long('x'.repeat(301)), false);
 });
 
 test('schemas that change the value or that the compiler does not know are refused at compile time', () => {

@@ -5,7 +5,7 @@
  * service-map queries. By default one run does the same generated workload on both stores, side by side:
  * DuckDB (embedded file) and ClickHouse (through @clickhouse/client against the chdb stand-in of
  * tests/lib/clickhouse-standin.ts, in this process: the engine's work shares the same 2 cores). Also where the
- * ingest time goes: parse, validate and enrich timed per report on one window's reports, store = the store's
+ * ingest time goes: parse, validate (the hub's checkReport) and enrich timed per report on one window's reports, store = the store's
  * append time. The last line is one JSON object.
  *
  *   --store duckdb|clickhouse|both  --nodes N  --windows W  --flows F (per report)  --queries Q
@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadIpRanges } from '../src/classify/load.js';
-import { reportV1Schema } from '../src/contracts/report.js';
+import { checkReport } from '../src/contracts/report-check.js';
 import type { MetadataFile, PodInfo } from '../src/contracts/metadata.js';
 import { Enricher } from '../src/hub/enrich.js';
 import { Ingestor } from '../src/hub/ingest.js';
@@ -197,8 +197,12 @@ function stageTimes(enricher: Enricher, t0: number): { parseUs: number; validate
     const a = performance.now();
     const doc: unknown = JSON.parse(body.toString('utf8'));
     const b = performance.now();
-    const parsed = reportV1Schema.parse(doc);
+    const checked = checkReport(doc);
     const c = performance.now();
+    if (!checked.success) {
+      throw new Error(`bench report refused: ${JSON.stringify(checked.issues.slice(0, 3))}`);
+    }
+    const parsed = checked.data;
     enricher.enrich(parsed);
     const d = performance.now();
     parse += b - a;
@@ -387,7 +391,7 @@ async function runOne(kind: 'duckdb' | 'clickhouse'): Promise<Record<string, unk
     totalBytes: storedBytes,
     ingestPath:
       kind === 'duckdb'
-        ? 'in-process Ingestor.handleBody (JSON.parse, zod, enrichment, DuckDB group commit) + roll-up passes'
+        ? 'in-process Ingestor.handleBody (JSON.parse, the compiled report check, enrichment, DuckDB group commit) + roll-up passes'
         : 'in-process Ingestor.handleBody (JSON.parse, zod, enrichment, @clickhouse/client inserts over HTTP) → chdb stand-in in the same process',
   };
   await store.close();

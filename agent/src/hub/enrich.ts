@@ -144,7 +144,10 @@ export class Enricher {
         this.learned.delete(oldest.value);
       }
     }
-    this.learned.set(ip, { local, node, zone });
+    // A copy of the contract's four fields: the report is the parsed document, which may carry fields it does not
+    // know (ignored), and this map outlives it.
+    const { namespace, pod, workload, kind } = local;
+    this.learned.set(ip, { local: { namespace, pod, workload, kind }, node, zone });
     this.remoteEnds.delete(ip);
     this.localEnds.get(node)?.delete(ip);
   }
@@ -159,7 +162,7 @@ export class Enricher {
     const isClient = f.direction === 'client';
     const client = isClient ? local : remote;
     const server = isClient ? remote : local;
-    return {
+    const row: FlowRow = {
       clientIp: client.ip,
       serverIp: server.ip,
       serverPort: isClient ? f.remotePort : f.localPort,
@@ -178,10 +181,14 @@ export class Enricher {
       rttAvgUs: f.rttUs ? f.rttUs.avg : null,
       rttMaxUs: f.rttUs ? f.rttUs.max : null,
       via: f.via ? this.via(f.via) : null,
-      // Report contract 1.2: why connections and packets failed (absent = 0), stored and merged by the store.
-      ...Object.fromEntries(FAILURE_COUNTER_NAMES.map((n) => [n, f[n]])),
       drops: f.drops,
     };
+    // Report contract 1.2: why connections and packets failed (absent = 0), stored and merged by the store.
+    for (let i = 0; i < FAILURE_COUNTER_NAMES.length; i++) {
+      const n = FAILURE_COUNTER_NAMES[i]!;
+      row[n] = f[n];
+    }
+    return row;
   }
 
   /** Names a Service address: a ClusterIP, or a node address with a NodePort (when the metadata knows it). */

@@ -5,7 +5,8 @@
  */
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
-import { reportV1Schema, type ReportV1 } from '../contracts/report.js';
+import type { ReportV1 } from '../contracts/report.js';
+import { checkReport } from '../contracts/report-check.js';
 import type { FlowStore, StoredReport } from '../store/flow-store.js';
 import type { Enricher } from './enrich.js';
 
@@ -133,9 +134,9 @@ export class Ingestor {
 
   /** Validates and stores one parsed report document. */
   async ingest(doc: unknown): Promise<IngestResult> {
-    const parsed = reportV1Schema.safeParse(doc);
+    const parsed = checkReport(doc);
     if (!parsed.success) {
-      return fail(422, `schema violation: ${describeIssues(parsed.error.issues)}`);
+      return fail(422, `schema violation: ${describeIssues(parsed.issues)}`);
     }
     const report = parsed.data;
     const problem = windowProblem(Date.parse(report.start), Date.parse(report.end), this.now(), this.opts.maxAgeS);

@@ -367,3 +367,36 @@ for (const kind of testStoreKinds()) {
     });
   });
 }
+
+for (const kind of testStoreKinds()) {
+  test(`[${kind}] one append of several thousand rows (many full data chunks) stores every row's counters and drops`, async () => {
+    await withStore(kind, async (store) => {
+      const t0 = Math.floor(Date.now() / H) * H - 3 * H;
+      const reports = randomReports(t0, 200, 11);
+      const rows = reports.flatMap((r) => r.rows);
+      assert.ok(rows.length > 3 * 2048, `${rows.length} rows: more than three DuckDB chunks`);
+      assert.ok(
+        rows.filter((r) => r.drops !== undefined).length > 100 && rows.some((r) => r.drops === undefined),
+        'rows with and without drops'
+      );
+      await store.append(reports);
+      const expected = byIps(mergeFlows(rows));
+      const got = await store.topContributors({
+        fromMs: t0,
+        toMs: t0 + 2 * H,
+        metric: 'bytes',
+        limit: 500,
+        groupBy: 'flow',
+      });
+      assert.equal(got.result.length, expected.size);
+      for (const row of got.result) {
+        const e = expected.get(`${row.local.ip}|${row.remote.ip}|${row.serverPort}`);
+        assert.ok(e, 'unexpected flow');
+        assert.equal(row.bytes, e.bytes);
+        assert.equal(row.segments, e.segments);
+        assert.equal(row.retransmits, e.retransmits);
+        assertFailures(row, e, 'one large append');
+      }
+    });
+  });
+}

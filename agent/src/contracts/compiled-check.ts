@@ -1,0 +1,221 @@
+/**
+ * A fast yes/no check compiled from a zod schema, so the hub's ingest path validates a report without zod's
+ * per-value parse machinery (contexts, issue lists, a copy of every object) while the schema stays the only
+ * definition of the contract (docs/hub.md "Validation").
+ *
+ * The compiled check says `true` only where zod itself accepts the value unchanged; when it says `false` the
+ * caller asks zod for the issues (one rule, one set of messages). It is built node by node from the schema:
+ *   - objects (unknown keys stripped, as zod's default: extra fields are ignored), arrays with their length
+ *     bounds, enums, literals, nullable and optional wrappers, booleans;
+ *   - numbers with their int / min / max / finite checks, read from the schema's own check list;
+ *   - strings with checks (ip, uuid, datetime, regex, length): zod's own check, remembered per distinct string
+ *     (addresses, names and zones repeat in every report), so the rule is zod's and never a copy of it;
+ *   - refinements (`.refine`): the inner node's check, then zod's for the whole node.
+ * A node that would change the value (transforms, defaults, coercion, trimming) or that this compiler does not
+ * know makes `compileCheck` throw: the caller then has no fast path to trust, and a test fails at once.
+ */
+import { z, type ZodTypeAny } from 'zod';
+
+export type Check = (value: unknown) => boolean;
+
+/** Distinct strings remembered per string node (cleared when full: a bound on memory, never on correctness). */
+const MEMO_MAX = 32_768;
+/** Only strings this short are remembered (addresses, ids, timestamps, zones): a sender cannot fill the memo with
+ * long names, and the long ones seldom repeat. */
+const MEMO_LENGTH = 64;
+
+const K = z.ZodFirstPartyTypeKind;
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    return false;
+  }
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+function refuse(schema: ZodTypeAny, why: string): never {
+  throw new Error(`compileCheck: cannot compile ${String(schema._def.typeName)} (${why})`);
+}
+
+function numberCheck(schema: z.ZodNumber): Check {
+  if (schema._def.coerce) {
+    refuse(schema, 'coercion changes the value');
+  }
+  let int = false;
+  let finite = false;
+  let min = -Infinity;
+  let minInclusive = true;
+  let max = Infinity;
+  let maxInclusive = true;
+  for (const c of schema._def.checks) {
+    switch (c.kind) {
+      case 'int':
+        int = true;
+        break;
+      case 'finite':
+        finite = true;
+        break;
+      case 'min':
+        if (c.value > min || (c.value === min && !c.inclusive)) {
+          min = c.value;
+          minInclusive = c.inclusive;
+        }
+        break;
+      case 'max':
+        if (c.value < max || (c.value === max && !c.inclusive)) {
+          max = c.value;
+          maxInclusive = c.inclusive;
+        }
+        break;
+      default:
+        refuse(schema, `number check '${c.kind}'`);
+    }
+  }
+  return (v) =>
+    typeof v === 'number' &&
+    !Number.isNaN(v) &&
+    (!int || Number.isInteger(v)) &&
+    (!finite || Number.isFinite(v)) &&
+    (minInclusive ? v >= min : v > min) &&
+    (maxInclusive ? v <= max : v < max);
+}
+
+function stringCheck(schema: z.ZodString): Check {
+  if (schema._def.coerce) {
+    refuse(schema, 'coercion changes the value');
+  }
+  const checks = schema._def.checks;
+  for (const c of checks) {
+    if (c.kind === 'trim' || c.kind === 'toLowerCase' || c.kind === 'toUpperCase') {
+      refuse(schema, `string check '${c.kind}' changes the value`);
+    }
+  }
+  if (checks.length === 0) {
+    return (v) => typeof v === 'string';
+  }
+  // zod's own rule for this node, asked once per distinct string.
+  const ok = new Set<string>();
+  return (v) => {
+    if (typeof v !== 'string') {
+      return false;
+    }
+    if (ok.has(v)) {
+      return true;
+    }
+    if (!schema.safeParse(v).success) {
+      return false;
+    }
+    if (v.length > MEMO_LENGTH) {
+      return true;
+    }
+    if (ok.size >= MEMO_MAX) {
+      ok.clear();
+    }
+    ok.add(v);
+    return true;
+  };
+}
+
+function objectCheck(schema: z.AnyZodObject): Check {
+  const def = schema._def as z.ZodObjectDef;
+  if (def.unknownKeys !== 'strip' || !(def.catchall instanceof z.ZodNever)) {
+    refuse(schema, `unknown keys '${def.unknownKeys}' or a catch-all`);
+  }
+  const fields = Object.entries(schema.shape as Record<string, ZodTypeAny>).map(
+    ([key, s]) => [key, compileCheck(s)] as const
+  );
+  return (v) => {
+    if (!isPlainObject(v)) {
+      return false;
+    }
+    for (let i = 0; i < fields.length; i++) {
+      const [key, check] = fields[i]!;
+      if (!check(v[key])) {
+        return false;
+      }
+    }
+    return true;
+  };
+}
+
+function arrayCheck(schema: z.ZodArray<ZodTypeAny>): Check {
+  const def = schema._def;
+  const item = compileCheck(def.type);
+  const min = Math.max(def.minLength?.value ?? 0, def.exactLength?.value ?? 0);
+  const max = Math.min(def.maxLength?.value ?? Infinity, def.exactLength?.value ?? Infinity);
+  return (v) => {
+    if (!Array.isArray(v) || v.length < min || v.length > max) {
+      return false;
+    }
+    for (let i = 0; i < v.length; i++) {
+      if (!item(v[i])) {
+        return false;
+      }
+    }
+    return true;
+  };
+}
+
+function recordCheck(schema: z.ZodRecord): Check {
+  const key = compileCheck(schema._def.keyType);
+  const value = compileCheck(schema._def.valueType);
+  return (v) => {
+    if (!isPlainObject(v)) {
+      return false;
+    }
+    for (const k in v) {
+      if (!key(k) || !value(v[k])) {
+        return false;
+      }
+    }
+    return true;
+  };
+}
+
+/** Compiles `schema` into a check that is true only for values zod accepts unchanged (see the file comment). */
+export function compileCheck(schema: ZodTypeAny): Check {
+  const def = schema._def as { typeName?: z.ZodFirstPartyTypeKind };
+  switch (def.typeName) {
+    case K.ZodObject:
+      return objectCheck(schema as z.AnyZodObject);
+    case K.ZodArray:
+      return arrayCheck(schema as z.ZodArray<ZodTypeAny>);
+    case K.ZodNumber:
+      return numberCheck(schema as z.ZodNumber);
+    case K.ZodString:
+      return stringCheck(schema as z.ZodString);
+    case K.ZodBoolean:
+      return (v) => typeof v === 'boolean';
+    case K.ZodNull:
+      return (v) => v === null;
+    case K.ZodRecord:
+      return recordCheck(schema as z.ZodRecord);
+    case K.ZodLiteral: {
+      const value = (schema as z.ZodLiteral<unknown>)._def.value;
+      return (v) => v === value;
+    }
+    case K.ZodEnum: {
+      const values = new Set<unknown>((schema as z.ZodEnum<[string, ...string[]]>)._def.values);
+      return (v) => typeof v === 'string' && values.has(v);
+    }
+    case K.ZodNullable: {
+      const inner = compileCheck((schema as z.ZodNullable<ZodTypeAny>)._def.innerType);
+      return (v) => v === null || inner(v);
+    }
+    case K.ZodOptional: {
+      const inner = compileCheck((schema as z.ZodOptional<ZodTypeAny>)._def.innerType);
+      return (v) => v === undefined || inner(v);
+    }
+    case K.ZodEffects: {
+      const effects = schema as z.ZodEffects<ZodTypeAny>;
+      if (effects._def.effect.type !== 'refinement') {
+        refuse(schema, `effect '${effects._def.effect.type}' changes the value`);
+      }
+      const inner = compileCheck(effects._def.schema);
+      return (v) => inner(v) && schema.safeParse(v).success;
+    }
+    default:
+      return refuse(schema, 'unknown to the compiler');
+  }
+}

@@ -278,6 +278,10 @@ describe('FlowsDataSource', () => {
     expect(requests[1]?.params).toEqual({ namespace: 'shop' });
     await ds.metricFindQuery('workloads($all)');
     expect(requests[2]?.params).toEqual({});
+    await ds.metricFindQuery('namespaces(west)');
+    expect(requests[3]?.params).toEqual({ cluster: 'west' });
+    await ds.metricFindQuery('workloads($namespace, west)');
+    expect(requests[4]?.params).toEqual({ namespace: 'shop', cluster: 'west' });
     await expect(ds.metricFindQuery('pods')).rejects.toThrow(/Unknown Flowlens variable query "pods"/);
   });
 

@@ -225,8 +225,8 @@ export class FlowsDataSource extends DataSourceApi<FlowsQuery, FlowsJsonData> {
       parsed.kind === 'clusters'
         ? await this.hub.clusters(variableWindow(options?.range))
         : parsed.kind === 'namespaces'
-          ? await this.hub.namespaces()
-          : await this.hub.workloads(parsed.namespace === ALL_SENTINEL ? undefined : parsed.namespace);
+          ? await this.hub.namespaces(parsed.cluster)
+          : await this.hub.workloads(parsed.namespace, parsed.cluster);
     return names.map((text) => ({ text, value: text }));
   }
 }

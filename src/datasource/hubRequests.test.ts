@@ -96,12 +96,29 @@ describe('names lists', () => {
 });
 
 describe('variable queries', () => {
-  it('parses the four forms', () => {
+  it('parses the forms', () => {
     expect(parseVariableQuery(' clusters ')).toEqual({ kind: 'clusters' });
     expect(parseVariableQuery(' namespaces ')).toEqual({ kind: 'namespaces' });
     expect(parseVariableQuery('workloads')).toEqual({ kind: 'workloads' });
     expect(parseVariableQuery('workloads( shop )')).toEqual({ kind: 'workloads', namespace: 'shop' });
     expect(parseVariableQuery('workloads()')).toEqual({ kind: 'workloads' });
-    expect(() => parseVariableQuery('pods')).toThrow(/use clusters, namespaces, workloads or workloads\(<namespace>\)/);
+    expect(() => parseVariableQuery('pods')).toThrow(
+      /use clusters, namespaces, namespaces\(<cluster>\), workloads, workloads\(<namespace>\[, <cluster>\]\)/
+    );
+  });
+
+  it('reads a cluster argument; empty and All (*) are no filter', () => {
+    expect(parseVariableQuery('namespaces(east)')).toEqual({ kind: 'namespaces', cluster: 'east' });
+    expect(parseVariableQuery('namespaces(*)')).toEqual({ kind: 'namespaces' });
+    expect(parseVariableQuery('namespaces()')).toEqual({ kind: 'namespaces' });
+    expect(parseVariableQuery('workloads(shop, west)')).toEqual({
+      kind: 'workloads',
+      namespace: 'shop',
+      cluster: 'west',
+    });
+    expect(parseVariableQuery('workloads(*, west)')).toEqual({ kind: 'workloads', cluster: 'west' });
+    expect(parseVariableQuery('workloads(shop, *)')).toEqual({ kind: 'workloads', namespace: 'shop' });
+    expect(() => parseVariableQuery('namespaces(a, b)')).toThrow(/namespaces takes one argument/);
+    expect(() => parseVariableQuery('workloads(a, b, c)')).toThrow(/workloads takes a namespace and a cluster/);
   });
 });

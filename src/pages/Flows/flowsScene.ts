@@ -20,7 +20,7 @@ export function flowsScene(ds: AppDatasources, view: FlowView) {
   return pageScene({
     variables: [
       clusterVariable(ds.flows),
-      flowsNamespaceVariable(ds.flows),
+      flowsNamespaceVariable(ds.flows, { byCluster: true }),
       ...(view.rank ? [] : [metricVariable()]),
       localPodVariable(),
       columnsVariable(),

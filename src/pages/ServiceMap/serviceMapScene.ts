@@ -17,7 +17,7 @@ export function serviceMapQuery(): FlowsQuery {
 
 export function serviceMapScene(ds: AppDatasources) {
   return pageScene({
-    variables: [mapViewVariable(), clusterVariable(ds.flows), flowsNamespaceVariable(ds.flows)],
+    variables: [mapViewVariable(), clusterVariable(ds.flows), flowsNamespaceVariable(ds.flows, { byCluster: true })],
     quickRanges: FLOW_QUICK_RANGES,
     body: new SceneFlexLayout({
       direction: 'column',

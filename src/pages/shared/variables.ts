@@ -4,6 +4,8 @@ import { CustomVariable, QueryVariable } from '@grafana/scenes';
 import type { DataSourceRef } from '@grafana/schema';
 import { MAP_VIEW_OPTIONS, METRIC_OPTIONS } from '../../datasource/queryOptions';
 
+const CLUSTER_VARIABLE = 'cluster';
+
 /** Namespaces known to Prometheus; All means the regex `.*`. */
 export function promNamespaceVariable(prometheus: DataSourceRef) {
   return new QueryVariable({
@@ -19,14 +21,19 @@ export function promNamespaceVariable(prometheus: DataSourceRef) {
 
 /**
  * Namespaces known to the hub; All (`*`) means no namespace filter. Pages that work on one namespace at a time
- * (Policies) pass `includeAll: false`: the first namespace is then selected.
+ * (Policies) pass `includeAll: false`: the first namespace is then selected. Pages with the Cluster variable pass
+ * `byCluster`: the list is the chosen cluster's namespaces (hub API 1.4 `namespaces?cluster=`; every cluster's when
+ * Cluster is All), and it is listed again whenever Cluster changes (the query names `$cluster`).
  */
-export function flowsNamespaceVariable(flows: DataSourceRef, { includeAll = true }: { includeAll?: boolean } = {}) {
+export function flowsNamespaceVariable(
+  flows: DataSourceRef,
+  { includeAll = true, byCluster = false }: { includeAll?: boolean; byCluster?: boolean } = {}
+) {
   return new QueryVariable({
     name: 'namespace',
     label: 'Namespace',
     datasource: flows,
-    query: 'namespaces',
+    query: byCluster ? `namespaces($${CLUSTER_VARIABLE})` : 'namespaces',
     includeAll,
     ...(includeAll ? { allValue: '*', defaultToAll: true } : {}),
   });
@@ -35,7 +42,7 @@ export function flowsNamespaceVariable(flows: DataSourceRef, { includeAll = true
 /** Clusters with flows in the time range (hub API 1.4); All (`*`) means every cluster. */
 export function clusterVariable(flows: DataSourceRef) {
   return new QueryVariable({
-    name: 'cluster',
+    name: CLUSTER_VARIABLE,
     label: 'Cluster',
     datasource: flows,
     query: 'clusters',

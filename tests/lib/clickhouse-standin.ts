@@ -308,6 +308,9 @@ export async function startClickHouseStandin(opts: StandinOptions): Promise<Clic
       }
     });
   });
+  // A server's keep-alive (ClickHouse: keep_alive_timeout 10 s), longer than the client's idle-socket TTL (2.5 s),
+  // so the client never reuses a connection the endpoint is closing (Node's 5 s default races it under load).
+  server.keepAliveTimeout = 10_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {

@@ -13,8 +13,9 @@
  * FORMAT taken from the statement's end (default TabSeparated); basic auth or X-ClickHouse-User/Key;
  * X-ClickHouse-Query-Id, -Format, -Summary and -Server-Display-Name headers; errors as ClickHouse sends them
  * (`Code: N. DB::Exception: …`, X-ClickHouse-Exception-Code, status 500, 401 for bad credentials, 400 for
- * syntax errors). Statements run one at a time (one embedded engine): it cannot show real concurrency,
- * replication or Distributed tables across shards (docs/hub.md "ClickHouse").
+ * syntax errors). Inserts with rows run side by side (their settings travel with each call); every other
+ * statement runs one at a time (one engine session, whose settings are set around each statement). It cannot
+ * show replication or Distributed tables across shards (docs/hub.md "ClickHouse").
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -161,24 +162,39 @@ export async function startClickHouseStandin(opts: StandinOptions): Promise<Clic
     }
   };
 
-  const execute = async (
-    params: URLSearchParams,
-    body: Buffer
-  ): Promise<{ text: string; format: string; summary: Record<string, string> }> => {
-    const settings = await setup(params);
+  /** An INSERT … FORMAT with its rows in the body, or null. */
+  const insertOf = (params: URLSearchParams, body: Buffer): RegExpExecArray | null => {
     const paramQuery = params.get('query');
-    const insert = paramQuery
+    return paramQuery && body.length > 0
       ? /^\s*INSERT\s+INTO\s+([A-Za-z0-9_.`]+)\s*(?:\(([^)]*)\))?\s*FORMAT\s+(\w+)\s*$/is.exec(paramQuery)
       : null;
-    if (insert && body.length > 0) {
+  };
+
+  /**
+   * An insert with its rows: its settings go with the call (not the session), and the table is named with its
+   * database, so inserts run side by side as a server's do (asynchronous inserts then share a flush), not
+   * through the statement queue.
+   */
+  const executeInsert = async (
+    params: URLSearchParams,
+    body: Buffer,
+    insert: RegExpExecArray
+  ): Promise<{ text: string; format: string; summary: Record<string, string> }> => {
+    const settings: Record<string, string> = {};
+    for (const [k, v] of params) {
+      if (!NOT_SETTINGS.has(k) && !k.startsWith('param_')) {
+        settings[k] = v;
+      }
+    }
+    const db = (params.get('database') ?? 'default').replace(/[^A-Za-z0-9_]/g, '');
+    {
       const [, table, cols, format] = insert;
       if (!INSERT_FORMATS.has(format!)) {
         throw new ChError(73, 400, `Unknown format ${format} (UNKNOWN_FORMAT)`);
       }
       const name = table!.replace(/`/g, '');
-      await applySettings({});
       const r = await session.insert({
-        table: name.includes('.') ? name : `${database}.${name}`,
+        table: name.includes('.') ? name : `${db}.${name}`,
         values: body,
         format: format as 'JSONEachRow',
         columns: cols
@@ -193,6 +209,14 @@ export async function startClickHouseStandin(opts: StandinOptions): Promise<Clic
         summary: { written_rows: String(r.rowsWritten), written_bytes: String(r.bytesWritten) },
       };
     }
+  };
+
+  const execute = async (
+    params: URLSearchParams,
+    body: Buffer
+  ): Promise<{ text: string; format: string; summary: Record<string, string> }> => {
+    const settings = await setup(params);
+    const paramQuery = params.get('query');
     let sql = paramQuery ? `${paramQuery}\n${body.toString()}` : body.toString();
     const m = /\bFORMAT\s+(\w+)\s*;?\s*$/i.exec(sql);
     const format = m ? m[1]! : (params.get('default_format') ?? 'TabSeparated');
@@ -252,7 +276,10 @@ export async function startClickHouseStandin(opts: StandinOptions): Promise<Clic
     }
     const body = await readBody(req);
     try {
-      const out = await queue.run(() => execute(url.searchParams, body));
+      const insert = insertOf(url.searchParams, body);
+      const out = insert
+        ? await executeInsert(url.searchParams, body, insert)
+        : await queue.run(() => execute(url.searchParams, body));
       served++;
       res
         .writeHead(200, {
@@ -281,6 +308,9 @@ export async function startClickHouseStandin(opts: StandinOptions): Promise<Clic
       }
     });
   });
+  // A server's keep-alive (ClickHouse: keep_alive_timeout 10 s), longer than the client's idle-socket TTL (2.5 s),
+  // so the client never reuses a connection the endpoint is closing (Node's 5 s default races it under load).
+  server.keepAliveTimeout = 10_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {

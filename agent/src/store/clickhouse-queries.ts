@@ -37,6 +37,14 @@ export function chString(s: string): string {
 /** Endpoints, one row per id (the table is a ReplacingMergeTree: repeats until a merge collapses them). */
 export const EP = '(SELECT * FROM endpoints FINAL)';
 
+/**
+ * Joins a flow's end to its names without FINAL: an id is the hash of every name it carries (clickhouse-append.ts
+ * `endpointKey`), so an id's repeats are equal rows and any one of them is the answer. `ANY LEFT JOIN` takes one
+ * per flow row — reading `endpoints FINAL` for each of a query's three ends was most of a query's time. Every
+ * end a stored row names is in the table (its insert comes first), so LEFT keeps the rows INNER kept.
+ */
+const joinEnd = (alias: string, on: string): string => `ANY LEFT JOIN endpoints ${alias} ON ${alias}.id = ${on}`;
+
 /** The roll-up columns of schema 2: each end's failure counters the merge reads, drops, drops by reason. */
 const FAILURES = `${FAILURE_END_COLUMNS.join(', ')}, drops, drop_reasons`;
 
@@ -106,15 +114,13 @@ export function topSql(plan: Plan, q: TopQuery, fwd?: string): string {
       SELECT t.category AS category, t.server_port AS server_port, t.bytes AS bytes,
         t.retransmits AS retransmits, t.rtos AS rtos, t.rtt AS rtt, t.rtt_max AS rtt_max, t.segments AS segments,
         ${FAILURE_SELECT.map((c) => `t.${c} AS ${c}`).join(', ')}, ${END('c')}, ${END('s')}, coalesce(v.service, s.service) AS s_service
-      FROM tops t JOIN ${EP} c ON c.id = t.client_ep JOIN ${EP} s ON s.id = t.server_ep
-        LEFT JOIN ${EP} v ON v.id = t.via_ep
+      FROM tops t ${joinEnd('c', 't.client_ep')} ${joinEnd('s', 't.server_ep')} ${joinEnd('v', 't.via_ep')}
       ORDER BY ${order.replace(/\brtt\b/, 't.rtt')}, t.client_ip, t.server_ip, t.server_port`;
   }
   const level = q.groupBy;
   return `WITH j AS (SELECT f.*, ${groupKey('c', level)} AS ck, ${groupKey('s', level)} AS sk,
         ${endColumns('c', level)}, ${endColumns('s', level)}, coalesce(v.service, s.service) AS s_service
-      FROM (${f}) f JOIN ${EP} c ON c.id = f.client_ep JOIN ${EP} s ON s.id = f.server_ep
-        LEFT JOIN ${EP} v ON v.id = f.via_ep),
+      FROM (${f}) f ${joinEnd('c', 'f.client_ep')} ${joinEnd('s', 'f.server_ep')} ${joinEnd('v', 'f.via_ep')}),
     g AS (SELECT category, ck, sk, NULL AS server_port, sum(bytes) AS bytes, sum(retransmits) AS retransmits,
         sum(rtos) AS rtos, ${exactSum('segments')} AS segments, sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt,
         sum(rtt_n) AS rtt_n, max(rtt_max) AS rtt_max, ${failureSums(CLICKHOUSE_DIALECT)}, ${firstOf(['c_cluster', ...END_NAMES('c'), ...END_NAMES('s')])},
@@ -128,8 +134,8 @@ export function mapSql(plan: Plan, q: MapQuery, fwd?: string): string {
   return `WITH j AS (SELECT f.*, ${groupKey('c', level)} AS ck, ${groupKey('s', level)} AS sk,
         ${endColumns('c', level)}, ${endColumns('s', level)}, coalesce(v.service, s.service) AS s_service,
         v.service AS via
-      FROM (${merged(source(plan, q), q, fwd)}) f JOIN ${EP} c ON c.id = f.client_ep JOIN ${EP} s ON s.id = f.server_ep
-        LEFT JOIN ${EP} v ON v.id = f.via_ep)
+      FROM (${merged(source(plan, q), q, fwd)}) f ${joinEnd('c', 'f.client_ep')} ${joinEnd('s', 'f.server_ep')}
+        ${joinEnd('v', 'f.via_ep')})
     SELECT ck, sk, argMax(category, bytes) AS category, sum(bytes) AS bytes, sum(retransmits) AS retransmits,
       sum(rtos) AS rtos, sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt, max(rtt_max) AS rtt_max,
       ${exactSum('segments')} AS segments, if(uniqExact(via) = 1, max(via), NULL) AS via,

@@ -69,6 +69,15 @@ test('with a cluster: ON CLUSTER everywhere, Replicated local tables behind Dist
   );
   assert.match(all, /replicated_deduplication_window = 1000/);
   assert.doesNotMatch(all, /non_replicated/);
+  // Reports are asynchronous inserts: every table they write keeps their ids in its async window as well.
+  for (const t of ['flows_raw', 'flows_300', 'flows_900', 'flows_3600', 'forwards']) {
+    assert.match(
+      all,
+      new RegExp(
+        `ALTER TABLE flows\\.${t}_local ON CLUSTER main MODIFY SETTING replicated_deduplication_window_for_async_inserts = 1000, replicated_deduplication_window_seconds_for_async_inserts = 21600`
+      )
+    );
+  }
 });
 
 test('category ranks round-trip and follow the merge precedence', async () => {

@@ -180,6 +180,9 @@ function dedupSettings(o: SchemaOptions): string {
 
 const FLOW_SHARD = 'cityHash64(client_ip, server_ip, server_port)';
 
+/** The tables a report's inserts write: raw rows, the roll-ups its views fill, its forwards. */
+const REPORT_TABLES = ['flows_raw', ...ROLLUP_STEPS.map((s) => `flows_${s}`), 'forwards'];
+
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -281,7 +284,25 @@ export const MIGRATIONS: Migration[] = [
     // are `default`'s as they are, so nothing is re-keyed (docs/hub.md "Clusters").
     statements: (o) => addColumns(o, 'endpoints', [`cluster LowCardinality(String) DEFAULT '${DEFAULT_CLUSTER}'`]),
   },
+  {
+    version: 5,
+    description: 'asynchronous report inserts: deduplication windows for them on Replicated tables',
+    // A plain MergeTree deduplicates asynchronous inserts within non_replicated_deduplication_window (set since
+    // version 1); a Replicated one keeps their ids apart, in a window of its own (default 10,000 inserts).
+    statements: (o) =>
+      o.cluster
+        ? REPORT_TABLES.map(
+            (name) =>
+              `ALTER TABLE ${o.database}.${tableNames(o, name).local}${onCluster(o)} MODIFY SETTING ${asyncDedupSettings(o)}`
+          )
+        : [],
+  },
 ];
+
+/** A Replicated table's deduplication window for asynchronous inserts (as wide as the one for inserts). */
+function asyncDedupSettings(o: SchemaOptions): string {
+  return `replicated_deduplication_window_for_async_inserts = ${o.dedupWindow}, replicated_deduplication_window_seconds_for_async_inserts = ${o.rawRetentionS}`;
+}
 
 /** ALTER TABLE … ADD COLUMN IF NOT EXISTS for a logical table (its local and, on a cluster, Distributed table). */
 function addColumns(o: SchemaOptions, name: string, columns: string[]): string[] {

@@ -1,6 +1,7 @@
 /**
  * The stores the store tests (and `npm run bench:hub`) run against (one conformance suite, two engines): DuckDB in a temp directory, and
- * ClickHouse through `@clickhouse/client` against tests/lib/clickhouse-standin.ts (the real engine, from chdb).
+ * ClickHouse through `@clickhouse/client` against tests/lib/clickhouse-standin.ts (the real engine, from chdb),
+ * in this process for the tests and in a process of its own for the benchmark.
  * FLOWLENS_TEST_STORE=duckdb|clickhouse runs one; by default both run. Test-only: not part of the build.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -47,11 +48,6 @@ async function sharedStandin(): Promise<Standin> {
   return (await standin).s;
 }
 
-/** A `--store` value naming a new, empty database on the shared stand-in (for the hub benchmark). */
-export async function testClickHouseStoreSpec(): Promise<string> {
-  return (await sharedStandin()).storeSpec(`b${process.pid}_${++databases}`);
-}
-
 /** Stops the shared stand-in (call from an `after` hook) and removes its data. */
 export async function stopTestStandin(): Promise<void> {
   if (standin) {
@@ -60,6 +56,23 @@ export async function stopTestStandin(): Promise<void> {
     await s.stop();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+export interface StandinProcess {
+  pid: number;
+  storeSpec(database: string): string;
+  cpuSeconds(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The stand-in in a process of its own on `dir` (for the hub benchmark: the engine's CPU apart from the hub
+ * path's, as with a server). The caller stops it; its data stays in `dir`.
+ */
+export async function startTestStandinProcess(dir: string): Promise<StandinProcess> {
+  const file = resolve(fileURLToPath(import.meta.url), '../../../../tests/lib/clickhouse-standin-process.ts');
+  const mod = (await import(file)) as { startStandinProcess(o: { dir: string }): Promise<StandinProcess> };
+  return mod.startStandinProcess({ dir });
 }
 
 export interface TestStore {

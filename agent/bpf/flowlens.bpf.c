@@ -2,20 +2,18 @@
 /*
  * Flowlens TCP flow statistics. Nothing here runs per packet or per ACK:
  *
- *   fl_sockops   sock_ops on the scope cgroup. The kernel calls it for every sock_ops op of a connection (about 8,
- *                both ends); it returns before any helper call except at TCP_CONNECT_CB (remember a client's flow
- *                until its outcome) and ACTIVE/PASSIVE_ESTABLISHED (register the socket: flow key, direction,
- *                baseline). It enables no STATE_CB (fl_state closes every socket); RTO_CB only on kernels without
- *                tcp_sock.total_rto (< 6.7; it runs when a retransmission timer fires, a rare event).
+ *   fl_sockops   sock_ops on the cgroup-v2 root. Runs a few times per connection: at ACTIVE/PASSIVE_ESTABLISHED
+ *                (register the socket: flow key, direction, baseline; enable STATE_CB), at each state change
+ *                (STATE_CB: note our FIN; at CLOSE take the final numbers), and at RTO_CB only on kernels
+ *                without tcp_sock.total_rto (< 6.7; RTOs are rare events).
  *   fl_tick      iter/bpf_sk_storage_map, run by the loader once per collection tick: for every tracked socket
  *                (all network namespaces) read the tcp_sock counters and add what changed since the last reading
  *                to this tick's flow table, plus one srtt sample per socket that moved.
  *   fl_adopt     iter/tcp, run by the loader once per network namespace at start: sockets established before
  *                the agent get storage with baseline = their current counters (nothing from before is reported).
  *                Only the scope's sockets and listeners (scope.bpf.h): iter/tcp sees every node of the kernel.
- *   fl_state     tp_btf/inet_sock_set_state, every TCP state change: for the sockets with our storage notes our
- *                FIN and at CLOSE takes the final numbers (and a reset received); a connect() that never
- *                established (SYN_SENT -> CLOSE, with conn_states) is a failed attempt. Listeners: listen_ports.
+ *   fl_state     tp_btf/inet_sock_set_state: final numbers at close for adopted sockets, which have no STATE_CB
+ *                (only sock_ops can enable it); returns at once for every other socket.
  *   fl_synack_timeout  fentry/tcp_syn_ack_timeout, kernels without tcp_sock.total_rto only (loaded on its own by the
  *                loader, optional): a server's SYN-ACK timeouts, which happen before its socket exists.
  *   fl_rto_timer fentry/tcp_retransmit_timer, kernels without total_rto only (likewise): the RTOs no callback sees
@@ -90,7 +88,7 @@ struct sock_state {
 	__u32 nat_pending;  /* NAT_* below: registration found no translation (yet), opening not counted yet */
 	__u16 other_port;   /* the port the flow key drops (the client's), for the translation lookup */
 	__u8 fin_out;       /* we queued a FIN */
-	__u8 adopted;       /* existed before the agent: its RTOs are fl_rto_timer's (< 6.7) */
+	__u8 adopted;       /* existed before the agent: closed by fl_state, not STATE_CB */
 	__u8 attempted;     /* an active open we saw from connect(): the attempt is counted with the opening */
 	__u32 syn_retrans;  /* SYNs retransmitted before it established */
 };
@@ -689,6 +687,7 @@ static __always_inline void connect_begin(struct bpf_sock_ops *ctx, struct bpf_s
 		fill_key(&cs->key, &nk, AF_INET6, l, r, ctx->local_port, bpf_ntohl(ctx->remote_port), FL_DIR_CLIENT);
 	}
 	cs->local_port = ctx->local_port;
+	bpf_sock_ops_cb_flags_set(ctx, ctx->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
 }
 
 static __always_inline int rst_tracepoints(void)
@@ -698,8 +697,8 @@ static __always_inline int rst_tracepoints(void)
 	return on && *on;
 }
 
-/* SYN_SENT -> CLOSE (fl_state): the attempt failed; refused when a reset answered it (tcp_reset set ECONNREFUSED). */
-static __always_inline void connect_failed(struct tcp_sock *tp, struct sock *sk)
+/* STATE_CB SYN_SENT -> CLOSE: the attempt failed; refused when a reset answered it (tcp_reset set ECONNREFUSED). */
+static __always_inline void connect_failed(struct tcp_sock *tp, struct bpf_sock *sk)
 {
 	struct conn_state *cs = bpf_sk_storage_get(&conn_states, sk, NULL, 0);
 	if (!cs)
@@ -722,11 +721,6 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 	struct sock_state *st;
 	__u32 op = ctx->op;
 
-	/* With a sock_ops program attached the kernel calls it for every op (TIMEOUT_INIT, RWND_INIT, NEEDS_ECN,
-	 * BASE_RTT, ...): leave the ones we do not handle before any helper call. */
-	if (op != BPF_SOCK_OPS_TCP_CONNECT_CB && op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&
-	    op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB && op != BPF_SOCK_OPS_RTO_CB)
-		return 1;
 	if (ctx->family != AF_INET && ctx->family != AF_INET6)
 		return 1;
 	struct bpf_sock *sk = ctx->sk;
@@ -738,7 +732,7 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 
 	switch (op) {
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
-		/* an active open: remember its flow until it establishes or fails (fl_state: SYN_SENT -> CLOSE) */
+		/* an active open: remember its flow until it establishes or fails (STATE_CB: SYN_SENT -> CLOSE) */
 		connect_begin(ctx, sk);
 		scope_note_netns((struct sock *)tp); /* sock_ops sees in-scope sockets only */
 		return 1;
@@ -776,12 +770,12 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 		 * kernel's TcpRetransSegs / TCPTimeouts count them too. */
 		if (dir == FL_DIR_CLIENT)
 			st->base[B_SENT] = 1;
-		/* No STATE_CB: fl_state (the state tracepoint, which runs for every socket anyway) closes the socket.
-		 * RTO_CB only on kernels without total_rto, and it runs only when a retransmission timer fires. */
+		__u32 flags = BPF_SOCK_OPS_STATE_CB_FLAG;
 		if (!bpf_core_field_exists(tp->total_rto)) {
+			flags |= BPF_SOCK_OPS_RTO_CB_FLAG;
 			handshake_timeouts(tp, st, dir);
-			bpf_sock_ops_cb_flags_set(ctx, ctx->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_RTO_CB_FLAG);
 		}
+		bpf_sock_ops_cb_flags_set(ctx, ctx->bpf_sock_ops_cb_flags | flags);
 		if (translated) {
 			__sync_lock_test_and_set(&st->nat_pending, NAT_DONE);
 			flush(tp, st, F_OPEN);
@@ -797,6 +791,25 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 		if (st && !st->adopted)
 			__sync_fetch_and_add(&st->rto_cb, 1);
 		return 1;
+	case BPF_SOCK_OPS_STATE_CB: {
+		st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
+		__u32 new_state = ctx->args[1];
+		if (!st) {
+			/* a connect() that never established (no answer, or refused), or callbacks enabled by an earlier
+			 * agent (the socket was adopted, or is not ours) */
+			if (ctx->args[0] == TCPS_SYN_SENT && new_state == TCPS_CLOSE)
+				connect_failed(tp, sk);
+			return 1;
+		}
+		if (new_state == TCPS_FIN_WAIT1 || new_state == TCPS_LAST_ACK)
+			st->fin_out = 1;
+		if (new_state == TCPS_CLOSE) {
+			if (!rst_tracepoints() && tp->inet_conn.icsk_inet.sk.sk_err == ECONNRESET)
+				fail_add(&st->key, 0, FAIL_RST_RECV, 1);
+			close_socket(tp, st);
+		}
+		return 1;
+	}
 	}
 	return 1;
 }
@@ -902,29 +915,16 @@ int BPF_PROG(fl_state, struct sock *sk, int oldstate, int newstate)
 		return 0;
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
-	/* Only sockets with our storage are ours (sock_ops registered them in the scope, or fl_adopt did). The
-	 * tracepoint runs in tcp_set_state right where a STATE_CB would, and sees the same counters. */
 	struct sock_state *st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
-	if (!st) {
-		/* a connect() that never established (no answer, or refused): conn_states exists for in-scope active
-		 * opens only (sock_ops TCP_CONNECT_CB) */
-		if (oldstate == TCPS_SYN_SENT && newstate == TCPS_CLOSE) {
-			struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
-			if (tp)
-				connect_failed(tp, sk);
-		}
+	if (!st || !st->adopted)
 		return 0;
-	}
 	if (newstate != TCPS_CLOSE) {
 		st->fin_out = 1;
 		return 0;
 	}
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
-	if (!tp)
-		return 0;
-	if (!st->closed && !rst_tracepoints() && tp->inet_conn.icsk_inet.sk.sk_err == ECONNRESET)
-		fail_add(&st->key, 0, FAIL_RST_RECV, 1);
-	close_socket(tp, st);
+	if (tp)
+		close_socket(tp, st);
 	return 0;
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { compileCheck } from './compiled-check.js';
 import { checkReport } from './report-check.js';
-import { MAX_FLOWS_PER_REPORT, MAX_FORWARDS_PER_REPORT, reportV1Schema } from './report.js';
+import { emptyCounters, MAX_FLOWS_PER_REPORT, MAX_FORWARDS_PER_REPORT, reportV1Schema } from './report.js';
 
 /** A report using every field of the contract (1.0, 1.1 and 1.2). */
 function fullReport(): Record<string, unknown> {
@@ -50,25 +50,11 @@ function fullReport(): Record<string, unknown> {
         local: null,
         rttUs: null,
         via: null,
-        bytesSent: 0,
-        bytesReceived: 0,
-        segmentsSent: 0,
-        segmentsReceived: 0,
-        retransmits: 0,
-        rtos: 0,
-        connectionsOpened: 0,
-        connectionsClosed: 0,
+        ...emptyCounters(),
       },
     ],
     other: {
-      bytesSent: 0,
-      bytesReceived: 0,
-      segmentsSent: 0,
-      segmentsReceived: 0,
-      retransmits: 0,
-      rtos: 0,
-      connectionsOpened: 0,
-      connectionsClosed: 0,
+      ...emptyCounters(),
       flows: 0,
     },
     forwards: [

@@ -270,7 +270,7 @@ test('the app pages in headless Chromium', { timeout: 540_000 }, async (t) => {
     const view = page.locator('[data-testid="data-testid Dashboard template variables submenu Label View"]');
     await view.waitFor();
     await page.getByRole('combobox').first().click();
-    await page.getByRole('option', { name: 'Pods' }).click();
+    await page.getByRole('option', { name: 'Pods', exact: true }).click();
     await page.waitForURL(/var-view=pod/);
     const got = await settled(page, ['Service map']);
     const call = lastCallOf(mark, '/api/v1/service-map');

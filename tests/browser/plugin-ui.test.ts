@@ -137,7 +137,11 @@ test('flows datasource editors and flows table in headless Chromium', { timeout:
     const token = page.locator('#flowlens-query-token');
     assert.equal(await token.inputValue(), 'configured');
     assert.equal(await token.isDisabled(), true, 'a configured secret is read-only until reset');
-    await page.getByRole('button', { name: 'Reset' }).waitFor();
+    // Scoped and exact: the flows table on the same page has a "Sort by column Resets" button.
+    await page
+      .getByTestId(testIds.datasourceConfig.container)
+      .getByRole('button', { name: 'Reset', exact: true })
+      .waitFor();
   });
 
   await t.test('typing a hub URL calls onOptionsChange with jsonData.hubUrl and no secret', async () => {
@@ -157,7 +161,7 @@ test('flows datasource editors and flows table in headless Chromium', { timeout:
   await t.test('query editor changes the metric and the categories', async () => {
     const before = (await harnessState(page)).runQueries;
     const editor = page.locator('#query-editor');
-    await editor.getByRole('radio', { name: 'Retransmits' }).click();
+    await editor.getByRole('radio', { name: 'Retransmits', exact: true }).click();
     let s = await harnessState(page);
     assert.equal(s.queryChanges.at(-1)?.metric, 'retransmits');
     assert.equal(s.runQueries, before + 1);

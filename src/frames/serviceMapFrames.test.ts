@@ -2,7 +2,7 @@ import { NodeGraphDataFrameFieldNames as F, type DataFrame } from '@grafana/data
 import type { ServiceMapResponse } from '../datasource/hubTypes';
 import { SHOP_MAP } from '../testing/hubFixtures';
 import { HEALTH_COLORS, MAX_THICKNESS, MIN_THICKNESS } from './health';
-import { FAILING_EDGE_COLOR, buildServiceMapFrames, mergeEdges } from './serviceMapFrames';
+import { FAILING_EDGE_COLOR, buildServiceMapFrames, mergeEdges, subtitleOf } from './serviceMapFrames';
 
 const col = (frame: DataFrame, name: string) => {
   const f = frame.fields.find((x) => x.name === name);
@@ -217,5 +217,45 @@ describe('mergeEdges', () => {
       ])[0]!.segments
     ).toBeNull();
     expect(mergeEdges([{ ...base, id: '1', segments: null }])[0]!.segments).toBeNull();
+  });
+});
+
+describe('clusters on the map (hub API 1.4)', () => {
+  const inCluster = (cluster: string): ServiceMapResponse => ({
+    nodes: SHOP_MAP.nodes.map((n) => ({ ...n, id: `${cluster}/${n.id}`, cluster })),
+    edges: SHOP_MAP.edges.map((e) => ({
+      ...e,
+      id: `${cluster}/${e.id}`,
+      source: `${cluster}/${e.source}`,
+      target: `${cluster}/${e.target}`,
+    })),
+  });
+
+  it('with two clusters, each node says its cluster first in its subtitle and in a Cluster detail', () => {
+    const east = inCluster('east');
+    const west = inCluster('west');
+    const [nodes] = buildServiceMapFrames({ nodes: [...east.nodes, ...west.nodes], edges: [...east.edges, ...west.edges] });
+    const ids = col(nodes, F.id).values as string[];
+    const sub = col(nodes, F.subTitle).values as string[];
+    expect(sub[ids.indexOf('east/shop/cart')]).toBe('east · shop · Deployment');
+    expect(sub[ids.indexOf('west/shop/cart')]).toBe('west · shop · Deployment');
+    expect(col(nodes, 'detail__cluster').values[ids.indexOf('west/shop/cart')]).toBe('west');
+    expect(col(nodes, 'detail__cluster').config.displayName).toBe('Cluster');
+  });
+
+  it('with one cluster the subtitle stays the hub’s; without clusters (older hub) there is no Cluster detail', () => {
+    const [nodes] = buildServiceMapFrames(inCluster('east'));
+    const ids = col(nodes, F.id).values as string[];
+    expect(col(nodes, F.subTitle).values[ids.indexOf('east/shop/cart')]).toBe('shop · Deployment');
+    expect(col(nodes, 'detail__cluster').values.every((c) => c === 'east')).toBe(true);
+    const [old] = buildServiceMapFrames(SHOP_MAP);
+    expect(old.fields.some((f) => f.name === 'detail__cluster')).toBe(false);
+  });
+
+  it('a node the hub gave a subtitle keeps it after its cluster', () => {
+    expect(subtitleOf({ id: 'w/10.0.0.1', cluster: 'w', title: '10.0.0.1', subtitle: 'UNCLASSIFIED', namespace: null }, true)).toBe(
+      'w · UNCLASSIFIED'
+    );
+    expect(subtitleOf({ id: 'x', title: 'x', namespace: null, kind: null }, true)).toBe('');
   });
 });

@@ -177,6 +177,7 @@ export function buildServiceMapFrames(
   }
 
   const nodeList = [...nodes.values()];
+  const manyClusters = new Set(nodeList.map((n) => n.cluster).filter((c) => c !== undefined)).size > 1;
   const nodeTotals = nodeList.map((n) => totals.get(n.id) ?? noTraffic());
   const lossyShare = nodeTotals.map((t) => (t.bytes > 0 ? t.lossyBytes / t.bytes : t.retransmits + t.rtos > 0 ? 1 : 0));
   const nodeRatios = nodeTotals.map((t) => retransmitRatio(t));
@@ -189,7 +190,12 @@ export function buildServiceMapFrames(
       config: opts.nodeLink ? { links: DRILLDOWN_LINK } : {},
     },
     { name: F.title, type: FieldType.string, values: nodeList.map((n) => n.title), config: {} },
-    { name: F.subTitle, type: FieldType.string, values: nodeList.map(subtitleOf), config: {} },
+    {
+      name: F.subTitle,
+      type: FieldType.string,
+      values: nodeList.map((n) => subtitleOf(n, manyClusters)),
+      config: {},
+    },
     {
       name: F.mainStat,
       type: FieldType.number,
@@ -241,6 +247,14 @@ export function buildServiceMapFrames(
       config: { displayName: 'Retransmitted segments', unit: UNITS.ratio, decimals: 3 },
     },
   ];
+  if (nodeList.some((n) => n.cluster !== undefined)) {
+    nodeFields.push({
+      name: `${F.detail}cluster`,
+      type: FieldType.string,
+      values: nodeList.map((n) => n.cluster ?? ''),
+      config: { displayName: 'Cluster' },
+    });
+  }
   if (opts.nodeLink) {
     const link = opts.nodeLink;
     nodeFields.push({ name: 'drilldown', type: FieldType.string, values: nodeList.map((n) => link(n)), config: {} });
@@ -361,9 +375,14 @@ export function buildServiceMapFrames(
   ];
 }
 
-function subtitleOf(n: ServiceMapNode): string {
-  if (n.subtitle) {
-    return n.subtitle;
-  }
-  return [n.namespace, n.kind].filter((s): s is string => typeof s === 'string' && s !== '').join(' · ');
+/**
+ * A node's subtitle: the hub's (namespace, or what an address is), else namespace and kind. When the map shows
+ * more than one cluster it starts with the node's cluster, since two clusters' pods may share a name and an address
+ * and would otherwise look the same.
+ */
+export function subtitleOf(n: ServiceMapNode, withCluster = false): string {
+  const own = n.subtitle
+    ? n.subtitle
+    : [n.namespace, n.kind].filter((s): s is string => typeof s === 'string' && s !== '').join(' · ');
+  return withCluster && n.cluster ? [n.cluster, own].filter((s) => s !== '').join(' · ') : own;
 }

@@ -28,27 +28,14 @@ import { FLOW_QUICK_RANGES } from '../../src/pages/shared/quickRanges';
 import { testIds } from '../../src/components/testIds';
 import { REPO_ROOT } from '../lib/hub-process';
 import { PROMETHEUS_BIN } from '../lib/prometheus-server';
-import type { RecordedPanel } from './app/protocol';
 import { buildHarness } from './harness/build';
 import { APP_ID, METRICS_NODE, PROM_UID, REVERSE_CALL_FAILURES, startAppEnv, type AppEnv } from './lib/appEnv';
 import { assertFlowFrame, assertPanelHealthy, assertPromFrames } from './lib/pageChecks';
+import { CHROMIUM, CHROMIUM_ARGS, chooseVariable, panelLocator, recordedPanels, settled } from './lib/appPage';
 import { tableCells, tableHeaders } from './lib/table';
 
-const CHROMIUM = '/usr/bin/chromium';
 const IMG = join(REPO_ROOT, 'docs/img');
 const APP = `/a/${APP_ID}`;
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-const panelLocator = (page: Page, title: string) => page.getByTestId(`data-testid Panel header ${title}`);
 
 /** Columns shown in the screenshots (the column chooser's URL form), so the docs' images fit a page. */
 const SCREENSHOT_COLUMNS = [
@@ -77,22 +64,6 @@ async function screenshotApp(page: Page, file: string, width: number): Promise<v
   await mkdir(IMG, { recursive: true });
   await page.getByTestId('flowlens-shell-page-body').screenshot({ path: join(IMG, file) });
   await page.setViewportSize({ width: 2700, height: 1100 });
-}
-
-async function panels(page: Page): Promise<Record<string, RecordedPanel>> {
-  return page.evaluate<Record<string, RecordedPanel>>('window.flowlensApp.panels');
-}
-
-/** Waits until the named panels have finished loading (Done or Error) and returns what every panel got. */
-async function settled(page: Page, titles: string[]): Promise<Record<string, RecordedPanel>> {
-  await page.waitForFunction(
-    (ts) => ts.every((t) => ['Done', 'Error'].includes((globalThis as any).flowlensApp.panels[t]?.state)),
-    titles,
-    { timeout: 30_000 }
-  );
-  // A last render may follow the data (field config applied): give React a frame.
-  await page.waitForTimeout(300);
-  return panels(page);
 }
 
 test('the app pages in headless Chromium', { timeout: 540_000 }, async (t) => {
@@ -267,10 +238,7 @@ test('the app pages in headless Chromium', { timeout: 540_000 }, async (t) => {
 
   await t.test('Investigation: view switch to pods asks the hub for the pod map', async () => {
     const mark = env.proxy.upstream.length;
-    const view = page.locator('[data-testid="data-testid Dashboard template variables submenu Label View"]');
-    await view.waitFor();
-    await page.getByRole('combobox').first().click();
-    await page.getByRole('option', { name: 'Pods', exact: true }).click();
+    await chooseVariable(page, 'View', 'Pods');
     await page.waitForURL(/var-view=pod/);
     const got = await settled(page, ['Service map']);
     const call = lastCallOf(mark, '/api/v1/service-map');
@@ -487,7 +455,7 @@ test('the app pages in headless Chromium', { timeout: 540_000 }, async (t) => {
         (n) => (globalThis as any).flowlensApp.panels['Cluster flows']?.frames[0]?.length === n,
         podRows.length
       );
-      let got = await panels(page);
+      let got = await recordedPanels(page);
       assertFlowFrame(title, got[title]!.frames[0], podRows);
       assert.equal(got[FLOW_COUNT_TITLE]!.frames[0]!.length, podRows.length, 'the count follows the filter');
       await page.waitForFunction(
@@ -509,7 +477,7 @@ test('the app pages in headless Chromium', { timeout: 540_000 }, async (t) => {
         title
       );
       assert.deepEqual(await tableHeaders(panelLocator(page, title)), ['Local pod', 'Remote IP', 'Data transferred']);
-      got = await panels(page);
+      got = await recordedPanels(page);
       assert.deepEqual(
         got[title]!.frames[0]!.fields.map((f) => f.name),
         ['local_pod', 'remote_ip', 'bytes']

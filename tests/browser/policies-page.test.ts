@@ -14,7 +14,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { chromium, type Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
 import { requireBinary } from '../../agent/test/lib/privileges';
 import { testIds } from '../../src/components/testIds';
 import { policyYamlFileName } from '../../src/frames/policyFrames';
@@ -39,23 +39,15 @@ import {
 } from '../../src/testing/policyFixtures';
 import { REPO_ROOT } from '../lib/hub-process';
 import { PROMETHEUS_BIN } from '../lib/prometheus-server';
-import type { RecordedPanel } from './app/protocol';
 import { buildHarness } from './harness/build';
 import { APP_ID, startAppEnv, type AppEnv } from './lib/appEnv';
 import { startPolicyHub, type PolicyHub } from './lib/policyHub';
+import { CHROMIUM, CHROMIUM_ARGS, panelLocator, settled } from './lib/appPage';
 import { tableCells } from './lib/table';
 
-const CHROMIUM = '/usr/bin/chromium';
 const IMG = join(REPO_ROOT, 'docs/img');
 const PAGE = `/a/${APP_ID}/policies`;
 const RANGE = `from=${FROM}&to=${TO}`;
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-];
 
 /** How Grafana shows the fixtures' byte counts (unit decbytes), written out: the expected text, not a formatter. */
 const SHOWN_BYTES: Record<number, string> = {
@@ -70,18 +62,6 @@ const bytes = (n: number) => {
   assert.ok(shown !== undefined, `no expected text for ${n} bytes`);
   return shown;
 };
-const panelLocator = (page: Page, title: string) => page.getByTestId(`data-testid Panel header ${title}`);
-
-async function settled(page: Page, titles: string[]): Promise<Record<string, RecordedPanel>> {
-  await page.waitForFunction(
-    (ts) => ts.every((t) => ['Done', 'Error'].includes((globalThis as any).flowlensApp.panels[t]?.state)),
-    titles,
-    { timeout: 30_000 }
-  );
-  await page.waitForTimeout(300);
-  return page.evaluate<Record<string, RecordedPanel>>('window.flowlensApp.panels');
-}
-
 test('the Policies page in headless Chromium', { timeout: 420_000 }, async (t) => {
   if (!requireBinary(t, CHROMIUM) || !requireBinary(t, PROMETHEUS_BIN)) {
     return;

@@ -163,6 +163,13 @@ export interface AppEnvOptions {
    * build under test lacks); it gets the hub's URL and query token and returns the URL the data proxy should use.
    */
   frontHub?: (hub: { url: string; queryToken: string }) => Promise<{ url: string; close(): Promise<void> }>;
+  /** The hub's own cluster (`--cluster`): the cluster of the fixture reports, which name none. Default `default`. */
+  cluster?: string;
+  /**
+   * More reports, posted after the fixtures (e.g. another cluster's); `start` is the fixtures' window start. They
+   * join `reports`.
+   */
+  moreReports?: (start: number) => ReportV1[];
 }
 
 export async function startAppEnv(bundleDir: string, options: AppEnvOptions = {}): Promise<AppEnv> {
@@ -178,11 +185,12 @@ export async function startAppEnv(bundleDir: string, options: AppEnvOptions = {}
       metadataFile: fixture('metadata/three-nodes.json'),
       ipRangesFile: fixture('ip-ranges-override.json'),
       queryToken,
+      args: options.cluster ? ['--cluster', options.cluster] : [],
     });
     cleanups.push(() => hub.cleanup());
     const start = Date.now() - 120_000;
     const reports = fixtureReports({ startMs: start, newId: true });
-    reports.push(reverseCallReport(reports));
+    reports.push(reverseCallReport(reports), ...(options.moreReports?.(start) ?? []));
     for (const report of reports) {
       const r = await hub.postReport(report);
       if (r.status < 200 || r.status >= 300) {

@@ -234,7 +234,10 @@ describe('clusters on the map (hub API 1.4)', () => {
   it('with two clusters, each node says its cluster first in its subtitle and in a Cluster detail', () => {
     const east = inCluster('east');
     const west = inCluster('west');
-    const [nodes] = buildServiceMapFrames({ nodes: [...east.nodes, ...west.nodes], edges: [...east.edges, ...west.edges] });
+    const [nodes] = buildServiceMapFrames({
+      nodes: [...east.nodes, ...west.nodes],
+      edges: [...east.edges, ...west.edges],
+    });
     const ids = col(nodes, F.id).values as string[];
     const sub = col(nodes, F.subTitle).values as string[];
     expect(sub[ids.indexOf('east/shop/cart')]).toBe('east · shop · Deployment');
@@ -253,9 +256,9 @@ describe('clusters on the map (hub API 1.4)', () => {
   });
 
   it('a node the hub gave a subtitle keeps it after its cluster', () => {
-    expect(subtitleOf({ id: 'w/10.0.0.1', cluster: 'w', title: '10.0.0.1', subtitle: 'UNCLASSIFIED', namespace: null }, true)).toBe(
-      'w · UNCLASSIFIED'
-    );
+    expect(
+      subtitleOf({ id: 'w/10.0.0.1', cluster: 'w', title: '10.0.0.1', subtitle: 'UNCLASSIFIED', namespace: null }, true)
+    ).toBe('w · UNCLASSIFIED');
     expect(subtitleOf({ id: 'x', title: 'x', namespace: null, kind: null }, true)).toBe('');
   });
 });

@@ -35,14 +35,7 @@ import {
   settled,
   variableOptions,
 } from './lib/appPage';
-import {
-  flowKey,
-  postedEdges,
-  postedFlows,
-  postedNamespaces,
-  postedPods,
-  type PostedFlow,
-} from './lib/postedFlows';
+import { flowKey, postedEdges, postedFlows, postedNamespaces, postedPods, type PostedFlow } from './lib/postedFlows';
 import { tableCells } from './lib/table';
 
 const APP = `/a/${APP_ID}`;
@@ -169,7 +162,18 @@ test('two clusters with overlapping pod IPs in headless Chromium', { timeout: 42
       .map((u) => new URL(u.url))
       .filter((u) => u.pathname === path);
   /** Waits until the panel's first frame holds only `cluster`'s rows (the page re-ran its query). */
-  const waitForCluster = (title: string, cluster: string, field: string) =>
+  const waitForCluster = async (title: string, cluster: string, field: string) => {
+    try {
+      await onlyCluster(title, cluster, field);
+    } catch {
+      const frame = (await recordedPanels(page))[title]?.frames[0];
+      assert.fail(
+        `${title}: expected only ${cluster}'s rows, the panel holds ${field} ` +
+          JSON.stringify(frame?.fields.find((f) => f.name === field)?.values ?? 'no frame')
+      );
+    }
+  };
+  const onlyCluster = (title: string, cluster: string, field: string) =>
     page.waitForFunction(
       ([t, c, f]) => {
         const frame = (globalThis as any).flowlensApp.panels[t]?.frames[0];
@@ -222,32 +226,35 @@ test('two clusters with overlapping pod IPs in headless Chromium', { timeout: 42
   });
 
   for (const cluster of [EAST, WEST]) {
-    await t.test(`Flows, ${cluster} chosen in the Cluster picker: its rows and bytes only, its namespaces`, async () => {
-      const mark = env.proxy.upstream.length;
-      await chooseVariable(page, 'Cluster', cluster);
-      await page.waitForURL(new RegExp(`var-cluster=${cluster}(&|$)`));
-      await waitForCluster(FLOWS, cluster, 'cluster');
-      await settled(page, [FLOWS, FLOW_COUNT_TITLE]);
-      const calls = hubCalls(mark, '/api/v1/top-contributors');
-      assert.ok(calls.length > 0, 'the page asked the hub again');
-      assert.ok(
-        calls.every((u) => u.searchParams.get('cluster') === cluster),
-        `every request names ${cluster}`
-      );
-      await assertFlowsTable(onlyPods(of(cluster)), cluster);
-      const nsMark = env.proxy.upstream.length;
-      assert.deepEqual(
-        await variableOptions(page, 'Namespace'),
-        ['All', ...postedNamespaces(pods, cluster)],
-        `${cluster}: the Namespace picker lists ${cluster}'s namespaces`
-      );
-      const listed = [...hubCalls(mark, '/api/v1/namespaces'), ...hubCalls(nsMark, '/api/v1/namespaces')];
-      assert.ok(
-        listed.length > 0 && listed.every((u) => u.searchParams.get('cluster') === cluster),
-        'the namespaces were listed again, for the chosen cluster'
-      );
-      noConsoleErrors(`Flows (${cluster})`);
-    });
+    await t.test(
+      `Flows, ${cluster} chosen in the Cluster picker: its rows and bytes only, its namespaces`,
+      async () => {
+        const mark = env.proxy.upstream.length;
+        await chooseVariable(page, 'Cluster', cluster);
+        await page.waitForURL(new RegExp(`var-cluster=${cluster}(&|$)`));
+        await waitForCluster(FLOWS, cluster, 'cluster');
+        await settled(page, [FLOWS, FLOW_COUNT_TITLE]);
+        const calls = hubCalls(mark, '/api/v1/top-contributors');
+        assert.ok(calls.length > 0, 'the page asked the hub again');
+        assert.ok(
+          calls.every((u) => u.searchParams.get('cluster') === cluster),
+          `every request names ${cluster}`
+        );
+        await assertFlowsTable(onlyPods(of(cluster)), cluster);
+        const nsMark = env.proxy.upstream.length;
+        assert.deepEqual(
+          await variableOptions(page, 'Namespace'),
+          ['All', ...postedNamespaces(pods, cluster)],
+          `${cluster}: the Namespace picker lists ${cluster}'s namespaces`
+        );
+        const listed = [...hubCalls(mark, '/api/v1/namespaces'), ...hubCalls(nsMark, '/api/v1/namespaces')];
+        assert.ok(
+          listed.length > 0 && listed.every((u) => u.searchParams.get('cluster') === cluster),
+          'the namespaces were listed again, for the chosen cluster'
+        );
+        noConsoleErrors(`Flows (${cluster})`);
+      }
+    );
   }
 
   const edgesOf = (cluster?: string) =>
@@ -281,28 +288,31 @@ test('two clusters with overlapping pod IPs in headless Chromium', { timeout: 42
     }
   });
 
-  await t.test('Service map, all clusters: no node or edge joins east’s and west’s pods; nodes say their cluster', async () => {
-    const mark = env.proxy.upstream.length;
-    await open(`${APP}/service-map?${range}`);
-    const got = await settled(page, [MAP]);
-    assert.ok(hubCalls(mark, '/api/v1/service-map').every((u) => !u.searchParams.has('cluster')));
-    const map = mapOf(got[MAP]!.frames);
-    assert.deepEqual(map.edges, edgesOf(), 'both clusters’ edges, each with its own bytes');
-    for (const e of map.edges) {
-      const c = map.clusterOfNode.get(e.source);
-      assert.ok(c === EAST || c === WEST, `${e.source}: a cluster`);
-      assert.equal(map.clusterOfNode.get(e.target), c, `${e.source} → ${e.target} stays in ${c}`);
+  await t.test(
+    'Service map, all clusters: no node or edge joins east’s and west’s pods; nodes say their cluster',
+    async () => {
+      const mark = env.proxy.upstream.length;
+      await open(`${APP}/service-map?${range}`);
+      const got = await settled(page, [MAP]);
+      assert.ok(hubCalls(mark, '/api/v1/service-map').every((u) => !u.searchParams.has('cluster')));
+      const map = mapOf(got[MAP]!.frames);
+      assert.deepEqual(map.edges, edgesOf(), 'both clusters’ edges, each with its own bytes');
+      for (const e of map.edges) {
+        const c = map.clusterOfNode.get(e.source);
+        assert.ok(c === EAST || c === WEST, `${e.source}: a cluster`);
+        assert.equal(map.clusterOfNode.get(e.target), c, `${e.source} → ${e.target} stays in ${c}`);
+      }
+      // The pods that share an address in both clusters are two nodes, each labelled with its cluster.
+      for (const cluster of [EAST, WEST]) {
+        const id = `${cluster}/shop/frontend`;
+        assert.ok(map.ids.has(id), `${id} on the map`);
+        assert.equal(map.subtitles.get(id), `${cluster} · shop`);
+        const node = page.locator(`[data-testid="flowlens-node-graph-node"][data-id="${id}"]`);
+        assert.match(await node.innerText(), new RegExp(`^frontend ${cluster} · shop ·`));
+      }
+      noConsoleErrors('Service map (All)');
     }
-    // The pods that share an address in both clusters are two nodes, each labelled with its cluster.
-    for (const cluster of [EAST, WEST]) {
-      const id = `${cluster}/shop/frontend`;
-      assert.ok(map.ids.has(id), `${id} on the map`);
-      assert.equal(map.subtitles.get(id), `${cluster} · shop`);
-      const node = page.locator(`[data-testid="flowlens-node-graph-node"][data-id="${id}"]`);
-      assert.match(await node.innerText(), new RegExp(`^frontend ${cluster} · shop ·`));
-    }
-    noConsoleErrors('Service map (All)');
-  });
+  );
 
   await t.test('a drilldown from a west edge on the all-clusters map stays in west', async () => {
     const edge = page.locator(

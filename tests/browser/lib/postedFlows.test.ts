@@ -8,7 +8,13 @@ test('both ends of a flow count once, per direction the larger view; a one-ended
   const reports = fixtureReports();
   const flows = postedFlows(reports, 'east');
   const cart = flows.find((f) => flowKey(f) === 'east 10.1.1.10 → 10.1.2.20:8080');
-  assert.deepEqual(cart, { cluster: 'east', clientIp: '10.1.1.10', serverIp: '10.1.2.20', serverPort: 8080, bytes: 600_000 });
+  assert.deepEqual(cart, {
+    cluster: 'east',
+    clientIp: '10.1.1.10',
+    serverIp: '10.1.2.20',
+    serverPort: 8080,
+    bytes: 600_000,
+  });
   // The server end saw less (a window it missed): the client's larger view stands, direction by direction.
   const a2 = reports.find((r) => r.node === 'node-a2')!;
   a2.flows[0] = { ...a2.flows[0]!, bytesReceived: 100_000, bytesSent: 500_000 };
@@ -25,7 +31,9 @@ test('clusters never share a flow or a node; ids are prefixed outside default', 
   const pods = postedPods([...east, ...west], 'east');
   assert.deepEqual(postedNamespaces(pods, 'west'), ['ops', 'shop']);
   const edges = postedEdges(flows, pods);
-  assert.ok(edges.some((e) => e.source === 'west/shop/frontend' && e.target === 'west/shop/cart' && e.bytes === 600_000));
+  assert.ok(
+    edges.some((e) => e.source === 'west/shop/frontend' && e.target === 'west/shop/cart' && e.bytes === 600_000)
+  );
   assert.ok(edges.some((e) => e.source === 'east/ops/backup' && e.target === 'east/198.51.100.7'));
   assert.ok(edges.every((e) => e.source.split('/')[0] === e.target.split('/')[0]));
   assert.deepEqual(

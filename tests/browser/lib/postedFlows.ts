@@ -37,7 +37,10 @@ export const flowKey = (f: Pick<PostedFlow, 'cluster' | 'clientIp' | 'serverIp' 
 
 /** Every flow the reports hold, per cluster, with its merged bytes; sorted by key. */
 export function postedFlows(reports: ReportV1[], hubCluster: string): PostedFlow[] {
-  const ends = new Map<string, { flow: Omit<PostedFlow, 'bytes'>; client: [number, number]; server: [number, number] }>();
+  const ends = new Map<
+    string,
+    { flow: Omit<PostedFlow, 'bytes'>; client: [number, number]; server: [number, number] }
+  >();
   for (const report of reports) {
     const cluster = clusterOf(report, hubCluster);
     for (const f of report.flows) {

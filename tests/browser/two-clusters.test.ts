@@ -35,7 +35,15 @@ import {
   settled,
   variableOptions,
 } from './lib/appPage';
-import { flowKey, postedEdges, postedFlows, postedNamespaces, postedPods, type PostedFlow } from './lib/postedFlows';
+import {
+  flowKey,
+  postedEdges,
+  postedFlows,
+  postedNamespaces,
+  postedPods,
+  type MapLevel,
+  type PostedFlow,
+} from './lib/postedFlows';
 import { tableCells } from './lib/table';
 
 const APP = `/a/${APP_ID}`;
@@ -257,8 +265,8 @@ test('two clusters with overlapping pod IPs in headless Chromium', { timeout: 42
     );
   }
 
-  const edgesOf = (cluster?: string) =>
-    postedEdges(cluster ? of(cluster) : truth, pods).sort((a, b) =>
+  const edgesOf = (cluster?: string, level: MapLevel = 'workload') =>
+    postedEdges(cluster ? of(cluster) : truth, pods, level).sort((a, b) =>
       `${a.source} → ${a.target}`.localeCompare(`${b.source} → ${b.target}`)
     );
 
@@ -337,4 +345,35 @@ test('two clusters with overlapping pod IPs in headless Chromium', { timeout: 42
     );
     noConsoleErrors('drilldown (west)');
   });
+
+  await t.test(
+    'Service map, all clusters, per pod: the pods sharing an address stay two nodes, one per cluster',
+    async () => {
+      await open(`${APP}/service-map?${range}`);
+      await settled(page, [MAP]);
+      const mark = env.proxy.upstream.length;
+      await chooseVariable(page, 'View', 'Pods');
+      await page.waitForURL(/var-view=pod(&|$)/);
+      const frontend = (c: string) => `${c}/shop/frontend-7d9f8-abcde`;
+      await page.waitForFunction(
+        (id) => (globalThis as any).flowlensApp.panels['Service map']?.frames[0]?.fields[0]?.values.includes(id),
+        frontend(WEST)
+      );
+      const got = await settled(page, [MAP]);
+      const calls = hubCalls(mark, '/api/v1/service-map');
+      assert.ok(
+        calls.length > 0 &&
+          calls.every((u) => u.searchParams.get('groupBy') === 'pod' && !u.searchParams.has('cluster'))
+      );
+      const map = mapOf(got[MAP]!.frames);
+      assert.deepEqual(map.edges, edgesOf(undefined, 'pod'), 'both clusters’ pod edges, each with its own bytes');
+      for (const e of map.edges) {
+        assert.equal(map.clusterOfNode.get(e.target), map.clusterOfNode.get(e.source), `${e.source} → ${e.target}`);
+      }
+      for (const c of [EAST, WEST]) {
+        assert.equal(map.clusterOfNode.get(frontend(c)), c, `10.1.1.10 is ${frontend(c)} in ${c}`);
+      }
+      noConsoleErrors('Service map (All, pods)');
+    }
+  );
 });

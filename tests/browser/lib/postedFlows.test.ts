@@ -36,6 +36,15 @@ test('clusters never share a flow or a node; ids are prefixed outside default', 
   );
   assert.ok(edges.some((e) => e.source === 'east/ops/backup' && e.target === 'east/198.51.100.7'));
   assert.ok(edges.every((e) => e.source.split('/')[0] === e.target.split('/')[0]));
+  const podEdges = postedEdges(flows, pods, 'pod');
+  assert.ok(
+    podEdges.some((e) => e.source === 'west/shop/frontend-7d9f8-abcde' && e.target === 'west/shop/cart-5c4b6-fghij')
+  );
+  assert.equal(
+    podEdges.reduce((n, e) => n + e.bytes, 0),
+    edges.reduce((n, e) => n + e.bytes, 0),
+    'the same bytes per pod as per workload'
+  );
   assert.deepEqual(
     postedEdges(postedFlows(east, 'default'), postedPods(east, 'default')).map((e) => e.source),
     ['ops/backup', 'shop/frontend', 'shop/frontend', 'shop/frontend', 'shop/frontend']

@@ -1,8 +1,9 @@
 /**
  * Ground truth from the reports a test posted, computed without the hub: each flow's bytes per cluster (the merge
  * rule of docs/hub.md: per direction the larger of the two ends' views, both directions added), the pods each
- * cluster's agents described, and the service map those flows draw at the workload level (node ids as the hub API
- * documents them: `NAMESPACE/WORKLOAD` or the address, prefixed `CLUSTER/` in any cluster but `default`).
+ * cluster's agents described, and the service map those flows draw per workload or per pod (node ids as the hub API
+ * documents them: `NAMESPACE/WORKLOAD`, `NAMESPACE/POD` or the address, prefixed `CLUSTER/` in any cluster but
+ * `default`).
  *
  * Only what the browser tests post is handled: flows without `via` (a Service view would need the hub's Service
  * metadata) and one pod per address.
@@ -20,7 +21,11 @@ export interface PostedFlow {
 export interface PostedPod {
   namespace: string;
   workload: string;
+  pod: string;
 }
+
+/** The service map's view: a node per workload, or per pod. */
+export type MapLevel = 'workload' | 'pod';
 
 export interface PostedEdge {
   source: string;
@@ -79,8 +84,8 @@ export function postedPods(reports: ReportV1[], hubCluster: string): Map<string,
     const pods = out.get(cluster) ?? new Map<string, PostedPod>();
     out.set(cluster, pods);
     for (const f of report.flows) {
-      if (f.local?.namespace && f.local.workload) {
-        pods.set(f.localIp, { namespace: f.local.namespace, workload: f.local.workload });
+      if (f.local?.namespace && f.local.workload && f.local.pod) {
+        pods.set(f.localIp, { namespace: f.local.namespace, workload: f.local.workload, pod: f.local.pod });
       }
     }
   }
@@ -92,19 +97,28 @@ export function postedNamespaces(pods: Map<string, Map<string, PostedPod>>, clus
   return [...new Set([...(pods.get(cluster)?.values() ?? [])].map((p) => p.namespace))].sort();
 }
 
-/** A workload-level service-map node id, as the hub API names it. */
-export function mapNodeId(cluster: string, pods: Map<string, Map<string, PostedPod>>, ip: string): string {
+/** A service-map node id, as the hub API names it. */
+export function mapNodeId(
+  cluster: string,
+  pods: Map<string, Map<string, PostedPod>>,
+  ip: string,
+  level: MapLevel = 'workload'
+): string {
   const pod = pods.get(cluster)?.get(ip);
-  const key = pod ? `${pod.namespace}/${pod.workload}` : ip;
+  const key = pod ? `${pod.namespace}/${level === 'pod' ? pod.pod : pod.workload}` : ip;
   return cluster === DEFAULT_CLUSTER ? key : `${cluster}/${key}`;
 }
 
-/** The workload-level service map's edges the flows draw (client → server), bytes summed per pair; sorted. */
-export function postedEdges(flows: PostedFlow[], pods: Map<string, Map<string, PostedPod>>): PostedEdge[] {
+/** The service map's edges the flows draw (client → server), bytes summed per pair; sorted. */
+export function postedEdges(
+  flows: PostedFlow[],
+  pods: Map<string, Map<string, PostedPod>>,
+  level: MapLevel = 'workload'
+): PostedEdge[] {
   const edges = new Map<string, PostedEdge>();
   for (const f of flows) {
-    const source = mapNodeId(f.cluster, pods, f.clientIp);
-    const target = mapNodeId(f.cluster, pods, f.serverIp);
+    const source = mapNodeId(f.cluster, pods, f.clientIp, level);
+    const target = mapNodeId(f.cluster, pods, f.serverIp, level);
     const key = `${source} → ${target}`;
     const e = edges.get(key) ?? { source, target, bytes: 0 };
     e.bytes += f.bytes;

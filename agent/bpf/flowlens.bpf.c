@@ -721,6 +721,25 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 	struct sock_state *st;
 	__u32 op = ctx->op;
 
+	/* The op first, before any helper: the kernel runs this program for ops it does not handle too (TIMEOUT_INIT,
+	 * RWND_INIT, NEEDS_ECN, BASE_RTT, ...), and for every state change once STATE_CB is on. Of a connection's
+	 * state changes only three need anything (FIN_WAIT1 / LAST_ACK: our FIN is queued; CLOSE: the final numbers
+	 * or a failed connect); SYN_SENT -> ESTABLISHED, FIN_WAIT2 and CLOSE_WAIT return here. */
+	switch (op) {
+	case BPF_SOCK_OPS_TCP_CONNECT_CB:
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+	case BPF_SOCK_OPS_RTO_CB:
+		break;
+	case BPF_SOCK_OPS_STATE_CB: {
+		__u32 to = ctx->args[1];
+		if (to != TCPS_CLOSE && to != TCPS_FIN_WAIT1 && to != TCPS_LAST_ACK)
+			return 1;
+		break;
+	}
+	default:
+		return 1;
+	}
 	if (ctx->family != AF_INET && ctx->family != AF_INET6)
 		return 1;
 	struct bpf_sock *sk = ctx->sk;

@@ -44,6 +44,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define IPPROTO_TCP 6
 #define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_ACK 0x10
+#define FL_TCP_SYN_SENT 2
 
 /* Set by the loader before load from the running kernel's BTF (enum skb_drop_reason); ~0: the kernel has none.
  * SKB_CONSUMED: a packet consumed, not dropped. SKB_DROP_REASON_NOT_SPECIFIED: a kfree_skb() the kernel never gave a
@@ -92,23 +93,18 @@ static __always_inline int same_end(const struct fl_flow_key *sock, const struct
 	return sock->direction == FL_DIR_SERVER ? sock->server_port == lport : sock->server_port != lport;
 }
 
-/* The flow key of a tracked or connecting socket when it is the packet's local end, or 0. */
+/* The flow key of a tracked or connecting socket when it is the packet's local end, or 0 (a connecting socket keeps
+ * its client flow key in the same storage from connect() on, see connect_begin in flowlens.bpf.c). */
 static __always_inline int socket_key(struct sock *sk, const struct fl_flow_key *pkt, __u16 lport,
 				      struct fl_flow_key *key)
 {
 	if (!sk)
 		return 0;
 	struct fl_sock_head *st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
-	if (st) {
-		__builtin_memcpy(key, &st->key, sizeof(*key));
-		return same_end(key, pkt, lport);
-	}
-	struct conn_state *cs = bpf_sk_storage_get(&conn_states, sk, NULL, 0);
-	if (cs) {
-		__builtin_memcpy(key, &cs->key, sizeof(*key));
-		return same_end(key, pkt, lport);
-	}
-	return 0;
+	if (!st)
+		return 0;
+	__builtin_memcpy(key, &st->key, sizeof(*key));
+	return same_end(key, pkt, lport);
 }
 
 /* The flow key of a TCP packet from its headers (rule 3 above); 0 when it is no TCP over IPv4/IPv6. */
@@ -265,6 +261,8 @@ int BPF_PROG(fl_rst_sent, struct sock *sk)
 {
 	if (!sk)
 		return 0; /* a reset answering a packet no socket wanted */
+	if (sk->__sk_common.skc_state == FL_TCP_SYN_SENT)
+		return 0; /* a connecting socket (it has storage from connect() on): not past the handshake */
 	struct fl_sock_head *st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
 	if (st)
 		fail_add(&st->key, 0, FAIL_RST_SENT, 1);
@@ -276,6 +274,8 @@ int BPF_PROG(fl_rst_recv, struct sock *sk)
 {
 	if (!sk)
 		return 0;
+	if (sk->__sk_common.skc_state == FL_TCP_SYN_SENT)
+		return 0; /* a reset answering our SYN: a refused connect, counted by fl_sockops */
 	struct fl_sock_head *st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
 	if (st)
 		fail_add(&st->key, 0, FAIL_RST_RECV, 1);

@@ -1351,7 +1351,7 @@ static void load_drops(struct state *s, const char *object)
 {
 	const char *progs[3] = { "fl_drop", "fl_rst_sent", "fl_rst_recv" };
 	static const int configs[3][3] = { { 1, 1, 1 }, { 1, 0, 0 }, { 0, 1, 1 } };
-	static const char *shared[] = { "flow_epoch", "sock_states", "fail_a", "fail_b", "fail_lost", "conn_states",
+	static const char *shared[] = { "flow_epoch", "sock_states", "fail_a", "fail_b", "fail_lost",
 					"listen_ports", "scope_netns" };
 	struct fail_state *f = &s->fail;
 	f->fds[0] = map_fd(s, "fail_a");

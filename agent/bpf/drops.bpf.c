@@ -52,11 +52,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * once per closed connection): counted, it would make every clean node look lossy. */
 const volatile __u32 consumed_reason = ~0U;
 const volatile __u32 unspecified_reason = ~0U;
-/* SKB_DROP_REASON_QUEUE_PURGE (6.8 on; before, the same frees were NOT_SPECIFIED): a socket's queues emptied as it is
- * destroyed (sk_stream_kill_queues). For TCP that is the peer's FIN, still queued when a cleanly closed connection
- * is freed: once per connection closed actively, no packet lost (unread data is freed by tcp_close, without a
- * reason, and answered with a reset, which fl_rst_sent counts). Counted, it reported a drop per closed connection
- * and cost the connect/request/close pattern about 0.4 us of BPF per connection. */
+/* SKB_DROP_REASON_QUEUE_PURGE (kernels that have it, 6.18 here; 6.1 frees the same as NOT_SPECIFIED): a socket's
+ * queues emptied as it is destroyed (sk_stream_kill_queues). For TCP that is the peer's FIN, still queued when a
+ * socket closed before reading it is freed: once per such connection (at the client or the server, whichever closed
+ * so), no packet lost (unread data is freed by tcp_close, without a reason, and answered with a reset, which
+ * fl_rst_sent counts). Counted, it reported a drop per such connection and cost the connect/request/close pattern
+ * about 0.4 us of BPF per connection (docs/agent.md, "The per-connection path"). */
 const volatile __u32 purge_reason = ~0U;
 
 /* Shared with flowlens.bpf.o (same definitions; the loader passes that object's maps). */

@@ -7,7 +7,7 @@
  *
  *   fl_drop       tp_btf/kfree_skb: runs only when the kernel drops a packet (a normally consumed packet goes
  *                 through consume_skb and its own tracepoint; SKB_CONSUMED is skipped where kfree_skb sees it, and so
- *                 is NOT_SPECIFIED, see unspecified_reason).
+ *                 is NOT_SPECIFIED, see unspecified_reason, and QUEUE_PURGE, see purge_reason).
  *                 A TCP packet is attributed to a flow and counted per (flow, drop reason) in this tick's table.
  *   fl_rst_sent   tp_btf/tcp_send_reset: a reset sent on a socket we track (past the handshake).
  *   fl_rst_recv   tp_btf/tcp_receive_reset: a reset received on a socket we track (a reset answering a SYN is a
@@ -44,6 +44,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define IPPROTO_TCP 6
 #define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_ACK 0x10
+#define FL_TCP_SYN_SENT 2
 
 /* Set by the loader before load from the running kernel's BTF (enum skb_drop_reason); ~0: the kernel has none.
  * SKB_CONSUMED: a packet consumed, not dropped. SKB_DROP_REASON_NOT_SPECIFIED: a kfree_skb() the kernel never gave a
@@ -51,6 +52,13 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * once per closed connection): counted, it would make every clean node look lossy. */
 const volatile __u32 consumed_reason = ~0U;
 const volatile __u32 unspecified_reason = ~0U;
+/* SKB_DROP_REASON_QUEUE_PURGE (kernels that have it, 6.18 here; 6.1 frees the same as NOT_SPECIFIED): a socket's
+ * queues emptied as it is destroyed (sk_stream_kill_queues). For TCP that is the peer's FIN, still queued when a
+ * socket closed before reading it is freed: once per such connection (at the client or the server, whichever closed
+ * so), no packet lost (unread data is freed by tcp_close, without a reason, and answered with a reset, which
+ * fl_rst_sent counts). Counted, it reported a drop per such connection and cost the connect/request/close pattern
+ * about 0.4 us of BPF per connection (docs/agent.md, "The per-connection path"). */
+const volatile __u32 purge_reason = ~0U;
 
 /* Shared with flowlens.bpf.o (same definitions; the loader passes that object's maps). */
 struct {
@@ -86,23 +94,18 @@ static __always_inline int same_end(const struct fl_flow_key *sock, const struct
 	return sock->direction == FL_DIR_SERVER ? sock->server_port == lport : sock->server_port != lport;
 }
 
-/* The flow key of a tracked or connecting socket when it is the packet's local end, or 0. */
+/* The flow key of a tracked or connecting socket when it is the packet's local end, or 0 (a connecting socket keeps
+ * its client flow key in the same storage from connect() on, see connect_begin in flowlens.bpf.c). */
 static __always_inline int socket_key(struct sock *sk, const struct fl_flow_key *pkt, __u16 lport,
 				      struct fl_flow_key *key)
 {
 	if (!sk)
 		return 0;
 	struct fl_sock_head *st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
-	if (st) {
-		__builtin_memcpy(key, &st->key, sizeof(*key));
-		return same_end(key, pkt, lport);
-	}
-	struct conn_state *cs = bpf_sk_storage_get(&conn_states, sk, NULL, 0);
-	if (cs) {
-		__builtin_memcpy(key, &cs->key, sizeof(*key));
-		return same_end(key, pkt, lport);
-	}
-	return 0;
+	if (!st)
+		return 0;
+	__builtin_memcpy(key, &st->key, sizeof(*key));
+	return same_end(key, pkt, lport);
 }
 
 /* The flow key of a TCP packet from its headers (rule 3 above); 0 when it is no TCP over IPv4/IPv6. */
@@ -221,7 +224,7 @@ static __always_inline int packet_in_scope(struct sk_buff *skb, struct sock *sk,
 
 static __always_inline int count_drop(struct sk_buff *skb, __u32 why, struct sock *rx_sk)
 {
-	if (why == 0 || why == consumed_reason || why == unspecified_reason)
+	if (why == 0 || why == consumed_reason || why == unspecified_reason || why == purge_reason)
 		return 0;
 	struct fl_flow_key pkt, key;
 	__u16 lport;
@@ -259,6 +262,8 @@ int BPF_PROG(fl_rst_sent, struct sock *sk)
 {
 	if (!sk)
 		return 0; /* a reset answering a packet no socket wanted */
+	if (sk->__sk_common.skc_state == FL_TCP_SYN_SENT)
+		return 0; /* a connecting socket (it has storage from connect() on): not past the handshake */
 	struct fl_sock_head *st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
 	if (st)
 		fail_add(&st->key, 0, FAIL_RST_SENT, 1);
@@ -270,6 +275,8 @@ int BPF_PROG(fl_rst_recv, struct sock *sk)
 {
 	if (!sk)
 		return 0;
+	if (sk->__sk_common.skc_state == FL_TCP_SYN_SENT)
+		return 0; /* a reset answering our SYN: a refused connect, counted by fl_sockops */
 	struct fl_sock_head *st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
 	if (st)
 		fail_add(&st->key, 0, FAIL_RST_RECV, 1);

@@ -24,20 +24,6 @@ struct {
 	__type(value, __u64);
 } fail_lost SEC(".maps");
 
-/* A socket between connect() and its outcome: its client flow key (untranslated) and its own port. */
-struct conn_state {
-	struct fl_flow_key key;
-	__u16 local_port;
-	__u16 pad[3];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct conn_state);
-} conn_states SEC(".maps");
-
 /* Local ports with a listening socket (any network namespace of the node) -> how many listen on it. Kept by
  * fl_state (LISTEN transitions) and fl_adopt (listeners that existed before the agent); read by the drop hook to
  * decide which side of a packet without a socket is the server. */

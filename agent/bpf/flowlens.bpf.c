@@ -90,6 +90,7 @@ struct sock_state {
 	__u8 fin_out;       /* we queued a FIN */
 	__u8 adopted;       /* existed before the agent: closed by fl_state, not STATE_CB */
 	__u8 attempted;     /* an active open we saw from connect(): the attempt is counted with the opening */
+	__u8 connecting;    /* between connect() and its outcome (closed is set meanwhile: nothing accounts it yet) */
 	__u32 syn_retrans;  /* SYNs retransmitted before it established */
 };
 _Static_assert(__builtin_offsetof(struct sock_state, key) == 0, "drops.bpf.c reads the key as struct fl_sock_head");
@@ -655,6 +656,17 @@ static __always_inline void handshake_timeouts(struct tcp_sock *tp, struct sock_
 	}
 }
 
+/* Counts a socket tracked from now; 0 (counted sampled out) when the socket cap is reached. */
+static __always_inline int count_state(void)
+{
+	if (counter_get(FL_SOCKETS_TRACKED) >= max_sockets) {
+		counter_add(FL_SOCKETS_SAMPLED_OUT, 1);
+		return 0;
+	}
+	counter_add(FL_SOCKETS_TRACKED, 1);
+	return 1;
+}
+
 /* Socket storage for a socket, or NULL when the socket cap is reached. */
 static __always_inline struct sock_state *new_state(void *sk)
 {
@@ -671,22 +683,34 @@ static __always_inline struct sock_state *new_state(void *sk)
 	return st;
 }
 
-/* TCP_CONNECT_CB: the client flow key of an active open (its translation is looked up at its outcome). */
+/*
+ * TCP_CONNECT_CB: the client flow key of an active open (its translation is looked up at its outcome), in the
+ * socket's own storage: the one it keeps when it establishes (no second storage, no delete). Until then it is marked
+ * connecting and closed, so the tick and the close path leave it alone, and it is not counted against
+ * --max-sockets (that is decided when it establishes). A socket that had a life already (disconnected with
+ * AF_UNSPEC and connecting again) keeps its storage as it is and is not tracked again.
+ */
 static __always_inline void connect_begin(struct bpf_sock_ops *ctx, struct bpf_sock *sk)
 {
-	struct conn_state *cs = bpf_sk_storage_get(&conn_states, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!cs)
+	struct sock_state *st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
+	if (st && !st->connecting)
 		return;
+	if (!st)
+		st = bpf_sk_storage_get(&sock_states, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!st)
+		return;
+	st->closed = 1;
+	st->connecting = 1;
 	struct fl_nat_key nk;
 	if (ctx->family == AF_INET) {
 		__u32 l[4] = { ctx->local_ip4 }, r[4] = { ctx->remote_ip4 };
-		fill_key(&cs->key, &nk, AF_INET, l, r, ctx->local_port, bpf_ntohl(ctx->remote_port), FL_DIR_CLIENT);
+		fill_key(&st->key, &nk, AF_INET, l, r, ctx->local_port, bpf_ntohl(ctx->remote_port), FL_DIR_CLIENT);
 	} else {
 		__u32 l[4] = { ctx->local_ip6[0], ctx->local_ip6[1], ctx->local_ip6[2], ctx->local_ip6[3] };
 		__u32 r[4] = { ctx->remote_ip6[0], ctx->remote_ip6[1], ctx->remote_ip6[2], ctx->remote_ip6[3] };
-		fill_key(&cs->key, &nk, AF_INET6, l, r, ctx->local_port, bpf_ntohl(ctx->remote_port), FL_DIR_CLIENT);
+		fill_key(&st->key, &nk, AF_INET6, l, r, ctx->local_port, bpf_ntohl(ctx->remote_port), FL_DIR_CLIENT);
 	}
-	cs->local_port = ctx->local_port;
+	st->other_port = ctx->local_port;
 	bpf_sock_ops_cb_flags_set(ctx, ctx->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
 }
 
@@ -697,22 +721,20 @@ static __always_inline int rst_tracepoints(void)
 	return on && *on;
 }
 
-/* STATE_CB SYN_SENT -> CLOSE: the attempt failed; refused when a reset answered it (tcp_reset set ECONNREFUSED). */
-static __always_inline void connect_failed(struct tcp_sock *tp, struct bpf_sock *sk)
+/* STATE_CB SYN_SENT -> CLOSE: the attempt failed; refused when a reset answered it (tcp_reset set ECONNREFUSED). The
+ * storage goes with the socket; it stays closed, so nothing else accounts it. */
+static __always_inline void connect_failed(struct tcp_sock *tp, struct sock_state *st)
 {
-	struct conn_state *cs = bpf_sk_storage_get(&conn_states, sk, NULL, 0);
-	if (!cs)
-		return;
-	struct fl_flow_key key = cs->key;
+	struct fl_flow_key key = st->key;
 	struct fl_nat_key nk;
-	nat_key_of_client(&key, cs->local_port, &nk);
+	st->connecting = 0;
+	nat_key_of_client(&key, st->other_port, &nk);
 	translate(&key, &nk);
 	fail_add(&key, 0, FAIL_ATTEMPT, 1);
 	fail_add(&key, 0, FAIL_FAILURE, 1);
 	if (tp->inet_conn.icsk_inet.sk.sk_err == ECONNREFUSED)
 		fail_add(&key, 0, FAIL_REFUSED, 1);
 	fail_add(&key, 0, FAIL_SYN_RETRANS, tp->total_retrans);
-	bpf_sk_storage_delete(&conn_states, sk);
 }
 
 SEC("sockops")
@@ -721,6 +743,25 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 	struct sock_state *st;
 	__u32 op = ctx->op;
 
+	/* The op first, before any helper: the kernel runs this program for ops it does not handle too (TIMEOUT_INIT,
+	 * RWND_INIT, NEEDS_ECN, BASE_RTT, ...), and for every state change once STATE_CB is on. Of a connection's
+	 * state changes only three need anything (FIN_WAIT1 / LAST_ACK: our FIN is queued; CLOSE: the final numbers
+	 * or a failed connect); SYN_SENT -> ESTABLISHED, FIN_WAIT2 and CLOSE_WAIT return here. */
+	switch (op) {
+	case BPF_SOCK_OPS_TCP_CONNECT_CB:
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+	case BPF_SOCK_OPS_RTO_CB:
+		break;
+	case BPF_SOCK_OPS_STATE_CB: {
+		__u32 to = ctx->args[1];
+		if (to != TCPS_CLOSE && to != TCPS_FIN_WAIT1 && to != TCPS_LAST_ACK)
+			return 1;
+		break;
+	}
+	default:
+		return 1;
+	}
 	if (ctx->family != AF_INET && ctx->family != AF_INET6)
 		return 1;
 	struct bpf_sock *sk = ctx->sk;
@@ -738,19 +779,29 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 		return 1;
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB: {
-		if (bpf_sk_storage_get(&sock_states, sk, NULL, 0))
-			return 1;
-		st = new_state(sk);
-		if (!st)
-			return 1;
-		if (op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB && bpf_sk_storage_get(&conn_states, sk, NULL, 0)) {
-			/* every retransmission before ESTABLISHED was a SYN's */
-			st->attempted = 1;
-			st->syn_retrans = tp->total_retrans;
-			bpf_sk_storage_delete(&conn_states, sk);
+		st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
+		if (st) {
+			/* registered already (adopted), unless it is the storage connect() made */
+			if (!st->connecting)
+				return 1;
+			if (!count_state()) {
+				bpf_sk_storage_delete(&sock_states, sk); /* rare: the cap is reached */
+				return 1;
+			}
+			st->connecting = 0;
+			/* every retransmission before ESTABLISHED was a SYN's (a simultaneous open ends PASSIVE) */
+			if (op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB) {
+				st->attempted = 1;
+				st->syn_retrans = tp->total_retrans;
+			}
+		} else {
+			st = new_state(sk);
+			if (!st)
+				return 1;
 		}
 		/* the tick iterator may meet the socket while it is being registered: it leaves it alone until then */
 		st->nat_pending = NAT_RESOLVING;
+		st->closed = 0;
 		__u8 dir = op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB ? FL_DIR_CLIENT : FL_DIR_SERVER;
 		struct fl_nat_key nk;
 		if (ctx->family == AF_INET) {
@@ -794,11 +845,13 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 	case BPF_SOCK_OPS_STATE_CB: {
 		st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
 		__u32 new_state = ctx->args[1];
-		if (!st) {
-			/* a connect() that never established (no answer, or refused), or callbacks enabled by an earlier
-			 * agent (the socket was adopted, or is not ours) */
+		/* no storage: callbacks enabled by an earlier agent (the socket was adopted, or is not ours) */
+		if (!st)
+			return 1;
+		if (st->connecting) {
+			/* a connect() that never established (no answer, or refused) */
 			if (ctx->args[0] == TCPS_SYN_SENT && new_state == TCPS_CLOSE)
-				connect_failed(tp, sk);
+				connect_failed(tp, st);
 			return 1;
 		}
 		if (new_state == TCPS_FIN_WAIT1 || new_state == TCPS_LAST_ACK)

@@ -1306,11 +1306,12 @@ static char *sibling(const char *object, const char *name)
 
 /* enum skb_drop_reason of the running kernel: the reason names (never a table of our own, which would go stale) and
  * the value of SKB_CONSUMED (a packet consumed, not dropped), or ~0 when the kernel has none. */
-static __u32 read_drop_reasons(struct fail_state *f, const struct btf *vmlinux, __u32 *unspecified)
+static __u32 read_drop_reasons(struct fail_state *f, const struct btf *vmlinux, __u32 *unspecified, __u32 *purge)
 {
 	static const char prefix[] = "SKB_DROP_REASON_";
 	__u32 consumed = ~0U;
 	*unspecified = ~0U;
+	*purge = ~0U;
 	int id = btf__find_by_name_kind(vmlinux, "skb_drop_reason", BTF_KIND_ENUM);
 	if (id <= 0)
 		return consumed;
@@ -1327,6 +1328,8 @@ static __u32 read_drop_reasons(struct fail_state *f, const struct btf *vmlinux, 
 			consumed = (__u32)e->val;
 		if (strcmp(name, "SKB_DROP_REASON_NOT_SPECIFIED") == 0)
 			*unspecified = (__u32)e->val;
+		if (strcmp(name, "SKB_DROP_REASON_QUEUE_PURGE") == 0)
+			*purge = (__u32)e->val;
 		if (strncmp(name, prefix, sizeof(prefix) - 1) != 0)
 			continue;
 		name += sizeof(prefix) - 1;
@@ -1348,7 +1351,7 @@ static void load_drops(struct state *s, const char *object)
 {
 	const char *progs[3] = { "fl_drop", "fl_rst_sent", "fl_rst_recv" };
 	static const int configs[3][3] = { { 1, 1, 1 }, { 1, 0, 0 }, { 0, 1, 1 } };
-	static const char *shared[] = { "flow_epoch", "sock_states", "fail_a", "fail_b", "fail_lost", "conn_states",
+	static const char *shared[] = { "flow_epoch", "sock_states", "fail_a", "fail_b", "fail_lost",
 					"listen_ports", "scope_netns" };
 	struct fail_state *f = &s->fail;
 	f->fds[0] = map_fd(s, "fail_a");
@@ -1365,8 +1368,8 @@ static void load_drops(struct state *s, const char *object)
 		fprintf(stderr, "flowlens-loader: no kernel BTF (%s): drops and resets are not counted\n", strerror(errno));
 		return;
 	}
-	__u32 unspecified;
-	__u32 consumed = read_drop_reasons(f, vmlinux, &unspecified);
+	__u32 unspecified, purge;
+	__u32 consumed = read_drop_reasons(f, vmlinux, &unspecified, &purge);
 	/* kfree_skb(skb, location, reason, rx_sk) from 6.11: the variant that reads the receiving socket */
 	int id = btf__find_by_name_kind(vmlinux, "btf_trace_kfree_skb", BTF_KIND_TYPEDEF);
 	const struct btf_type *t = id > 0 ? btf__type_by_id(vmlinux, id) : NULL;
@@ -1404,7 +1407,8 @@ static void load_drops(struct state *s, const char *object)
 		bpf_object__for_each_map(map, obj)
 			if (ok && strstr(bpf_map__name(map), ".rodata") &&
 			    (set_rodata_u32(obj, map, "consumed_reason", consumed) ||
-			     set_rodata_u32(obj, map, "unspecified_reason", unspecified) || set_scope_rodata(obj, map)))
+			     set_rodata_u32(obj, map, "unspecified_reason", unspecified) ||
+			     set_rodata_u32(obj, map, "purge_reason", purge) || set_scope_rodata(obj, map)))
 				ok = 0;
 		quiet_libbpf = 1;
 		if (!ok || bpf_object__load(obj)) {

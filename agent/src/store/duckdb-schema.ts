@@ -105,11 +105,31 @@ export const ROLLUP_NAMES = `bucket, client_ip, server_ip, server_port, category
   s_recv, retransmits, rtos, rtt_sum, rtt_n, rtt_max, ${SEGMENT_COLUMNS.join(', ')}, via_ip, via_port, via_ep,
   ${FAILURE_NAMES}`;
 
-/** Sums partial roll-up rows of one flow (used to compact and to build coarser buckets); ROLLUP_NAMES order. */
+/**
+ * Sums partial roll-up rows of one flow, every column but drop_reasons (ROLLUP_NAMES order up to drops): each
+ * aggregate costs a pass over every row rolled up, so the drop reasons are summed apart (`rollupSelect`).
+ */
 export const ROLLUP_SUMS = `${mergedCategorySql('category')}, max(client_ep), max(server_ep), sum(c_sent), sum(c_recv),
   sum(s_sent), sum(s_recv), sum(retransmits), sum(rtos), sum(rtt_sum), sum(rtt_n), max(rtt_max),
   ${SEGMENT_COLUMNS.map(exactSum).join(', ')}, max(via_ip), max(via_port), max(via_ep),
-  ${FAILURE_END_COLUMNS.map((c) => `sum(${c})`).join(', ')}, sum(drops), ${sumReasonsSql(collectReasonsSql('drop_reasons', 'drops'))}`;
+  ${FAILURE_END_COLUMNS.map((c) => `sum(${c})`).join(', ')}, sum(drops)`;
+/** Sums the drop reasons of a flow's rows that dropped anything (NULL when none did). */
+const REASONS_SUM = sumReasonsSql(collectReasonsSql('drop_reasons', 'drops'));
+
+/**
+ * Roll-up rows in ROLLUP_NAMES order: the rows of `from` matching `where` summed per flow and `bucket` (an
+ * expression over `from`). The drop reasons come from a second, sparse pass over the rows with drops only
+ * (the zone maps of `drops` skip the rest; nearly no row drops) joined back, instead of a list aggregate over
+ * every row: the same values, and the roll-up's largest single cost gone (docs/hub.md "bench:hub").
+ */
+export function rollupSelect(bucket: string, from: string, where: string): string {
+  const key = `${bucket} AS bucket, client_ip, server_ip, server_port`;
+  return `SELECT m.*, d.drop_reasons FROM
+    (SELECT ${key}, ${ROLLUP_SUMS} FROM ${from} WHERE ${where} GROUP BY 1, 2, 3, 4) m
+    LEFT JOIN (SELECT ${key}, ${REASONS_SUM} AS drop_reasons FROM ${from} WHERE (${where}) AND drops > 0
+      GROUP BY 1, 2, 3, 4) d
+    ON d.bucket = m.bucket AND d.client_ip = m.client_ip AND d.server_ip = m.server_ip AND d.server_port = m.server_port`;
+}
 
 /** Raw rows in roll-up shape: each end's counters land in its own columns. */
 export const RAW_AS_ROLLUP = `client_ip, server_ip, server_port, category, client_ep, server_ep,

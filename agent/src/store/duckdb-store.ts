@@ -35,9 +35,9 @@ import {
   RAW_AS_ROLLUP,
   RAW_TYPES,
   ROLLUP_NAMES,
-  ROLLUP_SUMS,
   SCHEMA_VERSION,
   createTables,
+  rollupSelect,
   setMeta,
   sqlString,
   tx,
@@ -482,9 +482,8 @@ export class DuckDbStore implements FlowStore {
         if (rolled) {
           const where = `batch > ${this.rolledBatch} AND batch <= ${cur}`;
           await w.run(`INSERT INTO dirty SELECT DISTINCT 300, ts // 300 * 300 FROM flows_raw WHERE ${where}`);
-          await w.run(`INSERT INTO flows_300 (${ROLLUP_NAMES}) SELECT ts // 300 * 300, client_ip, server_ip, server_port, ${ROLLUP_SUMS}
-            FROM (SELECT ts, ${RAW_AS_ROLLUP} FROM flows_raw WHERE ${where})
-            GROUP BY ts // 300 * 300, client_ip, server_ip, server_port`);
+          await w.run(`INSERT INTO flows_300 (${ROLLUP_NAMES})
+            ${rollupSelect('ts // 300 * 300', `(SELECT ts, batch, ${RAW_AS_ROLLUP} FROM flows_raw)`, where)}`);
           await setMeta(w, 'rolled_batch', cur);
         }
       });
@@ -820,8 +819,7 @@ async function appendRows<T>(
 /** Recomputes bucket `b` of tier `step` from the `from` tier (itself when compacting). */
 async function rebuild(w: DuckDBConnection, step: number, from: number, b: number): Promise<void> {
   await w.run(`CREATE OR REPLACE TEMP TABLE rebuilt AS
-    SELECT ${b} AS bucket, client_ip, server_ip, server_port, ${ROLLUP_SUMS}
-    FROM flows_${from} WHERE bucket >= ${b} AND bucket < ${b + step} GROUP BY client_ip, server_ip, server_port`);
+    ${rollupSelect(String(b), `flows_${from}`, `bucket >= ${b} AND bucket < ${b + step}`)}`);
   await w.run(`DELETE FROM flows_${step} WHERE bucket = ${b}`);
   await w.run(`INSERT INTO flows_${step} (${ROLLUP_NAMES}) SELECT * FROM rebuilt`);
   await w.run('DROP TABLE rebuilt');

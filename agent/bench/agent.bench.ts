@@ -44,7 +44,7 @@ import { agentPrograms, programStats, statsDelta, type ProgramInfo, type Program
 import { BENCH_NODE, inClusterEnv, PODS_ON_NODE, startFakeCluster } from './lib/kube-node.js';
 import { median, pairedRatio, ratioSpread, round, sleep } from './lib/measure.js';
 import { buildNativeTools, type NativeTools } from './lib/native.js';
-import { CpuWindows, cpuSecondsBetween, rssMb } from './lib/proc.js';
+import { CpuWindows, cpuSecondsBetween, cpuSecondsByCommand, rssMb } from './lib/proc.js';
 import { TreeMeter } from './lib/tree-meter.js';
 
 const run = promisify(execFile);
@@ -120,6 +120,9 @@ interface ProgramTotals {
   crr: ProgramStats;
   all: ProgramStats;
 }
+
+const roundAll = (o: Record<string, number>, digits: number): Record<string, number> =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [k, round(v, digits)]));
 
 async function requireTool(name: string, hint: string): Promise<void> {
   try {
@@ -362,9 +365,12 @@ async function main(): Promise<void> {
     let crrConnections = 0;
     let rssOutside = 0;
     let rssOutsideNow = 0;
+    let rssOutsideByProcess: Record<string, number> = {};
     /** The agent's CPU over each with-agent side's iperf3 and crr runs, and over its iperf3 runs alone. */
     const cpuAll = new CpuWindows();
     const cpuBulk = new CpuWindows();
+    /** CPU seconds per agent process (command name) over the iperf3 runs. */
+    const cpuBulkByCommand: Record<string, number> = {};
     const zero = (): ProgramStats => ({ runCnt: 0, runTimeNs: 0 });
     const add = (a: ProgramStats, b: ProgramStats) => {
       a.runCnt += b.runCnt;
@@ -426,7 +432,13 @@ async function main(): Promise<void> {
         const seconds = (t1 - t0) / 1000;
         cpuAll.add(cpuSecondsBetween(u0, u1, clk), seconds);
         cpuBulk.add(cpuSecondsBetween(u0, uBulk, clk), (tBulk - t0) / 1000);
-        rssOutside = Math.max(rssOutside, meter.peakMb());
+        for (const [comm, sec] of Object.entries(cpuSecondsByCommand(u0, uBulk, clk))) {
+          cpuBulkByCommand[comm] = (cpuBulkByCommand[comm] ?? 0) + sec;
+        }
+        if (meter.peakMb() > rssOutside) {
+          rssOutside = meter.peakMb();
+          rssOutsideByProcess = meter.peakMbByCommand();
+        }
         rssOutsideNow = Math.max(rssOutsideNow, rssMb(u1));
         meter.stop();
         // a program the agent attached after the list above was taken would be missing from these windows
@@ -587,6 +599,7 @@ async function main(): Promise<void> {
     // 5. memory inside Kubernetes: the in-cluster metadata mode against the fake API server
     let rssInside: number | null = null;
     let rssInsideNow: number | null = null;
+    let rssInsideByProcess: Record<string, number> = {};
     let insideError: string | null = null;
     let podsWatched = 0;
     {
@@ -616,6 +629,7 @@ async function main(): Promise<void> {
           log(insideError);
         } else {
           rssInside = peak;
+          rssInsideByProcess = meter.peakMbByCommand();
           rssInsideNow = now;
         }
         await agent.stop();
@@ -686,12 +700,18 @@ async function main(): Promise<void> {
         nowOutsideKubernetes: round(rssOutsideNow, 1),
         nowInsideKubernetes: rssInsideNow === null ? null : round(rssInsideNow, 1),
         nowAtMostSockets: round(rssNowAtMostSockets, 1),
+        peakByProcessOutside: roundAll(rssOutsideByProcess, 1),
+        peakByProcessInside: roundAll(rssInsideByProcess, 1),
         kubernetesPodsOnNode: PODS_ON_NODE,
       },
       // the agent's processes' own utime + stime (+ their reaped children's) over the with-agent sides' iperf3 and
       // crr runs; and over the iperf3 runs alone, where each % of a core is taken from the traffic
       agentCpuPctOfCore: round(cpuAll.pctOfCore(), 2),
       agentCpuPctOfCoreBulk: round(cpuBulk.pctOfCore(), 2),
+      agentCpuPctOfCoreBulkByProcess: roundAll(
+        Object.fromEntries(Object.entries(cpuBulkByCommand).map(([c, sec]) => [c, (100 * sec) / cpuBulk.wallSeconds])),
+        2
+      ),
       agentCpuSecondsMeasured: round(cpuAll.wallSeconds, 1),
       medianGbps1: {
         without: round(median(without.gbps1), 3),

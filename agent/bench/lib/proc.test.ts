@@ -5,9 +5,12 @@ import {
   addPeaks,
   CpuWindows,
   cpuSecondsBetween,
+  cpuSecondsByCommand,
   parseStat,
   parseStatusMemory,
   peakMb,
+  peakMbByCommand,
+  type Peaks,
   rssMb,
   treeTicks,
   type ProcSample,
@@ -21,6 +24,7 @@ const STAT =
 test('parseStat counts fields after the last parenthesis of the command name', () => {
   assert.deepEqual(parseStat(STAT), {
     pid: 4242,
+    comm: 'node (agent) x',
     ppid: 4200,
     ownTicks: 731 + 208,
     childTicks: 15 + 9,
@@ -51,6 +55,7 @@ test('parseStatusMemory reads VmHWM and VmRSS; a zombie holds none', () => {
 
 const proc = (pid: number, starttime: number, ownTicks: number, childTicks: number, hwmKb = 0): ProcSample => ({
   pid,
+  comm: pid === 10 ? 'node' : 'flowlens-loader',
   ppid: 1,
   ownTicks,
   childTicks,
@@ -70,6 +75,12 @@ test("a child's time that moves to its parent when reaped is counted once, never
   assert.ok(ownOnly(end) - ownOnly(start) < 0);
 });
 
+test('CPU per command: the processes alive at both ends', () => {
+  const start = [proc(10, 1, 1000, 0), proc(11, 2, 300, 0)];
+  const end = [proc(10, 1, 1100, 0), proc(11, 2, 450, 0), proc(12, 3, 5, 0)];
+  assert.deepEqual(cpuSecondsByCommand(start, end, 100), { node: 1, 'flowlens-loader': 1.5 });
+});
+
 test('a total that falls is an error, not a negative share', () => {
   assert.throws(
     () => cpuSecondsBetween([proc(10, 1, 1000, 0), proc(11, 2, 300, 0)], [proc(10, 1, 1100, 0)], 100),
@@ -78,7 +89,7 @@ test('a total that falls is an error, not a negative share', () => {
 });
 
 test('peaks: each process once, by pid and start time; a reused pid is another process', () => {
-  const peaks = new Map<string, number>();
+  const peaks: Peaks = new Map();
   addPeaks(peaks, [proc(10, 1, 0, 0, 60 * 1024), proc(11, 2, 0, 0, 4 * 1024)]);
   addPeaks(peaks, [proc(10, 1, 0, 0, 70 * 1024)]); // node's peak rose; the loader exited (its peak stays)
   addPeaks(peaks, [proc(10, 1, 0, 0, 70 * 1024), proc(11, 9, 0, 0, 3 * 1024)]); // pid 11 reused
@@ -87,6 +98,7 @@ test('peaks: each process once, by pid and start time; a reused pid is another p
   // sampling the same process again never adds it twice
   addPeaks(peaks, [proc(10, 1, 0, 0, 65 * 1024)]);
   assert.equal(peakMb(peaks), 77);
+  assert.deepEqual(peakMbByCommand(peaks), { node: 70, 'flowlens-loader': 7 });
   assert.equal(rssMb([proc(10, 1, 0, 0, 70 * 1024), proc(11, 9, 0, 0, 3 * 1024)]), 36.5);
 });
 

@@ -17,6 +17,8 @@
 
 export interface ProcStat {
   pid: number;
+  /** The command name (field 2, without its parentheses). */
+  comm: string;
   ppid: number;
   /** utime + stime, clock ticks. */
   ownTicks: number;
@@ -51,12 +53,17 @@ export function parseStat(text: string): ProcStat {
   const num = (field: number) => Number(f[field - 3]);
   const stat = {
     pid,
+    comm: text.slice(text.indexOf('(') + 1, close),
     ppid: num(4),
     ownTicks: num(14) + num(15),
     childTicks: num(16) + num(17),
     starttime: num(22),
   };
-  if (f.length < 20 || !Number.isInteger(pid) || Object.values(stat).some((v) => !Number.isFinite(v))) {
+  if (
+    f.length < 20 ||
+    !Number.isInteger(pid) ||
+    Object.values(stat).some((v) => typeof v === 'number' && !Number.isFinite(v))
+  ) {
     throw new Error(`not a /proc/PID/stat line: ${JSON.stringify(text.slice(0, 200))}`);
   }
   return stat;
@@ -96,22 +103,53 @@ export function cpuSecondsBetween(start: readonly ProcSample[], end: readonly Pr
   return d / clkTck;
 }
 
+/**
+ * CPU seconds between two samples per command name (`node`, `flowlens-loader`), of the processes alive at both
+ * ends (their own time and their reaped children's): where the tree's CPU went.
+ */
+export function cpuSecondsByCommand(
+  start: readonly ProcSample[],
+  end: readonly ProcSample[],
+  clkTck: number
+): Record<string, number> {
+  const before = new Map(start.map((p) => [processKey(p), p.ownTicks + p.childTicks]));
+  const out: Record<string, number> = {};
+  for (const p of end) {
+    const b = before.get(processKey(p));
+    if (b !== undefined) {
+      out[p.comm] = (out[p.comm] ?? 0) + (p.ownTicks + p.childTicks - b) / clkTck;
+    }
+  }
+  return out;
+}
+
 /** Per process (processKey), the highest VmHWM seen; a sample adds processes and raises peaks, never lowers them. */
-export function addPeaks(peaks: Map<string, number>, sample: readonly ProcSample[]): Map<string, number> {
+export type Peaks = Map<string, { comm: string; hwmKb: number }>;
+
+export function addPeaks(peaks: Peaks, sample: readonly ProcSample[]): Peaks {
   for (const p of sample) {
     const k = processKey(p);
-    peaks.set(k, Math.max(peaks.get(k) ?? 0, p.hwmKb));
+    peaks.set(k, { comm: p.comm, hwmKb: Math.max(peaks.get(k)?.hwmKb ?? 0, p.hwmKb) });
   }
   return peaks;
 }
 
 /** The tree's peak (MB): every process's own peak, each counted once. */
-export function peakMb(peaks: ReadonlyMap<string, number>): number {
+export function peakMb(peaks: Peaks): number {
   let kb = 0;
   for (const v of peaks.values()) {
-    kb += v;
+    kb += v.hwmKb;
   }
   return kb / 1024;
+}
+
+/** The peaks (MB) per command name: which process the memory is in. */
+export function peakMbByCommand(peaks: Peaks): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of peaks.values()) {
+    out[v.comm] = (out[v.comm] ?? 0) + v.hwmKb / 1024;
+  }
+  return out;
 }
 
 /** Resident memory of the tree at the moment of the sample (MB). */

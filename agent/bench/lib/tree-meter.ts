@@ -6,7 +6,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { processTree } from './bpf-programs.js';
-import { addPeaks, parseStat, parseStatusMemory, peakMb, type ProcSample } from './proc.js';
+import {
+  addPeaks,
+  parseStat,
+  parseStatusMemory,
+  peakMb,
+  peakMbByCommand,
+  type Peaks,
+  type ProcSample,
+} from './proc.js';
 
 /** The live processes of the tree under `pid` (a process that exits while it is read is left out). */
 export function sampleTree(pid: number): ProcSample[] {
@@ -25,7 +33,7 @@ export function sampleTree(pid: number): ProcSample[] {
 }
 
 export class TreeMeter {
-  private readonly peaks = new Map<string, number>();
+  private readonly peaks: Peaks = new Map();
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly pid: number) {
@@ -45,6 +53,11 @@ export class TreeMeter {
   peakMb(): number {
     this.sample();
     return peakMb(this.peaks);
+  }
+
+  /** The peaks per command name (MB): which process the memory is in. */
+  peakMbByCommand(): Record<string, number> {
+    return peakMbByCommand(this.peaks);
   }
 
   stop(): void {

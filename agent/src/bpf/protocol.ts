@@ -4,6 +4,7 @@
  * this version reads (the loader only ever adds fields at the end of a line).
  */
 import type { Direction, FlowCounters } from '../contracts/report.js';
+import { TickLines } from './merge.js';
 
 export interface LoaderReady {
   progId: number;
@@ -264,17 +265,17 @@ export function parseStats(line: string): KernelStats {
 
 /** Accumulates the lines of one `collect` answer; returns the result once `end` arrives. */
 export class CollectParser {
-  private flows: KernelFlow[] = [];
+  /** flow and fail lines summed per flow as they arrive (merge.ts says why). */
+  private lines = new TickLines();
   private stats: KernelStats | null = null;
   private forwards: KernelForward[] = [];
   private forwardsLost: number | undefined;
-  private failures: KernelFailure[] = [];
   private failureStats: FailureStats | null = null;
 
   /** Feed one line; returns the finished result on `end`, otherwise null. */
   push(line: string): CollectResult | null {
     if (line.startsWith('flow ')) {
-      this.flows.push(parseFlow(line));
+      this.lines.addFlow(parseFlow(line));
       return null;
     }
     if (line.startsWith('fwd ')) {
@@ -290,7 +291,7 @@ export class CollectParser {
       return null;
     }
     if (line.startsWith('fail ')) {
-      this.failures.push(parseFail(line));
+      this.lines.addFailure(parseFail(line));
       return null;
     }
     if (line.startsWith('failstats ')) {
@@ -302,10 +303,10 @@ export class CollectParser {
         throw new ProtocolError("flowlens-loader: 'end' without 'stats'");
       }
       const result: CollectResult = {
-        flows: this.flows,
+        flows: this.lines.flowList(),
         stats: this.stats,
         forwards: this.forwards,
-        failures: this.failures,
+        failures: this.lines.failureList(),
       };
       if (this.forwardsLost !== undefined) {
         result.forwardsLost = this.forwardsLost;
@@ -313,11 +314,10 @@ export class CollectParser {
       if (this.failureStats) {
         result.failureStats = this.failureStats;
       }
-      this.flows = [];
+      this.lines = new TickLines();
       this.stats = null;
       this.forwards = [];
       this.forwardsLost = undefined;
-      this.failures = [];
       this.failureStats = null;
       return result;
     }

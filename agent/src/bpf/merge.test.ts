@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CollectParser } from './protocol.js';
+import { CollectParser, parseFlow } from './protocol.js';
 
 const STATS = 'stats 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0';
 
@@ -70,4 +70,16 @@ test('the next tick starts empty', () => {
   p.push(STATS);
   const r = p.push('end')!;
   assert.deepEqual([r.flows.length, r.failures!.length], [0, 0]);
+});
+
+test('numeric fields: digits only, at most 2^53 - 1', () => {
+  const line = (sent: string) => `flow 10.0.0.2 10.0.0.1 8080 client ${sent} 1 1 1 0 0 0 0 0 0 0 0 - 0`;
+  assert.equal(parseFlow(line('9007199254740991')).bytesSent, Number.MAX_SAFE_INTEGER);
+  assert.equal(parseFlow(line('0')).bytesSent, 0);
+  assert.equal(parseFlow(line('0012')).bytesSent, 12);
+  for (const bad of ['-1', '+1', '1e3', '0x10', '1.5', ' 1', 'x']) {
+    assert.throws(() => parseFlow(line(bad)), /bad bytesSent/, bad);
+  }
+  assert.throws(() => parseFlow(line('9007199254740993')), /bytesSent out of range/);
+  assert.throws(() => parseFlow(line('99999999999999999999999')), /bytesSent out of range/);
 });

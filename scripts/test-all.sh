@@ -69,7 +69,7 @@ for suite in $SUITES; do
       PASS[static]=$((static_ok ? 3 : 0)); FAIL[static]=$((static_ok ? 0 : 1)); SKIP[static]=0 ;;
     unit)
       step "unit (agent pure logic)"
-      mapfile -t files < <(find agent/src -name '*.test.ts' | sort)
+      mapfile -t files < <(find agent/src agent/bench -name '*.test.ts' | sort)
       run_node_suite unit 2 "${files[@]}" ;;
     kernel)
       step "kernel (real eBPF in network namespaces)"

@@ -23,7 +23,9 @@
  *     every 100th packet iperf3 sends it (the rule's own counter is the ground truth).
  *  5. agentRssMb outside Kubernetes (the rounds, FLOWLENS_METADATA=none) and inside (the in-cluster metadata mode:
  *     KUBERNETES_SERVICE_HOST/PORT and a service-account token and CA, against tests/lib/fake-kube-apiserver.ts loaded with a realistic node: 110 pods and their owners, 2,000
- *     pods on 20 other nodes), each the peak over the same traffic.
+ *     pods on 20 other nodes), each the peak of the agent's process tree over its whole life (each process's
+ *     VmHWM, summed: lib/proc.ts) through the same traffic. agentCpuPctOfCore: the agent's processes' own CPU
+ *     (utime + stime, with their reaped children's) over exactly the with-agent sides' measured runs.
  *
  * Floors (docs/agent.md "Benchmark"): throughputRatio ≥ 0.99, connRateRatio ≥ 0.97, bpfNsPerPacket = 0,
  * tickCostMs ≤ 50 at 100,000 sockets, agentRssMb.insideKubernetes ≤ 80. Last line: one JSON object.
@@ -38,17 +40,12 @@ import { agentBpfDir, BUILT_CLI, CLI } from '../test/lib/agent-process.js';
 import { createStar, type Star } from '../test/lib/netns.js';
 import { kernelPrerequisiteProblem } from '../test/lib/privileges.js';
 import { bpfDirWithout, startBuiltAgent, type RunningAgent } from './lib/agent.js';
-import {
-  agentPrograms,
-  processTree,
-  programStats,
-  statsDelta,
-  type ProgramInfo,
-  type ProgramStats,
-} from './lib/bpf-programs.js';
+import { agentPrograms, programStats, statsDelta, type ProgramInfo, type ProgramStats } from './lib/bpf-programs.js';
 import { BENCH_NODE, inClusterEnv, PODS_ON_NODE, startFakeCluster } from './lib/kube-node.js';
-import { median, pairedRatio, ratioSpread, round, sleep, usage } from './lib/measure.js';
+import { median, pairedRatio, ratioSpread, round, sleep } from './lib/measure.js';
 import { buildNativeTools, type NativeTools } from './lib/native.js';
+import { CpuWindows, cpuSecondsBetween, cpuSecondsByCommand, rssMb } from './lib/proc.js';
+import { TreeMeter } from './lib/tree-meter.js';
 
 const run = promisify(execFile);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
@@ -69,6 +66,8 @@ const HOLD_PORT = BASE_PORT + 10;
 const HOLD_PER_PROCESS = 15_000;
 const METRICS_PORT = BASE_PORT + 20;
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
+/** Connections a with-agent side's iperf3 runs open: a control connection per run, and 1 + 8 data streams. */
+const IPERF_CONNECTIONS = 2 + 1 + 8;
 /** drops.bpf.o's programs: the drop hook (fl_drop, or fl_drop_rx on kernels >= 6.11) and the reset hooks. */
 const DROP_HOOK = /^fl_(drop|rst_)/;
 /** The drop-cost phase drops every DROP_EVERY-th packet to the iperf3 server (an iptables rule in its namespace). */
@@ -102,14 +101,28 @@ interface TickLevel {
   tickBpfMs: number;
 }
 
+/**
+ * A program's runs, and the packets, connections and seconds of the windows it was held in: only those (a program
+ * missing from one agent's list must not have its runs divided by another round's connections too).
+ */
 interface ProgramTotals {
   info: ProgramInfo;
+  /** Windows (with-agent sides) the program was counted in. */
+  windows: number;
+  packets: number;
+  bulkSeconds: number;
+  bulkConnections: number;
+  crrConnections: number;
+  seconds: number;
   bulk: ProgramStats;
   /** What the program ran in an idle window just before, scaled to the iperf3 runs' duration. */
   background: ProgramStats;
   crr: ProgramStats;
   all: ProgramStats;
 }
+
+const roundAll = (o: Record<string, number>, digits: number): Record<string, number> =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [k, round(v, digits)]));
 
 async function requireTool(name: string, hint: string): Promise<void> {
   try {
@@ -264,12 +277,14 @@ async function main(): Promise<void> {
     // about for a socket iterator to visit; hold.c closes with RST, so nothing lingers after it either.
     const tickCost: TickLevel[] = [];
     let rssAtMostSockets = 0;
+    let rssNowAtMostSockets = 0;
     {
       agent = await startBuiltAgent(NICE, entry, [...agentArgs, '--max-sockets', '262144', '--max-flows', '65536'], {
         ...baseEnv,
         OPEN_METRICS: 'on',
         OPEN_METRICS_PORT: String(METRICS_PORT),
       });
+      const meter = new TreeMeter(agent.pid);
       const progs = await agentPrograms(agent.pid);
       const tickIds = progs.filter((p) => p.perTick).map((p) => p.id);
       const holders: ChildProcess[] = [];
@@ -299,24 +314,25 @@ async function main(): Promise<void> {
           const allSockets = counts.reduce((n, x) => n + x.all, 0);
           await sleep(3 * COLLECT_INTERVAL_S * 1000); // adoption, and the first ticks over the new sockets
           const m0 = await metricsSample();
-          const u0 = usage(processTree(agent.pid));
+          const u0 = meter.sample();
           const b0 = await programStats(tickIds);
           await sleep(10 * COLLECT_INTERVAL_S * 1000);
           const m1 = await metricsSample();
-          const u1 = usage(processTree(agent.pid));
+          const u1 = meter.sample();
           const b1 = await programStats(tickIds);
           const ticks = m1.count - m0.count;
           let bpfNs = 0;
           for (const s of statsDelta(b0, b1).values()) {
             bpfNs += s.runTimeNs;
           }
-          rssAtMostSockets = u1.rssMb;
+          rssAtMostSockets = meter.peakMb();
+          rssNowAtMostSockets = rssMb(u1);
           tickCost.push({
             sockets,
             tcpSocketsInBenchNamespaces: allSockets,
             ticks,
             tickCostMs: round(((m1.sum - m0.sum) / ticks) * 1000, 2),
-            tickCpuMs: round((((u1.cpuTicks - u0.cpuTicks) / clk) * 1000) / ticks, 2),
+            tickCpuMs: round((cpuSecondsBetween(u0, u1, clk) * 1000) / ticks, 2),
             tickBpfMs: round(bpfNs / ticks / 1e6, 3),
           });
           log(`tick cost at ${sockets} sockets: ${JSON.stringify(tickCost.at(-1))}`);
@@ -326,6 +342,7 @@ async function main(): Promise<void> {
           }
         }
       } finally {
+        meter.stop();
         await agent.stop();
         agent = null;
         for (const h of holders) {
@@ -345,12 +362,15 @@ async function main(): Promise<void> {
     const noHooks: Side = { gbps1: [], gbps8: [], cps: [] };
     const programs = new Map<string, ProgramTotals>();
     let bulkPackets = 0;
-    let bulkSecondsTotal = 0;
-    let bulkConnections = 0;
     let crrConnections = 0;
     let rssOutside = 0;
-    let cpuTicks = 0;
-    let withSeconds = 0;
+    let rssOutsideNow = 0;
+    let rssOutsideByProcess: Record<string, number> = {};
+    /** The agent's CPU over each with-agent side's iperf3 and crr runs, and over its iperf3 runs alone. */
+    const cpuAll = new CpuWindows();
+    const cpuBulk = new CpuWindows();
+    /** CPU seconds per agent process (command name) over the iperf3 runs. */
+    const cpuBulkByCommand: Record<string, number> = {};
     const zero = (): ProgramStats => ({ runCnt: 0, runTimeNs: 0 });
     const add = (a: ProgramStats, b: ProgramStats) => {
       a.runCnt += b.runCnt;
@@ -381,6 +401,7 @@ async function main(): Promise<void> {
         }
         const side = withAgent;
         agent = await startBuiltAgent(NICE, entry, agentArgs, baseEnv);
+        const meter = new TreeMeter(agent.pid);
         await sleep(SETTLE_MS / 2); // start-up work (adoption of existing sockets) is not what we measure
         const progs = await agentPrograms(agent.pid);
         checkDropHooks(progs, true, agent);
@@ -393,30 +414,69 @@ async function main(): Promise<void> {
         const s0 = await programStats(ids);
         const idleSeconds = (performance.now() - tIdle) / 1000;
         const p0 = await vethPackets(star);
-        const u0 = usage(processTree(agent.pid));
+        // each CPU window's ends: the agent's CPU total and the clock read together
+        const u0 = meter.sample();
         const t0 = performance.now();
         side.gbps1.push(await iperf(star, 1));
         side.gbps8.push(await iperf(star, 8));
+        const uBulk = meter.sample();
+        const tBulk = performance.now();
         const p1 = await vethPackets(star);
         const s1 = await programStats(ids);
         const bulkSeconds = (performance.now() - t0) / 1000;
         const crr = await crrRate(star, tools);
         side.cps.push(crr.cps);
         const s2 = await programStats(ids);
-        const u1 = usage(processTree(agent.pid));
-        withSeconds += (performance.now() - t0) / 1000;
-        cpuTicks += u1.cpuTicks - u0.cpuTicks;
-        rssOutside = Math.max(rssOutside, u1.rssMb);
+        const u1 = meter.sample();
+        const t1 = performance.now();
+        const seconds = (t1 - t0) / 1000;
+        cpuAll.add(cpuSecondsBetween(u0, u1, clk), seconds);
+        cpuBulk.add(cpuSecondsBetween(u0, uBulk, clk), (tBulk - t0) / 1000);
+        for (const [comm, sec] of Object.entries(cpuSecondsByCommand(u0, uBulk, clk))) {
+          cpuBulkByCommand[comm] = (cpuBulkByCommand[comm] ?? 0) + sec;
+        }
+        if (meter.peakMb() > rssOutside) {
+          rssOutside = meter.peakMb();
+          rssOutsideByProcess = meter.peakMbByCommand();
+        }
+        rssOutsideNow = Math.max(rssOutsideNow, rssMb(u1));
+        meter.stop();
+        // a program the agent attached after the list above was taken would be missing from these windows
+        const after = await agentPrograms(agent.pid);
+        if (after.map((p) => p.id).join() !== ids.join()) {
+          log(`the agent's programs changed during the round: ${ids.join()} -> ${after.map((p) => p.id).join()}`);
+        }
         bulkPackets += p1 - p0;
-        bulkSecondsTotal += bulkSeconds;
-        bulkConnections += 2 + 1 + 8; // iperf3: a control connection per run + its data streams
         crrConnections += crr.connections;
         const bulk = statsDelta(s0, s1);
         const idle = statsDelta(sIdle, s0);
         const crrStats = statsDelta(s1, s2);
+        const counted = new Set<string>();
         for (const p of progs) {
           const key = `${p.name}/${p.type}`;
-          const t = programs.get(key) ?? { info: p, bulk: zero(), background: zero(), crr: zero(), all: zero() };
+          const t = programs.get(key) ?? {
+            info: p,
+            windows: 0,
+            packets: 0,
+            bulkSeconds: 0,
+            bulkConnections: 0,
+            crrConnections: 0,
+            seconds: 0,
+            bulk: zero(),
+            background: zero(),
+            crr: zero(),
+            all: zero(),
+          };
+          if (!counted.has(key)) {
+            // the window once per program name (two programs of one name and type add their runs over it)
+            counted.add(key);
+            t.windows++;
+            t.packets += p1 - p0;
+            t.bulkSeconds += bulkSeconds;
+            t.bulkConnections += IPERF_CONNECTIONS;
+            t.crrConnections += crr.connections;
+            t.seconds += seconds;
+          }
           add(t.bulk, bulk.get(p.id)!);
           const i = idle.get(p.id)!;
           const scale = bulkSeconds / idleSeconds;
@@ -445,28 +505,30 @@ async function main(): Promise<void> {
       // What a program that runs only on connection events would have done during the iperf3 runs: its rate per
       // connection (measured in the crr runs) times the connections iperf3 opened, twice over, plus slack for
       // connections other work on this machine opened meanwhile (a cgroup program sees the whole host).
-      const perConnection = t.crr.runCnt / crrConnections;
-      const connectionBound = 2 * perConnection * bulkConnections + 200;
+      // Each figure is over the windows the program was held in (t.windows of them), never the whole run's.
+      const perConnection = t.crr.runCnt / t.crrConnections;
+      const connectionBound = 2 * perConnection * t.bulkConnections + 200;
       const bulkRunsAboveBackground = Math.max(0, t.bulk.runCnt - t.background.runCnt);
       const onDataPath = !t.info.perTick && bulkRunsAboveBackground > connectionBound;
       if (onDataPath) {
-        nsPerPacket += Math.max(0, t.bulk.runTimeNs - t.background.runTimeNs) / bulkPackets;
+        nsPerPacket += Math.max(0, t.bulk.runTimeNs - t.background.runTimeNs) / t.packets;
       }
       if (!t.info.perTick) {
-        nsPerConnection += t.crr.runTimeNs / crrConnections;
+        nsPerConnection += t.crr.runTimeNs / t.crrConnections;
       }
       return {
         name: t.info.name,
         type: t.info.type,
         links: t.info.links,
         runsOn: t.info.perTick ? 'tick' : onDataPath ? 'packet' : 'connection',
+        windows: t.windows,
         bulkRuns: t.bulk.runCnt,
         bulkRunsAboveBackground: Math.round(bulkRunsAboveBackground),
-        backgroundRunsPerSecond: Math.round(t.background.runCnt / Math.max(1e-9, bulkSecondsTotal)),
+        backgroundRunsPerSecond: Math.round(t.background.runCnt / Math.max(1e-9, t.bulkSeconds)),
         // a tick program's runs follow the sockets it visits each tick, not the packets or connections
-        runsPerPacket: t.info.perTick ? null : Number((t.bulk.runCnt / bulkPackets).toPrecision(3)),
-        runsPerConnection: t.info.perTick ? null : Number((t.crr.runCnt / crrConnections).toPrecision(3)),
-        runsPerSecond: Math.round(t.all.runCnt / withSeconds),
+        runsPerPacket: t.info.perTick ? null : Number((t.bulk.runCnt / t.packets).toPrecision(3)),
+        runsPerConnection: t.info.perTick ? null : Number((t.crr.runCnt / t.crrConnections).toPrecision(3)),
+        runsPerSecond: Math.round(t.all.runCnt / t.seconds),
         nsPerRun: t.all.runCnt ? Math.round(t.all.runTimeNs / t.all.runCnt) : null,
       };
     });
@@ -536,6 +598,8 @@ async function main(): Promise<void> {
 
     // 5. memory inside Kubernetes: the in-cluster metadata mode against the fake API server
     let rssInside: number | null = null;
+    let rssInsideNow: number | null = null;
+    let rssInsideByProcess: Record<string, number> = {};
     let insideError: string | null = null;
     let podsWatched = 0;
     {
@@ -547,24 +611,26 @@ async function main(): Promise<void> {
           ...inClusterEnv(api, tools.dir),
           NODE_NAME: BENCH_NODE,
         });
+        const meter = new TreeMeter(agent.pid);
         const owners = () => api.requests.filter((q) => /\/(replicasets|jobs)\//.test(q.path)).length;
         for (let i = 0; i < 300 && owners() < 40; i++) {
           await sleep(100);
         }
         podsWatched = api.requests.filter((q) => q.path === '/api/v1/pods' && q.watch).length;
-        const pids = () => processTree(agent!.pid);
-        let peak = 0;
-        const sampler = setInterval(() => (peak = Math.max(peak, usage(pids()).rssMb)), 250);
         await iperf(star, 8);
         await crrRate(star, tools);
         await sleep(2000);
-        clearInterval(sampler);
+        const peak = meter.peakMb();
+        const now = rssMb(meter.sample());
+        meter.stop();
         if (owners() < 40 || podsWatched === 0) {
           // reported, not thrown: the other measurements stand (an older agent may lack the in-cluster options)
           insideError = `the agent did not sync with the fake API server: ${agent.stderr().split('\n').slice(-3).join(' | ')}`;
           log(insideError);
         } else {
-          rssInside = Math.max(peak, usage(pids()).rssMb);
+          rssInside = peak;
+          rssInsideByProcess = meter.peakMbByCommand();
+          rssInsideNow = now;
         }
         await agent.stop();
         agent = null;
@@ -629,9 +695,24 @@ async function main(): Promise<void> {
         insideKubernetes: rssInside === null ? null : round(rssInside, 1),
         insideKubernetesError: insideError,
         atMostSockets: round(rssAtMostSockets, 1),
+        measure: 'peak: the sum of each agent process’s VmHWM (node process, loader), start-up included',
+        // resident at the end of the measured traffic (VmRSS), beside the peak
+        nowOutsideKubernetes: round(rssOutsideNow, 1),
+        nowInsideKubernetes: rssInsideNow === null ? null : round(rssInsideNow, 1),
+        nowAtMostSockets: round(rssNowAtMostSockets, 1),
+        peakByProcessOutside: roundAll(rssOutsideByProcess, 1),
+        peakByProcessInside: roundAll(rssInsideByProcess, 1),
         kubernetesPodsOnNode: PODS_ON_NODE,
       },
-      agentCpuPctOfCore: round((100 * cpuTicks) / clk / withSeconds, 2),
+      // the agent's processes' own utime + stime (+ their reaped children's) over the with-agent sides' iperf3 and
+      // crr runs; and over the iperf3 runs alone, where each % of a core is taken from the traffic
+      agentCpuPctOfCore: round(cpuAll.pctOfCore(), 2),
+      agentCpuPctOfCoreBulk: round(cpuBulk.pctOfCore(), 2),
+      agentCpuPctOfCoreBulkByProcess: roundAll(
+        Object.fromEntries(Object.entries(cpuBulkByCommand).map(([c, sec]) => [c, (100 * sec) / cpuBulk.wallSeconds])),
+        2
+      ),
+      agentCpuSecondsMeasured: round(cpuAll.wallSeconds, 1),
       medianGbps1: {
         without: round(median(without.gbps1), 3),
         with: round(median(withAgent.gbps1), 3),

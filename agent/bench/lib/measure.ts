@@ -1,5 +1,4 @@
-/** Small measuring helpers for bench:agent: medians, process RSS and CPU from /proc. */
-import { readFileSync } from 'node:fs';
+/** Small measuring helpers for bench:agent: medians and ratios (the agent's CPU and memory: proc.ts). */
 
 export const median = (xs: number[]): number => {
   if (xs.length === 0) {
@@ -25,23 +24,5 @@ export function ratioSpread(withAgent: number[], without: number[]): number {
 }
 
 export const round = (x: number, digits: number): number => Number(x.toFixed(digits));
-
-/** Resident memory (MB) and CPU time (clock ticks, user + system) summed over the processes. */
-export function usage(pids: number[]): { rssMb: number; cpuTicks: number } {
-  let rssKb = 0;
-  let cpu = 0;
-  for (const p of pids) {
-    try {
-      const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
-      rssKb += m ? Number(m[1]) : 0;
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      cpu += Number(f[11]) + Number(f[12]); // utime + stime
-    } catch {
-      /* exited */
-    }
-  }
-  return { rssMb: rssKb / 1024, cpuTicks: cpu };
-}
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -102,7 +102,10 @@ export class BpfLoader {
       this.send('collect');
       const parser = new CollectParser();
       for (;;) {
-        const result = parser.push(await this.nextLine(this.opts.collectTimeoutMs ?? 30_000));
+        // lines already read are taken without a microtask hop each (a tick can be thousands of lines)
+        const line =
+          this.lines.length > 0 ? this.lines.shift()! : await this.nextLine(this.opts.collectTimeoutMs ?? 30_000);
+        const result = parser.push(line);
         if (result) {
           return result;
         }

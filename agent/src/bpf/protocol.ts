@@ -4,6 +4,7 @@
  * this version reads (the loader only ever adds fields at the end of a line).
  */
 import type { Direction, FlowCounters } from '../contracts/report.js';
+import { TickLines } from './merge.js';
 
 export interface LoaderReady {
   progId: number;
@@ -168,11 +169,22 @@ export function parseForward(line: string): KernelForward {
 
 export class ProtocolError extends Error {}
 
+/**
+ * A decimal field (digits only). Read digit by digit rather than with a regular expression and Number(): a busy tick
+ * is tens of thousands of lines of 19 fields. A value past 2^53 accumulates to at least 2^53: refused below.
+ */
 function int(field: string | undefined, what: string, line: string): number {
-  if (field === undefined || !/^\d+$/.test(field)) {
+  if (field === undefined || field.length === 0) {
     throw new ProtocolError(`flowlens-loader: bad ${what} in '${line}'`);
   }
-  const n = Number(field);
+  let n = 0;
+  for (let i = 0; i < field.length; i++) {
+    const d = field.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) {
+      throw new ProtocolError(`flowlens-loader: bad ${what} in '${line}'`);
+    }
+    n = n * 10 + d;
+  }
   if (!Number.isSafeInteger(n)) {
     throw new ProtocolError(`flowlens-loader: ${what} out of range in '${line}'`);
   }
@@ -264,17 +276,17 @@ export function parseStats(line: string): KernelStats {
 
 /** Accumulates the lines of one `collect` answer; returns the result once `end` arrives. */
 export class CollectParser {
-  private flows: KernelFlow[] = [];
+  /** flow and fail lines summed per flow as they arrive (merge.ts says why). */
+  private lines = new TickLines();
   private stats: KernelStats | null = null;
   private forwards: KernelForward[] = [];
   private forwardsLost: number | undefined;
-  private failures: KernelFailure[] = [];
   private failureStats: FailureStats | null = null;
 
   /** Feed one line; returns the finished result on `end`, otherwise null. */
   push(line: string): CollectResult | null {
     if (line.startsWith('flow ')) {
-      this.flows.push(parseFlow(line));
+      this.lines.addFlow(parseFlow(line));
       return null;
     }
     if (line.startsWith('fwd ')) {
@@ -290,7 +302,7 @@ export class CollectParser {
       return null;
     }
     if (line.startsWith('fail ')) {
-      this.failures.push(parseFail(line));
+      this.lines.addFailure(parseFail(line));
       return null;
     }
     if (line.startsWith('failstats ')) {
@@ -302,10 +314,10 @@ export class CollectParser {
         throw new ProtocolError("flowlens-loader: 'end' without 'stats'");
       }
       const result: CollectResult = {
-        flows: this.flows,
+        flows: this.lines.flowList(),
         stats: this.stats,
         forwards: this.forwards,
-        failures: this.failures,
+        failures: this.lines.failureList(),
       };
       if (this.forwardsLost !== undefined) {
         result.forwardsLost = this.forwardsLost;
@@ -313,11 +325,10 @@ export class CollectParser {
       if (this.failureStats) {
         result.failureStats = this.failureStats;
       }
-      this.flows = [];
+      this.lines = new TickLines();
       this.stats = null;
       this.forwards = [];
       this.forwardsLost = undefined;
-      this.failures = [];
       this.failureStats = null;
       return result;
     }

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { createClient } from '@clickhouse/client';
-import { endpointRows, Ids, rawRows } from './clickhouse-append.js';
+import { Readable } from 'node:stream';
+import { endpointRows, Ids, rawTsv } from './clickhouse-append.js';
 import { MIGRATIONS, migrationsTable, RAW_NAMES } from './clickhouse-schema.js';
 import { ClickHouseStore, QUERY_SETTINGS, SCHEMA_VERSION } from './clickhouse-store.js';
 import { stopTestStandin, withTestStore } from './clickhouse-test-stores.js';
@@ -164,8 +165,17 @@ test('a version-1 database migrates to the latest: old rows kept (cluster `defau
       await c.insert({
         table: `${o.database}.flows_raw`,
         columns: v1Names as [string, ...string[]],
-        values: rawRows(old, new Ids(), fresh).map((r) => r.slice(0, 21)),
-        format: 'JSONCompactEachRow',
+        // The first 21 fields of each line (version 1's columns).
+        values: Readable.from(
+          [
+            rawTsv(old, new Ids(), fresh)
+              .split('\n')
+              .map((line) => line.split('\t').slice(0, 21).join('\t'))
+              .join('\n'),
+          ],
+          { objectMode: false }
+        ),
+        format: 'TabSeparated',
         clickhouse_settings: QUERY_SETTINGS,
       });
       // Version 1's endpoints: no cluster column (version 4 adds it).

@@ -17,6 +17,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { loadIpRanges } from '../src/classify/load.js';
 import { checkReport } from '../src/contracts/report-check.js';
@@ -294,6 +295,14 @@ async function runOne(kind: 'duckdb' | 'clickhouse'): Promise<Record<string, unk
   const BATCH = 250; // reports in flight together (they share group commits)
   const loop0 = performance.now();
   const cpu0 = process.cpuUsage();
+  /** Garbage-collection pauses over the ingest (reports waiting on the store outlive the young generation). */
+  let gcMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcMs += e.duration;
+    }
+  });
+  gc.observe({ entryTypes: ['gc'] });
   const engineCpu0 = (await engine?.cpuSeconds()) ?? 0;
   let previous: Promise<void> = Promise.resolve();
   let retried = 0;
@@ -355,9 +364,11 @@ async function runOne(kind: 'duckdb' | 'clickhouse'): Promise<Record<string, unk
   };
   // The hub process's own capacity: its ingest path's CPU (this process minus report generation; the engine's
   // process apart), per record and as records per CPU-second — the "per hub process" figure of issue 14.
+  gc.disconnect();
   const hubCpuS = benchCpuS - genCpuUs / 1e6;
   const hubPath = {
     cpuUsPerRecord: Number(((hubCpuS * 1e6) / records).toFixed(2)),
+    gcUsPerRecord: Number(((gcMs * 1000) / records).toFixed(2)),
     recordsPerCpuSecond: Math.round(records / hubCpuS),
     ...(engineCpuS === undefined ? {} : { engineCpuUsPerRecord: Number(((engineCpuS * 1e6) / records).toFixed(1)) }),
   };

@@ -4,12 +4,14 @@
  * store's group commit), with the roll-up passes a running hub makes, then a mix of top-contributors and
  * service-map queries. By default one run does the same generated workload on both stores, side by side:
  * DuckDB (embedded file) and ClickHouse (through @clickhouse/client against the chdb stand-in of
- * tests/lib/clickhouse-standin.ts, in this process: the engine's work shares the same 2 cores). Also where the
+ * tests/lib/clickhouse-standin.ts, in a process of its own: its CPU apart, on the same 2 cores). Also where the
  * ingest time goes: parse, validate (the hub's checkReport) and enrich timed per report on one window's reports, store = the store's
  * append time. The last line is one JSON object.
  *
  *   --store duckdb|clickhouse|both  --nodes N  --windows W  --flows F (per report)  --queries Q
  *   --data-dir DIR (DuckDB; default: a temp dir, removed)
+ *   --clickhouse-sink: the ClickHouse stand-in answers inserts without storing them (no queries, no totals): the
+ *   hub's own ingest path (parse, validate, enrich, encode, @clickhouse/client, HTTP) with a store that keeps up
  * Default: both stores, 100 nodes × 10 windows (5 minutes) × 500 flows = 0.5 M records each, which keeps the
  * run under 10 minutes on 2 cores with the ClickHouse stand-in (one embedded engine, statements one at a time).
  * The issue's figures: --store duckdb --nodes 1000 --windows 120 (1 hour), and --nodes 5000 with fewer windows.
@@ -17,6 +19,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { loadIpRanges } from '../src/classify/load.js';
 import { checkReport } from '../src/contracts/report-check.js';
@@ -25,6 +28,7 @@ import { Enricher } from '../src/hub/enrich.js';
 import { Ingestor } from '../src/hub/ingest.js';
 import { parseMapQuery, parseTopQuery } from '../src/hub/params.js';
 import { StaticMetadata } from '../src/metadata/static-file.js';
+import { Ids, rawTsv } from '../src/store/clickhouse-append.js';
 import { parseStoreSpec } from '../src/store/clickhouse-config.js';
 import { ClickHouseStore } from '../src/store/clickhouse-store.js';
 import { startTestStandinProcess, type StandinProcess } from '../src/store/clickhouse-test-stores.js';
@@ -39,6 +43,7 @@ const { values } = parseArgs({
     flows: { type: 'string', default: '500' },
     queries: { type: 'string', default: '70' },
     'data-dir': { type: 'string' },
+    'clickhouse-sink': { type: 'boolean', default: false },
   },
 });
 if (!['duckdb', 'clickhouse', 'both'].includes(values.store!)) {
@@ -49,6 +54,8 @@ const NODES = Number(values.nodes);
 const WINDOWS = Number(values.windows);
 const FLOWS = Number(values.flows);
 const QUERIES = Number(values.queries);
+/** ClickHouse: the engine answers inserts without storing them, so the hub's own ingest path is the bound. */
+const SINK = values['clickhouse-sink']!;
 const PODS_PER_NODE = 20;
 const ZONES = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
 /** Flows per report: `internal` client ends, as many server ends (other nodes' clients), the rest external. */
@@ -186,32 +193,56 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 }
 
-/** parse / validate / enrich time per record (µs), measured report by report over one window. */
-function stageTimes(enricher: Enricher, t0: number): { parseUs: number; validateUs: number; enrichUs: number } {
+/** parse / validate / enrich (and ClickHouse's insert encoding) CPU µs per record, report by report over one window. */
+function stageTimes(
+  enricher: Enricher,
+  t0: number,
+  kind: 'duckdb' | 'clickhouse'
+): { parseUs: number; validateUs: number; enrichUs: number; encodeUs?: number } {
   let parse = 0;
   let validate = 0;
   let enrich = 0;
+  let encode = 0;
   let records = 0;
+  const ids = new Ids();
+  // CPU time, not wall time: on a shared machine a stage's wall time includes waiting for a core.
+  const now = (): number => {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  };
   for (let n = 0; n < NODES; n++) {
     const body = reportBody(n, 0, t0);
-    const a = performance.now();
+    const a = now();
     const doc: unknown = JSON.parse(body.toString('utf8'));
-    const b = performance.now();
+    const b = now();
     const checked = checkReport(doc);
-    const c = performance.now();
+    const c = now();
     if (!checked.success) {
       throw new Error(`bench report refused: ${JSON.stringify(checked.issues.slice(0, 3))}`);
     }
     const parsed = checked.data;
-    enricher.enrich(parsed);
-    const d = performance.now();
+    const stored = enricher.enrich(parsed);
+    const d = now();
     parse += b - a;
     validate += c - b;
     enrich += d - c;
     records += parsed.flows.length;
+    if (kind === 'clickhouse') {
+      // The ClickHouse store's insert encoding (its raw rows as TabSeparated text), as its append does it; after
+      // an untimed first pass, since a running hub's ids are cached (the same ends report every window).
+      rawTsv(stored, ids, new Map());
+      const e = now();
+      rawTsv(stored, ids, new Map());
+      encode += now() - e;
+    }
   }
-  const us = (ms: number): number => Number(((ms * 1000) / records).toFixed(2));
-  return { parseUs: us(parse), validateUs: us(validate), enrichUs: us(enrich) };
+  const us = (total: number): number => Number((total / records).toFixed(2));
+  return {
+    parseUs: us(parse),
+    validateUs: us(validate),
+    enrichUs: us(enrich),
+    ...(kind === 'clickhouse' ? { encodeUs: us(encode) } : {}),
+  };
 }
 
 /** The store, with the wall time of its appends summed (they overlap parsing: two batches are in flight). */
@@ -239,7 +270,7 @@ async function runOne(kind: 'duckdb' | 'clickhouse'): Promise<Record<string, unk
   if (kind === 'duckdb') {
     raw = new DuckDbStore({ dataDir });
   } else {
-    engine = await startTestStandinProcess(join(dataDir, 'chdb'));
+    engine = await startTestStandinProcess(join(dataDir, 'chdb'), { discardInserts: SINK });
     const spec = parseStoreSpec(engine.storeSpec('flowlens'));
     if (spec.kind !== 'clickhouse') {
       throw new Error('unreachable');
@@ -265,10 +296,21 @@ async function runOne(kind: 'duckdb' | 'clickhouse'): Promise<Record<string, unk
   // Ingest time = wall time of the loop minus the time spent generating report bodies (same thread).
   // Two batches are in flight, so the next batch parses while the store commits the previous one.
   let genMs = 0;
+  /** CPU the report generation used (this thread, synchronous): taken out of the hub path's CPU. */
+  let genCpuUs = 0;
+  const cpuUs = (u: NodeJS.CpuUsage): number => u.user + u.system;
   let records = 0;
   const BATCH = 250; // reports in flight together (they share group commits)
   const loop0 = performance.now();
   const cpu0 = process.cpuUsage();
+  /** Garbage-collection pauses over the ingest (reports waiting on the store outlive the young generation). */
+  let gcMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcMs += e.duration;
+    }
+  });
+  gc.observe({ entryTypes: ['gc'] });
   const engineCpu0 = (await engine?.cpuSeconds()) ?? 0;
   let previous: Promise<void> = Promise.resolve();
   let retried = 0;
@@ -294,11 +336,13 @@ async function runOne(kind: 'duckdb' | 'clickhouse'): Promise<Record<string, unk
   for (let w = 0; w < WINDOWS; w++) {
     for (let first = 0; first < NODES; first += BATCH) {
       const g0 = performance.now();
+      const gc0 = process.cpuUsage();
       const bodies: Buffer[] = [];
       for (let n = first; n < Math.min(NODES, first + BATCH); n++) {
         bodies.push(reportBody(n, w, t0));
       }
       genMs += performance.now() - g0;
+      genCpuUs += cpuUs(process.cpuUsage(gc0));
       const current = ingestBatch(bodies);
       await previous;
       previous = current;
@@ -319,9 +363,22 @@ async function runOne(kind: 'duckdb' | 'clickhouse'): Promise<Record<string, unk
   const ingestMs = performance.now() - loop0 - genMs;
   const cpuS = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1e6;
   // CPU seconds of the ingest: this process (generating the reports included) and the engine's process.
+  const benchCpuS = cpuS(process.cpuUsage(cpu0));
+  const engineCpuS = engine ? (await engine.cpuSeconds()) - engineCpu0 : undefined;
   const ingestCpu = {
-    benchProcessS: Number(cpuS(process.cpuUsage(cpu0)).toFixed(1)),
-    engineProcessS: engine ? Number(((await engine.cpuSeconds()) - engineCpu0).toFixed(1)) : undefined,
+    benchProcessS: Number(benchCpuS.toFixed(1)),
+    generateS: Number((genCpuUs / 1e6).toFixed(1)),
+    engineProcessS: engineCpuS === undefined ? undefined : Number(engineCpuS.toFixed(1)),
+  };
+  // The hub process's own capacity: its ingest path's CPU (this process minus report generation; the engine's
+  // process apart), per record and as records per CPU-second — the "per hub process" figure of issue 14.
+  gc.disconnect();
+  const hubCpuS = benchCpuS - genCpuUs / 1e6;
+  const hubPath = {
+    cpuUsPerRecord: Number(((hubCpuS * 1e6) / records).toFixed(2)),
+    gcUsPerRecord: Number(((gcMs * 1000) / records).toFixed(2)),
+    recordsPerCpuSecond: Math.round(records / hubCpuS),
+    ...(engineCpuS === undefined ? {} : { engineCpuUsPerRecord: Number(((engineCpuS * 1e6) / records).toFixed(1)) }),
   };
   if (raw instanceof DuckDbStore) {
     await raw.checkpoint();
@@ -341,7 +398,9 @@ async function runOne(kind: 'duckdb' | 'clickhouse'): Promise<Record<string, unk
   ];
   const latencies: number[] = [];
   const byKind: Record<string, number[]> = {};
-  for (let i = 0; i < QUERIES; i++) {
+  // With --clickhouse-sink nothing was stored: no queries, no totals to compare.
+  const sink = SINK && kind === 'clickhouse';
+  for (let i = 0; i < (sink ? 0 : QUERIES); i++) {
     const [f, t] = ranges[i % ranges.length]!;
     const [qkind, qs] = kinds[Math.floor(i / ranges.length) % kinds.length]!(f, t) as [string, string];
     const p = new URLSearchParams(qs);
@@ -380,11 +439,11 @@ async function runOne(kind: 'duckdb' | 'clickhouse'): Promise<Record<string, unk
   const storedBytes = total.result[0]?.points.reduce((a, [, v]) => a + v, 0) ?? 0;
 
   const stats = await store.stats();
-  const stages = stageTimes(enricher, t0);
+  const stages = stageTimes(enricher, t0, kind);
   const result = {
     ingestRecordsPerSec: Math.round(records / (ingestMs / 1000)),
-    queryP95Ms: Number(percentile(latencies, 95).toFixed(1)),
-    queryP50Ms: Number(percentile(latencies, 50).toFixed(1)),
+    queryP95Ms: sink ? null : Number(percentile(latencies, 95).toFixed(1)),
+    queryP50Ms: sink ? null : Number(percentile(latencies, 50).toFixed(1)),
     queries: latencies.length,
     rows: stats.rawRows,
     rollupRows: stats.rollupRows,
@@ -396,10 +455,13 @@ async function runOne(kind: 'duckdb' | 'clickhouse'): Promise<Record<string, unk
     // store (the store's append wall time over the run; appends overlap the next batch's parsing).
     stageUsPerRecord: { ...stages, storeUs: Number(((appendMs() * 1000) / records).toFixed(2)) },
     ingestCpuSeconds: ingestCpu,
+    // ClickHouse: the rest of cpuUsPerRecord after parse, validate, enrich and encode is the client's request
+    // (HTTP, the hasReport query), the ingest's bookkeeping and garbage collection.
+    hubPath,
     finalRollupSeconds: Number((finalMaintainMs / 1000).toFixed(1)),
     generateSeconds: Number((genMs / 1000).toFixed(1)),
     wallSeconds: Number(((performance.now() - wall0) / 1000).toFixed(1)),
-    totalBytesExact: storedBytes === expectedBytes,
+    totalBytesExact: sink ? null : storedBytes === expectedBytes,
     totalBytes: storedBytes,
     ingestPath:
       kind === 'duckdb'

@@ -6,7 +6,8 @@
  *   ... ch.storeSpec('db') ... await ch.cpuSeconds() ...
  *   await ch.stop();
  *
- * Run as a script (`node --import tsx clickhouse-standin-process.ts DIR`) it serves until its parent goes away.
+ * Run as a script (`node --import tsx clickhouse-standin-process.ts DIR [--discard-inserts]`) it serves until its
+ * parent goes away.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -25,8 +26,8 @@ type Cpu = { type: 'cpu'; seconds: number };
 
 const SELF = fileURLToPath(import.meta.url);
 
-export async function startStandinProcess(opts: { dir: string }): Promise<StandinProcess> {
-  const child: ChildProcess = fork(SELF, [opts.dir], {
+export async function startStandinProcess(opts: { dir: string; discardInserts?: boolean }): Promise<StandinProcess> {
+  const child: ChildProcess = fork(SELF, [opts.dir, ...(opts.discardInserts ? ['--discard-inserts'] : [])], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -53,8 +54,8 @@ export async function startStandinProcess(opts: { dir: string }): Promise<Standi
 }
 
 /** The child: serves the stand-in on DATA_DIR, answers `cpu`, stops on `stop` or when its parent goes away. */
-async function serve(dir: string): Promise<void> {
-  const ch = await startClickHouseStandin({ dir });
+async function serve(dir: string, discardInserts: boolean): Promise<void> {
+  const ch = await startClickHouseStandin({ dir, discardInserts });
   const stop = (): void => void ch.stop().then(() => process.exit(0));
   process.on('message', (m) => {
     if (m === 'cpu') {
@@ -73,7 +74,7 @@ if (process.argv[1] === SELF && process.send) {
   if (!dir) {
     throw new Error('usage: clickhouse-standin-process.ts DATA_DIR');
   }
-  serve(dir).catch((err: unknown) => {
+  serve(dir, process.argv[3] === '--discard-inserts').catch((err: unknown) => {
     process.stderr.write(`ClickHouse stand-in: ${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);
   });

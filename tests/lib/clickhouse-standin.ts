@@ -27,6 +27,11 @@ export interface StandinOptions {
   dir: string;
   user?: string;
   password?: string;
+  /**
+   * Answers inserts with rows at once without storing them (every other statement still runs): the hub
+   * benchmark's `--clickhouse-sink`, which measures the hub's own ingest path with a store that keeps up.
+   */
+  discardInserts?: boolean;
 }
 
 export interface ClickHouseStandin {
@@ -191,6 +196,9 @@ export async function startClickHouseStandin(opts: StandinOptions): Promise<Clic
       const [, table, cols, format] = insert;
       if (!INSERT_FORMATS.has(format!)) {
         throw new ChError(73, 400, `Unknown format ${format} (UNKNOWN_FORMAT)`);
+      }
+      if (opts.discardInserts) {
+        return { text: '', format: format!, summary: { written_rows: '0', written_bytes: '0' } };
       }
       const name = table!.replace(/`/g, '');
       const r = await session.insert({

@@ -29,6 +29,8 @@ const CACHE_LIMIT = 500_000;
 export class Ids {
   private readonly keys = new Map<string, string>();
   private readonly byObject = new WeakMap<Endpoint, string>();
+  /** Identity ids by end object: enrichment hands out one object per end, so most rows skip the key's text. */
+  private readonly identityByObject = new WeakMap<Endpoint, string>();
   /** Endpoint ids this process already inserted: an optimisation only (the table collapses repeats). */
   private readonly written = new Set<string>();
 
@@ -45,7 +47,12 @@ export class Ids {
   }
 
   identity(e: Endpoint): string {
-    return this.hash(flowIdentity(e));
+    let id = this.identityByObject.get(e);
+    if (id === undefined) {
+      id = this.hash(flowIdentity(e));
+      this.identityByObject.set(e, id);
+    }
+    return id;
   }
 
   /** A Service address (`via`) in the flow's cluster, as `flowIdentity` keys a bare address. */
@@ -86,40 +93,76 @@ function port(reportId: string, p: number): number {
   return p;
 }
 
-/** One report's raw rows in RAW_NAMES order (JSONCompactEachRow); new endpoints are added to `fresh`. */
-export function rawRows(r: StoredReport, ids: Ids, fresh: Map<string, Endpoint>): RawRow[] {
-  const ts = Math.floor(r.startMs / 1000);
-  return r.rows.map((f) => [
-    ts,
-    ids.identity(f.client),
-    ids.identity(f.server),
-    port(r.reportId, f.serverPort),
-    f.side === 'client' ? 0 : 1,
-    CATEGORY_CODE[f.category],
-    ids.endpoint(f.client, fresh),
-    ids.endpoint(f.server, fresh),
-    f.bytesSent,
-    f.bytesReceived,
-    f.segmentsSent,
-    f.segmentsReceived,
-    f.retransmits,
-    f.rtos,
-    f.connectionsOpened,
-    f.connectionsClosed,
-    f.rttAvgUs,
-    f.rttMaxUs,
-    f.via ? ids.address(f.via.ip, f.client.cluster) : '0',
-    f.via ? port(r.reportId, f.via.port) : 0,
-    f.via ? ids.endpoint(f.via.endpoint, fresh) : '0',
-    ...FAILURE_COUNTER_NAMES.map((n) => f[n] ?? 0),
-    ...dropColumns(f.drops),
-  ]);
+/** A counter as TabSeparated text; anything but a finite number is refused (TSV would store NaN or fail late). */
+function count(reportId: string, name: string, v: number): string {
+  if (!Number.isFinite(v)) {
+    throw new Error(`report ${reportId}: ${name} ${v} is not a finite number`);
+  }
+  return String(v);
 }
 
-/** A row's dropped packets and its drops by reason (only reasons with a count: the map stays short). */
-function dropColumns(drops: Record<string, number> | undefined): [number, Record<string, number>] {
-  const kept = Object.entries(drops ?? {}).filter(([, n]) => n > 0);
-  return [kept.reduce((s, [, n]) => s + n, 0), Object.fromEntries(kept)];
+/** Backslash escapes of ClickHouse's text form of a String. */
+const ESCAPES: Record<string, string> = {
+  '\\': '\\\\',
+  "'": "\\'",
+  '\t': '\\t',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\0': '\\0',
+};
+
+/** A string as a quoted TabSeparated value (a Map key). */
+function quoted(s: string): string {
+  return `'${s.replace(/[\\'\t\n\r\0]/g, (c) => ESCAPES[c]!)}'`;
+}
+
+/** A row's drops by reason as a TabSeparated Map (only reasons with a count: the map stays short) and their sum. */
+function dropColumns(reportId: string, drops: Record<string, number> | undefined): string {
+  if (drops === undefined) {
+    return '0\t{}';
+  }
+  let total = 0;
+  let map = '';
+  for (const reason in drops) {
+    const n = drops[reason]!;
+    if (n > 0) {
+      total += n;
+      map += `${map === '' ? '' : ','}${quoted(reason)}:${count(reportId, 'drops', n)}`;
+    }
+  }
+  return `${count(reportId, 'drops', total)}\t{${map}}`;
+}
+
+/**
+ * One report's raw rows as TabSeparated text, RAW_NAMES order, one line per row; new endpoints are added to
+ * `fresh`. Text straight from the rows (no row arrays, no JSON): the cheapest text format for the hub to write and
+ * for the engine to read (docs/hub.md "ClickHouse"). A missing RTT is `\N`, a Map `{'REASON':n,…}`.
+ */
+export function rawTsv(r: StoredReport, ids: Ids, fresh: Map<string, Endpoint>): string {
+  const id = r.reportId;
+  const ts = String(Math.floor(r.startMs / 1000));
+  let out = '';
+  for (const f of r.rows) {
+    let line =
+      `${ts}\t${ids.identity(f.client)}\t${ids.identity(f.server)}\t${port(id, f.serverPort)}\t` +
+      `${f.side === 'client' ? 0 : 1}\t${CATEGORY_CODE[f.category]}\t${ids.endpoint(f.client, fresh)}\t` +
+      `${ids.endpoint(f.server, fresh)}\t${count(id, 'bytesSent', f.bytesSent)}\t` +
+      `${count(id, 'bytesReceived', f.bytesReceived)}\t${count(id, 'segmentsSent', f.segmentsSent)}\t` +
+      `${count(id, 'segmentsReceived', f.segmentsReceived)}\t${count(id, 'retransmits', f.retransmits)}\t` +
+      `${count(id, 'rtos', f.rtos)}\t${count(id, 'connectionsOpened', f.connectionsOpened)}\t` +
+      `${count(id, 'connectionsClosed', f.connectionsClosed)}\t` +
+      `${f.rttAvgUs === null ? '\\N' : count(id, 'rttAvgUs', f.rttAvgUs)}\t` +
+      `${f.rttMaxUs === null ? '\\N' : count(id, 'rttMaxUs', f.rttMaxUs)}\t` +
+      (f.via
+        ? `${ids.address(f.via.ip, f.client.cluster)}\t${port(id, f.via.port)}\t${ids.endpoint(f.via.endpoint, fresh)}`
+        : '0\t0\t0');
+    for (const n of FAILURE_COUNTER_NAMES) {
+      const v = f[n];
+      line += v === undefined ? '\t0' : `\t${count(id, n, v)}`;
+    }
+    out += `${line}\t${dropColumns(id, f.drops)}\n`;
+  }
+  return out;
 }
 
 if (RAW_NAMES.length !== 21 + FAILURE_COUNTER_NAMES.length + 2) {

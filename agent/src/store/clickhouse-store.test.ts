@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { createClient } from '@clickhouse/client';
-import { endpointRows, Ids, rawRows } from './clickhouse-append.js';
+import { Readable } from 'node:stream';
+import { endpointRows, Ids, rawTsv } from './clickhouse-append.js';
 import { MIGRATIONS, migrationsTable, RAW_NAMES } from './clickhouse-schema.js';
 import { ClickHouseStore, QUERY_SETTINGS, SCHEMA_VERSION } from './clickhouse-store.js';
 import { stopTestStandin, withTestStore } from './clickhouse-test-stores.js';
@@ -164,8 +165,17 @@ test('a version-1 database migrates to the latest: old rows kept (cluster `defau
       await c.insert({
         table: `${o.database}.flows_raw`,
         columns: v1Names as [string, ...string[]],
-        values: rawRows(old, new Ids(), fresh).map((r) => r.slice(0, 21)),
-        format: 'JSONCompactEachRow',
+        // The first 21 fields of each line (version 1's columns).
+        values: Readable.from(
+          [
+            rawTsv(old, new Ids(), fresh)
+              .split('\n')
+              .map((line) => line.split('\t').slice(0, 21).join('\t'))
+              .join('\n'),
+          ],
+          { objectMode: false }
+        ),
+        format: 'TabSeparated',
         clickhouse_settings: QUERY_SETTINGS,
       });
       // Version 1's endpoints: no cluster column (version 4 adds it).
@@ -213,6 +223,80 @@ test('a version-1 database migrates to the latest: old rows kept (cluster `defau
       );
     } finally {
       await store.close();
+    }
+  });
+});
+
+test('raw rows sent as TabSeparated read back exactly: fractions, 1e21, RTTs, via, failure counters, drops by reason', async () => {
+  await withTestStore('clickhouse', async ({ store, clickhouse }) => {
+    const t0 = Math.floor(Date.now() / 3600_000) * 3600_000 - 3600_000;
+    const r = report('tsv', t0, 0.1);
+    const base = r.rows[0]!;
+    const via = { ip: '10.96.0.10', port: 80, endpoint: { ...ep('10.96.0.10', 'svc'), service: "it's\\a\tsvc" } };
+    r.rows = [
+      base,
+      {
+        ...base,
+        side: 'server',
+        bytesSent: 1e21,
+        bytesReceived: 123456789.125,
+        rttAvgUs: 250.5,
+        rttMaxUs: 900,
+        via,
+        connectAttempts: 3,
+        resetsReceived: 2,
+        // The contract allows [A-Z0-9_] only; the store escapes whatever it is given.
+        drops: { NETFILTER_DROP: 5, NO_SOCKET: 0, TCP_CSUM: 1.5, "IT'S\\A\tR\n": 2 },
+      },
+    ];
+    await store.append([r]);
+    const c = createClient({
+      url: clickhouse!.url,
+      username: clickhouse!.username,
+      password: clickhouse!.password,
+      database: clickhouse!.database,
+    });
+    try {
+      const rs = await c.query({
+        query: `SELECT side, bytes_sent, bytes_received, rtt_avg, rtt_max, via_port, via_ip != 0 AS has_via,
+          connect_attempts, resets_received, drops, drop_reasons,
+          (SELECT service FROM endpoints FINAL WHERE id = via_ep) AS via_service
+          FROM flows_raw ORDER BY side`,
+        format: 'JSONEachRow',
+        clickhouse_settings: { output_format_json_quote_64bit_integers: 0, output_format_json_quote_64bit_floats: 0 },
+      });
+      assert.deepEqual(await rs.json(), [
+        {
+          side: 0,
+          bytes_sent: 0.1,
+          bytes_received: 1,
+          rtt_avg: null,
+          rtt_max: null,
+          via_port: 0,
+          has_via: 0,
+          connect_attempts: 0,
+          resets_received: 0,
+          drops: 0,
+          drop_reasons: {},
+          via_service: null,
+        },
+        {
+          side: 1,
+          bytes_sent: 1e21,
+          bytes_received: 123456789.125,
+          rtt_avg: 250.5,
+          rtt_max: 900,
+          via_port: 80,
+          has_via: 1,
+          connect_attempts: 3,
+          resets_received: 2,
+          drops: 8.5,
+          drop_reasons: { NETFILTER_DROP: 5, TCP_CSUM: 1.5, "IT'S\\A\tR\n": 2 },
+          via_service: "it's\\a\tsvc",
+        },
+      ]);
+    } finally {
+      await c.close();
     }
   });
 });

@@ -67,12 +67,18 @@ export interface StandinProcess {
 
 /**
  * The stand-in in a process of its own on `dir` (for the hub benchmark: the engine's CPU apart from the hub
- * path's, as with a server). The caller stops it; its data stays in `dir`.
+ * path's, as with a server). The caller stops it; its data stays in `dir`. `discardInserts`: inserts are answered
+ * and not stored (clickhouse-standin.ts).
  */
-export async function startTestStandinProcess(dir: string): Promise<StandinProcess> {
+export async function startTestStandinProcess(
+  dir: string,
+  opts: { discardInserts?: boolean } = {}
+): Promise<StandinProcess> {
   const file = resolve(fileURLToPath(import.meta.url), '../../../../tests/lib/clickhouse-standin-process.ts');
-  const mod = (await import(file)) as { startStandinProcess(o: { dir: string }): Promise<StandinProcess> };
-  return mod.startStandinProcess({ dir });
+  const mod = (await import(file)) as {
+    startStandinProcess(o: { dir: string; discardInserts?: boolean }): Promise<StandinProcess>;
+  };
+  return mod.startStandinProcess({ dir, ...opts });
 }
 
 export interface TestStore {

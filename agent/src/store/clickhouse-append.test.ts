@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Ids, hashId, rawTsv } from './clickhouse-append.js';
+import { RAW_NAMES } from './clickhouse-schema.js';
+import type { Endpoint, FlowRow, StoredReport } from './flow-store.js';
+import { flowIdentity } from './merge.js';
+
+const ep = (ip: string): Endpoint => ({
+  ip,
+  pod: null,
+  namespace: null,
+  workload: null,
+  kind: null,
+  node: null,
+  zone: null,
+  service: null,
+});
+
+function report(rows: Array<Partial<FlowRow>>): StoredReport {
+  const client = ep('10.0.0.1');
+  const server = ep('10.0.0.2');
+  const base: FlowRow = {
+    clientIp: client.ip,
+    serverIp: server.ip,
+    serverPort: 443,
+    side: 'client',
+    category: 'INTRA_AZ',
+    client,
+    server,
+    bytesSent: 10,
+    bytesReceived: 20,
+    segmentsSent: 1,
+    segmentsReceived: 2,
+    retransmits: 0,
+    rtos: 0,
+    connectionsOpened: 1,
+    connectionsClosed: 1,
+    rttAvgUs: null,
+    rttMaxUs: null,
+  };
+  return {
+    reportId: 'r1',
+    node: 'n1',
+    startMs: 1_700_000_000_500,
+    endMs: 1_700_000_030_500,
+    rows: rows.map((r) => ({ ...base, ...r })),
+    other: { flows: 0, bytesSent: 0, bytesReceived: 0, retransmits: 0, rtos: 0 },
+  };
+}
+
+test('rawTsv: one line per row, every raw column in RAW_NAMES order, ids as the hashes every hub computes', () => {
+  const fresh = new Map<string, Endpoint>();
+  const r = report([{}, { side: 'server', rttAvgUs: 1.5, rttMaxUs: 3, connectFailures: 2, drops: { NO_SOCKET: 4 } }]);
+  const lines = rawTsv(r, new Ids(), fresh).split('\n');
+  assert.equal(lines.pop(), '', 'every line ends with a newline');
+  assert.equal(lines.length, 2);
+  const rows = lines.map((l) => Object.fromEntries(l.split('\t').map((v, i) => [RAW_NAMES[i], v])));
+  for (const l of lines) {
+    assert.equal(l.split('\t').length, RAW_NAMES.length);
+  }
+  assert.equal(rows[0]!.ts, '1700000000');
+  assert.equal(rows[0]!.client_ip, hashId(flowIdentity(r.rows[0]!.client)));
+  assert.equal(rows[0]!.rtt_avg, '\\N', 'no RTT sample: NULL');
+  assert.deepEqual([rows[0]!.via_ip, rows[0]!.via_port, rows[0]!.via_ep], ['0', '0', '0'], 'no via');
+  assert.deepEqual([rows[0]!.drops, rows[0]!.drop_reasons], ['0', '{}']);
+  assert.deepEqual(
+    [rows[1]!.side, rows[1]!.rtt_avg, rows[1]!.connect_failures, rows[1]!.drops, rows[1]!.drop_reasons],
+    ['1', '1.5', '2', '4', "{'NO_SOCKET':4}"]
+  );
+  assert.equal(fresh.size, 2, 'both ends are new endpoints');
+});
+
+test('rawTsv refuses what the columns cannot hold, naming the report', () => {
+  assert.throws(() => rawTsv(report([{ serverPort: 70_000 }]), new Ids(), new Map()), /report r1: port 70000/);
+  assert.throws(() => rawTsv(report([{ bytesSent: NaN }]), new Ids(), new Map()), /report r1: bytesSent NaN/);
+  assert.throws(
+    () => rawTsv(report([{ drops: { NO_SOCKET: Infinity } }]), new Ids(), new Map()),
+    /report r1: drops Infinity/
+  );
+});

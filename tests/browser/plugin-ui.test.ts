@@ -24,21 +24,11 @@ import { fixtureReports } from '../lib/report-fixtures';
 import { buildHarness } from './harness/build';
 import type { HarnessConfig, HarnessState } from './harness/protocol';
 import { serveHarness } from './harness/server';
+import { CHROMIUM, CHROMIUM_ARGS } from './lib/appPage';
 import { tableCells } from './lib/table';
 
-const CHROMIUM = '/usr/bin/chromium';
 const UID = 'flowlens-flows';
 const SCREENSHOTS = join(REPO_ROOT, '.test-results/browser');
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const DECIMAL_BYTE_UNITS: Record<string, number> = { B: 1, kB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 };
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, test, type TestContext } from 'node:test';
 import { kernelPrerequisiteProblem, requireBinary, requireKernel } from '../lib/privileges.js';
-import { createStar, type Star } from '../lib/netns.js';
+import { createStar, wireSizedSegments, type Star } from '../lib/netns.js';
 import { LossInjector } from '../lib/loss.js';
 import { diffCounters, readTcpCounters, type TcpCounters } from '../lib/tcp-counters.js';
 import { runClient, startServer, type TrafficServer } from '../lib/traffic.js';
@@ -45,6 +45,7 @@ interface CaseResult {
 
 let cases: Record<'lossy' | 'clean' | 'blackhole' | 'short' | 'synloss' | 'synack', CaseResult> | null = null;
 let serverDelta: TcpCounters | null = null;
+let lossyInjected: { seen: number; dropped: number } | null = null;
 
 function clientFlow(c: CaseResult) {
   return (f: FlowRecord) =>
@@ -74,6 +75,7 @@ before(async () => {
     (typeof star.clients)[0],
   ];
   server = await startServer(star.server, '0.0.0.0', PORT, REPLY);
+  await wireSizedSegments(star, lossy);
   const lossInj = await LossInjector.attach(star.server, lossy.serverDev);
   injectors.push(lossInj);
   await lossInj.set(0.03);
@@ -119,6 +121,7 @@ before(async () => {
   ]);
   await new Promise((r) => setTimeout(r, 300));
   serverDelta = diffCounters(await readTcpCounters(star.server), srvBefore);
+  lossyInjected = await lossInj.stats();
   const code = await agent.stop('SIGTERM');
   assert.equal(code, 0, `agent exit code\n${agent.stderr()}`);
   cases = { lossy: rLossy, clean: rClean, blackhole: rHole, short: rShort, synloss: rSynloss, synack: rSynack };
@@ -134,17 +137,23 @@ test('8 MB upload over 3% loss: exact bytes on both ends, retransmits equal the 
     return;
   }
   const c = need(cases).lossy;
-  assert.equal(c.client.sent, MB8);
-  assert.equal(c.client.received, REPLY);
+  const injected = need(lossyInjected);
   const reports = need(agent).reports;
   const cf = need(sumFlows(reports, clientFlow(c)));
   const sf = need(sumFlows(reports, serverFlow(c)));
   const nsDelta = diffCounters(c.after, c.before);
+  t.diagnostic(
+    `lossy: injector ${JSON.stringify(injected)} agent ${JSON.stringify(cf)} namespace ${JSON.stringify(nsDelta)}`
+  );
+  // the loss applies to wire-sized segments (8 MB is ~5,500 of them), not to a hundred GSO super-packets
+  assert.ok(injected.seen >= 5000, `the injector saw ${injected.seen} TCP packets: segmentation offloads still on?`);
+  assert.ok(injected.dropped >= injected.seen * 0.01, `the injector dropped ${injected.dropped} of ${injected.seen}`);
+  assert.equal(c.client.sent, MB8);
+  assert.equal(c.client.received, REPLY);
   assert.equal(cf.bytesSent, MB8);
   assert.equal(cf.bytesReceived, REPLY);
   assert.equal(sf.bytesReceived, MB8);
   assert.equal(sf.bytesSent, REPLY);
-  t.diagnostic(`lossy: agent ${JSON.stringify(cf)} namespace ${JSON.stringify(nsDelta)}`);
   assert.ok(nsDelta.retransSegs > 0, `3% loss must cause retransmits (namespace counted ${nsDelta.retransSegs})`);
   assert.equal(cf.retransmits, nsDelta.retransSegs);
   assert.equal(cf.rtos, nsDelta.timeouts);

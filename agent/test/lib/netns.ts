@@ -69,6 +69,18 @@ export function spawnIn(ns: string, argv: string[], opts: SpawnOptions = {}): Ch
   return spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'], ...opts });
 }
 
+/**
+ * Switch a link's segmentation offloads off at both ends, so the client's kernel sends wire-sized segments (as a
+ * NIC's TSO would put on the wire) and the server's end never merges them again. A loss injector on the link then
+ * drops a share of ~5,500 segments of an 8 MB transfer, not of its ~125 GSO super-packets: with those, 3% loss
+ * drops none at all in about one run in 40 (0.97^125), and each drop loses ~45 segments at once.
+ */
+export async function wireSizedSegments(star: Star, link: Link): Promise<void> {
+  const off = ['tso', 'off', 'gso', 'off', 'gro', 'off'];
+  await execIn(link.ns, ['ethtool', '-K', link.clientDev, ...off]);
+  await execIn(star.server, ['ethtool', '-K', link.serverDev, ...off]);
+}
+
 /** A random 10.x.y.0/24 block: link i uses 10.x.y.(4i)/30. */
 function randomBlock(): [number, number] {
   const b = randomBytes(2);

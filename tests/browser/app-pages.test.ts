@@ -11,11 +11,10 @@
  * map and Flows pages, and a query broken on purpose shows the checks catch a wrong or empty frame.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { requireBinary } from '../../agent/test/lib/privileges';
 import type { ServiceMapResponse, TopContributorRow } from '../../src/datasource/hubTypes';
 import { edgeDrilldownUrl } from '../../src/frames/drilldownLinks';
@@ -28,10 +27,10 @@ import { FLOW_QUICK_RANGES } from '../../src/pages/shared/quickRanges';
 import { testIds } from '../../src/components/testIds';
 import { REPO_ROOT } from '../lib/hub-process';
 import { PROMETHEUS_BIN } from '../lib/prometheus-server';
-import { buildHarness } from './harness/build';
+import { appWorkspace } from './lib/appWorkspace';
 import { APP_ID, METRICS_NODE, PROM_UID, REVERSE_CALL_FAILURES, startAppEnv, type AppEnv } from './lib/appEnv';
 import { assertFlowFrame, assertPanelHealthy, assertPromFrames } from './lib/pageChecks';
-import { CHROMIUM, CHROMIUM_ARGS, chooseVariable, panelLocator, recordedPanels, settled } from './lib/appPage';
+import { CHROMIUM, chooseVariable, panelLocator, recordedPanels, settled } from './lib/appPage';
 import { tableCells, tableHeaders } from './lib/table';
 
 const IMG = join(REPO_ROOT, 'docs/img');
@@ -70,39 +69,14 @@ test('the app pages in headless Chromium', { timeout: 540_000 }, async (t) => {
   if (!requireBinary(t, CHROMIUM) || !requireBinary(t, PROMETHEUS_BIN)) {
     return;
   }
-  const cleanups: Array<() => Promise<unknown>> = [];
-  t.after(async () => {
-    for (const c of cleanups.reverse()) {
-      await c().catch(() => undefined);
-    }
-  });
-  const tmp = await mkdtemp(join(tmpdir(), 'flowlens-app-pages-'));
-  cleanups.push(() => rm(tmp, { recursive: true, force: true }));
-  const bundleDir = join(tmp, 'site');
-  await mkdir(bundleDir);
-  // Built once for the whole run, while the hub and Prometheus start.
-  const built = buildHarness(bundleDir, { entry: join(__dirname, 'app/entry.tsx'), esm: true });
-  built.catch(() => undefined);
-  const env: AppEnv = await startAppEnv(bundleDir);
+  // the bundle builds once for the whole run, while the hub and Prometheus start
+  const ws = await appWorkspace(t, 'app-pages');
+  const { cleanups, built } = ws;
+  const env: AppEnv = await startAppEnv(ws.bundleDir);
   cleanups.push(() => env.close());
   await built;
 
-  const context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 2700, height: 1100 },
-  });
-  cleanups.push(() => context.close());
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(20_000);
-  const consoleErrors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') {
-      consoleErrors.push(m.text());
-    }
-  });
-  page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
+  const { page, consoleErrors } = await ws.openBrowser({ width: 2700, height: 1100 });
   const browserRequests: string[] = [];
   page.on('request', (r) =>
     browserRequests.push(JSON.stringify({ url: r.url(), headers: r.headers(), body: r.postData() }))

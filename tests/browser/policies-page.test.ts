@@ -10,11 +10,9 @@
  * down hub gives, and that the token never reaches the browser. Screenshot: docs/img/policies.png.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { chromium } from 'playwright-core';
 import { requireBinary } from '../../agent/test/lib/privileges';
 import { testIds } from '../../src/components/testIds';
 import { policyYamlFileName } from '../../src/frames/policyFrames';
@@ -39,10 +37,10 @@ import {
 } from '../../src/testing/policyFixtures';
 import { REPO_ROOT } from '../lib/hub-process';
 import { PROMETHEUS_BIN } from '../lib/prometheus-server';
-import { buildHarness } from './harness/build';
+import { appWorkspace } from './lib/appWorkspace';
 import { APP_ID, startAppEnv, type AppEnv } from './lib/appEnv';
 import { startPolicyHub, type PolicyHub } from './lib/policyHub';
-import { CHROMIUM, CHROMIUM_ARGS, panelLocator, settled } from './lib/appPage';
+import { CHROMIUM, panelLocator, settled } from './lib/appPage';
 import { tableCells } from './lib/table';
 
 const IMG = join(REPO_ROOT, 'docs/img');
@@ -66,39 +64,17 @@ test('the Policies page in headless Chromium', { timeout: 420_000 }, async (t) =
   if (!requireBinary(t, CHROMIUM) || !requireBinary(t, PROMETHEUS_BIN)) {
     return;
   }
-  const cleanups: Array<() => Promise<unknown>> = [];
-  t.after(async () => {
-    for (const c of cleanups.reverse()) {
-      await c().catch(() => undefined);
-    }
-  });
-  const tmp = await mkdtemp(join(tmpdir(), 'flowlens-policies-page-'));
-  cleanups.push(() => rm(tmp, { recursive: true, force: true }));
-  const bundleDir = join(tmp, 'site');
-  await mkdir(bundleDir);
-  const built = buildHarness(bundleDir, { entry: join(__dirname, 'app/entry.tsx'), esm: true });
-  built.catch(() => undefined);
+  const ws = await appWorkspace(t, 'policies-page');
+  const { cleanups, built } = ws;
   let policyHub: PolicyHub | undefined;
-  const env: AppEnv = await startAppEnv(bundleDir, {
+  const env: AppEnv = await startAppEnv(ws.bundleDir, {
     frontHub: async (hub) => (policyHub = await startPolicyHub(hub)),
   });
   cleanups.push(() => env.close());
   await built;
   const calls = () => policyHub!.calls;
 
-  const context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 2200, height: 1400 },
-    acceptDownloads: true,
-  });
-  cleanups.push(() => context.close());
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(20_000);
-  const consoleErrors: string[] = [];
-  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-  page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
+  const { page, consoleErrors } = await ws.openBrowser({ width: 2200, height: 1400 });
   const browserRequests: string[] = [];
   page.on('request', (r) =>
     browserRequests.push(JSON.stringify({ url: r.url(), headers: r.headers(), body: r.postData() }))

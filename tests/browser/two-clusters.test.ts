@@ -13,28 +13,17 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { chromium, type Page } from 'playwright-core';
 import { requireBinary } from '../../agent/test/lib/privileges';
 import type { ReportV1 } from '../../agent/src/contracts/report';
 import { FLOW_COUNT_TITLE } from '../../src/pages/shared/pageText';
 import { PROMETHEUS_BIN } from '../lib/prometheus-server';
 import { fixtureReports } from '../lib/report-fixtures';
 import type { RecordedFrame } from './app/protocol';
-import { buildHarness } from './harness/build';
+import { appWorkspace } from './lib/appWorkspace';
 import { APP_ID, startAppEnv, type AppEnv } from './lib/appEnv';
-import {
-  CHROMIUM,
-  CHROMIUM_ARGS,
-  chooseVariable,
-  panelLocator,
-  recordedPanels,
-  settled,
-  variableOptions,
-} from './lib/appPage';
+import { CHROMIUM, chooseVariable, panelLocator, recordedPanels, settled, variableOptions } from './lib/appPage';
 import {
   flowKey,
   postedEdges,
@@ -106,20 +95,10 @@ test('two clusters with overlapping pod IPs in headless Chromium', { timeout: 42
   if (!requireBinary(t, CHROMIUM) || !requireBinary(t, PROMETHEUS_BIN)) {
     return;
   }
-  const cleanups: Array<() => Promise<unknown>> = [];
-  t.after(async () => {
-    for (const c of cleanups.reverse()) {
-      await c().catch(() => undefined);
-    }
-  });
-  const tmp = await mkdtemp(join(tmpdir(), 'flowlens-two-clusters-'));
-  cleanups.push(() => rm(tmp, { recursive: true, force: true }));
-  const bundleDir = join(tmp, 'site');
-  await mkdir(bundleDir);
-  const built = buildHarness(bundleDir, { entry: join(__dirname, 'app/entry.tsx'), esm: true });
-  built.catch(() => undefined);
+  const ws = await appWorkspace(t, 'two-clusters');
+  const { cleanups, built } = ws;
   let westInWindow: ReportV1[] = [];
-  const env: AppEnv = await startAppEnv(bundleDir, {
+  const env: AppEnv = await startAppEnv(ws.bundleDir, {
     cluster: EAST,
     moreReports: (start) => {
       // West's agents describe their pods first, in a window before the one the pages show: a hub names another
@@ -144,18 +123,7 @@ test('two clusters with overlapping pod IPs in headless Chromium', { timeout: 42
   const eastFrontendCart = of(EAST).find((f) => f.clientIp === '10.1.1.10' && f.serverIp === '10.1.2.20');
   assert.equal(westFrontendCart?.bytes, WEST_BYTES_FACTOR * eastFrontendCart!.bytes, 'the same IPs, other bytes');
 
-  const context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 2700, height: 1100 },
-  });
-  cleanups.push(() => context.close());
-  const page: Page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(20_000);
-  const consoleErrors: string[] = [];
-  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-  page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
+  const { page, consoleErrors } = await ws.openBrowser({ width: 2700, height: 1100 });
   const noConsoleErrors = (what: string) => assert.deepEqual(consoleErrors, [], `${what}: no console errors`);
   const range = `from=${env.window.from}&to=${env.window.to}`;
   const open = async (path: string) => {

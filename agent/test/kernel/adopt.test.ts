@@ -15,12 +15,13 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, test, type TestContext } from 'node:test';
-import { kernelPrerequisiteProblem, requireBinary, requireKernel } from '../lib/privileges.js';
+import { kernelPrerequisiteProblem } from '../lib/privileges.js';
 import { createStar, type Link, type Star } from '../lib/netns.js';
 import { diffCounters, readTcpCounters, type TcpCounters } from '../lib/tcp-counters.js';
 import { runClient, startHeld, startServer, type HeldPeer, type TrafficServer } from '../lib/traffic.js';
 import { bpfArtifactPaths, startAgent, sumFlows, type AgentHandle, type FlowTotals } from '../lib/agent-process.js';
 import type { FlowRecord, ReportV1 } from '../../src/contracts/report.js';
+import { requireAgentKernel, need } from '../lib/kernel-test.js';
 
 const TFO = join(dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'tfo.py');
 const PORT = 20000 + Math.floor(Math.random() * 20000);
@@ -109,9 +110,7 @@ interface Results {
 let results: Results | null = null;
 
 function ready(t: TestContext): boolean {
-  return (
-    requireKernel(t) && bpfArtifactPaths().every((p) => requireBinary(t, p)) && requireBinary(t, '/usr/bin/python3')
-  );
+  return requireAgentKernel(t, '/usr/bin/python3');
 }
 
 function startTfoServer(ns: string, host: string, port: number): Promise<ChildProcess> {
@@ -240,11 +239,6 @@ before(async () => {
     loopback,
   };
 });
-
-function need<T>(v: T | null): T {
-  assert.ok(v, 'setup did not run');
-  return v;
-}
 
 test('a connection opened before the agent: exactly what it carries afterwards, at both ends, server end from the kernel', (t) => {
   if (!ready(t)) {

@@ -10,22 +10,15 @@
  *   clean short upload beside it      exact bytes, one opening and one close
  */
 import assert from 'node:assert/strict';
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { after, before, test, type TestContext } from 'node:test';
-import { kernelPrerequisiteProblem, requireBinary, requireKernel } from '../lib/privileges.js';
 import { createStar, type Star } from '../lib/netns.js';
 import { failgen as runFailgen, type ConnectResult } from '../lib/failgen.js';
 import { runClient, startServer, type TrafficServer } from '../lib/traffic.js';
-import {
-  agentBpfDir,
-  bpfArtifactPaths,
-  startAgent,
-  sumFailures,
-  sumFlows,
-  type AgentHandle,
-} from '../lib/agent-process.js';
+import { agentBpfDir, startAgent, sumFailures, sumFlows, type AgentHandle } from '../lib/agent-process.js';
 import { bpfDirWithout } from '../../bench/lib/agent.js';
 import type { FlowRecord } from '../../src/contracts/report.js';
+import { agentKernelReady, requireAgentKernel, need } from '../lib/kernel-test.js';
 
 const BASE = 20000 + Math.floor(Math.random() * 20000);
 const P = { closed: BASE, reset: BASE + 1, clean: BASE + 2 };
@@ -56,18 +49,11 @@ after(async () => {
 });
 
 function ready(t: TestContext): boolean {
-  return (
-    requireKernel(t) && bpfArtifactPaths().every((p) => requireBinary(t, p)) && requireBinary(t, '/usr/bin/python3')
-  );
-}
-
-function need<T>(v: T | null): T {
-  assert.ok(v, 'setup did not run');
-  return v;
+  return requireAgentKernel(t, '/usr/bin/python3');
 }
 
 before(async () => {
-  if (kernelPrerequisiteProblem() !== null || !bpfArtifactPaths().every((p) => existsSync(p))) {
+  if (!agentKernelReady()) {
     return;
   }
   star = await createStar(1);

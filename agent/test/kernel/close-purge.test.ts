@@ -10,13 +10,12 @@
  * client's namespace (ActiveOpens; RetransSegs bounds the duplicates veth reordering may make the kernel drop).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, test, type TestContext } from 'node:test';
-import { kernelPrerequisiteProblem, requireBinary, requireKernel } from '../lib/privileges.js';
 import { createStar, type Star } from '../lib/netns.js';
-import { bpfArtifactPaths, startAgent, sumFailures, sumFlows, type AgentHandle } from '../lib/agent-process.js';
+import { startAgent, sumFailures, sumFlows, type AgentHandle } from '../lib/agent-process.js';
 import { readTcpCounters, type TcpCounters } from '../lib/tcp-counters.js';
 import type { FlowRecord } from '../../src/contracts/report.js';
+import { agentKernelReady, requireAgentKernel, need } from '../lib/kernel-test.js';
 
 const PORT = 20000 + Math.floor(Math.random() * 20000);
 const CONNECTIONS = 200;
@@ -74,14 +73,7 @@ after(async () => {
 });
 
 function ready(t: TestContext): boolean {
-  return (
-    requireKernel(t) && bpfArtifactPaths().every((p) => requireBinary(t, p)) && requireBinary(t, '/usr/bin/python3')
-  );
-}
-
-function need<T>(v: T | null): T {
-  assert.ok(v, 'setup did not run');
-  return v;
+  return requireAgentKernel(t, '/usr/bin/python3');
 }
 
 /** The last JSON line a generator printed. */
@@ -91,7 +83,7 @@ function lastJson<T>(out: string): T {
 }
 
 before(async () => {
-  if (kernelPrerequisiteProblem() !== null || !bpfArtifactPaths().every((p) => existsSync(p))) {
+  if (!agentKernelReady()) {
     return;
   }
   star = await createStar(1);

@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, test, type TestContext } from 'node:test';
-import { kernelPrerequisiteProblem, requireBinary, requireKernel } from '../lib/privileges.js';
+import { kernelPrerequisiteProblem } from '../lib/privileges.js';
 import { createStar, type Star } from '../lib/netns.js';
 import {
   IPTABLES,
@@ -31,6 +31,7 @@ import { dropTotal } from '../../src/report/failures.js';
 import { bpfArtifactPaths, startAgent, sumFailures, sumFlows, type AgentHandle } from '../lib/agent-process.js';
 import type { FlowRecord } from '../../src/contracts/report.js';
 import { samples } from '../../src/metrics/testing.js';
+import { requireAgentKernel, need } from '../lib/kernel-test.js';
 
 const BASE = 20000 + Math.floor(Math.random() * 20000);
 const P = { drop: BASE, reject: BASE + 1, closed: BASE + 2, reset: BASE + 3, clean: BASE + 4 };
@@ -65,17 +66,7 @@ after(async () => {
 });
 
 function ready(t: TestContext): boolean {
-  return (
-    requireKernel(t) &&
-    bpfArtifactPaths().every((p) => requireBinary(t, p)) &&
-    requireBinary(t, IPTABLES) &&
-    requireBinary(t, '/usr/bin/python3')
-  );
-}
-
-function need<T>(v: T | null): T {
-  assert.ok(v, 'setup did not run');
-  return v;
+  return requireAgentKernel(t, IPTABLES, '/usr/bin/python3');
 }
 
 const failgen = <T>(ns: string, args: string[], onLine?: (msg: Record<string, unknown>) => void): Promise<T> =>

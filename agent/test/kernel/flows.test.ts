@@ -6,15 +6,14 @@
  * One agent watches all cases, which run side by side.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, test, type TestContext } from 'node:test';
-import { kernelPrerequisiteProblem, requireBinary, requireKernel } from '../lib/privileges.js';
 import { createStar, wireSizedSegments, type Star } from '../lib/netns.js';
 import { LossInjector } from '../lib/loss.js';
 import { diffCounters, readTcpCounters, type TcpCounters } from '../lib/tcp-counters.js';
 import { runClient, startServer, type TrafficServer } from '../lib/traffic.js';
-import { bpfArtifactPaths, startAgent, sumFlows, type AgentHandle } from '../lib/agent-process.js';
+import { startAgent, sumFlows, type AgentHandle } from '../lib/agent-process.js';
 import type { FlowRecord } from '../../src/contracts/report.js';
+import { agentKernelReady, requireAgentKernel, need } from '../lib/kernel-test.js';
 
 const MB8 = 8_000_000;
 const PORT = 20000 + Math.floor(Math.random() * 20000);
@@ -58,11 +57,11 @@ function serverFlow(c: CaseResult) {
 
 /** Every test first checks the machine: skipped with the reason on a laptop, a failure under CI=true. */
 function ready(t: TestContext): boolean {
-  return requireKernel(t) && bpfArtifactPaths().every((p) => requireBinary(t, p));
+  return requireAgentKernel(t);
 }
 
 before(async () => {
-  if (kernelPrerequisiteProblem() !== null || !bpfArtifactPaths().every((p) => existsSync(p))) {
+  if (!agentKernelReady()) {
     return;
   }
   star = await createStar(6);
@@ -126,11 +125,6 @@ before(async () => {
   assert.equal(code, 0, `agent exit code\n${agent.stderr()}`);
   cases = { lossy: rLossy, clean: rClean, blackhole: rHole, short: rShort, synloss: rSynloss, synack: rSynack };
 });
-
-function need<T>(v: T | null): T {
-  assert.ok(v, 'setup did not run');
-  return v;
-}
 
 test('8 MB upload over 3% loss: exact bytes on both ends, retransmits equal the namespace TcpRetransSegs', (t) => {
   if (!ready(t)) {

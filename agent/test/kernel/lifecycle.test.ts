@@ -10,15 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
-import { requireBinary, requireKernel } from '../lib/privileges.js';
-import { agentBpfDir, bpfArtifactPaths, runAgentOnce, startAgent } from '../lib/agent-process.js';
+import { requireBinary } from '../lib/privileges.js';
+import { agentBpfDir, runAgentOnce, startAgent } from '../lib/agent-process.js';
 import { findCgroup2Mount } from '../../src/bpf/preflight.js';
+import { requireAgentKernel } from '../lib/kernel-test.js';
 
 const run = promisify(execFile);
 const BPFTOOL = '/usr/sbin/bpftool';
 
 function ready(t: TestContext): boolean {
-  return requireKernel(t) && requireBinary(t, BPFTOOL) && bpfArtifactPaths().every((p) => requireBinary(t, p));
+  return requireAgentKernel(t, BPFTOOL);
 }
 
 function cgroupRoot(): string {

@@ -34,9 +34,10 @@ import {
   type MissBudget,
 } from '../lib/failgen.js';
 import { createStar, setNamespaceCgroup, type Star } from '../lib/netns.js';
-import { kernelPrerequisiteProblem, requireBinary, requireKernel } from '../lib/privileges.js';
+import { kernelPrerequisiteProblem } from '../lib/privileges.js';
 import { parseProcNetCounters } from '../lib/tcp-counters.js';
 import { runClient, startHeld, startServer, type HeldPeer, type TrafficServer } from '../lib/traffic.js';
+import { requireAgentKernel, need } from '../lib/kernel-test.js';
 
 const BASE = 20000 + Math.floor(Math.random() * 20000);
 const P = { held: BASE, drop: BASE + 1, closed: BASE + 2, reset: BASE + 3, clean: BASE + 4, md5: BASE + 5 };
@@ -81,11 +82,6 @@ let results: {
   flowMisses: number;
 } | null = null;
 
-function need<T>(v: T | null | undefined): T {
-  assert.ok(v, 'setup did not run');
-  return v;
-}
-
 const node = (name: 'A' | 'B'): Node => need(nodes.find((n) => n.name === name));
 
 after(async () => {
@@ -121,13 +117,7 @@ after(async () => {
 });
 
 function ready(t: TestContext): boolean {
-  return (
-    requireKernel(t) &&
-    bpfArtifactPaths().every((p) => requireBinary(t, p)) &&
-    requireBinary(t, IPTABLES) &&
-    requireBinary(t, '/usr/bin/python3') &&
-    requireBinary(t, '/usr/bin/unshare')
-  );
+  return requireAgentKernel(t, IPTABLES, '/usr/bin/python3', '/usr/bin/unshare');
 }
 
 /** A loader wrapper that joins `cgroup`, then runs the loader in a cgroup namespace rooted there, with cgroup2

@@ -12,11 +12,11 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { after, test, type TestContext } from 'node:test';
-import { requireBinary, requireKernel } from '../lib/privileges.js';
 import { createStar, type Star } from '../lib/netns.js';
 import { startHeld, type HeldPeer } from '../lib/traffic.js';
-import { bpfArtifactPaths, startAgent, sumFlows, type AgentHandle } from '../lib/agent-process.js';
+import { startAgent, sumFlows, type AgentHandle } from '../lib/agent-process.js';
 import type { FlowRecord } from '../../src/contracts/report.js';
+import { requireAgentKernel } from '../lib/kernel-test.js';
 
 const UP = 1_234_567;
 const DOWN = 765_431;
@@ -36,7 +36,7 @@ after(async () => {
 });
 
 function ready(t: TestContext): boolean {
-  return requireKernel(t) && bpfArtifactPaths().every((p) => requireBinary(t, p));
+  return requireAgentKernel(t);
 }
 
 async function until<T extends Record<string, unknown>>(peer: HeldPeer, done: (s: T) => boolean): Promise<T> {

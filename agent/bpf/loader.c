@@ -23,8 +23,9 @@
  *     replaces (fl_synack_timeout, fl_rto_timer; optional, stderr says what is refused),
  *   - on `collect`: runs the tick iterator over the socket storage (every tracked socket's counters into the
  *     current flow table), flips the flow table epoch, waits for running programs (an RCU grace period, obtained
- *     by updating a map-in-map), drains the previous table and its overflow table and prints one line per flow,
- *     then a stats line and `end`.
+ *     by updating a map-in-map), drains the previous table, its overflow table and (netlink source) the parked
+ *     connections, sums what shares a flow key (flow_sum.h: a table of --sum-flows distinct flows, 4096 by default)
+ *     and prints one line per flow, then a stats line and `end`.
  * stdin EOF, `quit`, SIGTERM, SIGINT or the parent's death: detach and exit 0.
  *
  * Output lines (new fields are only ever added at the end of a line):
@@ -35,13 +36,15 @@
  *         used when the kernel refuses map iterators, e.g. by a BPF LSM policy)
  *   flow <localIp> <remoteIp> <serverPort> <client|server> <bytesSent> <bytesReceived> <segsSent> <segsReceived>
  *        <retransmits> <rtos> <opened> <closed> <rttSumUs> <rttCount> <rttMinUs> <rttMaxUs> <viaIp|-> <viaPort>
- *        (the same flow may appear twice in one answer, once from the overflow table: add them up)
+ *        (one line per flow; only when more flows than --sum-flows drained in one tick may a flow appear again,
+ *        from the overflow table or a parked connection: add them up)
  *   stats <runTimeNs> <runCount> <socketsTracked> <socketsSampledOut> <flowsDropped> <flowsDrained>
  *         <socketsAdopted> <natTranslated> <conntrack:0 waiting|1 attached|2 failed> <tickIterNs>
  *         <iterRunTimeNs> <iterRunCount> <flowsCarried> <flowsLost> <natRecorded> <natSource:fentry|netlink|none>
- *         <natNetlink> <natNetlinkOverruns> <natParked> <tickNetns> <netnsWalks>
+ *         <natNetlink> <natNetlinkOverruns> <natParked> <tickNetns> <netnsWalks> <flowLines> <flowsUnsummed>
  *         (tickNetns: namespaces the `tcp` tick visited this time, netnsWalks: its full walks of /proc and the
- *         netns directories so far; both 0 with the `storage` tick)
+ *         netns directories so far; both 0 with the `storage` tick; flowLines: `flow` lines of this answer;
+ *         flowsUnsummed: cumulative drained entries printed alone because the sum table was full)
  *   fwd <clientIp> <viaIp> <viaPort> <backendIp> <backendPort> <snatIp|-> <connections>
  *        (connections the node translated this tick, with or without SNAT: forward tables, nat_rule.h fl_fwd_entry)
  *   fwdlost <cumulative connections not counted because a forward table was full>
@@ -96,6 +99,7 @@
 #include "flowlens.h"
 #include "nat_rule.h"
 #include "ctnetlink.h"
+#include "flow_sum.h"
 
 static volatile sig_atomic_t stop_requested;
 static int quiet_libbpf; /* conntrack attach attempts are expected to fail until nf_conntrack is loaded */
@@ -207,6 +211,9 @@ struct state {
 	struct fl_fwd_key *fwd_keys;
 	__u64 *fwd_vals;
 	struct fail_state fail;
+	struct fl_sums sums;    /* this tick's drained entries summed per flow (flow_sum.h) */
+	__u64 flow_lines;       /* `flow` lines printed this tick */
+	__u64 unsummed;         /* cumulative: entries printed alone because the sum table was full */
 };
 
 static void format_ip(__u8 family, const __u32 *addr, char *buf, size_t len)
@@ -271,8 +278,9 @@ static __u32 drain_hash(int fd, void *keys, size_t ksize, void *vals, size_t vsi
 	return n;
 }
 
-static void print_flow(const struct fl_flow_key *key, const struct fl_flow_val *val)
+static void print_flow(struct state *s, const struct fl_flow_key *key, const struct fl_flow_val *val)
 {
+	s->flow_lines++;
 	char lip[INET6_ADDRSTRLEN], rip[INET6_ADDRSTRLEN], vip[INET6_ADDRSTRLEN] = "-";
 	format_ip(key->family, key->local, lip, sizeof(lip));
 	format_ip(key->family, key->remote, rip, sizeof(rip));
@@ -504,23 +512,48 @@ static void try_netlink(struct state *s)
 	}
 }
 
-/* The connect() attempt of a parked connection, under its (now translated) key: a fail line of its own. */
-static void print_late_attempt(const struct fl_late_close *l)
+/* The connect() attempts of parked connections, under their (now translated) key: a fail line of their own. */
+static void print_late_attempts(const struct fl_flow_key *k, __u64 attempts, __u64 syn_retrans)
 {
-	if (!l->connect_attempted)
+	if (!attempts)
 		return;
-	const struct fl_flow_key *k = &l->key;
 	char lip[INET6_ADDRSTRLEN], rip[INET6_ADDRSTRLEN], vip[INET6_ADDRSTRLEN] = "-";
 	format_ip(k->family, k->local, lip, sizeof(lip));
 	format_ip(k->family, k->remote, rip, sizeof(rip));
 	if (k->via_port)
 		format_ip(k->family, k->via, vip, sizeof(vip));
-	printf("fail %s %s %u %s %s %u - 1 0 0 %u 0 0 0\n", lip, rip, k->server_port,
-	       k->direction == FL_DIR_SERVER ? "server" : "client", vip, k->via_port, l->syn_retrans);
+	printf("fail %s %s %u %s %s %u - %llu 0 0 %llu 0 0 0\n", lip, rip, k->server_port,
+	       k->direction == FL_DIR_SERVER ? "server" : "client", vip, k->via_port, (unsigned long long)attempts,
+	       (unsigned long long)syn_retrans);
+}
+
+/*
+ * Sums one drained entry into this tick's table (flow_sum.h); when the table is full and its flow is new, prints it
+ * alone (the node adds up lines of one flow too, so this loses nothing).
+ */
+static void sum_flow(struct state *s, const struct fl_flow_key *key, struct fl_flow_val *val, __u64 attempts,
+		     __u64 syn_retrans)
+{
+	if (fl_sums_add(&s->sums, key, val, attempts, syn_retrans))
+		return;
+	s->unsummed++;
+	print_flow(s, key, val);
+	print_late_attempts(key, attempts, syn_retrans);
+}
+
+/* One line per flow of this tick (and one `fail` line per flow with parked connections' attempts), then empty. */
+static void print_sums(struct state *s)
+{
+	for (__u32 i = 0; i < s->sums.n; i++) {
+		const struct fl_sum_entry *e = &s->sums.entries[i];
+		print_flow(s, e->key, e->val);
+		print_late_attempts(e->key, e->attempts, e->syn_retrans);
+	}
+	fl_sums_reset(&s->sums);
 }
 
 /* Connections that closed before their translation was looked up (netlink source): translated now, when their event
- * has arrived (the thread reads events continuously; by the tick it has), printed as flows of this tick. */
+ * has arrived (the thread reads events continuously; by the tick it has), summed with the flows of this tick. */
 static __u64 drain_late(struct state *s)
 {
 	if (s->nl_fd < 0)
@@ -533,8 +566,8 @@ static __u64 drain_late(struct state *s)
 			fl_apply_nat(&s->late_vals[i].key, &t);
 			s->late_translated++;
 		}
-		print_flow(&s->late_vals[i].key, &s->late_vals[i].val);
-		print_late_attempt(&s->late_vals[i]);
+		struct fl_late_close *l = &s->late_vals[i];
+		sum_flow(s, &l->key, &l->val, l->connect_attempted ? 1 : 0, l->connect_attempted ? l->syn_retrans : 0);
 	}
 	return n;
 }
@@ -763,7 +796,7 @@ static void collect(struct state *s)
 	for (__u32 i = 0; i < n; i++) {
 		if (s->slots[i] >= used)
 			continue; /* cannot happen: a slot is handed out before it is published */
-		print_flow(&s->keys[i], &s->vals[s->slots[i]]);
+		sum_flow(s, &s->keys[i], &s->vals[s->slots[i]], 0, 0);
 		drained++;
 	}
 	count = used;
@@ -775,10 +808,11 @@ static void collect(struct state *s)
 	__u32 o = drain_hash(s->overflow_fds[set], s->ovf_keys, sizeof(*s->ovf_keys), s->ovf_vals, sizeof(*s->ovf_vals),
 				FL_OVERFLOW_ENTRIES, "overflow");
 	for (__u32 i = 0; i < o; i++) {
-		print_flow(&s->ovf_keys[i], &s->ovf_vals[i]);
+		sum_flow(s, &s->ovf_keys[i], &s->ovf_vals[i], 0, 0);
 		drained++;
 	}
 	drained += drain_late(s);
+	print_sums(s);
 	drain_forwards(s, set);
 	drain_failures(s, set);
 
@@ -795,7 +829,8 @@ static void collect(struct state *s)
 	int tick_netns = 0;
 	unsigned long long netns_walks = 0;
 	tick_netns_stats(&tick_netns, &netns_walks);
-	printf("stats %llu %llu %llu %llu %llu %llu %llu %llu %d %llu %llu %llu %llu %llu %llu %s %llu %llu %llu %d %llu\n",
+	printf("stats %llu %llu %llu %llu %llu %llu %llu %llu %d %llu %llu %llu %llu %llu %llu %s %llu %llu %llu %d %llu "
+	       "%llu %llu\n",
 	       (unsigned long long)run_ns, (unsigned long long)run_cnt,
 	       (unsigned long long)counter(s, FL_SOCKETS_TRACKED), (unsigned long long)counter(s, FL_SOCKETS_SAMPLED_OUT),
 	       (unsigned long long)counter(s, FL_FLOWS_DROPPED), (unsigned long long)drained,
@@ -805,7 +840,9 @@ static void collect(struct state *s)
 	       (unsigned long long)counter(s, FL_FLOWS_LOST), (unsigned long long)nat_recorded, nat_source(s),
 	       (unsigned long long)__atomic_load_n(&s->nl_recorded, __ATOMIC_RELAXED),
 	       (unsigned long long)__atomic_load_n(&s->nl_overruns, __ATOMIC_RELAXED),
-	       (unsigned long long)counter(s, FL_LATE_PARKED), tick_netns, netns_walks);
+	       (unsigned long long)counter(s, FL_LATE_PARKED), tick_netns, netns_walks,
+	       (unsigned long long)s->flow_lines, (unsigned long long)s->unsummed);
+	s->flow_lines = 0;
 	printf("end\n");
 	fflush(stdout);
 }
@@ -1251,7 +1288,7 @@ static int set_scope_rodata(struct bpf_object *obj, struct bpf_map *rodata)
 static void usage(void)
 {
 	fprintf(stderr, "usage: flowlens-loader --object FILE --cgroup DIR [--conntrack-object FILE] [--max-sockets N] "
-			"[--max-flows N] [--no-adopt]\n");
+			"[--max-flows N] [--sum-flows N] [--no-adopt]\n");
 	exit(2);
 }
 
@@ -1544,6 +1581,7 @@ int main(int argc, char **argv)
 {
 	const char *object = NULL, *cgroup = NULL, *ct_object = NULL;
 	int adopt = 1;
+	__u32 sum_flows = 4096; /* distinct flows a tick sums before printing (flow_sum.h); more are printed alone */
 	struct state s = { .max_flows = 16384, .max_sockets = 65536, .ct_prog_fd = -1, .ct_count_fd = -1, .nl_fd = -1,
 			 .ct_fwd_lost_fd = -1, .fwd_lock = PTHREAD_MUTEX_INITIALIZER };
 	static const struct option opts[] = {
@@ -1552,6 +1590,7 @@ int main(int argc, char **argv)
 		{ "cgroup", required_argument, NULL, 'c' },
 		{ "max-sockets", required_argument, NULL, 's' },
 		{ "max-flows", required_argument, NULL, 'f' },
+		{ "sum-flows", required_argument, NULL, 'S' },
 		{ "no-adopt", no_argument, NULL, 'A' },
 		{ 0 },
 	};
@@ -1563,11 +1602,12 @@ int main(int argc, char **argv)
 		case 'c': cgroup = optarg; break;
 		case 's': s.max_sockets = (__u32)strtoul(optarg, NULL, 10); break;
 		case 'f': s.max_flows = (__u32)strtoul(optarg, NULL, 10); break;
+		case 'S': sum_flows = (__u32)strtoul(optarg, NULL, 10); break;
 		case 'A': adopt = 0; break;
 		default: usage();
 		}
 	}
-	if (!object || !cgroup || s.max_flows == 0 || s.max_sockets == 0)
+	if (!object || !cgroup || s.max_flows == 0 || s.max_sockets == 0 || sum_flows == 0)
 		usage();
 	/* A fixed mmap threshold: glibc otherwise raises it to the size of the biggest block freed (libbpf's BTF buffers,
 	 * megabytes), and the drain buffers allocated after loading would come from the heap, zeroed by calloc and so
@@ -1665,6 +1705,8 @@ int main(int argc, char **argv)
 		fail("cannot allocate drain buffers for %u flows", s.max_flows);
 	for (__u32 i = 0; i < s.max_flows; i++)
 		s.indices[i] = i;
+	if (fl_sums_init(&s.sums, sum_flows))
+		fail("cannot allocate the table summing %u flows per tick", sum_flows);
 
 	/* The close tracepoint first, so a socket adopted below cannot close unseen. */
 	s.state_link = bpf_program__attach(state_prog);

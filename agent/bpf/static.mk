@@ -9,7 +9,7 @@ STATIC_LIBS := $(shell pkg-config --static --libs libbpf 2>/dev/null || echo -lb
 
 all: build/static/flowlens-loader build/static/flowlens-lossy
 
-build/static/flowlens-loader: loader.c flowlens.h nat_rule.h ctnetlink.h
+build/static/flowlens-loader: loader.c flowlens.h nat_rule.h ctnetlink.h flow_sum.h
 	@mkdir -p build/static
 	$(CC) $(CFLAGS) $(LIBBPF_CFLAGS) -static $< -o $@ $(STATIC_LIBS) -pthread
 

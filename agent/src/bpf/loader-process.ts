@@ -20,6 +20,8 @@ export interface LoaderOptions {
   /** conntrack.bpf.o to load (default: beside `object`); a path that does not exist makes the loader use conntrack
    * netlink events, as on a kernel that refuses the fentry program (tests of that source). */
   conntrackObject?: string;
+  /** Distinct flows the loader sums per tick before printing (`--sum-flows`; default the loader's, 4096). */
+  sumFlows?: number;
   /** How long load + attach may take. */
   startTimeoutMs?: number;
   /** How long one collect may take. */
@@ -72,6 +74,7 @@ export class BpfLoader {
       '--max-flows',
       String(opts.maxFlows),
       ...(opts.conntrackObject === undefined ? [] : ['--conntrack-object', opts.conntrackObject]),
+      ...(opts.sumFlows === undefined ? [] : ['--sum-flows', String(opts.sumFlows)]),
     ];
     const child =
       opts.netns === undefined

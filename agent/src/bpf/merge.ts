@@ -1,11 +1,12 @@
 /**
- * Sums the loader's lines of one tick that name the same flow (pure). The loader prints one `flow` line per map
- * entry, and a connection that closed this tick has an entry of its own, so a tick of a connect/request/close
- * workload is thousands of lines for a handful of flows (10,768 `flow` and 5,388 `fail` lines in one tick for 6
- * flows under bench:agent's crr). Summing them as they are read keeps one object per flow instead of one per line:
- * everything after the parser (failures, the report window, the exporter) then works on flows, not connections.
- * Sums are exact: counters add, RTT sums and sample counts add, min and max are the extremes of the entries that
- * had samples.
+ * Sums the loader's lines of one tick that name the same flow (pure). The loader sums a tick's drained entries per
+ * flow key before printing (agent/bpf/flow_sum.h), so a tick is normally one `flow` line per flow; but when its sum
+ * table (--sum-flows) is full it prints the rest one entry per line, as every entry was printed before it summed
+ * (10,768 `flow` and 5,388 `fail` lines in one tick for 6 flows under bench:agent's crr), and a flow can have two
+ * `fail` lines (the kernel's failure table and parked connections' attempts). Summing here keeps one object per
+ * flow whatever the loader printed: everything after the parser (failures, the report window, the exporter) works
+ * on flows, not connections. Sums are exact: counters add, RTT sums and sample counts add, min and max are the
+ * extremes of the entries that had samples (the loader's fl_flow_val_add follows the same rule).
  */
 import { COUNTER_NAMES } from '../contracts/report.js';
 import { flowKeyString } from '../report/window.js';

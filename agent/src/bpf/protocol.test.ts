@@ -11,7 +11,7 @@ test('a collect answer: flows, stats, end', () => {
   );
   // a later loader may add fields at the end of a line: they are ignored
   assert.equal(p.push('flow fd00::1 fd00::2 443 server 1 2 3 4 0 0 0 0 0 0 0 0 - 0 extra'), null);
-  assert.equal(p.push('stats 49182 29 4 1 0 2 7 1 2 250000 9000 30 2 0 5 netlink 6 1 3'), null);
+  assert.equal(p.push('stats 49182 29 4 1 0 2 7 1 2 250000 9000 30 2 0 5 netlink 6 1 3 0 0 2 1'), null);
   const r = p.push('end');
   assert.ok(r);
   assert.equal(r.flows.length, 2);
@@ -55,10 +55,16 @@ test('a collect answer: flows, stats, end', () => {
     natNetlink: 6,
     natNetlinkOverruns: 1,
     natParked: 3,
+    flowLines: 2,
+    flowsUnsummed: 1,
   });
   // a loader without the translation-source fields (older) reads as none
   p.push('stats 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0');
-  assert.equal(p.push('end')?.stats.natSource, 'none');
+  const older = p.push('end')?.stats;
+  assert.equal(older?.natSource, 'none');
+  // nor the sums' fields (a loader that printed one line per drained entry)
+  assert.equal(older?.flowLines, 0);
+  assert.equal(older?.flowsUnsummed, 0);
   // the parser is ready for the next answer
   p.push('stats 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0');
   assert.deepEqual(p.push('end')?.flows, []);
@@ -82,6 +88,10 @@ test('bad lines are errors, never silently skipped', () => {
   assert.throws(() => new CollectParser().push('stats 1 1 0 0 0 0 0 0 9 0 0 0 0 0 0'), /conntrack state/);
   assert.throws(() => new CollectParser().push('stats 1 1 0 0 0 0 0 0 1 0 0 0 0 0 0 kprobe 0 0'), /translation source/);
   assert.throws(() => new CollectParser().push('stats 1 1 0 0 0 0 0 0 1 0 0 0 0 0 0 netlink x 0'), /nat netlink/);
+  assert.throws(
+    () => new CollectParser().push('stats 1 1 0 0 0 0 0 0 1 0 0 0 0 0 0 netlink 0 0 0 0 0 x 0'),
+    /flow lines/
+  );
   assert.throws(() => new CollectParser().push('end'), /without 'stats'/);
   assert.throws(() => new CollectParser().push('error swapping flow maps: EPERM'), /swapping flow maps/);
   assert.throws(() => parseReady('error loading'), ProtocolError);

@@ -95,6 +95,13 @@ export interface KernelStats {
    * the loader, which translated them at collect when their event had arrived.
    */
   natParked: number;
+  /**
+   * `flow` lines of this answer: one per flow, since the loader sums a tick's entries per flow key before printing
+   * (loader.c, flow_sum.h). 0 from an older loader.
+   */
+  flowLines: number;
+  /** Cumulative: drained entries the loader printed alone because its sum table was full (still summed here). */
+  flowsUnsummed: number;
 }
 
 /** Stats of a loader that has done nothing yet (a base for tests and fakes). */
@@ -119,6 +126,8 @@ export function emptyKernelStats(): KernelStats {
     natNetlink: 0,
     natNetlinkOverruns: 0,
     natParked: 0,
+    flowLines: 0,
+    flowsUnsummed: 0,
   };
 }
 
@@ -271,6 +280,9 @@ export function parseStats(line: string): KernelStats {
     natNetlink: f[17] === undefined ? 0 : int(f[17], 'nat netlink', line),
     natNetlinkOverruns: f[18] === undefined ? 0 : int(f[18], 'nat netlink overruns', line),
     natParked: f[19] === undefined ? 0 : int(f[19], 'nat parked', line),
+    // f[20] tickNetns, f[21] netnsWalks (not read here)
+    flowLines: f[22] === undefined ? 0 : int(f[22], 'flow lines', line),
+    flowsUnsummed: f[23] === undefined ? 0 : int(f[23], 'flows unsummed', line),
   };
 }
 

@@ -377,6 +377,10 @@ for (const { name } of KERNELS) {
     assert.equal(c.bytesReceived, g.clientReceived);
     assert.equal(s.bytesReceived, g.serverReceived);
     assert.equal(s.bytesSent, g.serverSent);
+    // the loader sums a tick's entries per flow before printing (flow_sum.h): one `flow` line per flow, every tick
+    for (const col of r.run.collects) {
+      assert.equal(col.result.stats.flowLines, col.result.flows.length, `${col.scenario}/${col.phase}: lines = flows`);
+    }
   });
 
   test(`${name}: drops.bpf.o attaches (kfree_skb, tcp resets) with the kernel's reason names; 50 connects counted as 50 attempts, none failed`, (t) => {

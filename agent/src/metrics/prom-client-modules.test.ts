@@ -12,7 +12,8 @@ test('the classes are the very ones the package index exports', () => {
 });
 
 test('they work together: a counter in a registry renders as OpenMetrics', async () => {
-  const registry = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+  const registry = new Registry<typeof Registry.OPENMETRICS_CONTENT_TYPE>();
+  registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
   const c = new Counter({ name: 'probe_total', help: 'a probe', labelNames: ['k'], registers: [registry] });
   c.inc({ k: 'v' }, 3);
   assert.match(await registry.metrics(), /^probe_total\{k="v"\} 3$/m);

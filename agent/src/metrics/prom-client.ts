@@ -18,9 +18,14 @@ export const Counter = load('prom-client/lib/counter') as typeof PromClient.Coun
 export const Gauge = load('prom-client/lib/gauge') as typeof PromClient.Gauge;
 export const Histogram = load('prom-client/lib/histogram') as typeof PromClient.Histogram;
 
+// Each value above and its type share a name, as a class declaration's value and type do.
+// eslint-disable-next-line no-redeclare
 export type Registry<T extends PromClient.RegistryContentType = PromClient.PrometheusContentType> =
   PromClient.Registry<T>;
+// eslint-disable-next-line no-redeclare
 export type Counter<T extends string = string> = PromClient.Counter<T>;
+// eslint-disable-next-line no-redeclare
 export type Gauge<T extends string = string> = PromClient.Gauge<T>;
+// eslint-disable-next-line no-redeclare
 export type Histogram<T extends string = string> = PromClient.Histogram<T>;
 export type { Metric, RegistryContentType } from 'prom-client';

@@ -2,13 +2,13 @@
  * The V8 flags `flowlens-agent node` runs with, in one place: the CLI re-executes itself with them (cli.ts), and
  * bench:agent starts the built agent with them (agent/bench/lib/agent.ts) on a Node.js that cannot re-execute.
  *
- * `--max-semi-space-size=1` (MB): V8's young generation grows its two semi-spaces up to 16 MB each (Node 20/22 on
+ * `--max-semi-space-size=2` (MB): V8's young generation grows its two semi-spaces up to 16 MB each (Node 20/22 on
  * 64-bit) while much of what it allocates survives a scavenge, and keeps them. A tick's flows and a report survive
- * one scavenge, so under a high connection rate the young generation grew to 10 MB and was the agent's peak
- * (docs/agent.md, Memory). Capped at 1 MB, those objects are promoted to the old generation a little sooner; the
- * agent holds little, so the old generation stays small.
+ * one scavenge, so under a high connection rate the young generation grew to 8–10 MB and was much of the agent's
+ * peak (docs/agent.md, Memory). At 2 MB it stays at 4 MB. 1 MB saved no more memory within the bench's noise but
+ * cost the 10,000-socket tick about 4 ms more CPU in each of three runs (more scavenges, earlier promotion).
  */
-export const NODE_AGENT_V8_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+export const NODE_AGENT_V8_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
 
 /** The flags not already given to this node on its command line or in NODE_OPTIONS (a user's own value wins). */
 export function missingV8Flags(execArgv: readonly string[], nodeOptions: string | undefined): string[] {

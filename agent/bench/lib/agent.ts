@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { NODE_AGENT_V8_FLAGS } from '../../src/node/v8-flags.js';
 
 export interface RunningAgent {
   child: ChildProcess;
@@ -25,7 +26,8 @@ export async function startBuiltAgent(
   env: NodeJS.ProcessEnv
 ): Promise<RunningAgent> {
   const runner = entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry];
-  const argv = [...prefix, process.execPath, ...runner, 'node', '--stdout', ...args];
+  // the V8 flags the agent re-executes itself with where Node.js can (cli.ts), given here for a Node.js that cannot
+  const argv = [...prefix, process.execPath, ...NODE_AGENT_V8_FLAGS, ...runner, 'node', '--stdout', ...args];
   const child = spawn(argv[0]!, argv.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },

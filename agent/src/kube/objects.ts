@@ -1,6 +1,7 @@
 /** Pure mapping from Kubernetes API objects to the metadata contract (PodInfo, NodeInfo, ServiceInfo). */
 import type { V1Namespace, V1Node, V1ObjectMeta, V1OwnerReference, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { NamedPort, NamespaceInfo, NetworkPolicy, NodeInfo, PodInfo, ServiceInfo } from '../contracts/metadata.js';
+import { compareText } from '../compare.js';
 
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 const LEGACY_ZONE_LABEL = 'failure-domain.beta.kubernetes.io/zone';
@@ -47,7 +48,7 @@ export function namedPorts(pod: V1Pod): NamedPort[] {
       }
     }
   }
-  return [...out.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return [...out.values()].sort((a, b) => compareText(a.name, b.name));
 }
 
 export function podInfos(pod: V1Pod, workload: Workload): PodInfo[] {

@@ -1,5 +1,5 @@
 /** One registry with every Flowlens series: per-pod counters, ENA allowances and the agent's self-metrics. */
-import { Registry, type RegistryContentType } from 'prom-client';
+import { Registry, type RegistryContentType } from './prom-client.js';
 import type { CollectorTick } from '../contracts/flow.js';
 import type { MetadataView } from '../contracts/metadata.js';
 import type { ReporterStats } from '../contracts/stats.js';

@@ -3,7 +3,7 @@
  * each scrape re-reads the source and exposes exactly its values, so a series exists only while the source
  * reports it (no invented zeros).
  */
-import { Counter, Gauge } from 'prom-client';
+import { Counter, Gauge } from './prom-client.js';
 import type { FlowlensRegistry as Registry, MetricsRenderer } from './render.js';
 
 export type LabelValues<L extends string> = Record<L, string>;

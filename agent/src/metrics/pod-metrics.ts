@@ -1,5 +1,5 @@
 /** The per-pod counters of the metric contract, fed one collector tick at a time. */
-import { Counter, Gauge } from 'prom-client';
+import { Counter, Gauge } from './prom-client.js';
 import type { CollectorTick } from '../contracts/flow.js';
 import type { MetadataView } from '../contracts/metadata.js';
 import type { FailureCounters } from '../contracts/report.js';

@@ -6,7 +6,7 @@
  * appends it to each sample), which would leave the Prometheus text form without the suffix. The renderer
  * therefore serialises renders and gives each counter its full `_total` name back before a text render.
  */
-import { Registry, type Metric, type RegistryContentType } from 'prom-client';
+import { Registry, type Metric, type RegistryContentType } from './prom-client.js';
 
 /** A registry that can be rendered in either format. */
 export type FlowlensRegistry = Registry<RegistryContentType>;

@@ -1,5 +1,5 @@
 /** flowlens_agent_* : the agent watching itself (collector stats from each tick, reporter stats at scrape time). */
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Histogram } from './prom-client.js';
 import type { CollectorTick } from '../contracts/flow.js';
 import type { CollectorStats, ReporterStats } from '../contracts/stats.js';
 import { mirroredCounter, mirroredGauge, type Reading } from './mirror.js';

@@ -14,6 +14,7 @@ import {
 } from '../contracts/report.js';
 import { addFailures, failureScore, failuresOf } from './failures.js';
 import { flowKeyString, type WindowFlow } from './window.js';
+import { compareText } from '../compare.js';
 
 export const DEFAULT_TOP_N = 500;
 
@@ -27,7 +28,7 @@ export function compareFlows(a: WindowFlow, b: WindowFlow): number {
   return (
     lossScore(b) - lossScore(a) ||
     b.bytesSent + b.bytesReceived - (a.bytesSent + a.bytesReceived) ||
-    flowKeyString(a).localeCompare(flowKeyString(b))
+    compareText(flowKeyString(a), flowKeyString(b))
   );
 }
 

@@ -6,6 +6,7 @@
  */
 import type { KernelForward } from '../bpf/protocol.js';
 import { MAX_FORWARDS_PER_REPORT, type Forward } from '../contracts/report.js';
+import { compareText } from '../compare.js';
 
 export function forwardKey(f: Omit<KernelForward, 'connections'>): string {
   return `${f.clientIp}|${f.via.ip}|${f.via.port}|${f.backendIp}|${f.backendPort}|${f.snatIp ?? '-'}`;
@@ -61,6 +62,6 @@ export function forwardedThrough(
 ): Forward[] {
   return forwards
     .filter((f) => !isLocal(f.clientIp) && !isLocal(f.backendIp))
-    .sort((a, b) => b.connections - a.connections || forwardKey(a).localeCompare(forwardKey(b)))
+    .sort((a, b) => b.connections - a.connections || compareText(forwardKey(a), forwardKey(b)))
     .slice(0, max);
 }

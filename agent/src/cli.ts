@@ -21,30 +21,7 @@ Commands:
 Run 'flowlens-agent <command> --help' for a command's options.
 `;
 
-import { NODE_AGENT_V8_FLAGS, reexecArgv } from './node/v8-flags.js';
-
 type CommandMain = (argv: string[]) => Promise<number>;
-
-/**
- * `node` runs with its V8 flags (node/v8-flags.ts): missing ones, this process re-executes itself with them, in
- * place (the same pid, for tini, Kubernetes and the loader). `process.execve` is Node.js 22.15 and later (the image's
- * Node.js); an older one runs on without them and says so.
- */
-function withNodeAgentFlags(): void {
-  const argv = reexecArgv(process.execPath, process.execArgv, process.argv, process.env.NODE_OPTIONS);
-  if (!argv) {
-    return;
-  }
-  const execve = (process as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never }).execve;
-  if (typeof execve !== 'function') {
-    process.stderr.write(
-      `flowlens-agent node: Node.js ${process.version} cannot re-execute itself: running without ` +
-        `${NODE_AGENT_V8_FLAGS.join(' ')} (give them to node to cap its memory)\n`
-    );
-    return;
-  }
-  execve(process.execPath, argv, process.env);
-}
 
 const commands: Record<string, () => Promise<CommandMain>> = {
   node: async () => (await import('./node/command.js')).main,
@@ -63,9 +40,6 @@ async function run(argv: string[]): Promise<number> {
   if (!load) {
     process.stderr.write(`flowlens-agent: unknown command '${name}'\n\n${USAGE}`);
     return 2;
-  }
-  if (name === 'node' && !rest.includes('--help') && !rest.includes('-h')) {
-    withNodeAgentFlags();
   }
   return (await load())(rest);
 }

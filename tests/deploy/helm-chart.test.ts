@@ -13,6 +13,7 @@ import { CHART_DIR, helmTemplate, parseManifests } from '../../deploy/tools/rend
 import { requireK8sTools } from '../lib/k8s-tools.js';
 import { validateK8sObject, type K8sObject } from '../lib/k8s-validate.js';
 import { runBinary } from '../lib/run-binary.js';
+import { NODE_AGENT_V8_FLAGS } from '../../agent/src/node/v8-flags.js';
 
 type Obj = K8sObject & { spec?: any; data?: Record<string, string>; rules?: any[] };
 
@@ -112,6 +113,9 @@ test('default rendering: valid objects; agent with capabilities, host mounts and
   ]);
   const env = Object.fromEntries(agent.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
   assert.equal(env.OPEN_METRICS, 'on');
+  for (const flag of NODE_AGENT_V8_FLAGS) {
+    assert.ok(String(env.NODE_OPTIONS).split(' ').includes(flag), `the agent's NODE_OPTIONS hold ${flag}`);
+  }
   assert.equal(env.OPEN_METRICS_ADDRESS, '0.0.0.0');
   assert.equal(env.OPEN_METRICS_PORT, '9109');
   assert.deepEqual(env.NODE_NAME, { fieldRef: { fieldPath: 'spec.nodeName' } });

@@ -11,6 +11,7 @@ import { parseManifests } from '../../deploy/tools/render.js';
 import { requireK8sTools } from '../lib/k8s-tools.js';
 import { validateK8sObject, type K8sObject } from '../lib/k8s-validate.js';
 import { runBinary } from '../lib/run-binary.js';
+import { NODE_AGENT_V8_FLAGS } from '../../agent/src/node/v8-flags.js';
 
 test('deploy/kustomize/base/flowlens.yaml is the current rendering of the chart', async (t) => {
   const tools = await requireK8sTools(t);
@@ -57,6 +58,10 @@ test('kubectl kustomize builds the base into valid objects in namespace flowlens
   const tokenRef = container.env.find((e: { name: string }) => e.name === 'FLOWLENS_HUB_INGEST_TOKEN').valueFrom
     .secretKeyRef;
   assert.deepEqual(tokenRef, { name: 'flowlens-hub-tokens', key: 'ingest-token' });
+  const nodeOptions = container.env.find((e: { name: string }) => e.name === 'NODE_OPTIONS')?.value ?? '';
+  for (const flag of NODE_AGENT_V8_FLAGS) {
+    assert.ok(nodeOptions.split(' ').includes(flag), `the agent's NODE_OPTIONS hold ${flag}`);
+  }
 });
 
 test('the cluster-name example overlay builds: FLOWLENS_CLUSTER once on the agent and the hub, objects valid', async (t) => {

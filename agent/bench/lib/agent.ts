@@ -26,7 +26,7 @@ export async function startBuiltAgent(
   env: NodeJS.ProcessEnv
 ): Promise<RunningAgent> {
   const runner = entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry];
-  // the V8 flags the agent re-executes itself with where Node.js can (cli.ts), given here for a Node.js that cannot
+  // the V8 flags the DaemonSet gives the agent in NODE_OPTIONS (node/v8-flags.ts)
   const argv = [...prefix, process.execPath, ...NODE_AGENT_V8_FLAGS, ...runner, 'node', '--stdout', ...args];
   const child = spawn(argv[0]!, argv.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],

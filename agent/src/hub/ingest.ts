@@ -178,7 +178,9 @@ export class Ingestor {
       // In memory for DuckDB; a query for a shared store (ClickHouse), where another hub may have stored it.
       stored = await this.store.hasReport(id);
     } catch (err) {
-      return { outcome: Promise.resolve(fail(503, `could not check the report id, retry later: ${(err as Error).message}`)) };
+      return {
+        outcome: Promise.resolve(fail(503, `could not check the report id, retry later: ${(err as Error).message}`)),
+      };
     }
     const duplicate = (): IngestResult => {
       this.counters.duplicates++;
@@ -197,7 +199,9 @@ export class Ingestor {
     try {
       item = this.prepare ? this.prepare(enriched) : enriched;
     } catch (err) {
-      return { outcome: Promise.resolve(fail(503, `could not store the report, retry later: ${(err as Error).message}`)) };
+      return {
+        outcome: Promise.resolve(fail(503, `could not store the report, retry later: ${(err as Error).message}`)),
+      };
     }
     const outcome = this.commitOne(id, item, flows);
     this.inFlight.set(id, outcome);

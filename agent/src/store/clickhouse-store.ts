@@ -269,9 +269,9 @@ export class ClickHouseStore implements FlowStore {
     return new EncodedReport(r.reportId, r.rows.length, raw, forwardRows(r, this.ids, fresh), reportRow(r), fresh);
   }
 
-  /** Stores the reports; see `appendPrepared`. */
-  append(reports: StoredReport[]): Promise<void> {
-    return this.appendPrepared(reports.map((r) => this.prepare(r)));
+  /** Stores the reports; see `appendPrepared`. A value the store refuses rejects (never throws). */
+  async append(reports: StoredReport[]): Promise<void> {
+    await this.appendPrepared(reports.map((r) => this.prepare(r)));
   }
 
   /**

@@ -33,7 +33,7 @@ import { parseStoreSpec } from '../src/store/clickhouse-config.js';
 import { ClickHouseStore } from '../src/store/clickhouse-store.js';
 import { startTestStandinProcess, type StandinProcess } from '../src/store/clickhouse-test-stores.js';
 import { DuckDbStore } from '../src/store/duckdb-store.js';
-import type { FlowStore, StoredReport } from '../src/store/flow-store.js';
+import type { FlowStore } from '../src/store/flow-store.js';
 
 const { values } = parseArgs({
   options: {
@@ -248,15 +248,21 @@ function stageTimes(
 /** The store, with the wall time of its appends summed (they overlap parsing: two batches are in flight). */
 function timed(store: FlowStore): { store: FlowStore; appendMs: () => number } {
   let ms = 0;
-  const append = store.append.bind(store);
-  store.append = async (reports: StoredReport[]) => {
-    const a = performance.now();
-    try {
-      await append(reports);
-    } finally {
-      ms += performance.now() - a;
-    }
-  };
+  const time =
+    <T>(append: (reports: T[]) => Promise<void>) =>
+    async (reports: T[]): Promise<void> => {
+      const a = performance.now();
+      try {
+        await append(reports);
+      } finally {
+        ms += performance.now() - a;
+      }
+    };
+  store.append = time(store.append.bind(store));
+  // A store that encodes reports at enrichment (ClickHouse) appends them through appendPrepared.
+  if (store.appendPrepared) {
+    store.appendPrepared = time(store.appendPrepared.bind(store));
+  }
   return { store, appendMs: () => ms };
 }
 

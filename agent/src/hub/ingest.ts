@@ -5,9 +5,8 @@
  */
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
-import type { ReportV1 } from '../contracts/report.js';
 import { checkReport } from '../contracts/report-check.js';
-import type { FlowStore, StoredReport } from '../store/flow-store.js';
+import type { FlowStore, PreparedReport, StoredReport } from '../store/flow-store.js';
 import type { Enricher } from './enrich.js';
 
 const gunzipAsync = promisify(gunzip);
@@ -80,13 +79,23 @@ function describeIssues(issues: Array<{ path: Array<string | number>; message: s
   return shown.join('; ') + (issues.length > 5 ? `; and ${issues.length - 5} more` : '');
 }
 
+/** A report waiting for its group commit: enriched, or in the store's own encoded form (FlowStore.prepare). */
+interface Pending {
+  item: StoredReport | PreparedReport;
+  done: (err?: unknown) => void;
+}
+
 export class Ingestor {
   readonly counters: IngestCounters = { accepted: 0, duplicates: 0, rejected: 0, flows: 0, failedCommits: 0 };
-  private pending: Array<{ report: StoredReport; done: (err?: unknown) => void }> = [];
+  private pending: Pending[] = [];
   private pendingRows = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Map<string, Promise<IngestResult>>();
   private readonly now: () => number;
+
+  /** The store's own encoding of a report at enrichment (FlowStore.prepare), when it has one. */
+  private readonly prepare: ((r: StoredReport) => PreparedReport) | undefined;
+  private readonly append: (items: Array<Pending['item']>) => Promise<void>;
 
   constructor(
     private readonly store: FlowStore,
@@ -94,6 +103,16 @@ export class Ingestor {
     private readonly opts: IngestOptions
   ) {
     this.now = opts.now ?? Date.now;
+    const { prepare, appendPrepared } = store;
+    if ((prepare === undefined) !== (appendPrepared === undefined)) {
+      throw new Error('a store has both prepare and appendPrepared or neither');
+    }
+    if (prepare && appendPrepared) {
+      this.prepare = prepare.bind(store);
+      this.append = (items) => appendPrepared.call(store, items as PreparedReport[]);
+    } else {
+      this.append = (items) => store.append(items as StoredReport[]);
+    }
   }
 
   /** Decodes a request body. `contentEncoding` is the request header. */
@@ -134,60 +153,78 @@ export class Ingestor {
 
   /** Validates and stores one parsed report document. */
   async ingest(doc: unknown): Promise<IngestResult> {
+    // The parsed document lives until its report is enriched (and encoded, for a store that prepares reports),
+    // not while the report waits for its commit: `admit` holds it, this frame only the outcome.
+    return (await this.admit(doc)).outcome;
+  }
+
+  /**
+   * Validation, the duplicate check and enrichment; the report's commit is then under way (or a duplicate's
+   * answer known). Registers the report as in flight in the same turn as it checked that none was.
+   */
+  private async admit(doc: unknown): Promise<{ outcome: Promise<IngestResult> }> {
     const parsed = checkReport(doc);
     if (!parsed.success) {
-      return fail(422, `schema violation: ${describeIssues(parsed.issues)}`);
+      return { outcome: Promise.resolve(fail(422, `schema violation: ${describeIssues(parsed.issues)}`)) };
     }
     const report = parsed.data;
+    const id = report.reportId;
     const problem = windowProblem(Date.parse(report.start), Date.parse(report.end), this.now(), this.opts.maxAgeS);
     if (problem !== null) {
-      return fail(422, problem);
+      return { outcome: Promise.resolve(fail(422, problem)) };
     }
     let stored: boolean;
     try {
       // In memory for DuckDB; a query for a shared store (ClickHouse), where another hub may have stored it.
-      stored = await this.store.hasReport(report.reportId);
+      stored = await this.store.hasReport(id);
     } catch (err) {
-      return fail(503, `could not check the report id, retry later: ${(err as Error).message}`);
+      return {
+        outcome: Promise.resolve(fail(503, `could not check the report id, retry later: ${(err as Error).message}`)),
+      };
     }
+    const duplicate = (): IngestResult => {
+      this.counters.duplicates++;
+      return { status: 200, body: { reportId: id, duplicate: true } };
+    };
     if (stored) {
-      this.counters.duplicates++;
-      return { status: 200, body: { reportId: report.reportId, duplicate: true } };
+      return { outcome: Promise.resolve(duplicate()) };
     }
-    const running = this.inFlight.get(report.reportId);
+    const running = this.inFlight.get(id);
     if (running) {
-      const first = await running;
-      if (first.status !== 200) {
-        return first;
-      }
-      this.counters.duplicates++;
-      return { status: 200, body: { reportId: report.reportId, duplicate: true } };
+      return { outcome: running.then((first) => (first.status !== 200 ? first : duplicate())) };
     }
-    const p = this.store_(report);
-    this.inFlight.set(report.reportId, p);
+    const enriched = this.enricher.enrich(report);
+    const flows = enriched.rows.length;
+    let item: Pending['item'];
     try {
-      return await p;
-    } finally {
-      this.inFlight.delete(report.reportId);
+      item = this.prepare ? this.prepare(enriched) : enriched;
+    } catch (err) {
+      return {
+        outcome: Promise.resolve(fail(503, `could not store the report, retry later: ${(err as Error).message}`)),
+      };
     }
+    const outcome = this.commitOne(id, item, flows);
+    this.inFlight.set(id, outcome);
+    const forget = (): void => void this.inFlight.delete(id);
+    outcome.then(forget, forget);
+    return { outcome };
   }
 
-  private async store_(report: ReportV1): Promise<IngestResult> {
-    const stored = this.enricher.enrich(report);
+  private async commitOne(reportId: string, item: Pending['item'], flows: number): Promise<IngestResult> {
     try {
-      await this.enqueue(stored);
+      await this.enqueue(item, flows);
     } catch (err) {
       return fail(503, `could not store the report, retry later: ${(err as Error).message}`);
     }
     this.counters.accepted++;
-    this.counters.flows += stored.rows.length;
-    return { status: 200, body: { reportId: report.reportId, duplicate: false, flows: stored.rows.length } };
+    this.counters.flows += flows;
+    return { status: 200, body: { reportId, duplicate: false, flows } };
   }
 
-  private enqueue(report: StoredReport): Promise<void> {
+  private enqueue(item: Pending['item'], flows: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ report, done: (err) => (err ? reject(err) : resolve()) });
-      this.pendingRows += report.rows.length + 1;
+      this.pending.push({ item, done: (err) => (err ? reject(err) : resolve()) });
+      this.pendingRows += flows + 1;
       if (this.pendingRows >= (this.opts.commitRows ?? 50_000)) {
         this.commit();
       } else {
@@ -214,9 +251,9 @@ export class Ingestor {
    * Stores a group in one transaction; when that fails, each report is retried in a transaction of its own,
    * so one report the store cannot take fails alone and never the valid reports committed beside it.
    */
-  private async appendIsolated(batch: Array<{ report: StoredReport; done: (err?: unknown) => void }>): Promise<void> {
+  private async appendIsolated(batch: Pending[]): Promise<void> {
     try {
-      await this.store.append(batch.map((b) => b.report));
+      await this.append(batch.map((b) => b.item));
       batch.forEach((b) => b.done());
       return;
     } catch (err) {
@@ -228,7 +265,7 @@ export class Ingestor {
     }
     for (const b of batch) {
       try {
-        await this.store.append([b.report]);
+        await this.append([b.item]);
         b.done();
       } catch (err) {
         this.counters.failedCommits++;

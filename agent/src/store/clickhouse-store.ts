@@ -10,7 +10,8 @@
  */
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { Readable } from 'node:stream';
-import { endpointRows, forwardRows, Ids, rawTsv, reportRow } from './clickhouse-append.js';
+import { endpointRows, forwardRows, Ids, rawTsv, reportRow, type RawRow } from './clickhouse-append.js';
+import { BatchedLookup } from './clickhouse-batch.js';
 import type { ClickHouseConfig } from './clickhouse-config.js';
 import {
   EP,
@@ -52,6 +53,7 @@ import type {
   MapNode,
   MapQuery,
   ObservedFlow,
+  PreparedReport,
   RangeQuery,
   Series,
   SeriesQuery,
@@ -108,6 +110,21 @@ export function reportInsertSettings(reportId: string, onCluster: boolean) {
     // On a cluster: acknowledged only once the shard stored it (not queued on this node).
     ...(onCluster ? { distributed_foreground_insert: 1 } : {}),
   } as const;
+}
+
+/** A report in this store's insert form (`ClickHouseStore.prepare`). */
+export class EncodedReport implements PreparedReport {
+  constructor(
+    readonly reportId: string,
+    readonly flows: number,
+    /** Raw rows, TabSeparated (rawTsv). */
+    readonly raw: Buffer,
+    readonly forwards: RawRow[],
+    /** The `reports` row (reportRow). */
+    readonly row: unknown[],
+    /** Ends this process had not stored when the report was encoded, by id. */
+    readonly fresh: Map<string, Endpoint>
+  ) {}
 }
 
 export class ClickHouseStore implements FlowStore {
@@ -226,30 +243,58 @@ export class ClickHouseStore implements FlowStore {
     return this.rowsOn(this.c, query);
   }
 
-  async hasReport(reportId: string): Promise<boolean> {
+  /** Report ids asked within one event-loop turn share one query (clickhouse-batch.ts). */
+  private readonly reportLookup = new BatchedLookup(async (ids) => {
     const rs = await this.c.query({
-      query: 'SELECT count() AS n FROM reports WHERE report_id = {id:String}',
-      query_params: { id: reportId },
-      format: 'JSONEachRow',
+      query: 'SELECT DISTINCT report_id FROM reports WHERE report_id IN {ids:Array(String)}',
+      query_params: { ids },
+      format: 'JSONCompactEachRow',
     });
-    const [r] = await rs.json<{ n: string | number }>();
-    return num(r?.n as Row[string]) > 0;
+    return new Set((await rs.json<[string]>()).map(([id]) => id));
+  });
+
+  hasReport(reportId: string): Promise<boolean> {
+    return this.reportLookup.has(reportId);
   }
 
   /**
-   * Stores the reports; resolves once every insert was acknowledged. The endpoints they name first (so no
-   * stored row names an end the dictionary lacks), then each report's rows under its own deduplication token,
-   * then the report ids. A failure part-way leaves nothing a retry would count twice.
+   * A report as this store inserts it, encoded once: raw rows as TabSeparated bytes, forwards and the report's own
+   * row as arrays, and the ends it names that this process had not stored when it was encoded.
    */
-  async append(reports: StoredReport[]): Promise<void> {
-    if (reports.length === 0) {
-      return;
-    }
+  prepare(r: StoredReport): EncodedReport {
     const fresh = new Map<string, Endpoint>();
     // As bytes at once: the text is a tree of many small strings until flattened, which would outlive the young
     // generation while the report waits for its insert (garbage collection then cost more than JSON did).
-    const raw = reports.map((r) => Buffer.from(rawTsv(r, this.ids, fresh)));
-    const fwd = reports.map((r) => forwardRows(r, this.ids, fresh));
+    const raw = Buffer.from(rawTsv(r, this.ids, fresh));
+    return new EncodedReport(r.reportId, r.rows.length, raw, forwardRows(r, this.ids, fresh), reportRow(r), fresh);
+  }
+
+  /** Stores the reports; see `appendPrepared`. A value the store refuses rejects (never throws). */
+  async append(reports: StoredReport[]): Promise<void> {
+    await this.appendPrepared(reports.map((r) => this.prepare(r)));
+  }
+
+  /**
+   * Stores reports `prepare` encoded; resolves once every insert was acknowledged. The endpoints they name first
+   * (so no stored row names an end the dictionary lacks), then each report's rows under its own deduplication
+   * token, then the report ids. A failure part-way leaves nothing a retry would count twice.
+   */
+  async appendPrepared(prepared: PreparedReport[]): Promise<void> {
+    if (prepared.length === 0) {
+      return;
+    }
+    const reports = prepared.map((p) => {
+      if (!(p instanceof EncodedReport)) {
+        throw new Error(`report ${p.reportId} was not prepared by this store`);
+      }
+      return p;
+    });
+    const fresh = new Map<string, Endpoint>();
+    for (const r of reports) {
+      for (const [id, e] of r.fresh) {
+        fresh.set(id, e);
+      }
+    }
     if (fresh.size > 0) {
       await this.c.insert({ table: 'endpoints', values: endpointRows(fresh), format: 'JSONCompactEachRow' });
       this.ids.stored(fresh.keys());
@@ -257,34 +302,34 @@ export class ClickHouseStore implements FlowStore {
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < reports.length) {
-        const i = next++;
-        const settings = reportInsertSettings(reports[i]!.reportId, this.opts.config.cluster !== null);
+        const r = reports[next++]!;
+        const settings = reportInsertSettings(r.reportId, this.opts.config.cluster !== null);
         // Forwards first, raw rows next, the report's id last: a retry after a failure in between re-sends
         // what each table's deduplication then refuses or takes, and is never answered "duplicate" early.
-        if (fwd[i]!.length > 0) {
+        if (r.forwards.length > 0) {
           await this.c.insert({
             table: 'forwards',
             columns: FORWARD_NAMES as [string, ...string[]],
-            values: fwd[i]!,
+            values: r.forwards,
             format: 'JSONCompactEachRow',
             clickhouse_settings: settings,
           });
         }
-        if (raw[i]!.length === 0) {
+        if (r.raw.length === 0) {
           continue;
         }
         // TabSeparated text, built by rawTsv: the client sends a raw format's stream as it is.
         await this.c.insert({
           table: 'flows_raw',
           columns: RAW_NAMES as [string, ...string[]],
-          values: Readable.from([raw[i]!], { objectMode: false }),
+          values: Readable.from([r.raw], { objectMode: false }),
           format: 'TabSeparated',
           clickhouse_settings: settings,
         });
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.opts.insertConcurrency, reports.length) }, worker));
-    await this.c.insert({ table: 'reports', values: reports.map(reportRow), format: 'JSONCompactEachRow' });
+    await this.c.insert({ table: 'reports', values: reports.map((r) => r.row), format: 'JSONCompactEachRow' });
   }
 
   /** Roll-ups are materialized views and retention is TTL: nothing to do but note the time. */

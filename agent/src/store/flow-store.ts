@@ -245,6 +245,16 @@ export interface ObservedFlow {
   lastSeenMs: number;
 }
 
+/**
+ * A report in a store's own insert form (`FlowStore.prepare`), made as soon as it is enriched: what the ingest keeps
+ * while the report waits for its group commit, in place of its row objects.
+ */
+export interface PreparedReport {
+  readonly reportId: string;
+  /** Flow rows of the report. */
+  readonly flows: number;
+}
+
 export interface FlowStore {
   open(): Promise<void>;
   /**
@@ -254,6 +264,14 @@ export interface FlowStore {
   hasReport(reportId: string): boolean | Promise<boolean>;
   /** Stores the reports atomically; resolves once they are durable. */
   append(reports: StoredReport[]): Promise<void>;
+  /**
+   * Optional, both or neither: a store whose insert form is bytes (ClickHouse) encodes each report once, as soon as
+   * it is enriched, and later appends the encoded reports as `append` would the reports. The ingest then keeps a
+   * few hundred bytes per row waiting for a group commit instead of row objects (garbage collection), and a bad
+   * value fails its own report at once.
+   */
+  prepare?(report: StoredReport): PreparedReport;
+  appendPrepared?(reports: PreparedReport[]): Promise<void>;
   topContributors(q: TopQuery): Promise<Answered<TopRow[]>>;
   serviceMap(q: MapQuery): Promise<Answered<{ nodes: MapNode[]; edges: MapEdge[] }>>;
   timeseries(q: SeriesQuery): Promise<Answered<Series[]>>;

@@ -88,6 +88,8 @@ import {
   forwardSharesSql,
   forwardedStepsSql,
   mergedFlowsSql,
+  FLOWS_ONLY,
+  DUCKDB_DIALECT,
 } from './merge.js';
 import { ceilTo, floorTo, planRange, type Plan, type Tier } from './plan.js';
 
@@ -703,7 +705,7 @@ export class DuckDbStore implements FlowStore {
     const per =
       fwd === undefined ? 'SELECT * FROM per0' : forwardedStepsSql('per0', forwardSharesSql('SELECT * FROM src', fwd));
     const build = (rb: number): string => `WITH src AS (${this.source(plan, q, rb, rawOnly)}),
-      fl AS (SELECT * FROM (${mergedFlowsSql('SELECT * FROM src', fwd)})${categoryWhere(q)}),
+      fl AS (SELECT * FROM (${mergedFlowsSql('SELECT * FROM src', fwd, DUCKDB_DIALECT, FLOWS_ONLY)})${categoryWhere(q)}),
       per0 AS (
         SELECT bucket // ${stepS} * ${stepS} AS t, client_ip, server_ip, server_port, sum(c_sent) AS cs,
           sum(c_recv) AS cr, sum(s_sent) AS ss, sum(s_recv) AS sr, sum(retransmits) AS retransmits,

@@ -564,8 +564,6 @@ export const exactSum = (expr: string): string => `CASE WHEN count(${expr}) = co
 export interface MergeDialect {
   /** An aggregate: `value` of the row that sorts first by `order` (SQL ORDER BY items, `expr [DESC]`). */
   firstBy(value: string, order: string[]): string;
-  /** True when no Service address group (CTE `grp`) holds the flow `alias` as (client, via ip, via port). */
-  notAddressed(alias: string): string;
   /**
    * An aggregate: the drop reasons of a group's rows (`list` a row's reasons) as one value `addReasons` reads;
    * with `drops`, only rows with drops are read.
@@ -583,9 +581,6 @@ export interface MergeDialect {
 
 export const DUCKDB_DIALECT: MergeDialect = {
   firstBy: (value, order) => `first(${value} ORDER BY ${order.join(', ')})`,
-  notAddressed: (e) =>
-    `NOT EXISTS (SELECT 1 FROM grp g WHERE g.client_ip = ${e}.client_ip AND g.via_ip = ${e}.server_ip
-      AND g.via_port = ${e}.server_port)`,
   collectReasons: (list, drops) => (drops ? collectReasonsSql(list, drops) : `flatten(list(${list}))`),
   noReasons: 'NULL',
   exists: (keys, from, cols) =>
@@ -596,14 +591,11 @@ export const DUCKDB_DIALECT: MergeDialect = {
 
 /**
  * ClickHouse (docs/hub.md "ClickHouse"): `argMin` over a tuple for an ordered first (DESC items negated, so
- * they must be numeric), a tuple NOT IN for the anti-join (correlated subqueries are not in older LTS), and
- * drop reasons as a Map(reason, n) summed by `sumMap` / `mapAdd`.
+ * they must be numeric), and drop reasons as a Map(reason, n) summed by `sumMap` / `mapAdd`.
  */
 export const CLICKHOUSE_DIALECT: MergeDialect = {
   firstBy: (value, order) =>
     `argMin(${value}, (${order.map((o) => (/\sDESC$/i.test(o) ? `-(${o.replace(/\s+DESC$/i, '')})` : o)).join(', ')}))`,
-  notAddressed: (e) =>
-    `(${e}.client_ip, ${e}.server_ip, ${e}.server_port) NOT IN (SELECT client_ip, via_ip, via_port FROM grp)`,
   collectReasons: (list) => `sumMap(${list})`,
   noReasons: 'map()',
   exists: (keys, from, cols) => `(${keys.join(', ')}) IN (SELECT ${cols.join(', ')} FROM ${from})`,
@@ -747,10 +739,10 @@ export function mergedFlowsSql(
       greatest(e.rtt_max, a.rtt_max) AS rtt_max`,
       failureCols,
     ])}
-    FROM ends e LEFT JOIN adds a ON ${same('a', 'e')}${
+    FROM ends e LEFT JOIN adds a ON ${same('a', 'e')} LEFT JOIN grp ng ON ${addressing('e', 'ng')}${
       want.failures ? `\n      LEFT JOIN fe x ON ${same('x', 'e')} LEFT JOIN fadds xa ON ${same('xa', 'e')}` : ''
     }
-    WHERE e.via_ip > 0 OR ${dialect.notAddressed('e')}`;
+    WHERE e.via_ip > 0 OR ng.client_ip IS NULL`;
 }
 
 /** `failureScore` in SQL over a flow's own failures (alias `e`) plus what it absorbed (alias `a`); either may be NULL. */

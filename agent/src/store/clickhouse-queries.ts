@@ -26,6 +26,7 @@ import {
   forwardSharesSql,
   forwardedStepsSql,
   mergedFlowsSql,
+  FLOWS_ONLY,
 } from './merge.js';
 import type { Plan } from './plan.js';
 
@@ -156,7 +157,7 @@ export function seriesSql(plan: Plan, q: SeriesQuery, stepS: number, rawOnly: bo
   // The DuckDB store's series (duckdb-store.ts `timeseries`): flows and categories from the merge over the
   // whole range, each direction per step from the end whose range total is larger.
   return `WITH src AS (${source(plan, q, rawOnly)}),
-    fl AS (SELECT * FROM (${mergedFlowsSql('SELECT * FROM src', fwd, CLICKHOUSE_DIALECT)})${categoryWhere(q)}),
+    fl AS (SELECT * FROM (${mergedFlowsSql('SELECT * FROM src', fwd, CLICKHOUSE_DIALECT, FLOWS_ONLY)})${categoryWhere(q)}),
     per0 AS (
       SELECT intDiv(bucket, ${stepS}) * ${stepS} AS t, client_ip, server_ip, server_port, sum(c_sent) AS cs,
         sum(c_recv) AS cr, sum(s_sent) AS ss, sum(s_recv) AS sr, sum(retransmits) AS retransmits,

@@ -13,7 +13,7 @@ import { categoryFromCode } from '../classify/category.js';
 import { DEFAULT_CLUSTER } from '../contracts/report.js';
 import { end, num, str, type Row } from './duckdb-sql.js';
 import type { Answered, Endpoint, ObservedFlow, RangeQuery } from './flow-store.js';
-import { DUCKDB_DIALECT, mergedFlowsSql, type MergeDialect } from './merge.js';
+import { DUCKDB_DIALECT, FLOWS_ONLY, mergedFlowsSql, type MergeDialect } from './merge.js';
 import type { Plan } from './plan.js';
 
 export interface ObservedFlowsContext {
@@ -63,7 +63,7 @@ export function observedFlowsSql(
       FROM src GROUP BY client_ip, server_ip, server_port),
     seen AS (SELECT client_ip, server_ip, server_port, min(first_s) AS first_s, max(last_s) AS last_s
       FROM (SELECT * FROM seen0${forwardedSeen(forwards)}) GROUP BY client_ip, server_ip, server_port),
-    m AS (${mergedFlowsSql('SELECT * FROM src', forwards, dialect)})
+    m AS (${mergedFlowsSql('SELECT * FROM src', forwards, dialect, FLOWS_ONLY)})
     SELECT m.category AS category, m.server_port AS server_port, m.bytes AS bytes, seen.first_s AS first_s,
       seen.last_s AS last_s, ${cols('c')}, ${cols('s')},
       v.service AS via_service

@@ -124,16 +124,18 @@ export function metricOrder(metric: TopQuery['metric']): string {
 /** The merged flows' failure columns as they are (`f_*`, drops, drop_reasons, failures), for a select list. */
 export const FAILURE_SELECT = [...MERGED_FAILURE_NAMES.map(failureResultColumn), 'drops', 'drop_reasons', 'failures'];
 
-/** The same columns summed over a group of merged flows (grouped rows, service-map edges), in a dialect. */
-export function failureSums(dialect: MergeDialect = DUCKDB_DIALECT): string {
+/**
+ * The same columns summed over a group of merged flows (grouped rows, service-map edges), in a dialect; without
+ * drop_reasons when `reasons` is false (the caller reads them apart, `groupedReasonsSql`).
+ */
+export function failureSums(dialect: MergeDialect = DUCKDB_DIALECT, reasons = true): string {
   return [
     ...MERGED_FAILURE_NAMES.map(failureResultColumn).map((c) => `sum(${c}) AS ${c}`),
     'sum(drops) AS drops',
-    `${dialect.groupReasons('drop_reasons', 'drops')} AS drop_reasons`,
+    ...(reasons ? [`${dialect.groupReasons('drop_reasons', 'drops')} AS drop_reasons`] : []),
     'sum(failures) AS failures',
   ].join(', ');
 }
-export const FAILURE_SUMS = failureSums();
 
 /**
  * Failures per time-series step (both stores' `timeseries`): each merged failure field from the view (end) with
@@ -255,21 +257,39 @@ export function groupKey(alias: 'c' | 's', level: GroupBy): string {
 }
 
 /** The end's descriptive columns at a level: finer names are null once grouped above them. */
-export function endColumns(alias: 'c' | 's', level: GroupBy): string {
+export function endColumns(alias: 'c' | 's', level: GroupBy, only?: readonly string[]): string {
   const named = `${alias}.${level === 'namespace' ? 'namespace' : level === 'pod' ? 'pod' : 'workload'} IS NOT NULL`;
   const keep = (col: string, levels: GroupBy[]): string =>
     levels.includes(level) ? `${alias}.${col}` : `CASE WHEN ${named} THEN NULL ELSE ${alias}.${col} END`;
-  return [
-    `${alias}.cluster AS ${alias}_cluster`,
-    `CASE WHEN ${named} THEN NULL ELSE ${alias}.ip END AS ${alias}_ip`,
-    `${keep('pod', ['pod'])} AS ${alias}_pod`,
-    `${alias}.namespace AS ${alias}_namespace`,
-    `${keep('workload', ['pod', 'workload'])} AS ${alias}_workload`,
-    `${keep('kind', ['pod', 'workload'])} AS ${alias}_kind`,
-    `${keep('node', ['pod'])} AS ${alias}_node`,
-    `${keep('zone', ['pod'])} AS ${alias}_zone`,
-  ].join(', ');
+  const cols: Array<[string, string]> = [
+    ['cluster', `${alias}.cluster`],
+    ['ip', `CASE WHEN ${named} THEN NULL ELSE ${alias}.ip END`],
+    ['pod', keep('pod', ['pod'])],
+    ['namespace', `${alias}.namespace`],
+    ['workload', keep('workload', ['pod', 'workload'])],
+    ['kind', keep('kind', ['pod', 'workload'])],
+    ['node', keep('node', ['pod'])],
+    ['zone', keep('zone', ['pod'])],
+  ];
+  return cols
+    .filter(([c]) => only === undefined || only.includes(c))
+    .map(([c, expr]) => `${expr} AS ${alias}_${c}`)
+    .join(', ');
 }
+
+/**
+ * The drop reasons of grouped rows (grouped top contributors, service-map edges), read apart: only the merged
+ * flows `j` with drops (few) of the groups kept in `kept`, summed per reason (DuckDB). `keys` are the group's
+ * columns, in both relations.
+ */
+export function groupedReasonsSql(j: string, kept: string, keys: string[]): string {
+  return `SELECT ${keys.map((k) => `${j}.${k} AS ${k}`).join(', ')}, ${DUCKDB_DIALECT.groupReasons(`${j}.drop_reasons`, `${j}.drops`)} AS drop_reasons
+    FROM ${j} JOIN ${kept} ON ${keys.map((k) => `${kept}.${k} = ${j}.${k}`).join(' AND ')}
+    WHERE ${j}.drops > 0 GROUP BY ${keys.map((k) => `${j}.${k}`).join(', ')}`;
+}
+
+/** A column's value when every non-NULL value of the group is the same, else NULL (`count(DISTINCT) = 1`, cheaper). */
+export const sameOrNull = (col: string): string => `CASE WHEN min(${col}) = max(${col}) THEN max(${col}) END`;
 
 export function end(r: Row, p: 'c' | 's') {
   return {

@@ -44,11 +44,13 @@ import {
 } from './duckdb-schema.js';
 import {
   FAILURE_SELECT,
-  FAILURE_SUMS,
   categoryWhere,
   clusterSeen,
   clustersSql,
   endColumns,
+  failureSums,
+  groupedReasonsSql,
+  sameOrNull,
   endFilters,
   failureSeriesSql,
   groupKey,
@@ -88,6 +90,8 @@ import {
   forwardSharesSql,
   forwardedStepsSql,
   mergedFlowsSql,
+  FLOWS_ONLY,
+  DUCKDB_DIALECT,
 } from './merge.js';
 import { ceilTo, floorTo, planRange, type Plan, type Tier } from './plan.js';
 
@@ -619,25 +623,25 @@ export class DuckDbStore implements FlowStore {
           LEFT JOIN endpoints v ON v.id = top.via_ep
         ORDER BY ${order}, top.client_ip, top.server_ip, top.server_port`;
       } else {
+        // Grouped on the merged flows with numbers only; the ends' names (one end of the group's) and the drop
+        // reasons (of the few flows that dropped anything) are read for the kept groups alone.
         const ck = groupKey('c', q.groupBy);
         const sk = groupKey('s', q.groupBy);
         return `WITH f AS (${this.merged(plan, q, rb)}),
-        j AS (SELECT f.*, ${ck} AS ck, ${sk} AS sk, ${endColumns('c', q.groupBy)}, ${endColumns('s', q.groupBy)},
-                coalesce(v.service, s.service) AS s_service
+        j AS (SELECT f.*, ${ck} AS ck, ${sk} AS sk, coalesce(v.service, s.service) AS s_service
               FROM f JOIN endpoints c ON c.id = f.client_ep JOIN endpoints s ON s.id = f.server_ep
                 LEFT JOIN endpoints v ON v.id = f.via_ep),
         g AS (SELECT category, ck, sk, NULL AS server_port, sum(bytes) AS bytes, sum(retransmits) AS retransmits, sum(rtos) AS rtos,
-                ${exactSum('segments')} AS segments, ${FAILURE_SUMS},
+                ${exactSum('segments')} AS segments, ${failureSums(DUCKDB_DIALECT, false)},
                 sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt, sum(rtt_n) AS rtt_n, max(rtt_max) AS rtt_max,
-                any_value(c_cluster) AS c_cluster, any_value(c_ip) AS c_ip, any_value(c_pod) AS c_pod,
-                any_value(c_namespace) AS c_namespace, any_value(c_workload) AS c_workload, any_value(c_kind) AS c_kind,
-                any_value(c_node) AS c_node,
-                any_value(c_zone) AS c_zone, any_value(s_ip) AS s_ip, any_value(s_pod) AS s_pod,
-                any_value(s_namespace) AS s_namespace, any_value(s_workload) AS s_workload, any_value(s_kind) AS s_kind,
-                any_value(s_node) AS s_node, any_value(s_zone) AS s_zone,
-                CASE WHEN count(DISTINCT s_service) = 1 THEN max(s_service) END AS s_service
-              FROM j GROUP BY category, ck, sk)
-        SELECT * FROM g ${having} ORDER BY ${order}, ck, sk LIMIT ${q.limit}`;
+                any_value(client_ep) AS client_ep, any_value(server_ep) AS server_ep, ${sameOrNull('s_service')} AS s_service
+              FROM j GROUP BY category, ck, sk),
+        top AS (SELECT * FROM g ${having} ORDER BY ${order}, ck, sk LIMIT ${q.limit}),
+        dr AS (${groupedReasonsSql('j', 'top', ['category', 'ck', 'sk'])})
+        SELECT top.*, ${endColumns('c', q.groupBy)}, ${endColumns('s', q.groupBy)}, dr.drop_reasons AS drop_reasons
+        FROM top JOIN endpoints c ON c.id = top.client_ep JOIN endpoints s ON s.id = top.server_ep
+          LEFT JOIN dr ON dr.category = top.category AND dr.ck = top.ck AND dr.sk = top.sk
+        ORDER BY ${order}, top.ck, top.sk`;
       }
     };
     const rows = await this.readFlows(build);
@@ -648,20 +652,23 @@ export class DuckDbStore implements FlowStore {
   async serviceMap(q: MapQuery): Promise<Answered<{ nodes: MapNode[]; edges: MapEdge[] }>> {
     const plan = this.plan(q);
     const level: GroupBy = q.groupBy;
+    // As grouped top contributors: numbers grouped, the ends' names and the drop reasons read for the kept edges.
+    const names = ['cluster', 'ip', 'pod', 'namespace', 'workload', 'kind'];
     const build = (rb: number): string => `WITH f AS (${this.merged(plan, q, rb)}),
       j AS (SELECT f.*, ${groupKey('c', level)} AS ck, ${groupKey('s', level)} AS sk,
-              ${endColumns('c', level)}, ${endColumns('s', level)}, coalesce(v.service, s.service) AS s_service,
-              v.service AS via
+              coalesce(v.service, s.service) AS s_service, v.service AS via
             FROM f JOIN endpoints c ON c.id = f.client_ep JOIN endpoints s ON s.id = f.server_ep
-              LEFT JOIN endpoints v ON v.id = f.via_ep)
-      SELECT ck, sk, arg_max(category, bytes) AS category, sum(bytes) AS bytes, sum(retransmits) AS retransmits,
+              LEFT JOIN endpoints v ON v.id = f.via_ep),
+      g AS (SELECT ck, sk, arg_max(category, bytes) AS category, sum(bytes) AS bytes, sum(retransmits) AS retransmits,
         sum(rtos) AS rtos, sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt, max(rtt_max) AS rtt_max,
-        ${exactSum('segments')} AS segments, CASE WHEN count(DISTINCT via) = 1 THEN max(via) END AS via, ${FAILURE_SUMS},
-        any_value(c_cluster) AS c_cluster, any_value(c_ip) AS c_ip, any_value(c_pod) AS c_pod,
-        any_value(c_namespace) AS c_namespace, any_value(c_workload) AS c_workload, any_value(c_kind) AS c_kind,
-        any_value(s_ip) AS s_ip, any_value(s_pod) AS s_pod, any_value(s_namespace) AS s_namespace,
-        any_value(s_workload) AS s_workload, any_value(s_kind) AS s_kind, any_value(s_service) AS s_service
-      FROM j GROUP BY ck, sk ORDER BY bytes DESC, ck, sk LIMIT ${q.limit}`;
+        ${exactSum('segments')} AS segments, ${sameOrNull('via')} AS via, ${failureSums(DUCKDB_DIALECT, false)},
+        any_value(client_ep) AS client_ep, any_value(server_ep) AS server_ep, any_value(s_service) AS s_service
+      FROM j GROUP BY ck, sk ORDER BY bytes DESC, ck, sk LIMIT ${q.limit}),
+      dr AS (${groupedReasonsSql('j', 'g', ['ck', 'sk'])})
+      SELECT g.*, ${endColumns('c', level, names)}, ${endColumns('s', level, names)}, dr.drop_reasons AS drop_reasons
+      FROM g JOIN endpoints c ON c.id = g.client_ep JOIN endpoints s ON s.id = g.server_ep
+        LEFT JOIN dr ON dr.ck = g.ck AND dr.sk = g.sk
+      ORDER BY g.bytes DESC, g.ck, g.sk`;
     const rows = await this.readFlows(build);
     const result = serviceMapFromRows(rows, level);
     return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result };
@@ -703,7 +710,7 @@ export class DuckDbStore implements FlowStore {
     const per =
       fwd === undefined ? 'SELECT * FROM per0' : forwardedStepsSql('per0', forwardSharesSql('SELECT * FROM src', fwd));
     const build = (rb: number): string => `WITH src AS (${this.source(plan, q, rb, rawOnly)}),
-      fl AS (SELECT * FROM (${mergedFlowsSql('SELECT * FROM src', fwd)})${categoryWhere(q)}),
+      fl AS (SELECT * FROM (${mergedFlowsSql('SELECT * FROM src', fwd, DUCKDB_DIALECT, FLOWS_ONLY)})${categoryWhere(q)}),
       per0 AS (
         SELECT bucket // ${stepS} * ${stepS} AS t, client_ip, server_ip, server_port, sum(c_sent) AS cs,
           sum(c_recv) AS cr, sum(s_sent) AS ss, sum(s_recv) AS sr, sum(retransmits) AS retransmits,

@@ -564,8 +564,6 @@ export const exactSum = (expr: string): string => `CASE WHEN count(${expr}) = co
 export interface MergeDialect {
   /** An aggregate: `value` of the row that sorts first by `order` (SQL ORDER BY items, `expr [DESC]`). */
   firstBy(value: string, order: string[]): string;
-  /** True when no Service address group (CTE `grp`) holds the flow `alias` as (client, via ip, via port). */
-  notAddressed(alias: string): string;
   /**
    * An aggregate: the drop reasons of a group's rows (`list` a row's reasons) as one value `addReasons` reads;
    * with `drops`, only rows with drops are read.
@@ -583,9 +581,6 @@ export interface MergeDialect {
 
 export const DUCKDB_DIALECT: MergeDialect = {
   firstBy: (value, order) => `first(${value} ORDER BY ${order.join(', ')})`,
-  notAddressed: (e) =>
-    `NOT EXISTS (SELECT 1 FROM grp g WHERE g.client_ip = ${e}.client_ip AND g.via_ip = ${e}.server_ip
-      AND g.via_port = ${e}.server_port)`,
   collectReasons: (list, drops) => (drops ? collectReasonsSql(list, drops) : `flatten(list(${list}))`),
   noReasons: 'NULL',
   exists: (keys, from, cols) =>
@@ -596,20 +591,33 @@ export const DUCKDB_DIALECT: MergeDialect = {
 
 /**
  * ClickHouse (docs/hub.md "ClickHouse"): `argMin` over a tuple for an ordered first (DESC items negated, so
- * they must be numeric), a tuple NOT IN for the anti-join (correlated subqueries are not in older LTS), and
- * drop reasons as a Map(reason, n) summed by `sumMap` / `mapAdd`.
+ * they must be numeric), and drop reasons as a Map(reason, n) summed by `sumMap` / `mapAdd`.
  */
 export const CLICKHOUSE_DIALECT: MergeDialect = {
   firstBy: (value, order) =>
     `argMin(${value}, (${order.map((o) => (/\sDESC$/i.test(o) ? `-(${o.replace(/\s+DESC$/i, '')})` : o)).join(', ')}))`,
-  notAddressed: (e) =>
-    `(${e}.client_ip, ${e}.server_ip, ${e}.server_port) NOT IN (SELECT client_ip, via_ip, via_port FROM grp)`,
   collectReasons: (list) => `sumMap(${list})`,
   noReasons: 'map()',
   exists: (keys, from, cols) => `(${keys.join(', ')}) IN (SELECT ${cols.join(', ')} FROM ${from})`,
   addReasons: (a, b) => `mapAdd(${a}, ${b})`,
   groupReasons: (list) => `sumMap(${list})`,
 };
+
+/**
+ * The columns a query reads from the merged flows beyond the flow, its category, ends and bytes (always there):
+ * the merge aggregates only these, so a query that shows no failures never sums them. All by default.
+ */
+export interface MergeOutputs {
+  /** The merged failure fields (`f_*`), drops, drop_reasons and failures (`failureScore`). */
+  failures?: boolean;
+  /** segments. */
+  segments?: boolean;
+  /** retransmits, rtos, rtt_sum, rtt_n, rtt_max. */
+  transport?: boolean;
+}
+
+/** The merged flows alone (category, ends, bytes): what time series and observed flows read. */
+export const FLOWS_ONLY: MergeOutputs = { failures: false, segments: false, transport: false };
 
 /**
  * The merge rule in SQL. `source` yields roll-up-shaped rows: client_ip, server_ip (identity ids), server_port,
@@ -620,12 +628,22 @@ export const CLICKHOUSE_DIALECT: MergeDialect = {
  * drop_reasons (a list of {reason, n}, a reason may repeat until summed; a Map(reason, n) on ClickHouse:
  * the dialect's `collectReasons` and `addReasons`).
  * A flow addressed to a Service address is recognised by its server_ip being some group's via_ip.
- * Yields one row per flow: client_ip, server_ip, server_port, category, client_ep, server_ep, via_ep, bytes,
- * segments, retransmits, rtos, rtt_sum, rtt_n, rtt_max (rtt_sum / rtt_n is the flow's RTT), the merged failure
- * fields (`failureResultColumn`: f_connect_attempts, …, f_resets_from_server), drops, drop_reasons (one entry
- * per reason) and failures (`failureScore`).
+ * Yields one row per flow: client_ip, server_ip, server_port, category, client_ep, server_ep, via_ep, bytes, and
+ * as `outputs` asks (all by default): segments; retransmits, rtos, rtt_sum, rtt_n, rtt_max (rtt_sum / rtt_n is
+ * the flow's RTT); the merged failure fields (`failureResultColumn`: f_connect_attempts, …, f_resets_from_server),
+ * drops, drop_reasons (one entry per reason) and failures (`failureScore`).
+ *
+ * Failures and drops are merged apart, from the rows that have any (few: most rows count none), so the merge of
+ * every other flow sums only the traffic columns (docs/hub.md "Where the DuckDB hour's time went"). A row
+ * without failures or drops adds nothing to their sums, so the result is the same as one pass over every row.
  */
-export function mergedFlowsSql(source: string, forwards?: string, dialect: MergeDialect = DUCKDB_DIALECT): string {
+export function mergedFlowsSql(
+  source: string,
+  forwards?: string,
+  dialect: MergeDialect = DUCKDB_DIALECT,
+  outputs: MergeOutputs = {}
+): string {
+  const want = { failures: true, segments: true, transport: true, ...outputs };
   if (forwards !== undefined) {
     source = forwardedRowsSql(source, forwards, dialect);
   }
@@ -635,64 +653,102 @@ export function mergedFlowsSql(source: string, forwards?: string, dialect: Merge
     const views = FAILURE_MERGE[n].map((v) => `sum(${endColumn(v)})`);
     return `${views.length === 1 ? views[0] : `greatest(${views.join(', ')})`} AS ${failureResultColumn(n)}`;
   });
-  // Drop reasons of the flows that dropped anything (few): read apart, so the merge of every other flow never
-  // touches a list.
-  return `WITH dr AS (
-      SELECT client_ip, server_ip, server_port, ${dialect.collectReasons('drop_reasons')} AS drop_reasons
-      FROM (${source}) WHERE drops > 0 GROUP BY client_ip, server_ip, server_port),
-    ends AS (
+  const same = (a: string, b: string): string =>
+    `${a}.client_ip = ${b}.client_ip AND ${a}.server_ip = ${b}.server_ip AND ${a}.server_port = ${b}.server_port`;
+  const addressing = (e: string, g: string): string =>
+    `${g}.client_ip = ${e}.client_ip AND ${g}.via_ip = ${e}.server_ip AND ${g}.via_port = ${e}.server_port`;
+  const cols = (list: Array<string | false>): string => list.filter((c): c is string => c !== false).join(', ');
+  const seg = want.segments;
+  const tr = want.transport;
+  const ctes = [
+    `ends AS (
       SELECT client_ip, server_ip, server_port, ${mergedCategorySql('category')} AS category,
         max(client_ep) AS client_ep, max(server_ep) AS server_ep,
         max(via_ip) AS via_ip, max(via_port) AS via_port, max(via_ep) AS via_ep,
-        greatest(sum(c_sent), sum(s_recv)) AS up, greatest(sum(s_sent), sum(c_recv)) AS down,
-        CASE WHEN count(c_seg_sent) = count(*) THEN greatest(sum(c_seg_sent), sum(s_seg_recv)) END AS seg_up,
-        CASE WHEN count(c_seg_sent) = count(*) THEN greatest(sum(s_seg_sent), sum(c_seg_recv)) END AS seg_down,
-        sum(retransmits) AS retransmits, sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n,
-        max(rtt_max) AS rtt_max, ${merged.join(', ')}, sum(drops) AS drops
-      FROM (${source}) GROUP BY client_ip, server_ip, server_port),
-    grp AS (
-      SELECT client_ip, via_ip, via_port, sum(up) AS up, sum(down) AS down,
-        ${exactSum('seg_up')} AS seg_up, ${exactSum('seg_down')} AS seg_down, ${f.map((c) => `sum(${c}) AS ${c}`).join(', ')},
+        ${cols([
+          'greatest(sum(c_sent), sum(s_recv)) AS up, greatest(sum(s_sent), sum(c_recv)) AS down',
+          seg &&
+            `CASE WHEN count(c_seg_sent) = count(*) THEN greatest(sum(c_seg_sent), sum(s_seg_recv)) END AS seg_up,
+        CASE WHEN count(c_seg_sent) = count(*) THEN greatest(sum(s_seg_sent), sum(c_seg_recv)) END AS seg_down`,
+          tr &&
+            'sum(retransmits) AS retransmits, sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n, max(rtt_max) AS rtt_max',
+        ])}
+      FROM (${source}) GROUP BY client_ip, server_ip, server_port)`,
+    `grp AS (
+      SELECT client_ip, via_ip, via_port, ${cols([
+        'sum(up) AS up, sum(down) AS down',
+        seg && `${exactSum('seg_up')} AS seg_up, ${exactSum('seg_down')} AS seg_down`,
+      ])},
         ${dialect.firstBy('server_ip', order)} AS t_ip, ${dialect.firstBy('server_port', order)} AS t_port
-      FROM ends WHERE via_ip > 0 GROUP BY client_ip, via_ip, via_port),
-    adds AS (
+      FROM ends WHERE via_ip > 0 GROUP BY client_ip, via_ip, via_port)`,
+    `adds AS (
       SELECT e.client_ip AS client_ip, g.t_ip AS server_ip, g.t_port AS server_port,
-        sum(greatest(e.up - g.up, 0) + greatest(e.down - g.down, 0)) AS bytes,
-        sum(greatest(e.seg_up - g.seg_up, 0) + greatest(e.seg_down - g.seg_down, 0)) AS segments,
-        count(*) - count(e.seg_up - g.seg_up + e.seg_down - g.seg_down) AS seg_unknown,
-        sum(e.retransmits) AS retransmits, sum(e.rtos) AS rtos, sum(e.rtt_sum) AS rtt_sum, sum(e.rtt_n) AS rtt_n,
-        max(e.rtt_max) AS rtt_max, ${f.map((c) => `sum(greatest(e.${c} - g.${c}, 0)) AS ${c}`).join(', ')},
-        sum(e.drops) AS drops
-      FROM ends e JOIN grp g ON g.client_ip = e.client_ip AND g.via_ip = e.server_ip AND g.via_port = e.server_port
-      WHERE e.via_ip = 0 GROUP BY 1, 2, 3),
-    add_dr AS (
-      SELECT e.client_ip AS client_ip, g.t_ip AS server_ip, g.t_port AS server_port,
-        ${dialect.collectReasons('d.drop_reasons')} AS drop_reasons
-      FROM dr d JOIN ends e ON e.client_ip = d.client_ip AND e.server_ip = d.server_ip AND e.server_port = d.server_port
-        JOIN grp g ON g.client_ip = e.client_ip AND g.via_ip = e.server_ip AND g.via_port = e.server_port
-      WHERE e.via_ip = 0 GROUP BY 1, 2, 3)
-    SELECT e.client_ip AS client_ip, e.server_ip AS server_ip, e.server_port AS server_port, e.category AS category,
+        ${cols([
+          'sum(greatest(e.up - g.up, 0) + greatest(e.down - g.down, 0)) AS bytes',
+          seg &&
+            `sum(greatest(e.seg_up - g.seg_up, 0) + greatest(e.seg_down - g.seg_down, 0)) AS segments,
+        count(*) - count(e.seg_up - g.seg_up + e.seg_down - g.seg_down) AS seg_unknown`,
+          tr &&
+            'sum(e.retransmits) AS retransmits, sum(e.rtos) AS rtos, sum(e.rtt_sum) AS rtt_sum, sum(e.rtt_n) AS rtt_n, max(e.rtt_max) AS rtt_max',
+        ])}
+      FROM ends e JOIN grp g ON ${addressing('e', 'g')}
+      WHERE e.via_ip = 0 GROUP BY 1, 2, 3)`,
+  ];
+  if (want.failures) {
+    const any = [...FAILURE_END_COLUMNS, 'drops'].map((c) => `${c} > 0`).join(' OR ');
+    ctes.push(
+      // The flows with any failure or drop, merged (their own ends' views; rule 3 below), with their via.
+      `fe AS (
+      SELECT x.client_ip AS client_ip, x.server_ip AS server_ip, x.server_port AS server_port, e.via_ip AS via_ip,
+        e.via_port AS via_port, ${f.map((c) => `x.${c} AS ${c}`).join(', ')}, x.drops AS drops, x.drop_reasons AS drop_reasons
+      FROM (SELECT client_ip, server_ip, server_port, ${merged.join(', ')}, sum(drops) AS drops,
+          ${dialect.collectReasons('drop_reasons', 'drops')} AS drop_reasons
+        FROM (${source}) WHERE ${any} GROUP BY client_ip, server_ip, server_port) x
+        JOIN ends e ON ${same('e', 'x')})`,
+      // Rule 3 for failures: each Service address group's backends' failures, and what a flow addressed to the
+      // group adds beyond them (per field, max(0, its view − Σ the group's)), to the group's target flow.
+      `fgrp AS (
+      SELECT client_ip, via_ip, via_port, ${f.map((c) => `sum(${c}) AS ${c}`).join(', ')}
+      FROM fe WHERE via_ip > 0 GROUP BY client_ip, via_ip, via_port)`,
+      `fadds AS (
+      SELECT x.client_ip AS client_ip, g.t_ip AS server_ip, g.t_port AS server_port,
+        ${f.map((c) => `sum(greatest(x.${c} - coalesce(fg.${c}, 0), 0)) AS ${c}`).join(', ')}, sum(x.drops) AS drops,
+        ${dialect.collectReasons('x.drop_reasons', 'x.drops')} AS drop_reasons
+      FROM fe x JOIN grp g ON ${addressing('x', 'g')} LEFT JOIN fgrp fg ON ${addressing('x', 'fg')}
+      WHERE x.via_ip = 0 GROUP BY 1, 2, 3)`
+    );
+  }
+  const failureCols = want.failures
+    ? [
+        f.map((c) => `coalesce(x.${c}, 0) + coalesce(xa.${c}, 0) AS ${c}`).join(', '),
+        'coalesce(x.drops, 0) + coalesce(xa.drops, 0) AS drops',
+        `${dialect.addReasons('x.drop_reasons', 'xa.drop_reasons')} AS drop_reasons`,
+        `${failureScoreSql('x', 'xa')} AS failures`,
+      ].join(',\n      ')
+    : false;
+  return `WITH ${ctes.join(',\n    ')}
+    SELECT ${cols([
+      `e.client_ip AS client_ip, e.server_ip AS server_ip, e.server_port AS server_port, e.category AS category,
       e.client_ep AS client_ep, e.server_ep AS server_ep, e.via_ep AS via_ep,
-      e.up + e.down + coalesce(a.bytes, 0) AS bytes,
-      CASE WHEN coalesce(a.seg_unknown, 0) = 0 THEN e.seg_up + e.seg_down + coalesce(a.segments, 0) END AS segments,
-      e.retransmits + coalesce(a.retransmits, 0) AS retransmits, e.rtos + coalesce(a.rtos, 0) AS rtos,
+      e.up + e.down + coalesce(a.bytes, 0) AS bytes`,
+      seg &&
+        'CASE WHEN coalesce(a.seg_unknown, 0) = 0 THEN e.seg_up + e.seg_down + coalesce(a.segments, 0) END AS segments',
+      tr &&
+        `e.retransmits + coalesce(a.retransmits, 0) AS retransmits, e.rtos + coalesce(a.rtos, 0) AS rtos,
       e.rtt_sum + coalesce(a.rtt_sum, 0) AS rtt_sum, e.rtt_n + coalesce(a.rtt_n, 0) AS rtt_n,
-      greatest(e.rtt_max, a.rtt_max) AS rtt_max, ${f.map((c) => `e.${c} + coalesce(a.${c}, 0) AS ${c}`).join(', ')},
-      e.drops + coalesce(a.drops, 0) AS drops,
-      ${dialect.addReasons('d.drop_reasons', 'ad.drop_reasons')} AS drop_reasons,
-      ${failureScoreSql('e', 'a')} AS failures
-    FROM ends e LEFT JOIN adds a ON a.client_ip = e.client_ip AND a.server_ip = e.server_ip
-      AND a.server_port = e.server_port
-      LEFT JOIN dr d ON d.client_ip = e.client_ip AND d.server_ip = e.server_ip AND d.server_port = e.server_port
-      LEFT JOIN add_dr ad ON ad.client_ip = e.client_ip AND ad.server_ip = e.server_ip
-      AND ad.server_port = e.server_port
-    WHERE e.via_ip > 0 OR ${dialect.notAddressed('e')}`;
+      greatest(e.rtt_max, a.rtt_max) AS rtt_max`,
+      failureCols,
+    ])}
+    FROM ends e LEFT JOIN adds a ON ${same('a', 'e')} LEFT JOIN grp ng ON ${addressing('e', 'ng')}${
+      want.failures ? `\n      LEFT JOIN fe x ON ${same('x', 'e')} LEFT JOIN fadds xa ON ${same('xa', 'e')}` : ''
+    }
+    WHERE e.via_ip > 0 OR ng.client_ip IS NULL`;
 }
 
-/** `failureScore` in SQL over the merge's own flow (alias `e`) plus what it absorbed (alias `a`, may be NULL). */
+/** `failureScore` in SQL over a flow's own failures (alias `e`) plus what it absorbed (alias `a`); either may be NULL. */
 function failureScoreSql(e: string, a: string): string {
   const parts = FAILURE_SCORE_FIELDS.map((k) => (k === 'drops' ? 'drops' : failureResultColumn(k)));
-  return parts.map((c) => `${e}.${c} + coalesce(${a}.${c}, 0)`).join(' + ');
+  return parts.map((c) => `coalesce(${e}.${c}, 0) + coalesce(${a}.${c}, 0)`).join(' + ');
 }
 
 /**

@@ -9,16 +9,8 @@
 #include <stdlib.h>
 #include <linux/types.h>
 #include "../ctnetlink.h"
+#include "check.h"
 
-static int checks;
-#define CHECK(cond)                                                                                          \
-	do {                                                                                                 \
-		checks++;                                                                                    \
-		if (!(cond)) {                                                                               \
-			printf("FAIL line %d: %s\n", __LINE__, #cond);                                       \
-			exit(1);                                                                             \
-		}                                                                                            \
-	} while (0)
 
 struct buf {
 	unsigned char b[4096];

@@ -9,16 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "../flow_sum.h"
+#include "check.h"
 
-static int checks;
-#define CHECK(cond)                                                                                          \
-	do {                                                                                                 \
-		checks++;                                                                                    \
-		if (!(cond)) {                                                                               \
-			printf("FAIL line %d: %s\n", __LINE__, #cond);                                       \
-			exit(1);                                                                             \
-		}                                                                                            \
-	} while (0)
 
 static struct fl_flow_key key(__u32 i)
 {

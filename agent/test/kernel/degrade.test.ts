@@ -4,10 +4,9 @@
  * overflow table (counted), so every byte is still reported; every connection still delivers every byte.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { BpfLoader } from '../../src/bpf/loader-process.js';
-import { bpfArtifacts, findCgroup2Mount } from '../../src/bpf/preflight.js';
+import type { BpfLoader } from '../../src/bpf/loader-process.js';
+import { startTestLoader } from '../lib/kernel-test.js';
 import { bpfArtifactPaths } from '../lib/agent-process.js';
 import { createStar } from '../lib/netns.js';
 import { requireBinary, requireKernel } from '../lib/privileges.js';
@@ -38,14 +37,7 @@ async function uploads(star: Awaited<ReturnType<typeof createStar>>, port: numbe
 }
 
 function startLoader(maxSockets: number, maxFlows: number): Promise<BpfLoader> {
-  const art = bpfArtifacts();
-  return BpfLoader.start({
-    loader: art.loader,
-    object: art.object,
-    cgroup: findCgroup2Mount(readFileSync('/proc/mounts', 'utf8'))!,
-    maxSockets,
-    maxFlows,
-  });
+  return startTestLoader({ maxSockets, maxFlows });
 }
 
 test('socket cap reached, then flow table full: counted, traffic unharmed', async (t) => {

@@ -10,12 +10,11 @@
  * multi-node topology.)
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { BpfLoader } from '../../src/bpf/loader-process.js';
+import type { BpfLoader } from '../../src/bpf/loader-process.js';
 import type { KernelFlow } from '../../src/bpf/protocol.js';
-import { bpfArtifacts, findCgroup2Mount } from '../../src/bpf/preflight.js';
+import { startTestLoader } from '../lib/kernel-test.js';
 import { bpfArtifactPaths } from '../lib/agent-process.js';
 import { createStar, type Link } from '../lib/netns.js';
 import { requireBinary, requireKernel } from '../lib/privileges.js';
@@ -88,15 +87,7 @@ test('ClusterIP with two backends (iptables DNAT, random): each backend flow car
       servers.push(await startServer(b.ns, '0.0.0.0', backendPort, REPLY));
     }
 
-    const art = bpfArtifacts();
-    loader = await BpfLoader.start({
-      loader: art.loader,
-      object: art.object,
-      cgroup: findCgroup2Mount(readFileSync('/proc/mounts', 'utf8'))!,
-      maxSockets: 65536,
-      maxFlows: 16384,
-      netns: star.server,
-    });
+    loader = await startTestLoader({ netns: star.server });
     // nf_conntrack is in use now (the rules above): a source is chosen at the latest on this tick
     const first = await loader.collect();
     const source = first.stats.natSource;

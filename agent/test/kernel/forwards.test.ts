@@ -8,12 +8,11 @@
  * connections each backend accepted, and the node's SNAT address on each backend's link.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
-import { BpfLoader } from '../../src/bpf/loader-process.js';
+import type { BpfLoader } from '../../src/bpf/loader-process.js';
 import type { KernelForward } from '../../src/bpf/protocol.js';
-import { bpfArtifacts, findCgroup2Mount } from '../../src/bpf/preflight.js';
+import { startTestLoader } from '../lib/kernel-test.js';
 import { bpfArtifactPaths } from '../lib/agent-process.js';
 import { createStar, type Link } from '../lib/netns.js';
 import { requireBinary, requireKernel } from '../lib/privileges.js';
@@ -51,13 +50,7 @@ async function forwardedThroughNode(t: TestContext, source: 'auto' | 'netlink'):
       servers.push(await startServer(b.ns, '0.0.0.0', backendPort));
     }
 
-    const art = bpfArtifacts();
-    loader = await BpfLoader.start({
-      loader: art.loader,
-      object: art.object,
-      cgroup: findCgroup2Mount(readFileSync('/proc/mounts', 'utf8'))!,
-      maxSockets: 65536,
-      maxFlows: 16384,
+    loader = await startTestLoader({
       netns: star.server,
       ...(source === 'netlink' ? { conntrackObject: '/nonexistent/conntrack.bpf.o' } : {}),
     });

@@ -14,13 +14,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
-import { BpfLoader } from '../../src/bpf/loader-process.js';
+import type { BpfLoader } from '../../src/bpf/loader-process.js';
 import type { CollectResult, KernelFailure, KernelFlow } from '../../src/bpf/protocol.js';
-import { bpfArtifacts, findCgroup2Mount } from '../../src/bpf/preflight.js';
+import { startTestLoader } from '../lib/kernel-test.js';
 import { bpfArtifactPaths } from '../lib/agent-process.js';
 import { createStar } from '../lib/netns.js';
 import { requireBinary, requireKernel } from '../lib/privileges.js';
@@ -83,13 +82,7 @@ async function shortConnections(t: TestContext, source: 'auto' | 'netlink', sumF
   let loader: BpfLoader | null = null;
   try {
     const server = await startServer(star.server, '0.0.0.0', port, REPLY);
-    const art = bpfArtifacts();
-    loader = await BpfLoader.start({
-      loader: art.loader,
-      object: art.object,
-      cgroup: findCgroup2Mount(readFileSync('/proc/mounts', 'utf8'))!,
-      maxSockets: 65536,
-      maxFlows: 16384,
+    loader = await startTestLoader({
       ...(source === 'netlink' ? { conntrackObject: '/nonexistent/conntrack.bpf.o' } : {}),
       ...(sumFlows === undefined ? {} : { sumFlows }),
     });

@@ -13,7 +13,9 @@
  *     per connection during the crr runs. bpfNsPerPacket sums the programs that ran during the iperf3 runs, above
  *     their background rate (an idle window just before: the programs see the whole host), more often than
  *     connections could explain (over twice their crr runs-per-connection times the connections iperf3 opened,
- *     + 200): a program on the data path. Programs reached through an iterator run on each
+ *     + 200), and more often than the kernel dropped packets for a program on skb:kfree_skb (the tracepoint's own
+ *     hits in the same windows, counted by agent/bench/native/tpcount.c: bpfNsPerPacketOnKernelDrops): a program
+ *     on the data path. Programs reached through an iterator run on each
  *     collection tick (once per socket visited) and are reported apart.
  *  3. Tick cost at 10,000 and 100,000 open TCP sockets, measured first, before crr runs leave TIME_WAIT sockets
  *     a socket iterator would visit too (agent/bench/native/hold.c holds idle connections
@@ -45,6 +47,7 @@ import { BENCH_NODE, inClusterEnv, PODS_ON_NODE, startFakeCluster } from './lib/
 import { median, pairedRatio, ratioSpread, round, sleep } from './lib/measure.js';
 import { buildNativeTools, type NativeTools } from './lib/native.js';
 import { CpuWindows, cpuSecondsBetween, cpuSecondsByCommand, rssMb } from './lib/proc.js';
+import { TracepointCounter } from './lib/tracepoint-count.js';
 import { TreeMeter } from './lib/tree-meter.js';
 
 const run = promisify(execFile);
@@ -70,6 +73,8 @@ const log = (msg: string) => process.stderr.write(`${msg}\n`);
 const IPERF_CONNECTIONS = 2 + 1 + 8;
 /** drops.bpf.o's programs: the drop hook (fl_drop, or fl_drop_rx on kernels >= 6.11) and the reset hooks. */
 const DROP_HOOK = /^fl_(drop|rst_)/;
+/** drops.bpf.o's program on skb:kfree_skb (fl_drop, or fl_drop_rx): it runs once per packet the kernel drops. */
+const KFREE_HOOK = /^fl_drop/;
 /** The drop-cost phase drops every DROP_EVERY-th packet to the iperf3 server (an iptables rule in its namespace). */
 const DROP_EVERY = 100;
 
@@ -114,6 +119,8 @@ interface ProgramTotals {
   bulkConnections: number;
   crrConnections: number;
   seconds: number;
+  /** The kernel's skb:kfree_skb hits during its iperf3 runs (each a packet the kernel dropped; tpcount). */
+  kernelDrops: number;
   bulk: ProgramStats;
   /** What the program ran in an idle window just before, scaled to the iperf3 runs' duration. */
   background: ProgramStats;
@@ -250,6 +257,8 @@ async function main(): Promise<void> {
   const clk = Number((await run('getconf', ['CLK_TCK'])).stdout.trim()) || 100;
   const tools = await buildNativeTools();
   const star = await createStar(2);
+  // the kernel's own count of dropped packets (skb:kfree_skb, every CPU): the drop hook's ground truth
+  const kfree = await TracepointCounter.start(tools.tpcount, 'skb', 'kfree_skb');
   const servers: ChildProcess[] = [];
   let agent: RunningAgent | null = null;
   const baseEnv = { FLOWLENS_BPF_DIR: process.env.FLOWLENS_BPF_DIR ?? agentBpfDir(), FLOWLENS_METADATA: 'none' };
@@ -362,6 +371,7 @@ async function main(): Promise<void> {
     const noHooks: Side = { gbps1: [], gbps8: [], cps: [] };
     const programs = new Map<string, ProgramTotals>();
     let bulkPackets = 0;
+    let totalKernelDrops = 0;
     let crrConnections = 0;
     let rssOutside = 0;
     let rssOutsideNow = 0;
@@ -412,6 +422,7 @@ async function main(): Promise<void> {
         const tIdle = performance.now();
         await sleep(SETTLE_MS);
         const s0 = await programStats(ids);
+        const k0 = await kfree.read();
         const idleSeconds = (performance.now() - tIdle) / 1000;
         const p0 = await vethPackets(star);
         // each CPU window's ends: the agent's CPU total and the clock read together
@@ -423,6 +434,7 @@ async function main(): Promise<void> {
         const tBulk = performance.now();
         const p1 = await vethPackets(star);
         const s1 = await programStats(ids);
+        const k1 = await kfree.read();
         const bulkSeconds = (performance.now() - t0) / 1000;
         const crr = await crrRate(star, tools);
         side.cps.push(crr.cps);
@@ -447,6 +459,7 @@ async function main(): Promise<void> {
           log(`the agent's programs changed during the round: ${ids.join()} -> ${after.map((p) => p.id).join()}`);
         }
         bulkPackets += p1 - p0;
+        totalKernelDrops += k1 - k0;
         crrConnections += crr.connections;
         const bulk = statsDelta(s0, s1);
         const idle = statsDelta(sIdle, s0);
@@ -462,6 +475,7 @@ async function main(): Promise<void> {
             bulkConnections: 0,
             crrConnections: 0,
             seconds: 0,
+            kernelDrops: 0,
             bulk: zero(),
             background: zero(),
             crr: zero(),
@@ -476,6 +490,7 @@ async function main(): Promise<void> {
             t.bulkConnections += IPERF_CONNECTIONS;
             t.crrConnections += crr.connections;
             t.seconds += seconds;
+            t.kernelDrops += k1 - k0;
           }
           add(t.bulk, bulk.get(p.id)!);
           const i = idle.get(p.id)!;
@@ -500,6 +515,7 @@ async function main(): Promise<void> {
 
     // 3. per-program accounting
     let nsPerPacket = 0;
+    let nsPerPacketOnDrops = 0;
     let nsPerConnection = 0;
     const programReport = [...programs.values()].map((t) => {
       // What a program that runs only on connection events would have done during the iperf3 runs: its rate per
@@ -509,9 +525,18 @@ async function main(): Promise<void> {
       const perConnection = t.crr.runCnt / t.crrConnections;
       const connectionBound = 2 * perConnection * t.bulkConnections + 200;
       const bulkRunsAboveBackground = Math.max(0, t.bulk.runCnt - t.background.runCnt);
-      const onDataPath = !t.info.perTick && bulkRunsAboveBackground > connectionBound;
+      // A drop hook runs once per kfree_skb the kernel makes: its runs are bounded by the tracepoint's own hits over
+      // the same windows (slack: the two counts are read one after the other, not at one instant). The drops here
+      // are the kernel's, e.g. duplicate segments a spurious retransmission delivered (TCP_OLD_DATA): a drop hook
+      // within that bound runs per drop, not per packet; one past it would run on something else, on the data path.
+      const perDrop =
+        !t.info.perTick && KFREE_HOOK.test(t.info.name) && t.bulk.runCnt <= t.kernelDrops * 1.02 + 20 * t.windows;
+      const onDataPath = !t.info.perTick && !perDrop && bulkRunsAboveBackground > connectionBound;
+      const bulkNsPerPacket = Math.max(0, t.bulk.runTimeNs - t.background.runTimeNs) / t.packets;
       if (onDataPath) {
-        nsPerPacket += Math.max(0, t.bulk.runTimeNs - t.background.runTimeNs) / t.packets;
+        nsPerPacket += bulkNsPerPacket;
+      } else if (perDrop) {
+        nsPerPacketOnDrops += bulkNsPerPacket;
       }
       if (!t.info.perTick) {
         nsPerConnection += t.crr.runTimeNs / t.crrConnections;
@@ -520,13 +545,21 @@ async function main(): Promise<void> {
         name: t.info.name,
         type: t.info.type,
         links: t.info.links,
-        runsOn: t.info.perTick ? 'tick' : onDataPath ? 'packet' : 'connection',
+        runsOn: t.info.perTick
+          ? 'tick'
+          : onDataPath
+            ? 'packet'
+            : perDrop && bulkRunsAboveBackground > connectionBound
+              ? 'drop'
+              : 'connection',
         windows: t.windows,
         bulkRuns: t.bulk.runCnt,
         bulkRunsAboveBackground: Math.round(bulkRunsAboveBackground),
         backgroundRunsPerSecond: Math.round(t.background.runCnt / Math.max(1e-9, t.bulkSeconds)),
         // a tick program's runs follow the sockets it visits each tick, not the packets or connections
         runsPerPacket: t.info.perTick ? null : Number((t.bulk.runCnt / t.packets).toPrecision(3)),
+        // the drop hook: the kernel's skb:kfree_skb hits during its iperf3 runs, which bound its runs there
+        kernelDropsInBulk: KFREE_HOOK.test(t.info.name) ? t.kernelDrops : null,
         runsPerConnection: t.info.perTick ? null : Number((t.crr.runCnt / t.crrConnections).toPrecision(3)),
         runsPerSecond: Math.round(t.all.runCnt / t.seconds),
         nsPerRun: t.all.runCnt ? Math.round(t.all.runTimeNs / t.all.runCnt) : null,
@@ -679,6 +712,11 @@ async function main(): Promise<void> {
         })),
       dropCost,
       bpfNsPerPacket: round(nsPerPacket, 3),
+      // the drop hook's time during the iperf3 runs, per packet: the kernel's own drops there (kfree_skb hits, below)
+      // times what each cost; zero where nothing drops
+      bpfNsPerPacketOnKernelDrops: round(nsPerPacketOnDrops, 3),
+      kernelDropsInBulk: totalKernelDrops,
+      kernelDropsPerBulkPacket: Number((totalKernelDrops / Math.max(1, bulkPackets)).toPrecision(3)),
       bpfNsPerConnection: round(nsPerConnection, 1),
       bpfPrograms: programReport,
       packetsMeasured: bulkPackets,
@@ -741,6 +779,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     await agent?.stop();
+    kfree.stop();
     for (const s of servers) {
       s.kill('SIGTERM');
     }

@@ -13,14 +13,16 @@ export interface NativeTools {
   dir: string;
   crr: string;
   hold: string;
+  /** Counts a tracepoint's hits on every CPU (lib/tracepoint-count.ts). */
+  tpcount: string;
 }
 
 export async function buildNativeTools(): Promise<NativeTools> {
   const dir = mkdtempSync(join(tmpdir(), 'flowlens-bench-'));
   const out: Record<string, string> = {};
-  for (const name of ['crr', 'hold']) {
+  for (const name of ['crr', 'hold', 'tpcount']) {
     out[name] = join(dir, name);
     await run(process.env.CC ?? 'cc', ['-O2', '-Wall', '-o', out[name]!, join(NATIVE, `${name}.c`)]);
   }
-  return { dir, crr: out.crr!, hold: out.hold! };
+  return { dir, crr: out.crr!, hold: out.hold!, tpcount: out.tpcount! };
 }

@@ -4,6 +4,10 @@ import { parseArgs } from 'node:util';
 import { CLUSTER_NAME_PATTERN, MAX_FLOWS_PER_REPORT } from '../contracts/report.js';
 import { DEFAULT_TOP_N } from '../report/build.js';
 
+/** Seconds between reports, and between collection ticks, when no flag says otherwise (the chart's too). */
+export const DEFAULT_REPORT_INTERVAL_S = 30;
+export const DEFAULT_COLLECT_INTERVAL_S = 5;
+
 export const NODE_USAGE = `Usage: flowlens-agent node [options]
 
 Collect per-flow TCP statistics with eBPF and report them.
@@ -11,8 +15,8 @@ Collect per-flow TCP statistics with eBPF and report them.
 Options:
   --stdout                     print each report as one JSON line on stdout
   --hub URL                    send reports to a Flowlens hub (token from FLOWLENS_HUB_INGEST_TOKEN)
-  --report-interval SECONDS    report period (default 30)
-  --collect-interval SECONDS   collection tick (default 5)
+  --report-interval SECONDS    report period (default ${DEFAULT_REPORT_INTERVAL_S})
+  --collect-interval SECONDS   collection tick (default ${DEFAULT_COLLECT_INTERVAL_S})
   --node-name NAME             node name in reports (default: NODE_NAME, else the host name)
   --cluster NAME               the cluster every report names (default: FLOWLENS_CLUSTER; without either, the
                                hub names the reports after its own cluster)
@@ -86,8 +90,8 @@ export function parseNodeOptions(argv: string[], env: NodeJS.ProcessEnv, host = 
     throw new UsageError((err as Error).message);
   }
   const v = parsed.values;
-  const reportIntervalS = positive(v['report-interval'], 'report-interval', 30);
-  const collectIntervalS = positive(v['collect-interval'], 'collect-interval', 5);
+  const reportIntervalS = positive(v['report-interval'], 'report-interval', DEFAULT_REPORT_INTERVAL_S);
+  const collectIntervalS = positive(v['collect-interval'], 'collect-interval', DEFAULT_COLLECT_INTERVAL_S);
   if (collectIntervalS > reportIntervalS) {
     throw new UsageError(
       `--collect-interval (${collectIntervalS}) must not be longer than --report-interval (${reportIntervalS})`

@@ -36,7 +36,8 @@
  * second (its figure is per tick).
  * Environment: BENCH_ROUNDS (6: each order of the three sides once), BENCH_COLLECT_S (the agent's default, 5), BENCH_SECONDS per iperf3/crr run (whole
  * collection intervals, at least 2 s: 5; iperf3 adds 1 s of slow start it omits),
- * BENCH_TICK_SOCKETS ("10000,100000"), BENCH_NICE (-10).
+ * BENCH_TICK_SOCKETS ("10000,100000"), BENCH_NICE (-10), BENCH_TICK_ONLY=1 (part 3 alone, about a minute: its JSON line with
+ * tickCostMs, tickCpuMs, tickBpfMs and the BPF time per tick-iterator run, then stop).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
@@ -73,6 +74,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? COLLECT_INTERVAL_S * Math.ce
 const TICK_SOCKETS = (process.env.BENCH_TICK_SOCKETS ?? '10000,100000').split(',').map(Number);
 /** The tick-cost phase ticks every second: its figure is per tick, and ten ticks take ten seconds. */
 const TICK_PHASE_INTERVAL_S = 1;
+/** Measure the tick cost alone (part 3) and stop: for quick A/B runs of the tick. */
+const TICK_ONLY = process.env.BENCH_TICK_ONLY === '1';
 const SETTLE_MS = 1000;
 /**
  * Niceness of the traffic generators, their servers and the agent alike: it shields the measurement from other
@@ -122,6 +125,8 @@ interface TickLevel {
   tickCostMs: number;
   tickCpuMs: number;
   tickBpfMs: number;
+  /** BPF time per run of the tick iterator programs (one run per socket visited). */
+  tickBpfNsPerRun: number;
 }
 
 /**
@@ -355,8 +360,10 @@ async function main(): Promise<void> {
           const b1 = await programStats(tickIds);
           const ticks = m1.count - m0.count;
           let bpfNs = 0;
+          let bpfRuns = 0;
           for (const s of statsDelta(b0, b1).values()) {
             bpfNs += s.runTimeNs;
+            bpfRuns += s.runCnt;
           }
           rssAtMostSockets = meter.peakMb();
           rssNowAtMostSockets = rssMb(u1);
@@ -367,6 +374,7 @@ async function main(): Promise<void> {
             tickCostMs: round(((m1.sum - m0.sum) / ticks) * 1000, 2),
             tickCpuMs: round((cpuSecondsBetween(u0, u1, clk) * 1000) / ticks, 2),
             tickBpfMs: round(bpfNs / ticks / 1e6, 3),
+            tickBpfNsPerRun: round(bpfRuns ? bpfNs / bpfRuns : 0, 1),
           });
           log(`tick cost at ${sockets} sockets: ${JSON.stringify(tickCost.at(-1))}`);
           if (sockets < target * 0.98) {
@@ -383,6 +391,24 @@ async function main(): Promise<void> {
           h.kill('SIGTERM');
         }
       }
+    }
+
+    if (TICK_ONLY) {
+      const level = (n: number) => tickCost.find((l) => l.sockets >= n * 0.98) ?? null;
+      process.stdout.write(
+        `${JSON.stringify({
+          tickOnly: true,
+          tickCostMs: {
+            at10kSockets: level(10_000)?.tickCostMs ?? null,
+            at100kSockets: level(100_000)?.tickCostMs ?? null,
+          },
+          levels: tickCost,
+          agentRssMbAtMostSockets: round(rssAtMostSockets, 1),
+          collectIntervalS: TICK_PHASE_INTERVAL_S,
+          agentBuild: entry === CLI ? 'tsx' : 'built',
+        })}\n`
+      );
+      return;
     }
 
     await sleep(300);

@@ -523,7 +523,7 @@ static __always_inline int park_close(struct sock_state *st, __u64 *r)
  * Account everything that changed since the baseline into the current flow table. The tick iterator (F_TICK)
  * leaves the deltas in the socket when the table is full; open and close use the overflow table then.
  */
-static __always_inline void flush(struct tcp_sock *tp, struct sock_state *st, int why)
+static __always_inline int flush(struct tcp_sock *tp, struct sock_state *st, int why)
 {
 	__u64 r[B_MAX] = {};
 	__u64 d[B_MAX] = {};
@@ -532,33 +532,33 @@ static __always_inline void flush(struct tcp_sock *tp, struct sock_state *st, in
 
 	int opening = resolve_pending(st, why);
 	if (opening < 0 && why == F_TICK)
-		return;
+		return 1; /* left in the socket for the next tick */
 	if (opening > 0)
 		why = why == F_TICK ? F_OPEN_TICK : F_OPEN_CLOSE;
 	read_counters(tp, st, r);
 	if (opening == 2 && why == F_OPEN_CLOSE && late_mode() && park_close(st, r))
-		return;
+		return 0;
 #pragma unroll
 	for (int i = 0; i < B_MAX; i++)
 		any |= r[i] > st->base[i];
 	if (!any && why == F_TICK)
-		return;
+		return 0;
 
 	__u32 epoch = current_epoch();
 	v = flow_entry(st, epoch);
 	if (!v) {
 		counter_add(FL_FLOWS_DROPPED, 1);
 		if (why == F_TICK)
-			return; /* the deltas stay in the socket: taken at a later tick or at close */
+			return 1; /* the deltas stay in the socket: taken at a later tick or at close */
 		if (why == F_OPEN_TICK) {
 			/* the opening is counted at a later tick or at close, with the deltas */
 			__sync_lock_test_and_set(&st->nat_pending, NAT_OPEN_DEFERRED);
-			return;
+			return 1;
 		}
 		v = overflow_entry(st, epoch);
 		if (!v) {
 			counter_add(FL_FLOWS_LOST, 1);
-			return;
+			return 0;
 		}
 		counter_add(FL_FLOWS_CARRIED, 1);
 	}
@@ -602,6 +602,7 @@ static __always_inline void flush(struct tcp_sock *tp, struct sock_state *st, in
 				v->rtt_max_us = rtt_us;
 		}
 	}
+	return 0;
 }
 
 /* Final numbers, exactly once per socket whichever close path sees it first. */
@@ -981,10 +982,27 @@ int BPF_PROG(fl_state, struct sock *sk, int oldstate, int newstate)
 	return 0;
 }
 
+/* The `tcp` tick's idle skip, per network namespace (struct fl_tick_since in flowlens.h). LRU: an entry evicted
+ * (deleted namespaces are never removed) only makes that namespace's next pass read every socket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FL_TICK_SINCE_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct fl_tick_since);
+} tick_since SEC(".maps");
+
 /*
  * The same tick as fl_tick for kernels that refuse map iterators (a BPF LSM policy can deny them while allowing
  * iter/tcp): the loader runs it in every network namespace in turn. It visits every TCP socket of the namespace,
  * tracked or not, so it costs more per tick; the loader reports which tick it uses.
+ *
+ * Idle sockets are skipped before their storage is looked up (the lookup is a chain of dependent cache misses,
+ * most of a visit's cost): a socket whose tcp_mstamp is older than the start of its namespace's last complete pass
+ * has not changed since that pass read it. iter/tcp runs this program with the socket locked (lock_sock_fast in
+ * bpf_iter_tcp_seq_show), and the kernel changes the counters we read only with the socket locked, in sections
+ * that refresh tcp_mstamp (tcp_rcv_established, tcp_rcv_state_process, tcp_write_xmit, tcp_write_timer_handler):
+ * such a section that began before the pass started had ended before the pass could lock the socket, so the pass
+ * read its counts. docs/agent.md "The tcp tick's idle skip" lists what the rule does not see at once.
  */
 SEC("iter/tcp")
 int fl_tick_tcp(struct bpf_iter__tcp *ctx)
@@ -995,10 +1013,15 @@ int fl_tick_tcp(struct bpf_iter__tcp *ctx)
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock(skc);
 	if (!tp)
 		return 0;
+	__u32 inum = skc->skc_net.net->ns.inum;
+	struct fl_tick_since *since = bpf_map_lookup_elem(&tick_since, &inum);
+	if (since && tp->tcp_mstamp * 1000 < since->since_ns)
+		return 0; /* idle since the namespace's last complete pass */
 	struct sock_state *st = bpf_sk_storage_get(&sock_states, tp, NULL, 0);
 	if (!st || st->closed)
 		return 0;
-	flush(tp, st, F_TICK);
+	if (flush(tp, st, F_TICK) && since)
+		since->deferred = 1; /* counters left in the socket: the next pass reads every socket */
 	return 0;
 }
 

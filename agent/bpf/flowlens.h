@@ -101,6 +101,22 @@ struct fl_sock_head {
 #define FL_NETNS_NOTED 1
 #define FL_NETNS_UNSEEN 2
 
+/*
+ * The `tcp` tick's idle skip (flowlens.bpf.c fl_tick_tcp, loader.c tick_pass), per network namespace (inode): the
+ * loader writes since_ns before each pass of the namespace (the start of its last complete pass, less
+ * FL_TICK_SINCE_MARGIN_NS; 0: read every socket) and the pass sets `deferred` when it left counters in a socket (a
+ * full flow table, a translation still on its way), which makes the namespace's next pass read every socket.
+ * last_ns is the loader's own: the start of the last complete pass (CLOCK_MONOTONIC, the clock of tcp_mstamp).
+ */
+struct fl_tick_since {
+	__u64 since_ns;
+	__u64 last_ns;
+	__u32 deferred;
+	__u32 pad;
+};
+#define FL_TICK_SINCE_ENTRIES 4096
+#define FL_TICK_SINCE_MARGIN_NS 1000000ULL
+
 enum fl_counter {
 	FL_SOCKETS_TRACKED = 0,   /* gauge: sockets with state right now */
 	FL_SOCKETS_SAMPLED_OUT,   /* cumulative: sockets not tracked (socket cap reached) */

@@ -186,6 +186,7 @@ struct state {
 	int nat_fd;
 	int listeners_fd;
 	int scope_netns_fd; /* namespaces where tracked sockets live (scope.bpf.h): the tick fallback visits these */
+	int tick_since_fd;  /* the tcp tick's idle skip per namespace (struct fl_tick_since, tick_pass) */
 	__u32 epoch; /* programs fill set epoch & 1 */
 	int counters_fd;
 	__u32 max_flows;
@@ -858,6 +859,7 @@ struct ns_walk {
 	struct state *s;
 	struct bpf_link *link;
 	int clear_listeners; /* adoption: listening ports are per namespace */
+	int tick;            /* the tcp tick: each namespace's pass goes through tick_pass */
 	int self_fd;
 	struct ns_seen {
 		dev_t dev;
@@ -917,16 +919,20 @@ static void walk_all(struct ns_walk *w)
 	walk_dir(w, "/run/docker/netns", 0);
 }
 
+static int tick_pass(struct state *s, struct bpf_link *link, __u32 ino);
+
 /* Enters the namespace `fd` names, runs the walk's iterator there and returns to ours. */
 static void visit_fd(struct ns_walk *w, int fd, const char *path)
 {
+	struct stat st;
+	__u32 ino = w->tick && fstat(fd, &st) == 0 ? (__u32)st.st_ino : 0;
 	if (setns(fd, CLONE_NEWNET) == 0) {
 		if (w->clear_listeners) {
 			__u16 key;
 			while (bpf_map_get_next_key(w->s->listeners_fd, NULL, &key) == 0)
 				bpf_map_delete_elem(w->s->listeners_fd, &key);
 		}
-		int err = run_iter(w->link);
+		int err = w->tick ? tick_pass(w->s, w->link, ino) : run_iter(w->link);
 		if (err)
 			fprintf(stderr, "flowlens-loader: iterating TCP sockets in %s: %s\n", path, strerror(-err));
 		__atomic_add_fetch(&w->visited, 1, __ATOMIC_RELAXED); /* tick_worker threads share w */
@@ -966,6 +972,7 @@ static int for_each_netns(struct state *s, struct bpf_link *link, int clear_list
 	w.s = s;
 	w.link = link;
 	w.clear_listeners = clear_listeners;
+	w.tick = link == s->tick_tcp_link;
 	w.visited = 0;
 	w.self_fd = self_netns_fd();
 	walk_all(&w);
@@ -988,6 +995,35 @@ static int for_each_netns(struct state *s, struct bpf_link *link, int clear_list
  * sockets) the tick visits every namespace, as the adoption does.
  */
 #define FL_NETNS_RESCAN_TICKS 30
+
+/*
+ * One tick pass of iter/tcp in the namespace this thread is in (inode `ino`; 0: unknown, every socket read). The
+ * program skips a socket whose tcp_mstamp is older than the start of the namespace's last complete pass (less
+ * FL_TICK_SINCE_MARGIN_NS, for tcp_mstamp's microseconds): nothing changed it since that pass read it. A pass is
+ * complete when the iterator ran to its end and left no counters in a socket (`deferred`); otherwise the next pass
+ * reads every socket. Each namespace is in one thread's hands per tick, so nothing else writes its entry meanwhile.
+ */
+static int tick_pass(struct state *s, struct bpf_link *link, __u32 ino)
+{
+	struct fl_tick_since v = { 0 };
+	if (!ino)
+		return run_iter(link);
+	bpf_map_lookup_elem(s->tick_since_fd, &ino, &v);
+	__u64 t0 = now_ns();
+	v.since_ns = v.last_ns > FL_TICK_SINCE_MARGIN_NS ? v.last_ns - FL_TICK_SINCE_MARGIN_NS : 0;
+	v.deferred = 0;
+	/* no entry (the update failed): the program finds none and reads every socket */
+	int put = bpf_map_update_elem(s->tick_since_fd, &ino, &v, BPF_ANY) == 0;
+	int err = run_iter(link);
+	if (put) {
+		struct fl_tick_since after = v;
+		if (bpf_map_lookup_elem(s->tick_since_fd, &ino, &after))
+			return err; /* evicted meanwhile (LRU): the next pass finds no entry and reads every socket */
+		after.last_ns = err || after.deferred ? 0 : t0;
+		bpf_map_update_elem(s->tick_since_fd, &ino, &after, BPF_ANY);
+	}
+	return err;
+}
 
 struct ns_known {
 	__u32 ino;
@@ -1081,7 +1117,7 @@ static void *tick_worker(void *arg)
 			return NULL;
 		__u32 ino = tn.want[i].ino;
 		if (ino == w->s->netns_ino) {
-			int err = run_iter(w->link); /* every thread starts in our namespace */
+			int err = tick_pass(w->s, w->link, ino); /* every thread starts in our namespace */
 			if (err)
 				fprintf(stderr, "flowlens-loader: iterating TCP sockets: %s\n", strerror(-err));
 			__atomic_add_fetch(&w->visited, 1, __ATOMIC_RELAXED);
@@ -1151,7 +1187,7 @@ static void tick_namespaces(struct state *s)
 	if (walk)
 		find_namespaces(s);
 
-	struct ns_walk w = { .s = s, .link = s->tick_tcp_link, .self_fd = self_netns_fd() };
+	struct ns_walk w = { .s = s, .link = s->tick_tcp_link, .self_fd = self_netns_fd(), .tick = 1 };
 	struct tick_pool pool = { .w = &w };
 	size_t threads = tn.nwant < FL_TICK_THREADS ? tn.nwant : FL_TICK_THREADS;
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1680,6 +1716,7 @@ int main(int argc, char **argv)
 	s.nat_fd = map_fd(&s, "nat_map");
 	s.listeners_fd = map_fd(&s, "listeners");
 	s.scope_netns_fd = map_fd(&s, "scope_netns");
+	s.tick_since_fd = map_fd(&s, "tick_since");
 	tn.max = bpf_map__max_entries(bpf_object__find_map_by_name(s.obj, "scope_netns"));
 	s.late_mode_fd = map_fd(&s, "nat_late_mode");
 	s.late_fd = map_fd(&s, "late_closes");

@@ -25,6 +25,7 @@ import { loadIpRanges } from '../src/classify/load.js';
 import { checkReport } from '../src/contracts/report-check.js';
 import type { MetadataFile, PodInfo } from '../src/contracts/metadata.js';
 import { Enricher } from '../src/hub/enrich.js';
+import { parseJsonBody } from '../src/hub/json-body.js';
 import { Ingestor } from '../src/hub/ingest.js';
 import { parseMapQuery, parseTopQuery } from '../src/hub/params.js';
 import { StaticMetadata } from '../src/metadata/static-file.js';
@@ -213,7 +214,7 @@ function stageTimes(
   for (let n = 0; n < NODES; n++) {
     const body = reportBody(n, 0, t0);
     const a = now();
-    const doc: unknown = JSON.parse(body.toString('utf8'));
+    const doc: unknown = parseJsonBody(body);
     const b = now();
     const checked = checkReport(doc);
     const c = now();

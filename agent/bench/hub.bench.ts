@@ -249,21 +249,16 @@ function stageTimes(
 /** The store, with the wall time of its appends summed (they overlap parsing: two batches are in flight). */
 function timed(store: FlowStore): { store: FlowStore; appendMs: () => number } {
   let ms = 0;
-  const time =
-    <T>(append: (reports: T[]) => Promise<void>) =>
-    async (reports: T[]): Promise<void> => {
-      const a = performance.now();
-      try {
-        await append(reports);
-      } finally {
-        ms += performance.now() - a;
-      }
-    };
-  store.append = time(store.append.bind(store));
-  // A store that encodes reports at enrichment (ClickHouse) appends them through appendPrepared.
-  if (store.appendPrepared) {
-    store.appendPrepared = time(store.appendPrepared.bind(store));
-  }
+  // The ingest appends what the store prepared at enrichment (FlowStore.appendPrepared).
+  const appendPrepared = store.appendPrepared.bind(store);
+  store.appendPrepared = async (reports) => {
+    const a = performance.now();
+    try {
+      await appendPrepared(reports);
+    } finally {
+      ms += performance.now() - a;
+    }
+  };
   return { store, appendMs: () => ms };
 }
 

@@ -170,9 +170,10 @@ export class Ingestor {
     if (running) {
       return running.then((first) => (first.status !== 200 ? first : this.duplicate(id)));
     }
+    const enriched = this.enricher.enrich(report);
     let item: PreparedReport;
     try {
-      item = this.store.prepare(this.enricher.enrich(report));
+      item = this.store.prepare(enriched);
     } catch (err) {
       return fail(503, `could not store the report, retry later: ${(err as Error).message}`);
     }

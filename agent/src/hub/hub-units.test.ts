@@ -4,7 +4,13 @@ import { gzipSync } from 'node:zlib';
 import { IpRanges } from '../classify/ip-ranges.js';
 import type { ReportV1 } from '../contracts/report.js';
 import { StaticMetadata } from '../metadata/static-file.js';
-import type { FlowStore, StoredReport } from '../store/flow-store.js';
+import {
+  AsIsReport,
+  asIsReports,
+  type FlowStore,
+  type PreparedReport,
+  type StoredReport,
+} from '../store/flow-store.js';
 import { TokenCheck } from './auth.js';
 import { parseListen } from './command.js';
 import { Enricher } from './enrich.js';
@@ -134,6 +140,12 @@ class MemoryStore {
       throw new Error('Conversion Error: value out of range');
     }
     this.stored.push(...reports);
+  }
+  prepare(report: StoredReport): PreparedReport {
+    return new AsIsReport(report);
+  }
+  appendPrepared(prepared: PreparedReport[]): Promise<void> {
+    return this.append(asIsReports(prepared));
   }
 }
 

@@ -6,8 +6,9 @@
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { checkReport } from '../contracts/report-check.js';
-import type { FlowStore, PreparedReport, StoredReport } from '../store/flow-store.js';
+import type { FlowStore, PreparedReport } from '../store/flow-store.js';
 import type { Enricher } from './enrich.js';
+import { parseJsonBody } from './json-body.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -79,9 +80,9 @@ function describeIssues(issues: Array<{ path: Array<string | number>; message: s
   return shown.join('; ') + (issues.length > 5 ? `; and ${issues.length - 5} more` : '');
 }
 
-/** A report waiting for its group commit: enriched, or in the store's own encoded form (FlowStore.prepare). */
+/** A report waiting for its group commit, in the store's own insert form (FlowStore.prepare). */
 interface Pending {
-  item: StoredReport | PreparedReport;
+  item: PreparedReport;
   done: (err?: unknown) => void;
 }
 
@@ -93,26 +94,12 @@ export class Ingestor {
   private readonly inFlight = new Map<string, Promise<IngestResult>>();
   private readonly now: () => number;
 
-  /** The store's own encoding of a report at enrichment (FlowStore.prepare), when it has one. */
-  private readonly prepare: ((r: StoredReport) => PreparedReport) | undefined;
-  private readonly append: (items: Array<Pending['item']>) => Promise<void>;
-
   constructor(
     private readonly store: FlowStore,
     private readonly enricher: Enricher,
     private readonly opts: IngestOptions
   ) {
     this.now = opts.now ?? Date.now;
-    const { prepare, appendPrepared } = store;
-    if ((prepare === undefined) !== (appendPrepared === undefined)) {
-      throw new Error('a store has both prepare and appendPrepared or neither');
-    }
-    if (prepare && appendPrepared) {
-      this.prepare = prepare.bind(store);
-      this.append = (items) => appendPrepared.call(store, items as PreparedReport[]);
-    } else {
-      this.append = (items) => store.append(items as StoredReport[]);
-    }
   }
 
   /** Decodes a request body. `contentEncoding` is the request header. */
@@ -144,73 +131,66 @@ export class Ingestor {
     }
     let doc: unknown;
     try {
-      doc = JSON.parse(raw.toString('utf8'));
+      // In pieces below V8's large-object size (json-body.ts): the same value and errors as JSON.parse.
+      doc = parseJsonBody(raw);
     } catch (err) {
       return fail(400, `malformed JSON: ${(err as Error).message}`);
     }
     return this.ingest(doc);
   }
 
-  /** Validates and stores one parsed report document. */
-  async ingest(doc: unknown): Promise<IngestResult> {
-    // The parsed document lives until its report is enriched (and encoded, for a store that prepares reports),
-    // not while the report waits for its commit: `admit` holds it, this frame only the outcome.
-    return (await this.admit(doc)).outcome;
-  }
-
   /**
-   * Validation, the duplicate check and enrichment; the report's commit is then under way (or a duplicate's
-   * answer known). Registers the report as in flight in the same turn as it checked that none was.
+   * Validates and stores one parsed report document: validation, the duplicate check, enrichment into the store's
+   * insert form, then the group commit. Registers the report as in flight in the same turn as it checked that none
+   * was. Returns the commit's promise rather than awaiting it, so this frame (the parsed document, the enriched
+   * rows) is gone while the report waits for its commit: only the prepared form waits.
    */
-  private async admit(doc: unknown): Promise<{ outcome: Promise<IngestResult> }> {
+  async ingest(doc: unknown): Promise<IngestResult> {
     const parsed = checkReport(doc);
     if (!parsed.success) {
-      return { outcome: Promise.resolve(fail(422, `schema violation: ${describeIssues(parsed.issues)}`)) };
+      return fail(422, `schema violation: ${describeIssues(parsed.issues)}`);
     }
     const report = parsed.data;
     const id = report.reportId;
     const problem = windowProblem(Date.parse(report.start), Date.parse(report.end), this.now(), this.opts.maxAgeS);
     if (problem !== null) {
-      return { outcome: Promise.resolve(fail(422, problem)) };
+      return fail(422, problem);
     }
     let stored: boolean;
     try {
       // In memory for DuckDB; a query for a shared store (ClickHouse), where another hub may have stored it.
       stored = await this.store.hasReport(id);
     } catch (err) {
-      return {
-        outcome: Promise.resolve(fail(503, `could not check the report id, retry later: ${(err as Error).message}`)),
-      };
+      return fail(503, `could not check the report id, retry later: ${(err as Error).message}`);
     }
-    const duplicate = (): IngestResult => {
-      this.counters.duplicates++;
-      return { status: 200, body: { reportId: id, duplicate: true } };
-    };
     if (stored) {
-      return { outcome: Promise.resolve(duplicate()) };
+      return this.duplicate(id);
     }
     const running = this.inFlight.get(id);
     if (running) {
-      return { outcome: running.then((first) => (first.status !== 200 ? first : duplicate())) };
+      return running.then((first) => (first.status !== 200 ? first : this.duplicate(id)));
     }
     const enriched = this.enricher.enrich(report);
-    const flows = enriched.rows.length;
-    let item: Pending['item'];
+    let item: PreparedReport;
     try {
-      item = this.prepare ? this.prepare(enriched) : enriched;
+      item = this.store.prepare(enriched);
     } catch (err) {
-      return {
-        outcome: Promise.resolve(fail(503, `could not store the report, retry later: ${(err as Error).message}`)),
-      };
+      return fail(503, `could not store the report, retry later: ${(err as Error).message}`);
     }
-    const outcome = this.commitOne(id, item, flows);
+    const outcome = this.commitOne(item);
     this.inFlight.set(id, outcome);
     const forget = (): void => void this.inFlight.delete(id);
     outcome.then(forget, forget);
-    return { outcome };
+    return outcome;
   }
 
-  private async commitOne(reportId: string, item: Pending['item'], flows: number): Promise<IngestResult> {
+  private duplicate(reportId: string): IngestResult {
+    this.counters.duplicates++;
+    return { status: 200, body: { reportId, duplicate: true } };
+  }
+
+  private async commitOne(item: PreparedReport): Promise<IngestResult> {
+    const { reportId, flows } = item;
     try {
       await this.enqueue(item, flows);
     } catch (err) {
@@ -221,7 +201,7 @@ export class Ingestor {
     return { status: 200, body: { reportId, duplicate: false, flows } };
   }
 
-  private enqueue(item: Pending['item'], flows: number): Promise<void> {
+  private enqueue(item: PreparedReport, flows: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.pending.push({ item, done: (err) => (err ? reject(err) : resolve()) });
       this.pendingRows += flows + 1;
@@ -253,7 +233,7 @@ export class Ingestor {
    */
   private async appendIsolated(batch: Pending[]): Promise<void> {
     try {
-      await this.append(batch.map((b) => b.item));
+      await this.store.appendPrepared(batch.map((b) => b.item));
       batch.forEach((b) => b.done());
       return;
     } catch (err) {
@@ -265,7 +245,7 @@ export class Ingestor {
     }
     for (const b of batch) {
       try {
-        await this.append([b.item]);
+        await this.store.appendPrepared([b.item]);
         b.done();
       } catch (err) {
         this.counters.failedCommits++;

@@ -64,23 +64,26 @@ import {
   topRow,
   type Row,
 } from './duckdb-sql.js';
-import type {
-  Answered,
-  ClusterSeen,
-  Endpoint,
-  FlowStore,
-  GroupBy,
-  MapEdge,
-  MapNode,
-  MapQuery,
-  ObservedFlow,
-  RangeQuery,
-  Series,
-  SeriesQuery,
-  StoreStats,
-  StoredReport,
-  TopQuery,
-  TopRow,
+import {
+  AsIsReport,
+  asIsReports,
+  type Answered,
+  type ClusterSeen,
+  type Endpoint,
+  type FlowStore,
+  type GroupBy,
+  type MapEdge,
+  type MapNode,
+  type MapQuery,
+  type ObservedFlow,
+  type PreparedReport,
+  type RangeQuery,
+  type Series,
+  type SeriesQuery,
+  type StoreStats,
+  type StoredReport,
+  type TopQuery,
+  type TopRow,
 } from './flow-store.js';
 import { observedFlows } from './duckdb-observed.js';
 import {
@@ -287,6 +290,15 @@ export class DuckDbStore implements FlowStore {
 
   hasReport(reportId: string): boolean {
     return this.reportIds.has(reportId);
+  }
+
+  /** DuckDB takes reports as they are: the prepared form is the report itself. */
+  prepare(report: StoredReport): PreparedReport {
+    return new AsIsReport(report);
+  }
+
+  async appendPrepared(prepared: PreparedReport[]): Promise<void> {
+    await this.append(asIsReports(prepared));
   }
 
   async append(reports: StoredReport[]): Promise<void> {

@@ -247,12 +247,35 @@ export interface ObservedFlow {
 
 /**
  * A report in a store's own insert form (`FlowStore.prepare`), made as soon as it is enriched: what the ingest keeps
- * while the report waits for its group commit, in place of its row objects.
+ * while the report waits for its group commit.
  */
 export interface PreparedReport {
   readonly reportId: string;
   /** Flow rows of the report. */
   readonly flows: number;
+}
+
+/** The insert form of a store that takes reports as they are (DuckDB): the report itself, marked as prepared. */
+export class AsIsReport implements PreparedReport {
+  constructor(readonly report: StoredReport) {}
+
+  get reportId(): string {
+    return this.report.reportId;
+  }
+
+  get flows(): number {
+    return this.report.rows.length;
+  }
+}
+
+/** The reports behind `AsIsReport`s; a report another store prepared is refused (its form is not a report). */
+export function asIsReports(prepared: PreparedReport[]): StoredReport[] {
+  return prepared.map((p) => {
+    if (!(p instanceof AsIsReport)) {
+      throw new Error(`report ${p.reportId} was not prepared by this store`);
+    }
+    return p.report;
+  });
 }
 
 export interface FlowStore {
@@ -265,13 +288,15 @@ export interface FlowStore {
   /** Stores the reports atomically; resolves once they are durable. */
   append(reports: StoredReport[]): Promise<void>;
   /**
-   * Optional, both or neither: a store whose insert form is bytes (ClickHouse) encodes each report once, as soon as
-   * it is enriched, and later appends the encoded reports as `append` would the reports. The ingest then keeps a
-   * few hundred bytes per row waiting for a group commit instead of row objects (garbage collection), and a bad
-   * value fails its own report at once.
+   * A report in this store's insert form, made once, as soon as it is enriched; `appendPrepared` stores it as
+   * `append` would the report. A store whose insert form is bytes (ClickHouse) encodes it here, so the ingest keeps a
+   * few hundred bytes per row waiting for a group commit instead of row objects (garbage collection), and a bad value
+   * fails its own report at once; a store that takes reports as they are (DuckDB) returns an `AsIsReport`. Throws
+   * when the store cannot take the report.
    */
-  prepare?(report: StoredReport): PreparedReport;
-  appendPrepared?(reports: PreparedReport[]): Promise<void>;
+  prepare(report: StoredReport): PreparedReport;
+  /** Stores reports this store prepared, atomically as `append`; resolves once they are durable. */
+  appendPrepared(reports: PreparedReport[]): Promise<void>;
   topContributors(q: TopQuery): Promise<Answered<TopRow[]>>;
   serviceMap(q: MapQuery): Promise<Answered<{ nodes: MapNode[]; edges: MapEdge[] }>>;
   timeseries(q: SeriesQuery): Promise<Answered<Series[]>>;

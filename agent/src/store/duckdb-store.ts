@@ -53,7 +53,7 @@ import {
   sameOrNull,
   endFilters,
   failureSeriesSql,
-  groupKey,
+  groupKeysSql,
   metricOrder,
   num,
   serviceMapFromRows,
@@ -625,11 +625,10 @@ export class DuckDbStore implements FlowStore {
       } else {
         // Grouped on the merged flows with numbers only; the ends' names (one end of the group's) and the drop
         // reasons (of the few flows that dropped anything) are read for the kept groups alone.
-        const ck = groupKey('c', q.groupBy);
-        const sk = groupKey('s', q.groupBy);
         return `WITH f AS (${this.merged(plan, q, rb)}),
-        j AS (SELECT f.*, ${ck} AS ck, ${sk} AS sk, coalesce(v.service, s.service) AS s_service
-              FROM f JOIN endpoints c ON c.id = f.client_ep JOIN endpoints s ON s.id = f.server_ep
+        gk AS (${groupKeysSql(q.groupBy)}),
+        j AS (SELECT f.*, c.k AS ck, s.k AS sk, coalesce(v.service, s.service) AS s_service
+              FROM f JOIN gk c ON c.id = f.client_ep JOIN gk s ON s.id = f.server_ep
                 LEFT JOIN endpoints v ON v.id = f.via_ep),
         g AS (SELECT category, ck, sk, NULL AS server_port, sum(bytes) AS bytes, sum(retransmits) AS retransmits, sum(rtos) AS rtos,
                 ${exactSum('segments')} AS segments, ${failureSums(DUCKDB_DIALECT, false)},
@@ -655,9 +654,9 @@ export class DuckDbStore implements FlowStore {
     // As grouped top contributors: numbers grouped, the ends' names and the drop reasons read for the kept edges.
     const names = ['cluster', 'ip', 'pod', 'namespace', 'workload', 'kind'];
     const build = (rb: number): string => `WITH f AS (${this.merged(plan, q, rb)}),
-      j AS (SELECT f.*, ${groupKey('c', level)} AS ck, ${groupKey('s', level)} AS sk,
-              coalesce(v.service, s.service) AS s_service, v.service AS via
-            FROM f JOIN endpoints c ON c.id = f.client_ep JOIN endpoints s ON s.id = f.server_ep
+      gk AS (${groupKeysSql(level)}),
+      j AS (SELECT f.*, c.k AS ck, s.k AS sk, coalesce(v.service, s.service) AS s_service, v.service AS via
+            FROM f JOIN gk c ON c.id = f.client_ep JOIN gk s ON s.id = f.server_ep
               LEFT JOIN endpoints v ON v.id = f.via_ep),
       g AS (SELECT ck, sk, arg_max(category, bytes) AS category, sum(bytes) AS bytes, sum(retransmits) AS retransmits,
         sum(rtos) AS rtos, sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt, max(rtt_max) AS rtt_max,

@@ -309,23 +309,30 @@ export class DuckDbStore implements FlowStore {
     if (plan.segments.length === 0) {
       return {};
     }
-    const buckets = plan.segments
+    // Each segment's lowest and highest bucket with rows (plain min / max: no distinct buckets to hash on long ranges).
+    const spans = plan.segments
       .map(
         (s) =>
-          `SELECT DISTINCT ${s.stepS} AS step, bucket FROM flows_${s.stepS} WHERE bucket >= ${s.fromS} AND bucket < ${s.toS}`
+          `SELECT ${s.stepS} AS step, min(bucket) AS lo, max(bucket) AS hi FROM flows_${s.stepS}
+          WHERE bucket >= ${s.fromS} AND bucket < ${s.toS}`
       )
       .join(' UNION ALL ');
     const [r] = await this.rows(
       c,
-      `WITH b AS (${buckets})
-      SELECT (SELECT count(*) FROM b) AS buckets, (SELECT min(bucket) FROM b) AS bucket,
-        (SELECT count(*) FROM b WHERE step = 300 AND bucket IN (SELECT bucket FROM dirty WHERE step = 300)) AS dirty,
+      `WITH b AS (SELECT * FROM (${spans}) WHERE lo IS NOT NULL)
+      SELECT (SELECT count(*) FROM b) AS segments, (SELECT count(*) FROM b WHERE lo < hi) AS spread,
+        (SELECT min(lo) FROM b) AS bucket,
+        (SELECT count(*) FROM b WHERE step = 300 AND lo IN (SELECT bucket FROM dirty WHERE step = 300)) AS dirty,
         (SELECT count(*) FROM (SELECT 1 FROM flows_raw WHERE batch > ${rolledBatch} AND ts >= ${plan.fromS}
           AND ts < ${plan.toS} LIMIT 1)) AS raw,
         (SELECT coalesce(max(value), 0) FROM meta WHERE key = 'one_row_from') AS one_row_from`
     );
     const one =
-      num(r?.buckets) === 1 && num(r?.dirty) === 0 && num(r?.raw) === 0 && num(r?.bucket) >= num(r?.one_row_from);
+      num(r?.segments) === 1 &&
+      num(r?.spread) === 0 &&
+      num(r?.dirty) === 0 &&
+      num(r?.raw) === 0 &&
+      num(r?.bucket) >= num(r?.one_row_from);
     return { oneRowPerFlow: one };
   }
 

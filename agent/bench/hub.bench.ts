@@ -389,14 +389,19 @@ async function runOne(kind: 'duckdb' | 'clickhouse'): Promise<Record<string, unk
   // Queries as the datasource sends them: Grafana ranges ending at the end of the data, epoch ms.
   const end = t0 + WINDOWS * WINDOW_MS;
   const ranges = [5, 15, 30, 60, 60, 180].map((min) => [end - min * 60_000, end] as const);
+  // [API, query, label]: the log's p50 / max are per label and range, so a label is one kind of query.
   const kinds = [
-    (f: number, t: number) => ['top', `from=${f}&to=${t}&metric=bytes&limit=500`],
-    (f: number, t: number) => ['top', `from=${f}&to=${t}&metric=retransmits&limit=100&category=INTER_AZ`],
-    (f: number, t: number) => ['top', `from=${f}&to=${t}&metric=bytes&groupBy=workload&limit=500`],
-    (f: number, t: number) => ['top', `from=${f}&to=${t}&metric=bytes&category=AMAZON_S3,AMAZON_DYNAMODB`],
-    (f: number, t: number) => ['top', `from=${f}&to=${t}&metric=rtt&namespace=ns3`],
-    (f: number, t: number) => ['map', `from=${f}&to=${t}&groupBy=workload`],
-    (f: number, t: number) => ['map', `from=${f}&to=${t}&groupBy=workload&namespace=ns7`],
+    (f: number, t: number) => ['top', `from=${f}&to=${t}&metric=bytes&limit=500`, 'top'],
+    (f: number, t: number) => [
+      'top',
+      `from=${f}&to=${t}&metric=retransmits&limit=100&category=INTER_AZ`,
+      'top inter-az',
+    ],
+    (f: number, t: number) => ['top', `from=${f}&to=${t}&metric=bytes&groupBy=workload&limit=500`, 'top by workload'],
+    (f: number, t: number) => ['top', `from=${f}&to=${t}&metric=bytes&category=AMAZON_S3,AMAZON_DYNAMODB`, 'top s3'],
+    (f: number, t: number) => ['top', `from=${f}&to=${t}&metric=rtt&namespace=ns3`, 'top rtt ns3'],
+    (f: number, t: number) => ['map', `from=${f}&to=${t}&groupBy=workload`, 'map'],
+    (f: number, t: number) => ['map', `from=${f}&to=${t}&groupBy=workload&namespace=ns7`, 'map ns7'],
   ];
   const latencies: number[] = [];
   const byKind: Record<string, number[]> = {};
@@ -404,7 +409,7 @@ async function runOne(kind: 'duckdb' | 'clickhouse'): Promise<Record<string, unk
   const sink = SINK && kind === 'clickhouse';
   for (let i = 0; i < (sink ? 0 : QUERIES); i++) {
     const [f, t] = ranges[i % ranges.length]!;
-    const [qkind, qs] = kinds[Math.floor(i / ranges.length) % kinds.length]!(f, t) as [string, string];
+    const [qkind, qs, label] = kinds[Math.floor(i / ranges.length) % kinds.length]!(f, t) as [string, string, string];
     const p = new URLSearchParams(qs);
     const q0 = performance.now();
     if (qkind === 'top') {
@@ -414,7 +419,7 @@ async function runOne(kind: 'duckdb' | 'clickhouse'): Promise<Record<string, unk
     }
     const ms = performance.now() - q0;
     latencies.push(ms);
-    (byKind[`${qkind} ${Math.round((t - f) / 60_000)}m`] ??= []).push(ms);
+    (byKind[`${label} ${Math.round((t - f) / 60_000)}m`] ??= []).push(ms);
   }
   for (const [k, xs] of Object.entries(byKind)) {
     log(`${kind}: query ${k}: p50 ${percentile(xs, 50).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms`);

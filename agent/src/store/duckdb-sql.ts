@@ -242,7 +242,7 @@ export function failureTotals(
  * Group key of one end at a level, in its cluster (two clusters' pods sharing a name or an IP are two groups);
  * ends without a name at that level (external addresses) keep their IP.
  */
-export function groupKey(alias: 'c' | 's', level: GroupBy): string {
+export function groupKey(alias: string, level: GroupBy): string {
   const inCluster = (key: string): string => `${alias}.cluster || '|' || ${key}`;
   switch (level) {
     case 'pod':
@@ -254,6 +254,16 @@ export function groupKey(alias: 'c' | 's', level: GroupBy): string {
     default:
       return inCluster(`${alias}.ip`);
   }
+}
+
+/**
+ * Every named end's group at a level as a small integer (DuckDB's grouped queries): `id`, `k` (the rank of the end's
+ * `groupKey` string, so two ends share `k` exactly when they share the key, and `k` sorts as the key does) and its
+ * `service`. Grouping hundreds of thousands of merged flows by two integers instead of two strings built per flow
+ * is most of what a grouped query costs otherwise; the strings are built once per named end here.
+ */
+export function groupKeysSql(level: GroupBy): string {
+  return `SELECT id, dense_rank() OVER (ORDER BY ${groupKey('e', level)}) AS k, service FROM endpoints e`;
 }
 
 /** The end's descriptive columns at a level: finer names are null once grouped above them. */

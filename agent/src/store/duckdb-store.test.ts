@@ -400,3 +400,91 @@ for (const kind of testStoreKinds()) {
     });
   });
 }
+
+// DuckDB reads a range served by one compacted roll-up bucket as it is, without grouping it per flow
+// (merge.ts `SourceShape`): the answers must be the ones the grouping merge gives, on aligned and unaligned ranges.
+test('[duckdb] a range of one roll-up bucket is merged without grouping, with the same answers', async () => {
+  await withStore('duckdb', async (store) => {
+    const t0 = Math.floor(Date.now() / H) * H - 5 * H;
+    const reports = randomReports(t0, 120, 11); // one hour
+    await store.append(reports);
+    const s = store as unknown as { sourceShape: (...a: unknown[]) => Promise<{ oneRowPerFlow?: boolean }> };
+    const shape = s.sourceShape.bind(store);
+    const taken: boolean[] = [];
+    let grouping = false;
+    s.sourceShape = async (...a) => {
+      const r = grouping ? {} : await shape(...a);
+      taken.push(r.oneRowPerFlow === true);
+      return r;
+    };
+    const M = 60_000;
+    // [from, to) in minutes from t0, and whether one bucket serves it once every bucket is built and compacted.
+    const ranges: Array<[number, number, boolean]> = [
+      [5, 10, true],
+      [15, 30, true],
+      [0, 60, true],
+      [7, 9, true], // aligned outward to one 5-minute bucket
+      [16, 29, true], // aligned outward to one 15-minute bucket
+      [3, 13, true], // likewise
+      [50, 70, false], // two 5-minute buckets with rows
+    ];
+    const answers = async (from: number, to: number) => {
+      const r = { fromMs: t0 + from * M, toMs: t0 + to * M };
+      return [
+        await store.topContributors({ ...r, metric: 'bytes', limit: 500, groupBy: 'flow' }),
+        await store.topContributors({
+          ...r,
+          metric: 'retransmits',
+          limit: 7,
+          groupBy: 'flow',
+          categories: ['INTER_AZ'],
+        }),
+        await store.topContributors({ ...r, metric: 'bytes', limit: 500, groupBy: 'workload' }),
+        await store.topContributors({ ...r, metric: 'failures', limit: 500, groupBy: 'pod' }),
+        await store.serviceMap({ ...r, groupBy: 'workload', limit: 1000 }),
+        await store.serviceMap({ ...r, groupBy: 'pod', limit: 1000, namespace: 'app' }),
+      ];
+    };
+    const compare = async (label: string, compacted: (from: number, to: number) => boolean): Promise<void> => {
+      for (const [from, to, single] of ranges) {
+        taken.length = 0;
+        grouping = false;
+        const fast = await answers(from, to);
+        assert.deepEqual(
+          taken,
+          taken.map(() => single && compacted(from, to)),
+          `${label} [${from}, ${to}): merged without grouping exactly when one compacted bucket serves it`
+        );
+        grouping = true;
+        const grouped = await answers(from, to);
+        assert.deepEqual(fast, grouped, `${label} [${from}, ${to}): same answers`);
+        // And both are the merge rule's: the flows of the reports in the answered range.
+        const answered = fast[0]!;
+        const inRange = reports.filter((r) => r.startMs >= answered.fromMs && r.startMs < answered.toMs);
+        const expected = byIps(mergeFlows(inRange.flatMap((r) => r.rows)));
+        const rows = answered.result as Array<
+          { local: { ip: string | null }; remote: { ip: string | null } } & {
+            serverPort: number | null;
+            bytes: number;
+          }
+        >;
+        assert.equal(rows.length, expected.size, `${label} [${from}, ${to}): one row per flow`);
+        for (const row of rows) {
+          assert.equal(row.bytes, expected.get(`${row.local.ip}|${row.remote.ip}|${row.serverPort}`)?.bytes);
+        }
+      }
+    };
+    await compare('raw rows', () => false);
+    await store.maintain(t0 + 30 * M); // part rolled up, the first buckets compacted, the rest raw
+    // Closed by then (end + 2-minute grace): the 5-minute buckets up to minute 25 (compacted) and the first 15 minutes.
+    await compare('half rolled up', (_, to) => to <= 15);
+    await store.maintain(t0 + 3 * H); // everything compacted, 15-minute and hour buckets built
+    await compare('compacted', () => true);
+    const late = randomReports(t0 + 6 * M, 1, 99); // a late report into a compacted bucket
+    await store.append(late);
+    reports.push(...late);
+    await compare('late report, not rolled up', (from, to) => to <= 5 || from >= 10);
+    await store.maintain(t0 + 3 * H + M);
+    await compare('late report compacted', () => true);
+  });
+});

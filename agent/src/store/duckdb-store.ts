@@ -53,7 +53,7 @@ import {
   sameOrNull,
   endFilters,
   failureSeriesSql,
-  groupKey,
+  groupKeysSql,
   metricOrder,
   num,
   serviceMapFromRows,
@@ -95,6 +95,7 @@ import {
   mergedFlowsSql,
   FLOWS_ONLY,
   DUCKDB_DIALECT,
+  type SourceShape,
 } from './merge.js';
 import { ceilTo, floorTo, planRange, type Plan, type Tier } from './plan.js';
 
@@ -195,6 +196,17 @@ export class DuckDbStore implements FlowStore {
       );
     }
     await createTables(w, version);
+    // Roll-up buckets of a store written before this was tracked (a version-2 store's re-keyed rows among them)
+    // may hold several rows per flow: only buckets from now on are taken as one row per flow (`sourceShape`).
+    const [oneRow] = await this.rows(w, `SELECT value FROM meta WHERE key = 'one_row_from'`);
+    if (oneRow === undefined) {
+      const [had] = await this.rows(
+        w,
+        `SELECT (SELECT count(*) FROM flows_raw) + (SELECT count(*) FROM flows_300) + (SELECT count(*) FROM flows_900)
+          + (SELECT count(*) FROM flows_3600) AS n`
+      );
+      await setMeta(w, 'one_row_from', num(had?.n) > 0 ? Math.floor(Date.now() / 1000) : 0);
+    }
     const [fw] = await this.rows(w, 'SELECT count(*) AS n FROM forwards');
     this.forwardsStored = num(fw?.n) > 0;
 
@@ -273,19 +285,58 @@ export class DuckDbStore implements FlowStore {
    * A flow query: one snapshot for the roll-up watermark and the query built with it as a constant (a
    * constant lets DuckDB skip rolled-up raw rows by their zone maps instead of scanning them all).
    */
-  private async readFlows(build: (rolledBatch: number) => string): Promise<Row[]> {
+  private async readFlows(build: (rolledBatch: number, shape: SourceShape) => string, plan?: Plan): Promise<Row[]> {
     const c = await this.acquire();
     try {
       await c.run('BEGIN TRANSACTION');
       try {
         const [m] = await this.rows(c, `SELECT coalesce(max(value), 0) AS v FROM meta WHERE key = 'rolled_batch'`);
-        return await this.rows(c, build(num(m?.v)));
+        const rb = num(m?.v);
+        const shape = plan === undefined ? {} : await this.sourceShape(c, plan, rb);
+        return await this.rows(c, build(rb, shape));
       } finally {
         await c.run('COMMIT').catch(() => undefined);
       }
     } finally {
       this.release(c);
     }
+  }
+
+  /**
+   * Whether `source(plan)` yields one row per flow, in the query's snapshot: its rows all come from one roll-up
+   * bucket that holds one row per flow — an hour or 15-minute bucket (always rebuilt whole), or a compacted
+   * 5-minute bucket (not dirty) — and no raw row of the range is waiting to be rolled up. Then the merge reads the
+   * rows as they are instead of grouping them (merge.ts `SourceShape`): a closed 5-minute, 15-minute or hour range.
+   */
+  private async sourceShape(c: DuckDBConnection, plan: Plan, rolledBatch: number): Promise<SourceShape> {
+    if (plan.segments.length === 0) {
+      return {};
+    }
+    // Each segment's lowest and highest bucket with rows (plain min / max: no distinct buckets to hash on long ranges).
+    const spans = plan.segments
+      .map(
+        (s) =>
+          `SELECT ${s.stepS} AS step, min(bucket) AS lo, max(bucket) AS hi FROM flows_${s.stepS}
+          WHERE bucket >= ${s.fromS} AND bucket < ${s.toS}`
+      )
+      .join(' UNION ALL ');
+    const [r] = await this.rows(
+      c,
+      `WITH b AS (SELECT * FROM (${spans}) WHERE lo IS NOT NULL)
+      SELECT (SELECT count(*) FROM b) AS segments, (SELECT count(*) FROM b WHERE lo < hi) AS spread,
+        (SELECT min(lo) FROM b) AS bucket,
+        (SELECT count(*) FROM b WHERE step = 300 AND lo IN (SELECT bucket FROM dirty WHERE step = 300)) AS dirty,
+        (SELECT count(*) FROM (SELECT 1 FROM flows_raw WHERE batch > ${rolledBatch} AND ts >= ${plan.fromS}
+          AND ts < ${plan.toS} LIMIT 1)) AS raw,
+        (SELECT coalesce(max(value), 0) FROM meta WHERE key = 'one_row_from') AS one_row_from`
+    );
+    const one =
+      num(r?.segments) === 1 &&
+      num(r?.spread) === 0 &&
+      num(r?.dirty) === 0 &&
+      num(r?.raw) === 0 &&
+      num(r?.bucket) >= num(r?.one_row_from);
+    return { oneRowPerFlow: one };
   }
 
   hasReport(reportId: string): boolean {
@@ -598,8 +649,15 @@ export class DuckDbStore implements FlowStore {
    * Merged flows (the merge rule of merge.ts: one row per flow), then the category filter: a flow's category
    * is decided after its ends are merged, so it shows in exactly one category.
    */
-  private merged(plan: Plan, q: RangeQuery, rolledBatch: number): string {
-    return `SELECT * FROM (${mergedFlowsSql(this.source(plan, q, rolledBatch), this.forwardsSource(plan))})${categoryWhere(q)}`;
+  private merged(plan: Plan, q: RangeQuery, rolledBatch: number, shape: SourceShape = {}): string {
+    const merged = mergedFlowsSql(
+      this.source(plan, q, rolledBatch),
+      this.forwardsSource(plan),
+      DUCKDB_DIALECT,
+      {},
+      shape
+    );
+    return `SELECT * FROM (${merged})${categoryWhere(q)}`;
   }
 
   /** Merged flows with first/last seen (network-policy evidence): duckdb-observed.ts. */
@@ -620,9 +678,9 @@ export class DuckDbStore implements FlowStore {
     const plan = this.plan(q);
     const order = metricOrder(q.metric);
     const having = q.metric === 'rtt' ? 'WHERE rtt_n > 0' : '';
-    const build = (rb: number): string => {
+    const build = (rb: number, shape: SourceShape): string => {
       if (q.groupBy === 'flow') {
-        return `WITH f AS (${this.merged(plan, q, rb)}),
+        return `WITH f AS (${this.merged(plan, q, rb, shape)}),
         top AS (SELECT *, rtt_sum / nullif(rtt_n, 0) AS rtt FROM f ${having}
           ORDER BY ${order}, client_ip, server_ip, server_port LIMIT ${q.limit})
         SELECT top.category, top.server_port, top.bytes, top.retransmits, top.rtos, top.rtt, top.rtt_max, top.segments,
@@ -637,11 +695,10 @@ export class DuckDbStore implements FlowStore {
       } else {
         // Grouped on the merged flows with numbers only; the ends' names (one end of the group's) and the drop
         // reasons (of the few flows that dropped anything) are read for the kept groups alone.
-        const ck = groupKey('c', q.groupBy);
-        const sk = groupKey('s', q.groupBy);
-        return `WITH f AS (${this.merged(plan, q, rb)}),
-        j AS (SELECT f.*, ${ck} AS ck, ${sk} AS sk, coalesce(v.service, s.service) AS s_service
-              FROM f JOIN endpoints c ON c.id = f.client_ep JOIN endpoints s ON s.id = f.server_ep
+        return `WITH f AS (${this.merged(plan, q, rb, shape)}),
+        gk AS (${groupKeysSql(q.groupBy)}),
+        j AS (SELECT f.*, c.k AS ck, s.k AS sk, coalesce(v.service, s.service) AS s_service
+              FROM f JOIN gk c ON c.id = f.client_ep JOIN gk s ON s.id = f.server_ep
                 LEFT JOIN endpoints v ON v.id = f.via_ep),
         g AS (SELECT category, ck, sk, NULL AS server_port, sum(bytes) AS bytes, sum(retransmits) AS retransmits, sum(rtos) AS rtos,
                 ${exactSum('segments')} AS segments, ${failureSums(DUCKDB_DIALECT, false)},
@@ -656,7 +713,7 @@ export class DuckDbStore implements FlowStore {
         ORDER BY ${order}, top.ck, top.sk`;
       }
     };
-    const rows = await this.readFlows(build);
+    const rows = await this.readFlows(build, plan);
     const result = rows.map((r) => topRow(r, q.metric));
     return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result };
   }
@@ -666,10 +723,10 @@ export class DuckDbStore implements FlowStore {
     const level: GroupBy = q.groupBy;
     // As grouped top contributors: numbers grouped, the ends' names and the drop reasons read for the kept edges.
     const names = ['cluster', 'ip', 'pod', 'namespace', 'workload', 'kind'];
-    const build = (rb: number): string => `WITH f AS (${this.merged(plan, q, rb)}),
-      j AS (SELECT f.*, ${groupKey('c', level)} AS ck, ${groupKey('s', level)} AS sk,
-              coalesce(v.service, s.service) AS s_service, v.service AS via
-            FROM f JOIN endpoints c ON c.id = f.client_ep JOIN endpoints s ON s.id = f.server_ep
+    const build = (rb: number, shape: SourceShape): string => `WITH f AS (${this.merged(plan, q, rb, shape)}),
+      gk AS (${groupKeysSql(level)}),
+      j AS (SELECT f.*, c.k AS ck, s.k AS sk, coalesce(v.service, s.service) AS s_service, v.service AS via
+            FROM f JOIN gk c ON c.id = f.client_ep JOIN gk s ON s.id = f.server_ep
               LEFT JOIN endpoints v ON v.id = f.via_ep),
       g AS (SELECT ck, sk, arg_max(category, bytes) AS category, sum(bytes) AS bytes, sum(retransmits) AS retransmits,
         sum(rtos) AS rtos, sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt, max(rtt_max) AS rtt_max,
@@ -681,7 +738,7 @@ export class DuckDbStore implements FlowStore {
       FROM g JOIN endpoints c ON c.id = g.client_ep JOIN endpoints s ON s.id = g.server_ep
         LEFT JOIN dr ON dr.ck = g.ck AND dr.sk = g.sk
       ORDER BY g.bytes DESC, g.ck, g.sk`;
-    const rows = await this.readFlows(build);
+    const rows = await this.readFlows(build, plan);
     const result = serviceMapFromRows(rows, level);
     return { fromMs: plan.fromS * 1000, toMs: plan.toS * 1000, result };
   }

@@ -619,6 +619,26 @@ export interface MergeOutputs {
 /** The merged flows alone (category, ends, bytes): what time series and observed flows read. */
 export const FLOWS_ONLY: MergeOutputs = { failures: false, segments: false, transport: false };
 
+/** What a store knows of the rows `mergedFlowsSql` reads. */
+export interface SourceShape {
+  /**
+   * At most one row per flow (client_ip, server_ip, server_port): e.g. one compacted roll-up bucket and no raw
+   * rows. The per-flow sums are then each row's own values, so the merge reads the rows as they are instead of
+   * grouping them (the largest cost of a query over one bucket). The answer is the same; a wrong claim is not.
+   */
+  oneRowPerFlow?: boolean;
+}
+
+/** `mergedCategorySql` of a single row: the same expression without the aggregate (min of one value is the value). */
+function categoryOfRowSql(column: string): string {
+  const agg = mergedCategorySql(column);
+  const row = agg.replace(`CASE min(CASE ${column} `, `CASE (CASE ${column} `);
+  if (row === agg) {
+    throw new Error('mergedCategorySql changed its form: categoryOfRowSql must follow');
+  }
+  return row;
+}
+
 /**
  * The merge rule in SQL. `source` yields roll-up-shaped rows: client_ip, server_ip (identity ids), server_port,
  * category, client_ep, server_ep, c_sent, c_recv, s_sent, s_recv, c_seg_sent, c_seg_recv, s_seg_sent,
@@ -641,12 +661,17 @@ export function mergedFlowsSql(
   source: string,
   forwards?: string,
   dialect: MergeDialect = DUCKDB_DIALECT,
-  outputs: MergeOutputs = {}
+  outputs: MergeOutputs = {},
+  shape: SourceShape = {}
 ): string {
   const want = { failures: true, segments: true, transport: true, ...outputs };
   if (forwards !== undefined) {
     source = forwardedRowsSql(source, forwards, dialect);
   }
+  // One row per flow already (and no forwards, whose shares add rows): each end's sum is its one row.
+  const one = shape.oneRowPerFlow === true && forwards === undefined;
+  const agg = (fn: 'sum' | 'max', expr: string): string => (one ? expr : `${fn}(${expr})`);
+  const category = one ? categoryOfRowSql('category') : mergedCategorySql('category');
   const order = ['up + down DESC', 'server_ip', 'server_port'];
   const f = MERGED_FAILURE_NAMES.map(failureResultColumn);
   const merged = MERGED_FAILURE_NAMES.map((n) => {
@@ -660,20 +685,24 @@ export function mergedFlowsSql(
   const cols = (list: Array<string | false>): string => list.filter((c): c is string => c !== false).join(', ');
   const seg = want.segments;
   const tr = want.transport;
+  const segKnown = one ? 'c_seg_sent IS NOT NULL' : 'count(c_seg_sent) = count(*)';
   const ctes = [
     `ends AS (
-      SELECT client_ip, server_ip, server_port, ${mergedCategorySql('category')} AS category,
-        max(client_ep) AS client_ep, max(server_ep) AS server_ep,
-        max(via_ip) AS via_ip, max(via_port) AS via_port, max(via_ep) AS via_ep,
+      SELECT client_ip, server_ip, server_port, ${category} AS category,
+        ${['client_ep', 'server_ep', 'via_ip', 'via_port', 'via_ep'].map((c) => `${agg('max', c)} AS ${c}`).join(', ')},
         ${cols([
-          'greatest(sum(c_sent), sum(s_recv)) AS up, greatest(sum(s_sent), sum(c_recv)) AS down',
+          `greatest(${agg('sum', 'c_sent')}, ${agg('sum', 's_recv')}) AS up,
+        greatest(${agg('sum', 's_sent')}, ${agg('sum', 'c_recv')}) AS down`,
           seg &&
-            `CASE WHEN count(c_seg_sent) = count(*) THEN greatest(sum(c_seg_sent), sum(s_seg_recv)) END AS seg_up,
-        CASE WHEN count(c_seg_sent) = count(*) THEN greatest(sum(s_seg_sent), sum(c_seg_recv)) END AS seg_down`,
+            `CASE WHEN ${segKnown} THEN greatest(${agg('sum', 'c_seg_sent')}, ${agg('sum', 's_seg_recv')}) END AS seg_up,
+        CASE WHEN ${segKnown} THEN greatest(${agg('sum', 's_seg_sent')}, ${agg('sum', 'c_seg_recv')}) END AS seg_down`,
           tr &&
-            'sum(retransmits) AS retransmits, sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n, max(rtt_max) AS rtt_max',
+            ['retransmits', 'rtos', 'rtt_sum', 'rtt_n']
+              .map((c) => `${agg('sum', c)} AS ${c}`)
+              .concat(`${agg('max', 'rtt_max')} AS rtt_max`)
+              .join(', '),
         ])}
-      FROM (${source}) GROUP BY client_ip, server_ip, server_port)`,
+      FROM (${source})${one ? '' : ' GROUP BY client_ip, server_ip, server_port'})`,
     `grp AS (
       SELECT client_ip, via_ip, via_port, ${cols([
         'sum(up) AS up, sum(down) AS down',

@@ -775,7 +775,7 @@ function onePassMergeSql(source: string, want: Required<MergeOutputs>, dialect: 
   const seg = want.segments;
   const tr = want.transport;
   const fl = want.failures;
-  const w = 'OVER (PARTITION BY client_ip, if(via_ip > 0, via_ip, server_ip), if(via_ip > 0, via_port, server_port))';
+  const w = 'OVER w';
   const member = (agg: string, col: string): string => `${agg}If(${col}, via_ip > 0) ${w}`;
   const addr = (agg: string, col: string): string => `${agg}If(${col}, via_ip = 0) ${w}`;
   // A column the target flow gains from the flow addressed to its group (0, or NULL for rtt_max, elsewhere).
@@ -792,7 +792,9 @@ function onePassMergeSql(source: string, want: Required<MergeOutputs>, dialect: 
       greatest(rtt_max, ${gain('a_rtt_max', 'NULL')}) AS rtt_max`,
     fl && f.map((c) => `${c} + ${gain(`greatest(a_${c} - g_${c}, 0)`)} AS ${c}`).join(', '),
     fl && `drops + ${gain('a_drops')} AS drops`,
-    fl && `${dialect.addReasons('drop_reasons', gain('a_drop_reasons', dialect.noReasons))} AS drop_reasons`,
+    // Most flows drop nothing: the reasons are added only where the target absorbed some.
+    fl &&
+      `if(is_target AND a_drops > 0, ${dialect.addReasons('drop_reasons', 'a_drop_reasons')}, drop_reasons) AS drop_reasons`,
     fl &&
       `${FAILURE_SCORE_FIELDS.map((k) => (k === 'drops' ? 'drops' : failureResultColumn(k)))
         .map((c) => `${c} + ${gain(c === 'drops' ? 'a_drops' : `greatest(a_${c} - g_${c}, 0)`)}`)
@@ -813,12 +815,14 @@ function onePassMergeSql(source: string, want: Required<MergeOutputs>, dialect: 
           tr &&
             `${['retransmits', 'rtos', 'rtt_sum', 'rtt_n'].map((c) => `${addr('sum', c)} AS a_${c}`).join(', ')}, ${addr('max', 'rtt_max')} AS a_rtt_max`,
           fl && f.map((c) => `${member('sum', c)} AS g_${c}, ${addr('sum', c)} AS a_${c}`).join(',\n        '),
-          fl && `${addr('sum', 'drops')} AS a_drops, ${addr('any', 'drop_reasons')} AS a_drop_reasons`,
+          fl &&
+            `${addr('sum', 'drops')} AS a_drops, ${addr('any', 'if(drops > 0, drop_reasons, ' + dialect.noReasons + ')')} AS a_drop_reasons`,
         ])}
         FROM (
           SELECT client_ip, server_ip, server_port, ${mergedCategorySql('category')} AS category,
             max(client_ep) AS client_ep, max(server_ep) AS server_ep,
             max(via_ip) AS via_ip, max(via_port) AS via_port, max(via_ep) AS via_ep,
+            if(max(via_ip) > 0, max(via_ip), server_ip) AS gk_ip, if(max(via_ip) > 0, max(via_port), server_port) AS gk_port,
             ${cols([
               'greatest(sum(c_sent), sum(s_recv)) AS up, greatest(sum(s_sent), sum(c_recv)) AS down',
               seg &&
@@ -829,7 +833,8 @@ function onePassMergeSql(source: string, want: Required<MergeOutputs>, dialect: 
               fl && merged.join(', '),
               fl && `sum(drops) AS drops, ${dialect.collectReasons('drop_reasons', 'drops')} AS drop_reasons`,
             ])}
-          FROM (${source}) GROUP BY client_ip, server_ip, server_port)))
+          FROM (${source}) GROUP BY client_ip, server_ip, server_port)
+        WINDOW w AS (PARTITION BY client_ip, gk_ip, gk_port)))
     WHERE via_ip > 0 OR g_n = 0`;
 }
 

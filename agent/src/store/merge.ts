@@ -642,6 +642,8 @@ export const FLOWS_ONLY: MergeOutputs = { failures: false, segments: false, tran
  * Failures and drops are merged apart, from the rows that have any (few: most rows count none), so the merge of
  * every other flow sums only the traffic columns (docs/hub.md "Where the DuckDB hour's time went"). A row
  * without failures or drops adds nothing to their sums, so the result is the same as one pass over every row.
+ * A dialect whose engine inlines CTEs (ClickHouse, `inlinesCtes`) gets the same rules in one pass instead
+ * (`onePassMergeSql`): same output columns, same answers.
  */
 export function mergedFlowsSql(
   source: string,

@@ -16,6 +16,8 @@ export interface ChdbResult {
   text(): string;
   rowsRead: number | bigint;
   bytesRead: number | bigint;
+  /** The engine's own time for the statement, in seconds. */
+  elapsed: number;
 }
 
 export interface ChdbSession {

@@ -49,6 +49,16 @@ test('ping, version and a JSON query through the official client', async () => {
   assert.equal(doc.data[0]!.two, 2);
 });
 
+test("a query's summary header carries the engine's own time, as a server's does", async () => {
+  const rs = await client.query({ query: 'SELECT sum(number) AS s FROM numbers(2000000)', format: 'JSONEachRow' });
+  assert.deepEqual(await rs.json(), [{ s: '1999999000000' }]);
+  const summary = JSON.parse(String(rs.response_headers['x-clickhouse-summary'])) as Record<string, string>;
+  const ns = Number(summary.elapsed_ns);
+  assert.ok(Number.isInteger(ns) && ns > 0, `elapsed_ns ${summary.elapsed_ns}`);
+  // Two million rows summed: more than a microsecond, less than the client's two minutes.
+  assert.ok(ns > 1_000 && ns < 120e9, `elapsed_ns ${ns}`);
+});
+
 test('wrong credentials are a 401 with AUTHENTICATION_FAILED', async () => {
   const bad = createClient({
     url: ch.url,

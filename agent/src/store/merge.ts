@@ -577,6 +577,11 @@ export interface MergeDialect {
   addReasons(a: string, b: string): string;
   /** An aggregate: summed reason values (`list`) of a group's rows summed per reason; `drops` the rows' drops. */
   groupReasons(list: string, drops: string): string;
+  /**
+   * The engine runs a CTE again at every reference (ClickHouse inlines them): `mergedFlowsSql` then writes rules
+   * 1-3 as one pass over the flows with window functions (`onePassMergeSql`) instead of CTEs that join back.
+   */
+  inlinesCtes?: boolean;
 }
 
 export const DUCKDB_DIALECT: MergeDialect = {
@@ -601,6 +606,7 @@ export const CLICKHOUSE_DIALECT: MergeDialect = {
   exists: (keys, from, cols) => `(${keys.join(', ')}) IN (SELECT ${cols.join(', ')} FROM ${from})`,
   addReasons: (a, b) => `mapAdd(${a}, ${b})`,
   groupReasons: (list) => `sumMap(${list})`,
+  inlinesCtes: true,
 };
 
 /**
@@ -656,6 +662,8 @@ function categoryOfRowSql(column: string): string {
  * Failures and drops are merged apart, from the rows that have any (few: most rows count none), so the merge of
  * every other flow sums only the traffic columns (docs/hub.md "Where the DuckDB hour's time went"). A row
  * without failures or drops adds nothing to their sums, so the result is the same as one pass over every row.
+ * A dialect whose engine inlines CTEs (ClickHouse, `inlinesCtes`) gets the same rules in one pass instead
+ * (`onePassMergeSql`): same output columns, same answers.
  */
 export function mergedFlowsSql(
   source: string,
@@ -667,6 +675,9 @@ export function mergedFlowsSql(
   const want = { failures: true, segments: true, transport: true, ...outputs };
   if (forwards !== undefined) {
     source = forwardedRowsSql(source, forwards, dialect);
+  }
+  if (dialect.inlinesCtes) {
+    return onePassMergeSql(source, want, dialect);
   }
   // One row per flow already (and no forwards, whose shares add rows): each end's sum is its one row.
   const one = shape.oneRowPerFlow === true && forwards === undefined;
@@ -772,6 +783,90 @@ export function mergedFlowsSql(
       want.failures ? `\n      LEFT JOIN fe x ON ${same('x', 'e')} LEFT JOIN fadds xa ON ${same('xa', 'e')}` : ''
     }
     WHERE e.via_ip > 0 OR ng.client_ip IS NULL`;
+}
+
+/**
+ * Rules 1-3 as `mergedFlowsSql` yields them, in one pass over the source, for an engine that runs a CTE again at
+ * every reference (ClickHouse: the CTE form read the source and summed every flow eight times, and analysing the
+ * inlined query cost more than running it). The flows are summed once (`e`); a window over (client, Service
+ * address) — a flow with a via under its (client, via ip, via port), any other under its own (client, server,
+ * port) — puts each Service address group's backends and the one flow addressed to that address (if any) in one
+ * partition, so the group's sums, its target (the backend with the most bytes, then the lowest server and port)
+ * and the addressing flow's counters are window aggregates. The addressing flow is dropped when the group has
+ * backends; the target adds what it saw beyond them, per direction and per failure field, and its retransmits,
+ * RTOs, RTT samples and drops, as `adds` and `fadds` do.
+ */
+function onePassMergeSql(source: string, want: Required<MergeOutputs>, dialect: MergeDialect): string {
+  const f = MERGED_FAILURE_NAMES.map(failureResultColumn);
+  const merged = MERGED_FAILURE_NAMES.map((n) => {
+    const views = FAILURE_MERGE[n].map((v) => `sum(${endColumn(v)})`);
+    return `${views.length === 1 ? views[0] : `greatest(${views.join(', ')})`} AS ${failureResultColumn(n)}`;
+  });
+  const cols = (list: Array<string | false>): string => list.filter((c): c is string => c !== false).join(',\n      ');
+  const seg = want.segments;
+  const tr = want.transport;
+  const fl = want.failures;
+  const w = 'OVER w';
+  const member = (agg: string, col: string): string => `${agg}If(${col}, via_ip > 0) ${w}`;
+  const addr = (agg: string, col: string): string => `${agg}If(${col}, via_ip = 0) ${w}`;
+  // A column the target flow gains from the flow addressed to its group (0, or NULL for rtt_max, elsewhere).
+  const gain = (expr: string, none = '0'): string => `if(is_target, ${expr}, ${none})`;
+  return `SELECT ${cols([
+    'client_ip, server_ip, server_port, category, client_ep, server_ep, via_ep',
+    `up + down + ${gain('greatest(a_up - g_up, 0) + greatest(a_down - g_down, 0)')} AS bytes`,
+    seg &&
+      `if(is_target, if(isNull(a_seg_up - g_seg_up + a_seg_down - g_seg_down), NULL,
+        seg_up + seg_down + greatest(a_seg_up - g_seg_up, 0) + greatest(a_seg_down - g_seg_down, 0)), seg_up + seg_down) AS segments`,
+    tr &&
+      `retransmits + ${gain('a_retransmits')} AS retransmits, rtos + ${gain('a_rtos')} AS rtos,
+      rtt_sum + ${gain('a_rtt_sum')} AS rtt_sum, rtt_n + ${gain('a_rtt_n')} AS rtt_n,
+      greatest(rtt_max, ${gain('a_rtt_max', 'NULL')}) AS rtt_max`,
+    fl && f.map((c) => `${c} + ${gain(`greatest(a_${c} - g_${c}, 0)`)} AS ${c}`).join(', '),
+    fl && `drops + ${gain('a_drops')} AS drops`,
+    // Most flows drop nothing: the reasons are added only where the target absorbed some.
+    fl &&
+      `if(is_target AND a_drops > 0, ${dialect.addReasons('drop_reasons', 'a_drop_reasons')}, drop_reasons) AS drop_reasons`,
+    fl &&
+      `${FAILURE_SCORE_FIELDS.map((k) => (k === 'drops' ? 'drops' : failureResultColumn(k)))
+        .map((c) => `${c} + ${gain(c === 'drops' ? 'a_drops' : `greatest(a_${c} - g_${c}, 0)`)}`)
+        .join(' + ')} AS failures`,
+  ])}
+    FROM (
+      SELECT *, via_ip > 0 AND a_n > 0 AND (server_ip, server_port) = t AS is_target
+      FROM (
+        SELECT *, ${cols([
+          `countIf(via_ip > 0) ${w} AS g_n, ${member('sum', 'up')} AS g_up, ${member('sum', 'down')} AS g_down`,
+          // The group's target: its backend that sorts first by (up + down DESC, server_ip, server_port), as `grp`.
+          `${member('argMin', '(server_ip, server_port), (-(up + down), server_ip, server_port)')} AS t`,
+          `countIf(via_ip = 0) ${w} AS a_n, ${addr('sum', 'up')} AS a_up, ${addr('sum', 'down')} AS a_down`,
+          seg &&
+            `if(countIf(isNull(seg_up) AND via_ip > 0) ${w} > 0, NULL, ${member('sum', 'seg_up')}) AS g_seg_up,
+        if(countIf(isNull(seg_down) AND via_ip > 0) ${w} > 0, NULL, ${member('sum', 'seg_down')}) AS g_seg_down,
+        ${addr('any', 'seg_up')} AS a_seg_up, ${addr('any', 'seg_down')} AS a_seg_down`,
+          tr &&
+            `${['retransmits', 'rtos', 'rtt_sum', 'rtt_n'].map((c) => `${addr('sum', c)} AS a_${c}`).join(', ')}, ${addr('max', 'rtt_max')} AS a_rtt_max`,
+          fl && f.map((c) => `${member('sum', c)} AS g_${c}, ${addr('sum', c)} AS a_${c}`).join(',\n        '),
+          fl &&
+            `${addr('sum', 'drops')} AS a_drops, ${addr('any', 'if(drops > 0, drop_reasons, ' + dialect.noReasons + ')')} AS a_drop_reasons`,
+        ])}
+        FROM (
+          SELECT client_ip, server_ip, server_port, ${mergedCategorySql('category')} AS category,
+            max(client_ep) AS client_ep, max(server_ep) AS server_ep,
+            max(via_ip) AS via_ip, max(via_port) AS via_port, max(via_ep) AS via_ep,
+            if(max(via_ip) > 0, max(via_ip), server_ip) AS gk_ip, if(max(via_ip) > 0, max(via_port), server_port) AS gk_port,
+            ${cols([
+              'greatest(sum(c_sent), sum(s_recv)) AS up, greatest(sum(s_sent), sum(c_recv)) AS down',
+              seg &&
+                `CASE WHEN count(c_seg_sent) = count(*) THEN greatest(sum(c_seg_sent), sum(s_seg_recv)) END AS seg_up,
+            CASE WHEN count(c_seg_sent) = count(*) THEN greatest(sum(s_seg_sent), sum(c_seg_recv)) END AS seg_down`,
+              tr &&
+                'sum(retransmits) AS retransmits, sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n, max(rtt_max) AS rtt_max',
+              fl && merged.join(', '),
+              fl && `sum(drops) AS drops, ${dialect.collectReasons('drop_reasons', 'drops')} AS drop_reasons`,
+            ])}
+          FROM (${source}) GROUP BY client_ip, server_ip, server_port)
+        WINDOW w AS (PARTITION BY client_ip, gk_ip, gk_port)))
+    WHERE via_ip > 0 OR g_n = 0`;
 }
 
 /** `failureScore` in SQL over a flow's own failures (alias `e`) plus what it absorbed (alias `a`); either may be NULL. */

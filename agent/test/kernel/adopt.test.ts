@@ -18,7 +18,7 @@ import { after, before, test, type TestContext } from 'node:test';
 import { kernelPrerequisiteProblem } from '../lib/privileges.js';
 import { createStar, type Link, type Star } from '../lib/netns.js';
 import { diffCounters, readTcpCounters, type TcpCounters } from '../lib/tcp-counters.js';
-import { runClient, startHeld, startServer, type HeldPeer, type TrafficServer } from '../lib/traffic.js';
+import { runClient, startHeld, startServer, statusWhen, type HeldPeer, type TrafficServer } from '../lib/traffic.js';
 import { bpfArtifactPaths, startAgent, sumFlows, type AgentHandle, type FlowTotals } from '../lib/agent-process.js';
 import type { FlowRecord, ReportV1 } from '../../src/contracts/report.js';
 import { requireAgentKernel, need } from '../lib/kernel-test.js';
@@ -75,17 +75,6 @@ async function reportedBy(
       return sum;
     }
     await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-async function until<T extends Record<string, unknown>>(peer: HeldPeer, done: (s: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const s = await peer.command<T>('status');
-    if (done(s) || Date.now() > deadline) {
-      return s;
-    }
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
@@ -165,8 +154,8 @@ before(async () => {
   await srv.next(); // accepted
   await cli.command(`send ${BEFORE_UP}`);
   await srv.command(`send ${BEFORE_DOWN}`);
-  await until<{ received: number }>(srv, (s) => s.received === BEFORE_UP);
-  await until<{ received: number }>(cli, (s) => s.received === BEFORE_DOWN);
+  await statusWhen<{ received: number }>(srv, (s) => s.received === BEFORE_UP);
+  await statusWhen<{ received: number }>(cli, (s) => s.received === BEFORE_DOWN);
 
   // IPv6 and Fast Open set-up (inside the namespaces only)
   const [v6srv, v6cli] = [
@@ -189,11 +178,11 @@ before(async () => {
 
   // 2. after the agent started: an upload held open, then a download held open, then close
   await cli.command(`send ${UPLOAD}`);
-  await until<{ received: number }>(srv, (s) => s.received === BEFORE_UP + UPLOAD);
+  await statusWhen<{ received: number }>(srv, (s) => s.received === BEFORE_UP + UPLOAD);
   const uploadBeforeClose = await reportedBy(agent.reports, serverOf(held, PORT), 'bytesReceived', UPLOAD);
   const uploadClosedBeforeClose = sumFlows(agent.reports, serverOf(held, PORT))?.connectionsClosed ?? -1;
   await srv.command(`send ${DOWNLOAD}`);
-  await until<{ received: number }>(cli, (s) => s.received === BEFORE_DOWN + DOWNLOAD);
+  await statusWhen<{ received: number }>(cli, (s) => s.received === BEFORE_DOWN + DOWNLOAD);
   const downloadBeforeClose = await reportedBy(agent.reports, clientOf(held, PORT), 'bytesReceived', DOWNLOAD);
   const downloadClosedBeforeClose = sumFlows(agent.reports, clientOf(held, PORT))?.connectionsClosed ?? -1;
   await cli.command('close');

@@ -16,7 +16,7 @@ import { after, before, test, type TestContext } from 'node:test';
 import { createStar, type Link, type Star } from '../lib/netns.js';
 import { LossInjector } from '../lib/loss.js';
 import { diffCounters, readTcpCounters, type TcpCounters } from '../lib/tcp-counters.js';
-import { startHeld, type HeldPeer } from '../lib/traffic.js';
+import { startHeld, statusWhen, type HeldPeer } from '../lib/traffic.js';
 import { agentKernelReady, requireAgentKernel, need } from '../lib/kernel-test.js';
 import { startAgent, sumFlows, type AgentHandle, type FlowTotals } from '../lib/agent-process.js';
 import type { FlowRecord, ReportV1 } from '../../src/contracts/report.js';
@@ -67,17 +67,6 @@ async function reported(
   }
 }
 
-async function until<T extends Record<string, unknown>>(peer: HeldPeer, done: (s: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const s = await peer.command<T>('status');
-    if (done(s) || Date.now() > deadline) {
-      return s;
-    }
-    await sleep(100);
-  }
-}
-
 interface Results {
   link: Link;
   receiveOnly: FlowTotals | null;
@@ -101,13 +90,13 @@ before(async () => {
   await srv.next(); // accepted
   const before = await readTcpCounters(link.ns);
   await cli.command(`send ${FIRST}`);
-  await until<{ received: number }>(srv, (s) => s.received === FIRST);
+  await statusWhen<{ received: number }>(srv, (s) => s.received === FIRST);
   await reported(agent.reports, serverOf(link), (s) => s.bytesReceived >= FIRST, 15_000);
 
   // idle, then the client only receives
   await sleep(IDLE_MS);
   await srv.command(`send ${DOWN}`);
-  await until<{ received: number }>(cli, (s) => s.received === DOWN);
+  await statusWhen<{ received: number }>(cli, (s) => s.received === DOWN);
   const receiveOnly = await reported(agent.reports, clientOf(link), (s) => s.bytesReceived >= DOWN, 5_000);
 
   // idle, then an interval where only the client's retransmission timer moves its socket
@@ -120,7 +109,7 @@ before(async () => {
   const holeStillOn = Date.now() - holeStart < HOLE_MS;
   await sleep(Math.max(0, HOLE_MS - (Date.now() - holeStart)));
   await inj.set(0);
-  await until<{ received: number }>(srv, (s) => s.received === FIRST + HOLED);
+  await statusWhen<{ received: number }>(srv, (s) => s.received === FIRST + HOLED);
   await cli.command('close');
   await sleep(2500);
   const counters = diffCounters(await readTcpCounters(link.ns), before);

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { after, test, type TestContext } from 'node:test';
 import { createStar, type Star } from '../lib/netns.js';
-import { startHeld, type HeldPeer } from '../lib/traffic.js';
+import { startHeld, statusWhen, type HeldPeer } from '../lib/traffic.js';
 import { startAgent, sumFlows, type AgentHandle } from '../lib/agent-process.js';
 import type { FlowRecord } from '../../src/contracts/report.js';
 import { requireAgentKernel } from '../lib/kernel-test.js';
@@ -37,17 +37,6 @@ after(async () => {
 
 function ready(t: TestContext): boolean {
   return requireAgentKernel(t);
-}
-
-async function until<T extends Record<string, unknown>>(peer: HeldPeer, done: (s: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const s = await peer.command<T>('status');
-    if (done(s) || Date.now() > deadline) {
-      return s;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -108,8 +97,8 @@ test('namespaces created after start are ticked exactly; deleted ones leave no e
     await srv.next(); // accepted
     await cli.command(`send ${UP}`);
     await srv.command(`send ${DOWN}`);
-    assert.equal((await until<{ received: number }>(srv, (s) => s.received === UP)).received, UP);
-    assert.equal((await until<{ received: number }>(cli, (s) => s.received === DOWN)).received, DOWN);
+    assert.equal((await statusWhen<{ received: number }>(srv, (s) => s.received === UP)).received, UP);
+    assert.equal((await statusWhen<{ received: number }>(cli, (s) => s.received === DOWN)).received, DOWN);
 
     const clientFlow = (f: FlowRecord) =>
       f.direction === 'client' && f.localIp === link.clientIp && f.remoteIp === link.serverIp && f.remotePort === port;

@@ -111,6 +111,25 @@ export interface HeldPeer {
   stop(): Promise<void>;
 }
 
+/**
+ * Polls a held peer's `status` every 100 ms until `done` holds or `timeoutMs` passes; returns the last status either
+ * way (the caller asserts on it).
+ */
+export async function statusWhen<T extends Record<string, unknown>>(
+  peer: HeldPeer,
+  done: (s: T) => boolean,
+  timeoutMs = 20_000
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await peer.command<T>('status');
+    if (done(s) || Date.now() > deadline) {
+      return s;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Starts hold-server (resolves once listening) or hold-client (resolves once connected) in a namespace. */
 export async function startHeld(ns: string, role: 'server' | 'client', host: string, port: number): Promise<HeldPeer> {
   const child = spawnIn(ns, gen([`hold-${role}`, '--host', host, '--port', String(port)]));

@@ -78,6 +78,55 @@ const volatile __u32 max_sockets = 65536;
 const volatile __u32 max_flows = 16384;
 
 enum { B_SENT, B_RECV, B_SOUT, B_SIN, B_RETR, B_RTO, B_MAX };
+/*
+ * The `tcp` tick's generation: the loader adds one after each tick's passes, before the tick's grace period
+ * (loader.c tick_namespaces). A namespace's scope_netns value is the last generation in which a socket was noted
+ * there (netns_live) or a tick pass met a tracked open socket there; the loader's tick visits a namespace only when
+ * that value is its generation or the one before. Why that loses no socket: loader.c "Which namespaces a tick
+ * visits".
+ */
+__u32 tick_gen;
+
+/* Raises *v to generation g; values only rise. A compare-and-swap fails only when another program changed *v, and
+ * every writer only raises it to the generation it read: at most one stale writer (generation g - 1, still running
+ * from before the loader's last increment) can raise it to a value below g, so the third try at the latest finds
+ * it >= g. Generations are compared wrap-safe (a 32-bit count of ticks). */
+static __always_inline void gen_raise(__u32 *v, __u32 g)
+{
+	for (int i = 0; i < 4; i++) {
+		__u32 old = *(volatile __u32 *)v;
+		if ((__s32)(old - g) >= 0)
+			return;
+		if (__sync_val_compare_and_swap(v, old, g) == old)
+			return;
+	}
+}
+
+/* Network namespace `inum` holds an in-scope socket that connects, listens, establishes or is adopted: it is the
+ * scope's (scope.bpf.h) and the `tcp` tick visits it this tick and the next (which meets the socket if it is
+ * tracked and open, and so keeps the namespace visited). One hash lookup when the namespace was noted this
+ * generation already. */
+static __always_inline void netns_live(__u32 inum)
+{
+	if (!inum)
+		return;
+	__u32 g = *(volatile __u32 *)&tick_gen;
+	__u32 *v = bpf_map_lookup_elem(&scope_netns, &inum);
+	if (!v) {
+		if (!bpf_map_update_elem(&scope_netns, &inum, &g, BPF_NOEXIST))
+			return;
+		v = bpf_map_lookup_elem(&scope_netns, &inum); /* created meanwhile on another CPU */
+		if (!v)
+			return;
+	}
+	gen_raise(v, g);
+}
+
+static __always_inline void scope_note_netns(struct sock *sk)
+{
+	netns_live(BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum));
+}
+
 
 struct sock_state {
 	struct fl_flow_key key;
@@ -835,6 +884,8 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 			/* looked up again, and the opening counted, at its first accounting */
 			__sync_lock_test_and_set(&st->nat_pending, NAT_PENDING);
 		}
+		/* tracked from now: the `tcp` tick visits its namespace from now on (a quiet one included) */
+		scope_note_netns((struct sock *)tp);
 		return 1;
 	}
 	case BPF_SOCK_OPS_RTO_CB:
@@ -992,9 +1043,32 @@ struct {
 } tick_since SEC(".maps");
 
 /*
+ * What a pass of fl_tick_tcp needs per socket, kept per CPU for the pass that ran last on it, so a socket costs no
+ * hash lookup: the namespace's since_ns (tick_since, constant during the pass) and whether this pass met a tracked
+ * open socket there already (scope_netns raised). Keyed by pass: (tick_gen << 32 | namespace inode); each namespace
+ * is passed at most once per tick generation. A program can be preempted on its CPU (iter/tcp runs it with the
+ * socket locked by lock_sock when a user owns the socket), and another pass may then refill the entry: `since`
+ * is read between two reads of since_key, and `live_key` is one 64-bit store naming its pass, so a mixed-up entry
+ * is only ever a miss.
+ */
+struct tick_cache {
+	__u64 since_key;
+	__u64 since_ns;
+	__u64 live_key;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tick_cache);
+} tick_cache SEC(".maps");
+
+/*
  * The same tick as fl_tick for kernels that refuse map iterators (a BPF LSM policy can deny them while allowing
- * iter/tcp): the loader runs it in every network namespace in turn. It visits every TCP socket of the namespace,
- * tracked or not, so it costs more per tick; the loader reports which tick it uses.
+ * iter/tcp): the loader runs it in every network namespace in turn that may hold a tracked open socket (loader.c
+ * "Which namespaces a tick visits"). It visits every TCP socket of the namespace, tracked or not, so it costs more
+ * per tick; the loader reports which tick it uses.
  *
  * Idle sockets are skipped before their storage is looked up (the lookup is a chain of dependent cache misses,
  * most of a visit's cost): a socket whose tcp_mstamp is older than the start of its namespace's last complete pass
@@ -1003,6 +1077,10 @@ struct {
  * that refresh tcp_mstamp (tcp_rcv_established, tcp_rcv_state_process, tcp_write_xmit, tcp_write_timer_handler):
  * such a section that began before the pass started had ended before the pass could lock the socket, so the pass
  * read its counts. docs/agent.md "The tcp tick's idle skip" lists what the rule does not see at once.
+ *
+ * Until the pass has met one tracked open socket in the namespace, idle sockets are looked up too: the first one
+ * that is tracked and open raises the namespace's scope_netns value to this generation, which keeps the namespace
+ * visited next tick (an idle socket may carry data at any moment, and nothing else would say so).
  */
 SEC("iter/tcp")
 int fl_tick_tcp(struct bpf_iter__tcp *ctx)
@@ -1014,14 +1092,43 @@ int fl_tick_tcp(struct bpf_iter__tcp *ctx)
 	if (!tp)
 		return 0;
 	__u32 inum = skc->skc_net.net->ns.inum;
-	struct fl_tick_since *since = bpf_map_lookup_elem(&tick_since, &inum);
-	if (since && tp->tcp_mstamp * 1000 < since->since_ns)
-		return 0; /* idle since the namespace's last complete pass */
+	__u32 g = *(volatile __u32 *)&tick_gen;
+	__u64 key = (__u64)g << 32 | inum;
+	__u32 zero = 0;
+	struct tick_cache *c = bpf_map_lookup_elem(&tick_cache, &zero);
+	if (!c)
+		return 0; /* never: a per-CPU array's only entry */
+	__u64 since_ns = 0;
+	if (*(volatile __u64 *)&c->since_key == key) {
+		since_ns = *(volatile __u64 *)&c->since_ns;
+		if (*(volatile __u64 *)&c->since_key != key)
+			since_ns = 0; /* refilled meanwhile by another pass on this CPU: read every socket */
+	} else {
+		struct fl_tick_since *since = bpf_map_lookup_elem(&tick_since, &inum);
+		since_ns = since ? since->since_ns : 0;
+		*(volatile __u64 *)&c->since_key = 0;
+		*(volatile __u64 *)&c->since_ns = since_ns;
+		*(volatile __u64 *)&c->since_key = key;
+	}
+	int idle = tp->tcp_mstamp * 1000 < since_ns; /* since the namespace's last complete pass */
+	int live = *(volatile __u64 *)&c->live_key == key;
+	if (idle && live)
+		return 0;
 	struct sock_state *st = bpf_sk_storage_get(&sock_states, tp, NULL, 0);
 	if (!st || st->closed)
 		return 0;
-	if (flush(tp, st, F_TICK) && since)
-		since->deferred = 1; /* counters left in the socket: the next pass reads every socket */
+	if (!live) {
+		netns_live(inum);
+		*(volatile __u64 *)&c->live_key = key;
+	}
+	if (idle)
+		return 0;
+	if (flush(tp, st, F_TICK)) {
+		/* counters left in the socket: the next pass reads every socket */
+		struct fl_tick_since *since = bpf_map_lookup_elem(&tick_since, &inum);
+		if (since)
+			since->deferred = 1;
+	}
 	return 0;
 }
 

@@ -97,9 +97,6 @@ struct fl_sock_head {
 #define FL_LATE_ENTRIES 16384
 #define FL_OVERFLOW_ENTRIES 1024
 
-/* scope_netns values (scope.bpf.h): a tracked socket's namespace was noted; the loader's tick found no path to it. */
-#define FL_NETNS_NOTED 1
-#define FL_NETNS_UNSEEN 2
 
 /*
  * The `tcp` tick's idle skip (flowlens.bpf.c fl_tick_tcp, loader.c tick_pass), per network namespace (inode): the

@@ -89,6 +89,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -187,6 +188,7 @@ struct state {
 	int listeners_fd;
 	int scope_netns_fd; /* namespaces where tracked sockets live (scope.bpf.h): the tick fallback visits these */
 	int tick_since_fd;  /* the tcp tick's idle skip per namespace (struct fl_tick_since, tick_pass) */
+	__u32 *tick_gen;    /* flowlens.bpf.o's tick_gen (its .bss, mapped): see "Which namespaces a tick visits" */
 	__u32 epoch; /* programs fill set epoch & 1 */
 	int counters_fd;
 	__u32 max_flows;
@@ -920,6 +922,7 @@ static void walk_all(struct ns_walk *w)
 }
 
 static int tick_pass(struct state *s, struct bpf_link *link, __u32 ino);
+static int tick_pass_since(struct state *s, struct bpf_link *link, __u32 ino);
 
 /* Enters the namespace `fd` names, runs the walk's iterator there and returns to ours. */
 static void visit_fd(struct ns_walk *w, int fd, const char *path)
@@ -981,18 +984,35 @@ static int for_each_netns(struct state *s, struct bpf_link *link, int clear_list
 
 /*
  * The tick fallback (fl_tick_tcp) runs iter/tcp, which walks the kernel's whole established hash for each
- * namespace it runs in. A tracked socket can only live in a namespace scope_netns names: sock_ops notes it at
- * TCP_CONNECT, the state tracepoint at LISTEN (a passive socket lives in its listener's namespace), adoption for
- * every socket it adopts, all before the socket carries data. So each tick visits only those namespaces.
+ * namespace it runs in (every bucket, and every socket of every namespace, skipping the others'), so the passes a
+ * tick makes are most of its cost. A tracked socket can only live in a namespace scope_netns names, and the tick
+ * visits only those that may hold a tracked open socket now.
+ *
+ * Which namespaces a tick visits. The loader counts ticks in flowlens.bpf.o's tick_gen: tick g runs its passes
+ * with tick_gen = g, then the loader sets g + 1 before the tick's epoch flip, which waits for an RCU grace period
+ * (collect). A scope_netns value is a generation, raised (never lowered) by netns_live: when an in-scope socket
+ * connects, listens, establishes (sock_ops) or is adopted, and when a tick pass meets a tracked open socket there
+ * (fl_tick_tcp, at least one per pass, idle ones included). Tick g visits a namespace whose value is >= g - 1.
+ * Why a socket tracked at any moment is visited at every later tick while it is open: its tracking and the
+ * namespace's note are in one program run, which read some generation k (set before the run started) and which
+ * ends before the grace period that follows the loader setting k + 1, i.e. before tick k + 1 reads the values.
+ * So tick k + 1 finds the value >= k and visits the namespace, with the socket already tracked: its pass meets it
+ * (iter/tcp walks every socket in the hash during the pass) and raises the value to k + 1, so tick k + 2 visits it,
+ * and so on while the socket is open. A socket closing is flushed by its close path, not by the tick. Ticks before
+ * k + 1 may or may not visit it: it became tracked during or after them. A namespace whose pass met no tracked
+ * open socket in ticks g - 1 and g and where nothing was noted since is quiet: no pass until something notes it
+ * (the root namespace too). A pass that failed or stopped early is treated as having met one.
+ *
  * Finding a namespace by inode needs a path (/proc/PID/ns/net or a bind mount): one is remembered per inode and
  * checked with stat() each tick (a process exits, a pid is reused: the inode no longer matches). A full walk of
- * /proc and the netns directories (walk_all) runs only when scope_netns names a noted inode with no remembered
- * path. An inode the walk finds no path for (a deleted namespace stays in the LRU) is marked FL_NETNS_UNSEEN and
- * looked for again at most every FL_NETNS_RESCAN_TICKS ticks; the kernel reuses the inode numbers of deleted
- * namespaces, and the first socket a new namespace notes sets FL_NETNS_NOTED again, so it is looked for at once.
- * No namespace fd is held between ticks: an fd would keep a deleted namespace, its devices and the peers of its
- * veths alive. When scope_netns is (nearly) full (its LRU may have evicted a namespace that still has tracked
- * sockets) the tick visits every namespace, as the adoption does.
+ * /proc and the netns directories (walk_all) runs only when a namespace the tick wants has no remembered path. One
+ * the walk finds no path for (a deleted namespace stays in the LRU, or one no process and no bind mount names) is
+ * remembered as unseen with its value then; it stays wanted, and is looked for again at most every
+ * FL_NETNS_RESCAN_TICKS ticks, or at once when its value rises (the kernel reuses the inode numbers of deleted
+ * namespaces: the first socket noted in the new one raises it). No namespace fd is held between ticks: an fd would
+ * keep a deleted namespace, its devices and the peers of its veths alive. When scope_netns is (nearly) full (its LRU
+ * may have evicted a namespace that still has tracked sockets) the tick visits every namespace, as the adoption
+ * does.
  */
 #define FL_NETNS_RESCAN_TICKS 30
 
@@ -1005,9 +1025,22 @@ static int for_each_netns(struct state *s, struct bpf_link *link, int clear_list
  */
 static int tick_pass(struct state *s, struct bpf_link *link, __u32 ino)
 {
-	struct fl_tick_since v = { 0 };
 	if (!ino)
 		return run_iter(link);
+	int err = tick_pass_since(s, link, ino);
+	if (err) {
+		/* the pass may have stopped before a tracked socket: keep the namespace visited, as if it met one (this
+		 * generation is the highest any value can hold now, so the write only raises it) */
+		__u32 g = __atomic_load_n(s->tick_gen, __ATOMIC_RELAXED);
+		bpf_map_update_elem(s->scope_netns_fd, &ino, &g, BPF_EXIST);
+	}
+	return err;
+}
+
+/* The pass itself, with the namespace's idle skip (above). */
+static int tick_pass_since(struct state *s, struct bpf_link *link, __u32 ino)
+{
+	struct fl_tick_since v = { 0 };
 	bpf_map_lookup_elem(s->tick_since_fd, &ino, &v);
 	__u64 t0 = now_ns();
 	v.since_ns = v.last_ns > FL_TICK_SINCE_MARGIN_NS ? v.last_ns - FL_TICK_SINCE_MARGIN_NS : 0;
@@ -1032,7 +1065,13 @@ struct ns_known {
 
 struct ns_want {
 	__u32 ino;
-	__u8 value; /* FL_NETNS_NOTED or FL_NETNS_UNSEEN */
+	__u32 gen;   /* its scope_netns value: the last generation it was noted or met a tracked open socket */
+	int visit;   /* this tick visits it */
+};
+
+struct ns_unseen {
+	__u32 ino;
+	__u32 gen; /* its value when the walk found no path */
 };
 
 static struct {
@@ -1041,6 +1080,9 @@ static struct {
 	size_t nwant;
 	struct ns_known *known;      /* inode -> a path naming it, for wanted inodes */
 	size_t nknown;
+	struct ns_unseen *unseen;    /* wanted inodes the last walk found no path for, sorted */
+	size_t nunseen;
+	__u32 gen;                   /* this tick's generation (flowlens.bpf.c tick_gen) */
 	__u64 ticks, walked_at;
 	__u64 walks;                 /* full walks so far (stats: netnsWalks) */
 	int visited;                 /* namespaces visited by the last tick (stats: tickNetns) */
@@ -1076,21 +1118,36 @@ static void remember_found(struct ns_walk *w, const char *path, const struct sta
 	tn.nknown++;
 }
 
-/* A full walk: a path for every wanted inode that has one; the others are marked unseen, found ones noted. */
+static int cmp_unseen(const void *a, const void *b)
+{
+	__u32 x = ((const struct ns_unseen *)a)->ino, y = ((const struct ns_unseen *)b)->ino;
+	return x < y ? -1 : x > y;
+}
+
+static struct ns_unseen *unseen(__u32 ino)
+{
+	struct ns_unseen k = { .ino = ino };
+	return bsearch(&k, tn.unseen, tn.nunseen, sizeof(*tn.unseen), cmp_unseen);
+}
+
+/* Generation `a` is `b` or later (wrap-safe, as gen_raise in flowlens.bpf.c). */
+static int gen_at_least(__u32 a, __u32 b)
+{
+	return (__s32)(a - b) >= 0;
+}
+
+/* A full walk: a path for every inode scope_netns names that has one; the visited ones without are unseen. */
 static void find_namespaces(struct state *s)
 {
 	static struct ns_walk w;
 	w.found = remember_found;
 	tn.nknown = 0;
 	walk_all(&w);
-	for (size_t i = 0; i < tn.nwant; i++) {
-		__u8 v = known(tn.want[i].ino) ? FL_NETNS_NOTED : FL_NETNS_UNSEEN;
-		if (tn.want[i].ino != s->netns_ino && v != tn.want[i].value) {
-			/* BPF_EXIST: an entry the LRU evicted meanwhile is not brought back */
-			bpf_map_update_elem(s->scope_netns_fd, &tn.want[i].ino, &v, BPF_EXIST);
-			tn.want[i].value = v;
-		}
-	}
+	tn.nunseen = 0;
+	for (size_t i = 0; i < tn.nwant; i++)
+		if (tn.want[i].visit && tn.want[i].ino != s->netns_ino && !known(tn.want[i].ino))
+			tn.unseen[tn.nunseen++] = (struct ns_unseen){ .ino = tn.want[i].ino, .gen = tn.want[i].gen };
+	/* tn.want is sorted by inode, so tn.unseen is too */
 	tn.walked_at = tn.ticks;
 	tn.walks++;
 }
@@ -1115,6 +1172,8 @@ static void *tick_worker(void *arg)
 		size_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
 		if (i >= tn.nwant)
 			return NULL;
+		if (!tn.want[i].visit)
+			continue;
 		__u32 ino = tn.want[i].ino;
 		if (ino == w->s->netns_ino) {
 			int err = tick_pass(w->s, w->link, ino); /* every thread starts in our namespace */
@@ -1141,7 +1200,8 @@ static void tick_namespaces(struct state *s)
 	if (!tn.want) {
 		tn.want = calloc(tn.max, sizeof(*tn.want));
 		tn.known = calloc(tn.max, sizeof(*tn.known));
-		if (!tn.want || !tn.known)
+		tn.unseen = calloc(tn.max, sizeof(*tn.unseen));
+		if (!tn.want || !tn.known || !tn.unseen)
 			fail("cannot allocate the namespace tables");
 	}
 	tn.ticks++;
@@ -1149,9 +1209,9 @@ static void tick_namespaces(struct state *s)
 	__u32 key, *prev = NULL;
 	/* a key deleted meanwhile (LRU) restarts the walk from the first key: duplicates are removed below */
 	while (tn.nwant < tn.max && bpf_map_get_next_key(s->scope_netns_fd, prev, &key) == 0) {
-		__u8 v = FL_NETNS_NOTED;
-		bpf_map_lookup_elem(s->scope_netns_fd, &key, &v);
-		tn.want[tn.nwant] = (struct ns_want){ .ino = key, .value = v };
+		__u32 gen = tn.gen; /* deleted meanwhile: visited, as if noted now */
+		bpf_map_lookup_elem(s->scope_netns_fd, &key, &gen);
+		tn.want[tn.nwant] = (struct ns_want){ .ino = key, .gen = gen, .visit = 1 };
 		prev = &tn.want[tn.nwant++].ino;
 	}
 	/* The LRU evicts before it is full: each CPU keeps up to 128 free entries of its own (LOCAL_FREE_TARGET) */
@@ -1161,7 +1221,7 @@ static void tick_namespaces(struct state *s)
 		slack = tn.max / 2;
 	if (tn.nwant + slack >= tn.max) {
 		tn.visited = for_each_netns(s, s->tick_tcp_link, 0);
-		return;
+		goto next_gen;
 	}
 	qsort(tn.want, tn.nwant, sizeof(*tn.want), cmp_want);
 	size_t u = 0;
@@ -1171,16 +1231,20 @@ static void tick_namespaces(struct state *s)
 	tn.nwant = u;
 
 	int walk = 0;
-	for (size_t i = 0; i < tn.nwant && !walk; i++) {
-		__u32 ino = tn.want[i].ino;
-		if (ino == s->netns_ino)
+	size_t nvisit = 0;
+	for (size_t i = 0; i < tn.nwant; i++) {
+		struct ns_want *x = &tn.want[i];
+		struct ns_unseen *un = unseen(x->ino);
+		x->visit = gen_at_least(x->gen, tn.gen - 1) || un;
+		nvisit += x->visit;
+		if (!x->visit || x->ino == s->netns_ino || walk)
 			continue;
-		struct ns_known *k = known(ino);
+		struct ns_known *k = known(x->ino);
 		struct stat st;
 		if (k)
-			walk = stat(k->path, &st) || (__u32)st.st_ino != ino;
-		else if (tn.want[i].value == FL_NETNS_NOTED)
-			walk = 1;
+			walk = stat(k->path, &st) || (__u32)st.st_ino != x->ino;
+		else if (!un || x->gen != un->gen)
+			walk = 1; /* new, or noted since the last walk found no path */
 		else
 			walk = tn.ticks - tn.walked_at >= FL_NETNS_RESCAN_TICKS;
 	}
@@ -1189,7 +1253,7 @@ static void tick_namespaces(struct state *s)
 
 	struct ns_walk w = { .s = s, .link = s->tick_tcp_link, .self_fd = self_netns_fd(), .tick = 1 };
 	struct tick_pool pool = { .w = &w };
-	size_t threads = tn.nwant < FL_TICK_THREADS ? tn.nwant : FL_TICK_THREADS;
+	size_t threads = nvisit < FL_TICK_THREADS ? nvisit : FL_TICK_THREADS;
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
 	if (online > 0 && threads > (size_t)online)
 		threads = (size_t)online;
@@ -1202,12 +1266,52 @@ static void tick_namespaces(struct state *s)
 	for (size_t i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
 	tn.visited = __atomic_load_n(&w.visited, __ATOMIC_RELAXED);
+next_gen:
+	/* before collect's epoch flip, whose grace period ends every program run that read the old generation */
+	tn.gen++;
+	__atomic_store_n(s->tick_gen, tn.gen, __ATOMIC_RELEASE);
 }
 
 static void tick_netns_stats(int *visited, unsigned long long *walks)
 {
 	*visited = tn.visited;
 	*walks = tn.walks;
+}
+
+/* A `__u32` global of a loaded object's .bss, in the kernel's map mapped here (libbpf marks global data maps
+ * mmapable; its own copy, bpf_map__initial_value, is the kernel's only in libbpf versions newer than Debian 12's):
+ * a write is seen by the programs at once. */
+static __u32 *bss_u32(struct bpf_object *obj, const char *var)
+{
+	struct bpf_map *map;
+	bpf_object__for_each_map(map, obj)
+	{
+		const char *name = bpf_map__name(map);
+		size_t len = strlen(name), sz = 0;
+		if (!bpf_map__is_internal(map) || len < 4 || strcmp(name + len - 4, ".bss") != 0)
+			continue;
+		sz = bpf_map__value_size(map);
+		long page = sysconf(_SC_PAGESIZE);
+		size_t len_map = (sz + (size_t)page - 1) / (size_t)page * (size_t)page;
+		char *data = mmap(NULL, len_map, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
+		if (data == MAP_FAILED)
+			fail("mapping the BPF object's .bss: %s", strerror(errno));
+		struct btf *btf = bpf_object__btf(obj);
+		int sec_id = btf ? btf__find_by_name_kind(btf, ".bss", BTF_KIND_DATASEC) : -1;
+		if (!data || sec_id < 0)
+			break;
+		const struct btf_type *sec = btf__type_by_id(btf, sec_id);
+		const struct btf_var_secinfo *vs = btf_var_secinfos(sec);
+		for (int i = 0; i < btf_vlen(sec); i++, vs++) {
+			const struct btf_type *v = btf__type_by_id(btf, vs->type);
+			if (strcmp(btf__name_by_offset(btf, v->name_off), var) == 0 && vs->size == sizeof(__u32) &&
+			    vs->offset + sizeof(__u32) <= sz)
+				return (__u32 *)(data + vs->offset);
+		}
+		break;
+	}
+	fail("no global %s in the BPF object's .bss", var);
+	return NULL;
 }
 
 /* Write a `const volatile` global of `size` bytes before load (what a generated skeleton would do). */
@@ -1717,6 +1821,7 @@ int main(int argc, char **argv)
 	s.listeners_fd = map_fd(&s, "listeners");
 	s.scope_netns_fd = map_fd(&s, "scope_netns");
 	s.tick_since_fd = map_fd(&s, "tick_since");
+	s.tick_gen = bss_u32(s.obj, "tick_gen");
 	tn.max = bpf_map__max_entries(bpf_object__find_map_by_name(s.obj, "scope_netns"));
 	s.late_mode_fd = map_fd(&s, "nat_late_mode");
 	s.late_fd = map_fd(&s, "late_closes");

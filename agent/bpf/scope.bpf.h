@@ -16,12 +16,12 @@
  *                    tree through a cgroup namespace, as a pod of a kind node does): then the socket's ancestors
  *                    are searched, at most FL_SCOPE_MAX_LEVEL of them.
  *   scope_netns      network namespaces (inode numbers) the scope's sockets live in, noted when an in-scope socket
- *                    connects, starts listening or is adopted: a dropped packet with no socket of its own is the
- *                    scope's when the namespace it was dropped in is one of these. Noted also when the scope is
- *                    the root: the loader's `tcp` tick visits only these namespaces (loader.c tick_namespaces).
- *                    Value FL_NETNS_NOTED (1), or FL_NETNS_UNSEEN (2) once the loader found no path to it (deleted,
- *                    or its inode number reused by a new namespace: the next note sets 1 again, so the loader
- *                    looks for the new one at once). Either value is in scope.
+ *                    connects, starts listening, establishes or is adopted: a dropped packet with no socket of its
+ *                    own is the scope's when the namespace it was dropped in is one of these (any value). Noted also
+ *                    when the scope is the root: the loader's `tcp` tick visits these namespaces (loader.c
+ *                    tick_namespaces), and only those whose value is recent. The value is a tick generation
+ *                    (flowlens.bpf.c netns_live, tick_gen): the last one in which a socket was noted there or a tick
+ *                    pass met a tracked open socket there. Values only ever rise (compare-and-swap).
  * Include after vmlinux.h, bpf_helpers.h and bpf_core_read.h.
  */
 #ifndef FLOWLENS_SCOPE_BPF_H
@@ -41,7 +41,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, FL_SCOPE_NETNS_ENTRIES);
 	__type(key, __u32);
-	__type(value, __u8);
+	__type(value, __u32);
 } scope_netns SEC(".maps");
 
 /* Whether the scope cgroup is the cgroup `cg` or one of its ancestors (cgroup->ancestors[], kernels >= 6.0). */
@@ -99,20 +99,6 @@ static __always_inline int any_sk_in_scope(struct sock *sk)
 	if (state == FL_TCP_TIME_WAIT)
 		return netns_in_scope(BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum));
 	return sk_in_scope(sk);
-}
-
-/* An in-scope socket connects, listens or is adopted: its network namespace is the scope's (and one the tick
- * fallback visits, so noted whatever the scope). */
-static __always_inline void scope_note_netns(struct sock *sk)
-{
-	__u32 inum = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	if (!inum)
-		return;
-	__u8 *seen = bpf_map_lookup_elem(&scope_netns, &inum);
-	if (seen && *seen == FL_NETNS_NOTED)
-		return;
-	__u8 one = FL_NETNS_NOTED;
-	bpf_map_update_elem(&scope_netns, &inum, &one, BPF_ANY);
 }
 
 #endif

@@ -848,6 +848,7 @@ static void collect(struct state *s)
 	s->flow_lines = 0;
 	printf("end\n");
 	fflush(stdout);
+
 }
 
 /* ---- network namespaces: every one at adoption; the tick fallback visits only those of tracked sockets ---- */
@@ -1067,6 +1068,7 @@ struct ns_want {
 	__u32 ino;
 	__u32 gen;   /* its scope_netns value: the last generation it was noted or met a tracked open socket */
 	int visit;   /* this tick visits it */
+	int ticked;  /* its pass ran (trace_tick) */
 };
 
 struct ns_unseen {
@@ -1175,6 +1177,7 @@ static void *tick_worker(void *arg)
 		if (!tn.want[i].visit)
 			continue;
 		__u32 ino = tn.want[i].ino;
+		tn.want[i].ticked = 1; /* entry i is this thread's alone */
 		if (ino == w->s->netns_ino) {
 			int err = tick_pass(w->s, w->link, ino); /* every thread starts in our namespace */
 			if (err)
@@ -1183,16 +1186,45 @@ static void *tick_worker(void *arg)
 			continue;
 		}
 		struct ns_known *k = known(ino);
-		if (!k)
+		if (!k) {
+			tn.want[i].ticked = 0;
 			continue;
+		}
 		int fd = open(k->path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) {
+			tn.want[i].ticked = 0;
 			continue; /* gone since tick_namespaces checked: the next tick walks */
+		}
 		struct stat st;
 		if (fstat(fd, &st) == 0 && (__u32)st.st_ino == ino)
 			visit_fd(w, fd, k->path);
+		else
+			tn.want[i].ticked = 0;
 		close(fd);
 	}
+}
+
+/*
+ * Tests: with FLOWLENS_LOADER_TICK_TRACE=FILE the loader appends one line per `tcp` tick to FILE,
+ * `tick GEN INODE...`: the generation and the namespaces whose pass ran (agent/test/kernel/tick-quiet.test.ts).
+ */
+static void trace_tick(void)
+{
+	static const char *path;
+	static int checked;
+	if (!checked) {
+		path = getenv("FLOWLENS_LOADER_TICK_TRACE");
+		checked = 1;
+	}
+	FILE *f = path ? fopen(path, "a") : NULL;
+	if (!f)
+		return;
+	fprintf(f, "tick %u", tn.gen);
+	for (size_t i = 0; i < tn.nwant; i++)
+		if (tn.want[i].ticked)
+			fprintf(f, " %u", tn.want[i].ino);
+	fprintf(f, "\n");
+	fclose(f);
 }
 
 static void tick_namespaces(struct state *s)
@@ -1211,7 +1243,7 @@ static void tick_namespaces(struct state *s)
 	while (tn.nwant < tn.max && bpf_map_get_next_key(s->scope_netns_fd, prev, &key) == 0) {
 		__u32 gen = tn.gen; /* deleted meanwhile: visited, as if noted now */
 		bpf_map_lookup_elem(s->scope_netns_fd, &key, &gen);
-		tn.want[tn.nwant] = (struct ns_want){ .ino = key, .gen = gen, .visit = 1 };
+		tn.want[tn.nwant] = (struct ns_want){ .ino = key, .gen = gen, .visit = 1, .ticked = 0 };
 		prev = &tn.want[tn.nwant++].ino;
 	}
 	/* The LRU evicts before it is full: each CPU keeps up to 128 free entries of its own (LOCAL_FREE_TARGET) */
@@ -1266,6 +1298,7 @@ static void tick_namespaces(struct state *s)
 	for (size_t i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
 	tn.visited = __atomic_load_n(&w.visited, __ATOMIC_RELAXED);
+	trace_tick();
 next_gen:
 	/* before collect's epoch flip, whose grace period ends every program run that read the old generation */
 	tn.gen++;

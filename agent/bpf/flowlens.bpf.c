@@ -78,6 +78,7 @@ const volatile __u32 max_sockets = 65536;
 const volatile __u32 max_flows = 16384;
 
 enum { B_SENT, B_RECV, B_SOUT, B_SIN, B_RETR, B_RTO, B_MAX };
+
 /*
  * The `tcp` tick's generation: the loader adds one after each tick's passes, before the tick's grace period
  * (loader.c tick_namespaces). A namespace's scope_netns value is the last generation in which a socket was noted
@@ -126,7 +127,6 @@ static __always_inline void scope_note_netns(struct sock *sk)
 {
 	netns_live(BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum));
 }
-
 
 struct sock_state {
 	struct fl_flow_key key;

@@ -37,10 +37,13 @@
  * Environment: BENCH_ROUNDS (6: each order of the three sides once), BENCH_COLLECT_S (the agent's default, 5), BENCH_SECONDS per iperf3/crr run (whole
  * collection intervals, at least 2 s: 5; iperf3 adds 1 s of slow start it omits),
  * BENCH_TICK_SOCKETS ("10000,100000"), BENCH_NICE (-10), BENCH_TICK_ONLY=1 (part 3 alone, about a minute: its JSON line with
- * tickCostMs, tickCpuMs, tickBpfMs and the BPF time per tick-iterator run, then stop).
+ * tickCostMs, tickCpuMs, tickBpfMs, the BPF time per tick-iterator run and the namespaces each `tcp` tick passed, then
+ * stop).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { agentBpfDir, BUILT_CLI, CLI } from '../test/lib/agent-process.js';
@@ -127,6 +130,22 @@ interface TickLevel {
   tickBpfMs: number;
   /** BPF time per run of the tick iterator programs (one run per socket visited). */
   tickBpfNsPerRun: number;
+  /**
+   * `tcp` tick only: network namespaces the tick passed, per tick of the window (the loader's trace,
+   * FLOWLENS_LOADER_TICK_TRACE); null for the storage tick or a loader without the trace.
+   */
+  tickPassesPerTick: number | null;
+}
+
+/** The `tcp` tick's trace (loader.c trace_tick): how many namespaces each tick passed, oldest first. */
+function tickPasses(path: string): number[] {
+  if (!existsSync(path)) {
+    return [];
+  }
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('tick '))
+    .map((l) => l.split(' ').length - 2);
 }
 
 /**
@@ -318,6 +337,8 @@ async function main(): Promise<void> {
     const tickCost: TickLevel[] = [];
     let rssAtMostSockets = 0;
     let rssNowAtMostSockets = 0;
+    const tickTrace = join(tmpdir(), `flowlens-bench-tick-trace-${process.pid}`);
+    rmSync(tickTrace, { force: true });
     {
       agent = await startBuiltAgent(
         NICE,
@@ -327,6 +348,7 @@ async function main(): Promise<void> {
           ...baseEnv,
           OPEN_METRICS: 'on',
           OPEN_METRICS_PORT: String(METRICS_PORT),
+          FLOWLENS_LOADER_TICK_TRACE: tickTrace,
         }
       );
       const meter = new TreeMeter(agent.pid);
@@ -361,10 +383,12 @@ async function main(): Promise<void> {
           const m0 = await metricsSample();
           const u0 = meter.sample();
           const b0 = await programStats(tickIds);
+          const p0 = tickPasses(tickTrace).length;
           await sleep(10 * TICK_PHASE_INTERVAL_S * 1000);
           const m1 = await metricsSample();
           const u1 = meter.sample();
           const b1 = await programStats(tickIds);
+          const passes = tickPasses(tickTrace).slice(p0);
           const ticks = m1.count - m0.count;
           let bpfNs = 0;
           let bpfRuns = 0;
@@ -382,6 +406,7 @@ async function main(): Promise<void> {
             tickCpuMs: round((cpuSecondsBetween(u0, u1, clk) * 1000) / ticks, 2),
             tickBpfMs: round(bpfNs / ticks / 1e6, 3),
             tickBpfNsPerRun: round(bpfRuns ? bpfNs / bpfRuns : 0, 1),
+            tickPassesPerTick: passes.length ? round(passes.reduce((a, b) => a + b, 0) / passes.length, 2) : null,
           });
           log(`tick cost at ${sockets} sockets: ${JSON.stringify(tickCost.at(-1))}`);
           if (sockets < target * 0.98) {
@@ -393,6 +418,7 @@ async function main(): Promise<void> {
         meter.stop();
         await agent.stop();
         agent = null;
+        rmSync(tickTrace, { force: true });
         for (const h of holders) {
           h.stdin?.end();
           h.kill('SIGTERM');

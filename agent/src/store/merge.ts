@@ -1,7 +1,7 @@
 /**
  * The merge rule, written once: which rows are one flow, and how a flow's counters, category and Service come
- * from them. `mergeFlows` states it in plain code; `mergedFlowsSql` generates the SQL a store runs (DuckDB
- * today; the SQL sticks to aggregates a ClickHouse engine has too). The store's tests check one against the
+ * from them. `mergeFlows` states it in plain code; `mergedFlowsSql` generates the SQL a store runs (DuckDB and
+ * ClickHouse; what differs between the engines is a `MergeDialect`). The store's tests check one against the
  * other on random data. docs/hub.md "The merge rule" says the same in prose.
  *
  * 1. A flow is (client identity, server identity, server port). An identity is the address with the name it
@@ -590,6 +590,8 @@ export interface MergeDialect {
   /**
    * The engine runs a CTE again at every reference (ClickHouse inlines them): `mergedFlowsSql` then writes rules
    * 1-3 as one pass over the flows with window functions (`onePassMergeSql`) instead of CTEs that join back.
+   * DuckDB runs the one-pass form too, but its window operator over one partition per flow made the queries about
+   * four times the CPU of the CTE form (docs/hub.md "The merge in one pass"), so it keeps the CTEs.
    */
   inlinesCtes?: boolean;
 }
@@ -735,7 +737,8 @@ function flowSumsSql(
  * every other flow sums only the traffic columns (docs/hub.md "Where the DuckDB hour's time went"). A row
  * without failures or drops adds nothing to their sums, so the result is the same as one pass over every row.
  * A dialect whose engine inlines CTEs (ClickHouse, `inlinesCtes`) gets the same rules in one pass instead
- * (`onePassMergeSql`): same output columns, same answers.
+ * (`onePassMergeSql`): same output columns, same answers. Both forms take rules 1 and 2 (the per-flow sums) from
+ * `flowSumsSql` and the failure fields from `mergedFailuresSql`; rule 3 is written in each form's terms.
  */
 export function mergedFlowsSql(
   source: string,
@@ -839,7 +842,8 @@ export function mergedFlowsSql(
 /**
  * Rules 1-3 as `mergedFlowsSql` yields them, in one pass over the source, for an engine that runs a CTE again at
  * every reference (ClickHouse: the CTE form read the source and summed every flow eight times, and analysing the
- * inlined query cost more than running it). The flows are summed once (`e`); a window over (client, Service
+ * inlined query cost more than running it). The dialect's `aggIf` and `tuple` are all it needs of an engine, so
+ * DuckDB runs it as well (slower there: see `inlinesCtes`). The flows are summed once (`flowSumsSql`); a window over (client, Service
  * address) — a flow with a via under its (client, via ip, via port), any other under its own (client, server,
  * port) — puts each Service address group's backends and the one flow addressed to that address (if any) in one
  * partition, so the group's sums, its target (the backend with the most bytes, then the lowest server and port)

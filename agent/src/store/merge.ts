@@ -557,13 +557,13 @@ export function mergeFlows(rows: FlowRow[], forwards: ForwardRow[] = []): Map<st
 /** A sum that is NULL when any summed row has no value (a roll-up row written before schema version 2). */
 export const exactSum = (expr: string): string => `CASE WHEN count(${expr}) = count(*) THEN sum(${expr}) END`;
 
+/** The conditional aggregates the one-pass merge uses (`MergeDialect.aggIf`). */
+export type AggIfName = 'sum' | 'max' | 'count' | 'any' | 'argMin';
+
 /**
  * The few pieces of the merge rule's SQL that differ between engines; everything else in `mergedFlowsSql` is
  * SQL both DuckDB and ClickHouse run as written.
  */
-/** The conditional aggregates the one-pass merge uses (`MergeDialect.aggIf`). */
-export type AggIfName = 'sum' | 'max' | 'count' | 'any' | 'argMin';
-
 export interface MergeDialect {
   /** An aggregate: `value` of the row that sorts first by `order` (SQL ORDER BY items, `expr [DESC]`). */
   firstBy(value: string, order: string[]): string;
@@ -679,9 +679,10 @@ function mergedFailuresSql(agg: (fn: 'sum', expr: string) => string): string {
 /**
  * Rules 1 and 2 in SQL: `source`'s rows summed per flow (client_ip, server_ip, server_port): category, the ends'
  * and via's ids, up and down (each direction the larger of its two ends' views), and as `want` asks segments
- * (NULL where a row predates them) and the transport columns. For the one-pass form (`onePass`), also the merged failure
- * fields (FAILURE_MERGE), drops, drop_reasons as `want` asks, and the group key of rule 3 (gk_ip, gk_port: the via address of a flow with
- * one, else its own server address). With `one` (one row per flow, `SourceShape`), each row as it is.
+ * (NULL where a row predates them) and the transport columns. For the one-pass form (`onePass`) also the group
+ * key of rule 3 (gk_ip, gk_port: the via address of a flow with one, else its own server address) and, as `want`
+ * asks, the merged failure fields (FAILURE_MERGE), drops and drop_reasons. With `one` (one row per flow,
+ * `SourceShape`), each row as it is.
  */
 function flowSumsSql(
   source: string,
@@ -843,9 +844,9 @@ export function mergedFlowsSql(
  * Rules 1-3 as `mergedFlowsSql` yields them, in one pass over the source, for an engine that runs a CTE again at
  * every reference (ClickHouse: the CTE form read the source and summed every flow eight times, and analysing the
  * inlined query cost more than running it). The dialect's `aggIf` and `tuple` are all it needs of an engine, so
- * DuckDB runs it as well (slower there: see `inlinesCtes`). The flows are summed once (`flowSumsSql`); a window over (client, Service
- * address) — a flow with a via under its (client, via ip, via port), any other under its own (client, server,
- * port) — puts each Service address group's backends and the one flow addressed to that address (if any) in one
+ * DuckDB runs it as well (slower there: see `inlinesCtes`). The flows are summed once (`flowSumsSql`); a window
+ * over (client, Service address) — a flow with a via under its (client, via ip, via port), any other under its own
+ * (client, server, port) — puts each Service address group's backends and the one flow addressed to that address (if any) in one
  * partition, so the group's sums, its target (the backend with the most bytes, then the lowest server and port)
  * and the addressing flow's counters are window aggregates. The addressing flow is dropped when the group has
  * backends; the target adds what it saw beyond them, per direction and per failure field, and its retransmits,

@@ -49,7 +49,8 @@ import {
   clustersSql,
   endColumns,
   failureSums,
-  groupedReasonsSql,
+  collectedReasonsSql,
+  keptReasonsSql,
   sameOrNull,
   endFilters,
   failureSeriesSql,
@@ -703,13 +704,12 @@ export class DuckDbStore implements FlowStore {
         g AS (SELECT category, ck, sk, NULL AS server_port, sum(bytes) AS bytes, sum(retransmits) AS retransmits, sum(rtos) AS rtos,
                 ${exactSum('segments')} AS segments, ${failureSums(DUCKDB_DIALECT, false)},
                 sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt, sum(rtt_n) AS rtt_n, max(rtt_max) AS rtt_max,
-                any_value(client_ep) AS client_ep, any_value(server_ep) AS server_ep, ${sameOrNull('s_service')} AS s_service
+                any_value(client_ep) AS client_ep, any_value(server_ep) AS server_ep, ${sameOrNull('s_service')} AS s_service,
+                ${collectedReasonsSql()}
               FROM j GROUP BY category, ck, sk),
-        top AS (SELECT * FROM g ${having} ORDER BY ${order}, ck, sk LIMIT ${q.limit}),
-        dr AS (${groupedReasonsSql('j', 'top', ['category', 'ck', 'sk'])})
-        SELECT top.*, ${endColumns('c', q.groupBy)}, ${endColumns('s', q.groupBy)}, dr.drop_reasons AS drop_reasons
+        top AS (SELECT * FROM g ${having} ORDER BY ${order}, ck, sk LIMIT ${q.limit})
+        SELECT top.* EXCLUDE (drop_list), ${endColumns('c', q.groupBy)}, ${endColumns('s', q.groupBy)}, ${keptReasonsSql('top')}
         FROM top JOIN endpoints c ON c.id = top.client_ep JOIN endpoints s ON s.id = top.server_ep
-          LEFT JOIN dr ON dr.category = top.category AND dr.ck = top.ck AND dr.sk = top.sk
         ORDER BY ${order}, top.ck, top.sk`;
       }
     };
@@ -731,12 +731,11 @@ export class DuckDbStore implements FlowStore {
       g AS (SELECT ck, sk, arg_max(category, bytes) AS category, sum(bytes) AS bytes, sum(retransmits) AS retransmits,
         sum(rtos) AS rtos, sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt, max(rtt_max) AS rtt_max,
         ${exactSum('segments')} AS segments, ${sameOrNull('via')} AS via, ${failureSums(DUCKDB_DIALECT, false)},
-        any_value(client_ep) AS client_ep, any_value(server_ep) AS server_ep, any_value(s_service) AS s_service
-      FROM j GROUP BY ck, sk ORDER BY bytes DESC, ck, sk LIMIT ${q.limit}),
-      dr AS (${groupedReasonsSql('j', 'g', ['ck', 'sk'])})
-      SELECT g.*, ${endColumns('c', level, names)}, ${endColumns('s', level, names)}, dr.drop_reasons AS drop_reasons
+        any_value(client_ep) AS client_ep, any_value(server_ep) AS server_ep, any_value(s_service) AS s_service,
+        ${collectedReasonsSql()}
+      FROM j GROUP BY ck, sk ORDER BY bytes DESC, ck, sk LIMIT ${q.limit})
+      SELECT g.* EXCLUDE (drop_list), ${endColumns('c', level, names)}, ${endColumns('s', level, names)}, ${keptReasonsSql('g')}
       FROM g JOIN endpoints c ON c.id = g.client_ep JOIN endpoints s ON s.id = g.server_ep
-        LEFT JOIN dr ON dr.ck = g.ck AND dr.sk = g.sk
       ORDER BY g.bytes DESC, g.ck, g.sk`;
     const rows = await this.readFlows(build, plan);
     const result = serviceMapFromRows(rows, level);

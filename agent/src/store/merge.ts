@@ -1,7 +1,7 @@
 /**
  * The merge rule, written once: which rows are one flow, and how a flow's counters, category and Service come
- * from them. `mergeFlows` states it in plain code; `mergedFlowsSql` generates the SQL a store runs (DuckDB
- * today; the SQL sticks to aggregates a ClickHouse engine has too). The store's tests check one against the
+ * from them. `mergeFlows` states it in plain code; `mergedFlowsSql` generates the SQL a store runs (DuckDB and
+ * ClickHouse; what differs between the engines is a `MergeDialect`). The store's tests check one against the
  * other on random data. docs/hub.md "The merge rule" says the same in prose.
  *
  * 1. A flow is (client identity, server identity, server port). An identity is the address with the name it
@@ -557,6 +557,9 @@ export function mergeFlows(rows: FlowRow[], forwards: ForwardRow[] = []): Map<st
 /** A sum that is NULL when any summed row has no value (a roll-up row written before schema version 2). */
 export const exactSum = (expr: string): string => `CASE WHEN count(${expr}) = count(*) THEN sum(${expr}) END`;
 
+/** The conditional aggregates the one-pass merge uses (`MergeDialect.aggIf`). */
+export type AggIfName = 'sum' | 'max' | 'count' | 'any' | 'argMin';
+
 /**
  * The few pieces of the merge rule's SQL that differ between engines; everything else in `mergedFlowsSql` is
  * SQL both DuckDB and ClickHouse run as written.
@@ -578,8 +581,17 @@ export interface MergeDialect {
   /** An aggregate: summed reason values (`list`) of a group's rows summed per reason; `drops` the rows' drops. */
   groupReasons(list: string, drops: string): string;
   /**
+   * An aggregate `fn` of `args` over the rows where `cond` holds (`count` takes no args; `argMin` takes value and
+   * order); may be followed by OVER.
+   */
+  aggIf(fn: AggIfName, args: string[], cond: string): string;
+  /** A tuple of `items` that compares item by item with another (`argMin`'s order, equality). */
+  tuple(items: string[]): string;
+  /**
    * The engine runs a CTE again at every reference (ClickHouse inlines them): `mergedFlowsSql` then writes rules
    * 1-3 as one pass over the flows with window functions (`onePassMergeSql`) instead of CTEs that join back.
+   * DuckDB runs the one-pass form too, but its window operator over one partition per flow made the queries about
+   * four times the CPU of the CTE form (docs/hub.md "The merge in one pass"), so it keeps the CTEs.
    */
   inlinesCtes?: boolean;
 }
@@ -592,6 +604,9 @@ export const DUCKDB_DIALECT: MergeDialect = {
     `EXISTS (SELECT 1 FROM ${from} WHERE ${cols.map((c, i) => `${from}.${c} = ${keys[i]}`).join(' AND ')})`,
   addReasons: (a, b) => sumReasonsSql(`list_concat(${a}, ${b})`),
   groupReasons: (list, drops) => sumReasonsSql(collectReasonsSql(list, drops)),
+  aggIf: (fn, args, cond) =>
+    `${{ sum: 'sum', max: 'max', count: 'count', any: 'any_value', argMin: 'arg_min' }[fn]}(${args.length > 0 ? args.join(', ') : '*'}) FILTER (WHERE ${cond})`,
+  tuple: (items) => `row(${items.join(', ')})`,
 };
 
 /**
@@ -606,6 +621,8 @@ export const CLICKHOUSE_DIALECT: MergeDialect = {
   exists: (keys, from, cols) => `(${keys.join(', ')}) IN (SELECT ${cols.join(', ')} FROM ${from})`,
   addReasons: (a, b) => `mapAdd(${a}, ${b})`,
   groupReasons: (list) => `sumMap(${list})`,
+  aggIf: (fn, args, cond) => `${fn}If(${[...args, cond].join(', ')})`,
+  tuple: (items) => `(${items.join(', ')})`,
   inlinesCtes: true,
 };
 
@@ -645,6 +662,64 @@ function categoryOfRowSql(column: string): string {
   return row;
 }
 
+/** A per-flow aggregate of rows; with one row per flow (`SourceShape`), the row's own value. */
+const perFlow =
+  (one: boolean) =>
+  (fn: 'sum' | 'max', expr: string): string =>
+    one ? expr : `${fn}(${expr})`;
+
+/** FAILURE_MERGE in SQL: each merged failure field from the end views' sums (`agg`, `perFlow`). */
+function mergedFailuresSql(agg: (fn: 'sum', expr: string) => string): string {
+  return MERGED_FAILURE_NAMES.map((n) => {
+    const views = FAILURE_MERGE[n].map((v) => agg('sum', endColumn(v)));
+    return `${views.length === 1 ? views[0] : `greatest(${views.join(', ')})`} AS ${failureResultColumn(n)}`;
+  }).join(', ');
+}
+
+/**
+ * Rules 1 and 2 in SQL: `source`'s rows summed per flow (client_ip, server_ip, server_port): category, the ends'
+ * and via's ids, up and down (each direction the larger of its two ends' views), and as `want` asks segments
+ * (NULL where a row predates them) and the transport columns. For the one-pass form (`onePass`) also the group
+ * key of rule 3 (gk_ip, gk_port: the via address of a flow with one, else its own server address) and, as `want`
+ * asks, the merged failure fields (FAILURE_MERGE), drops and drop_reasons. With `one` (one row per flow,
+ * `SourceShape`), each row as it is.
+ */
+function flowSumsSql(
+  source: string,
+  want: Required<MergeOutputs>,
+  dialect: MergeDialect,
+  one: boolean,
+  onePass = false
+): string {
+  const agg = perFlow(one);
+  const segKnown = one ? 'c_seg_sent IS NOT NULL' : 'count(c_seg_sent) = count(*)';
+  const viaOr = (via: string, own: string): string =>
+    `CASE WHEN ${agg('max', 'via_ip')} > 0 THEN ${agg('max', via)} ELSE ${own} END`;
+  const reasons = one
+    ? `CASE WHEN drops > 0 THEN ${dialect.addReasons('drop_reasons', dialect.noReasons)} ELSE ${dialect.noReasons} END`
+    : dialect.groupReasons('drop_reasons', 'drops');
+  const list: Array<string | false> = [
+    'client_ip, server_ip, server_port',
+    `${one ? categoryOfRowSql('category') : mergedCategorySql('category')} AS category`,
+    ['client_ep', 'server_ep', 'via_ip', 'via_port', 'via_ep'].map((c) => `${agg('max', c)} AS ${c}`).join(', '),
+    `greatest(${agg('sum', 'c_sent')}, ${agg('sum', 's_recv')}) AS up`,
+    `greatest(${agg('sum', 's_sent')}, ${agg('sum', 'c_recv')}) AS down`,
+    want.segments &&
+      `CASE WHEN ${segKnown} THEN greatest(${agg('sum', 'c_seg_sent')}, ${agg('sum', 's_seg_recv')}) END AS seg_up,
+      CASE WHEN ${segKnown} THEN greatest(${agg('sum', 's_seg_sent')}, ${agg('sum', 'c_seg_recv')}) END AS seg_down`,
+    want.transport &&
+      ['retransmits', 'rtos', 'rtt_sum', 'rtt_n']
+        .map((c) => `${agg('sum', c)} AS ${c}`)
+        .concat(`${agg('max', 'rtt_max')} AS rtt_max`)
+        .join(', '),
+    onePass && `${viaOr('via_ip', 'server_ip')} AS gk_ip, ${viaOr('via_port', 'server_port')} AS gk_port`,
+    onePass && want.failures && mergedFailuresSql(agg),
+    onePass && want.failures && `${agg('sum', 'drops')} AS drops, ${reasons} AS drop_reasons`,
+  ];
+  return `SELECT ${list.filter((c): c is string => c !== false).join(',\n      ')}
+      FROM (${source})${one ? '' : ' GROUP BY client_ip, server_ip, server_port'}`;
+}
+
 /**
  * The merge rule in SQL. `source` yields roll-up-shaped rows: client_ip, server_ip (identity ids), server_port,
  * category, client_ep, server_ep, c_sent, c_recv, s_sent, s_recv, c_seg_sent, c_seg_recv, s_seg_sent,
@@ -663,7 +738,8 @@ function categoryOfRowSql(column: string): string {
  * every other flow sums only the traffic columns (docs/hub.md "Where the DuckDB hour's time went"). A row
  * without failures or drops adds nothing to their sums, so the result is the same as one pass over every row.
  * A dialect whose engine inlines CTEs (ClickHouse, `inlinesCtes`) gets the same rules in one pass instead
- * (`onePassMergeSql`): same output columns, same answers.
+ * (`onePassMergeSql`): same output columns, same answers. Both forms take rules 1 and 2 (the per-flow sums) from
+ * `flowSumsSql` and the failure fields from `mergedFailuresSql`; rule 3 is written in each form's terms.
  */
 export function mergedFlowsSql(
   source: string,
@@ -676,19 +752,13 @@ export function mergedFlowsSql(
   if (forwards !== undefined) {
     source = forwardedRowsSql(source, forwards, dialect);
   }
-  if (dialect.inlinesCtes) {
-    return onePassMergeSql(source, want, dialect);
-  }
   // One row per flow already (and no forwards, whose shares add rows): each end's sum is its one row.
   const one = shape.oneRowPerFlow === true && forwards === undefined;
-  const agg = (fn: 'sum' | 'max', expr: string): string => (one ? expr : `${fn}(${expr})`);
-  const category = one ? categoryOfRowSql('category') : mergedCategorySql('category');
+  if (dialect.inlinesCtes) {
+    return onePassMergeSql(source, want, dialect, one);
+  }
   const order = ['up + down DESC', 'server_ip', 'server_port'];
   const f = MERGED_FAILURE_NAMES.map(failureResultColumn);
-  const merged = MERGED_FAILURE_NAMES.map((n) => {
-    const views = FAILURE_MERGE[n].map((v) => `sum(${endColumn(v)})`);
-    return `${views.length === 1 ? views[0] : `greatest(${views.join(', ')})`} AS ${failureResultColumn(n)}`;
-  });
   const same = (a: string, b: string): string =>
     `${a}.client_ip = ${b}.client_ip AND ${a}.server_ip = ${b}.server_ip AND ${a}.server_port = ${b}.server_port`;
   const addressing = (e: string, g: string): string =>
@@ -696,24 +766,8 @@ export function mergedFlowsSql(
   const cols = (list: Array<string | false>): string => list.filter((c): c is string => c !== false).join(', ');
   const seg = want.segments;
   const tr = want.transport;
-  const segKnown = one ? 'c_seg_sent IS NOT NULL' : 'count(c_seg_sent) = count(*)';
   const ctes = [
-    `ends AS (
-      SELECT client_ip, server_ip, server_port, ${category} AS category,
-        ${['client_ep', 'server_ep', 'via_ip', 'via_port', 'via_ep'].map((c) => `${agg('max', c)} AS ${c}`).join(', ')},
-        ${cols([
-          `greatest(${agg('sum', 'c_sent')}, ${agg('sum', 's_recv')}) AS up,
-        greatest(${agg('sum', 's_sent')}, ${agg('sum', 'c_recv')}) AS down`,
-          seg &&
-            `CASE WHEN ${segKnown} THEN greatest(${agg('sum', 'c_seg_sent')}, ${agg('sum', 's_seg_recv')}) END AS seg_up,
-        CASE WHEN ${segKnown} THEN greatest(${agg('sum', 's_seg_sent')}, ${agg('sum', 'c_seg_recv')}) END AS seg_down`,
-          tr &&
-            ['retransmits', 'rtos', 'rtt_sum', 'rtt_n']
-              .map((c) => `${agg('sum', c)} AS ${c}`)
-              .concat(`${agg('max', 'rtt_max')} AS rtt_max`)
-              .join(', '),
-        ])}
-      FROM (${source})${one ? '' : ' GROUP BY client_ip, server_ip, server_port'})`,
+    `ends AS (${flowSumsSql(source, want, dialect, one)})`,
     `grp AS (
       SELECT client_ip, via_ip, via_port, ${cols([
         'sum(up) AS up, sum(down) AS down',
@@ -737,14 +791,15 @@ export function mergedFlowsSql(
   if (want.failures) {
     const any = [...FAILURE_END_COLUMNS, 'drops'].map((c) => `${c} > 0`).join(' OR ');
     ctes.push(
-      // The flows with any failure or drop, merged (their own ends' views; rule 3 below), with their via.
+      // The flows with any failure or drop (few: most rows count none), merged from their own rows: small, so the
+      // joins below build their hash tables on it, never on the merged flows (docs/hub.md "The failure merge").
+      `fx AS (
+      SELECT client_ip, server_ip, server_port, ${mergedFailuresSql(perFlow(false))}, sum(drops) AS drops,
+        ${dialect.collectReasons('drop_reasons', 'drops')} AS drop_reasons
+      FROM (${source}) WHERE ${any} GROUP BY client_ip, server_ip, server_port)`,
+      // The same flows with their via (rule 3 below).
       `fe AS (
-      SELECT x.client_ip AS client_ip, x.server_ip AS server_ip, x.server_port AS server_port, e.via_ip AS via_ip,
-        e.via_port AS via_port, ${f.map((c) => `x.${c} AS ${c}`).join(', ')}, x.drops AS drops, x.drop_reasons AS drop_reasons
-      FROM (SELECT client_ip, server_ip, server_port, ${merged.join(', ')}, sum(drops) AS drops,
-          ${dialect.collectReasons('drop_reasons', 'drops')} AS drop_reasons
-        FROM (${source}) WHERE ${any} GROUP BY client_ip, server_ip, server_port) x
-        JOIN ends e ON ${same('e', 'x')})`,
+      SELECT x.*, e.via_ip AS via_ip, e.via_port AS via_port FROM fx x JOIN ends e ON ${same('e', 'x')})`,
       // Rule 3 for failures: each Service address group's backends' failures, and what a flow addressed to the
       // group adds beyond them (per field, max(0, its view − Σ the group's)), to the group's target flow.
       `fgrp AS (
@@ -780,7 +835,7 @@ export function mergedFlowsSql(
       failureCols,
     ])}
     FROM ends e LEFT JOIN adds a ON ${same('a', 'e')} LEFT JOIN grp ng ON ${addressing('e', 'ng')}${
-      want.failures ? `\n      LEFT JOIN fe x ON ${same('x', 'e')} LEFT JOIN fadds xa ON ${same('xa', 'e')}` : ''
+      want.failures ? `\n      LEFT JOIN fx x ON ${same('x', 'e')} LEFT JOIN fadds xa ON ${same('xa', 'e')}` : ''
     }
     WHERE e.via_ip > 0 OR ng.client_ip IS NULL`;
 }
@@ -788,35 +843,42 @@ export function mergedFlowsSql(
 /**
  * Rules 1-3 as `mergedFlowsSql` yields them, in one pass over the source, for an engine that runs a CTE again at
  * every reference (ClickHouse: the CTE form read the source and summed every flow eight times, and analysing the
- * inlined query cost more than running it). The flows are summed once (`e`); a window over (client, Service
- * address) — a flow with a via under its (client, via ip, via port), any other under its own (client, server,
- * port) — puts each Service address group's backends and the one flow addressed to that address (if any) in one
+ * inlined query cost more than running it). The dialect's `aggIf` and `tuple` are all it needs of an engine, so
+ * DuckDB runs it as well (slower there: see `inlinesCtes`). The flows are summed once (`flowSumsSql`); a window
+ * over (client, Service address) — a flow with a via under its (client, via ip, via port), any other under its own
+ * (client, server, port) — puts each Service address group's backends and the one flow addressed to that address (if any) in one
  * partition, so the group's sums, its target (the backend with the most bytes, then the lowest server and port)
  * and the addressing flow's counters are window aggregates. The addressing flow is dropped when the group has
  * backends; the target adds what it saw beyond them, per direction and per failure field, and its retransmits,
  * RTOs, RTT samples and drops, as `adds` and `fadds` do.
  */
-function onePassMergeSql(source: string, want: Required<MergeOutputs>, dialect: MergeDialect): string {
+function onePassMergeSql(source: string, want: Required<MergeOutputs>, dialect: MergeDialect, one: boolean): string {
   const f = MERGED_FAILURE_NAMES.map(failureResultColumn);
-  const merged = MERGED_FAILURE_NAMES.map((n) => {
-    const views = FAILURE_MERGE[n].map((v) => `sum(${endColumn(v)})`);
-    return `${views.length === 1 ? views[0] : `greatest(${views.join(', ')})`} AS ${failureResultColumn(n)}`;
-  });
   const cols = (list: Array<string | false>): string => list.filter((c): c is string => c !== false).join(',\n      ');
   const seg = want.segments;
   const tr = want.transport;
   const fl = want.failures;
   const w = 'OVER w';
-  const member = (agg: string, col: string): string => `${agg}If(${col}, via_ip > 0) ${w}`;
-  const addr = (agg: string, col: string): string => `${agg}If(${col}, via_ip = 0) ${w}`;
+  const member = (fn: AggIfName, ...args: string[]): string => `${dialect.aggIf(fn, args, 'via_ip > 0')} ${w}`;
+  const addr = (fn: AggIfName, ...args: string[]): string => `${dialect.aggIf(fn, args, 'via_ip = 0')} ${w}`;
+  const when = (c: string, a: string, b: string): string => `CASE WHEN ${c} THEN ${a} ELSE ${b} END`;
   // A column the target flow gains from the flow addressed to its group (0, or NULL for rtt_max, elsewhere).
-  const gain = (expr: string, none = '0'): string => `if(is_target, ${expr}, ${none})`;
+  const gain = (expr: string, none = '0'): string => when('is_target', expr, none);
+  const segGroup = (c: string): string =>
+    when(`${dialect.aggIf('count', [], `${c} IS NULL AND via_ip > 0`)} ${w} > 0`, 'NULL', member('sum', c));
   return `SELECT ${cols([
     'client_ip, server_ip, server_port, category, client_ep, server_ep, via_ep',
     `up + down + ${gain('greatest(a_up - g_up, 0) + greatest(a_down - g_down, 0)')} AS bytes`,
     seg &&
-      `if(is_target, if(isNull(a_seg_up - g_seg_up + a_seg_down - g_seg_down), NULL,
-        seg_up + seg_down + greatest(a_seg_up - g_seg_up, 0) + greatest(a_seg_down - g_seg_down, 0)), seg_up + seg_down) AS segments`,
+      `${when(
+        'is_target',
+        when(
+          'a_seg_up - g_seg_up + a_seg_down - g_seg_down IS NULL',
+          'NULL',
+          'seg_up + seg_down + greatest(a_seg_up - g_seg_up, 0) + greatest(a_seg_down - g_seg_down, 0)'
+        ),
+        'seg_up + seg_down'
+      )} AS segments`,
     tr &&
       `retransmits + ${gain('a_retransmits')} AS retransmits, rtos + ${gain('a_rtos')} AS rtos,
       rtt_sum + ${gain('a_rtt_sum')} AS rtt_sum, rtt_n + ${gain('a_rtt_n')} AS rtt_n,
@@ -825,46 +887,31 @@ function onePassMergeSql(source: string, want: Required<MergeOutputs>, dialect: 
     fl && `drops + ${gain('a_drops')} AS drops`,
     // Most flows drop nothing: the reasons are added only where the target absorbed some.
     fl &&
-      `if(is_target AND a_drops > 0, ${dialect.addReasons('drop_reasons', 'a_drop_reasons')}, drop_reasons) AS drop_reasons`,
+      `${when('is_target AND a_drops > 0', dialect.addReasons('drop_reasons', 'a_drop_reasons'), 'drop_reasons')} AS drop_reasons`,
     fl &&
       `${FAILURE_SCORE_FIELDS.map((k) => (k === 'drops' ? 'drops' : failureResultColumn(k)))
         .map((c) => `${c} + ${gain(c === 'drops' ? 'a_drops' : `greatest(a_${c} - g_${c}, 0)`)}`)
         .join(' + ')} AS failures`,
   ])}
     FROM (
-      SELECT *, via_ip > 0 AND a_n > 0 AND (server_ip, server_port) = t AS is_target
+      SELECT *, via_ip > 0 AND a_n > 0 AND ${dialect.tuple(['server_ip', 'server_port'])} = t AS is_target
       FROM (
         SELECT *, ${cols([
-          `countIf(via_ip > 0) ${w} AS g_n, ${member('sum', 'up')} AS g_up, ${member('sum', 'down')} AS g_down`,
-          // The group's target: its backend that sorts first by (up + down DESC, server_ip, server_port), as `grp`.
-          `${member('argMin', '(server_ip, server_port), (-(up + down), server_ip, server_port)')} AS t`,
-          `countIf(via_ip = 0) ${w} AS a_n, ${addr('sum', 'up')} AS a_up, ${addr('sum', 'down')} AS a_down`,
+          `${dialect.aggIf('count', [], 'via_ip > 0')} ${w} AS g_n, ${member('sum', 'up')} AS g_up, ${member('sum', 'down')} AS g_down`,
+          // The group's target: its backend that sorts first by (up + down DESC, server_ip, server_port).
+          `${member('argMin', dialect.tuple(['server_ip', 'server_port']), dialect.tuple(['-(up + down)', 'server_ip', 'server_port']))} AS t`,
+          `${dialect.aggIf('count', [], 'via_ip = 0')} ${w} AS a_n, ${addr('sum', 'up')} AS a_up, ${addr('sum', 'down')} AS a_down`,
           seg &&
-            `if(countIf(isNull(seg_up) AND via_ip > 0) ${w} > 0, NULL, ${member('sum', 'seg_up')}) AS g_seg_up,
-        if(countIf(isNull(seg_down) AND via_ip > 0) ${w} > 0, NULL, ${member('sum', 'seg_down')}) AS g_seg_down,
+            `${segGroup('seg_up')} AS g_seg_up, ${segGroup('seg_down')} AS g_seg_down,
         ${addr('any', 'seg_up')} AS a_seg_up, ${addr('any', 'seg_down')} AS a_seg_down`,
           tr &&
             `${['retransmits', 'rtos', 'rtt_sum', 'rtt_n'].map((c) => `${addr('sum', c)} AS a_${c}`).join(', ')}, ${addr('max', 'rtt_max')} AS a_rtt_max`,
           fl && f.map((c) => `${member('sum', c)} AS g_${c}, ${addr('sum', c)} AS a_${c}`).join(',\n        '),
           fl &&
-            `${addr('sum', 'drops')} AS a_drops, ${addr('any', 'if(drops > 0, drop_reasons, ' + dialect.noReasons + ')')} AS a_drop_reasons`,
+            `${addr('sum', 'drops')} AS a_drops, ${addr('any', when('drops > 0', 'drop_reasons', dialect.noReasons))} AS a_drop_reasons`,
         ])}
         FROM (
-          SELECT client_ip, server_ip, server_port, ${mergedCategorySql('category')} AS category,
-            max(client_ep) AS client_ep, max(server_ep) AS server_ep,
-            max(via_ip) AS via_ip, max(via_port) AS via_port, max(via_ep) AS via_ep,
-            if(max(via_ip) > 0, max(via_ip), server_ip) AS gk_ip, if(max(via_ip) > 0, max(via_port), server_port) AS gk_port,
-            ${cols([
-              'greatest(sum(c_sent), sum(s_recv)) AS up, greatest(sum(s_sent), sum(c_recv)) AS down',
-              seg &&
-                `CASE WHEN count(c_seg_sent) = count(*) THEN greatest(sum(c_seg_sent), sum(s_seg_recv)) END AS seg_up,
-            CASE WHEN count(c_seg_sent) = count(*) THEN greatest(sum(s_seg_sent), sum(c_seg_recv)) END AS seg_down`,
-              tr &&
-                'sum(retransmits) AS retransmits, sum(rtos) AS rtos, sum(rtt_sum) AS rtt_sum, sum(rtt_n) AS rtt_n, max(rtt_max) AS rtt_max',
-              fl && merged.join(', '),
-              fl && `sum(drops) AS drops, ${dialect.collectReasons('drop_reasons', 'drops')} AS drop_reasons`,
-            ])}
-          FROM (${source}) GROUP BY client_ip, server_ip, server_port)
+          ${flowSumsSql(source, want, dialect, one, true)})
         WINDOW w AS (PARTITION BY client_ip, gk_ip, gk_port)))
     WHERE via_ip > 0 OR g_n = 0`;
 }

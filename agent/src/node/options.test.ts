@@ -79,3 +79,20 @@ test('--cluster / FLOWLENS_CLUSTER: the cluster every report names; a bad name i
     );
   }
 });
+
+test('--bpf-stats: off by default; the flag or FLOWLENS_BPF_STATS=on turns it on; a bad value is refused', () => {
+  assert.equal(parseNodeOptions([], {}, 'h').bpfStats, false);
+  assert.equal(parseNodeOptions(['--bpf-stats'], {}, 'h').bpfStats, true);
+  for (const on of ['on', 'true', '1', 'ON']) {
+    assert.equal(parseNodeOptions([], { FLOWLENS_BPF_STATS: on }, 'h').bpfStats, true, on);
+  }
+  for (const off of ['off', 'false', '0', '']) {
+    assert.equal(parseNodeOptions([], { FLOWLENS_BPF_STATS: off }, 'h').bpfStats, false, off);
+  }
+  assert.equal(parseNodeOptions(['--bpf-stats'], { FLOWLENS_BPF_STATS: 'off' }, 'h').bpfStats, true, 'the flag wins');
+  assert.throws(
+    () => parseNodeOptions([], { FLOWLENS_BPF_STATS: 'yes please' }, 'h'),
+    /FLOWLENS_BPF_STATS must be on or off/
+  );
+  assert.throws(() => parseNodeOptions(['--bpf-stats=on'], {}, 'h'), UsageError);
+});

@@ -23,9 +23,13 @@ Options:
   --top-n N                    flows per report before the rest is summed into 'other' (default ${DEFAULT_TOP_N}, at most ${MAX_FLOWS_PER_REPORT})
   --max-sockets N              sockets tracked at once; beyond it new sockets are sampled out (default 65536)
   --max-flows N                distinct flows per collection tick (default 16384)
+  --bpf-stats                  measure the agent's BPF run time (flowlens_agent_bpf_run_time_seconds_total) by
+                               switching on the kernel's bpf_stats, which times EVERY BPF program on the node,
+                               the CNI's per-packet ones too (about 37 ns per run here): off by default
+                               (also FLOWLENS_BPF_STATS=on)
   -h, --help                   show this help
 
-Environment: NODE_NAME, FLOWLENS_ZONE, FLOWLENS_CLUSTER, FLOWLENS_HUB_INGEST_TOKEN, OPEN_METRICS=on (+ OPEN_METRICS_ADDRESS, OPEN_METRICS_PORT).
+Environment: NODE_NAME, FLOWLENS_ZONE, FLOWLENS_CLUSTER, FLOWLENS_HUB_INGEST_TOKEN, FLOWLENS_BPF_STATS=on, OPEN_METRICS=on (+ OPEN_METRICS_ADDRESS, OPEN_METRICS_PORT).
 `;
 
 export interface NodeOptions {
@@ -42,6 +46,8 @@ export interface NodeOptions {
   topN: number;
   maxSockets: number;
   maxFlows: number;
+  /** Hold kernel bpf_stats while running (`--bpf-stats`, FLOWLENS_BPF_STATS): node-wide, so off by default. */
+  bpfStats: boolean;
 }
 
 export class UsageError extends Error {}
@@ -66,6 +72,18 @@ function positive(value: string | undefined, name: string, fallback: number, int
   return n;
 }
 
+/** FLOWLENS_BPF_STATS: on/off (true/false, 1/0 too); unset or empty is off; anything else is refused. */
+function bpfStatsEnv(value: string | undefined): boolean {
+  const v = (value ?? '').trim().toLowerCase();
+  if (v === '' || v === 'off' || v === 'false' || v === '0') {
+    return false;
+  }
+  if (v === 'on' || v === 'true' || v === '1') {
+    return true;
+  }
+  throw new UsageError(`FLOWLENS_BPF_STATS must be on or off, got '${String(value).slice(0, 100)}'`);
+}
+
 export function parseNodeOptions(argv: string[], env: NodeJS.ProcessEnv, host = hostname()): NodeOptions {
   let parsed;
   try {
@@ -83,6 +101,7 @@ export function parseNodeOptions(argv: string[], env: NodeJS.ProcessEnv, host = 
         'top-n': { type: 'string' },
         'max-sockets': { type: 'string' },
         'max-flows': { type: 'string' },
+        'bpf-stats': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -134,5 +153,6 @@ export function parseNodeOptions(argv: string[], env: NodeJS.ProcessEnv, host = 
     topN: topN(v['top-n']),
     maxSockets: positive(v['max-sockets'], 'max-sockets', 65536, true),
     maxFlows: positive(v['max-flows'], 'max-flows', 16384, true),
+    bpfStats: v['bpf-stats'] === true || bpfStatsEnv(env.FLOWLENS_BPF_STATS),
   };
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { parseBpfStatsEnv } from './bpf-stats-env.js';
 import { parseNodeOptions, UsageError } from './options.js';
 
 test('defaults: 5 s ticks, 30 s reports, top 500, node name from NODE_NAME, zone from FLOWLENS_ZONE', () => {
@@ -95,4 +96,10 @@ test('--bpf-stats: off by default; the flag or FLOWLENS_BPF_STATS=on turns it on
     /FLOWLENS_BPF_STATS must be on or off/
   );
   assert.throws(() => parseNodeOptions(['--bpf-stats=on'], {}, 'h'), UsageError);
+});
+
+test('FLOWLENS_BPF_STATS is read by one rule (the agent and the compose cluster tool)', () => {
+  assert.equal(parseBpfStatsEnv(undefined), false);
+  assert.equal(parseBpfStatsEnv(' On '), true);
+  assert.throws(() => parseBpfStatsEnv('maybe'), /FLOWLENS_BPF_STATS must be on or off, got 'maybe'/);
 });

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { CLUSTER_NAME_PATTERN, MAX_FLOWS_PER_REPORT } from '../contracts/report.js';
 import { DEFAULT_TOP_N } from '../report/build.js';
+import { parseBpfStatsEnv } from './bpf-stats-env.js';
 
 /** Seconds between reports, and between collection ticks, when no flag says otherwise (the chart's too). */
 export const DEFAULT_REPORT_INTERVAL_S = 30;
@@ -72,16 +73,12 @@ function positive(value: string | undefined, name: string, fallback: number, int
   return n;
 }
 
-/** FLOWLENS_BPF_STATS: on/off (true/false, 1/0 too); unset or empty is off; anything else is refused. */
 function bpfStatsEnv(value: string | undefined): boolean {
-  const v = (value ?? '').trim().toLowerCase();
-  if (v === '' || v === 'off' || v === 'false' || v === '0') {
-    return false;
+  try {
+    return parseBpfStatsEnv(value);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
   }
-  if (v === 'on' || v === 'true' || v === '1') {
-    return true;
-  }
-  throw new UsageError(`FLOWLENS_BPF_STATS must be on or off, got '${String(value).slice(0, 100)}'`);
 }
 
 export function parseNodeOptions(argv: string[], env: NodeJS.ProcessEnv, host = hostname()): NodeOptions {

@@ -810,6 +810,8 @@ async function main(): Promise<void> {
         gbps1: round(ratioSpread(withAgent.gbps1, without.gbps1), 3),
         gbps8: round(ratioSpread(withAgent.gbps8, without.gbps8), 3),
         connRate: round(ratioSpread(withAgent.cps, without.cps), 3),
+        // the with-agent sides' crr with bpf_stats on ÷ off (connRateRatioStatsOnVsOff)
+        connRateStatsOnVsOff: round(ratioSpread(withStats.cps, withAgent.cps), 3),
       },
       // the drop and reset hooks (drops.bpf.o): the full agent against the agent without them, same rounds
       dropHooksThroughputRatio: round(Math.min(hooks1, hooks8), 4),

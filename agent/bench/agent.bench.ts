@@ -11,7 +11,7 @@
  *     The agent runs as users run it, without --bpf-stats: the kernel's accounting is off in these windows
  *     (ratioWindowsStatsOnElsewhere counts those in which another process on the machine held it anyway).
  *  2. Kernel bpf_stats (run_cnt, run_time_ns) of every BPF program the agent holds (found from its own fds), read in
- *     a second window of each with-agent side (same agent process; which window goes first alternates by round) in
+ *     a second window of each with-agent side (same agent process, after the ratio window) in
  *     which the bench holds BPF_ENABLE_STATS itself (agent/bench/native/bpfstats.c `hold`, lib/bpf-stats.ts): an idle
  *     window, iperf3 1 and 8 streams of BENCH_STATS_BULK_SECONDS (2), crr of BENCH_SECONDS. Bench-held rather than
  *     a second agent started with --bpf-stats: the same process is measured with the key off and on, and the key is
@@ -496,7 +496,7 @@ async function main(): Promise<void> {
         const side = withAgent;
         // The agent as users run it: without --bpf-stats (the kernel's accounting off) for the ratio window; the
         // BPF cost comes from a second window of the same agent in which the bench holds BPF_ENABLE_STATS itself
-        // (bpfstats hold). Which window goes first alternates by round.
+        // (bpfstats hold), after the ratio window.
         agent = await startBuiltAgent(NICE, entry, agentArgs, baseEnv);
         const meter = new TreeMeter(agent.pid);
         await sleep(SETTLE_MS / 2); // start-up work (adoption of existing sockets) is not what we measure
@@ -553,14 +553,11 @@ async function main(): Promise<void> {
             await hold.release();
           }
         };
-        let w: Awaited<ReturnType<typeof costWindow>>;
-        if (r % 2 === 1) {
-          w = await costWindow();
-          await ratioWindow();
-        } else {
-          await ratioWindow();
-          w = await costWindow();
-        }
+        // The ratio window first, as every with-agent side measured before: the agent just started, after the same
+        // pause as the other sides. (Alternating put the ratio window after the cost window's crr in half the rounds:
+        // its TIME_WAIT sockets, which the tcp tick walks, doubled agentCpuPctOfCore in two runs, 2.5 % against 1.3.)
+        await ratioWindow();
+        const w = await costWindow();
         const { sIdle, s0, s1, s2, k0, k1, p0, p1, idleSeconds, bulkSeconds, seconds, crr } = w;
         if (meter.peakMb() > rssOutside) {
           rssOutside = meter.peakMb();
@@ -868,7 +865,8 @@ async function main(): Promise<void> {
       // each connection, on top of bpfNsPerConnection, which the accounting also inflates a little)
       bpfRunsPerConnection: round(runsPerConnection, 2),
       statsNsPerConnection: statsNsPerRun === null ? null : round(runsPerConnection * statsNsPerRun, 1),
-      // the with-agent sides' crr in the cost window (stats on) against their ratio window (stats off), per round
+      // the with-agent sides' crr in the cost window (stats on) against their ratio window (stats off), per round; the
+      // cost window comes second, after the ratio window's crr left its TIME_WAIT: if anything, against stats on
       connRateRatioStatsOnVsOff: round(pairedRatio(withStats.cps, withAgent.cps), 4),
       bpfPrograms: programReport,
       packetsMeasured: bulkPackets,

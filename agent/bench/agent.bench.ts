@@ -554,8 +554,9 @@ async function main(): Promise<void> {
           }
         };
         // The ratio window first, as every with-agent side measured before: the agent just started, after the same
-        // pause as the other sides. (Alternating put the ratio window after the cost window's crr in half the rounds:
-        // its TIME_WAIT sockets, which the tcp tick walks, doubled agentCpuPctOfCore in two runs, 2.5 % against 1.3.)
+        // pause as the other sides. (Alternating put the ratio window after the cost window's crr and its TIME_WAIT,
+        // which the tcp tick walks, in half the rounds; agentCpuPctOfCore stayed about 2 % against 1.3 without it,
+        // so that was not the whole cause: docs/agent.md "bpf_stats: off by default".)
         await ratioWindow();
         const w = await costWindow();
         const { sIdle, s0, s1, s2, k0, k1, p0, p1, idleSeconds, bulkSeconds, seconds, crr } = w;

@@ -8,8 +8,17 @@
  *     namespaces joined by a veth: iperf3 with 1 and with 8 streams (bulk throughput), then
  *     agent/bench/native/crr.c (connect, 100-byte request, 100-byte response, close: netperf TCP_CRR's pattern;
  *     netperf is not in Debian main) for the new-connection rate.
- *  2. Kernel bpf_stats (run_cnt, run_time_ns) of every BPF program the agent holds (found from its own fds),
- *     named, per packet during the iperf3 runs (packets = the veth's own counters, GSO segments counted once) and
+ *     The agent runs as users run it, without --bpf-stats: the kernel's accounting is off in these windows
+ *     (ratioWindowsStatsOnElsewhere counts those in which another process on the machine held it anyway).
+ *  2. Kernel bpf_stats (run_cnt, run_time_ns) of every BPF program the agent holds (found from its own fds), read in
+ *     a second window of each with-agent side (same agent process, after the ratio window) in
+ *     which the bench holds BPF_ENABLE_STATS itself (agent/bench/native/bpfstats.c `hold`, lib/bpf-stats.ts): an idle
+ *     window, iperf3 1 and 8 streams of BENCH_STATS_BULK_SECONDS (2), crr of BENCH_SECONDS. Bench-held rather than
+ *     a second agent started with --bpf-stats: the same process is measured with the key off and on, and the key is
+ *     on for exactly these windows (and the tick-cost and drop-cost phases, which read bpf_stats too). statsNsPerRun:
+ *     what the accounting adds to one program run (`bpfstats cost`: a trivial program under BPF_PROG_TEST_RUN, on
+ *     and off alternating), statsNsPerConnection that times the per-connection programs' runs per connection, and
+ *     connRateRatioStatsOnVsOff the cost window's crr against the ratio window's. Named, per packet during the iperf3 runs (packets = the veth's own counters, GSO segments counted once) and
  *     per connection during the crr runs. bpfNsPerPacket sums the programs that ran during the iperf3 runs, above
  *     their background rate (an idle window just before: the programs see the whole host), more often than
  *     connections could explain (over twice their crr runs-per-connection times the connections iperf3 opened,
@@ -52,6 +61,7 @@ import { kernelPrerequisiteProblem } from '../test/lib/privileges.js';
 import { DEFAULT_COLLECT_INTERVAL_S } from '../src/node/options.js';
 import { bpfDirWithout, startBuiltAgent, type RunningAgent } from './lib/agent.js';
 import { agentPrograms, programStats, statsDelta, type ProgramInfo, type ProgramStats } from './lib/bpf-programs.js';
+import { bpfStatsCost, bpfStatsOn, holdBpfStats, type StatsHold } from './lib/bpf-stats.js';
 import { BENCH_NODE, inClusterEnv, PODS_ON_NODE, startFakeCluster } from './lib/kube-node.js';
 import { median, pairedRatio, ratioSpread, round, sleep } from './lib/measure.js';
 import { buildNativeTools, type NativeTools } from './lib/native.js';
@@ -80,6 +90,12 @@ const TICK_PHASE_INTERVAL_S = 1;
 /** Measure the tick cost alone (part 3) and stop: for quick A/B runs of the tick. */
 const TICK_ONLY = process.env.BENCH_TICK_ONLY === '1';
 const SETTLE_MS = 1000;
+/**
+ * iperf3 seconds per run in the BPF-cost windows (bench-held bpf_stats): runs per packet need no long run, and the
+ * rounds stay within the bench's time (BENCH_STATS_BULK_SECONDS, default 2; the crr run keeps SECONDS, for its
+ * conn/s beside the ratio window's).
+ */
+const STATS_BULK_SECONDS = Number(process.env.BENCH_STATS_BULK_SECONDS ?? 2);
 /**
  * Niceness of the traffic generators, their servers and the agent alike: it shields the measurement from other
  * work on a shared machine without favouring either side (BENCH_NICE, default -10).
@@ -181,7 +197,7 @@ async function requireTool(name: string, hint: string): Promise<void> {
   }
 }
 
-async function iperf(star: Star, streams: number): Promise<number> {
+async function iperf(star: Star, streams: number, seconds = SECONDS): Promise<number> {
   const c = star.clients[0]!;
   const out = await star.exec(
     c.ns,
@@ -192,14 +208,14 @@ async function iperf(star: Star, streams: number): Promise<number> {
       '-p',
       String(IPERF_PORT),
       '-t',
-      String(SECONDS),
+      String(seconds),
       '-O',
       '1',
       '-P',
       String(streams),
       '-J',
     ],
-    (SECONDS + 30) * 1000
+    (seconds + 30) * 1000
   );
   const r = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
   return r.end.sum_received.bits_per_second / 1e9;
@@ -315,7 +331,19 @@ async function main(): Promise<void> {
   // the agent without the drop and reset hooks: the same directory without drops.bpf.o (the loader runs on without it)
   const noHooksDir = bpfDirWithout(baseEnv.FLOWLENS_BPF_DIR, ['drops.bpf.o']);
   const noHooksEnv = { ...baseEnv, FLOWLENS_BPF_DIR: noHooksDir };
+  /** bpf_stats holds of the bench (released where taken; also at the end, should a phase throw). */
+  const holds: StatsHold[] = [];
+  const holdStats = async (): Promise<StatsHold> => {
+    const h = await holdBpfStats(tools.bpfstats);
+    holds.push(h);
+    return h;
+  };
   try {
+    // What the kernel's accounting adds to every BPF program run while anyone holds the key (a trivial program
+    // under BPF_PROG_TEST_RUN, on and off alternating): the price --bpf-stats would put on the node's programs.
+    // Measured again at the end when another process held the key during an "off" batch (offValid false).
+    let statsCost = await bpfStatsCost(tools.bpfstats);
+    log(`bpf_stats cost: ${JSON.stringify(statsCost)}`);
     for (const c of star.clients) {
       // Short connections leave TIME_WAIT behind on the client; reuse keeps the rate about the agent.
       await star.exec(c.ns, [
@@ -339,6 +367,7 @@ async function main(): Promise<void> {
     let rssNowAtMostSockets = 0;
     const tickTrace = join(tmpdir(), `flowlens-bench-tick-trace-${process.pid}`);
     rmSync(tickTrace, { force: true });
+    const tickStats = await holdStats();
     {
       agent = await startBuiltAgent(
         NICE,
@@ -425,6 +454,7 @@ async function main(): Promise<void> {
         }
       }
     }
+    await tickStats.release(); // the tick phase's BPF time per tick is a bpf_stats reading
 
     if (TICK_ONLY) {
       const level = (n: number) => tickCost.find((l) => l.sockets >= n * 0.98) ?? null;
@@ -452,6 +482,10 @@ async function main(): Promise<void> {
     const without: Side = { gbps1: [], gbps8: [], cps: [] };
     const withAgent: Side = { gbps1: [], gbps8: [], cps: [] };
     const noHooks: Side = { gbps1: [], gbps8: [], cps: [] };
+    /** The with-agent sides' crr in their BPF-cost window (bench-held bpf_stats on): conn/s with the key on. */
+    const withStats: Pick<Side, 'cps'> = { cps: [] };
+    /** Ratio windows during which the kernel timed programs anyway (another process held the key). */
+    let ratioWindowsStatsOnElsewhere = 0;
     const programs = new Map<string, ProgramTotals>();
     let bulkPackets = 0;
     let totalKernelDrops = 0;
@@ -493,48 +527,77 @@ async function main(): Promise<void> {
           continue;
         }
         const side = withAgent;
+        // The agent as users run it: without --bpf-stats (the kernel's accounting off) for the ratio window; the
+        // BPF cost comes from a second window of the same agent in which the bench holds BPF_ENABLE_STATS itself
+        // (bpfstats hold), after the ratio window.
         agent = await startBuiltAgent(NICE, entry, agentArgs, baseEnv);
         const meter = new TreeMeter(agent.pid);
         await sleep(SETTLE_MS / 2); // start-up work (adoption of existing sockets) is not what we measure
         const progs = await agentPrograms(agent.pid);
         checkDropHooks(progs, true, agent);
         const ids = progs.map((p) => p.id);
-        // The settle pause doubles as a background window: the programs see the whole host, and what they run
-        // while the bench sends nothing (other people's connections, TIME_WAIT expiring) is not the bench's.
-        const sIdle = await programStats(ids);
-        const tIdle = performance.now();
-        await sleep(SETTLE_MS);
-        const s0 = await programStats(ids);
-        const k0 = await kfree.read();
-        const idleSeconds = (performance.now() - tIdle) / 1000;
-        const p0 = await vethPackets(star);
-        // each CPU window's ends: the agent's CPU total and the clock read together
-        const u0 = meter.sample();
-        const t0 = performance.now();
-        side.gbps1.push(await iperf(star, 1));
-        side.gbps8.push(await iperf(star, 8));
-        const uBulk = meter.sample();
-        const tBulk = performance.now();
-        const p1 = await vethPackets(star);
-        const s1 = await programStats(ids);
-        const k1 = await kfree.read();
-        const bulkSeconds = (performance.now() - t0) / 1000;
-        const crr = await crrRate(star, tools);
-        side.cps.push(crr.cps);
-        const s2 = await programStats(ids);
-        const u1 = meter.sample();
-        const t1 = performance.now();
-        const seconds = (t1 - t0) / 1000;
-        cpuAll.add(cpuSecondsBetween(u0, u1, clk), seconds);
-        cpuBulk.add(cpuSecondsBetween(u0, uBulk, clk), (tBulk - t0) / 1000);
-        for (const [comm, sec] of Object.entries(cpuSecondsByCommand(u0, uBulk, clk))) {
-          cpuBulkByCommand[comm] = (cpuBulkByCommand[comm] ?? 0) + sec;
-        }
+        const ratioWindow = async (): Promise<void> => {
+          await sleep(SETTLE_MS);
+          // another process on this shared machine holding the key would time our programs in this window too
+          if (await bpfStatsOn(tools.bpfstats)) {
+            ratioWindowsStatsOnElsewhere++;
+          }
+          // each CPU window's ends: the agent's CPU total and the clock read together
+          const u0 = meter.sample();
+          const t0 = performance.now();
+          side.gbps1.push(await iperf(star, 1));
+          side.gbps8.push(await iperf(star, 8));
+          const uBulk = meter.sample();
+          const tBulk = performance.now();
+          side.cps.push((await crrRate(star, tools)).cps);
+          const u1 = meter.sample();
+          const t1 = performance.now();
+          cpuAll.add(cpuSecondsBetween(u0, u1, clk), (t1 - t0) / 1000);
+          cpuBulk.add(cpuSecondsBetween(u0, uBulk, clk), (tBulk - t0) / 1000);
+          for (const [comm, sec] of Object.entries(cpuSecondsByCommand(u0, uBulk, clk))) {
+            cpuBulkByCommand[comm] = (cpuBulkByCommand[comm] ?? 0) + sec;
+          }
+        };
+        const costWindow = async () => {
+          const hold = await holdBpfStats(tools.bpfstats);
+          try {
+            // The settle pause doubles as a background window: the programs see the whole host, and what they run
+            // while the bench sends nothing (other people's connections, TIME_WAIT expiring) is not the bench's.
+            const sIdle = await programStats(ids);
+            const tIdle = performance.now();
+            await sleep(SETTLE_MS);
+            const s0 = await programStats(ids);
+            const k0 = await kfree.read();
+            const idleSeconds = (performance.now() - tIdle) / 1000;
+            const p0 = await vethPackets(star);
+            const t0 = performance.now();
+            await iperf(star, 1, STATS_BULK_SECONDS);
+            await iperf(star, 8, STATS_BULK_SECONDS);
+            const p1 = await vethPackets(star);
+            const s1 = await programStats(ids);
+            const k1 = await kfree.read();
+            const bulkSeconds = (performance.now() - t0) / 1000;
+            const crr = await crrRate(star, tools);
+            withStats.cps.push(crr.cps);
+            const s2 = await programStats(ids);
+            const seconds = (performance.now() - t0) / 1000;
+            return { sIdle, s0, s1, s2, k0, k1, p0, p1, idleSeconds, bulkSeconds, seconds, crr };
+          } finally {
+            await hold.release();
+          }
+        };
+        // The ratio window first, as every with-agent side measured before: the agent just started, after the same
+        // pause as the other sides. (Alternating put the ratio window after the cost window's crr and its TIME_WAIT,
+        // which the tcp tick walks, in half the rounds; agentCpuPctOfCore stayed about 2 % against 1.3 without it,
+        // so that was not the whole cause: docs/agent.md "bpf_stats: off by default".)
+        await ratioWindow();
+        const w = await costWindow();
+        const { sIdle, s0, s1, s2, k0, k1, p0, p1, idleSeconds, bulkSeconds, seconds, crr } = w;
         if (meter.peakMb() > rssOutside) {
           rssOutside = meter.peakMb();
           rssOutsideByProcess = meter.peakMbByCommand();
         }
-        rssOutsideNow = Math.max(rssOutsideNow, rssMb(u1));
+        rssOutsideNow = Math.max(rssOutsideNow, rssMb(meter.sample()));
         meter.stop();
         // a program the agent attached after the list above was taken would be missing from these windows
         const after = await agentPrograms(agent.pid);
@@ -589,7 +652,8 @@ async function main(): Promise<void> {
       log(
         `round ${r + 1}/${ROUNDS}: without ${without.gbps1.at(-1)!.toFixed(2)}/${without.gbps8.at(-1)!.toFixed(2)} Gbit/s ` +
           `${without.cps.at(-1)!.toFixed(0)} conn/s; with ${withAgent.gbps1.at(-1)!.toFixed(2)}/` +
-          `${withAgent.gbps8.at(-1)!.toFixed(2)} Gbit/s ${withAgent.cps.at(-1)!.toFixed(0)} conn/s; ` +
+          `${withAgent.gbps8.at(-1)!.toFixed(2)} Gbit/s ${withAgent.cps.at(-1)!.toFixed(0)} conn/s ` +
+          `(${withStats.cps.at(-1)!.toFixed(0)} with bpf_stats on); ` +
           `without drop hooks ${noHooks.gbps1.at(-1)!.toFixed(2)}/${noHooks.gbps8.at(-1)!.toFixed(2)} Gbit/s ` +
           `${noHooks.cps.at(-1)!.toFixed(0)} conn/s`
       );
@@ -600,6 +664,8 @@ async function main(): Promise<void> {
     let nsPerPacket = 0;
     let nsPerPacketOnDrops = 0;
     let nsPerConnection = 0;
+    /** Runs per connection of the per-connection programs: each pays statsNsPerRun while anyone holds the key. */
+    let runsPerConnection = 0;
     const programReport = [...programs.values()].map((t) => {
       // What a program that runs only on connection events would have done during the iperf3 runs: its rate per
       // connection (measured in the crr runs) times the connections iperf3 opened, twice over, plus slack for
@@ -623,6 +689,7 @@ async function main(): Promise<void> {
       }
       if (!t.info.perTick) {
         nsPerConnection += t.crr.runTimeNs / t.crrConnections;
+        runsPerConnection += t.crr.runCnt / t.crrConnections;
       }
       return {
         name: t.info.name,
@@ -654,6 +721,7 @@ async function main(): Promise<void> {
     // above its background rate (an idle window just before, as in the rounds), per packet dropped.
     let dropCost: Record<string, number | string | null>;
     {
+      const dropStats = await holdStats(); // the drop program's run time is a bpf_stats reading
       agent = await startBuiltAgent(NICE, entry, agentArgs, baseEnv);
       await sleep(SETTLE_MS / 2);
       const progs = await agentPrograms(agent.pid);
@@ -710,6 +778,7 @@ async function main(): Promise<void> {
       }
       await agent.stop();
       agent = null;
+      await dropStats.release();
     }
 
     // 5. memory inside Kubernetes: the in-cluster metadata mode against the fake API server
@@ -755,6 +824,12 @@ async function main(): Promise<void> {
       }
     }
 
+    if (!statsCost.offValid) {
+      statsCost = await bpfStatsCost(tools.bpfstats);
+      log(`bpf_stats cost, measured again: ${JSON.stringify(statsCost)}`);
+    }
+    // a difference against "off" batches that someone else's key timed too is no cost: not reported
+    const statsNsPerRun = statsCost.offValid ? statsCost.statsNsPerRun : null;
     const ratio1 = pairedRatio(withAgent.gbps1, without.gbps1);
     const ratio8 = pairedRatio(withAgent.gbps8, without.gbps8);
     const hooks1 = pairedRatio(withAgent.gbps1, noHooks.gbps1);
@@ -773,6 +848,8 @@ async function main(): Promise<void> {
         gbps1: round(ratioSpread(withAgent.gbps1, without.gbps1), 3),
         gbps8: round(ratioSpread(withAgent.gbps8, without.gbps8), 3),
         connRate: round(ratioSpread(withAgent.cps, without.cps), 3),
+        // the with-agent sides' crr with bpf_stats on ÷ off (connRateRatioStatsOnVsOff)
+        connRateStatsOnVsOff: round(ratioSpread(withStats.cps, withAgent.cps), 3),
       },
       // the drop and reset hooks (drops.bpf.o): the full agent against the agent without them, same rounds
       dropHooksThroughputRatio: round(Math.min(hooks1, hooks8), 4),
@@ -801,6 +878,30 @@ async function main(): Promise<void> {
       kernelDropsInBulk: totalKernelDrops,
       kernelDropsPerBulkPacket: Number((totalKernelDrops / Math.max(1, bulkPackets)).toPrecision(3)),
       bpfNsPerConnection: round(nsPerConnection, 1),
+      // The kernel's bpf_stats: off in the ratio windows (the agent runs without --bpf-stats, as users run it); the
+      // BPF figures above come from windows where the bench held BPF_ENABLE_STATS itself (same agent process)
+      bpfStatsDuringRatios: 'off',
+      bpfCostWindows: `bench-held BPF_ENABLE_STATS: idle ${SETTLE_MS / 1000} s, iperf3 ${STATS_BULK_SECONDS} s x 2, crr ${SECONDS} s per with-agent side`,
+      // ratio windows in which the kernel timed programs anyway (another process on this machine held the key)
+      ratioWindowsStatsOnElsewhere,
+      // what the accounting adds to one program run (trivial program, BPF_PROG_TEST_RUN, on/off alternating)
+      statsNsPerRun: statsNsPerRun === null ? null : round(statsNsPerRun, 2),
+      statsCost: {
+        medianOffNs: statsCost.medianOffNs,
+        medianOnNs: statsCost.medianOnNs,
+        kernelDurationDiffNs: statsCost.kernelDurationDiffNs,
+        pairs: statsCost.pairs,
+        repeat: statsCost.repeat,
+        // false: another process held BPF_ENABLE_STATS during an "off" batch, twice (start and end): statsNsPerRun null
+        offValid: statsCost.offValid,
+      },
+      // per connection: the runs of the per-connection programs times statsNsPerRun (the price --bpf-stats adds to
+      // each connection, on top of bpfNsPerConnection, which the accounting also inflates a little)
+      bpfRunsPerConnection: round(runsPerConnection, 2),
+      statsNsPerConnection: statsNsPerRun === null ? null : round(runsPerConnection * statsNsPerRun, 1),
+      // the with-agent sides' crr in the cost window (stats on) against their ratio window (stats off), per round; the
+      // cost window comes second, after the ratio window's crr left its TIME_WAIT: if anything, against stats on
+      connRateRatioStatsOnVsOff: round(pairedRatio(withStats.cps, withAgent.cps), 4),
       bpfPrograms: programReport,
       packetsMeasured: bulkPackets,
       connectionsMeasured: crrConnections,
@@ -847,6 +948,7 @@ async function main(): Promise<void> {
       medianConnPerSec: {
         without: Math.round(median(without.cps)),
         with: Math.round(median(withAgent.cps)),
+        withBpfStatsOn: Math.round(median(withStats.cps)),
         withoutDropHooks: Math.round(median(noHooks.cps)),
       },
       rounds: ROUNDS,
@@ -864,6 +966,9 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     await agent?.stop();
+    for (const h of holds) {
+      await h.release();
+    }
     kfree.stop();
     for (const s of servers) {
       s.kill('SIGTERM');

@@ -11,7 +11,9 @@
  *     inode, /var/run/netns, /run/docker/netns) it enters the namespace and runs the iter/tcp program once; before
  *     that it dumps its own namespace's conntrack table (netlink, IPCTNL_MSG_CT_GET + NLM_F_DUMP) into nat_map, so
  *     a connection translated before the agent started (a pool through a ClusterIP) is adopted translated,
- *   - keeps kernel bpf_stats enabled for as long as it runs (fd-scoped BPF_ENABLE_STATS),
+ *   - with --bpf-stats only, keeps kernel bpf_stats enabled for as long as it runs (fd-scoped BPF_ENABLE_STATS): that
+ *     switches the accounting on for EVERY BPF program on the node (two clock reads and a per-CPU update around each
+ *     run, the CNI's per-packet programs included), so it is off by default and the run-time fields read `-`,
  *   - loads conntrack.bpf.o (Service translation) when __nf_conntrack_confirm exists, retrying every collect,
  *     told our network namespace's inode so it records only this node's translations; when the kernel refuses
  *     it (fentry EPERM), subscribes instead to conntrack netlink events (NFNLGRP_CONNTRACK_NEW, our namespace
@@ -30,7 +32,9 @@
  *
  * Output lines (new fields are only ever added at the end of a line):
  *   ready <progId> <linkId> <maxSockets> <maxFlows> <totalRto:0|1> <socketsAdopted> <netnsVisited> <tick:storage|tcp>
- *         <natSource:fentry|netlink|none>
+ *         <natSource:fentry|netlink|none> <bpfStats:0|1>
+ *         (bpfStats: 1 while this loader holds BPF_ENABLE_STATS (--bpf-stats); 0: run times are not measured and every
+ *         run-time/run-count field below reads `-`)
  *         (tick: `storage` = iter/bpf_sk_storage_map over tracked sockets; `tcp` = iter/tcp in each namespace where
  *         tracked sockets live (tick_namespaces),
  *         used when the kernel refuses map iterators, e.g. by a BPF LSM policy)
@@ -64,6 +68,7 @@
  *        a process-context kfree_skb: each such drop or reset is missing from the failure tables)
  *   end
  *   error <message>          (then exit status 1)
+ * runTimeNs/runCount, iterRunTimeNs/iterRunCount, dropRunTimeNs/dropRunCount: `-` (not measured) unless bpfStats.
  * runTimeNs/runCount: cumulative bpf_stats of the per-connection programs (sock_ops, close tracepoint, conntrack
  * fentry); iterRunTimeNs/iterRunCount: of the tick iterator (one run per tracked socket per tick); tickIterNs: wall
  * time of this tick's iterator pass. natSource: where Service translations come from now (none: nf_conntrack not
@@ -155,6 +160,7 @@ enum { TICK_STORAGE = 0, TICK_TCP = 1 };
 
 struct state {
 	struct bpf_object *obj;
+	int stats_fd;                /* BPF_ENABLE_STATS held (--bpf-stats), else -1: run times are not measured */
 	struct bpf_link *link;       /* sock_ops on the cgroup */
 	struct bpf_link *state_link; /* close tracepoint (adopted sockets) */
 	struct bpf_link *tick_link;  /* iter/bpf_sk_storage_map */
@@ -667,6 +673,16 @@ static const char *nat_source(const struct state *s)
 	return s->ct_state == CT_ATTACHED ? "fentry" : s->nl_fd >= 0 ? "netlink" : "none";
 }
 
+/* A bpf_stats figure, or `-` when this loader does not hold BPF_ENABLE_STATS: the kernel then counts nothing for
+ * our programs (or counts for someone else's holder), and 0 would read as a cost measured to be nothing. */
+static const char *measured(const struct state *s, __u64 v, char *buf, size_t len)
+{
+	if (s->stats_fd < 0)
+		return "-";
+	snprintf(buf, len, "%llu", (unsigned long long)v);
+	return buf;
+}
+
 static void prog_stats(int fd, __u64 *run_ns, __u64 *run_cnt)
 {
 	struct bpf_prog_info info = {};
@@ -741,9 +757,10 @@ static void drain_failures(struct state *s, __u32 set)
 			    prog_misses(f->rst_prog_fds[1]);
 	__u64 flow_misses = prog_misses(s->prog_fd) + prog_misses(s->state_prog_fd) + prog_misses(s->tick_prog_fd) +
 			    (s->ct_state == CT_ATTACHED ? prog_misses(s->ct_prog_fd) : 0);
-	printf("failstats %d %d %llu %llu %llu %u %u %llu %llu\n", f->drop_link != NULL,
-	       f->rst_links[0] && f->rst_links[1], (unsigned long long)lost, (unsigned long long)run_ns,
-	       (unsigned long long)run_cnt, f->nreasons, listening, (unsigned long long)drop_misses,
+	char ns_buf[24], cnt_buf[24];
+	printf("failstats %d %d %llu %s %s %u %u %llu %llu\n", f->drop_link != NULL,
+	       f->rst_links[0] && f->rst_links[1], (unsigned long long)lost, measured(s, run_ns, ns_buf, sizeof(ns_buf)),
+	       measured(s, run_cnt, cnt_buf, sizeof(cnt_buf)), f->nreasons, listening, (unsigned long long)drop_misses,
 	       (unsigned long long)flow_misses);
 }
 
@@ -832,14 +849,15 @@ static void collect(struct state *s)
 	int tick_netns = 0;
 	unsigned long long netns_walks = 0;
 	tick_netns_stats(&tick_netns, &netns_walks);
-	printf("stats %llu %llu %llu %llu %llu %llu %llu %llu %d %llu %llu %llu %llu %llu %llu %s %llu %llu %llu %d %llu "
+	char b[4][24];
+	printf("stats %s %s %llu %llu %llu %llu %llu %llu %d %llu %s %s %llu %llu %llu %s %llu %llu %llu %d %llu "
 	       "%llu %llu\n",
-	       (unsigned long long)run_ns, (unsigned long long)run_cnt,
+	       measured(s, run_ns, b[0], sizeof(b[0])), measured(s, run_cnt, b[1], sizeof(b[1])),
 	       (unsigned long long)counter(s, FL_SOCKETS_TRACKED), (unsigned long long)counter(s, FL_SOCKETS_SAMPLED_OUT),
 	       (unsigned long long)counter(s, FL_FLOWS_DROPPED), (unsigned long long)drained,
 	       (unsigned long long)counter(s, FL_SOCKETS_ADOPTED), (unsigned long long)(counter(s, FL_NAT_TRANSLATED) + s->late_translated),
-	       s->ct_state, (unsigned long long)iter_ns, (unsigned long long)iter_run_ns,
-	       (unsigned long long)iter_run_cnt, (unsigned long long)counter(s, FL_FLOWS_CARRIED),
+	       s->ct_state, (unsigned long long)iter_ns, measured(s, iter_run_ns, b[2], sizeof(b[2])),
+	       measured(s, iter_run_cnt, b[3], sizeof(b[3])), (unsigned long long)counter(s, FL_FLOWS_CARRIED),
 	       (unsigned long long)counter(s, FL_FLOWS_LOST), (unsigned long long)nat_recorded, nat_source(s),
 	       (unsigned long long)__atomic_load_n(&s->nl_recorded, __ATOMIC_RELAXED),
 	       (unsigned long long)__atomic_load_n(&s->nl_overruns, __ATOMIC_RELAXED),
@@ -1461,7 +1479,7 @@ static int set_scope_rodata(struct bpf_object *obj, struct bpf_map *rodata)
 static void usage(void)
 {
 	fprintf(stderr, "usage: flowlens-loader --object FILE --cgroup DIR [--conntrack-object FILE] [--max-sockets N] "
-			"[--max-flows N] [--sum-flows N] [--no-adopt]\n");
+			"[--max-flows N] [--sum-flows N] [--no-adopt] [--bpf-stats]\n");
 	exit(2);
 }
 
@@ -1753,10 +1771,10 @@ static void unload_drops(struct fail_state *f)
 int main(int argc, char **argv)
 {
 	const char *object = NULL, *cgroup = NULL, *ct_object = NULL;
-	int adopt = 1;
+	int adopt = 1, bpf_stats = 0;
 	__u32 sum_flows = 4096; /* distinct flows a tick sums before printing (flow_sum.h); more are printed alone */
 	struct state s = { .max_flows = 16384, .max_sockets = 65536, .ct_prog_fd = -1, .ct_count_fd = -1, .nl_fd = -1,
-			 .ct_fwd_lost_fd = -1, .fwd_lock = PTHREAD_MUTEX_INITIALIZER };
+			 .ct_fwd_lost_fd = -1, .stats_fd = -1, .fwd_lock = PTHREAD_MUTEX_INITIALIZER };
 	static const struct option opts[] = {
 		{ "object", required_argument, NULL, 'o' },
 		{ "conntrack-object", required_argument, NULL, 'n' },
@@ -1765,6 +1783,7 @@ int main(int argc, char **argv)
 		{ "max-flows", required_argument, NULL, 'f' },
 		{ "sum-flows", required_argument, NULL, 'S' },
 		{ "no-adopt", no_argument, NULL, 'A' },
+		{ "bpf-stats", no_argument, NULL, 'B' },
 		{ 0 },
 	};
 	int c;
@@ -1777,6 +1796,7 @@ int main(int argc, char **argv)
 		case 'f': s.max_flows = (__u32)strtoul(optarg, NULL, 10); break;
 		case 'S': sum_flows = (__u32)strtoul(optarg, NULL, 10); break;
 		case 'A': adopt = 0; break;
+		case 'B': bpf_stats = 1; break;
 		default: usage();
 		}
 	}
@@ -1802,10 +1822,14 @@ int main(int argc, char **argv)
 
 	s.obj = open_object(object, &s);
 
-	/* Kernel-side run time / count for our programs; stays on while this fd is open. */
-	int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	if (stats_fd < 0)
-		fprintf(stderr, "flowlens-loader: bpf_stats unavailable (%s): run time will read 0\n", strerror(errno));
+	/* Kernel-side run time / count, only when asked (--bpf-stats): the key is kernel-wide, so while this fd is open
+	 * every BPF program on the node is timed, not only ours (docs/agent.md "bpf_stats"). */
+	if (bpf_stats) {
+		s.stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (s.stats_fd < 0)
+			fprintf(stderr, "flowlens-loader: bpf_stats unavailable (%s): run time not measured\n",
+				strerror(errno));
+	}
 
 	/* Map iterators can be refused (EPERM) by a BPF LSM policy that allows iter/tcp: then tick with iter/tcp in
 	 * every namespace instead (quietly first; a second failure prints the verifier log). */
@@ -1937,9 +1961,9 @@ int main(int argc, char **argv)
 	/* Loading parsed the objects' BTF and the kernel's (~15 MB of heap, freed but kept by malloc): give it back,
 	 * the loader lives as long as the agent (bench:agent: RSS 15.5 -> 4.3 MB). */
 	malloc_trim(0);
-	printf("ready %u %u %u %u %d %llu %d %s %s\n", pinfo.id, linfo.id, s.max_sockets, s.max_flows, total_rto,
+	printf("ready %u %u %u %u %d %llu %d %s %s %d\n", pinfo.id, linfo.id, s.max_sockets, s.max_flows, total_rto,
 	       (unsigned long long)counter(&s, FL_SOCKETS_ADOPTED), netns_visited,
-	       s.tick_mode == TICK_STORAGE ? "storage" : "tcp", nat_source(&s));
+	       s.tick_mode == TICK_STORAGE ? "storage" : "tcp", nat_source(&s), s.stats_fd >= 0);
 	fflush(stdout);
 
 	char line[256];
@@ -1980,8 +2004,8 @@ int main(int argc, char **argv)
 	}
 	unload_drops(&s.fail);
 	bpf_object__close(s.obj);
-	if (stats_fd >= 0)
-		close(stats_fd);
+	if (s.stats_fd >= 0)
+		close(s.stats_fd);
 	printf("bye\n");
 	fflush(stdout);
 	return 0;

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lossToggleMain } from '../../demo/src/loss-toggle.js';
 import { KIND_CLUSTER_LABEL } from '../../demo/src/loss/plan.js';
+import { parseBpfStatsEnv } from '../../agent/src/node/bpf-stats-env.js';
 import { IMAGES, planDown, planUp, tokenSecret, type ClusterState, type Step, type ToolPaths } from './plan.js';
 
 const USAGE = `Usage: cluster-tool tokens | up | down | status | loss-toggle <args>
@@ -113,7 +114,8 @@ async function main(argv: string[]): Promise<number> {
     mkdirSync(paths.stateDir, { recursive: true });
     STATE_SECRETS.forEach((name) => token(paths.stateDir, name));
     const state = await clusterState(docker, cluster, paths.stateDir);
-    await execute(planUp(cluster, state, paths), docker, state, paths.stateDir);
+    const bpfStats = parseBpfStatsEnv(process.env.FLOWLENS_BPF_STATS);
+    await execute(planUp(cluster, state, paths, { bpfStats }), docker, state, paths.stateDir);
     log('ready: Grafana http://localhost:3000, Prometheus http://localhost:9090');
     return 0;
   }

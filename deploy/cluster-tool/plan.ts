@@ -23,7 +23,12 @@ export type Step =
 
 export const IMAGES = ['flowlens/agent:dev', 'flowlens/demo:dev'] as const;
 
-export function planUp(cluster: string, state: ClusterState, paths: ToolPaths): Step[] {
+export interface UpOptions {
+  /** The chart's agent.bpfStats (compose: FLOWLENS_BPF_STATS=on): kernel bpf_stats on every node, off by default. */
+  bpfStats?: boolean;
+}
+
+export function planUp(cluster: string, state: ClusterState, paths: ToolPaths, options: UpOptions = {}): Step[] {
   const steps: Step[] = [];
   const kubeconfig = `${paths.stateDir}/kubeconfig-internal`;
   const nodeNames = Object.keys(state.nodes);
@@ -92,6 +97,7 @@ export function planUp(cluster: string, state: ClusterState, paths: ToolPaths): 
       `${paths.deployDir}/compose/helm-values.yaml`,
       '--set-file',
       `hub.ipRangesOverride=${paths.deployDir}/compose/ip-ranges.json`,
+      ...(options.bpfStats ? ['--set', 'agent.bpfStats=true'] : []),
       '--wait',
       '--timeout',
       '5m',

@@ -124,3 +124,12 @@ test('`cluster-tool tokens` (the compose tokens service) writes the three secret
     rmSync(state, { recursive: true, force: true });
   }
 });
+
+test('FLOWLENS_BPF_STATS=on reaches the chart as agent.bpfStats=true; off (the default) sets nothing', () => {
+  const state: ClusterState = { nodes: {}, images, loadedImages: {} };
+  const helm = (opts?: { bpfStats?: boolean }) =>
+    argv(planUp('flowlens', state, paths, opts)).find((c) => c.startsWith('helm'))!;
+  assert.doesNotMatch(helm(), /bpfStats/);
+  assert.doesNotMatch(helm({ bpfStats: false }), /bpfStats/);
+  assert.match(helm({ bpfStats: true }), / --set agent\.bpfStats=true /);
+});

@@ -274,3 +274,17 @@ test('EKS: the storageClass value is documented and reaches the PVC', async (t) 
   assert.equal(find(objs, 'PersistentVolumeClaim', '-hub-data').spec.storageClassName, 'gp3');
   assert.match(readFileSync(join(REPO_ROOT, 'docs/deploy.md'), 'utf8'), /storageClassName=gp3/);
 });
+
+test('agent.bpfStats: off by default (no --bpf-stats: the kernel does not time every BPF program on the node); true passes the flag', async (t) => {
+  const tools = await requireK8sTools(t);
+  if (!tools) {
+    return;
+  }
+  const args = async (set: Record<string, string>): Promise<string[]> =>
+    find(parseManifests(await helmTemplate(tools.helm, { set: { ...TOKENS, ...set } })) as Obj[], 'DaemonSet', '-agent')
+      .spec.template.spec.containers[0].args;
+  assert.ok(!(await args({})).includes('--bpf-stats'));
+  const on = await args({ 'agent.bpfStats': 'true' });
+  assert.equal(on.filter((a) => a === '--bpf-stats').length, 1);
+  assert.deepEqual(on.slice(0, 1), ['node']);
+});

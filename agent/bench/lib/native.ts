@@ -15,14 +15,22 @@ export interface NativeTools {
   hold: string;
   /** Counts a tracepoint's hits on every CPU (lib/tracepoint-count.ts). */
   tpcount: string;
+  /** Holds, probes and prices the kernel's bpf_stats switch (lib/bpf-stats.ts). */
+  bpfstats: string;
+}
+
+/** Compiles agent/bench/native/NAME.c into DIR/NAME; returns its path. */
+export async function buildNativeTool(dir: string, name: string): Promise<string> {
+  const out = join(dir, name);
+  await run(process.env.CC ?? 'cc', ['-O2', '-Wall', '-o', out, join(NATIVE, `${name}.c`)]);
+  return out;
 }
 
 export async function buildNativeTools(): Promise<NativeTools> {
   const dir = mkdtempSync(join(tmpdir(), 'flowlens-bench-'));
   const out: Record<string, string> = {};
-  for (const name of ['crr', 'hold', 'tpcount']) {
-    out[name] = join(dir, name);
-    await run(process.env.CC ?? 'cc', ['-O2', '-Wall', '-o', out[name]!, join(NATIVE, `${name}.c`)]);
+  for (const name of ['crr', 'hold', 'tpcount', 'bpfstats']) {
+    out[name] = await buildNativeTool(dir, name);
   }
-  return { dir, crr: out.crr!, hold: out.hold!, tpcount: out.tpcount! };
+  return { dir, crr: out.crr!, hold: out.hold!, tpcount: out.tpcount!, bpfstats: out.bpfstats! };
 }

@@ -22,6 +22,11 @@ export interface LoaderOptions {
   conntrackObject?: string;
   /** Distinct flows the loader sums per tick before printing (`--sum-flows`; default the loader's, 4096). */
   sumFlows?: number;
+  /**
+   * Hold kernel bpf_stats (`--bpf-stats`): run times are measured, at the price of timing every BPF program on the
+   * node while the loader runs. Default off: run times read null.
+   */
+  bpfStats?: boolean;
   /** How long load + attach may take. */
   startTimeoutMs?: number;
   /** How long one collect may take. */
@@ -75,6 +80,7 @@ export class BpfLoader {
       String(opts.maxFlows),
       ...(opts.conntrackObject === undefined ? [] : ['--conntrack-object', opts.conntrackObject]),
       ...(opts.sumFlows === undefined ? [] : ['--sum-flows', String(opts.sumFlows)]),
+      ...(opts.bpfStats ? ['--bpf-stats'] : []),
     ];
     const child =
       opts.netns === undefined

@@ -105,7 +105,12 @@ test('bad lines are errors, never silently skipped', () => {
     netnsVisited: 3,
     tickMode: 'storage',
     natSource: 'none',
+    // a loader from before --bpf-stats always held the stats
+    bpfStats: true,
   });
+  assert.equal(parseReady('ready 10 20 65536 16384 0 0 1 tcp netlink 0').bpfStats, false);
+  assert.equal(parseReady('ready 10 20 65536 16384 0 0 1 tcp netlink 1').bpfStats, true);
+  assert.throws(() => parseReady('ready 10 20 65536 16384 0 0 1 tcp netlink x'), /bpf stats/);
   assert.equal(parseReady('ready 10 20 65536 16384 0 0 1 tcp').tickMode, 'tcp');
   assert.equal(parseReady('ready 10 20 65536 16384 0 0 1 tcp netlink').natSource, 'netlink');
   assert.throws(() => parseReady('ready 10 20 65536 16384 0 0 1 tcp kprobe'), /translation source/);
@@ -220,4 +225,26 @@ test('bad fail lines are refused with the line in the error', () => {
   assert.throws(() => p.push('fail 10.0.0.1 10.0.0.2 80 client - 0 - 1 1'), /bad fail line/);
   assert.throws(() => p.push('failstats 2 0 0 0 0 0'), /bad drops attached/);
   assert.throws(() => p.push('failstats 1 1 -1 0 0 0'), /bad failures lost/);
+});
+
+test("without --bpf-stats the run-time fields read '-': null (not measured), never 0", () => {
+  const p = new CollectParser();
+  p.push('stats - - 4 1 0 2 7 1 2 250000 - - 2 0 5 netlink 6 1 3 0 0 2 1');
+  p.push('failstats 1 1 0 - - 127 3 5 1');
+  const r = p.push('end');
+  assert.ok(r);
+  assert.equal(r.stats.runTimeNs, null);
+  assert.equal(r.stats.runCount, null);
+  assert.equal(r.stats.iterRunTimeNs, null);
+  assert.equal(r.stats.iterRunCount, null);
+  // wall time of the tick's iterator pass is the loader's own clock: measured either way
+  assert.equal(r.stats.tickIterNs, 250000);
+  assert.equal(r.stats.socketsTracked, 4);
+  assert.equal(r.failureStats?.runTimeNs, null);
+  assert.equal(r.failureStats?.runCount, null);
+  assert.equal(r.failureStats?.dropMisses, 5);
+  // '-' is accepted only where a figure may be unmeasured
+  assert.throws(() => new CollectParser().push('stats 1 1 - 0 0 0 0 0 1 0 0 0 0 0 0'), /sockets tracked/);
+  assert.throws(() => new CollectParser().push('failstats 1 1 - 0 0 127 3'), /failures lost/);
+  assert.throws(() => new CollectParser().push('stats x 1 0 0 0 0 0 0 1 0 0 0 0 0 0'), /run time/);
 });

@@ -21,6 +21,11 @@ export interface LoaderReady {
   tickMode: 'storage' | 'tcp';
   /** Where Service translations come from at start (see NatSource). */
   natSource: NatSource;
+  /**
+   * The loader holds kernel bpf_stats (`--bpf-stats`): run times and counts are measured. false: they read null
+   * (not measured), as from an older loader that predates the field, which always held them: true then.
+   */
+  bpfStats: boolean;
 }
 
 /**
@@ -60,9 +65,12 @@ export interface KernelFlow extends FlowCounters {
 export type ConntrackState = 'waiting' | 'attached' | 'failed';
 
 export interface KernelStats {
-  /** Cumulative kernel bpf_stats of the sock_ops program. */
-  runTimeNs: number;
-  runCount: number;
+  /**
+   * Cumulative kernel bpf_stats of the per-connection programs; null: not measured (the loader runs without
+   * `--bpf-stats`, and the kernel's accounting stays off), never 0 for a cost not measured.
+   */
+  runTimeNs: number | null;
+  runCount: number | null;
   socketsTracked: number;
   socketsSampledOut: number;
   flowsDropped: number;
@@ -75,9 +83,9 @@ export interface KernelStats {
   conntrack: ConntrackState;
   /** Wall time of this tick's iterator pass over the tracked sockets. */
   tickIterNs: number;
-  /** Cumulative kernel bpf_stats of the tick iterator (one run per socket visited). */
-  iterRunTimeNs: number;
-  iterRunCount: number;
+  /** Cumulative kernel bpf_stats of the tick iterator (one run per socket visited); null: not measured. */
+  iterRunTimeNs: number | null;
+  iterRunCount: number | null;
   /** Cumulative: close-time updates kept in the overflow table because the flow table was full. */
   flowsCarried: number;
   /** Cumulative: close-time updates lost because the overflow table was full too. */
@@ -200,6 +208,11 @@ function int(field: string | undefined, what: string, line: string): number {
   return n;
 }
 
+/** A bpf_stats field: `-` when the loader does not measure run times (no `--bpf-stats`). */
+function measured(field: string | undefined, what: string, line: string): number | null {
+  return field === '-' ? null : int(field, what, line);
+}
+
 function badField(what: string, line: string): never {
   throw new ProtocolError(`flowlens-loader: bad ${what} in '${line}'`);
 }
@@ -219,6 +232,7 @@ export function parseReady(line: string): LoaderReady {
     netnsVisited: int(f[7], 'namespaces visited', line),
     tickMode: f[8] === 'storage' ? 'storage' : f[8] === 'tcp' ? 'tcp' : badField('tick mode', line),
     natSource: natSource(f[9], line),
+    bpfStats: f[10] === undefined ? true : f[10] === '1' ? true : f[10] === '0' ? false : badField('bpf stats', line),
   };
 }
 
@@ -259,8 +273,8 @@ export function parseStats(line: string): KernelStats {
     throw new ProtocolError(`flowlens-loader: bad stats line '${line}'`);
   }
   return {
-    runTimeNs: int(f[1], 'run time', line),
-    runCount: int(f[2], 'run count', line),
+    runTimeNs: measured(f[1], 'run time', line),
+    runCount: measured(f[2], 'run count', line),
     socketsTracked: int(f[3], 'sockets tracked', line),
     socketsSampledOut: int(f[4], 'sockets sampled out', line),
     flowsDropped: int(f[5], 'flows dropped', line),
@@ -271,8 +285,8 @@ export function parseStats(line: string): KernelStats {
       (['waiting', 'attached', 'failed'] as const)[int(f[9], 'conntrack state', line)] ??
       badField('conntrack state', line),
     tickIterNs: int(f[10], 'tick iterator ns', line),
-    iterRunTimeNs: int(f[11], 'iterator run time', line),
-    iterRunCount: int(f[12], 'iterator run count', line),
+    iterRunTimeNs: measured(f[11], 'iterator run time', line),
+    iterRunCount: measured(f[12], 'iterator run count', line),
     flowsCarried: int(f[13], 'flows carried', line),
     flowsLost: int(f[14], 'flows lost', line),
     natRecorded: int(f[15], 'nat recorded', line),
@@ -379,9 +393,9 @@ export interface FailureStats {
   resetsAttached: boolean;
   /** Cumulative: failure updates lost because a tick's failure table was full. */
   failuresLost: number;
-  /** Cumulative kernel bpf_stats of the drop and reset programs. */
-  runTimeNs: number;
-  runCount: number;
+  /** Cumulative kernel bpf_stats of the drop and reset programs; null: not measured (no `--bpf-stats`). */
+  runTimeNs: number | null;
+  runCount: number | null;
   /** Drop reasons the running kernel's BTF names. */
   reasons: number;
   /**
@@ -437,8 +451,8 @@ export function parseFailStats(line: string): FailureStats {
     dropsAttached: flag(1, 'drops attached'),
     resetsAttached: flag(2, 'resets attached'),
     failuresLost: int(f[3], 'failures lost', line),
-    runTimeNs: int(f[4], 'drop run time', line),
-    runCount: int(f[5], 'drop run count', line),
+    runTimeNs: measured(f[4], 'drop run time', line),
+    runCount: measured(f[5], 'drop run count', line),
     reasons: int(f[6], 'drop reasons', line),
     // f[7] is listenPorts; the misses came after it (an older loader's line ends before them)
     dropMisses: f.length > 8 ? int(f[8], 'drop misses', line) : 0,

@@ -45,8 +45,6 @@ export function toTick(
     },
     socketsSampledOut: result.stats.socketsSampledOut,
     flowsDropped: result.stats.flowsDropped,
-    bpfRunTimeNs: result.stats.runTimeNs,
-    bpfRunCount: result.stats.runCount,
     activeFlows: flows.length,
     socketsAdopted: result.stats.socketsAdopted,
     socketsTranslated: result.stats.natTranslated,
@@ -56,14 +54,19 @@ export function toTick(
     flowsCarried: result.stats.flowsCarried,
     flowsLost: result.stats.flowsLost,
   };
+  // bpf_stats: present only when measured (null from a loader without --bpf-stats), drop and reset programs added
+  const runTimeNs = [result.stats.runTimeNs, result.failureStats?.runTimeNs ?? 0];
+  const runCount = [result.stats.runCount, result.failureStats?.runCount ?? 0];
+  if (!runTimeNs.includes(null) && !runCount.includes(null)) {
+    stats.bpfRunTimeNs = runTimeNs.reduce<number>((a, b) => a + b!, 0);
+    stats.bpfRunCount = runCount.reduce<number>((a, b) => a + b!, 0);
+  }
   if (result.failureStats) {
     stats.dropsAttached = result.failureStats.dropsAttached;
     stats.resetsAttached = result.failureStats.resetsAttached;
     stats.failuresLost = result.failureStats.failuresLost;
     stats.dropMisses = result.failureStats.dropMisses;
     stats.flowMisses = result.failureStats.flowMisses;
-    stats.bpfRunTimeNs += result.failureStats.runTimeNs;
-    stats.bpfRunCount += result.failureStats.runCount;
   }
   return { start, end, flows, stats, forwards: result.forwards ?? [] };
 }

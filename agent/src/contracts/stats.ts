@@ -8,9 +8,12 @@ export interface CollectorStats {
   socketsSampledOut: number;
   /** Counter updates lost because the flow map was full (cumulative). Optional: added by the collector. */
   flowsDropped?: number;
-  /** Kernel bpf_stats for our programs (cumulative since load). */
-  bpfRunTimeNs: number;
-  bpfRunCount: number;
+  /**
+   * Kernel bpf_stats for our programs (cumulative since load); undefined when not measured (the agent runs without
+   * `--bpf-stats`, the default: the kernel's accounting is node-wide and costs every BPF program on the node).
+   */
+  bpfRunTimeNs?: number;
+  bpfRunCount?: number;
   /** Flows with activity in the last tick. */
   activeFlows: number;
   /** Sockets established before the agent started, adopted at start (cumulative). Optional: added by the collector. */

@@ -251,8 +251,6 @@ test('the drop and reset hooks show as flowlens_agent_*_attached', async () => {
       lastTickSeconds: 0.01,
       maps: {},
       socketsSampledOut: 0,
-      bpfRunTimeNs: 0,
-      bpfRunCount: 0,
       activeFlows: 0,
       dropsAttached: false,
       resetsAttached: true,
@@ -267,4 +265,9 @@ test('the drop and reset hooks show as flowlens_agent_*_attached', async () => {
   assert.equal(s.get('flowlens_agent_failures_lost_total'), 2);
   assert.equal(s.get('flowlens_agent_bpf_recursion_misses_total{programs="failures"}'), 3);
   assert.equal(s.get('flowlens_agent_bpf_recursion_misses_total{programs="flows"}'), 0);
+  // run times not measured (the agent without --bpf-stats): absent, not 0
+  assert.equal(s.get('flowlens_agent_bpf_run_time_seconds_total'), undefined);
+  assert.equal(s.get('flowlens_agent_bpf_runs_total'), undefined);
+  const text = await exporter.render('prometheus');
+  assert.doesNotMatch(text, /^flowlens_agent_bpf_run(s|_time_seconds)_total/m, 'no sample, not even 0');
 });

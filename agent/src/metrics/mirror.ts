@@ -9,6 +9,13 @@ import type { FlowlensRegistry as Registry, MetricsRenderer } from './render.js'
 export type LabelValues<L extends string> = Record<L, string>;
 export type Reading<L extends string> = Array<{ labels: LabelValues<L>; value: number }>;
 
+/** Drops the 0 sample prom-client's reset() gives a metric without labels (a reading adds it back). */
+function unlabelled(metric: { remove(): void }, labelNames: readonly string[]): void {
+  if (labelNames.length === 0) {
+    metric.remove();
+  }
+}
+
 export function mirroredCounter<L extends string>(
   registry: Registry,
   renderer: MetricsRenderer,
@@ -24,6 +31,8 @@ export function mirroredCounter<L extends string>(
     registers: [registry],
     collect() {
       counter.reset();
+      // prom-client resets a label-less metric to a 0 sample: the source reporting nothing must show nothing
+      unlabelled(counter, labelNames);
       for (const { labels, value } of read()) {
         if (Number.isFinite(value) && value >= 0) {
           counter.inc(labels as never, value);
@@ -49,6 +58,7 @@ export function mirroredGauge<L extends string>(
     registers: [registry],
     collect() {
       gauge.reset();
+      unlabelled(gauge, labelNames);
       for (const { labels, value } of read()) {
         if (Number.isFinite(value)) {
           gauge.set(labels as never, value);

@@ -40,15 +40,18 @@ export class SelfMetrics {
       registry,
       renderer,
       'flowlens_agent_bpf_run_time_seconds_total',
-      'Kernel time spent in the agent’s BPF programs (bpf_stats).',
+      'Kernel time spent in the agent’s BPF programs (bpf_stats); absent unless the agent runs with --bpf-stats.',
       [],
-      () => single(latest() ? latest()!.bpfRunTimeNs / 1e9 : undefined)
+      () => {
+        const ns = latest()?.bpfRunTimeNs;
+        return single(ns === undefined ? undefined : ns / 1e9);
+      }
     );
     mirroredCounter(
       registry,
       renderer,
       'flowlens_agent_bpf_runs_total',
-      'Runs of the agent’s BPF programs (bpf_stats).',
+      'Runs of the agent’s BPF programs (bpf_stats); absent unless the agent runs with --bpf-stats.',
       [],
       () => single(latest()?.bpfRunCount)
     );

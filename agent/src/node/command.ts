@@ -79,6 +79,7 @@ export async function main(argv: string[]): Promise<number> {
       cgroup: machine.cgroup,
       maxSockets: opts.maxSockets,
       maxFlows: opts.maxFlows,
+      bpfStats: opts.bpfStats,
     });
   } catch (err) {
     log(`flowlens-agent node: ${err instanceof Error ? err.message : String(err)}`);
@@ -88,7 +89,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   log(
     `flowlens-agent node: sock_ops program ${loader.ready.progId} attached to ${machine.cgroup} (link ${loader.ready.linkId}); ` +
-      `node ${opts.nodeName}, collect every ${opts.collectIntervalS}s, report every ${opts.reportIntervalS}s`
+      `node ${opts.nodeName}, collect every ${opts.collectIntervalS}s, report every ${opts.reportIntervalS}s; ` +
+      (loader.ready.bpfStats
+        ? 'bpf_stats on (--bpf-stats: every BPF program on the node is timed)'
+        : 'BPF run time not measured (--bpf-stats to measure it)')
   );
 
   const sinks: ReportSink[] = [];

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { parseBpfStatsEnv } from './bpf-stats-env.js';
 import { parseNodeOptions, UsageError } from './options.js';
 
 test('defaults: 5 s ticks, 30 s reports, top 500, node name from NODE_NAME, zone from FLOWLENS_ZONE', () => {
@@ -78,4 +79,27 @@ test('--cluster / FLOWLENS_CLUSTER: the cluster every report names; a bad name i
       }
     );
   }
+});
+
+test('--bpf-stats: off by default; the flag or FLOWLENS_BPF_STATS=on turns it on; a bad value is refused', () => {
+  assert.equal(parseNodeOptions([], {}, 'h').bpfStats, false);
+  assert.equal(parseNodeOptions(['--bpf-stats'], {}, 'h').bpfStats, true);
+  for (const on of ['on', 'true', '1', 'ON']) {
+    assert.equal(parseNodeOptions([], { FLOWLENS_BPF_STATS: on }, 'h').bpfStats, true, on);
+  }
+  for (const off of ['off', 'false', '0', '']) {
+    assert.equal(parseNodeOptions([], { FLOWLENS_BPF_STATS: off }, 'h').bpfStats, false, off);
+  }
+  assert.equal(parseNodeOptions(['--bpf-stats'], { FLOWLENS_BPF_STATS: 'off' }, 'h').bpfStats, true, 'the flag wins');
+  assert.throws(
+    () => parseNodeOptions([], { FLOWLENS_BPF_STATS: 'yes please' }, 'h'),
+    /FLOWLENS_BPF_STATS must be on or off/
+  );
+  assert.throws(() => parseNodeOptions(['--bpf-stats=on'], {}, 'h'), UsageError);
+});
+
+test('FLOWLENS_BPF_STATS is read by one rule (the agent and the compose cluster tool)', () => {
+  assert.equal(parseBpfStatsEnv(undefined), false);
+  assert.equal(parseBpfStatsEnv(' On '), true);
+  assert.throws(() => parseBpfStatsEnv('maybe'), /FLOWLENS_BPF_STATS must be on or off, got 'maybe'/);
 });

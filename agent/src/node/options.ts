@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { CLUSTER_NAME_PATTERN, MAX_FLOWS_PER_REPORT } from '../contracts/report.js';
 import { DEFAULT_TOP_N } from '../report/build.js';
+import { parseBpfStatsEnv } from './bpf-stats-env.js';
 
 /** Seconds between reports, and between collection ticks, when no flag says otherwise (the chart's too). */
 export const DEFAULT_REPORT_INTERVAL_S = 30;
@@ -23,9 +24,13 @@ Options:
   --top-n N                    flows per report before the rest is summed into 'other' (default ${DEFAULT_TOP_N}, at most ${MAX_FLOWS_PER_REPORT})
   --max-sockets N              sockets tracked at once; beyond it new sockets are sampled out (default 65536)
   --max-flows N                distinct flows per collection tick (default 16384)
+  --bpf-stats                  measure the agent's BPF run time (flowlens_agent_bpf_run_time_seconds_total) by
+                               switching on the kernel's bpf_stats, which times EVERY BPF program on the node,
+                               the CNI's per-packet ones too (about 37 ns per run here): off by default
+                               (also FLOWLENS_BPF_STATS=on)
   -h, --help                   show this help
 
-Environment: NODE_NAME, FLOWLENS_ZONE, FLOWLENS_CLUSTER, FLOWLENS_HUB_INGEST_TOKEN, OPEN_METRICS=on (+ OPEN_METRICS_ADDRESS, OPEN_METRICS_PORT).
+Environment: NODE_NAME, FLOWLENS_ZONE, FLOWLENS_CLUSTER, FLOWLENS_HUB_INGEST_TOKEN, FLOWLENS_BPF_STATS=on, OPEN_METRICS=on (+ OPEN_METRICS_ADDRESS, OPEN_METRICS_PORT).
 `;
 
 export interface NodeOptions {
@@ -42,6 +47,8 @@ export interface NodeOptions {
   topN: number;
   maxSockets: number;
   maxFlows: number;
+  /** Hold kernel bpf_stats while running (`--bpf-stats`, FLOWLENS_BPF_STATS): node-wide, so off by default. */
+  bpfStats: boolean;
 }
 
 export class UsageError extends Error {}
@@ -66,6 +73,14 @@ function positive(value: string | undefined, name: string, fallback: number, int
   return n;
 }
 
+function bpfStatsEnv(value: string | undefined): boolean {
+  try {
+    return parseBpfStatsEnv(value);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 export function parseNodeOptions(argv: string[], env: NodeJS.ProcessEnv, host = hostname()): NodeOptions {
   let parsed;
   try {
@@ -83,6 +98,7 @@ export function parseNodeOptions(argv: string[], env: NodeJS.ProcessEnv, host = 
         'top-n': { type: 'string' },
         'max-sockets': { type: 'string' },
         'max-flows': { type: 'string' },
+        'bpf-stats': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -134,5 +150,6 @@ export function parseNodeOptions(argv: string[], env: NodeJS.ProcessEnv, host = 
     topN: topN(v['top-n']),
     maxSockets: positive(v['max-sockets'], 'max-sockets', 65536, true),
     maxFlows: positive(v['max-flows'], 'max-flows', 16384, true),
+    bpfStats: v['bpf-stats'] === true || bpfStatsEnv(env.FLOWLENS_BPF_STATS),
   };
 }

@@ -140,6 +140,30 @@ test('a quiet namespace is passed by no tick, and ticked again exactly once a co
     results.push(await loader!.collect());
     await sleep(20); // ticks apart by more than the idle skip's 1 ms margin
   };
+  /** Ticks until both ends of a connection read `up` / `down` (at most 15 ticks), once more (nothing counted
+   * twice), then asserts both ends exactly, the connection still open. */
+  const tickUntilExact = async (
+    client: (f: KernelFlow) => boolean,
+    server: (f: KernelFlow) => boolean,
+    up: number,
+    down: number,
+    message: string
+  ) => {
+    for (let i = 0; i < 15; i++) {
+      const c = sum(results, client);
+      const s = sum(results, server);
+      if (c.sent === up && c.received === down && s.sent === down && s.received === up) {
+        break;
+      }
+      await tick();
+    }
+    await tick();
+    assert.deepEqual(
+      { client: sum(results, client), server: sum(results, server) },
+      { client: { sent: up, received: down, closed: 0 }, server: { sent: down, received: up, closed: 0 } },
+      message
+    );
+  };
   const passed = (inodes: number[], line: number[] | undefined) => inodes.every((i) => line?.includes(i));
   const skipped = (inodes: number[], line: number[] | undefined) => inodes.every((i) => !line?.includes(i));
 
@@ -180,22 +204,12 @@ test('a quiet namespace is passed by no tick, and ticked again exactly once a co
   await transfer(connD.srv, connD.cli, D_DOWN, 0);
   const dClient = clientOf(lb, PORT_D);
   const dServer = serverOf(lb, PORT_D);
-  const dExact = (up: number, down: number) => {
-    const c = sum(results, dClient);
-    const s = sum(results, dServer);
-    return c.sent === up && c.received === down && s.sent === down && s.received === up;
-  };
   const ticksBeforeD = traced().length;
-  for (let i = 0; i < 15 && !dExact(D_UP, D_DOWN); i++) {
-    await tick();
-  }
-  await tick(); // one more: nothing counted twice
-  assert.deepEqual(
-    { client: sum(results, dClient), server: sum(results, dServer) },
-    {
-      client: { sent: D_UP, received: D_DOWN, closed: 0 },
-      server: { sent: D_DOWN, received: D_UP, closed: 0 },
-    },
+  await tickUntilExact(
+    dClient,
+    dServer,
+    D_UP,
+    D_DOWN,
     'the new connection in a quiet namespace is reported exactly while open'
   );
   if (tcp) {
@@ -216,16 +230,11 @@ test('a quiet namespace is passed by no tick, and ticked again exactly once a co
     );
   }
   await transfer(connD.srv, connD.cli, D_LATER, D_DOWN);
-  for (let i = 0; i < 15 && !dExact(D_UP, D_DOWN + D_LATER); i++) {
-    await tick();
-  }
-  await tick();
-  assert.deepEqual(
-    { client: sum(results, dClient), server: sum(results, dServer) },
-    {
-      client: { sent: D_UP, received: D_DOWN + D_LATER, closed: 0 },
-      server: { sent: D_DOWN + D_LATER, received: D_UP, closed: 0 },
-    },
+  await tickUntilExact(
+    dClient,
+    dServer,
+    D_UP,
+    D_DOWN + D_LATER,
     'after idle ticks, a receive-only step is reported while open'
   );
 
@@ -234,21 +243,11 @@ test('a quiet namespace is passed by no tick, and ticked again exactly once a co
   await transfer(connA.srv, connA.cli, A_DOWN, 0);
   const aClient = clientOf(la, PORT_A);
   const aServer = serverOf(la, PORT_A);
-  for (let i = 0; i < 15; i++) {
-    const c = sum(results, aClient);
-    const s = sum(results, aServer);
-    if (c.sent === A_UP && c.received === A_DOWN && s.sent === A_DOWN && s.received === A_UP) {
-      break;
-    }
-    await tick();
-  }
-  await tick();
-  assert.deepEqual(
-    { client: sum(results, aClient), server: sum(results, aServer) },
-    {
-      client: { sent: A_UP, received: A_DOWN, closed: 0 },
-      server: { sent: A_DOWN, received: A_UP, closed: 0 },
-    },
+  await tickUntilExact(
+    aClient,
+    aServer,
+    A_UP,
+    A_DOWN,
     'the adopted connection, idle for every tick so far, is reported exactly while open'
   );
   if (tcp) {

@@ -55,11 +55,11 @@ export function toTick(
     flowsLost: result.stats.flowsLost,
   };
   // bpf_stats: present only when measured (null from a loader without --bpf-stats), drop and reset programs added
-  const runTimeNs = [result.stats.runTimeNs, result.failureStats?.runTimeNs ?? 0];
-  const runCount = [result.stats.runCount, result.failureStats?.runCount ?? 0];
-  if (!runTimeNs.includes(null) && !runCount.includes(null)) {
-    stats.bpfRunTimeNs = runTimeNs.reduce<number>((a, b) => a + b!, 0);
-    stats.bpfRunCount = runCount.reduce<number>((a, b) => a + b!, 0);
+  const { runTimeNs, runCount } = result.stats;
+  const drops = { runTimeNs: 0, runCount: 0, ...result.failureStats };
+  if (runTimeNs !== null && runCount !== null && drops.runTimeNs !== null && drops.runCount !== null) {
+    stats.bpfRunTimeNs = runTimeNs + drops.runTimeNs;
+    stats.bpfRunCount = runCount + drops.runCount;
   }
   if (result.failureStats) {
     stats.dropsAttached = result.failureStats.dropsAttached;

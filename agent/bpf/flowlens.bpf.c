@@ -239,7 +239,7 @@ struct {
 #include "nat_map.bpf.h"
 
 /* Set to 1 by the loader when translations come from netlink events (which can reach nat_map after a short
- * connection closed): a connection closing untranslated before its first tick is then parked in late_closes. */
+ * connection closed): a connection closing untranslated before its first tick is then parked in late_ring. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -247,20 +247,13 @@ struct {
 	__type(value, __u32);
 } nat_late_mode SEC(".maps");
 
-/* Parked connections (translation-map key -> whole life), drained and translated by the loader at collect. */
+/* Parked connections (struct fl_late_rec: translation-map key and whole life), read and translated by the loader at
+ * collect. A ring rather than a hash keyed by the translation-map key: a record costs a reservation and a copy, no
+ * element allocation, hashing or bucket lock, and a full ring refuses at once. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, FL_LATE_ENTRIES);
-	__type(key, struct fl_nat_key);
-	__type(value, struct fl_late_close);
-} late_closes SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct fl_late_close);
-} late_scratch SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, FL_LATE_RING_BYTES);
+} late_ring SEC(".maps");
 
 /* Local ports listening in the network namespace being adopted (emptied by the loader between namespaces). */
 struct {
@@ -534,32 +527,29 @@ static __always_inline int late_mode(void)
 
 /*
  * A connection closing before its first tick with no translation found, while translations come from netlink: its
- * event may not have been read yet. Park its whole life in late_closes for the loader, which looks the translation
- * up at collect (after reading the events). Returns 1 when parked; 0 (nothing claimed) when the map is full.
+ * event may not have been read yet. Park its whole life in late_ring for the loader, which looks the translation up
+ * at collect (after reading the events). Returns 1 when parked; 0 (nothing claimed) when the ring is full.
  */
 static __always_inline int park_close(struct sock_state *st, __u64 *r)
 {
-	__u32 zero = 0;
-	struct fl_late_close *l = bpf_map_lookup_elem(&late_scratch, &zero);
+	struct fl_late_rec *l = bpf_ringbuf_reserve(&late_ring, sizeof(*l), 0);
 	if (!l)
 		return 0;
-	struct fl_nat_key nk;
-	nat_key_of(st, &nk);
-	__builtin_memcpy(&l->key, &st->key, sizeof(l->key));
-	__builtin_memset(&l->val, 0, sizeof(l->val));
 	/* the close path runs once per socket (st->closed) and the tick skips closed sockets: nothing races here */
-	l->val.bytes_sent = r[B_SENT] > st->base[B_SENT] ? r[B_SENT] - st->base[B_SENT] : 0;
-	l->val.bytes_received = r[B_RECV] > st->base[B_RECV] ? r[B_RECV] - st->base[B_RECV] : 0;
-	l->val.segs_sent = r[B_SOUT] > st->base[B_SOUT] ? r[B_SOUT] - st->base[B_SOUT] : 0;
-	l->val.segs_received = r[B_SIN] > st->base[B_SIN] ? r[B_SIN] - st->base[B_SIN] : 0;
-	l->val.retransmits = r[B_RETR] > st->base[B_RETR] ? r[B_RETR] - st->base[B_RETR] : 0;
-	l->val.rtos = r[B_RTO] > st->base[B_RTO] ? r[B_RTO] - st->base[B_RTO] : 0;
-	l->val.opened = 1;
-	l->val.closed = 1;
-	l->connect_attempted = st->attempted;
+	nat_key_of(st, &l->nat);
+	l->bytes_sent = r[B_SENT] > st->base[B_SENT] ? r[B_SENT] - st->base[B_SENT] : 0;
+	l->bytes_received = r[B_RECV] > st->base[B_RECV] ? r[B_RECV] - st->base[B_RECV] : 0;
+	l->segs_sent = r[B_SOUT] > st->base[B_SOUT] ? r[B_SOUT] - st->base[B_SOUT] : 0;
+	l->segs_received = r[B_SIN] > st->base[B_SIN] ? r[B_SIN] - st->base[B_SIN] : 0;
+	l->retransmits = r[B_RETR] > st->base[B_RETR] ? r[B_RETR] - st->base[B_RETR] : 0;
+	l->rtos = r[B_RTO] > st->base[B_RTO] ? r[B_RTO] - st->base[B_RTO] : 0;
 	l->syn_retrans = st->syn_retrans;
-	if (bpf_map_update_elem(&late_closes, &nk, l, BPF_NOEXIST))
-		return 0;
+	l->direction = st->key.direction;
+	l->connect_attempted = st->attempted;
+	l->pad[0] = 0;
+	l->pad[1] = 0;
+	/* the loader reads the ring at collect: no wakeup */
+	bpf_ringbuf_submit(l, BPF_RB_NO_WAKEUP);
 	st->attempted = 0; /* counted by the loader with the parked connection */
 #pragma unroll
 	for (int i = 0; i < B_MAX; i++)

@@ -66,6 +66,47 @@ struct fl_late_close {
 };
 
 /*
+ * The record of a parked connection in late_ring (flowlens.bpf.c park_close): its translation-map key and what its
+ * whole life counted, nothing else. Its flow key is the untranslated one, rebuilt from the translation-map key by
+ * fl_late_unpack (a parked connection had no translation when it closed); opened and closed are 1.
+ */
+struct fl_late_rec {
+	struct fl_nat_key nat;
+	__u64 bytes_sent;
+	__u64 bytes_received;
+	__u64 segs_sent;
+	__u64 segs_received;
+	__u64 retransmits;
+	__u64 rtos;
+	__u32 syn_retrans;       /* SYN retransmissions of its connect() attempt */
+	__u8 direction;          /* FL_DIR_* */
+	__u8 connect_attempted;  /* an active open seen from connect(): the loader counts the attempt (fail line) */
+	__u8 pad[2];
+};
+
+/* A parked record as the loader sums it: the flow key the socket had (its translation-map key with the client's
+ * port dropped, as fill_key in flowlens.bpf.c builds both from the same addresses) and its counters. */
+static inline void fl_late_unpack(const struct fl_late_rec *r, struct fl_late_close *l)
+{
+	__builtin_memset(l, 0, sizeof(*l));
+	__builtin_memcpy(l->key.local, r->nat.local, sizeof(l->key.local));
+	__builtin_memcpy(l->key.remote, r->nat.remote, sizeof(l->key.remote));
+	l->key.family = r->nat.family;
+	l->key.direction = r->direction;
+	l->key.server_port = r->direction == FL_DIR_SERVER ? r->nat.local_port : r->nat.remote_port;
+	l->val.bytes_sent = r->bytes_sent;
+	l->val.bytes_received = r->bytes_received;
+	l->val.segs_sent = r->segs_sent;
+	l->val.segs_received = r->segs_received;
+	l->val.retransmits = r->retransmits;
+	l->val.rtos = r->rtos;
+	l->val.opened = 1;
+	l->val.closed = 1;
+	l->connect_attempted = r->connect_attempted;
+	l->syn_retrans = r->syn_retrans;
+}
+
+/*
  * Why packets and connections failed, per flow and per tick (drops.bpf.c, and the connect path of fl_sockops).
  * reason 0 (SKB_NOT_DROPPED_YET, never a drop) holds the connection counters; any other reason is a kernel drop
  * reason (enum skb_drop_reason, named by the loader from the running kernel's BTF) and only `drops` is set.
@@ -94,7 +135,9 @@ struct fl_sock_head {
 #define FL_FAIL_ENTRIES 4096
 
 #define FL_NAT_ENTRIES 65536
-#define FL_LATE_ENTRIES 16384
+#define FL_LATE_ENTRIES 16384 /* distinct flows of parked connections the loader sums per tick */
+/* late_ring's size: 2 MiB holds 20,164 records (sizeof(struct fl_late_rec) 96 bytes + the ring's 8-byte header) */
+#define FL_LATE_RING_BYTES (2u << 20)
 #define FL_OVERFLOW_ENTRIES 1024
 
 

@@ -207,9 +207,11 @@ struct state {
 	struct fl_flow_val *zeros;
 	struct fl_flow_key *ovf_keys;
 	struct fl_flow_val *ovf_vals;
-	int late_mode_fd, late_fd; /* netlink source: connections closed before their translation was looked up */
-	struct fl_nat_key *late_keys;
-	struct fl_late_close *late_vals;
+	int late_mode_fd; /* netlink source: connections closed before their translation was looked up */
+	struct ring_buffer *late_ring; /* their records (flowlens.bpf.c park_close), read at collect */
+	struct fl_late_close *late_vals; /* the parked connections of this tick that start a flow in the sums */
+	__u32 late_n;                    /* late_vals in use this tick */
+	__u32 late_read;                 /* records read this tick */
 	__u64 late_translated; /* parked connections the loader found translated */
 	/* Forward tables (translated connections per tick, nat_map.bpf.h fwd_a / fwd_b): the conntrack program or the
 	 * netlink thread counts into the set of the current epoch; collect drains the previous one. */
@@ -537,17 +539,19 @@ static void print_late_attempts(const struct fl_flow_key *k, __u64 attempts, __u
 }
 
 /*
- * Sums one drained entry into this tick's table (flow_sum.h); when the table is full and its flow is new, prints it
- * alone (the node adds up lines of one flow too, so this loses nothing).
+ * Sums one drained entry into this tick's table (flow_sum.h) and returns its flow's entry; when the table is full and
+ * its flow is new, prints it alone (the node adds up lines of one flow too, so this loses nothing) and returns NULL.
  */
-static void sum_flow(struct state *s, const struct fl_flow_key *key, struct fl_flow_val *val, __u64 attempts,
-		     __u64 syn_retrans)
+static struct fl_sum_entry *sum_flow(struct state *s, const struct fl_flow_key *key, struct fl_flow_val *val,
+				     __u64 attempts, __u64 syn_retrans)
 {
-	if (fl_sums_add(&s->sums, key, val, attempts, syn_retrans))
-		return;
+	struct fl_sum_entry *e = fl_sums_add(&s->sums, key, val, attempts, syn_retrans);
+	if (e)
+		return e;
 	s->unsummed++;
 	print_flow(s, key, val);
 	print_late_attempts(key, attempts, syn_retrans);
+	return NULL;
 }
 
 /* One line per flow of this tick (and one `fail` line per flow with parked connections' attempts), then empty. */
@@ -561,24 +565,46 @@ static void print_sums(struct state *s)
 	fl_sums_reset(&s->sums);
 }
 
-/* Connections that closed before their translation was looked up (netlink source): translated now, when their event
- * has arrived (the thread reads events continuously; by the tick it has), summed with the flows of this tick. */
+/*
+ * One parked connection's record (late_ring): translated now when its event has arrived (the thread reads events
+ * continuously; by the tick it has), summed with the flows of this tick. Its values are kept only when it starts a
+ * flow in the sums (the sums point at them); a record of a flow already summed is added into that flow's values and
+ * its slot is reused. Returns -1 (stop reading; this record is taken) when the slots or the tick's share of records
+ * are used up: the rest waits in the ring for the next tick.
+ */
+static int late_record(void *ctx, void *data, size_t size)
+{
+	struct state *s = ctx;
+	if (size < sizeof(struct fl_late_rec))
+		return 0;
+	const struct fl_late_rec *r = data;
+	struct fl_late_close *l = &s->late_vals[s->late_n];
+	fl_late_unpack(r, l);
+	struct fl_nat_val t;
+	if (bpf_map_lookup_elem(s->nat_fd, &r->nat, &t) == 0) {
+		fl_apply_nat(&l->key, &t);
+		s->late_translated++;
+	}
+	struct fl_sum_entry *e =
+		sum_flow(s, &l->key, &l->val, l->connect_attempted ? 1 : 0, l->connect_attempted ? l->syn_retrans : 0);
+	if (e && e->val == &l->val)
+		s->late_n++; /* the flow's first values: kept until the sums are printed */
+	s->late_read++;
+	/* at most one ring's worth a tick, so a drain under a steady connection rate ends */
+	return s->late_n == FL_LATE_ENTRIES || s->late_read >= FL_LATE_RING_BYTES / (sizeof(*r) + 8) ? -1 : 0;
+}
+
+/* Connections that closed before their translation was looked up (netlink source), read from late_ring. */
 static __u64 drain_late(struct state *s)
 {
 	if (s->nl_fd < 0)
 		return 0;
-	__u32 n = drain_hash(s->late_fd, s->late_keys, sizeof(*s->late_keys), s->late_vals, sizeof(*s->late_vals),
-			     FL_LATE_ENTRIES, "late closes");
-	for (__u32 i = 0; i < n; i++) {
-		struct fl_nat_val t;
-		if (bpf_map_lookup_elem(s->nat_fd, &s->late_keys[i], &t) == 0) {
-			fl_apply_nat(&s->late_vals[i].key, &t);
-			s->late_translated++;
-		}
-		struct fl_late_close *l = &s->late_vals[i];
-		sum_flow(s, &l->key, &l->val, l->connect_attempted ? 1 : 0, l->connect_attempted ? l->syn_retrans : 0);
-	}
-	return n;
+	s->late_n = 0;
+	s->late_read = 0;
+	int err = ring_buffer__consume(s->late_ring);
+	if (err < 0 && err != -1)
+		fail("reading the parked connections: %s", strerror(-err));
+	return s->late_read;
 }
 
 /* ---- adoption: the translations of connections the node confirmed before the agent started ---- */
@@ -1881,7 +1907,9 @@ int main(int argc, char **argv)
 	s.tick_gen = bss_u32(s.obj, "tick_gen");
 	tn.max = bpf_map__max_entries(bpf_object__find_map_by_name(s.obj, "scope_netns"));
 	s.late_mode_fd = map_fd(&s, "nat_late_mode");
-	s.late_fd = map_fd(&s, "late_closes");
+	s.late_ring = ring_buffer__new(map_fd(&s, "late_ring"), late_record, &s, NULL);
+	if (!s.late_ring)
+		fail("cannot map the parked connections' ring: %s", strerror(errno));
 	int storage_fd = map_fd(&s, "sock_states");
 	s.fwd_fds[0] = map_fd(&s, "fwd_a");
 	s.fwd_fds[1] = map_fd(&s, "fwd_b");
@@ -1897,10 +1925,8 @@ int main(int argc, char **argv)
 	s.zeros = calloc(s.max_flows, sizeof(*s.zeros)); /* untouched zero pages: costs no memory */
 	s.ovf_keys = calloc(FL_OVERFLOW_ENTRIES, sizeof(*s.ovf_keys));
 	s.ovf_vals = calloc(FL_OVERFLOW_ENTRIES, sizeof(*s.ovf_vals));
-	s.late_keys = calloc(FL_LATE_ENTRIES, sizeof(*s.late_keys));
 	s.late_vals = calloc(FL_LATE_ENTRIES, sizeof(*s.late_vals));
-	if (!s.keys || !s.slots || !s.indices || !s.vals || !s.zeros || !s.ovf_keys || !s.ovf_vals || !s.late_keys ||
-	    !s.late_vals)
+	if (!s.keys || !s.slots || !s.indices || !s.vals || !s.zeros || !s.ovf_keys || !s.ovf_vals || !s.late_vals)
 		fail("cannot allocate drain buffers for %u flows", s.max_flows);
 	for (__u32 i = 0; i < s.max_flows; i++)
 		s.indices[i] = i;

@@ -3,8 +3,9 @@
  * Unit test of the loader's per-tick flow sums (flow_sum.h): counters add, RTT min/max only from entries with
  * samples, parked attempts add, a full table refuses only new flows (the loader prints those alone) and every
  * value still adds up, reset empties the table for the next tick. Compared with a brute-force sum over the same
- * random entries. Prints "ok N checks" and exits non-zero on the first failure. Run by
- * agent/test/kernel/flow-sum.test.ts (built with ASan/UBSan).
+ * random entries. And a parked connection's ring record (flowlens.h fl_late_unpack) becomes the flow key its socket
+ * had. Prints "ok N checks" and exits non-zero on the first failure. Run by agent/test/kernel/loader-sums.test.ts
+ * (built with ASan/UBSan).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,9 +142,58 @@ static void random_tick(__u32 n, __u32 flows, __u32 max, struct fl_sums *t, unsi
 	free(flow_of);
 }
 
+/* A parked record (flowlens.h fl_late_rec) becomes the flow key the socket had and a whole life's counters: the server
+ * port is the local port of a server socket and the remote port of a client's; via stays zero; opened = closed = 1. */
+static void late_unpack(void)
+{
+	for (__u8 dir = 0; dir < 2; dir++) {
+		struct fl_late_rec r;
+		memset(&r, 0xa5, sizeof(r)); /* the ring's memory is not zeroed: unpack must not read the pad */
+		memset(&r.nat, 0, sizeof(r.nat));
+		r.nat.family = 6;
+		for (int i = 0; i < 4; i++) {
+			r.nat.local[i] = 0x20010db8u + (__u32)i;
+			r.nat.remote[i] = 0x20010db8u + 16u + (__u32)i;
+		}
+		r.nat.local_port = 40000;
+		r.nat.remote_port = 443;
+		if (dir == FL_DIR_SERVER) {
+			r.nat.local_port = 443;
+			r.nat.remote_port = 40000;
+		}
+		r.bytes_sent = 100;
+		r.bytes_received = 200;
+		r.segs_sent = 3;
+		r.segs_received = 4;
+		r.retransmits = 5;
+		r.rtos = 6;
+		r.syn_retrans = 2;
+		r.direction = dir;
+		r.connect_attempted = dir == FL_DIR_CLIENT;
+		struct fl_late_close l;
+		memset(&l, 0x5a, sizeof(l));
+		fl_late_unpack(&r, &l);
+		struct fl_flow_key want;
+		memset(&want, 0, sizeof(want));
+		memcpy(want.local, r.nat.local, 16);
+		memcpy(want.remote, r.nat.remote, 16);
+		want.family = 6;
+		want.direction = dir;
+		want.server_port = 443;
+		CHECK(memcmp(&l.key, &want, sizeof(want)) == 0); /* every byte: the key is compared whole */
+		CHECK(l.val.bytes_sent == 100 && l.val.bytes_received == 200 && l.val.segs_sent == 3 &&
+		      l.val.segs_received == 4 && l.val.retransmits == 5 && l.val.rtos == 6);
+		CHECK(l.val.opened == 1 && l.val.closed == 1);
+		CHECK(l.val.rtt_sum_us == 0 && l.val.rtt_count == 0 && l.val.rtt_min_us == 0 && l.val.rtt_max_us == 0);
+		CHECK(l.connect_attempted == (dir == FL_DIR_CLIENT) && l.syn_retrans == 2);
+	}
+	CHECK(sizeof(struct fl_late_rec) == 96); /* FL_LATE_RING_BYTES's record count assumes it */
+}
+
 int main(void)
 {
 	rtt_rule();
+	late_unpack();
 	struct fl_sums t;
 	CHECK(fl_sums_init(&t, 0) == -1);
 	CHECK(fl_sums_init(&t, 1) == 0 && t.nslots >= 2);

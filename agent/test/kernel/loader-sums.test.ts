@@ -3,7 +3,7 @@
  * a tick prints one `flow` line per flow, not one per closed connection. Many short connections of one flow, driven
  * through the real kernel while the loader ticks, with each translation source: the fentry program where the kernel
  * allows it (closes land in the flow table), and conntrack netlink events (forced by naming a conntrack object that
- * does not exist), where every connection closing before its first tick is parked on its own in late_closes and
+ * does not exist), where every connection closing before its first tick is parked on its own (late_ring) and
  * was one line each. Ground truth: what the generator sent and received, connection by connection.
  *  - opens, closes, bytes each way and connect() attempts of both ends are exact over the ticks,
  *  - every tick's `flow` lines (the loader's own count, stats flowLines) equal the distinct flows it reported: no
@@ -92,6 +92,7 @@ async function shortConnections(t: TestContext, source: 'auto' | 'netlink', sumF
       assert.equal(first.stats.natSource, 'netlink');
     }
     const unsummedBefore = first.stats.flowsUnsummed;
+    const parkedBefore = first.stats.natParked;
     const results: CollectResult[] = [];
     let done = false;
     const client = runClient<{ connections: number; sent: number; received: number }>(link.ns, [
@@ -155,6 +156,12 @@ async function shortConnections(t: TestContext, source: 'auto' | 'netlink', sumF
       'server flow exact'
     );
     assert.ok(c.maxClosedPerTick > 1 && s.maxClosedPerTick > 1, 'a tick held several closed connections of a flow');
+    const parked = results[results.length - 1]!.stats.natParked - parkedBefore;
+    t.diagnostic(`connections parked for the loader (late_ring): ${parked}`);
+    if (source === 'netlink') {
+      // the totals above went through the parked connections' ring, not only through the flow table
+      assert.ok(parked > 0, 'connections closing before their first tick were parked');
+    }
 
     const unsummed = results[results.length - 1]!.stats.flowsUnsummed - unsummedBefore;
     if (sumFlows === undefined) {

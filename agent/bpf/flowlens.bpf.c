@@ -123,9 +123,11 @@ static __always_inline void netns_live(__u32 inum)
 	gen_raise(v, g);
 }
 
+/* Every caller holds a BTF pointer (bpf_skc_to_tcp_sock, tp_btf, iter/tcp): plain loads the verifier makes safe, not
+ * two bpf_probe_read_kernel calls per connection and callback as BPF_CORE_READ would. */
 static __always_inline void scope_note_netns(struct sock *sk)
 {
-	netns_live(BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum));
+	netns_live(sk->__sk_common.skc_net.net->ns.inum);
 }
 
 struct sock_state {

@@ -181,6 +181,7 @@ struct state {
 	int nl_fd;         /* conntrack netlink socket, the fallback source when fentry is refused; -1: not used */
 	pthread_t nl_thread;
 	__u64 nl_recorded;  /* translated connections recorded from netlink (written by the netlink thread) */
+	__u64 nat_written;  /* nat_map entries the loader wrote (record_translation); 0: the map is empty */
 	__u64 nl_overruns;  /* times the kernel dropped events because we read too slowly (ENOBUFS) */
 	int prog_fd, state_prog_fd, tick_prog_fd, ct_prog_fd, ct_count_fd;
 	int epoch_fd;
@@ -438,6 +439,8 @@ static int record_translation(struct state *s, const struct fl_ct_event *ev)
 	int n = fl_nat_entries(&ev->orig, &ev->reply, ev->family, keys, vals);
 	for (int i = 0; i < n; i++)
 		bpf_map_update_elem(s->nat_fd, &keys[i], &vals[i], BPF_ANY);
+	if (n > 0)
+		__atomic_fetch_add(&s->nat_written, (__u64)n, __ATOMIC_RELEASE);
 	return n > 0;
 }
 
@@ -581,7 +584,9 @@ static int late_record(void *ctx, void *data, size_t size)
 	struct fl_late_close *l = &s->late_vals[s->late_n];
 	fl_late_unpack(r, l);
 	struct fl_nat_val t;
-	if (bpf_map_lookup_elem(s->nat_fd, &r->nat, &t) == 0) {
+	/* with the netlink source the loader is nat_map's only writer: while it has written nothing (a node without
+	 * Service translation), a lookup (a system call per parked connection) cannot find anything */
+	if (__atomic_load_n(&s->nat_written, __ATOMIC_ACQUIRE) && bpf_map_lookup_elem(s->nat_fd, &r->nat, &t) == 0) {
 		fl_apply_nat(&l->key, &t);
 		s->late_translated++;
 	}

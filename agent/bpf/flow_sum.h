@@ -3,7 +3,7 @@
  * One tick's drained flow entries summed per flow key before the loader prints them (pure: no I/O, no BPF; unit
  * test agent/bpf/test/flow_sum_test.c). The kernel's flow table already holds one entry per flow, but a tick also
  * drains the overflow table (close-time updates that found the table full) and, with the netlink translation
- * source, one parked entry per connection that closed before its first tick (late_closes): under a
+ * source, one parked record per connection that closed before its first tick (late_ring): under a
  * connect/request/close load that was one line per closed connection, thousands per tick for a handful of flows.
  *
  * The table is bounded (`max` distinct flows, fixed at start): an entry whose flow is new when the table is full is

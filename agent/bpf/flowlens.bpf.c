@@ -337,9 +337,19 @@ static __always_inline void fill_key(struct fl_flow_key *k, struct fl_nat_key *n
 	nk->remote_port = rport;
 }
 
+/*
+ * Set to 1 by the loader before anything can write nat_map: before its first entry from netlink or from the conntrack
+ * table read at adoption, and before it attaches the conntrack program. Until then nat_map is empty and every
+ * translation lookup (two per connection and end: at establish and at the first accounting) would miss: on a node
+ * that translates nothing, none is made.
+ */
+__u32 nat_any;
+
 /* When the node translated this connection: key by the real peer and remember the address the client used. */
 static __always_inline int translate(struct fl_flow_key *k, struct fl_nat_key *nk)
 {
+	if (!*(volatile __u32 *)&nat_any)
+		return 0;
 	struct fl_nat_val *t = bpf_map_lookup_elem(&nat_map, nk);
 	if (!t)
 		return 0;

@@ -181,7 +181,7 @@ struct state {
 	int nl_fd;         /* conntrack netlink socket, the fallback source when fentry is refused; -1: not used */
 	pthread_t nl_thread;
 	__u64 nl_recorded;  /* translated connections recorded from netlink (written by the netlink thread) */
-	__u64 nat_written;  /* nat_map entries the loader wrote (record_translation); 0: the map is empty */
+	__u32 *nat_any;     /* flowlens.bpf.o's nat_any (its .bss, mapped): 1 once anything may write nat_map */
 	__u64 nl_overruns;  /* times the kernel dropped events because we read too slowly (ENOBUFS) */
 	int prog_fd, state_prog_fd, tick_prog_fd, ct_prog_fd, ct_count_fd;
 	int epoch_fd;
@@ -412,6 +412,7 @@ static void try_conntrack(struct state *s)
 		s->ct_state = CT_FAILED;
 		return;
 	}
+	__atomic_store_n(s->nat_any, 1, __ATOMIC_RELEASE); /* the program writes nat_map from its first run */
 	struct bpf_link *link = bpf_program__attach(prog);
 	if (!link) {
 		fprintf(stderr, "flowlens-loader: attaching fentry/__nf_conntrack_confirm failed (%s)\n",
@@ -437,10 +438,10 @@ static int record_translation(struct state *s, const struct fl_ct_event *ev)
 	struct fl_nat_key keys[2];
 	struct fl_nat_val vals[2];
 	int n = fl_nat_entries(&ev->orig, &ev->reply, ev->family, keys, vals);
+	if (n > 0)
+		__atomic_store_n(s->nat_any, 1, __ATOMIC_RELEASE); /* before the entry: programs look from now on */
 	for (int i = 0; i < n; i++)
 		bpf_map_update_elem(s->nat_fd, &keys[i], &vals[i], BPF_ANY);
-	if (n > 0)
-		__atomic_fetch_add(&s->nat_written, (__u64)n, __ATOMIC_RELEASE);
 	return n > 0;
 }
 
@@ -584,9 +585,9 @@ static int late_record(void *ctx, void *data, size_t size)
 	struct fl_late_close *l = &s->late_vals[s->late_n];
 	fl_late_unpack(r, l);
 	struct fl_nat_val t;
-	/* with the netlink source the loader is nat_map's only writer: while it has written nothing (a node without
-	 * Service translation), a lookup (a system call per parked connection) cannot find anything */
-	if (__atomic_load_n(&s->nat_written, __ATOMIC_ACQUIRE) && bpf_map_lookup_elem(s->nat_fd, &r->nat, &t) == 0) {
+	/* nat_map is empty until nat_any is set (a node without Service translation): then a lookup, a system call per
+	 * parked connection, cannot find anything */
+	if (__atomic_load_n(s->nat_any, __ATOMIC_ACQUIRE) && bpf_map_lookup_elem(s->nat_fd, &r->nat, &t) == 0) {
 		fl_apply_nat(&l->key, &t);
 		s->late_translated++;
 	}
@@ -1910,6 +1911,7 @@ int main(int argc, char **argv)
 	s.scope_netns_fd = map_fd(&s, "scope_netns");
 	s.tick_since_fd = map_fd(&s, "tick_since");
 	s.tick_gen = bss_u32(s.obj, "tick_gen");
+	s.nat_any = bss_u32(s.obj, "nat_any");
 	tn.max = bpf_map__max_entries(bpf_object__find_map_by_name(s.obj, "scope_netns"));
 	s.late_mode_fd = map_fd(&s, "nat_late_mode");
 	s.late_ring = ring_buffer__new(map_fd(&s, "late_ring"), late_record, &s, NULL);

@@ -143,6 +143,11 @@ interface TickLevel {
   ticks: number;
   tickCostMs: number;
   tickCpuMs: number;
+  /** Another process held bpf_stats during the tickCostMs window: it ran with the accounting on after all. */
+  tickStatsOnElsewhere: boolean;
+  /** The tick's wall time in the window with bpf_stats held (the one tickBpfMs is read in), beside tickCostMs. */
+  tickCostMsStatsOn: number;
+  /** BPF time per tick, in the bpf_stats window. */
   tickBpfMs: number;
   /** BPF time per run of the tick iterator programs (one run per socket visited). */
   tickBpfNsPerRun: number;
@@ -151,17 +156,44 @@ interface TickLevel {
    * FLOWLENS_LOADER_TICK_TRACE); null for the storage tick or a loader without the trace.
    */
   tickPassesPerTick: number | null;
+  /**
+   * tickCostMs in its parts, ms per tick (the agent's flowlens_agent_collection_phase_seconds_total, collector/tick.ts
+   * tickPhases): tickIterMs the namespaces' passes, tickSyncMs the epoch flip and its RCU grace period, tickDrainMs
+   * reading the retired flow set and printing it, tickLoaderOtherMs the rest of the loader's answer, tickNodeMs the
+   * pipes and the node process's parsing (and waiting for a CPU). null from an agent that does not time them.
+   */
+  tickIterMs: number | null;
+  tickSyncMs: number | null;
+  tickDrainMs: number | null;
+  tickLoaderOtherMs: number | null;
+  tickNodeMs: number | null;
+  /**
+   * `tcp` tick: per tick, the longest namespace pass and the passes' sum (ms, the loader's trace): the passes run on
+   * up to one thread per CPU, so tickIterMs lies between the two. null without the trace's pass times.
+   */
+  tickLongestPassMs: number | null;
+  tickPassSumMs: number | null;
 }
 
-/** The `tcp` tick's trace (loader.c trace_tick): how many namespaces each tick passed, oldest first. */
-function tickPasses(path: string): number[] {
+const TICK_PHASES = ['passes', 'sync', 'drain', 'loader', 'node'] as const;
+
+/**
+ * The `tcp` tick's trace (loader.c trace_tick), oldest tick first: the namespaces each tick passed, and each pass's
+ * wall time (`pass` lines; none from an older loader).
+ */
+function tickPasses(path: string): Array<{ passes: number; passNs: number[] }> {
   if (!existsSync(path)) {
     return [];
   }
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.startsWith('tick '))
-    .map((l) => l.split(' ').length - 2);
+  const ticks: Array<{ passes: number; passNs: number[] }> = [];
+  for (const l of readFileSync(path, 'utf8').split('\n')) {
+    if (l.startsWith('tick ')) {
+      ticks.push({ passes: l.split(' ').length - 2, passNs: [] });
+    } else if (l.startsWith('pass ') && ticks.length > 0) {
+      ticks.at(-1)!.passNs.push(Number(l.split(' ')[3]));
+    }
+  }
+  return ticks;
 }
 
 /**
@@ -294,13 +326,21 @@ function checkDropHooks(progs: ProgramInfo[], expected: boolean, agent: RunningA
  * "Which namespaces a tick visits"), one pass more than the measured sockets need. docs/agent.md gives the cost of
  * that pass.
  */
-async function metricsSample(): Promise<{ sum: number; count: number }> {
+async function metricsSample(): Promise<{ sum: number; count: number; phases: Record<string, number> }> {
   const res = await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`, { headers: { connection: 'close' } });
   const text = await res.text();
   const get = (name: string) => Number(new RegExp(`^${name}(?:\\{\\})? (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
+  const phases: Record<string, number> = {};
+  for (const phase of TICK_PHASES) {
+    const m = new RegExp(`^flowlens_agent_collection_phase_seconds_total\\{phase="${phase}"\\} (\\S+)`, 'm').exec(text);
+    if (m) {
+      phases[phase] = Number(m[1]);
+    }
+  }
   return {
     sum: get('flowlens_agent_collection_duration_seconds_sum'),
     count: get('flowlens_agent_collection_duration_seconds_count'),
+    phases,
   };
 }
 
@@ -367,7 +407,6 @@ async function main(): Promise<void> {
     let rssNowAtMostSockets = 0;
     const tickTrace = join(tmpdir(), `flowlens-bench-tick-trace-${process.pid}`);
     rmSync(tickTrace, { force: true });
-    const tickStats = await holdStats();
     {
       agent = await startBuiltAgent(
         NICE,
@@ -409,16 +448,34 @@ async function main(): Promise<void> {
           const sockets = counts[0]!.established + counts[1]!.established;
           const allSockets = counts.reduce((n, x) => n + x.all, 0);
           await sleep(3 * TICK_PHASE_INTERVAL_S * 1000); // adoption, and the first ticks over the new sockets
+          // the wall, CPU and parts of a tick as users run the agent: the kernel's bpf_stats off (unless another
+          // process on the machine holds them: tickStatsOnElsewhere)
+          let statsOnElsewhere = await bpfStatsOn(tools.bpfstats);
           const m0 = await metricsSample();
           const u0 = meter.sample();
-          const b0 = await programStats(tickIds);
           const p0 = tickPasses(tickTrace).length;
           await sleep(10 * TICK_PHASE_INTERVAL_S * 1000);
           const m1 = await metricsSample();
           const u1 = meter.sample();
-          const b1 = await programStats(tickIds);
           const passes = tickPasses(tickTrace).slice(p0);
+          statsOnElsewhere ||= await bpfStatsOn(tools.bpfstats);
+          // then the BPF time per tick, a bpf_stats reading: the bench holds the key for this window alone (the
+          // accounting adds its cost to every program run, here to every socket a pass visits)
+          const statsHold = await holdStats();
+          const m2 = await metricsSample();
+          const b0 = await programStats(tickIds);
+          await sleep(5 * TICK_PHASE_INTERVAL_S * 1000);
+          const m3 = await metricsSample();
+          const b1 = await programStats(tickIds);
+          await statsHold.release();
+          const statsTicks = m3.count - m2.count;
+          const timed = passes.filter((t) => t.passNs.length > 0);
           const ticks = m1.count - m0.count;
+          const phaseMs = (phase: string): number | null => {
+            const a = m0.phases[phase];
+            const b = m1.phases[phase];
+            return a === undefined || b === undefined ? null : round(((b - a) / ticks) * 1000, 2);
+          };
           let bpfNs = 0;
           let bpfRuns = 0;
           for (const s of statsDelta(b0, b1).values()) {
@@ -433,9 +490,24 @@ async function main(): Promise<void> {
             ticks,
             tickCostMs: round(((m1.sum - m0.sum) / ticks) * 1000, 2),
             tickCpuMs: round((cpuSecondsBetween(u0, u1, clk) * 1000) / ticks, 2),
-            tickBpfMs: round(bpfNs / ticks / 1e6, 3),
+            tickStatsOnElsewhere: statsOnElsewhere,
+            tickCostMsStatsOn: round(((m3.sum - m2.sum) / statsTicks) * 1000, 2),
+            tickBpfMs: round(bpfNs / statsTicks / 1e6, 3),
             tickBpfNsPerRun: round(bpfRuns ? bpfNs / bpfRuns : 0, 1),
-            tickPassesPerTick: passes.length ? round(passes.reduce((a, b) => a + b, 0) / passes.length, 2) : null,
+            tickPassesPerTick: passes.length
+              ? round(passes.reduce((a, b) => a + b.passes, 0) / passes.length, 2)
+              : null,
+            tickIterMs: phaseMs('passes'),
+            tickSyncMs: phaseMs('sync'),
+            tickDrainMs: phaseMs('drain'),
+            tickLoaderOtherMs: phaseMs('loader'),
+            tickNodeMs: phaseMs('node'),
+            tickLongestPassMs: timed.length
+              ? round(timed.reduce((a, t) => a + Math.max(...t.passNs), 0) / timed.length / 1e6, 2)
+              : null,
+            tickPassSumMs: timed.length
+              ? round(timed.reduce((a, t) => a + t.passNs.reduce((x, y) => x + y, 0), 0) / timed.length / 1e6, 2)
+              : null,
           });
           log(`tick cost at ${sockets} sockets: ${JSON.stringify(tickCost.at(-1))}`);
           if (sockets < target * 0.98) {
@@ -454,7 +526,6 @@ async function main(): Promise<void> {
         }
       }
     }
-    await tickStats.release(); // the tick phase's BPF time per tick is a bpf_stats reading
 
     if (TICK_ONLY) {
       const level = (n: number) => tickCost.find((l) => l.sockets >= n * 0.98) ?? null;

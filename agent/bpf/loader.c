@@ -46,9 +46,13 @@
  *         <socketsAdopted> <natTranslated> <conntrack:0 waiting|1 attached|2 failed> <tickIterNs>
  *         <iterRunTimeNs> <iterRunCount> <flowsCarried> <flowsLost> <natRecorded> <natSource:fentry|netlink|none>
  *         <natNetlink> <natNetlinkOverruns> <natParked> <tickNetns> <netnsWalks> <flowLines> <flowsUnsummed>
+ *         <tickSyncNs> <tickDrainNs> <collectNs>
  *         (tickNetns: namespaces the `tcp` tick visited this time, netnsWalks: its full walks of /proc and the
  *         netns directories so far; both 0 with the `storage` tick; flowLines: `flow` lines of this answer;
- *         flowsUnsummed: cumulative drained entries printed alone because the sum table was full)
+ *         flowsUnsummed: cumulative drained entries printed alone because the sum table was full; the parts of
+ *         this answer's wall time: tickIterNs the passes, tickSyncNs the epoch flip and its grace period,
+ *         tickDrainNs reading the retired set and printing its lines into stdout's buffer, collectNs the whole
+ *         answer up to this line, so the rest of the node's wall time is the pipes and its own parsing)
  *   fwd <clientIp> <viaIp> <viaPort> <backendIp> <backendPort> <snatIp|-> <connections>
  *        (connections the node translated this tick, with or without SNAT: forward tables, nat_rule.h fl_fwd_entry)
  *   fwdlost <cumulative connections not counted because a forward table was full>
@@ -772,6 +776,7 @@ static void collect(struct state *s)
 	int index_fd = s->index_fds[set], vals_fd = s->vals_fds[set];
 	__u32 batch_out;
 	__u64 drained = 0;
+	__u64 collect_t0 = now_ns(); /* the parts of this answer's time, on its stats line (docs/agent.md "Cost") */
 
 	int ct_state = s->ct_state;
 	try_conntrack(s);
@@ -789,6 +794,7 @@ static void collect(struct state *s)
 		tick_namespaces(s);
 	}
 	__u64 iter_ns = now_ns() - t0;
+	__u64 sync_t0 = now_ns();
 
 	/* Point programs at the other (empty) set, then wait until no program run can still be using this one:
 	 * updating a map-in-map returns only after an RCU grace period (programs run under rcu_read_lock). */
@@ -799,6 +805,8 @@ static void collect(struct state *s)
 	pthread_mutex_lock(&s->fwd_lock);
 	s->epoch = next;
 	pthread_mutex_unlock(&s->fwd_lock);
+	__u64 sync_ns = now_ns() - sync_t0;
+	__u64 drain_t0 = now_ns();
 
 	/* Nothing writes this set any more: read it, then empty it for its next turn. Every slot handed out is read
 	 * and zeroed (including ones lost in a publishing race, which stay zero); the index is read and emptied in
@@ -835,6 +843,7 @@ static void collect(struct state *s)
 	print_sums(s);
 	drain_forwards(s, set);
 	drain_failures(s, set);
+	__u64 drain_ns = now_ns() - drain_t0;
 
 	__u64 run_ns = 0, run_cnt = 0, iter_run_ns = 0, iter_run_cnt = 0, nat_recorded = 0;
 	prog_stats(s->prog_fd, &run_ns, &run_cnt);
@@ -850,8 +859,9 @@ static void collect(struct state *s)
 	unsigned long long netns_walks = 0;
 	tick_netns_stats(&tick_netns, &netns_walks);
 	char b[4][24];
+	__u64 collect_ns = now_ns() - collect_t0; /* all but writing this answer to the pipe */
 	printf("stats %s %s %llu %llu %llu %llu %llu %llu %d %llu %s %s %llu %llu %llu %s %llu %llu %llu %d %llu "
-	       "%llu %llu\n",
+	       "%llu %llu %llu %llu %llu\n",
 	       measured(s, run_ns, b[0], sizeof(b[0])), measured(s, run_cnt, b[1], sizeof(b[1])),
 	       (unsigned long long)counter(s, FL_SOCKETS_TRACKED), (unsigned long long)counter(s, FL_SOCKETS_SAMPLED_OUT),
 	       (unsigned long long)counter(s, FL_FLOWS_DROPPED), (unsigned long long)drained,
@@ -862,7 +872,8 @@ static void collect(struct state *s)
 	       (unsigned long long)__atomic_load_n(&s->nl_recorded, __ATOMIC_RELAXED),
 	       (unsigned long long)__atomic_load_n(&s->nl_overruns, __ATOMIC_RELAXED),
 	       (unsigned long long)counter(s, FL_LATE_PARKED), tick_netns, netns_walks,
-	       (unsigned long long)s->flow_lines, (unsigned long long)s->unsummed);
+	       (unsigned long long)s->flow_lines, (unsigned long long)s->unsummed, (unsigned long long)sync_ns,
+	       (unsigned long long)drain_ns, (unsigned long long)collect_ns);
 	s->flow_lines = 0;
 	printf("end\n");
 	fflush(stdout);
@@ -1087,6 +1098,7 @@ struct ns_want {
 	__u32 gen;   /* its scope_netns value: the last generation it was noted or met a tracked open socket */
 	int visit;   /* this tick visits it */
 	int ticked;  /* its pass ran (trace_tick) */
+	__u64 pass_ns; /* wall time of its pass, setns included (trace_tick) */
 };
 
 struct ns_unseen {
@@ -1196,11 +1208,13 @@ static void *tick_worker(void *arg)
 			continue;
 		__u32 ino = tn.want[i].ino;
 		tn.want[i].ticked = 1; /* entry i is this thread's alone */
+		__u64 t0 = now_ns();
 		if (ino == w->s->netns_ino) {
 			int err = tick_pass(w->s, w->link, ino); /* every thread starts in our namespace */
 			if (err)
 				fprintf(stderr, "flowlens-loader: iterating TCP sockets: %s\n", strerror(-err));
 			__atomic_add_fetch(&w->visited, 1, __ATOMIC_RELAXED);
+			tn.want[i].pass_ns = now_ns() - t0;
 			continue;
 		}
 		struct ns_known *k = known(ino);
@@ -1219,12 +1233,14 @@ static void *tick_worker(void *arg)
 		else
 			tn.want[i].ticked = 0;
 		close(fd);
+		tn.want[i].pass_ns = now_ns() - t0;
 	}
 }
 
 /*
  * Tests: with FLOWLENS_LOADER_TICK_TRACE=FILE the loader appends one line per `tcp` tick to FILE,
- * `tick GEN INODE...`: the generation and the namespaces whose pass ran (agent/test/kernel/tick-quiet.test.ts).
+ * `tick GEN INODE...`: the generation and the namespaces whose pass ran (agent/test/kernel/tick-quiet.test.ts),
+ * then one `pass GEN INODE NS` line per pass with its wall time (bench:agent: how the passes share the threads).
  */
 static void trace_tick(void)
 {
@@ -1242,6 +1258,9 @@ static void trace_tick(void)
 		if (tn.want[i].ticked)
 			fprintf(f, " %u", tn.want[i].ino);
 	fprintf(f, "\n");
+	for (size_t i = 0; i < tn.nwant; i++)
+		if (tn.want[i].ticked)
+			fprintf(f, "pass %u %u %llu\n", tn.gen, tn.want[i].ino, (unsigned long long)tn.want[i].pass_ns);
 	fclose(f);
 }
 

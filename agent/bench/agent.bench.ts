@@ -29,7 +29,9 @@
  *  3. Tick cost at 10,000 and 100,000 open TCP sockets, measured first, before crr runs leave TIME_WAIT sockets
  *     a socket iterator would visit too (agent/bench/native/hold.c holds idle connections
  *     between two namespaces; both ends count, checked with `ss -s`): the agent's own collection-duration
- *     histogram, its CPU per tick, and the per-tick BPF time.
+ *     histogram and its parts (flowlens_agent_collection_phase_seconds_total: passes, grace period, drain, node) and
+ *     CPU per tick with the kernel's bpf_stats off, as users run it, then the per-tick BPF time in a shorter window
+ *     with them held.
  *  4. dropCost: the drop hook's bpf_stats per packet dropped while an iptables rule in the server's namespace drops
  *     every 100th packet iperf3 sends it (the rule's own counter is the ground truth).
  *  5. agentRssMb outside Kubernetes (the rounds, FLOWLENS_METADATA=none) and inside (the in-cluster metadata mode:
@@ -46,8 +48,8 @@
  * Environment: BENCH_ROUNDS (6: each order of the three sides once), BENCH_COLLECT_S (the agent's default, 5), BENCH_SECONDS per iperf3/crr run (whole
  * collection intervals, at least 2 s: 5; iperf3 adds 1 s of slow start it omits),
  * BENCH_TICK_SOCKETS ("10000,100000"), BENCH_NICE (-10), BENCH_TICK_ONLY=1 (part 3 alone, about a minute: its JSON line with
- * tickCostMs, tickCpuMs, tickBpfMs, the BPF time per tick-iterator run and the namespaces each `tcp` tick passed, then
- * stop).
+ * tickCostMs and its parts, tickCpuMs, tickBpfMs, the BPF time per tick-iterator run and the namespaces each `tcp` tick
+ * passed with their passes' wall times, then stop).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';

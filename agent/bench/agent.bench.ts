@@ -68,6 +68,7 @@ import { BENCH_NODE, inClusterEnv, PODS_ON_NODE, startFakeCluster } from './lib/
 import { median, pairedRatio, ratioSpread, round, sleep } from './lib/measure.js';
 import { buildNativeTools, type NativeTools } from './lib/native.js';
 import { CpuWindows, cpuSecondsBetween, cpuSecondsByCommand, rssMb } from './lib/proc.js';
+import { parseTickTrace, summarizePasses, type TracedTick } from './lib/tick-trace.js';
 import { TracepointCounter } from './lib/tracepoint-count.js';
 import { TreeMeter } from './lib/tree-meter.js';
 
@@ -179,23 +180,9 @@ interface TickLevel {
 
 const TICK_PHASES = ['passes', 'sync', 'drain', 'loader', 'node'] as const;
 
-/**
- * The `tcp` tick's trace (loader.c trace_tick), oldest tick first: the namespaces each tick passed, and each pass's
- * wall time (`pass` lines; none from an older loader).
- */
-function tickPasses(path: string): Array<{ passes: number; passNs: number[] }> {
-  if (!existsSync(path)) {
-    return [];
-  }
-  const ticks: Array<{ passes: number; passNs: number[] }> = [];
-  for (const l of readFileSync(path, 'utf8').split('\n')) {
-    if (l.startsWith('tick ')) {
-      ticks.push({ passes: l.split(' ').length - 2, passNs: [] });
-    } else if (l.startsWith('pass ') && ticks.length > 0) {
-      ticks.at(-1)!.passNs.push(Number(l.split(' ')[3]));
-    }
-  }
-  return ticks;
+/** The `tcp` tick's trace (lib/tick-trace.ts), oldest tick first; none when the loader wrote none. */
+function tickPasses(path: string): TracedTick[] {
+  return existsSync(path) ? parseTickTrace(readFileSync(path, 'utf8')) : [];
 }
 
 /**
@@ -459,7 +446,7 @@ async function main(): Promise<void> {
           await sleep(10 * TICK_PHASE_INTERVAL_S * 1000);
           const m1 = await metricsSample();
           const u1 = meter.sample();
-          const passes = tickPasses(tickTrace).slice(p0);
+          const passes = summarizePasses(tickPasses(tickTrace).slice(p0));
           statsOnElsewhere ||= await bpfStatsOn(tools.bpfstats);
           // then the BPF time per tick, a bpf_stats reading: the bench holds the key for this window alone (the
           // accounting adds its cost to every program run, here to every socket a pass visits)
@@ -471,12 +458,11 @@ async function main(): Promise<void> {
           const b1 = await programStats(tickIds);
           await statsHold.release();
           const statsTicks = m3.count - m2.count;
-          const timed = passes.filter((t) => t.passNs.length > 0);
           const ticks = m1.count - m0.count;
           const phaseMs = (phase: string): number | null => {
             const a = m0.phases[phase];
             const b = m1.phases[phase];
-            return a === undefined || b === undefined ? null : round(((b - a) / ticks) * 1000, 2);
+            return a === undefined || b === undefined ? null : round(((b - a) / ticks) * 1000, 3);
           };
           let bpfNs = 0;
           let bpfRuns = 0;
@@ -496,20 +482,14 @@ async function main(): Promise<void> {
             tickCostMsStatsOn: round(((m3.sum - m2.sum) / statsTicks) * 1000, 2),
             tickBpfMs: round(bpfNs / statsTicks / 1e6, 3),
             tickBpfNsPerRun: round(bpfRuns ? bpfNs / bpfRuns : 0, 1),
-            tickPassesPerTick: passes.length
-              ? round(passes.reduce((a, b) => a + b.passes, 0) / passes.length, 2)
-              : null,
+            tickPassesPerTick: passes.passesPerTick === null ? null : round(passes.passesPerTick, 2),
             tickIterMs: phaseMs('passes'),
             tickSyncMs: phaseMs('sync'),
             tickDrainMs: phaseMs('drain'),
             tickLoaderOtherMs: phaseMs('loader'),
             tickNodeMs: phaseMs('node'),
-            tickLongestPassMs: timed.length
-              ? round(timed.reduce((a, t) => a + Math.max(...t.passNs), 0) / timed.length / 1e6, 2)
-              : null,
-            tickPassSumMs: timed.length
-              ? round(timed.reduce((a, t) => a + t.passNs.reduce((x, y) => x + y, 0), 0) / timed.length / 1e6, 2)
-              : null,
+            tickLongestPassMs: passes.longestPassMs === null ? null : round(passes.longestPassMs, 2),
+            tickPassSumMs: passes.passSumMs === null ? null : round(passes.passSumMs, 2),
           });
           log(`tick cost at ${sockets} sockets: ${JSON.stringify(tickCost.at(-1))}`);
           if (sockets < target * 0.98) {

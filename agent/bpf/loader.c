@@ -23,9 +23,9 @@
  *     the kernel refuses is left out and the failstats line says so), naming drop reasons from the kernel's BTF,
  *   - on kernels without tcp_sock.total_rto (< 6.7), loads the two RTO programs of flowlens.bpf.o that no callback
  *     replaces (fl_synack_timeout, fl_rto_timer; optional, stderr says what is refused),
- *   - on `collect`: runs the tick iterator over the socket storage (every tracked socket's counters into the
- *     current flow table), flips the flow table epoch, waits for running programs (an RCU grace period, obtained
- *     by updating a map-in-map), drains the previous table, its overflow table and (netlink source) the parked
+ *   - on `collect`: flips the flow table epoch, runs the tick iterator over the socket storage (every tracked
+ *     socket's counters into the table just retired) while a thread waits for running programs (an RCU grace
+ *     period, obtained by updating a map-in-map), then drains that table, its overflow table and (netlink source) the parked
  *     connections, sums what shares a flow key (flow_sum.h: a table of --sum-flows distinct flows, 4096 by default)
  *     and prints one line per flow, then a stats line and `end`.
  * stdin EOF, `quit`, SIGTERM, SIGINT or the parent's death: detach and exit 0.
@@ -36,7 +36,7 @@
  *         (bpfStats: 1 while this loader holds BPF_ENABLE_STATS (--bpf-stats); 0: run times are not measured and every
  *         run-time/run-count field below reads `-`)
  *         (tick: `storage` = iter/bpf_sk_storage_map over tracked sockets; `tcp` = iter/tcp in each namespace where
- *         tracked sockets live (tick_namespaces),
+ *         tracked sockets live (tick_select, tick_run),
  *         used when the kernel refuses map iterators, e.g. by a BPF LSM policy)
  *   flow <localIp> <remoteIp> <serverPort> <client|server> <bytesSent> <bytesReceived> <segsSent> <segsReceived>
  *        <retransmits> <rtos> <opened> <closed> <rttSumUs> <rttCount> <rttMinUs> <rttMaxUs> <viaIp|-> <viaPort>
@@ -709,7 +709,9 @@ static __u64 prog_misses(int fd)
 }
 
 static int for_each_netns(struct state *s, struct bpf_link *link, int clear_listeners);
-static void tick_namespaces(struct state *s);
+static void tick_select(struct state *s);
+static void tick_run(struct state *s);
+static void tick_gen_advance(struct state *s);
 static void tick_netns_stats(int *visited, unsigned long long *walks);
 
 /* The kernel's name of a drop reason (enum skb_drop_reason, read from its BTF at start). */
@@ -768,6 +770,42 @@ static void drain_failures(struct state *s, __u32 set)
 	       (unsigned long long)flow_misses);
 }
 
+/* An RCU grace period waited for in a thread of its own (collect), or in grace_wait when no thread starts. */
+struct grace {
+	struct state *s;
+	pthread_t tid;
+	int started;
+	int err; /* errno of the map-in-map update */
+};
+
+static void *grace_thread(void *arg)
+{
+	struct grace *g = arg;
+	__u32 zero = 0;
+	g->err = bpf_map_update_elem(g->s->sync_fd, &zero, &g->s->sync_inner_fd, BPF_ANY) ? errno : 0;
+	return NULL;
+}
+
+static void grace_start(struct state *s, struct grace *g)
+{
+	*g = (struct grace){ .s = s };
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old); /* signals stay with the main thread */
+	g->started = pthread_create(&g->tid, NULL, grace_thread, g) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void grace_wait(struct grace *g)
+{
+	if (g->started)
+		pthread_join(g->tid, NULL);
+	else
+		grace_thread(g);
+	if (g->err)
+		fail("waiting for running programs: %s", strerror(g->err));
+}
+
 static void collect(struct state *s)
 {
 	__u32 zero = 0;
@@ -784,24 +822,34 @@ static void collect(struct state *s)
 		malloc_trim(0); /* loading conntrack.bpf.o parsed BTF (see main) */
 	try_netlink(s);
 
-	/* Every tracked socket's counters since its last reading, into the current set. */
+	/*
+	 * One grace period, beside the passes. Point programs at the other (empty) set first, then read every tracked
+	 * socket's counters since its last reading into this set (the tick programs count into the epoch before the
+	 * current, flowlens.bpf.c tick_epoch) while another thread waits until no program run can still be using
+	 * this set: updating a map-in-map returns only after an RCU grace period (programs run under rcu_read_lock).
+	 * The set is drained when both are done. A socket closing during the passes counts its change into the new
+	 * set or has it counted by its pass into this one, never both (claim() in flush). The `tcp` tick's
+	 * namespaces are chosen before the generation moves (see "Which namespaces a tick visits").
+	 */
 	__u64 t0 = now_ns();
+	if (s->tick_mode != TICK_STORAGE) {
+		tick_select(s);
+		tick_gen_advance(s);
+	}
+	if (bpf_map_update_elem(s->epoch_fd, &zero, &next, BPF_ANY))
+		fail("flipping the flow map epoch: %s", strerror(errno));
+	struct grace grace;
+	grace_start(s, &grace);
 	if (s->tick_mode == TICK_STORAGE) {
 		int err = run_iter(s->tick_link);
 		if (err)
 			fail("running the tick iterator: %s", strerror(-err));
 	} else {
-		tick_namespaces(s);
+		tick_run(s);
 	}
 	__u64 iter_ns = now_ns() - t0;
 	__u64 sync_t0 = now_ns();
-
-	/* Point programs at the other (empty) set, then wait until no program run can still be using this one:
-	 * updating a map-in-map returns only after an RCU grace period (programs run under rcu_read_lock). */
-	if (bpf_map_update_elem(s->epoch_fd, &zero, &next, BPF_ANY))
-		fail("flipping the flow map epoch: %s", strerror(errno));
-	if (bpf_map_update_elem(s->sync_fd, &zero, &s->sync_inner_fd, BPF_ANY))
-		fail("waiting for running programs: %s", strerror(errno));
+	grace_wait(&grace);
 	pthread_mutex_lock(&s->fwd_lock);
 	s->epoch = next;
 	pthread_mutex_unlock(&s->fwd_lock);
@@ -1018,14 +1066,17 @@ static int for_each_netns(struct state *s, struct bpf_link *link, int clear_list
  * tick makes are most of its cost. A tracked socket can only live in a namespace scope_netns names, and the tick
  * visits only those that may hold a tracked open socket now.
  *
- * Which namespaces a tick visits. The loader counts ticks in flowlens.bpf.o's tick_gen: tick g runs its passes
- * with tick_gen = g, then the loader sets g + 1 before the tick's epoch flip, which waits for an RCU grace period
- * (collect). A scope_netns value is a generation, raised (never lowered) by netns_live: when an in-scope socket
- * connects, listens, establishes (sock_ops) or is adopted, and when a tick pass meets a tracked open socket there
- * (fl_tick_tcp, at least one per pass, idle ones included). Tick g visits a namespace whose value is >= g - 1.
+ * Which namespaces a tick visits. The loader counts ticks in flowlens.bpf.o's tick_gen: tick g chooses its
+ * namespaces (tick_select), then the loader sets tick_gen to g + 1 before the tick's epoch flip and the grace
+ * period that follows it (collect), and runs the passes (tick_run). A scope_netns value is a generation, raised
+ * (never lowered) by netns_live, with the tick_gen it reads: when an in-scope socket connects, listens,
+ * establishes (sock_ops) or is adopted; and by a tick pass of tick g meeting a tracked open socket there, with g
+ * (fl_tick_tcp: tick_gen - 1 during the passes; at least one per pass, idle ones included). Tick g visits a
+ * namespace whose value is >= g - 1.
  * Why a socket tracked at any moment is visited at every later tick while it is open: its tracking and the
  * namespace's note are in one program run, which read some generation k (set before the run started) and which
- * ends before the grace period that follows the loader setting k + 1, i.e. before tick k + 1 reads the values.
+ * ends before the grace period that follows the loader setting k + 1, which tick k waits for before it ends, i.e.
+ * before tick k + 1 reads the values. (A pass's own note is written before its iterator read returns.)
  * So tick k + 1 finds the value >= k and visits the namespace, with the socket already tracked: its pass meets it
  * (iter/tcp walks every socket in the hash during the pass) and raises the value to k + 1, so tick k + 2 visits it,
  * and so on while the socket is open. A socket closing is flushed by its close path, not by the tick. Ticks before
@@ -1115,6 +1166,7 @@ static struct {
 	struct ns_unseen *unseen;    /* wanted inodes the last walk found no path for, sorted */
 	size_t nunseen;
 	__u32 gen;                   /* this tick's generation (flowlens.bpf.c tick_gen) */
+	int all;                     /* this tick visits every namespace (scope_netns may have lost some) */
 	__u64 ticks, walked_at;
 	__u64 walks;                 /* full walks so far (stats: netnsWalks) */
 	int visited;                 /* namespaces visited by the last tick (stats: tickNetns) */
@@ -1225,7 +1277,7 @@ static void *tick_worker(void *arg)
 		int fd = open(k->path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			tn.want[i].ticked = 0;
-			continue; /* gone since tick_namespaces checked: the next tick walks */
+			continue; /* gone since tick_select checked: the next tick walks */
 		}
 		struct stat st;
 		if (fstat(fd, &st) == 0 && (__u32)st.st_ino == ino)
@@ -1264,7 +1316,8 @@ static void trace_tick(void)
 	fclose(f);
 }
 
-static void tick_namespaces(struct state *s)
+/* The namespaces tick tn.gen visits (tn.want[].visit, or tn.all: every one), chosen before the generation moves. */
+static void tick_select(struct state *s)
 {
 	if (!tn.want) {
 		tn.want = calloc(tn.max, sizeof(*tn.want));
@@ -1288,10 +1341,9 @@ static void tick_namespaces(struct state *s)
 	size_t slack = 128 * (size_t)(cpus > 0 ? cpus : 1);
 	if (slack > tn.max / 2)
 		slack = tn.max / 2;
-	if (tn.nwant + slack >= tn.max) {
-		tn.visited = for_each_netns(s, s->tick_tcp_link, 0);
-		goto next_gen;
-	}
+	tn.all = tn.nwant + slack >= tn.max; /* the LRU may have lost some: visit every namespace */
+	if (tn.all)
+		return;
 	qsort(tn.want, tn.nwant, sizeof(*tn.want), cmp_want);
 	size_t u = 0;
 	for (size_t i = 0; i < tn.nwant; i++)
@@ -1300,12 +1352,10 @@ static void tick_namespaces(struct state *s)
 	tn.nwant = u;
 
 	int walk = 0;
-	size_t nvisit = 0;
 	for (size_t i = 0; i < tn.nwant; i++) {
 		struct ns_want *x = &tn.want[i];
 		struct ns_unseen *un = unseen(x->ino);
 		x->visit = gen_at_least(x->gen, tn.gen - 1) || un;
-		nvisit += x->visit;
 		if (!x->visit || x->ino == s->netns_ino || walk)
 			continue;
 		struct ns_known *k = known(x->ino);
@@ -1319,7 +1369,18 @@ static void tick_namespaces(struct state *s)
 	}
 	if (walk)
 		find_namespaces(s);
+}
 
+/* The tick's passes over the namespaces tick_select chose, up to FL_TICK_THREADS at once. */
+static void tick_run(struct state *s)
+{
+	if (tn.all) {
+		tn.visited = for_each_netns(s, s->tick_tcp_link, 0);
+		return;
+	}
+	size_t nvisit = 0;
+	for (size_t i = 0; i < tn.nwant; i++)
+		nvisit += tn.want[i].visit;
 	struct ns_walk w = { .s = s, .link = s->tick_tcp_link, .self_fd = self_netns_fd(), .tick = 1 };
 	struct tick_pool pool = { .w = &w };
 	size_t threads = nvisit < FL_TICK_THREADS ? nvisit : FL_TICK_THREADS;
@@ -1336,8 +1397,11 @@ static void tick_namespaces(struct state *s)
 		pthread_join(tids[i], NULL);
 	tn.visited = __atomic_load_n(&w.visited, __ATOMIC_RELAXED);
 	trace_tick();
-next_gen:
-	/* before collect's epoch flip, whose grace period ends every program run that read the old generation */
+}
+
+/* Tick tn.gen's namespaces are chosen: programs from now on note the next generation (collect, before the flip). */
+static void tick_gen_advance(struct state *s)
+{
 	tn.gen++;
 	__atomic_store_n(s->tick_gen, tn.gen, __ATOMIC_RELEASE);
 }

@@ -29,7 +29,9 @@
  *  3. Tick cost at 10,000 and 100,000 open TCP sockets, measured first, before crr runs leave TIME_WAIT sockets
  *     a socket iterator would visit too (agent/bench/native/hold.c holds idle connections
  *     between two namespaces; both ends count, checked with `ss -s`): the agent's own collection-duration
- *     histogram, its CPU per tick, and the per-tick BPF time.
+ *     histogram and its parts (flowlens_agent_collection_phase_seconds_total: passes, grace period, drain, node) and
+ *     CPU per tick with the kernel's bpf_stats off, as users run it, then the per-tick BPF time in a shorter window
+ *     with them held.
  *  4. dropCost: the drop hook's bpf_stats per packet dropped while an iptables rule in the server's namespace drops
  *     every 100th packet iperf3 sends it (the rule's own counter is the ground truth).
  *  5. agentRssMb outside Kubernetes (the rounds, FLOWLENS_METADATA=none) and inside (the in-cluster metadata mode:
@@ -46,8 +48,8 @@
  * Environment: BENCH_ROUNDS (6: each order of the three sides once), BENCH_COLLECT_S (the agent's default, 5), BENCH_SECONDS per iperf3/crr run (whole
  * collection intervals, at least 2 s: 5; iperf3 adds 1 s of slow start it omits),
  * BENCH_TICK_SOCKETS ("10000,100000"), BENCH_NICE (-10), BENCH_TICK_ONLY=1 (part 3 alone, about a minute: its JSON line with
- * tickCostMs, tickCpuMs, tickBpfMs, the BPF time per tick-iterator run and the namespaces each `tcp` tick passed, then
- * stop).
+ * tickCostMs and its parts, tickCpuMs, tickBpfMs, the BPF time per tick-iterator run and the namespaces each `tcp` tick
+ * passed with their passes' wall times, then stop).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -66,6 +68,7 @@ import { BENCH_NODE, inClusterEnv, PODS_ON_NODE, startFakeCluster } from './lib/
 import { median, pairedRatio, ratioSpread, round, sleep } from './lib/measure.js';
 import { buildNativeTools, type NativeTools } from './lib/native.js';
 import { CpuWindows, cpuSecondsBetween, cpuSecondsByCommand, rssMb } from './lib/proc.js';
+import { parseTickTrace, summarizePasses, type TracedTick } from './lib/tick-trace.js';
 import { TracepointCounter } from './lib/tracepoint-count.js';
 import { TreeMeter } from './lib/tree-meter.js';
 
@@ -143,6 +146,11 @@ interface TickLevel {
   ticks: number;
   tickCostMs: number;
   tickCpuMs: number;
+  /** Another process held bpf_stats during the tickCostMs window: it ran with the accounting on after all. */
+  tickStatsOnElsewhere: boolean;
+  /** The tick's wall time in the window with bpf_stats held (the one tickBpfMs is read in), beside tickCostMs. */
+  tickCostMsStatsOn: number;
+  /** BPF time per tick, in the bpf_stats window. */
   tickBpfMs: number;
   /** BPF time per run of the tick iterator programs (one run per socket visited). */
   tickBpfNsPerRun: number;
@@ -151,17 +159,30 @@ interface TickLevel {
    * FLOWLENS_LOADER_TICK_TRACE); null for the storage tick or a loader without the trace.
    */
   tickPassesPerTick: number | null;
+  /**
+   * tickCostMs in its parts, ms per tick (the agent's flowlens_agent_collection_phase_seconds_total, collector/tick.ts
+   * tickPhases): tickIterMs the namespaces' passes, tickSyncMs the epoch flip and its RCU grace period, tickDrainMs
+   * reading the retired flow set and printing it, tickLoaderOtherMs the rest of the loader's answer, tickNodeMs the
+   * pipes and the node process's parsing (and waiting for a CPU). null from an agent that does not time them.
+   */
+  tickIterMs: number | null;
+  tickSyncMs: number | null;
+  tickDrainMs: number | null;
+  tickLoaderOtherMs: number | null;
+  tickNodeMs: number | null;
+  /**
+   * `tcp` tick: per tick, the longest namespace pass and the passes' sum (ms, the loader's trace): the passes run on
+   * up to one thread per CPU, so tickIterMs lies between the two. null without the trace's pass times.
+   */
+  tickLongestPassMs: number | null;
+  tickPassSumMs: number | null;
 }
 
-/** The `tcp` tick's trace (loader.c trace_tick): how many namespaces each tick passed, oldest first. */
-function tickPasses(path: string): number[] {
-  if (!existsSync(path)) {
-    return [];
-  }
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.startsWith('tick '))
-    .map((l) => l.split(' ').length - 2);
+const TICK_PHASES = ['passes', 'sync', 'drain', 'loader', 'node'] as const;
+
+/** The `tcp` tick's trace (lib/tick-trace.ts), oldest tick first; none when the loader wrote none. */
+function tickPasses(path: string): TracedTick[] {
+  return existsSync(path) ? parseTickTrace(readFileSync(path, 'utf8')) : [];
 }
 
 /**
@@ -294,13 +315,21 @@ function checkDropHooks(progs: ProgramInfo[], expected: boolean, agent: RunningA
  * "Which namespaces a tick visits"), one pass more than the measured sockets need. docs/agent.md gives the cost of
  * that pass.
  */
-async function metricsSample(): Promise<{ sum: number; count: number }> {
+async function metricsSample(): Promise<{ sum: number; count: number; phases: Record<string, number> }> {
   const res = await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`, { headers: { connection: 'close' } });
   const text = await res.text();
   const get = (name: string) => Number(new RegExp(`^${name}(?:\\{\\})? (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
+  const phases: Record<string, number> = {};
+  for (const phase of TICK_PHASES) {
+    const m = new RegExp(`^flowlens_agent_collection_phase_seconds_total\\{phase="${phase}"\\} (\\S+)`, 'm').exec(text);
+    if (m) {
+      phases[phase] = Number(m[1]);
+    }
+  }
   return {
     sum: get('flowlens_agent_collection_duration_seconds_sum'),
     count: get('flowlens_agent_collection_duration_seconds_count'),
+    phases,
   };
 }
 
@@ -367,7 +396,6 @@ async function main(): Promise<void> {
     let rssNowAtMostSockets = 0;
     const tickTrace = join(tmpdir(), `flowlens-bench-tick-trace-${process.pid}`);
     rmSync(tickTrace, { force: true });
-    const tickStats = await holdStats();
     {
       agent = await startBuiltAgent(
         NICE,
@@ -409,16 +437,33 @@ async function main(): Promise<void> {
           const sockets = counts[0]!.established + counts[1]!.established;
           const allSockets = counts.reduce((n, x) => n + x.all, 0);
           await sleep(3 * TICK_PHASE_INTERVAL_S * 1000); // adoption, and the first ticks over the new sockets
+          // the wall, CPU and parts of a tick as users run the agent: the kernel's bpf_stats off (unless another
+          // process on the machine holds them: tickStatsOnElsewhere)
+          let statsOnElsewhere = await bpfStatsOn(tools.bpfstats);
           const m0 = await metricsSample();
           const u0 = meter.sample();
-          const b0 = await programStats(tickIds);
           const p0 = tickPasses(tickTrace).length;
           await sleep(10 * TICK_PHASE_INTERVAL_S * 1000);
           const m1 = await metricsSample();
           const u1 = meter.sample();
+          const passes = summarizePasses(tickPasses(tickTrace).slice(p0));
+          statsOnElsewhere ||= await bpfStatsOn(tools.bpfstats);
+          // then the BPF time per tick, a bpf_stats reading: the bench holds the key for this window alone (the
+          // accounting adds its cost to every program run, here to every socket a pass visits)
+          const statsHold = await holdStats();
+          const m2 = await metricsSample();
+          const b0 = await programStats(tickIds);
+          await sleep(5 * TICK_PHASE_INTERVAL_S * 1000);
+          const m3 = await metricsSample();
           const b1 = await programStats(tickIds);
-          const passes = tickPasses(tickTrace).slice(p0);
+          await statsHold.release();
+          const statsTicks = m3.count - m2.count;
           const ticks = m1.count - m0.count;
+          const phaseMs = (phase: string): number | null => {
+            const a = m0.phases[phase];
+            const b = m1.phases[phase];
+            return a === undefined || b === undefined ? null : round(((b - a) / ticks) * 1000, 3);
+          };
           let bpfNs = 0;
           let bpfRuns = 0;
           for (const s of statsDelta(b0, b1).values()) {
@@ -433,9 +478,18 @@ async function main(): Promise<void> {
             ticks,
             tickCostMs: round(((m1.sum - m0.sum) / ticks) * 1000, 2),
             tickCpuMs: round((cpuSecondsBetween(u0, u1, clk) * 1000) / ticks, 2),
-            tickBpfMs: round(bpfNs / ticks / 1e6, 3),
+            tickStatsOnElsewhere: statsOnElsewhere,
+            tickCostMsStatsOn: round(((m3.sum - m2.sum) / statsTicks) * 1000, 2),
+            tickBpfMs: round(bpfNs / statsTicks / 1e6, 3),
             tickBpfNsPerRun: round(bpfRuns ? bpfNs / bpfRuns : 0, 1),
-            tickPassesPerTick: passes.length ? round(passes.reduce((a, b) => a + b, 0) / passes.length, 2) : null,
+            tickPassesPerTick: passes.passesPerTick === null ? null : round(passes.passesPerTick, 2),
+            tickIterMs: phaseMs('passes'),
+            tickSyncMs: phaseMs('sync'),
+            tickDrainMs: phaseMs('drain'),
+            tickLoaderOtherMs: phaseMs('loader'),
+            tickNodeMs: phaseMs('node'),
+            tickLongestPassMs: passes.longestPassMs === null ? null : round(passes.longestPassMs, 2),
+            tickPassSumMs: passes.passSumMs === null ? null : round(passes.passSumMs, 2),
           });
           log(`tick cost at ${sockets} sockets: ${JSON.stringify(tickCost.at(-1))}`);
           if (sockets < target * 0.98) {
@@ -454,7 +508,6 @@ async function main(): Promise<void> {
         }
       }
     }
-    await tickStats.release(); // the tick phase's BPF time per tick is a bpf_stats reading
 
     if (TICK_ONLY) {
       const level = (n: number) => tickCost.find((l) => l.sockets >= n * 0.98) ?? null;

@@ -37,7 +37,15 @@ struct {
 enum { FAIL_ATTEMPT, FAIL_FAILURE, FAIL_REFUSED, FAIL_SYN_RETRANS, FAIL_RST_SENT, FAIL_RST_RECV, FAIL_DROP };
 
 /* This tick's failure counters of (flow, reason), created zeroed; NULL (and counted lost) when the table is full. */
-static __always_inline struct fl_fail_val *fail_entry(const struct fl_flow_key *flow, __u32 reason)
+/* The epoch programs count into now (a tick counts into the one before: flowlens.bpf.c flush). */
+static __always_inline __u32 fail_epoch(void)
+{
+	__u32 zero = 0;
+	__u32 *ep = bpf_map_lookup_elem(&flow_epoch, &zero);
+	return ep ? *ep : 0;
+}
+
+static __always_inline struct fl_fail_val *fail_entry(const struct fl_flow_key *flow, __u32 reason, __u32 epoch)
 {
 	static const struct fl_fail_val zero_val = {};
 	struct fl_fail_key k;
@@ -45,8 +53,7 @@ static __always_inline struct fl_fail_val *fail_entry(const struct fl_flow_key *
 	__builtin_memset(&k, 0, sizeof(k));
 	__builtin_memcpy(&k.flow, flow, sizeof(k.flow));
 	k.reason = reason;
-	__u32 *ep = bpf_map_lookup_elem(&flow_epoch, &zero);
-	void *map = (ep && (*ep & 1)) ? (void *)&fail_b : (void *)&fail_a;
+	void *map = (epoch & 1) ? (void *)&fail_b : (void *)&fail_a;
 	struct fl_fail_val *v = bpf_map_lookup_elem(map, &k);
 	if (v)
 		return v;
@@ -60,11 +67,12 @@ static __always_inline struct fl_fail_val *fail_entry(const struct fl_flow_key *
 	return v;
 }
 
-static __always_inline void fail_add(const struct fl_flow_key *flow, __u32 reason, int what, __u64 n)
+/* Adds n to a failure counter of the flow in the given epoch's set. */
+static __always_inline void fail_add_in(__u32 epoch, const struct fl_flow_key *flow, __u32 reason, int what, __u64 n)
 {
 	if (!n)
 		return;
-	struct fl_fail_val *v = fail_entry(flow, reason);
+	struct fl_fail_val *v = fail_entry(flow, reason, epoch);
 	if (!v)
 		return;
 	switch (what) {
@@ -76,6 +84,13 @@ static __always_inline void fail_add(const struct fl_flow_key *flow, __u32 reaso
 	case FAIL_RST_RECV: __sync_fetch_and_add(&v->resets_received, n); break;
 	default: __sync_fetch_and_add(&v->drops, n); break;
 	}
+}
+
+/* Adds n to a failure counter of the flow in the set programs count into now. */
+static __always_inline void fail_add(const struct fl_flow_key *flow, __u32 reason, int what, __u64 n)
+{
+	if (n)
+		fail_add_in(fail_epoch(), flow, reason, what, n);
 }
 
 #endif

@@ -80,11 +80,11 @@ const volatile __u32 max_flows = 16384;
 enum { B_SENT, B_RECV, B_SOUT, B_SIN, B_RETR, B_RTO, B_MAX };
 
 /*
- * The `tcp` tick's generation: the loader adds one after each tick's passes, before the tick's grace period
- * (loader.c tick_namespaces). A namespace's scope_netns value is the last generation in which a socket was noted
- * there (netns_live) or a tick pass met a tracked open socket there; the loader's tick visits a namespace only when
- * that value is its generation or the one before. Why that loses no socket: loader.c "Which namespaces a tick
- * visits".
+ * The `tcp` tick's generation: the loader adds one after choosing a tick's namespaces, before the tick's epoch flip
+ * and grace period (loader.c collect), so a tick's passes run with tick_gen one past the tick's own generation. A
+ * namespace's scope_netns value is the last generation in which a socket was noted there (netns_live) or a tick
+ * pass met a tracked open socket there; the loader's tick visits a namespace only when that value is its
+ * generation or the one before. Why that loses no socket: loader.c "Which namespaces a tick visits".
  */
 __u32 tick_gen;
 
@@ -107,11 +107,10 @@ static __always_inline void gen_raise(__u32 *v, __u32 g)
  * scope's (scope.bpf.h) and the `tcp` tick visits it this tick and the next (which meets the socket if it is
  * tracked and open, and so keeps the namespace visited). One hash lookup when the namespace was noted this
  * generation already. */
-static __always_inline void netns_live(__u32 inum)
+static __always_inline void netns_note(__u32 inum, __u32 g)
 {
 	if (!inum)
 		return;
-	__u32 g = *(volatile __u32 *)&tick_gen;
 	__u32 *v = bpf_map_lookup_elem(&scope_netns, &inum);
 	if (!v) {
 		if (!bpf_map_update_elem(&scope_netns, &inum, &g, BPF_NOEXIST))
@@ -121,6 +120,11 @@ static __always_inline void netns_live(__u32 inum)
 			return;
 	}
 	gen_raise(v, g);
+}
+
+static __always_inline void netns_live(__u32 inum)
+{
+	netns_note(inum, *(volatile __u32 *)&tick_gen);
 }
 
 /* Every caller holds a BTF pointer (bpf_skc_to_tcp_sock, tp_btf, iter/tcp): plain loads the verifier makes safe, not
@@ -431,6 +435,17 @@ static __always_inline __u32 current_epoch(void)
 	return ep ? *ep : 0;
 }
 
+/*
+ * The epoch a tick counts into: the one before the current. The loader flips the epoch before it runs a tick's
+ * passes (loader.c collect, "One grace period, beside the passes"), so that the grace period after the flip runs
+ * while the passes do; the passes then count into the set the loader drains after both. A socket's change is
+ * counted once either way: by the pass (into that set) or by its close (into the new one), claim() decides.
+ */
+static __always_inline __u32 tick_epoch(void)
+{
+	return current_epoch() - 1;
+}
+
 /* This tick's counters of the socket's flow, or NULL when the flow table is full. */
 static __always_inline struct fl_flow_val *flow_entry(struct sock_state *st, __u32 epoch)
 {
@@ -595,7 +610,7 @@ static __always_inline int flush(struct tcp_sock *tp, struct sock_state *st, int
 	if (!any && why == F_TICK)
 		return 0;
 
-	__u32 epoch = current_epoch();
+	__u32 epoch = why == F_TICK || why == F_OPEN_TICK ? tick_epoch() : current_epoch();
 	v = flow_entry(st, epoch);
 	if (!v) {
 		counter_add(FL_FLOWS_DROPPED, 1);
@@ -634,8 +649,8 @@ static __always_inline int flush(struct tcp_sock *tp, struct sock_state *st, int
 		/* a connect() attempt is counted where its opening is, under the same (translated) key */
 		if (st->attempted) {
 			st->attempted = 0;
-			fail_add(&st->key, 0, FAIL_ATTEMPT, 1);
-			fail_add(&st->key, 0, FAIL_SYN_RETRANS, st->syn_retrans);
+			fail_add_in(epoch, &st->key, 0, FAIL_ATTEMPT, 1);
+			fail_add_in(epoch, &st->key, 0, FAIL_SYN_RETRANS, st->syn_retrans);
 		}
 	}
 	if (why == F_CLOSE || why == F_OPEN_CLOSE)
@@ -1120,7 +1135,7 @@ int fl_tick_tcp(struct bpf_iter__tcp *ctx)
 	if (!st || st->closed)
 		return 0;
 	if (!live) {
-		netns_live(inum);
+		netns_note(inum, g - 1); /* the tick's own generation: the loader raised tick_gen before the passes */
 		*(volatile __u64 *)&c->live_key = key;
 	}
 	if (idle)

@@ -23,9 +23,9 @@
  *     the kernel refuses is left out and the failstats line says so), naming drop reasons from the kernel's BTF,
  *   - on kernels without tcp_sock.total_rto (< 6.7), loads the two RTO programs of flowlens.bpf.o that no callback
  *     replaces (fl_synack_timeout, fl_rto_timer; optional, stderr says what is refused),
- *   - on `collect`: runs the tick iterator over the socket storage (every tracked socket's counters into the
- *     current flow table), flips the flow table epoch, waits for running programs (an RCU grace period, obtained
- *     by updating a map-in-map), drains the previous table, its overflow table and (netlink source) the parked
+ *   - on `collect`: flips the flow table epoch, runs the tick iterator over the socket storage (every tracked
+ *     socket's counters into the table just retired) while a thread waits for running programs (an RCU grace
+ *     period, obtained by updating a map-in-map), then drains that table, its overflow table and (netlink source) the parked
  *     connections, sums what shares a flow key (flow_sum.h: a table of --sum-flows distinct flows, 4096 by default)
  *     and prints one line per flow, then a stats line and `end`.
  * stdin EOF, `quit`, SIGTERM, SIGINT or the parent's death: detach and exit 0.
@@ -36,7 +36,7 @@
  *         (bpfStats: 1 while this loader holds BPF_ENABLE_STATS (--bpf-stats); 0: run times are not measured and every
  *         run-time/run-count field below reads `-`)
  *         (tick: `storage` = iter/bpf_sk_storage_map over tracked sockets; `tcp` = iter/tcp in each namespace where
- *         tracked sockets live (tick_namespaces),
+ *         tracked sockets live (tick_select, tick_run),
  *         used when the kernel refuses map iterators, e.g. by a BPF LSM policy)
  *   flow <localIp> <remoteIp> <serverPort> <client|server> <bytesSent> <bytesReceived> <segsSent> <segsReceived>
  *        <retransmits> <rtos> <opened> <closed> <rttSumUs> <rttCount> <rttMinUs> <rttMaxUs> <viaIp|-> <viaPort>
@@ -46,9 +46,13 @@
  *         <socketsAdopted> <natTranslated> <conntrack:0 waiting|1 attached|2 failed> <tickIterNs>
  *         <iterRunTimeNs> <iterRunCount> <flowsCarried> <flowsLost> <natRecorded> <natSource:fentry|netlink|none>
  *         <natNetlink> <natNetlinkOverruns> <natParked> <tickNetns> <netnsWalks> <flowLines> <flowsUnsummed>
+ *         <tickSyncNs> <tickDrainNs> <collectNs>
  *         (tickNetns: namespaces the `tcp` tick visited this time, netnsWalks: its full walks of /proc and the
  *         netns directories so far; both 0 with the `storage` tick; flowLines: `flow` lines of this answer;
- *         flowsUnsummed: cumulative drained entries printed alone because the sum table was full)
+ *         flowsUnsummed: cumulative drained entries printed alone because the sum table was full; the parts of
+ *         this answer's wall time: tickIterNs the passes, tickSyncNs the epoch flip and its grace period,
+ *         tickDrainNs reading the retired set and printing its lines into stdout's buffer, collectNs the whole
+ *         answer up to this line, so the rest of the node's wall time is the pipes and its own parsing)
  *   fwd <clientIp> <viaIp> <viaPort> <backendIp> <backendPort> <snatIp|-> <connections>
  *        (connections the node translated this tick, with or without SNAT: forward tables, nat_rule.h fl_fwd_entry)
  *   fwdlost <cumulative connections not counted because a forward table was full>
@@ -737,7 +741,9 @@ static __u64 prog_misses(int fd)
 }
 
 static int for_each_netns(struct state *s, struct bpf_link *link, int clear_listeners);
-static void tick_namespaces(struct state *s);
+static void tick_select(struct state *s);
+static void tick_run(struct state *s);
+static void tick_gen_advance(struct state *s);
 static void tick_netns_stats(int *visited, unsigned long long *walks);
 
 /* The kernel's name of a drop reason (enum skb_drop_reason, read from its BTF at start). */
@@ -796,6 +802,42 @@ static void drain_failures(struct state *s, __u32 set)
 	       (unsigned long long)flow_misses);
 }
 
+/* An RCU grace period waited for in a thread of its own (collect), or in grace_wait when no thread starts. */
+struct grace {
+	struct state *s;
+	pthread_t tid;
+	int started;
+	int err; /* errno of the map-in-map update */
+};
+
+static void *grace_thread(void *arg)
+{
+	struct grace *g = arg;
+	__u32 zero = 0;
+	g->err = bpf_map_update_elem(g->s->sync_fd, &zero, &g->s->sync_inner_fd, BPF_ANY) ? errno : 0;
+	return NULL;
+}
+
+static void grace_start(struct state *s, struct grace *g)
+{
+	*g = (struct grace){ .s = s };
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old); /* signals stay with the main thread */
+	g->started = pthread_create(&g->tid, NULL, grace_thread, g) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void grace_wait(struct grace *g)
+{
+	if (g->started)
+		pthread_join(g->tid, NULL);
+	else
+		grace_thread(g);
+	if (g->err)
+		fail("waiting for running programs: %s", strerror(g->err));
+}
+
 static void collect(struct state *s)
 {
 	__u32 zero = 0;
@@ -804,6 +846,7 @@ static void collect(struct state *s)
 	int index_fd = s->index_fds[set], vals_fd = s->vals_fds[set];
 	__u32 batch_out;
 	__u64 drained = 0;
+	__u64 collect_t0 = now_ns(); /* the parts of this answer's time, on its stats line (docs/agent.md "Cost") */
 
 	int ct_state = s->ct_state;
 	try_conntrack(s);
@@ -811,26 +854,39 @@ static void collect(struct state *s)
 		malloc_trim(0); /* loading conntrack.bpf.o parsed BTF (see main) */
 	try_netlink(s);
 
-	/* Every tracked socket's counters since its last reading, into the current set. */
+	/*
+	 * One grace period, beside the passes. Point programs at the other (empty) set first, then read every tracked
+	 * socket's counters since its last reading into this set (the tick programs count into the epoch before the
+	 * current, flowlens.bpf.c tick_epoch) while another thread waits until no program run can still be using
+	 * this set: updating a map-in-map returns only after an RCU grace period (programs run under rcu_read_lock).
+	 * The set is drained when both are done. A socket closing during the passes counts its change into the new
+	 * set or has it counted by its pass into this one, never both (claim() in flush). The `tcp` tick's
+	 * namespaces are chosen before the generation moves (see "Which namespaces a tick visits").
+	 */
 	__u64 t0 = now_ns();
+	if (s->tick_mode != TICK_STORAGE) {
+		tick_select(s);
+		tick_gen_advance(s);
+	}
+	if (bpf_map_update_elem(s->epoch_fd, &zero, &next, BPF_ANY))
+		fail("flipping the flow map epoch: %s", strerror(errno));
+	struct grace grace;
+	grace_start(s, &grace);
 	if (s->tick_mode == TICK_STORAGE) {
 		int err = run_iter(s->tick_link);
 		if (err)
 			fail("running the tick iterator: %s", strerror(-err));
 	} else {
-		tick_namespaces(s);
+		tick_run(s);
 	}
 	__u64 iter_ns = now_ns() - t0;
-
-	/* Point programs at the other (empty) set, then wait until no program run can still be using this one:
-	 * updating a map-in-map returns only after an RCU grace period (programs run under rcu_read_lock). */
-	if (bpf_map_update_elem(s->epoch_fd, &zero, &next, BPF_ANY))
-		fail("flipping the flow map epoch: %s", strerror(errno));
-	if (bpf_map_update_elem(s->sync_fd, &zero, &s->sync_inner_fd, BPF_ANY))
-		fail("waiting for running programs: %s", strerror(errno));
+	__u64 sync_t0 = now_ns();
+	grace_wait(&grace);
 	pthread_mutex_lock(&s->fwd_lock);
 	s->epoch = next;
 	pthread_mutex_unlock(&s->fwd_lock);
+	__u64 sync_ns = now_ns() - sync_t0;
+	__u64 drain_t0 = now_ns();
 
 	/* Nothing writes this set any more: read it, then empty it for its next turn. Every slot handed out is read
 	 * and zeroed (including ones lost in a publishing race, which stay zero); the index is read and emptied in
@@ -867,6 +923,7 @@ static void collect(struct state *s)
 	print_sums(s);
 	drain_forwards(s, set);
 	drain_failures(s, set);
+	__u64 drain_ns = now_ns() - drain_t0;
 
 	__u64 run_ns = 0, run_cnt = 0, iter_run_ns = 0, iter_run_cnt = 0, nat_recorded = 0;
 	prog_stats(s->prog_fd, &run_ns, &run_cnt);
@@ -882,8 +939,9 @@ static void collect(struct state *s)
 	unsigned long long netns_walks = 0;
 	tick_netns_stats(&tick_netns, &netns_walks);
 	char b[4][24];
+	__u64 collect_ns = now_ns() - collect_t0; /* all but writing this answer to the pipe */
 	printf("stats %s %s %llu %llu %llu %llu %llu %llu %d %llu %s %s %llu %llu %llu %s %llu %llu %llu %d %llu "
-	       "%llu %llu\n",
+	       "%llu %llu %llu %llu %llu\n",
 	       measured(s, run_ns, b[0], sizeof(b[0])), measured(s, run_cnt, b[1], sizeof(b[1])),
 	       (unsigned long long)counter(s, FL_SOCKETS_TRACKED), (unsigned long long)counter(s, FL_SOCKETS_SAMPLED_OUT),
 	       (unsigned long long)counter(s, FL_FLOWS_DROPPED), (unsigned long long)drained,
@@ -894,7 +952,8 @@ static void collect(struct state *s)
 	       (unsigned long long)__atomic_load_n(&s->nl_recorded, __ATOMIC_RELAXED),
 	       (unsigned long long)__atomic_load_n(&s->nl_overruns, __ATOMIC_RELAXED),
 	       (unsigned long long)counter(s, FL_LATE_PARKED), tick_netns, netns_walks,
-	       (unsigned long long)s->flow_lines, (unsigned long long)s->unsummed);
+	       (unsigned long long)s->flow_lines, (unsigned long long)s->unsummed, (unsigned long long)sync_ns,
+	       (unsigned long long)drain_ns, (unsigned long long)collect_ns);
 	s->flow_lines = 0;
 	printf("end\n");
 	fflush(stdout);
@@ -1039,14 +1098,17 @@ static int for_each_netns(struct state *s, struct bpf_link *link, int clear_list
  * tick makes are most of its cost. A tracked socket can only live in a namespace scope_netns names, and the tick
  * visits only those that may hold a tracked open socket now.
  *
- * Which namespaces a tick visits. The loader counts ticks in flowlens.bpf.o's tick_gen: tick g runs its passes
- * with tick_gen = g, then the loader sets g + 1 before the tick's epoch flip, which waits for an RCU grace period
- * (collect). A scope_netns value is a generation, raised (never lowered) by netns_live: when an in-scope socket
- * connects, listens, establishes (sock_ops) or is adopted, and when a tick pass meets a tracked open socket there
- * (fl_tick_tcp, at least one per pass, idle ones included). Tick g visits a namespace whose value is >= g - 1.
+ * Which namespaces a tick visits. The loader counts ticks in flowlens.bpf.o's tick_gen: tick g chooses its
+ * namespaces (tick_select), then the loader sets tick_gen to g + 1 before the tick's epoch flip and the grace
+ * period that follows it (collect), and runs the passes (tick_run). A scope_netns value is a generation, raised
+ * (never lowered) by netns_live, with the tick_gen it reads: when an in-scope socket connects, listens,
+ * establishes (sock_ops) or is adopted; and by a tick pass of tick g meeting a tracked open socket there, with g
+ * (fl_tick_tcp: tick_gen - 1 during the passes; at least one per pass, idle ones included). Tick g visits a
+ * namespace whose value is >= g - 1.
  * Why a socket tracked at any moment is visited at every later tick while it is open: its tracking and the
  * namespace's note are in one program run, which read some generation k (set before the run started) and which
- * ends before the grace period that follows the loader setting k + 1, i.e. before tick k + 1 reads the values.
+ * ends before the grace period that follows the loader setting k + 1, which tick k waits for before it ends, i.e.
+ * before tick k + 1 reads the values. (A pass's own note is written before its iterator read returns.)
  * So tick k + 1 finds the value >= k and visits the namespace, with the socket already tracked: its pass meets it
  * (iter/tcp walks every socket in the hash during the pass) and raises the value to k + 1, so tick k + 2 visits it,
  * and so on while the socket is open. A socket closing is flushed by its close path, not by the tick. Ticks before
@@ -1119,6 +1181,7 @@ struct ns_want {
 	__u32 gen;   /* its scope_netns value: the last generation it was noted or met a tracked open socket */
 	int visit;   /* this tick visits it */
 	int ticked;  /* its pass ran (trace_tick) */
+	__u64 pass_ns; /* wall time of its pass, setns included (trace_tick) */
 };
 
 struct ns_unseen {
@@ -1135,6 +1198,7 @@ static struct {
 	struct ns_unseen *unseen;    /* wanted inodes the last walk found no path for, sorted */
 	size_t nunseen;
 	__u32 gen;                   /* this tick's generation (flowlens.bpf.c tick_gen) */
+	int all;                     /* this tick visits every namespace (scope_netns may have lost some) */
 	__u64 ticks, walked_at;
 	__u64 walks;                 /* full walks so far (stats: netnsWalks) */
 	int visited;                 /* namespaces visited by the last tick (stats: tickNetns) */
@@ -1228,11 +1292,13 @@ static void *tick_worker(void *arg)
 			continue;
 		__u32 ino = tn.want[i].ino;
 		tn.want[i].ticked = 1; /* entry i is this thread's alone */
+		__u64 t0 = now_ns();
 		if (ino == w->s->netns_ino) {
 			int err = tick_pass(w->s, w->link, ino); /* every thread starts in our namespace */
 			if (err)
 				fprintf(stderr, "flowlens-loader: iterating TCP sockets: %s\n", strerror(-err));
 			__atomic_add_fetch(&w->visited, 1, __ATOMIC_RELAXED);
+			tn.want[i].pass_ns = now_ns() - t0;
 			continue;
 		}
 		struct ns_known *k = known(ino);
@@ -1243,7 +1309,7 @@ static void *tick_worker(void *arg)
 		int fd = open(k->path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			tn.want[i].ticked = 0;
-			continue; /* gone since tick_namespaces checked: the next tick walks */
+			continue; /* gone since tick_select checked: the next tick walks */
 		}
 		struct stat st;
 		if (fstat(fd, &st) == 0 && (__u32)st.st_ino == ino)
@@ -1251,12 +1317,14 @@ static void *tick_worker(void *arg)
 		else
 			tn.want[i].ticked = 0;
 		close(fd);
+		tn.want[i].pass_ns = now_ns() - t0;
 	}
 }
 
 /*
  * Tests: with FLOWLENS_LOADER_TICK_TRACE=FILE the loader appends one line per `tcp` tick to FILE,
- * `tick GEN INODE...`: the generation and the namespaces whose pass ran (agent/test/kernel/tick-quiet.test.ts).
+ * `tick GEN INODE...`: the generation and the namespaces whose pass ran (agent/test/kernel/tick-quiet.test.ts),
+ * then one `pass GEN INODE NS` line per pass with its wall time (bench:agent: how the passes share the threads).
  */
 static void trace_tick(void)
 {
@@ -1274,10 +1342,14 @@ static void trace_tick(void)
 		if (tn.want[i].ticked)
 			fprintf(f, " %u", tn.want[i].ino);
 	fprintf(f, "\n");
+	for (size_t i = 0; i < tn.nwant; i++)
+		if (tn.want[i].ticked)
+			fprintf(f, "pass %u %u %llu\n", tn.gen, tn.want[i].ino, (unsigned long long)tn.want[i].pass_ns);
 	fclose(f);
 }
 
-static void tick_namespaces(struct state *s)
+/* The namespaces tick tn.gen visits (tn.want[].visit, or tn.all: every one), chosen before the generation moves. */
+static void tick_select(struct state *s)
 {
 	if (!tn.want) {
 		tn.want = calloc(tn.max, sizeof(*tn.want));
@@ -1301,10 +1373,9 @@ static void tick_namespaces(struct state *s)
 	size_t slack = 128 * (size_t)(cpus > 0 ? cpus : 1);
 	if (slack > tn.max / 2)
 		slack = tn.max / 2;
-	if (tn.nwant + slack >= tn.max) {
-		tn.visited = for_each_netns(s, s->tick_tcp_link, 0);
-		goto next_gen;
-	}
+	tn.all = tn.nwant + slack >= tn.max; /* the LRU may have lost some: visit every namespace */
+	if (tn.all)
+		return;
 	qsort(tn.want, tn.nwant, sizeof(*tn.want), cmp_want);
 	size_t u = 0;
 	for (size_t i = 0; i < tn.nwant; i++)
@@ -1313,12 +1384,10 @@ static void tick_namespaces(struct state *s)
 	tn.nwant = u;
 
 	int walk = 0;
-	size_t nvisit = 0;
 	for (size_t i = 0; i < tn.nwant; i++) {
 		struct ns_want *x = &tn.want[i];
 		struct ns_unseen *un = unseen(x->ino);
 		x->visit = gen_at_least(x->gen, tn.gen - 1) || un;
-		nvisit += x->visit;
 		if (!x->visit || x->ino == s->netns_ino || walk)
 			continue;
 		struct ns_known *k = known(x->ino);
@@ -1332,7 +1401,18 @@ static void tick_namespaces(struct state *s)
 	}
 	if (walk)
 		find_namespaces(s);
+}
 
+/* The tick's passes over the namespaces tick_select chose, up to FL_TICK_THREADS at once. */
+static void tick_run(struct state *s)
+{
+	if (tn.all) {
+		tn.visited = for_each_netns(s, s->tick_tcp_link, 0);
+		return;
+	}
+	size_t nvisit = 0;
+	for (size_t i = 0; i < tn.nwant; i++)
+		nvisit += tn.want[i].visit;
 	struct ns_walk w = { .s = s, .link = s->tick_tcp_link, .self_fd = self_netns_fd(), .tick = 1 };
 	struct tick_pool pool = { .w = &w };
 	size_t threads = nvisit < FL_TICK_THREADS ? nvisit : FL_TICK_THREADS;
@@ -1349,8 +1429,11 @@ static void tick_namespaces(struct state *s)
 		pthread_join(tids[i], NULL);
 	tn.visited = __atomic_load_n(&w.visited, __ATOMIC_RELAXED);
 	trace_tick();
-next_gen:
-	/* before collect's epoch flip, whose grace period ends every program run that read the old generation */
+}
+
+/* Tick tn.gen's namespaces are chosen: programs from now on note the next generation (collect, before the flip). */
+static void tick_gen_advance(struct state *s)
+{
 	tn.gen++;
 	__atomic_store_n(s->tick_gen, tn.gen, __ATOMIC_RELEASE);
 }

@@ -11,7 +11,10 @@ test('a collect answer: flows, stats, end', () => {
   );
   // a later loader may add fields at the end of a line: they are ignored
   assert.equal(p.push('flow fd00::1 fd00::2 443 server 1 2 3 4 0 0 0 0 0 0 0 0 - 0 extra'), null);
-  assert.equal(p.push('stats 49182 29 4 1 0 2 7 1 2 250000 9000 30 2 0 5 netlink 6 1 3 0 0 2 1'), null);
+  assert.equal(
+    p.push('stats 49182 29 4 1 0 2 7 1 2 250000 9000 30 2 0 5 netlink 6 1 3 0 0 2 1 40000 7000 310000'),
+    null
+  );
   const r = p.push('end');
   assert.ok(r);
   assert.equal(r.flows.length, 2);
@@ -57,6 +60,9 @@ test('a collect answer: flows, stats, end', () => {
     natParked: 3,
     flowLines: 2,
     flowsUnsummed: 1,
+    tickSyncNs: 40000,
+    tickDrainNs: 7000,
+    collectNs: 310000,
   });
   // a loader without the translation-source fields (older) reads as none
   p.push('stats 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0');
@@ -65,6 +71,9 @@ test('a collect answer: flows, stats, end', () => {
   // nor the sums' fields (a loader that printed one line per drained entry)
   assert.equal(older?.flowLines, 0);
   assert.equal(older?.flowsUnsummed, 0);
+  // nor the parts of its wall time: not measured, never 0
+  assert.equal(older?.tickSyncNs, null);
+  assert.equal(older?.collectNs, null);
   // the parser is ready for the next answer
   p.push('stats 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0');
   assert.deepEqual(p.push('end')?.flows, []);
@@ -91,6 +100,10 @@ test('bad lines are errors, never silently skipped', () => {
   assert.throws(
     () => new CollectParser().push('stats 1 1 0 0 0 0 0 0 1 0 0 0 0 0 0 netlink 0 0 0 0 0 x 0'),
     /flow lines/
+  );
+  assert.throws(
+    () => new CollectParser().push('stats 1 1 0 0 0 0 0 0 1 0 0 0 0 0 0 netlink 0 0 0 0 0 0 0 5 x 9'),
+    /tick drain ns/
   );
   assert.throws(() => new CollectParser().push('end'), /without 'stats'/);
   assert.throws(() => new CollectParser().push('error swapping flow maps: EPERM'), /swapping flow maps/);

@@ -110,6 +110,14 @@ export interface KernelStats {
   flowLines: number;
   /** Cumulative: drained entries the loader printed alone because its sum table was full (still summed here). */
   flowsUnsummed: number;
+  /**
+   * The parts of this answer's wall time in the loader (tickIterNs is the passes): the epoch flip with its RCU grace
+   * period, reading the retired set and printing its lines, and the whole answer up to its stats line. null from an
+   * older loader.
+   */
+  tickSyncNs: number | null;
+  tickDrainNs: number | null;
+  collectNs: number | null;
 }
 
 /** Stats of a loader that has done nothing yet (a base for tests and fakes). */
@@ -136,6 +144,9 @@ export function emptyKernelStats(): KernelStats {
     natParked: 0,
     flowLines: 0,
     flowsUnsummed: 0,
+    tickSyncNs: null,
+    tickDrainNs: null,
+    collectNs: null,
   };
 }
 
@@ -297,6 +308,9 @@ export function parseStats(line: string): KernelStats {
     // f[20] tickNetns, f[21] netnsWalks (not read here)
     flowLines: f[22] === undefined ? 0 : int(f[22], 'flow lines', line),
     flowsUnsummed: f[23] === undefined ? 0 : int(f[23], 'flows unsummed', line),
+    tickSyncNs: f[24] === undefined ? null : int(f[24], 'tick sync ns', line),
+    tickDrainNs: f[25] === undefined ? null : int(f[25], 'tick drain ns', line),
+    collectNs: f[26] === undefined ? null : int(f[26], 'collect ns', line),
   };
 }
 

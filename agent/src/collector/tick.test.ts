@@ -41,3 +41,19 @@ test('bpf run time not measured (no --bpf-stats): absent from the tick stats, ne
   const noDrops = toTick(result(null, null, null), new Date(0), new Date(5000), 0.01, capacity).stats!;
   assert.equal(noDrops.bpfRunTimeNs, undefined);
 });
+
+test("a tick's wall time in parts that add up to it; none from a loader that does not time them", () => {
+  const stats = { ...emptyKernelStats(), tickIterNs: 40e6, tickSyncNs: 8e6, tickDrainNs: 1e6, collectNs: 50e6 };
+  const s = toTick({ flows: [], stats }, new Date(0), new Date(1000), 0.055, capacity).stats!;
+  const p = s.tickPhaseSeconds!;
+  assert.deepEqual(Object.fromEntries(Object.entries(p).map(([k, v]) => [k, Math.round(v * 1e9)])), {
+    passes: 40e6,
+    sync: 8e6,
+    drain: 1e6,
+    loader: 1e6,
+    node: 5e6,
+  });
+  assert.ok(Math.abs(p.passes + p.sync + p.drain + p.loader + p.node - 0.055) < 1e-12);
+  const older = toTick({ flows: [], stats: emptyKernelStats() }, new Date(0), new Date(1000), 0.01, capacity).stats!;
+  assert.equal('tickPhaseSeconds' in older, false);
+});

@@ -1,7 +1,7 @@
 /** Turns one drained kernel flow map into a CollectorTick (pure). */
 import type { CollectorTick, FlowDelta } from '../contracts/flow.js';
-import type { CollectorStats } from '../contracts/stats.js';
-import type { CollectResult, KernelFlow } from '../bpf/protocol.js';
+import type { CollectorStats, TickPhaseSeconds } from '../contracts/stats.js';
+import type { CollectResult, KernelFlow, KernelStats } from '../bpf/protocol.js';
 import { mergeFailures } from './failures.js';
 
 export interface MapCapacity {
@@ -26,6 +26,30 @@ export function toFlowDelta(k: KernelFlow): FlowDelta {
     connectionsClosed: k.connectionsClosed,
     rttUs: k.rttCount > 0 ? { min: k.rttMinUs, avg: Math.round(k.rttSumUs / k.rttCount), max: k.rttMaxUs } : null,
     rttSamples: k.rttCount,
+  };
+}
+
+/**
+ * One tick's wall time (`tickSeconds`, the node's clock around the collect request) in parts that add up to it:
+ * `passes` the loader's iterator passes, `sync` the epoch flip and the RCU grace period it waits for, `drain` reading
+ * the retired flow set and printing its lines, `loader` the rest of the loader's answer (Service translation checks,
+ * the stats it reads), `node` the rest: the request and the answer through the pipes, waiting for a CPU, and the
+ * node's own parsing. undefined from a loader that does not time its parts.
+ */
+export function tickPhases(stats: KernelStats, tickSeconds: number): TickPhaseSeconds | undefined {
+  if (stats.tickSyncNs === null || stats.tickDrainNs === null || stats.collectNs === null) {
+    return undefined;
+  }
+  const passes = stats.tickIterNs / 1e9;
+  const sync = stats.tickSyncNs / 1e9;
+  const drain = stats.tickDrainNs / 1e9;
+  const loaderTotal = stats.collectNs / 1e9;
+  return {
+    passes,
+    sync,
+    drain,
+    loader: Math.max(0, loaderTotal - passes - sync - drain),
+    node: Math.max(0, tickSeconds - loaderTotal),
   };
 }
 
@@ -54,6 +78,10 @@ export function toTick(
     flowsCarried: result.stats.flowsCarried,
     flowsLost: result.stats.flowsLost,
   };
+  const phases = tickPhases(result.stats, tickSeconds);
+  if (phases) {
+    stats.tickPhaseSeconds = phases;
+  }
   // bpf_stats: present only when measured (null from a loader without --bpf-stats), drop and reset programs added
   const { runTimeNs, runCount } = result.stats;
   const drops = { runTimeNs: 0, runCount: 0, ...result.failureStats };

@@ -26,6 +26,11 @@ export interface CollectorStats {
   natSource?: 'fentry' | 'netlink' | 'none';
   /** Wall time of the last tick's iterator pass over the tracked sockets, in seconds. */
   tickIterSeconds?: number;
+  /**
+   * The last tick's wall time (lastTickSeconds) in its parts, in seconds, which add up to it; undefined from a loader
+   * that does not time them. collector/tick.ts tickPhases says what each part is.
+   */
+  tickPhaseSeconds?: TickPhaseSeconds;
   /** Close-time updates kept in the overflow table because the flow table was full / lost (cumulative). */
   flowsCarried?: number;
   flowsLost?: number;
@@ -38,6 +43,14 @@ export interface CollectorStats {
    * drop and reset programs (each a drop or reset not counted) and of the flow programs. */
   dropMisses?: number;
   flowMisses?: number;
+}
+
+export interface TickPhaseSeconds {
+  passes: number;
+  sync: number;
+  drain: number;
+  loader: number;
+  node: number;
 }
 
 export interface ReporterStats {

@@ -159,6 +159,7 @@ test('self-metrics come from the tick stats and the reporter', async () => {
       bpfRunTimeNs: 2_500_000_000,
       bpfRunCount: 123456,
       activeFlows: 17,
+      tickPhaseSeconds: { passes: 0.0025, sync: 0.001, drain: 0.0001, loader: 0.0001, node: 0.0003 },
     },
   });
   sent = 4;
@@ -176,6 +177,9 @@ test('self-metrics come from the tick stats and the reporter', async () => {
   assert.equal(s.get('flowlens_agent_collection_duration_seconds_count'), 1);
   assert.equal(s.get('flowlens_agent_collection_duration_seconds_bucket{le="0.005"}'), 1);
   assert.equal(s.get('flowlens_agent_collection_duration_seconds_bucket{le="0.0025"}'), 0);
+  assert.equal(s.get('flowlens_agent_collection_phase_seconds_total{phase="passes"}'), 0.0025);
+  assert.equal(s.get('flowlens_agent_collection_phase_seconds_total{phase="sync"}'), 0.001);
+  assert.equal(s.get('flowlens_agent_collection_phase_seconds_total{phase="node"}'), 0.0003);
 });
 
 test('ENA series exist exactly for the stats the driver reported', async () => {

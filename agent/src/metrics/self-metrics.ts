@@ -15,6 +15,7 @@ export class SelfMetrics {
   private stats: CollectorStats | undefined;
   private readonly duration: Histogram;
   private readonly ticks: Counter;
+  private readonly phases: Counter;
 
   constructor(registry: Registry, renderer: MetricsRenderer, reporterStats: () => ReporterStats | undefined) {
     const latest = (): CollectorStats | undefined => this.stats;
@@ -166,6 +167,13 @@ export class SelfMetrics {
       registers: [registry],
     });
     renderer.trackCounter(this.ticks, 'flowlens_agent_collection_ticks_total');
+    this.phases = new Counter({
+      name: 'flowlens_agent_collection_phase_seconds_total',
+      help: 'Wall time of the collection ticks by part (passes, sync, drain, loader, node): the parts of flowlens_agent_collection_duration_seconds_sum.',
+      labelNames: ['phase'],
+      registers: [registry],
+    });
+    renderer.trackCounter(this.phases, 'flowlens_agent_collection_phase_seconds_total');
   }
 
   onTick(tick: CollectorTick): void {
@@ -176,6 +184,9 @@ export class SelfMetrics {
     this.stats = tick.stats;
     if (Number.isFinite(tick.stats.lastTickSeconds) && tick.stats.lastTickSeconds >= 0) {
       this.duration.observe(tick.stats.lastTickSeconds);
+      for (const [phase, seconds] of Object.entries(tick.stats.tickPhaseSeconds ?? {})) {
+        this.phases.inc({ phase }, seconds);
+      }
     }
   }
 }

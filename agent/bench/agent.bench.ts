@@ -7,7 +7,9 @@
  *     ratios, so drift on this shared machine hits every side alike). Each side runs, between two network
  *     namespaces joined by a veth: iperf3 with 1 and with 8 streams (bulk throughput), then
  *     agent/bench/native/crr.c (connect, 100-byte request, 100-byte response, close: netperf TCP_CRR's pattern;
- *     netperf is not in Debian main) for the new-connection rate.
+ *     netperf is not in Debian main) for the new-connection rate. Each 1-stream run's placement is recorded (its
+ *     client and server on one CPU or on two, from iperf3's own CPU figures: lib/iperf.ts; bulkPlacement1Stream):
+ *     on this 2-vCPU machine a run on one CPU is about a quarter slower whatever the agent does.
  *     The agent runs as users run it, without --bpf-stats: the kernel's accounting is off in these windows
  *     (ratioWindowsStatsOnElsewhere counts those in which another process on the machine held it anyway).
  *  2. Kernel bpf_stats (run_cnt, run_time_ns) of every BPF program the agent holds (found from its own fds), read in
@@ -66,6 +68,7 @@ import { BENCH_NODE, inClusterEnv, PODS_ON_NODE, startFakeCluster } from './lib/
 import { median, pairedRatio, ratioSpread, round, sleep } from './lib/measure.js';
 import { buildNativeTools, type NativeTools } from './lib/native.js';
 import { CpuWindows, cpuSecondsBetween, cpuSecondsByCommand, rssMb } from './lib/proc.js';
+import { parseIperf, sharedOneCpu, type IperfResult } from './lib/iperf.js';
 import { TracepointCounter } from './lib/tracepoint-count.js';
 import { TreeMeter } from './lib/tree-meter.js';
 
@@ -133,6 +136,14 @@ interface Side {
   gbps1: number[];
   gbps8: number[];
   cps: number[];
+  /** Per 1-stream run: whether iperf3's client and server shared one CPU (lib/iperf.ts); null: not reported. */
+  shared1: (boolean | null)[];
+}
+
+/** Runs one side's 1-stream iperf3 and records its throughput and placement. */
+function record1(side: Side, r: IperfResult): void {
+  side.gbps1.push(r.gbps);
+  side.shared1.push(sharedOneCpu(r));
 }
 
 interface TickLevel {
@@ -197,7 +208,7 @@ async function requireTool(name: string, hint: string): Promise<void> {
   }
 }
 
-async function iperf(star: Star, streams: number, seconds = SECONDS): Promise<number> {
+async function iperf(star: Star, streams: number, seconds = SECONDS): Promise<IperfResult> {
   const c = star.clients[0]!;
   const out = await star.exec(
     c.ns,
@@ -217,8 +228,7 @@ async function iperf(star: Star, streams: number, seconds = SECONDS): Promise<nu
     ],
     (seconds + 30) * 1000
   );
-  const r = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
-  return r.end.sum_received.bits_per_second / 1e9;
+  return parseIperf(out);
 }
 
 async function crrRate(star: Star, tools: NativeTools): Promise<{ cps: number; connections: number }> {
@@ -479,9 +489,9 @@ async function main(): Promise<void> {
     await crrRate(star, tools);
 
     // 2. alternating rounds
-    const without: Side = { gbps1: [], gbps8: [], cps: [] };
-    const withAgent: Side = { gbps1: [], gbps8: [], cps: [] };
-    const noHooks: Side = { gbps1: [], gbps8: [], cps: [] };
+    const without: Side = { gbps1: [], gbps8: [], cps: [], shared1: [] };
+    const withAgent: Side = { gbps1: [], gbps8: [], cps: [], shared1: [] };
+    const noHooks: Side = { gbps1: [], gbps8: [], cps: [], shared1: [] };
     /** The with-agent sides' crr in their BPF-cost window (bench-held bpf_stats on): conn/s with the key on. */
     const withStats: Pick<Side, 'cps'> = { cps: [] };
     /** Ratio windows during which the kernel timed programs anyway (another process held the key). */
@@ -509,8 +519,8 @@ async function main(): Promise<void> {
         // softirq backlog) has settled alike; the agent's start-up happens before its pause.
         if (arm === 'without') {
           await sleep(SETTLE_MS);
-          without.gbps1.push(await iperf(star, 1));
-          without.gbps8.push(await iperf(star, 8));
+          record1(without, await iperf(star, 1));
+          without.gbps8.push((await iperf(star, 8)).gbps);
           without.cps.push((await crrRate(star, tools)).cps);
           continue;
         }
@@ -519,8 +529,8 @@ async function main(): Promise<void> {
           await sleep(SETTLE_MS / 2);
           checkDropHooks(await agentPrograms(agent.pid), false, agent);
           await sleep(SETTLE_MS);
-          noHooks.gbps1.push(await iperf(star, 1));
-          noHooks.gbps8.push(await iperf(star, 8));
+          record1(noHooks, await iperf(star, 1));
+          noHooks.gbps8.push((await iperf(star, 8)).gbps);
           noHooks.cps.push((await crrRate(star, tools)).cps);
           await agent.stop();
           agent = null;
@@ -545,8 +555,8 @@ async function main(): Promise<void> {
           // each CPU window's ends: the agent's CPU total and the clock read together
           const u0 = meter.sample();
           const t0 = performance.now();
-          side.gbps1.push(await iperf(star, 1));
-          side.gbps8.push(await iperf(star, 8));
+          record1(side, await iperf(star, 1));
+          side.gbps8.push((await iperf(star, 8)).gbps);
           const uBulk = meter.sample();
           const tBulk = performance.now();
           side.cps.push((await crrRate(star, tools)).cps);
@@ -655,7 +665,9 @@ async function main(): Promise<void> {
           `${withAgent.gbps8.at(-1)!.toFixed(2)} Gbit/s ${withAgent.cps.at(-1)!.toFixed(0)} conn/s ` +
           `(${withStats.cps.at(-1)!.toFixed(0)} with bpf_stats on); ` +
           `without drop hooks ${noHooks.gbps1.at(-1)!.toFixed(2)}/${noHooks.gbps8.at(-1)!.toFixed(2)} Gbit/s ` +
-          `${noHooks.cps.at(-1)!.toFixed(0)} conn/s`
+          `${noHooks.cps.at(-1)!.toFixed(0)} conn/s; ` +
+          `1-stream ends on one CPU (without/with/without hooks): ` +
+          [without, withAgent, noHooks].map((x) => String(x.shared1.at(-1))).join('/')
       );
     }
     const roundsSeconds = (performance.now() - started) / 1000;
@@ -753,7 +765,7 @@ async function main(): Promise<void> {
         const idleSeconds = (performance.now() - tIdle) / 1000;
         const d0 = await ruleDrops(star, star.server);
         const t0 = performance.now();
-        const gbps = await iperf(star, 1);
+        const gbps = (await iperf(star, 1)).gbps;
         const s1 = await programStats([drop.id]);
         const seconds = (performance.now() - t0) / 1000;
         const dropped = (await ruleDrops(star, star.server)) - d0;
@@ -834,6 +846,13 @@ async function main(): Promise<void> {
     const ratio8 = pairedRatio(withAgent.gbps8, without.gbps8);
     const hooks1 = pairedRatio(withAgent.gbps1, noHooks.gbps1);
     const hooks8 = pairedRatio(withAgent.gbps8, noHooks.gbps8);
+    // rounds whose 1-stream runs had client and server on two CPUs in both sides (lib/iperf.ts): like with like
+    const twoCpus = without.shared1.map((x, i) => x === false && withAgent.shared1[i] === false);
+    const onTwoCpus = (xs: number[]) => xs.filter((_, i) => twoCpus[i]);
+    const ratio1TwoCpus = twoCpus.some(Boolean)
+      ? round(pairedRatio(onTwoCpus(withAgent.gbps1), onTwoCpus(without.gbps1)), 4)
+      : null;
+    const sharedRuns = (x: Side) => x.shared1.filter((v) => v === true).length;
     const at = (n: number) => tickCost.find((t) => t.sockets >= n * 0.98);
     const most = tickCost.at(-1);
     const result = {
@@ -939,6 +958,19 @@ async function main(): Promise<void> {
         without: round(median(without.gbps1), 3),
         with: round(median(withAgent.gbps1), 3),
         withoutDropHooks: round(median(noHooks.gbps1), 3),
+      },
+      // Where each 1-stream run's iperf3 client and server ran: on one CPU a run is about a quarter slower whatever
+      // the agent does (docs/agent.md "Benchmark", placement). sharedCpuRuns per side out of `runs`; the ratio over
+      // the rounds in which both the with and the without side ran on two CPUs, and how many rounds that was.
+      bulkPlacement1Stream: {
+        runs: without.shared1.length,
+        sharedCpuRuns: {
+          without: sharedRuns(without),
+          with: sharedRuns(withAgent),
+          withoutDropHooks: sharedRuns(noHooks),
+        },
+        ratioRoundsOnTwoCpus: ratio1TwoCpus,
+        roundsOnTwoCpus: twoCpus.filter(Boolean).length,
       },
       medianGbps8: {
         without: round(median(without.gbps8), 3),

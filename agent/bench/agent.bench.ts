@@ -137,7 +137,7 @@ interface Side {
   gbps8: number[];
   cps: number[];
   /** Per 1-stream run: whether iperf3's client and server shared one CPU (lib/iperf.ts); null: not reported. */
-  shared1: (boolean | null)[];
+  shared1: Array<boolean | null>;
 }
 
 /** Runs one side's 1-stream iperf3 and records its throughput and placement. */

@@ -47,7 +47,8 @@
  * second (its figure is per tick).
  * Environment: BENCH_ROUNDS (6: each order of the three sides once), BENCH_COLLECT_S (the agent's default, 5), BENCH_SECONDS per iperf3/crr run (whole
  * collection intervals, at least 2 s: 5; iperf3 adds 1 s of slow start it omits),
- * BENCH_TICK_SOCKETS ("10000,100000"), BENCH_NICE (-10), BENCH_TICK_ONLY=1 (part 3 alone, about a minute: its JSON line with
+ * BENCH_TICK_SOCKETS ("10000,100000"), BENCH_NICE (-10), BENCH_AFTER_FIRST_REPORT=1 (the with-agent ratio windows
+ * begin after the agent's first report, past its start-up tail; every side waits an interval more), BENCH_TICK_ONLY=1 (part 3 alone, about a minute: its JSON line with
  * tickCostMs, tickCpuMs, tickBpfMs, the BPF time per tick-iterator run and the namespaces each `tcp` tick passed, then
  * stop).
  */
@@ -93,6 +94,25 @@ const TICK_PHASE_INTERVAL_S = 1;
 /** Measure the tick cost alone (part 3) and stop: for quick A/B runs of the tick. */
 const TICK_ONLY = process.env.BENCH_TICK_ONLY === '1';
 const SETTLE_MS = 1000;
+/**
+ * BENCH_AFTER_FIRST_REPORT=1: the with-agent sides wait for the agent's first report (its first tick done) before
+ * their pause and ratio window, so the window holds the agent's steady state rather than its start-up tail (the node
+ * process did 50–70 wakeups and 16–34 ms of CPU in the 6.5 s after 1.5 s past ready, 0–2 and 0–2 ms in 6.5 s twenty
+ * seconds later with a tick in it: docs/agent.md "Where iperf3 runs"). Default off: the rounds as before.
+ */
+const AFTER_FIRST_REPORT = process.env.BENCH_AFTER_FIRST_REPORT === '1';
+
+/** With BENCH_AFTER_FIRST_REPORT=1, waits until the agent has written its first report (at most 3 intervals). */
+async function settledAgent(agent: RunningAgent): Promise<RunningAgent> {
+  const deadline = Date.now() + 3 * COLLECT_INTERVAL_S * 1000;
+  while (AFTER_FIRST_REPORT && agent.reports < 1 && Date.now() < deadline) {
+    await sleep(50);
+  }
+  if (AFTER_FIRST_REPORT && agent.reports < 1) {
+    throw new Error(`the agent wrote no report within ${3 * COLLECT_INTERVAL_S} s:\n${agent.stderr().slice(-2000)}`);
+  }
+  return agent;
+}
 /**
  * iperf3 seconds per run in the BPF-cost windows (bench-held bpf_stats): runs per packet need no long run, and the
  * rounds stay within the bench's time (BENCH_STATS_BULK_SECONDS, default 2; the crr run keeps SECONDS, for its
@@ -520,14 +540,15 @@ async function main(): Promise<void> {
         // Every side starts after the same pause, so the previous side's crr aftermath (TIME_WAIT reaping,
         // softirq backlog) has settled alike; the agent's start-up happens before its pause.
         if (arm === 'without') {
-          await sleep(SETTLE_MS);
+          // with BENCH_AFTER_FIRST_REPORT the agent sides wait about an interval more for it: so does this one
+          await sleep(SETTLE_MS + (AFTER_FIRST_REPORT ? COLLECT_INTERVAL_S * 1000 : 0));
           record1(without, await iperf(star, 1));
           without.gbps8.push((await iperf(star, 8)).gbps);
           without.cps.push((await crrRate(star, tools)).cps);
           continue;
         }
         if (arm === 'noHooks') {
-          agent = await startBuiltAgent(NICE, entry, agentArgs, noHooksEnv);
+          agent = await settledAgent(await startBuiltAgent(NICE, entry, agentArgs, noHooksEnv));
           await sleep(SETTLE_MS / 2);
           checkDropHooks(await agentPrograms(agent.pid), false, agent);
           await sleep(SETTLE_MS);
@@ -544,6 +565,7 @@ async function main(): Promise<void> {
         // (bpfstats hold), after the ratio window.
         agent = await startBuiltAgent(NICE, entry, agentArgs, baseEnv);
         const meter = new TreeMeter(agent.pid);
+        await settledAgent(agent);
         await sleep(SETTLE_MS / 2); // start-up work (adoption of existing sockets) is not what we measure
         const progs = await agentPrograms(agent.pid);
         checkDropHooks(progs, true, agent);
@@ -986,6 +1008,8 @@ async function main(): Promise<void> {
         withoutDropHooks: Math.round(median(noHooks.cps)),
       },
       rounds: ROUNDS,
+      // BENCH_AFTER_FIRST_REPORT: the with-agent ratio windows began after the agent's first report
+      ratioWindowsAfterFirstReport: AFTER_FIRST_REPORT,
       roundsNote:
         'each round runs without the agent, with it, and with it minus drops.bpf.o back to back, the order rotating every round; ratios are medians of the per-round ratios',
       niceness: Number(NICE[2]),

@@ -7,7 +7,9 @@
  *     ratios, so drift on this shared machine hits every side alike). Each side runs, between two network
  *     namespaces joined by a veth: iperf3 with 1 and with 8 streams (bulk throughput), then
  *     agent/bench/native/crr.c (connect, 100-byte request, 100-byte response, close: netperf TCP_CRR's pattern;
- *     netperf is not in Debian main) for the new-connection rate.
+ *     netperf is not in Debian main) for the new-connection rate. Each 1-stream run's placement is recorded (its
+ *     client and server on one CPU or on two, from iperf3's own CPU figures: lib/iperf.ts; bulkPlacement1Stream):
+ *     on this 2-vCPU machine a run on one CPU is about a quarter slower whatever the agent does.
  *     The agent runs as users run it, without --bpf-stats: the kernel's accounting is off in these windows
  *     (ratioWindowsStatsOnElsewhere counts those in which another process on the machine held it anyway).
  *  2. Kernel bpf_stats (run_cnt, run_time_ns) of every BPF program the agent holds (found from its own fds), read in
@@ -47,9 +49,10 @@
  * second (its figure is per tick).
  * Environment: BENCH_ROUNDS (6: each order of the three sides once), BENCH_COLLECT_S (the agent's default, 5), BENCH_SECONDS per iperf3/crr run (whole
  * collection intervals, at least 2 s: 5; iperf3 adds 1 s of slow start it omits),
- * BENCH_TICK_SOCKETS ("10000,100000"), BENCH_NICE (-10), BENCH_TICK_ONLY=1 (part 3 alone, about a minute: its JSON line with
- * tickCostMs and its parts, tickCpuMs, tickBpfMs, the BPF time per tick-iterator run and the namespaces each `tcp` tick
- * passed with their passes' wall times, then stop).
+ * BENCH_TICK_SOCKETS ("10000,100000"), BENCH_NICE (-10), BENCH_AFTER_FIRST_REPORT=1 (the with-agent ratio windows
+ * begin after the agent's first report, past its start-up tail; every side waits an interval more), BENCH_TICK_ONLY=1
+ * (part 3 alone, about a minute: its JSON line with tickCostMs and its parts, tickCpuMs, tickBpfMs, the BPF time per
+ * tick-iterator run and the namespaces each `tcp` tick passed with their passes' wall times, then stop).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -68,6 +71,7 @@ import { BENCH_NODE, inClusterEnv, PODS_ON_NODE, startFakeCluster } from './lib/
 import { median, pairedRatio, ratioSpread, round, sleep } from './lib/measure.js';
 import { buildNativeTools, type NativeTools } from './lib/native.js';
 import { CpuWindows, cpuSecondsBetween, cpuSecondsByCommand, rssMb } from './lib/proc.js';
+import { parseIperf, sharedOneCpu, type IperfResult } from './lib/iperf.js';
 import { parseTickTrace, summarizePasses, type TracedTick } from './lib/tick-trace.js';
 import { TracepointCounter } from './lib/tracepoint-count.js';
 import { TreeMeter } from './lib/tree-meter.js';
@@ -93,6 +97,25 @@ const TICK_PHASE_INTERVAL_S = 1;
 /** Measure the tick cost alone (part 3) and stop: for quick A/B runs of the tick. */
 const TICK_ONLY = process.env.BENCH_TICK_ONLY === '1';
 const SETTLE_MS = 1000;
+/**
+ * BENCH_AFTER_FIRST_REPORT=1: the with-agent sides wait for the agent's first report (its first tick done) before
+ * their pause and ratio window, so the window holds the agent's steady state rather than its start-up tail (the node
+ * process did 50–70 wakeups and 16–34 ms of CPU in the 6.5 s after 1.5 s past ready, 0–2 and 0–2 ms in 6.5 s twenty
+ * seconds later with a tick in it: docs/agent.md "Where iperf3 runs"). Default off: the rounds as before.
+ */
+const AFTER_FIRST_REPORT = process.env.BENCH_AFTER_FIRST_REPORT === '1';
+
+/** With BENCH_AFTER_FIRST_REPORT=1, waits until the agent has written its first report (at most 3 intervals). */
+async function settledAgent(agent: RunningAgent): Promise<RunningAgent> {
+  const deadline = Date.now() + 3 * COLLECT_INTERVAL_S * 1000;
+  while (AFTER_FIRST_REPORT && agent.reports < 1 && Date.now() < deadline) {
+    await sleep(50);
+  }
+  if (AFTER_FIRST_REPORT && agent.reports < 1) {
+    throw new Error(`the agent wrote no report within ${3 * COLLECT_INTERVAL_S} s:\n${agent.stderr().slice(-2000)}`);
+  }
+  return agent;
+}
 /**
  * iperf3 seconds per run in the BPF-cost windows (bench-held bpf_stats): runs per packet need no long run, and the
  * rounds stay within the bench's time (BENCH_STATS_BULK_SECONDS, default 2; the crr run keeps SECONDS, for its
@@ -136,6 +159,14 @@ interface Side {
   gbps1: number[];
   gbps8: number[];
   cps: number[];
+  /** Per 1-stream run: whether iperf3's client and server shared one CPU (lib/iperf.ts); null: not reported. */
+  shared1: Array<boolean | null>;
+}
+
+/** Runs one side's 1-stream iperf3 and records its throughput and placement. */
+function record1(side: Side, r: IperfResult): void {
+  side.gbps1.push(r.gbps);
+  side.shared1.push(sharedOneCpu(r));
 }
 
 interface TickLevel {
@@ -218,11 +249,13 @@ async function requireTool(name: string, hint: string): Promise<void> {
   }
 }
 
-async function iperf(star: Star, streams: number, seconds = SECONDS): Promise<number> {
+async function iperf(star: Star, streams: number, seconds = SECONDS): Promise<IperfResult> {
   const c = star.clients[0]!;
   const out = await star.exec(
     c.ns,
     [
+      // at NICE like every generator, server and the agent (until 2 December the iperf3 client alone ran at 0)
+      ...NICE,
       'iperf3',
       '-c',
       c.serverIp,
@@ -238,8 +271,7 @@ async function iperf(star: Star, streams: number, seconds = SECONDS): Promise<nu
     ],
     (seconds + 30) * 1000
   );
-  const r = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
-  return r.end.sum_received.bits_per_second / 1e9;
+  return parseIperf(out);
 }
 
 async function crrRate(star: Star, tools: NativeTools): Promise<{ cps: number; connections: number }> {
@@ -532,9 +564,9 @@ async function main(): Promise<void> {
     await crrRate(star, tools);
 
     // 2. alternating rounds
-    const without: Side = { gbps1: [], gbps8: [], cps: [] };
-    const withAgent: Side = { gbps1: [], gbps8: [], cps: [] };
-    const noHooks: Side = { gbps1: [], gbps8: [], cps: [] };
+    const without: Side = { gbps1: [], gbps8: [], cps: [], shared1: [] };
+    const withAgent: Side = { gbps1: [], gbps8: [], cps: [], shared1: [] };
+    const noHooks: Side = { gbps1: [], gbps8: [], cps: [], shared1: [] };
     /** The with-agent sides' crr in their BPF-cost window (bench-held bpf_stats on): conn/s with the key on. */
     const withStats: Pick<Side, 'cps'> = { cps: [] };
     /** Ratio windows during which the kernel timed programs anyway (another process held the key). */
@@ -561,19 +593,20 @@ async function main(): Promise<void> {
         // Every side starts after the same pause, so the previous side's crr aftermath (TIME_WAIT reaping,
         // softirq backlog) has settled alike; the agent's start-up happens before its pause.
         if (arm === 'without') {
-          await sleep(SETTLE_MS);
-          without.gbps1.push(await iperf(star, 1));
-          without.gbps8.push(await iperf(star, 8));
+          // with BENCH_AFTER_FIRST_REPORT the agent sides wait about an interval more for it: so does this one
+          await sleep(SETTLE_MS + (AFTER_FIRST_REPORT ? COLLECT_INTERVAL_S * 1000 : 0));
+          record1(without, await iperf(star, 1));
+          without.gbps8.push((await iperf(star, 8)).gbps);
           without.cps.push((await crrRate(star, tools)).cps);
           continue;
         }
         if (arm === 'noHooks') {
-          agent = await startBuiltAgent(NICE, entry, agentArgs, noHooksEnv);
+          agent = await settledAgent(await startBuiltAgent(NICE, entry, agentArgs, noHooksEnv));
           await sleep(SETTLE_MS / 2);
           checkDropHooks(await agentPrograms(agent.pid), false, agent);
           await sleep(SETTLE_MS);
-          noHooks.gbps1.push(await iperf(star, 1));
-          noHooks.gbps8.push(await iperf(star, 8));
+          record1(noHooks, await iperf(star, 1));
+          noHooks.gbps8.push((await iperf(star, 8)).gbps);
           noHooks.cps.push((await crrRate(star, tools)).cps);
           await agent.stop();
           agent = null;
@@ -585,6 +618,7 @@ async function main(): Promise<void> {
         // (bpfstats hold), after the ratio window.
         agent = await startBuiltAgent(NICE, entry, agentArgs, baseEnv);
         const meter = new TreeMeter(agent.pid);
+        await settledAgent(agent);
         await sleep(SETTLE_MS / 2); // start-up work (adoption of existing sockets) is not what we measure
         const progs = await agentPrograms(agent.pid);
         checkDropHooks(progs, true, agent);
@@ -598,8 +632,8 @@ async function main(): Promise<void> {
           // each CPU window's ends: the agent's CPU total and the clock read together
           const u0 = meter.sample();
           const t0 = performance.now();
-          side.gbps1.push(await iperf(star, 1));
-          side.gbps8.push(await iperf(star, 8));
+          record1(side, await iperf(star, 1));
+          side.gbps8.push((await iperf(star, 8)).gbps);
           const uBulk = meter.sample();
           const tBulk = performance.now();
           side.cps.push((await crrRate(star, tools)).cps);
@@ -708,7 +742,9 @@ async function main(): Promise<void> {
           `${withAgent.gbps8.at(-1)!.toFixed(2)} Gbit/s ${withAgent.cps.at(-1)!.toFixed(0)} conn/s ` +
           `(${withStats.cps.at(-1)!.toFixed(0)} with bpf_stats on); ` +
           `without drop hooks ${noHooks.gbps1.at(-1)!.toFixed(2)}/${noHooks.gbps8.at(-1)!.toFixed(2)} Gbit/s ` +
-          `${noHooks.cps.at(-1)!.toFixed(0)} conn/s`
+          `${noHooks.cps.at(-1)!.toFixed(0)} conn/s; ` +
+          `1-stream ends on one CPU (without/with/without hooks): ` +
+          [without, withAgent, noHooks].map((x) => String(x.shared1.at(-1))).join('/')
       );
     }
     const roundsSeconds = (performance.now() - started) / 1000;
@@ -806,7 +842,7 @@ async function main(): Promise<void> {
         const idleSeconds = (performance.now() - tIdle) / 1000;
         const d0 = await ruleDrops(star, star.server);
         const t0 = performance.now();
-        const gbps = await iperf(star, 1);
+        const gbps = (await iperf(star, 1)).gbps;
         const s1 = await programStats([drop.id]);
         const seconds = (performance.now() - t0) / 1000;
         const dropped = (await ruleDrops(star, star.server)) - d0;
@@ -887,6 +923,13 @@ async function main(): Promise<void> {
     const ratio8 = pairedRatio(withAgent.gbps8, without.gbps8);
     const hooks1 = pairedRatio(withAgent.gbps1, noHooks.gbps1);
     const hooks8 = pairedRatio(withAgent.gbps8, noHooks.gbps8);
+    // rounds whose 1-stream runs had client and server on two CPUs in both sides (lib/iperf.ts): like with like
+    const twoCpus = without.shared1.map((x, i) => x === false && withAgent.shared1[i] === false);
+    const onTwoCpus = (xs: number[]) => xs.filter((_, i) => twoCpus[i]);
+    const ratio1TwoCpus = twoCpus.some(Boolean)
+      ? round(pairedRatio(onTwoCpus(withAgent.gbps1), onTwoCpus(without.gbps1)), 4)
+      : null;
+    const sharedRuns = (x: Side) => x.shared1.filter((v) => v === true).length;
     const at = (n: number) => tickCost.find((t) => t.sockets >= n * 0.98);
     const most = tickCost.at(-1);
     const result = {
@@ -993,6 +1036,19 @@ async function main(): Promise<void> {
         with: round(median(withAgent.gbps1), 3),
         withoutDropHooks: round(median(noHooks.gbps1), 3),
       },
+      // Where each 1-stream run's iperf3 client and server ran: on one CPU a run is about a quarter slower whatever
+      // the agent does (docs/agent.md "Benchmark", placement). sharedCpuRuns per side out of `runs`; the ratio over
+      // the rounds in which both the with and the without side ran on two CPUs, and how many rounds that was.
+      bulkPlacement1Stream: {
+        runs: without.shared1.length,
+        sharedCpuRuns: {
+          without: sharedRuns(without),
+          with: sharedRuns(withAgent),
+          withoutDropHooks: sharedRuns(noHooks),
+        },
+        ratioRoundsOnTwoCpus: ratio1TwoCpus,
+        roundsOnTwoCpus: twoCpus.filter(Boolean).length,
+      },
       medianGbps8: {
         without: round(median(without.gbps8), 3),
         with: round(median(withAgent.gbps8), 3),
@@ -1005,6 +1061,8 @@ async function main(): Promise<void> {
         withoutDropHooks: Math.round(median(noHooks.cps)),
       },
       rounds: ROUNDS,
+      // BENCH_AFTER_FIRST_REPORT: the with-agent ratio windows began after the agent's first report
+      ratioWindowsAfterFirstReport: AFTER_FIRST_REPORT,
       roundsNote:
         'each round runs without the agent, with it, and with it minus drops.bpf.o back to back, the order rotating every round; ratios are medians of the per-round ratios',
       niceness: Number(NICE[2]),

@@ -2083,10 +2083,22 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	char line[256];
-	setvbuf(stdin, NULL, _IONBF, 0); /* poll() must see every pending line */
+	setvbuf(stdin, NULL, _IONBF, 0); /* ppoll() must see every pending line */
 	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+	/* Between commands the loader sleeps until a line (or EOF) arrives: no timeout, so an idle loader never wakes
+	 * (it woke every second before, for nothing). SIGTERM/SIGINT stay blocked except inside ppoll, which unblocks
+	 * them atomically: one that arrives while a collect runs or just before ppoll is taken there (EINTR), never
+	 * lost between the stop_requested check and the wait. Threads started from now on (the tick's workers)
+	 * inherit the block; the netlink thread blocks every signal itself. */
+	sigset_t stop_signals, wait_mask;
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	sigprocmask(SIG_BLOCK, &stop_signals, &wait_mask);
+	sigdelset(&wait_mask, SIGTERM);
+	sigdelset(&wait_mask, SIGINT);
 	while (!stop_requested) {
-		int r = poll(&pfd, 1, 1000);
+		int r = ppoll(&pfd, 1, NULL, &wait_mask);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;

@@ -192,7 +192,7 @@ interface TickLevel {
   tickPassesPerTick: number | null;
   /**
    * tickCostMs in its parts, ms per tick (the agent's flowlens_agent_collection_phase_seconds_total, collector/tick.ts
-   * tickPhases): tickIterMs the namespaces' passes, tickSyncMs the epoch flip and its RCU grace period, tickDrainMs
+   * tickPhases): tickIterMs the namespaces' passes, tickSyncMs the RCU grace period still waited for after the passes, tickDrainMs
    * reading the retired flow set and printing it, tickLoaderOtherMs the rest of the loader's answer, tickNodeMs the
    * pipes and the node process's parsing (and waiting for a CPU). null from an agent that does not time them.
    */

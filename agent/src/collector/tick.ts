@@ -31,9 +31,9 @@ export function toFlowDelta(k: KernelFlow): FlowDelta {
 
 /**
  * One tick's wall time (`tickSeconds`, the node's clock around the collect request) in parts that add up to it:
- * `passes` the loader's iterator passes, `sync` the epoch flip and the RCU grace period it waits for, `drain` reading
- * the retired flow set and printing its lines, `loader` the rest of the loader's answer (Service translation checks,
- * the stats it reads), `node` the rest: the request and the answer through the pipes, waiting for a CPU, and the
+ * `passes` the loader's iterator passes (the epoch flip first), `sync` what is left of the RCU grace period after them
+ * (it is waited for beside the passes), `drain` reading the retired flow set and printing its lines, `loader` the
+ * rest of the loader's answer (Service translation checks, the stats it reads), `node` the rest: the request and the answer through the pipes, waiting for a CPU, and the
  * node's own parsing. undefined from a loader that does not time its parts.
  */
 export function tickPhases(stats: KernelStats, tickSeconds: number): TickPhaseSeconds | undefined {

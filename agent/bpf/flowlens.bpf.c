@@ -2,18 +2,22 @@
 /*
  * Flowlens TCP flow statistics. Nothing here runs per packet or per ACK:
  *
- *   fl_sockops   sock_ops on the cgroup-v2 root. Runs a few times per connection: at ACTIVE/PASSIVE_ESTABLISHED
- *                (register the socket: flow key, direction, baseline; enable STATE_CB), at each state change
- *                (STATE_CB: note our FIN; at CLOSE take the final numbers), and at RTO_CB only on kernels
- *                without tcp_sock.total_rto (< 6.7; RTOs are rare events).
+ *   fl_sockops   sock_ops on the cgroup-v2 root, kernels without tcp_sock.total_rto (< 6.7) only. Runs a few times per
+ *                connection: at ACTIVE/PASSIVE_ESTABLISHED (register the socket: flow key, direction, baseline;
+ *                enable STATE_CB and RTO_CB), at each state change (STATE_CB: note our FIN; at CLOSE take the final
+ *                numbers), and at RTO_CB (RTOs are rare events). Where total_rto exists it is neither loaded nor
+ *                attached (conn_by_state): fl_state does the same from the state changes alone.
  *   fl_tick      iter/bpf_sk_storage_map, run by the loader once per collection tick: for every tracked socket
  *                (all network namespaces) read the tcp_sock counters and add what changed since the last reading
  *                to this tick's flow table, plus one srtt sample per socket that moved.
  *   fl_adopt     iter/tcp, run by the loader once per network namespace at start: sockets established before
  *                the agent get storage with baseline = their current counters (nothing from before is reported).
  *                Only the scope's sockets and listeners (scope.bpf.h): iter/tcp sees every node of the kernel.
- *   fl_state     tp_btf/inet_sock_set_state: final numbers at close for adopted sockets, which have no STATE_CB
- *                (only sock_ops can enable it); returns at once for every other socket.
+ *   fl_state     tp_btf/inet_sock_set_state. Kernels with total_rto: registers every connection as it leaves SYN_SENT
+ *                / SYN_RECV, counts failed connects, notes our FIN and takes the final numbers at close (conn_state,
+ *                sharing register_open / state_change / connect_failed with fl_sockops). Older kernels: final
+ *                numbers at close for adopted sockets only, which have no STATE_CB (only sock_ops can enable it).
+ *                Both: listeners opening and closing.
  *   fl_synack_timeout  fentry/tcp_syn_ack_timeout, kernels without tcp_sock.total_rto only (loaded on its own by the
  *                loader, optional): a server's SYN-ACK timeouts, which happen before its socket exists.
  *   fl_rto_timer fentry/tcp_retransmit_timer, kernels without total_rto only (likewise): the RTOs no callback sees
@@ -76,6 +80,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by the loader before load. */
 const volatile __u32 max_sockets = 65536;
 const volatile __u32 max_flows = 16384;
+/* 1 on kernels with tcp_sock.total_rto (>= 6.7), where no RTO callback is needed: the loader neither loads nor
+ * attaches fl_sockops, and fl_state registers and closes every connection (conn_state). 0: fl_sockops does. */
+const volatile __u32 conn_by_state = 0;
 
 enum { B_SENT, B_RECV, B_SOUT, B_SIN, B_RETR, B_RTO, B_MAX };
 
@@ -339,6 +346,25 @@ static __always_inline void fill_key(struct fl_flow_key *k, struct fl_nat_key *n
 	nk->family = k->family;
 	nk->local_port = lport;
 	nk->remote_port = rport;
+}
+
+/* Fills the flow key (and the translation-map key) from the socket itself, with plain loads through its BTF pointer.
+ * The local port is inet_sport, not skc_num: by the time inet_sock_set_state reports a close, tcp_set_state has
+ * released the port (inet_put_port zeroes skc_num), and a failed connect() is keyed then. */
+static __always_inline void key_of_sock(struct tcp_sock *tp, struct fl_flow_key *k, struct fl_nat_key *nk, __u8 dir)
+{
+	struct sock_common *skc = &tp->inet_conn.icsk_inet.sk.__sk_common;
+	__u16 lport = bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport);
+	__u16 rport = bpf_ntohs(skc->skc_dport);
+	if (skc->skc_family == AF_INET) {
+		__u32 l[4] = { skc->skc_rcv_saddr }, r[4] = { skc->skc_daddr };
+		fill_key(k, nk, AF_INET, l, r, lport, rport, dir);
+	} else {
+		__u32 l[4], r[4];
+		__builtin_memcpy(l, skc->skc_v6_rcv_saddr.in6_u.u6_addr32, 16);
+		__builtin_memcpy(r, skc->skc_v6_daddr.in6_u.u6_addr32, 16);
+		fill_key(k, nk, AF_INET6, l, r, lport, rport, dir);
+	}
 }
 
 /*
@@ -671,13 +697,28 @@ static __always_inline int flush(struct tcp_sock *tp, struct sock_state *st, int
 	return 0;
 }
 
-/* Final numbers, exactly once per socket whichever close path sees it first. */
+static __always_inline int rst_tracepoints(void);
+
+/* Final numbers, exactly once per socket whichever close path sees it first. Without the reset tracepoints a reset
+ * received on an established connection is counted here, from sk_err (tcp_reset set ECONNRESET). */
 static __always_inline void close_socket(struct tcp_sock *tp, struct sock_state *st)
 {
 	if (__sync_fetch_and_or(&st->closed, 1))
 		return;
+	if (!rst_tracepoints() && tp->inet_conn.icsk_inet.sk.sk_err == ECONNRESET)
+		fail_add(&st->key, 0, FAIL_RST_RECV, 1);
 	flush(tp, st, F_CLOSE);
 	counter_add(FL_SOCKETS_TRACKED, -1);
+}
+
+/* A tracked socket changes state (sock_ops STATE_CB, or inet_sock_set_state): our FIN is queued (FIN_WAIT1,
+ * LAST_ACK), or it closes (the final numbers). Every other state needs nothing. */
+static __always_inline void state_change(struct tcp_sock *tp, struct sock_state *st, int new_state)
+{
+	if (new_state == TCPS_FIN_WAIT1 || new_state == TCPS_LAST_ACK)
+		st->fin_out = 1;
+	else if (new_state == TCPS_CLOSE)
+		close_socket(tp, st);
 }
 
 /* The synack_timeouts key of a request socket or of the connection it became (both are a struct sock_common). */
@@ -751,13 +792,48 @@ static __always_inline struct sock_state *new_state(void *sk)
 }
 
 /*
+ * Registers a socket seen opening (sock_ops ACTIVE/PASSIVE_ESTABLISHED, or fl_state as it leaves SYN_SENT /
+ * SYN_RECV) in its storage: flow key, direction, baseline, translation. The opening is counted now when the
+ * connection was translated, else at its first accounting (with the translation looked up once more then).
+ * A client's connect() attempt (st->attempted, st->syn_retrans) is set by the caller before.
+ */
+static __always_inline void register_open(struct tcp_sock *tp, struct sock_state *st, __u8 dir)
+{
+	/* the tick iterator may meet the socket while it is being registered: it leaves it alone until then */
+	st->nat_pending = NAT_RESOLVING;
+	st->closed = 0;
+	struct fl_nat_key nk;
+	key_of_sock(tp, &st->key, &nk, dir);
+	st->other_port = dir == FL_DIR_CLIENT ? nk.local_port : nk.remote_port;
+	int translated = translate(&st->key, &nk);
+	/* Baseline of a connection seen opening: everything counts from zero except our SYN's sequence number, which a
+	 * client's bytes_acked includes (the SYN-ACK acknowledged it, and with Fast Open the SYN's data too, which is
+	 * payload and counts). A server's bytes_acked never includes its SYN-ACK (the child starts with snd_una past
+	 * it). Handshake retransmits and timeouts are kept (baseline 0), as the kernel's TcpRetransSegs / TCPTimeouts
+	 * count them too. */
+	if (dir == FL_DIR_CLIENT)
+		st->base[B_SENT] = 1;
+	if (!bpf_core_field_exists(tp->total_rto))
+		handshake_timeouts(tp, st, dir);
+	if (translated) {
+		__sync_lock_test_and_set(&st->nat_pending, NAT_DONE);
+		flush(tp, st, F_OPEN);
+	} else {
+		/* looked up again, and the opening counted, at its first accounting */
+		__sync_lock_test_and_set(&st->nat_pending, NAT_PENDING);
+	}
+	/* tracked from now: the `tcp` tick visits its namespace from now on (a quiet one included) */
+	scope_note_netns((struct sock *)tp);
+}
+
+/*
  * TCP_CONNECT_CB: the client flow key of an active open (its translation is looked up at its outcome), in the
  * socket's own storage: the one it keeps when it establishes (no second storage, no delete). Until then it is marked
  * connecting and closed, so the tick and the close path leave it alone, and it is not counted against
  * --max-sockets (that is decided when it establishes). A socket that had a life already (disconnected with
  * AF_UNSPEC and connecting again) keeps its storage as it is and is not tracked again.
  */
-static __always_inline void connect_begin(struct bpf_sock_ops *ctx, struct bpf_sock *sk)
+static __always_inline void connect_begin(struct bpf_sock_ops *ctx, struct bpf_sock *sk, struct tcp_sock *tp)
 {
 	struct sock_state *st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
 	if (st && !st->connecting)
@@ -769,15 +845,8 @@ static __always_inline void connect_begin(struct bpf_sock_ops *ctx, struct bpf_s
 	st->closed = 1;
 	st->connecting = 1;
 	struct fl_nat_key nk;
-	if (ctx->family == AF_INET) {
-		__u32 l[4] = { ctx->local_ip4 }, r[4] = { ctx->remote_ip4 };
-		fill_key(&st->key, &nk, AF_INET, l, r, ctx->local_port, bpf_ntohl(ctx->remote_port), FL_DIR_CLIENT);
-	} else {
-		__u32 l[4] = { ctx->local_ip6[0], ctx->local_ip6[1], ctx->local_ip6[2], ctx->local_ip6[3] };
-		__u32 r[4] = { ctx->remote_ip6[0], ctx->remote_ip6[1], ctx->remote_ip6[2], ctx->remote_ip6[3] };
-		fill_key(&st->key, &nk, AF_INET6, l, r, ctx->local_port, bpf_ntohl(ctx->remote_port), FL_DIR_CLIENT);
-	}
-	st->other_port = ctx->local_port;
+	key_of_sock(tp, &st->key, &nk, FL_DIR_CLIENT);
+	st->other_port = nk.local_port;
 	bpf_sock_ops_cb_flags_set(ctx, ctx->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
 }
 
@@ -788,20 +857,17 @@ static __always_inline int rst_tracepoints(void)
 	return on && *on;
 }
 
-/* STATE_CB SYN_SENT -> CLOSE: the attempt failed; refused when a reset answered it (tcp_reset set ECONNREFUSED). The
- * storage goes with the socket; it stays closed, so nothing else accounts it. */
-static __always_inline void connect_failed(struct tcp_sock *tp, struct sock_state *st)
+/* SYN_SENT -> CLOSE: the attempt failed; refused when a reset answered it (tcp_reset set ECONNREFUSED). `key` is the
+ * client flow key (untranslated) and `nk` its translation-map key. Nothing else accounts the socket: sock_ops
+ * leaves its connect() storage closed, fl_state never made one. */
+static __always_inline void connect_failed(struct tcp_sock *tp, struct fl_flow_key *key, struct fl_nat_key *nk)
 {
-	struct fl_flow_key key = st->key;
-	struct fl_nat_key nk;
-	st->connecting = 0;
-	nat_key_of_client(&key, st->other_port, &nk);
-	translate(&key, &nk);
-	fail_add(&key, 0, FAIL_ATTEMPT, 1);
-	fail_add(&key, 0, FAIL_FAILURE, 1);
+	translate(key, nk);
+	fail_add(key, 0, FAIL_ATTEMPT, 1);
+	fail_add(key, 0, FAIL_FAILURE, 1);
 	if (tp->inet_conn.icsk_inet.sk.sk_err == ECONNREFUSED)
-		fail_add(&key, 0, FAIL_REFUSED, 1);
-	fail_add(&key, 0, FAIL_SYN_RETRANS, tp->total_retrans);
+		fail_add(key, 0, FAIL_REFUSED, 1);
+	fail_add(key, 0, FAIL_SYN_RETRANS, tp->total_retrans);
 }
 
 SEC("sockops")
@@ -841,11 +907,12 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 	switch (op) {
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
 		/* an active open: remember its flow until it establishes or fails (STATE_CB: SYN_SENT -> CLOSE) */
-		connect_begin(ctx, sk);
+		connect_begin(ctx, sk, tp);
 		scope_note_netns((struct sock *)tp); /* sock_ops sees in-scope sockets only */
 		return 1;
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB: {
+		__u8 dir = op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB ? FL_DIR_CLIENT : FL_DIR_SERVER;
 		st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
 		if (st) {
 			/* registered already (adopted), unless it is the storage connect() made */
@@ -857,7 +924,7 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 			}
 			st->connecting = 0;
 			/* every retransmission before ESTABLISHED was a SYN's (a simultaneous open ends PASSIVE) */
-			if (op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB) {
+			if (dir == FL_DIR_CLIENT) {
 				st->attempted = 1;
 				st->syn_retrans = tp->total_retrans;
 			}
@@ -866,43 +933,11 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 			if (!st)
 				return 1;
 		}
-		/* the tick iterator may meet the socket while it is being registered: it leaves it alone until then */
-		st->nat_pending = NAT_RESOLVING;
-		st->closed = 0;
-		__u8 dir = op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB ? FL_DIR_CLIENT : FL_DIR_SERVER;
-		struct fl_nat_key nk;
-		if (ctx->family == AF_INET) {
-			__u32 l[4] = { ctx->local_ip4 }, r[4] = { ctx->remote_ip4 };
-			fill_key(&st->key, &nk, AF_INET, l, r, ctx->local_port, bpf_ntohl(ctx->remote_port), dir);
-		} else {
-			__u32 l[4] = { ctx->local_ip6[0], ctx->local_ip6[1], ctx->local_ip6[2], ctx->local_ip6[3] };
-			__u32 r[4] = { ctx->remote_ip6[0], ctx->remote_ip6[1], ctx->remote_ip6[2], ctx->remote_ip6[3] };
-			fill_key(&st->key, &nk, AF_INET6, l, r, ctx->local_port, bpf_ntohl(ctx->remote_port), dir);
-		}
-		st->other_port = dir == FL_DIR_CLIENT ? nk.local_port : nk.remote_port;
-		int translated = translate(&st->key, &nk);
-		/* Baseline of a connection seen opening: everything counts from zero except our SYN's sequence number,
-		 * which a client's bytes_acked includes (the SYN-ACK acknowledged it, and with Fast Open the SYN's data
-		 * too, which is payload and counts). A server's bytes_acked never includes its SYN-ACK (the child
-		 * starts with snd_una past it). Handshake retransmits and timeouts are kept (baseline 0), as the
-		 * kernel's TcpRetransSegs / TCPTimeouts count them too. */
-		if (dir == FL_DIR_CLIENT)
-			st->base[B_SENT] = 1;
+		register_open(tp, st, dir);
 		__u32 flags = BPF_SOCK_OPS_STATE_CB_FLAG;
-		if (!bpf_core_field_exists(tp->total_rto)) {
+		if (!bpf_core_field_exists(tp->total_rto))
 			flags |= BPF_SOCK_OPS_RTO_CB_FLAG;
-			handshake_timeouts(tp, st, dir);
-		}
 		bpf_sock_ops_cb_flags_set(ctx, ctx->bpf_sock_ops_cb_flags | flags);
-		if (translated) {
-			__sync_lock_test_and_set(&st->nat_pending, NAT_DONE);
-			flush(tp, st, F_OPEN);
-		} else {
-			/* looked up again, and the opening counted, at its first accounting */
-			__sync_lock_test_and_set(&st->nat_pending, NAT_PENDING);
-		}
-		/* tracked from now: the `tcp` tick visits its namespace from now on (a quiet one included) */
-		scope_note_netns((struct sock *)tp);
 		return 1;
 	}
 	case BPF_SOCK_OPS_RTO_CB:
@@ -913,23 +948,21 @@ int fl_sockops(struct bpf_sock_ops *ctx)
 		return 1;
 	case BPF_SOCK_OPS_STATE_CB: {
 		st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
-		__u32 new_state = ctx->args[1];
 		/* no storage: callbacks enabled by an earlier agent (the socket was adopted, or is not ours) */
 		if (!st)
 			return 1;
 		if (st->connecting) {
 			/* a connect() that never established (no answer, or refused) */
-			if (ctx->args[0] == TCPS_SYN_SENT && new_state == TCPS_CLOSE)
-				connect_failed(tp, st);
+			if (ctx->args[0] == TCPS_SYN_SENT && ctx->args[1] == TCPS_CLOSE) {
+				struct fl_flow_key key = st->key;
+				struct fl_nat_key nk;
+				st->connecting = 0;
+				nat_key_of_client(&key, st->other_port, &nk);
+				connect_failed(tp, &key, &nk);
+			}
 			return 1;
 		}
-		if (new_state == TCPS_FIN_WAIT1 || new_state == TCPS_LAST_ACK)
-			st->fin_out = 1;
-		if (new_state == TCPS_CLOSE) {
-			if (!rst_tracepoints() && tp->inet_conn.icsk_inet.sk.sk_err == ECONNRESET)
-				fail_add(&st->key, 0, FAIL_RST_RECV, 1);
-			close_socket(tp, st);
-		}
+		state_change(tp, st, ctx->args[1]);
 		return 1;
 	}
 	}
@@ -1019,6 +1052,74 @@ int fl_adopt(struct bpf_iter__tcp *ctx)
 	return 0;
 }
 
+/*
+ * Kernels with tcp_sock.total_rto (conn_by_state): what fl_sockops does elsewhere, from the state changes alone.
+ *  - CLOSE -> SYN_SENT, a connect(): its namespace is the scope's; nothing is kept (no storage until it opens).
+ *  - Leaving SYN_SENT or SYN_RECV: the connection opens, its direction given by the state it leaves (SYN_SENT: we
+ *    connected; SYN_RECV: a listener's child, or a simultaneous open, which sock_ops also calls passive).
+ *    -> ESTABLISHED registers it. A Fast Open child (tp->fastopen_rsk still set) is registered however it leaves
+ *    SYN_RECV: it may have carried and sent data there, and it may close from there (-> FIN_WAIT1 when the
+ *    application closes it, -> CLOSE on a reset), which is then taken at once. Any other child leaving SYN_RECV for
+ *    CLOSE never opened (sock_ops never saw it either). SYN_SENT -> CLOSE is a failed connect(), keyed from the
+ *    socket. A socket with storage already (a second connect() after AF_UNSPEC) is not tracked again, as with
+ *    sock_ops.
+ *  - FIN_WAIT1 / LAST_ACK / CLOSE of a tracked socket: state_change, as STATE_CB does.
+ * Only the scope's sockets (sk_in_scope: the cgroup sock_ops would have been attached to) are registered; the
+ * scope's check is free at the cgroup root. Every other change returns before any lookup.
+ */
+static __always_inline int conn_state(struct sock *sk, int oldstate, int newstate)
+{
+	int opens = oldstate == TCPS_SYN_SENT || oldstate == TCPS_SYN_RECV;
+	int connects = newstate == TCPS_SYN_SENT;
+	if (!opens && !connects && newstate != TCPS_CLOSE && newstate != TCPS_FIN_WAIT1 && newstate != TCPS_LAST_ACK)
+		return 0;
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return 0;
+	if (connects) {
+		if (sk_in_scope(sk))
+			scope_note_netns(sk);
+		return 0;
+	}
+	struct sock_state *st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
+	if (!opens) {
+		if (st)
+			state_change(tp, st, newstate);
+		return 0;
+	}
+	if (st || newstate == TCPS_SYN_RECV)
+		return 0; /* tracked already, or a simultaneous open (registered when it leaves SYN_RECV) */
+	__u16 family = sk->__sk_common.skc_family;
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	if (!sk_in_scope(sk))
+		return 0;
+	if (oldstate == TCPS_SYN_SENT && newstate == TCPS_CLOSE) {
+		struct fl_flow_key key;
+		struct fl_nat_key nk;
+		key_of_sock(tp, &key, &nk, FL_DIR_CLIENT);
+		connect_failed(tp, &key, &nk);
+		return 0;
+	}
+	if (newstate != TCPS_ESTABLISHED && !(oldstate == TCPS_SYN_RECV && tp->fastopen_rsk))
+		return 0;
+	st = new_state(sk);
+	if (!st)
+		return 0;
+	__u8 dir = oldstate == TCPS_SYN_SENT ? FL_DIR_CLIENT : FL_DIR_SERVER;
+	if (dir == FL_DIR_CLIENT) {
+		/* the connect() attempt, counted with the opening; every retransmission so far was a SYN's */
+		st->attempted = 1;
+		st->syn_retrans = tp->total_retrans;
+	}
+	register_open(tp, st, dir);
+	if (newstate != TCPS_ESTABLISHED)
+		state_change(tp, st, newstate); /* a Fast Open child closing in SYN_RECV */
+	return 0;
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(fl_state, struct sock *sk, int oldstate, int newstate)
 {
@@ -1033,20 +1134,19 @@ int BPF_PROG(fl_state, struct sock *sk, int oldstate, int newstate)
 		}
 		return 0;
 	}
+	if (conn_by_state)
+		return conn_state(sk, oldstate, newstate);
 	if (newstate != TCPS_CLOSE && newstate != TCPS_FIN_WAIT1 && newstate != TCPS_LAST_ACK)
 		return 0;
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	struct sock_state *st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
+	/* sock_ops' STATE_CB takes every other tracked socket */
 	if (!st || !st->adopted)
 		return 0;
-	if (newstate != TCPS_CLOSE) {
-		st->fin_out = 1;
-		return 0;
-	}
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
 	if (tp)
-		close_socket(tp, st);
+		state_change(tp, st, newstate);
 	return 0;
 }
 

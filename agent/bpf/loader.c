@@ -3,7 +3,8 @@
  * flowlens-loader: the privileged half of the node agent's collector. The TypeScript agent spawns it and talks
  * to it over stdio (one command per line; parsed in one place: agent/src/bpf/protocol.ts). It
  *   - opens flowlens.bpf.o, sizes the maps from the command line, loads it (verifier log to stderr on failure),
- *   - attaches the sock_ops program to the --cgroup directory (the cgroup-v2 root on a real node) and the close
+ *   - attaches the sock_ops program to the --cgroup directory (the cgroup-v2 root on a real node; only on kernels
+ *     without tcp_sock.total_rto, < 6.7: elsewhere the state tracepoint registers connections itself) and the state
  *     tracepoint with bpf_links (closing a link detaches it, so nothing survives this process, even a SIGKILL;
  *     nothing is pinned); below the root, that cgroup is the node's scope, written into both objects' rodata so
  *     the kernel-global programs (adoption, listeners, drops) keep to it too (scope.bpf.h, scope_init),
@@ -32,7 +33,10 @@
  *
  * Output lines (new fields are only ever added at the end of a line):
  *   ready <progId> <linkId> <maxSockets> <maxFlows> <totalRto:0|1> <socketsAdopted> <netnsVisited> <tick:storage|tcp>
- *         <natSource:fentry|netlink|none> <bpfStats:0|1>
+ *         <natSource:fentry|netlink|none> <bpfStats:0|1> <connPath:sockops|state>
+ *         (progId/linkId: the program that registers connections and its link: sock_ops on the cgroup
+ *         (connPath sockops, kernels without total_rto), or fl_state on inet_sock_set_state (connPath state: no
+ *         sock_ops program is loaded))
  *         (bpfStats: 1 while this loader holds BPF_ENABLE_STATS (--bpf-stats); 0: run times are not measured and every
  *         run-time/run-count field below reads `-`)
  *         (tick: `storage` = iter/bpf_sk_storage_map over tracked sockets; `tcp` = iter/tcp in each namespace where
@@ -165,8 +169,9 @@ enum { TICK_STORAGE = 0, TICK_TCP = 1 };
 struct state {
 	struct bpf_object *obj;
 	int stats_fd;                /* BPF_ENABLE_STATS held (--bpf-stats), else -1: run times are not measured */
-	struct bpf_link *link;       /* sock_ops on the cgroup */
-	struct bpf_link *state_link; /* close tracepoint (adopted sockets) */
+	struct bpf_link *link;       /* sock_ops on the cgroup; NULL when conn_by_state */
+	struct bpf_link *state_link; /* inet_sock_set_state: every connection (conn_by_state), else adopted sockets */
+	int conn_by_state;           /* the kernel has tcp_sock.total_rto: no sock_ops, fl_state registers connections */
 	struct bpf_link *tick_link;  /* iter/bpf_sk_storage_map */
 	struct bpf_link *adopt_link; /* iter/tcp */
 	struct bpf_link *tick_tcp_link; /* iter/tcp tick, when the kernel refuses map iterators */
@@ -1612,9 +1617,14 @@ static struct bpf_object *open_object(const char *object, struct state *s)
 			bpf_map__set_max_entries(map, s->max_flows);
 		if (strstr(name, ".rodata") && (set_rodata_u32(obj, map, "max_sockets", s->max_sockets) ||
 						set_rodata_u32(obj, map, "max_flows", s->max_flows) ||
+						set_rodata_u32(obj, map, "conn_by_state", (__u32)s->conn_by_state) ||
 						set_scope_rodata(obj, map)))
-			fail("cannot set max_sockets/max_flows/scope in %s", object);
+			fail("cannot set max_sockets/max_flows/conn_by_state/scope in %s", object);
 	}
+	/* fl_state takes every connection: sock_ops is neither loaded nor attached */
+	struct bpf_program *sockops = bpf_object__find_program_by_name(obj, "fl_sockops");
+	if (s->conn_by_state && sockops)
+		bpf_program__set_autoload(sockops, false);
 	return obj;
 }
 
@@ -1935,6 +1945,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	libbpf_set_print(print_libbpf);
 
+	/* Kernels with tcp_sock.total_rto (>= 6.7) need no RTO callback, and fl_state sees every state change already:
+	 * there no sock_ops program runs at all (flowlens.bpf.c conn_state). Older kernels keep sock_ops. */
+	int total_rto = kernel_has_total_rto();
+	s.conn_by_state = total_rto;
 	s.obj = open_object(object, &s);
 
 	/* Kernel-side run time / count, only when asked (--bpf-stats): the key is kernel-wide, so while this fd is open
@@ -1971,11 +1985,11 @@ int main(int argc, char **argv)
 		}
 	}
 
-	struct bpf_program *prog = program(&s, "fl_sockops");
+	struct bpf_program *prog = s.conn_by_state ? NULL : program(&s, "fl_sockops");
 	struct bpf_program *state_prog = program(&s, "fl_state");
 	struct bpf_program *tick_prog = program(&s, s.tick_mode == TICK_STORAGE ? "fl_tick" : "fl_tick_tcp");
 	struct bpf_program *adopt_prog = program(&s, "fl_adopt");
-	s.prog_fd = bpf_program__fd(prog);
+	s.prog_fd = prog ? bpf_program__fd(prog) : -1;
 	s.state_prog_fd = bpf_program__fd(state_prog);
 	s.tick_prog_fd = bpf_program__fd(tick_prog);
 	s.epoch_fd = map_fd(&s, "flow_epoch");
@@ -2023,7 +2037,8 @@ int main(int argc, char **argv)
 	if (fl_sums_init(&s.sums, sum_flows))
 		fail("cannot allocate the table summing %u flows per tick", sum_flows);
 
-	/* The close tracepoint first, so a socket adopted below cannot close unseen. */
+	/* The state tracepoint first, so a socket adopted below cannot close unseen (and, without sock_ops, every
+	 * connection established from here on is registered before adoption looks for it). */
 	s.state_link = bpf_program__attach(state_prog);
 	if (!s.state_link)
 		fail("attaching tp_btf/inet_sock_set_state: %s", strerror(errno));
@@ -2043,19 +2058,20 @@ int main(int argc, char **argv)
 	if (!s.adopt_link)
 		fail("attaching iter/tcp: %s", strerror(errno));
 
-	int cg_fd = open(cgroup, O_RDONLY | O_DIRECTORY);
-	if (cg_fd < 0)
-		fail("opening cgroup %s: %s", cgroup, strerror(errno));
-	s.link = bpf_program__attach_cgroup(prog, cg_fd);
-	if (!s.link)
-		fail("attaching sock_ops to %s: %s", cgroup, strerror(errno));
-	close(cg_fd);
+	if (prog) {
+		int cg_fd = open(cgroup, O_RDONLY | O_DIRECTORY);
+		if (cg_fd < 0)
+			fail("opening cgroup %s: %s", cgroup, strerror(errno));
+		s.link = bpf_program__attach_cgroup(prog, cg_fd);
+		if (!s.link)
+			fail("attaching sock_ops to %s: %s", cgroup, strerror(errno));
+		close(cg_fd);
+	}
 	load_drops(&s, object);
-	int total_rto = kernel_has_total_rto();
 	if (!total_rto)
 		load_rto_programs(&s, object);
 
-	/* sock_ops registers every connection established from now on; adopt the ones established before, with the
+	/* sock_ops (or fl_state) registers every connection established from now on; adopt the ones established before, with the
 	 * translations the node's conntrack holds for them. */
 	if (adopt)
 		adopt_translations(&s);
@@ -2068,18 +2084,20 @@ int main(int argc, char **argv)
 	quiet_libbpf = 0;
 	try_netlink(&s);
 
+	/* the program that registers connections, and its link: sock_ops on the cgroup, or fl_state */
 	struct bpf_prog_info pinfo = {};
 	__u32 plen = sizeof(pinfo);
-	bpf_obj_get_info_by_fd(s.prog_fd, &pinfo, &plen);
+	bpf_obj_get_info_by_fd(s.link ? s.prog_fd : s.state_prog_fd, &pinfo, &plen);
 	struct bpf_link_info linfo = {};
 	__u32 llen = sizeof(linfo);
-	bpf_obj_get_info_by_fd(bpf_link__fd(s.link), &linfo, &llen);
+	bpf_obj_get_info_by_fd(bpf_link__fd(s.link ? s.link : s.state_link), &linfo, &llen);
 	/* Loading parsed the objects' BTF and the kernel's (~15 MB of heap, freed but kept by malloc): give it back,
 	 * the loader lives as long as the agent (bench:agent: RSS 15.5 -> 4.3 MB). */
 	malloc_trim(0);
-	printf("ready %u %u %u %u %d %llu %d %s %s %d\n", pinfo.id, linfo.id, s.max_sockets, s.max_flows, total_rto,
+	printf("ready %u %u %u %u %d %llu %d %s %s %d %s\n", pinfo.id, linfo.id, s.max_sockets, s.max_flows, total_rto,
 	       (unsigned long long)counter(&s, FL_SOCKETS_ADOPTED), netns_visited,
-	       s.tick_mode == TICK_STORAGE ? "storage" : "tcp", nat_source(&s), s.stats_fd >= 0);
+	       s.tick_mode == TICK_STORAGE ? "storage" : "tcp", nat_source(&s), s.stats_fd >= 0,
+	       s.link ? "sockops" : "state");
 	fflush(stdout);
 
 	char line[256];

@@ -69,7 +69,7 @@ test('agent → hub through the real collector, across a hub outage: totals equa
       if (child.exitCode !== null) {
         throw new Error(`agent exited:\n${agent.stderr}`);
       }
-      return /sock_ops program \d+ attached/.test(agent.stderr);
+      return /(sock_ops|state) program \d+ attached/.test(agent.stderr);
     });
 
     const link = star.clients[0]!;

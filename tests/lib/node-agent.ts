@@ -84,7 +84,7 @@ export async function startNodeAgent(
     const deadline = Date.now() + 40_000;
     let attachedAt = 0;
     const timer = setInterval(() => {
-      if (attachedAt === 0 && /sock_ops program \d+ attached/.test(stderr)) {
+      if (attachedAt === 0 && /(sock_ops|state) program \d+ attached/.test(stderr)) {
         attachedAt = Date.now();
       }
       if (attachedAt > 0 && Date.now() - attachedAt > 1500) {

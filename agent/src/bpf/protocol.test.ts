@@ -120,7 +120,12 @@ test('bad lines are errors, never silently skipped', () => {
     natSource: 'none',
     // a loader from before --bpf-stats always held the stats
     bpfStats: true,
+    // and attached sock_ops
+    connPath: 'sockops',
   });
+  assert.equal(parseReady('ready 10 20 65536 16384 1 0 1 tcp netlink 0 state').connPath, 'state');
+  assert.equal(parseReady('ready 10 20 65536 16384 0 0 1 tcp netlink 0 sockops').connPath, 'sockops');
+  assert.throws(() => parseReady('ready 10 20 65536 16384 1 0 1 tcp netlink 0 kprobe'), /conn path/);
   assert.equal(parseReady('ready 10 20 65536 16384 0 0 1 tcp netlink 0').bpfStats, false);
   assert.equal(parseReady('ready 10 20 65536 16384 0 0 1 tcp netlink 1').bpfStats, true);
   assert.throws(() => parseReady('ready 10 20 65536 16384 0 0 1 tcp netlink x'), /bpf stats/);

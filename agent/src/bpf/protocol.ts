@@ -7,6 +7,7 @@ import type { Direction, FlowCounters } from '../contracts/report.js';
 import { TickLines } from './merge.js';
 
 export interface LoaderReady {
+  /** The program that registers connections and its link: sock_ops on the cgroup, or fl_state (see connPath). */
   progId: number;
   linkId: number;
   maxSockets: number;
@@ -26,6 +27,12 @@ export interface LoaderReady {
    * (not measured), as from an older loader that predates the field, which always held them: true then.
    */
   bpfStats: boolean;
+  /**
+   * Which program registers connections: `sockops` (sock_ops on the scope's cgroup; kernels without
+   * tcp_sock.total_rto, and loaders that predate the field) or `state` (fl_state on inet_sock_set_state, no
+   * sock_ops program loaded: kernels with total_rto).
+   */
+  connPath: 'sockops' | 'state';
 }
 
 /**
@@ -244,6 +251,8 @@ export function parseReady(line: string): LoaderReady {
     tickMode: f[8] === 'storage' ? 'storage' : f[8] === 'tcp' ? 'tcp' : badField('tick mode', line),
     natSource: natSource(f[9], line),
     bpfStats: f[10] === undefined ? true : f[10] === '1' ? true : f[10] === '0' ? false : badField('bpf stats', line),
+    connPath:
+      f[11] === undefined || f[11] === 'sockops' ? 'sockops' : f[11] === 'state' ? 'state' : badField('conn path', line),
   };
 }
 

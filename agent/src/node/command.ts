@@ -88,7 +88,10 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   log(
-    `flowlens-agent node: sock_ops program ${loader.ready.progId} attached to ${machine.cgroup} (link ${loader.ready.linkId}); ` +
+    (loader.ready.connPath === 'sockops'
+      ? `flowlens-agent node: sock_ops program ${loader.ready.progId} attached to ${machine.cgroup} (link ${loader.ready.linkId}); `
+      : `flowlens-agent node: state program ${loader.ready.progId} attached to inet_sock_set_state (link ${loader.ready.linkId}), ` +
+        `no sock_ops (the kernel has tcp_sock.total_rto), scope ${machine.cgroup}; `) +
       `node ${opts.nodeName}, collect every ${opts.collectIntervalS}s, report every ${opts.reportIntervalS}s; ` +
       (loader.ready.bpfStats
         ? 'bpf_stats on (--bpf-stats: every BPF program on the node is timed)'

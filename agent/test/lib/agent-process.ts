@@ -38,9 +38,11 @@ export interface AgentHandle {
   child: ChildProcess;
   reports: ReportV1[];
   stderr(): string;
-  /** Program and link ids the agent attached (from its start-up log line). */
+  /** Program and link ids the agent attached (from its start-up log line): sock_ops, or fl_state (connPath). */
   progId: number;
   linkId: number;
+  /** `sockops`: sock_ops on the cgroup registers connections; `state`: fl_state does, no sock_ops is loaded. */
+  connPath: 'sockops' | 'state';
   /** Sends a signal and waits for the exit; resolves with the exit code (null when killed by a signal). */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
 }
@@ -68,14 +70,14 @@ export async function startAgent(
     reports.push(reportV1Schema.parse(JSON.parse(line)));
   });
   const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-  const ids = await new Promise<{ progId: number; linkId: number }>((res, rej) => {
+  const ids = await new Promise<{ progId: number; linkId: number; connPath: 'sockops' | 'state' }>((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`agent did not attach within 30 s:\n${stderr}`)), 30_000);
     child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();
-      const m = /sock_ops program (\d+) attached to .* \(link (\d+)\)/.exec(stderr);
+      const m = /(sock_ops|state) program (\d+) attached to .* \(link (\d+)\)/.exec(stderr);
       if (m) {
         clearTimeout(timer);
-        res({ progId: Number(m[1]), linkId: Number(m[2]) });
+        res({ progId: Number(m[2]), linkId: Number(m[3]), connPath: m[1] === 'state' ? 'state' : 'sockops' });
       }
     });
     void exited.then((code) => {

@@ -164,7 +164,7 @@ enum {
 	NAT_DONE = 0,
 	NAT_PENDING = 1,
 	NAT_RESOLVING = 2,
-	NAT_OPEN_DEFERRED = 3, /* looked up; opening not counted */
+	NAT_OPEN_DEFERRED = 3, /* looked up (found at registration, or missing at a full table); opening not counted */
 	NAT_PENDING_LAST = 4,  /* netlink source: missed at one tick already; the next accounting takes it as it is */
 };
 
@@ -506,7 +506,7 @@ static __always_inline struct fl_flow_val *overflow_entry(struct sock_state *st,
 }
 
 /* F_OPEN_TICK / F_OPEN_CLOSE: the first accounting of a socket whose opening was deferred (see NAT_PENDING). */
-enum { F_TICK = 0, F_OPEN = 1, F_CLOSE = 2, F_OPEN_TICK = 3, F_OPEN_CLOSE = 4 };
+enum { F_TICK = 0, F_CLOSE = 2, F_OPEN_TICK = 3, F_OPEN_CLOSE = 4 };
 
 /* The translation-map key of a client socket from its (untranslated) flow key and its own port. */
 static __always_inline void nat_key_of_client(const struct fl_flow_key *k, __u16 local_port, struct fl_nat_key *nk)
@@ -613,7 +613,8 @@ static __always_inline int park_close(struct sock_state *st, __u64 *r)
 
 /*
  * Account everything that changed since the baseline into the current flow table. The tick iterator (F_TICK)
- * leaves the deltas in the socket when the table is full; open and close use the overflow table then.
+ * leaves the deltas in the socket when the table is full (and a first accounting its opening); the close path uses
+ * the overflow table then.
  */
 static __always_inline int flush(struct tcp_sock *tp, struct sock_state *st, int why)
 {
@@ -670,7 +671,7 @@ static __always_inline int flush(struct tcp_sock *tp, struct sock_state *st, int
 		__sync_fetch_and_add(&v->retransmits, d[B_RETR]);
 	if (d[B_RTO])
 		__sync_fetch_and_add(&v->rtos, d[B_RTO]);
-	if (why == F_OPEN || why == F_OPEN_TICK || why == F_OPEN_CLOSE) {
+	if (why == F_OPEN_TICK || why == F_OPEN_CLOSE) {
 		__sync_fetch_and_add(&v->opened, 1);
 		/* a connect() attempt is counted where its opening is, under the same (translated) key */
 		if (st->attempted) {
@@ -793,8 +794,8 @@ static __always_inline struct sock_state *new_state(void *sk)
 
 /*
  * Registers a socket seen opening (sock_ops ACTIVE/PASSIVE_ESTABLISHED, or fl_state as it leaves SYN_SENT /
- * SYN_RECV) in its storage: flow key, direction, baseline, translation. The opening is counted now when the
- * connection was translated, else at its first accounting (with the translation looked up once more then).
+ * SYN_RECV) in its storage: flow key, direction, baseline, translation. The opening is counted at its first
+ * accounting (resolve_pending).
  * A client's connect() attempt (st->attempted, st->syn_retrans) is set by the caller before.
  */
 static __always_inline void register_open(struct tcp_sock *tp, struct sock_state *st, __u8 dir)
@@ -815,13 +816,10 @@ static __always_inline void register_open(struct tcp_sock *tp, struct sock_state
 		st->base[B_SENT] = 1;
 	if (!bpf_core_field_exists(tp->total_rto))
 		handshake_timeouts(tp, st, dir);
-	if (translated) {
-		__sync_lock_test_and_set(&st->nat_pending, NAT_DONE);
-		flush(tp, st, F_OPEN);
-	} else {
-		/* looked up again, and the opening counted, at its first accounting */
-		__sync_lock_test_and_set(&st->nat_pending, NAT_PENDING);
-	}
+	/* The opening is counted at the socket's first accounting (its first tick, or its close), with its counters: a
+	 * connection that opens and closes within one tick touches the flow table once. Untranslated, the translation
+	 * is looked up once more then (it may arrive after the handshake). */
+	__sync_lock_test_and_set(&st->nat_pending, translated ? NAT_OPEN_DEFERRED : NAT_PENDING);
 	/* tracked from now: the `tcp` tick visits its namespace from now on (a quiet one included) */
 	scope_note_netns((struct sock *)tp);
 }

@@ -20,7 +20,9 @@
  *     key (direction and Service translation as the socket has them) -- only when that socket is the packet's local
  *     end (same local address and port side): veth hands a packet to another namespace with the sender's socket
  *     still in skb->sk, and tc ingress runs before IP orphans it;
- *  2. a connecting socket (SYN_SENT): its client flow key;
+ *  2. a connecting socket (SYN_SENT): its client flow key (kernels without total_rto, where sock_ops keeps it from
+ *     connect() on; elsewhere a connecting socket has no storage yet and rule 3 gives the same untranslated client
+ *     key from the headers: a SYN's sender, a SYN-ACK's receiver is the client);
  *  3. otherwise the headers -- when the agent has a node scope (scope.bpf.h: several nodes on one kernel), only a
  *     packet of the scope: its local end's socket in the scope's cgroup, or, with no such socket, dropped in one of
  *     the scope's network namespaces (packet_in_scope). Local side: the destination of a received packet (skb_iif
@@ -94,8 +96,8 @@ static __always_inline int same_end(const struct fl_flow_key *sock, const struct
 	return sock->direction == FL_DIR_SERVER ? sock->server_port == lport : sock->server_port != lport;
 }
 
-/* The flow key of a tracked or connecting socket when it is the packet's local end, or 0 (a connecting socket keeps
- * its client flow key in the same storage from connect() on, see connect_begin in flowlens.bpf.c). */
+/* The flow key of a tracked or connecting socket when it is the packet's local end, or 0 (before 6.7 a connecting
+ * socket keeps its client flow key in the same storage from connect() on, see connect_begin in flowlens.bpf.c). */
 static __always_inline int socket_key(struct sock *sk, const struct fl_flow_key *pkt, __u16 lport,
 				      struct fl_flow_key *key)
 {
@@ -231,7 +233,7 @@ static __always_inline int count_drop(struct sk_buff *skb, __u32 why, struct soc
 	if (!header_key(skb, &pkt, &lport))
 		return 0; /* no TCP over IPv4/IPv6 */
 	struct sock *sk = skb->sk;
-	/* a tracked socket is the scope's by construction (sock_ops and adoption register only those) */
+	/* a tracked socket is the scope's by construction (sock_ops, fl_state and adoption register only those) */
 	if (socket_key(sk, &pkt, lport, &key) || socket_key(rx_sk, &pkt, lport, &key)) {
 		fail_add(&key, why, FAIL_DROP, 1);
 		return 0;
@@ -263,7 +265,7 @@ int BPF_PROG(fl_rst_sent, struct sock *sk)
 	if (!sk)
 		return 0; /* a reset answering a packet no socket wanted */
 	if (sk->__sk_common.skc_state == FL_TCP_SYN_SENT)
-		return 0; /* a connecting socket (it has storage from connect() on): not past the handshake */
+		return 0; /* a connecting socket (with sock_ops it has storage from connect() on): not past the handshake */
 	struct fl_sock_head *st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
 	if (st)
 		fail_add(&st->key, 0, FAIL_RST_SENT, 1);
@@ -276,7 +278,7 @@ int BPF_PROG(fl_rst_recv, struct sock *sk)
 	if (!sk)
 		return 0;
 	if (sk->__sk_common.skc_state == FL_TCP_SYN_SENT)
-		return 0; /* a reset answering our SYN: a refused connect, counted by fl_sockops */
+		return 0; /* a reset answering our SYN: a refused connect, counted at SYN_SENT -> CLOSE (flowlens.bpf.c) */
 	struct fl_sock_head *st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
 	if (st)
 		fail_add(&st->key, 0, FAIL_RST_RECV, 1);

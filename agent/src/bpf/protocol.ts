@@ -252,7 +252,11 @@ export function parseReady(line: string): LoaderReady {
     natSource: natSource(f[9], line),
     bpfStats: f[10] === undefined ? true : f[10] === '1' ? true : f[10] === '0' ? false : badField('bpf stats', line),
     connPath:
-      f[11] === undefined || f[11] === 'sockops' ? 'sockops' : f[11] === 'state' ? 'state' : badField('conn path', line),
+      f[11] === undefined || f[11] === 'sockops'
+        ? 'sockops'
+        : f[11] === 'state'
+          ? 'state'
+          : badField('conn path', line),
   };
 }
 

@@ -140,7 +140,9 @@ test('a kernel with tcp_sock.total_rto: no sock_ops program loaded, fl_state reg
   const r = need(results);
   const a = need(agent);
   const ours = r.programs;
-  t.diagnostic(`kernel ${release()}; path ${a.connPath}; our programs ${ours.map((p) => `${p.type}:${p.name}[${p.links}]`)}`);
+  t.diagnostic(
+    `kernel ${release()}; path ${a.connPath}; our programs ${ours.map((p) => `${p.type}:${p.name}[${p.links}]`)}`
+  );
   assert.ok(
     ours.some((p) => p.name === 'fl_state'),
     'the agent holds its programs (found from its fds)'
@@ -168,7 +170,9 @@ test('a Fast Open server child aborted in SYN_RECV (-> CLOSE): opened, closed an
   const cli = sumFlows(reports, clientOf(link, P.abort));
   assert.ok(srv, "the server child's flow is reported");
   assert.ok(cli, "the client's flow is reported");
-  t.diagnostic(`client ${JSON.stringify(r.client)}; server flow ${JSON.stringify(srv)}; client flow ${JSON.stringify(cli)}`);
+  t.diagnostic(
+    `client ${JSON.stringify(r.client)}; server flow ${JSON.stringify(srv)}; client flow ${JSON.stringify(cli)}`
+  );
   assert.equal(r.client.sent, SYN_DATA);
   assert.equal(r.serverReceived, SYN_DATA);
   assert.equal(r.client.reset, true, 'the abort reached the client as a reset');
@@ -192,7 +196,9 @@ test('a Fast Open server child that replies and closes in SYN_RECV (-> FIN_WAIT1
   const cli = sumFlows(reports, clientOf(link, P.close));
   assert.ok(srv, "the server child's flow is reported");
   assert.ok(cli, "the client's flow is reported");
-  t.diagnostic(`client ${JSON.stringify(r.client)}; server flow before the ACKs ${JSON.stringify(r.before)}, at the end ${JSON.stringify(srv)}`);
+  t.diagnostic(
+    `client ${JSON.stringify(r.client)}; server flow before the ACKs ${JSON.stringify(r.before)}, at the end ${JSON.stringify(srv)}`
+  );
   assert.equal(r.serverReceived, SYN_DATA);
   assert.equal(r.client.received, REPLY);
   assert.equal(r.client.reset, false);

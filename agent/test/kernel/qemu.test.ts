@@ -172,7 +172,7 @@ function hasTotalRto(release: string): boolean {
 }
 
 for (const { name } of KERNELS) {
-  test(`${name}: the BPF programs load and CO-RE matches the kernel's tcp_sock (total_rto only where it exists)`, (t) => {
+  test(`${name}: the BPF programs load and CO-RE matches the kernel's tcp_sock (total_rto only where it exists; sock_ops only where it does not)`, (t) => {
     if (!ready(t)) {
       return;
     }
@@ -184,6 +184,9 @@ for (const { name } of KERNELS) {
     assert.ok(r.run.kernel?.startsWith(name + '.'), `booted ${r.run.kernel}`);
     assert.ok(r.run.ready, `the loader did not load: ${r.run.errors.join('; ')}\n${r.run.loaderStderr.join('\n')}`);
     assert.equal(r.run.ready.totalRto, hasTotalRto(r.kernel.release));
+    // where total_rto exists no sock_ops program is loaded: fl_state registers connections (6.12 here; 6.1 keeps
+    // sock_ops), and every scenario below holds on either path
+    assert.equal(r.run.ready.connPath, hasTotalRto(r.kernel.release) ? 'state' : 'sockops');
     assert.deepEqual(
       r.run.errors.filter((e) => e.startsWith('loader') || e.startsWith('setup')),
       [],

@@ -29,7 +29,7 @@ import { parseJsonBody } from '../src/hub/json-body.js';
 import { Ingestor } from '../src/hub/ingest.js';
 import { parseMapQuery, parseTopQuery } from '../src/hub/params.js';
 import { StaticMetadata } from '../src/metadata/static-file.js';
-import { Ids, rawTsv } from '../src/store/clickhouse-append.js';
+import { Ids, rawTsvBytes } from '../src/store/clickhouse-append.js';
 import { parseStoreSpec } from '../src/store/clickhouse-config.js';
 import { ClickHouseStore } from '../src/store/clickhouse-store.js';
 import { startTestStandinProcess, type StandinProcess } from '../src/store/clickhouse-test-stores.js';
@@ -229,11 +229,11 @@ function stageTimes(
     enrich += d - c;
     records += parsed.flows.length;
     if (kind === 'clickhouse') {
-      // The ClickHouse store's insert encoding (its raw rows as TabSeparated text), as its append does it; after
+      // The ClickHouse store's insert encoding (its raw rows as TabSeparated bytes), as its prepare does it; after
       // an untimed first pass, since a running hub's ids are cached (the same ends report every window).
-      rawTsv(stored, ids, new Map());
+      rawTsvBytes(stored, ids, new Map());
       const e = now();
-      rawTsv(stored, ids, new Map());
+      rawTsvBytes(stored, ids, new Map());
       encode += now() - e;
     }
   }

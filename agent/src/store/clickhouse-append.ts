@@ -26,12 +26,20 @@ export function endpointKey(e: Endpoint): string {
 
 const CACHE_LIMIT = 500_000;
 
+/** The ids of one end object: its flow identity's and its `endpoints` row's, each computed when first asked. */
+interface EndIds {
+  identity: string | undefined;
+  endpoint: string | undefined;
+  /** Its endpoint row was inserted by this process (so `written` need not be asked again). */
+  written: boolean;
+}
+
 /** Hash ids with a bounded cache (reports repeat the same ends every window). */
 export class Ids {
   private readonly keys = new Map<string, string>();
-  private readonly byObject = new WeakMap<Endpoint, string>();
-  /** Identity ids by end object: enrichment hands out one object per end, so most rows skip the key's text. */
-  private readonly identityByObject = new WeakMap<Endpoint, string>();
+  /** Ids by end object: enrichment hands out one object per end, so most rows skip the keys' text. One lookup per
+   * end object for both of its ids. */
+  private readonly byObject = new WeakMap<Endpoint, EndIds>();
   /** Endpoint ids this process already inserted: an optimisation only (the table collapses repeats). */
   private readonly written = new Set<string>();
 
@@ -47,13 +55,18 @@ export class Ids {
     return id;
   }
 
-  identity(e: Endpoint): string {
-    let id = this.identityByObject.get(e);
-    if (id === undefined) {
-      id = this.hash(flowIdentity(e));
-      this.identityByObject.set(e, id);
+  private of(e: Endpoint): EndIds {
+    let ids = this.byObject.get(e);
+    if (ids === undefined) {
+      ids = { identity: undefined, endpoint: undefined, written: false };
+      this.byObject.set(e, ids);
     }
-    return id;
+    return ids;
+  }
+
+  identity(e: Endpoint): string {
+    const ids = this.of(e);
+    return (ids.identity ??= this.hash(flowIdentity(e)));
   }
 
   /** A Service address (`via`) in the flow's cluster, as `flowIdentity` keys a bare address. */
@@ -62,13 +75,14 @@ export class Ids {
   }
 
   endpoint(e: Endpoint, fresh: Map<string, Endpoint>): string {
-    let id = this.byObject.get(e);
-    if (id === undefined) {
-      id = this.hash(`ep\u0000${endpointKey(e)}`);
-      this.byObject.set(e, id);
-    }
-    if (!this.written.has(id)) {
-      fresh.set(id, e);
+    const ids = this.of(e);
+    const id = (ids.endpoint ??= this.hash(`ep\u0000${endpointKey(e)}`));
+    if (!ids.written) {
+      if (this.written.has(id)) {
+        ids.written = true;
+      } else {
+        fresh.set(id, e);
+      }
     }
     return id;
   }

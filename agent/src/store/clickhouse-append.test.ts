@@ -124,3 +124,17 @@ test('a report refused part-way leaves nothing in a reused writer', () => {
   const ok = report([{}]);
   assert.equal(rawTsvBytes(ok, new Ids(), new Map(), w).toString(), rawTsv(ok, new Ids(), new Map()));
 });
+
+test('reports written one after another keep their own bytes (views of shared slabs, never written again)', () => {
+  const w = new TsvWriter(256);
+  const reports = [report([{}]), report([{ bytesSent: 123_456 }, {}]), report([{ rttAvgUs: 2.5, rttMaxUs: 9 }])];
+  const taken = reports.map((r) => rawTsvBytes(r, new Ids(), new Map(), w));
+  const refused = report([{}, { serverPort: 99_999 }]);
+  assert.throws(() => rawTsvBytes(refused, new Ids(), new Map(), w));
+  taken.push(rawTsvBytes(reports[0]!, new Ids(), new Map(), w));
+  const expected = [...reports, reports[0]!].map((r) => rawTsv(r, new Ids(), new Map()));
+  assert.deepEqual(
+    taken.map((b) => b.toString('utf8')),
+    expected
+  );
+});

@@ -162,7 +162,12 @@ function dropColumns(reportId: string, drops: Record<string, number> | undefined
  * cheapest text format for the hub to write and for the engine to read (docs/hub.md "ClickHouse"). A missing RTT
  * is `\N`, a Map `{'REASON':n,…}`.
  */
-export function rawTsvBytes(r: StoredReport, ids: Ids, fresh: Map<string, Endpoint>, w = new TsvWriter()): Buffer {
+export function rawTsvBytes(
+  r: StoredReport,
+  ids: Ids,
+  fresh: Map<string, Endpoint>,
+  w = new TsvWriter(16 * 1024)
+): Buffer {
   const id = r.reportId;
   const ts = Math.floor(r.startMs / 1000);
   w.reset();

@@ -182,12 +182,15 @@ export class Enricher {
       rttMaxUs: f.rttUs ? f.rttUs.max : null,
       via: f.via ? this.via(f.via) : null,
       drops: f.drops,
-    };
-    // Report contract 1.2: why connections and packets failed (absent = 0), stored and merged by the store.
-    for (let i = 0; i < FAILURE_COUNTER_NAMES.length; i++) {
-      const n = FAILURE_COUNTER_NAMES[i]!;
-      row[n] = f[n];
-    }
+      // Report contract 1.2: why connections and packets failed (absent = 0), stored and merged by the store.
+      // Written in the literal (not added by name afterwards) so every row has one shape from the start.
+      connectAttempts: f.connectAttempts,
+      connectFailures: f.connectFailures,
+      connectRefused: f.connectRefused,
+      synRetransmits: f.synRetransmits,
+      resetsSent: f.resetsSent,
+      resetsReceived: f.resetsReceived,
+    } satisfies Required<Record<(typeof FAILURE_COUNTER_NAMES)[number], unknown>> & FlowRow;
     return row;
   }
 

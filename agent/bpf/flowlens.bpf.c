@@ -129,9 +129,42 @@ static __always_inline void netns_note(__u32 inum, __u32 g)
 	gen_raise(v, g);
 }
 
+/*
+ * The namespaces this CPU noted last, one 64-bit (generation << 32 | inode) per slot, the slot chosen by the
+ * inode's low bits: a socket opening in a namespace this CPU noted already in this generation costs no scope_netns
+ * lookup (a hash lookup, most of a note's cost; a connection notes two, one per end). Skipping is safe because
+ * values only rise: that note left the namespace's value at this generation or later. Only an LRU eviction could
+ * lose it, and the loader visits every namespace when scope_netns is nearly full (loader.c "Which namespaces a tick
+ * visits"). A slot is written with one store after its note, so a program nested on this CPU (a softirq's) sees an
+ * older key or this one, both only a miss or a note already made.
+ */
+#define FL_NOTE_CACHE_SLOTS 8
+struct note_cache {
+	__u64 key[FL_NOTE_CACHE_SLOTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct note_cache);
+} note_cache SEC(".maps");
+
 static __always_inline void netns_live(__u32 inum)
 {
-	netns_note(inum, *(volatile __u32 *)&tick_gen);
+	__u32 g = *(volatile __u32 *)&tick_gen;
+	__u64 key = (__u64)g << 32 | inum;
+	__u32 zero = 0;
+	struct note_cache *c = bpf_map_lookup_elem(&note_cache, &zero);
+	if (!c) {
+		netns_note(inum, g); /* never: a per-CPU array's only entry */
+		return;
+	}
+	__u64 *slot = &c->key[inum & (FL_NOTE_CACHE_SLOTS - 1)];
+	if (*(volatile __u64 *)slot == key)
+		return;
+	netns_note(inum, g);
+	*(volatile __u64 *)slot = key;
 }
 
 /* Every caller holds a BTF pointer (bpf_skc_to_tcp_sock, tp_btf, iter/tcp): plain loads the verifier makes safe, not

@@ -129,9 +129,42 @@ static __always_inline void netns_note(__u32 inum, __u32 g)
 	gen_raise(v, g);
 }
 
+/*
+ * The namespaces this CPU noted last, one 64-bit (generation << 32 | inode) per slot, the slot chosen by the
+ * inode's low bits: a socket opening in a namespace this CPU noted already in this generation costs no scope_netns
+ * lookup (a hash lookup, most of a note's cost; a connection notes two, one per end). Skipping is safe because
+ * values only rise: that note left the namespace's value at this generation or later. Only an LRU eviction could
+ * lose it, and the loader visits every namespace when scope_netns is nearly full (loader.c "Which namespaces a tick
+ * visits"). A slot is written with one store after its note, so a program nested on this CPU (a softirq's) sees an
+ * older key or this one, both only a miss or a note already made.
+ */
+#define FL_NOTE_CACHE_SLOTS 8
+struct note_cache {
+	__u64 key[FL_NOTE_CACHE_SLOTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct note_cache);
+} note_cache SEC(".maps");
+
 static __always_inline void netns_live(__u32 inum)
 {
-	netns_note(inum, *(volatile __u32 *)&tick_gen);
+	__u32 g = *(volatile __u32 *)&tick_gen;
+	__u64 key = (__u64)g << 32 | inum;
+	__u32 zero = 0;
+	struct note_cache *c = bpf_map_lookup_elem(&note_cache, &zero);
+	if (!c) {
+		netns_note(inum, g); /* never: a per-CPU array's only entry */
+		return;
+	}
+	__u64 *slot = &c->key[inum & (FL_NOTE_CACHE_SLOTS - 1)];
+	if (*(volatile __u64 *)slot == key)
+		return;
+	netns_note(inum, g);
+	*(volatile __u64 *)slot = key;
 }
 
 /* Every caller holds a BTF pointer (bpf_skc_to_tcp_sock, tp_btf, iter/tcp): plain loads the verifier makes safe, not
@@ -1052,7 +1085,8 @@ int fl_adopt(struct bpf_iter__tcp *ctx)
 
 /*
  * Kernels with tcp_sock.total_rto (conn_by_state): what fl_sockops does elsewhere, from the state changes alone.
- *  - CLOSE -> SYN_SENT, a connect(): its namespace is the scope's; nothing is kept (no storage until it opens).
+ *  - CLOSE -> SYN_SENT, a connect(): nothing is kept (no storage until it opens); its namespace is noted only when
+ *    the scope is below the cgroup root (socketless drops there are the scope's), not for the tick.
  *  - Leaving SYN_SENT or SYN_RECV: the connection opens, its direction given by the state it leaves (SYN_SENT: we
  *    connected; SYN_RECV: a listener's child, or a simultaneous open, which sock_ops also calls passive).
  *    -> ESTABLISHED registers it. A Fast Open child (tp->fastopen_rsk still set) is registered however it leaves
@@ -1071,16 +1105,22 @@ static __always_inline int conn_state(struct sock *sk, int oldstate, int newstat
 	int connects = newstate == TCPS_SYN_SENT;
 	if (!opens && !connects && newstate != TCPS_CLOSE && newstate != TCPS_FIN_WAIT1 && newstate != TCPS_LAST_ACK)
 		return 0;
+	if (connects) {
+		/* Only a node scope below the cgroup root needs the namespace noted this early: a packet dropped there with
+		 * no socket of its own (a SYN-ACK, a reset) is the scope's when the namespace is (scope.bpf.h). At the root
+		 * every namespace is the scope's, and the note would serve only the `tcp` tick, which has nothing to meet
+		 * here: a connecting socket has no storage on this path, and registration notes the namespace when it opens.
+		 * A failed connect() is counted into the failure table, which the loader drains whatever the tick visits.
+		 * The verifier removes this at the root (scope_cgroup_id is a constant). */
+		if (scope_cgroup_id && sk->sk_protocol == IPPROTO_TCP && sk_in_scope(sk))
+			scope_note_netns(sk);
+		return 0;
+	}
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
 	if (!tp)
 		return 0;
-	if (connects) {
-		if (sk_in_scope(sk))
-			scope_note_netns(sk);
-		return 0;
-	}
 	struct sock_state *st = bpf_sk_storage_get(&sock_states, sk, NULL, 0);
 	if (!opens) {
 		if (st)

@@ -1106,8 +1106,8 @@ static int for_each_netns(struct state *s, struct bpf_link *link, int clear_list
  * Which namespaces a tick visits. The loader counts ticks in flowlens.bpf.o's tick_gen: tick g chooses its
  * namespaces (tick_select), then the loader sets tick_gen to g + 1 before the tick's epoch flip and the grace
  * period that follows it (collect), and runs the passes (tick_run). A scope_netns value is a generation, raised
- * (never lowered) by netns_live, with the tick_gen it reads: when an in-scope socket connects, listens,
- * establishes (sock_ops) or is adopted; and by a tick pass of tick g meeting a tracked open socket there, with g
+ * (never lowered) by netns_live, with the tick_gen it reads: when an in-scope socket connects (sock_ops; fl_state
+ * only when the scope is below the cgroup root), listens, establishes or is adopted; and by a tick pass of tick g meeting a tracked open socket there, with g
  * (fl_tick_tcp: tick_gen - 1 during the passes; at least one per pass, idle ones included). Tick g visits a
  * namespace whose value is >= g - 1.
  * Why a socket tracked at any moment is visited at every later tick while it is open: its tracking and the

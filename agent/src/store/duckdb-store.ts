@@ -118,6 +118,26 @@ export interface DuckDbStoreOptions {
 }
 
 const CHUNK = 2048;
+/** flows_raw's columns (RAW_TYPES), as many as the append's loop writes by name. */
+const RAW_COLUMN_COUNT = 30;
+if (RAW_TYPES.length !== RAW_COLUMN_COUNT) {
+  throw new Error(`flows_raw has ${RAW_TYPES.length} columns; the append writes ${RAW_COLUMN_COUNT}`);
+}
+/**
+ * The order in which the append writes a row's failure counters (read one by one: a loop reading
+ * `row[name]` for each name was a keyed load per counter, a measurable part of the append). A counter added to
+ * FAILURE_COUNTER_NAMES fails this check until the append writes it too.
+ */
+const FAILURE_COLUMN_ORDER = [
+  'connectAttempts',
+  'connectFailures',
+  'connectRefused',
+  'synRetransmits',
+  'resetsSent',
+  'resetsReceived',
+] as const satisfies typeof FAILURE_COUNTER_NAMES;
+void FAILURE_COLUMN_ORDER;
+type Tuple<T, N extends number, R extends T[] = []> = R['length'] extends N ? R : Tuple<T, N, [...R, T]>;
 /** drop_reasons of a row without drops (nearly every row): NULL, cheaper to append than an empty list. */
 const NO_DROPS = null;
 
@@ -141,10 +161,9 @@ export class DuckDbStore implements FlowStore {
   private readonly write = new Mutex();
   private readonly ipIds = new Map<string, number>();
   private readonly endpointIds = new Map<string, number>();
-  private readonly endpointIdByObject = new WeakMap<Endpoint, number>();
-  /** Each named end's flow identity, by object: the enricher hands the same end to every row of it (no id here,
-   * so nothing to forget on a rollback). */
-  private readonly identityByObject = new WeakMap<Endpoint, string>();
+  /** Each named end's ids, by object: the enricher hands the same end to every row of it, so a row's two ends
+   * cost one lookup each. Entries made by an append that rolls back are forgotten with its new ids. */
+  private readonly idsByObject = new WeakMap<Endpoint, EndIds>();
   private readonly reportIds = new Set<string>();
   private batch = 0;
   private rolledBatch = 0;
@@ -373,29 +392,24 @@ export class DuckDbStore implements FlowStore {
         }
         return id;
       };
-      const epId = (e: Endpoint): number => {
-        let id = this.endpointIdByObject.get(e);
-        if (id !== undefined) {
-          return id;
+      const epId = (e: Endpoint): number => ends(e).ep;
+      const ends = (e: Endpoint): EndIds => {
+        let ids = this.idsByObject.get(e);
+        if (ids !== undefined) {
+          return ids;
         }
         const key = endpointKey(e);
-        id = this.endpointIds.get(key);
-        if (id === undefined) {
-          id = this.endpointIds.size + 1;
-          this.endpointIds.set(key, id);
-          newEndpoints.push([id, e]);
+        let ep = this.endpointIds.get(key);
+        if (ep === undefined) {
+          ep = this.endpointIds.size + 1;
+          this.endpointIds.set(key, ep);
+          newEndpoints.push([ep, e]);
         }
-        this.endpointIdByObject.set(e, id);
+        // Flows are keyed by identity (the address with its name at the time): docs/hub.md "The merge rule".
+        ids = { ep, identity: ipId(flowIdentity(e)) };
+        this.idsByObject.set(e, ids);
         named.push(e);
-        return id;
-      };
-      const identityId = (e: Endpoint): number => {
-        let identity = this.identityByObject.get(e);
-        if (identity === undefined) {
-          identity = flowIdentity(e);
-          this.identityByObject.set(e, identity);
-        }
-        return ipId(identity);
+        return ids;
       };
       await w.run('BEGIN TRANSACTION');
       try {
@@ -419,44 +433,88 @@ export class DuckDbStore implements FlowStore {
           raw.appendDataChunk(chunk);
           n = 0;
         };
+        // Each column array once: the loop below writes about 30 values per row (docs/hub.md "bench:hub").
+        const [
+          cBatch,
+          cTs,
+          cClientIp,
+          cServerIp,
+          cServerPort,
+          cSide,
+          cCategory,
+          cClientEp,
+          cServerEp,
+          cBytesSent,
+          cBytesReceived,
+          cSegmentsSent,
+          cSegmentsReceived,
+          cRetransmits,
+          cRtos,
+          cOpened,
+          cClosed,
+          cRttAvg,
+          cRttMax,
+          cViaIp,
+          cViaPort,
+          cViaEp,
+          cConnectAttempts,
+          cConnectFailures,
+          cConnectRefused,
+          cSynRetransmits,
+          cResetsSent,
+          cResetsReceived,
+          cDrops,
+          cDropReasons,
+        ] = cols as Tuple<DuckDBValue[], typeof RAW_COLUMN_COUNT>;
         for (const r of reports) {
           const ts = Math.floor(r.startMs / 1000);
           for (const f of r.rows) {
-            cols[0]![n] = batch;
-            cols[1]![n] = ts;
-            // Flows are keyed by identity (the address with its name at the time): docs/hub.md "The merge rule".
-            cols[2]![n] = identityId(f.client);
-            cols[3]![n] = identityId(f.server);
-            cols[4]![n] = f.serverPort;
-            cols[5]![n] = f.side === 'client' ? 0 : 1;
-            cols[6]![n] = CATEGORY_CODE[f.category];
-            cols[7]![n] = epId(f.client);
-            cols[8]![n] = epId(f.server);
-            cols[9]![n] = f.bytesSent;
-            cols[10]![n] = f.bytesReceived;
-            cols[11]![n] = f.segmentsSent;
-            cols[12]![n] = f.segmentsReceived;
-            cols[13]![n] = f.retransmits;
-            cols[14]![n] = f.rtos;
-            cols[15]![n] = f.connectionsOpened;
-            cols[16]![n] = f.connectionsClosed;
-            cols[17]![n] = f.rttAvgUs;
-            cols[18]![n] = f.rttMaxUs;
-            // The Service address in the flow's cluster (the client's), as flowIdentity keys its bare address.
-            cols[19]![n] = f.via ? ipId(clusterQualified(f.client.cluster, f.via.ip)) : 0;
-            cols[20]![n] = f.via ? f.via.port : 0;
-            cols[21]![n] = f.via ? epId(f.via.endpoint) : 0;
-            let c = 22;
-            for (const name of FAILURE_COUNTER_NAMES) {
-              cols[c++]![n] = f[name] ?? 0;
+            const client = ends(f.client);
+            const server = ends(f.server);
+            cBatch[n] = batch;
+            cTs[n] = ts;
+            cClientIp[n] = client.identity;
+            cServerIp[n] = server.identity;
+            cServerPort[n] = f.serverPort;
+            cSide[n] = f.side === 'client' ? 0 : 1;
+            cCategory[n] = CATEGORY_CODE[f.category];
+            cClientEp[n] = client.ep;
+            cServerEp[n] = server.ep;
+            cBytesSent[n] = f.bytesSent;
+            cBytesReceived[n] = f.bytesReceived;
+            cSegmentsSent[n] = f.segmentsSent;
+            cSegmentsReceived[n] = f.segmentsReceived;
+            cRetransmits[n] = f.retransmits;
+            cRtos[n] = f.rtos;
+            cOpened[n] = f.connectionsOpened;
+            cClosed[n] = f.connectionsClosed;
+            cRttAvg[n] = f.rttAvgUs;
+            cRttMax[n] = f.rttMaxUs;
+            const via = f.via;
+            if (via) {
+              // The Service address in the flow's cluster (the client's), as flowIdentity keys its bare address.
+              cViaIp[n] = ipId(clusterQualified(f.client.cluster, via.ip));
+              cViaPort[n] = via.port;
+              cViaEp[n] = ends(via.endpoint).ep;
+            } else {
+              cViaIp[n] = 0;
+              cViaPort[n] = 0;
+              cViaEp[n] = 0;
             }
+            // FAILURE_COUNTER_NAMES in order (FAILURE_COLUMN_ORDER holds this to that list at compile time).
+            cConnectAttempts[n] = f.connectAttempts ?? 0;
+            cConnectFailures[n] = f.connectFailures ?? 0;
+            cConnectRefused[n] = f.connectRefused ?? 0;
+            cSynRetransmits[n] = f.synRetransmits ?? 0;
+            cResetsSent[n] = f.resetsSent ?? 0;
+            cResetsReceived[n] = f.resetsReceived ?? 0;
             if (f.drops === undefined) {
-              cols[c++]![n] = 0;
-              cols[c]![n] = NO_DROPS;
+              cDrops[n] = 0;
+              cDropReasons[n] = NO_DROPS;
             } else {
               const drops = Object.entries(f.drops).filter(([, k]) => k > 0);
-              cols[c++]![n] = drops.reduce((sum, [, k]) => sum + k, 0);
-              cols[c]![n] =
+              cDrops[n] = drops.reduce((sum, [, k]) => sum + k, 0);
+              cDropReasons[n] =
                 drops.length === 0 ? NO_DROPS : listValue(drops.map(([reason, k]) => structValue({ reason, n: k })));
             }
             if (++n === CHUNK) {
@@ -525,7 +583,7 @@ export class DuckDbStore implements FlowStore {
           this.endpointIds.delete(endpointKey(e));
         }
         for (const e of named) {
-          this.endpointIdByObject.delete(e);
+          this.idsByObject.delete(e);
         }
         throw err;
       }
@@ -865,6 +923,12 @@ export class DuckDbStore implements FlowStore {
       this.instance = undefined;
     });
   }
+}
+
+/** A named end's ids: its `endpoints` row and its flow identity's `ips` row (merge.ts `flowIdentity`). */
+interface EndIds {
+  ep: number;
+  identity: number;
 }
 
 function endpointKey(e: Endpoint): string {

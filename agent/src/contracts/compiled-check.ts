@@ -9,7 +9,9 @@
  *     function per object schema reading its fields by name with the leaf checks written in place (about 2.5×
  *     faster than a closure per field on a report); arrays with their length bounds, enums, literals, nullable
  *     and optional wrappers, booleans;
- *   - numbers with their int / min / max / finite checks, read from the schema's own check list;
+ *   - numbers with their int / min / max / finite checks, read from the schema's own check list; these leaves
+ *     (with booleans, null, literals, enums and their nullable / optional wrappers) have one form, the generated
+ *     source, inlined in an object's check or compiled on its own;
  *   - strings with checks (ip, uuid, datetime, regex, length): zod's own check, remembered per distinct string
  *     (addresses, names and zones repeat in every report), so the rule is zod's and never a copy of it;
  *   - refinements (`.refine`): the inner node's check, then zod's for the whole node.
@@ -78,17 +80,6 @@ function numberRule(schema: z.ZodNumber) {
   return { int, finite, min, minInclusive, max, maxInclusive };
 }
 
-function numberCheck(schema: z.ZodNumber): Check {
-  const { int, finite, min, minInclusive, max, maxInclusive } = numberRule(schema);
-  return (v) =>
-    typeof v === 'number' &&
-    !Number.isNaN(v) &&
-    (!int || Number.isInteger(v)) &&
-    (!finite || Number.isFinite(v)) &&
-    (minInclusive ? v >= min : v > min) &&
-    (maxInclusive ? v <= max : v < max);
-}
-
 /** A number as JavaScript source (the bounds are numbers the schema holds: finite or ±Infinity, never NaN). */
 function numberSource(n: number): string {
   if (Number.isNaN(n)) {
@@ -100,8 +91,8 @@ function numberSource(n: number): string {
 /**
  * The check of `schema` on the variable `x` as a JavaScript expression, for the object checks' generated code:
  * the leaves (numbers, literals, enums, null, booleans, plain strings, and nullable / optional of them) written
- * out in place, anything else a call of its own compiled check, held in `ext` (`E[i]` in the source). The same
- * rules as `compileCheck`'s closures.
+ * out in place, anything else a call of its own compiled check, held in `ext` (`E[i]` in the source). The one
+ * form of these rules: `compileCheck` compiles a leaf from this source too (`sourceCheck`).
  */
 function inlineSource(schema: ZodTypeAny, x: string, ext: unknown[]): string {
   const def = schema._def as { typeName?: z.ZodFirstPartyTypeKind };
@@ -144,6 +135,15 @@ function inlineSource(schema: ZodTypeAny, x: string, ext: unknown[]): string {
     default:
       return `${external(compileCheck(schema))}(${x})`;
   }
+}
+
+/** A leaf node's check compiled from its `inlineSource` (numbers, booleans, null, literals, enums, and nullable or
+ * optional wrappers): the same source the object checks inline. */
+function sourceCheck(schema: ZodTypeAny): Check {
+  const ext: unknown[] = [];
+  const body = inlineSource(schema, 'v', ext);
+  // As in objectCheck: the source holds only what the schema says, no input reaches it.
+  return new Function('E', `'use strict';\nreturn function check(v) { return ${body}; };`)(ext) as Check;
 }
 
 function stringCheck(schema: z.ZodString): Check {
@@ -252,32 +252,18 @@ export function compileCheck(schema: ZodTypeAny): Check {
       return objectCheck(schema as z.AnyZodObject);
     case K.ZodArray:
       return arrayCheck(schema as z.ZodArray<ZodTypeAny>);
-    case K.ZodNumber:
-      return numberCheck(schema as z.ZodNumber);
     case K.ZodString:
       return stringCheck(schema as z.ZodString);
-    case K.ZodBoolean:
-      return (v) => typeof v === 'boolean';
-    case K.ZodNull:
-      return (v) => v === null;
     case K.ZodRecord:
       return recordCheck(schema as z.ZodRecord);
-    case K.ZodLiteral: {
-      const value = (schema as z.ZodLiteral<unknown>)._def.value;
-      return (v) => v === value;
-    }
-    case K.ZodEnum: {
-      const values = new Set<unknown>((schema as z.ZodEnum<[string, ...string[]]>)._def.values);
-      return (v) => typeof v === 'string' && values.has(v);
-    }
-    case K.ZodNullable: {
-      const inner = compileCheck((schema as z.ZodNullable<ZodTypeAny>)._def.innerType);
-      return (v) => v === null || inner(v);
-    }
-    case K.ZodOptional: {
-      const inner = compileCheck((schema as z.ZodOptional<ZodTypeAny>)._def.innerType);
-      return (v) => v === undefined || inner(v);
-    }
+    case K.ZodNumber:
+    case K.ZodBoolean:
+    case K.ZodNull:
+    case K.ZodLiteral:
+    case K.ZodEnum:
+    case K.ZodNullable:
+    case K.ZodOptional:
+      return sourceCheck(schema);
     case K.ZodEffects: {
       const effects = schema as z.ZodEffects<ZodTypeAny>;
       if (effects._def.effect.type !== 'refinement') {

@@ -234,3 +234,29 @@ test('schemas that change the value or that the compiler does not know are refus
   assert.throws(() => compileCheck(z.union([z.string(), z.number()])), /unknown to the compiler/);
   assert.throws(() => compileCheck(z.string().default('x')), /unknown to the compiler/);
 });
+
+test('a leaf compiled on its own (an array item, a record value) agrees with zod at its edges', () => {
+  const leaves: z.ZodTypeAny[] = [
+    z.number(),
+    z.number().int().min(0),
+    z.number().gt(0).lt(1),
+    z.number().finite().max(5),
+    z.boolean(),
+    z.null(),
+    z.literal('v1'),
+    z.enum(['INTRA_AZ', 'EXTERNAL']),
+    z.number().int().nullable(),
+    z.enum(['a']).optional(),
+  ];
+  const values: unknown[] = [0, -0, 1, 0.5, -1, 5, 5.5, NaN, Infinity, -Infinity, 2 ** 53, '1', true, null, undefined];
+  values.push('v1', 'INTRA_AZ', 'a', {}, []);
+  for (const leaf of leaves) {
+    const check = compileCheck(leaf);
+    const inArray = compileCheck(z.array(leaf));
+    for (const v of values) {
+      const zodSays = leaf.safeParse(v).success;
+      assert.equal(check(v), zodSays, `${String(leaf._def.typeName)} on ${describe(v)}`);
+      assert.equal(inArray([v]), z.array(leaf).safeParse([v]).success, `array of ${String(leaf._def.typeName)}`);
+    }
+  }
+});

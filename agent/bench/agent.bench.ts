@@ -49,14 +49,16 @@
  * second (its figure is per tick).
  * Environment: BENCH_ROUNDS (6: each order of the three sides once), BENCH_COLLECT_S (the agent's default, 5), BENCH_SECONDS per iperf3/crr run (whole
  * collection intervals, at least 2 s: 5; iperf3 adds 1 s of slow start it omits),
- * BENCH_TICK_SOCKETS ("10000,100000"), BENCH_NICE (-10), BENCH_AFTER_FIRST_REPORT=1 (the with-agent ratio windows
+ * BENCH_TICK_SOCKETS ("10000,100000"), BENCH_NICE (-10), BENCH_CPU (0: the CPU every generator, server and the
+ * rounds' agent runs on, the bench itself on the others, lib/placement.ts; `none`: the scheduler places them),
+ * BENCH_AFTER_FIRST_REPORT=1 (the with-agent ratio windows
  * begin after the agent's first report, past its start-up tail; every side waits an interval more), BENCH_TICK_ONLY=1
  * (part 3 alone, about a minute: its JSON line with tickCostMs and its parts, tickCpuMs, tickBpfMs, the BPF time per
  * tick-iterator run and the namespaces each `tcp` tick passed with their passes' wall times, then stop).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
@@ -72,6 +74,7 @@ import { median, pairedRatio, ratioSpread, round, sleep } from './lib/measure.js
 import { buildNativeTools, type NativeTools } from './lib/native.js';
 import { CpuWindows, cpuSecondsBetween, cpuSecondsByCommand, rssMb } from './lib/proc.js';
 import { parseIperf, sharedOneCpu, type IperfResult } from './lib/iperf.js';
+import { placementOf } from './lib/placement.js';
 import { parseTickTrace, summarizePasses, type TracedTick } from './lib/tick-trace.js';
 import { TracepointCounter } from './lib/tracepoint-count.js';
 import { TreeMeter } from './lib/tree-meter.js';
@@ -127,6 +130,10 @@ const STATS_BULK_SECONDS = Number(process.env.BENCH_STATS_BULK_SECONDS ?? 2);
  * work on a shared machine without favouring either side (BENCH_NICE, default -10).
  */
 const NICE = ['nice', '-n', String(Number(process.env.BENCH_NICE ?? -10))];
+/** Where the ratio windows run (BENCH_CPU, lib/placement.ts): by default generators, servers and agent on CPU 0. */
+const PLACEMENT = placementOf(process.env.BENCH_CPU, availableParallelism());
+/** The prefix of every generator, server and ratio-side agent: placed, then at NICE. */
+const RUN = [...PLACEMENT.pin, ...NICE];
 const BASE_PORT = 20000 + Math.floor(Math.random() * 20000);
 const IPERF_PORT = BASE_PORT;
 const CRR_PORT = BASE_PORT + 1;
@@ -254,8 +261,8 @@ async function iperf(star: Star, streams: number, seconds = SECONDS): Promise<Ip
   const out = await star.exec(
     c.ns,
     [
-      // at NICE like every generator, server and the agent (until 2 December the iperf3 client alone ran at 0)
-      ...NICE,
+      // placed and at NICE like every generator, server and the agent (until 2 December the iperf3 client alone ran at 0)
+      ...RUN,
       'iperf3',
       '-c',
       c.serverIp,
@@ -278,7 +285,7 @@ async function crrRate(star: Star, tools: NativeTools): Promise<{ cps: number; c
   const c = star.clients[1]!;
   const out = await star.exec(
     c.ns,
-    [...NICE, tools.crr, 'client', c.serverIp, String(CRR_PORT), String(SECONDS), '100', '100', '1'],
+    [...RUN, tools.crr, 'client', c.serverIp, String(CRR_PORT), String(SECONDS), '100', '100', '1'],
     (SECONDS + 30) * 1000
   );
   const r = JSON.parse(out) as { connections: number; seconds: number; errors: number };
@@ -416,8 +423,8 @@ async function main(): Promise<void> {
       ]);
     }
     await star.exec(star.server, ['sysctl', '-q', '-w', 'net.core.somaxconn=65535']);
-    servers.push(star.spawnIn(star.server, [...NICE, 'iperf3', '-s', '-p', String(IPERF_PORT)], { stdio: 'ignore' }));
-    const crrServer = spawnLine(star, star.server, [...NICE, tools.crr, 'server', String(CRR_PORT), '100', '1']);
+    servers.push(star.spawnIn(star.server, [...RUN, 'iperf3', '-s', '-p', String(IPERF_PORT)], { stdio: 'ignore' }));
+    const crrServer = spawnLine(star, star.server, [...RUN, tools.crr, 'server', String(CRR_PORT), '100', '1']);
     servers.push(crrServer.child);
     await crrServer.line;
     // 1. tick cost at many open sockets (idle connections between the namespaces, held by client/server pairs of
@@ -559,6 +566,12 @@ async function main(): Promise<void> {
       return;
     }
 
+    // From here on the bench's own process (its timers, /proc reads, bpf_stats reads) keeps off the CPU the
+    // measured processes run on (lib/placement.ts); the tick phase above ran with every CPU, as a node's agent does.
+    if (PLACEMENT.benchCpus !== null) {
+      await run('taskset', ['-a', '-p', '-c', PLACEMENT.benchCpus, String(process.pid)]);
+    }
+    log(`placement: ${PLACEMENT.description}`);
     await sleep(300);
     await iperf(star, 1); // warm-up
     await crrRate(star, tools);
@@ -601,7 +614,7 @@ async function main(): Promise<void> {
           continue;
         }
         if (arm === 'noHooks') {
-          agent = await settledAgent(await startBuiltAgent(NICE, entry, agentArgs, noHooksEnv));
+          agent = await settledAgent(await startBuiltAgent(RUN, entry, agentArgs, noHooksEnv));
           await sleep(SETTLE_MS / 2);
           checkDropHooks(await agentPrograms(agent.pid), false, agent);
           await sleep(SETTLE_MS);
@@ -616,7 +629,7 @@ async function main(): Promise<void> {
         // The agent as users run it: without --bpf-stats (the kernel's accounting off) for the ratio window; the
         // BPF cost comes from a second window of the same agent in which the bench holds BPF_ENABLE_STATS itself
         // (bpfstats hold), after the ratio window.
-        agent = await startBuiltAgent(NICE, entry, agentArgs, baseEnv);
+        agent = await startBuiltAgent(RUN, entry, agentArgs, baseEnv);
         const meter = new TreeMeter(agent.pid);
         await settledAgent(agent);
         await sleep(SETTLE_MS / 2); // start-up work (adoption of existing sockets) is not what we measure
@@ -811,7 +824,7 @@ async function main(): Promise<void> {
     let dropCost: Record<string, number | string | null>;
     {
       const dropStats = await holdStats(); // the drop program's run time is a bpf_stats reading
-      agent = await startBuiltAgent(NICE, entry, agentArgs, baseEnv);
+      agent = await startBuiltAgent(RUN, entry, agentArgs, baseEnv);
       await sleep(SETTLE_MS / 2);
       const progs = await agentPrograms(agent.pid);
       checkDropHooks(progs, true, agent);
@@ -879,7 +892,7 @@ async function main(): Promise<void> {
     {
       const api = await startFakeCluster();
       try {
-        agent = await startBuiltAgent(NICE, entry, agentArgs, {
+        agent = await startBuiltAgent(RUN, entry, agentArgs, {
           ...baseEnv,
           FLOWLENS_METADATA: 'kubernetes',
           ...inClusterEnv(api, tools.dir),
@@ -1066,6 +1079,7 @@ async function main(): Promise<void> {
       roundsNote:
         'each round runs without the agent, with it, and with it minus drops.bpf.o back to back, the order rotating every round; ratios are medians of the per-round ratios',
       niceness: Number(NICE[2]),
+      placement: PLACEMENT.description,
       secondsPerRun: SECONDS,
       collectIntervalS: COLLECT_INTERVAL_S,
       reportIntervalS: COLLECT_INTERVAL_S,

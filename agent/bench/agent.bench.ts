@@ -1052,16 +1052,20 @@ async function main(): Promise<void> {
       // Where each 1-stream run's iperf3 client and server ran: on one CPU a run is about a quarter slower whatever
       // the agent does (docs/agent.md "Benchmark", placement). sharedCpuRuns per side out of `runs`; the ratio over
       // the rounds in which both the with and the without side ran on two CPUs, and how many rounds that was.
-      bulkPlacement1Stream: {
-        runs: without.shared1.length,
-        sharedCpuRuns: {
-          without: sharedRuns(without),
-          with: sharedRuns(withAgent),
-          withoutDropHooks: sharedRuns(noHooks),
-        },
-        ratioRoundsOnTwoCpus: ratio1TwoCpus,
-        roundsOnTwoCpus: twoCpus.filter(Boolean).length,
-      },
+      // null when the bench placed them (BENCH_CPU, `placement`): every run then shares the one CPU by design
+      bulkPlacement1Stream:
+        PLACEMENT.pin.length > 0
+          ? null
+          : {
+              runs: without.shared1.length,
+              sharedCpuRuns: {
+                without: sharedRuns(without),
+                with: sharedRuns(withAgent),
+                withoutDropHooks: sharedRuns(noHooks),
+              },
+              ratioRoundsOnTwoCpus: ratio1TwoCpus,
+              roundsOnTwoCpus: twoCpus.filter(Boolean).length,
+            },
       medianGbps8: {
         without: round(median(without.gbps8), 3),
         with: round(median(withAgent.gbps8), 3),

@@ -51,8 +51,8 @@
  * collection intervals, at least 2 s: 5; iperf3 adds 1 s of slow start it omits),
  * BENCH_TICK_SOCKETS ("10000,100000"), BENCH_NICE (-10), BENCH_CPU (0: the CPU every generator, server and the
  * rounds' agent runs on, the bench itself on the others, lib/placement.ts; `none`: the scheduler places them),
- * BENCH_AFTER_FIRST_REPORT=1 (the with-agent ratio windows
- * begin after the agent's first report, past its start-up tail; every side waits an interval more), BENCH_TICK_ONLY=1
+ * BENCH_AFTER_FIRST_REPORT (default on: the with-agent ratio windows begin after the agent's first report, past its
+ * start-up tail, and every side waits an interval more; 0: right after start-up), BENCH_TICK_ONLY=1
  * (part 3 alone, about a minute: its JSON line with tickCostMs and its parts, tickCpuMs, tickBpfMs, the BPF time per
  * tick-iterator run and the namespaces each `tcp` tick passed with their passes' wall times, then stop).
  */
@@ -101,14 +101,16 @@ const TICK_PHASE_INTERVAL_S = 1;
 const TICK_ONLY = process.env.BENCH_TICK_ONLY === '1';
 const SETTLE_MS = 1000;
 /**
- * BENCH_AFTER_FIRST_REPORT=1: the with-agent sides wait for the agent's first report (its first tick done) before
- * their pause and ratio window, so the window holds the agent's steady state rather than its start-up tail (the node
- * process did 50–70 wakeups and 16–34 ms of CPU in the 6.5 s after 1.5 s past ready, 0–2 and 0–2 ms in 6.5 s twenty
- * seconds later with a tick in it: docs/agent.md "Where iperf3 runs"). Default off: the rounds as before.
+ * The with-agent sides wait for the agent's first report (its first tick done) before their pause and ratio window,
+ * so the window holds the agent's steady state rather than its start-up tail (the node process did 50–70 wakeups and
+ * 16–34 ms of CPU in the 6.5 s after 1.5 s past ready, 0–2 and 0–2 ms in 6.5 s twenty seconds later with a tick in
+ * it: docs/agent.md "Where iperf3 runs"; and right after a program is attached the next second runs slower, even
+ * for a program that returns at once: "Placement"). Default on since the agent shares the measured CPU;
+ * BENCH_AFTER_FIRST_REPORT=0 for the windows right after start-up, as before 2 December.
  */
-const AFTER_FIRST_REPORT = process.env.BENCH_AFTER_FIRST_REPORT === '1';
+const AFTER_FIRST_REPORT = process.env.BENCH_AFTER_FIRST_REPORT !== '0';
 
-/** With BENCH_AFTER_FIRST_REPORT=1, waits until the agent has written its first report (at most 3 intervals). */
+/** Unless BENCH_AFTER_FIRST_REPORT=0, waits until the agent has written its first report (at most 3 intervals). */
 async function settledAgent(agent: RunningAgent): Promise<RunningAgent> {
   const deadline = Date.now() + 3 * COLLECT_INTERVAL_S * 1000;
   while (AFTER_FIRST_REPORT && agent.reports < 1 && Date.now() < deadline) {

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:sockstate` (root; about 2 minutes): what keeping per-socket state costs a connection, by where the
+ * `npm run bench:sockstate` (root; about 4 minutes): what keeping per-socket state costs a connection, by where the
  * state lives — the question behind bench:agent's connection-rate floor (docs/agent.md "The whole per-connection
  * bill"). Each arm attaches one program to inet_sock_set_state (agent/bench/native/sockstate.bpf.c) doing the
  * agent's per-socket state work at the agent's transitions, and agent/bench/native/crr.c makes connections through
@@ -37,6 +37,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const PLACEMENT = placementOf(process.env.BENCH_CPU, availableParallelism());
 const RUN = [...PLACEMENT.pin, 'nice', '-n', String(Number(process.env.BENCH_NICE ?? -10))];
 const PORT = 20000 + Math.floor(Math.random() * 20000);
+/** Pause before every arm's crr run (after attaching, for the arms with a program). */
+const SETTLE_MS = 2000;
 
 /** The arms with a program: their -DARM in sockstate.bpf.c. */
 const PROGRAM_ARMS = { empty: 1, storage: 2, hash: 3, hashNoPrealloc: 4 } as const;
@@ -140,6 +142,9 @@ async function main(): Promise<void> {
         if (arm !== 'none') {
           attached = await attach(runner, objects[arm]);
         }
+        // every arm after the same pause: the second after a program is attached runs slower whatever the program
+        // (docs/agent.md, BENCH_AFTER_FIRST_REPORT), and the pause lets that pass
+        await sleep(SETTLE_MS);
         cps[arm].push(await crrRate(star, crr));
         if (attached) {
           await detach(attached);

@@ -12,6 +12,11 @@
  *   --data-dir DIR (DuckDB; default: a temp dir, removed)
  *   --clickhouse-sink: the ClickHouse stand-in answers inserts without storing them (no queries, no totals): the
  *   hub's own ingest path (parse, validate, enrich, encode, @clickhouse/client, HTTP) with a store that keeps up
+ *   --clickhouse-prefill (with --store clickhouse): reports still go through the hub's ingest path (parse, validate,
+ *   enrich, the store's row encoding), but the store takes each window's reports in one INSERT per table
+ *   (ClickHouseStore.appendBulk: no per-report deduplication token, no asynchronous-insert wait), as a server's
+ *   asynchronous insert queue and merges would; then the same query mix. For the query figures at sizes the
+ *   stand-in cannot take report by report (1,000 nodes × 1 h). Queries also print the engine's own time.
  * Default: both stores, 100 nodes × 10 windows (5 minutes) × 500 flows = 0.5 M records each, which keeps the
  * run under 10 minutes on 2 cores with the ClickHouse stand-in (one embedded engine, statements one at a time).
  * The issue's figures: --store duckdb --nodes 1000 --windows 120 (1 hour), and --nodes 5000 with fewer windows.
@@ -31,11 +36,12 @@ import { parseMapQuery, parseTopQuery } from '../src/hub/params.js';
 import { StaticMetadata } from '../src/metadata/static-file.js';
 import { Ids, rawTsvBytes } from '../src/store/clickhouse-append.js';
 import { TsvWriter } from '../src/store/clickhouse-tsv.js';
-import { parseStoreSpec } from '../src/store/clickhouse-config.js';
+import { createClient } from '@clickhouse/client';
+import { parseStoreSpec, type ClickHouseConfig } from '../src/store/clickhouse-config.js';
 import { ClickHouseStore } from '../src/store/clickhouse-store.js';
 import { startTestStandinProcess, type StandinProcess } from '../src/store/clickhouse-test-stores.js';
 import { DuckDbStore } from '../src/store/duckdb-store.js';
-import type { FlowStore } from '../src/store/flow-store.js';
+import type { FlowStore, PreparedReport } from '../src/store/flow-store.js';
 
 const { values } = parseArgs({
   options: {
@@ -46,6 +52,7 @@ const { values } = parseArgs({
     queries: { type: 'string', default: '70' },
     'data-dir': { type: 'string' },
     'clickhouse-sink': { type: 'boolean', default: false },
+    'clickhouse-prefill': { type: 'boolean', default: false },
   },
 });
 if (!['duckdb', 'clickhouse', 'both'].includes(values.store!)) {
@@ -58,6 +65,11 @@ const FLOWS = Number(values.flows);
 const QUERIES = Number(values.queries);
 /** ClickHouse: the engine answers inserts without storing them, so the hub's own ingest path is the bound. */
 const SINK = values['clickhouse-sink']!;
+/** ClickHouse: each window's reports stored in one insert per table (ClickHouseStore.appendBulk). */
+const PREFILL = values['clickhouse-prefill']!;
+if (PREFILL && (values.store !== 'clickhouse' || SINK)) {
+  throw new Error('--clickhouse-prefill: ClickHouse only (--store clickhouse), and not with --clickhouse-sink');
+}
 const PODS_PER_NODE = 20;
 const ZONES = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
 /** Flows per report: `internal` client ends, as many server ends (other nodes' clients), the rest external. */
@@ -264,6 +276,30 @@ function timed(store: FlowStore): { store: FlowStore; appendMs: () => number } {
   return { store, appendMs: () => ms };
 }
 
+/** Rows and active parts per table of a ClickHouse database (the prefill's report). */
+async function tableRows(config: ClickHouseConfig): Promise<Record<string, { rows: number; parts: number }>> {
+  const c = createClient({
+    url: config.url,
+    username: config.username,
+    password: config.password,
+    database: config.database,
+  });
+  try {
+    const rs = await c.query({
+      query: `SELECT table, sum(rows) AS rows, count() AS parts FROM system.parts
+        WHERE active AND database = currentDatabase() GROUP BY table ORDER BY table`,
+      format: 'JSONEachRow',
+    });
+    const out: Record<string, { rows: number; parts: number }> = {};
+    for (const r of await rs.json<{ table: string; rows: string; parts: string }>()) {
+      out[r.table] = { rows: Number(r.rows), parts: Number(r.parts) };
+    }
+    return out;
+  } finally {
+    await c.close();
+  }
+}
+
 async function runOne(kind: 'duckdb' | 'clickhouse'): Promise<Record<string, unknown>> {
   const wall0 = performance.now();
   const ownDir = values['data-dir'] === undefined;
@@ -271,6 +307,7 @@ async function runOne(kind: 'duckdb' | 'clickhouse'): Promise<Record<string, unk
   let raw: FlowStore & { rawRetentionS: number };
   /** ClickHouse: the stand-in in a process of its own, as a server would be (its CPU apart from this one's). */
   let engine: StandinProcess | undefined;
+  let config: ClickHouseConfig | undefined;
   if (kind === 'duckdb') {
     raw = new DuckDbStore({ dataDir });
   } else {
@@ -279,10 +316,28 @@ async function runOne(kind: 'duckdb' | 'clickhouse'): Promise<Record<string, unk
     if (spec.kind !== 'clickhouse') {
       throw new Error('unreachable');
     }
-    raw = new ClickHouseStore({ config: spec.config });
+    config = spec.config;
+    raw = new ClickHouseStore({ config });
   }
   await raw.open();
   const { store, appendMs } = timed(raw);
+  /** --clickhouse-prefill: the reports the ingest prepared, waiting for their window's bulk insert. */
+  let pending: PreparedReport[] = [];
+  let bulkMs = 0;
+  if (PREFILL) {
+    store.appendPrepared = async (reports) => {
+      pending.push(...reports);
+    };
+  }
+  /** The previous window's bulk insert: it runs while the next window's reports are parsed (the engine's process). */
+  let bulkPrevious: Promise<void> = Promise.resolve();
+  const flushBulk = async (): Promise<void> => {
+    await bulkPrevious;
+    const batch = pending;
+    pending = [];
+    const a = performance.now();
+    bulkPrevious = (raw as ClickHouseStore).appendBulk(batch).then(() => void (bulkMs += performance.now() - a));
+  };
   const meta = new StaticMetadata(metadata());
   const enricher = new Enricher(meta, await loadIpRanges());
   const ingestor = new Ingestor(store, enricher, {
@@ -351,15 +406,21 @@ async function runOne(kind: 'duckdb' | 'clickhouse'): Promise<Record<string, unk
       await previous;
       previous = current;
     }
+    if (PREFILL) {
+      await previous;
+      await flushBulk();
+    }
     if ((w + 1) % 10 === 0 || w === WINDOWS - 1) {
       await previous;
       // A running hub makes this pass every 30 s; here every 5 simulated minutes. Counted as ingest time.
+      await bulkPrevious;
       await store.maintain(t0 + (w + 1) * WINDOW_MS + 30_000);
       const ms = performance.now() - loop0 - genMs;
       log(`${kind}: window ${w + 1}/${WINDOWS}: ${records} records, ${Math.round(records / (ms / 1000))} records/s`);
     }
   }
   await previous;
+  await bulkPrevious;
   // The hour closes: final roll-ups (5-minute compaction, 15-minute and 1-hour buckets; nothing for ClickHouse).
   const m0 = performance.now();
   await store.maintain(t0 + WINDOWS * WINDOW_MS + 10 * 60_000);
@@ -407,6 +468,10 @@ async function runOne(kind: 'duckdb' | 'clickhouse'): Promise<Record<string, unk
   ];
   const latencies: number[] = [];
   const byKind: Record<string, number[]> = {};
+  /** ClickHouse: the engine's own time of each query (X-ClickHouse-Summary elapsed_ns), beside the wall time. */
+  const engineMs: number[] = [];
+  const engineByKind: Record<string, number[]> = {};
+  const engineNs = (): number => (raw instanceof ClickHouseStore ? raw.engineQueryNs() : 0);
   // With --clickhouse-sink nothing was stored: no queries, no totals to compare.
   const sink = SINK && kind === 'clickhouse';
   for (let i = 0; i < (sink ? 0 : QUERIES); i++) {
@@ -414,17 +479,37 @@ async function runOne(kind: 'duckdb' | 'clickhouse'): Promise<Record<string, unk
     const [qkind, qs, label] = kinds[Math.floor(i / ranges.length) % kinds.length]!(f, t) as [string, string, string];
     const p = new URLSearchParams(qs);
     const q0 = performance.now();
+    const e0 = engineNs();
     if (qkind === 'top') {
       await store.topContributors(parseTopQuery(p, end));
     } else {
       await store.serviceMap(parseMapQuery(p, end));
     }
     const ms = performance.now() - q0;
+    const label2 = `${label} ${Math.round((t - f) / 60_000)}m`;
     latencies.push(ms);
-    (byKind[`${label} ${Math.round((t - f) / 60_000)}m`] ??= []).push(ms);
+    (byKind[label2] ??= []).push(ms);
+    if (kind === 'clickhouse') {
+      engineMs.push((engineNs() - e0) / 1e6);
+      (engineByKind[label2] ??= []).push((engineNs() - e0) / 1e6);
+    }
   }
+  const round1 = (v: number): number => Number(v.toFixed(1));
+  /** Per kind and range: wall p50 / p95 / max and, with ClickHouse, the engine's own p50 / p95. */
+  const queryKinds: Record<string, Record<string, number>> = {};
   for (const [k, xs] of Object.entries(byKind)) {
-    log(`${kind}: query ${k}: p50 ${percentile(xs, 50).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms`);
+    const eng = engineByKind[k];
+    queryKinds[k] = {
+      n: xs.length,
+      p50: round1(percentile(xs, 50)),
+      p95: round1(percentile(xs, 95)),
+      max: round1(Math.max(...xs)),
+      ...(eng ? { engineP50: round1(percentile(eng, 50)), engineP95: round1(percentile(eng, 95)) } : {}),
+    };
+    log(
+      `${kind}: query ${k}: p50 ${percentile(xs, 50).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms` +
+        (eng ? `, engine p50 ${percentile(eng, 50).toFixed(1)} ms, p95 ${percentile(eng, 95).toFixed(1)} ms` : '')
+    );
   }
 
   // Exactness: the range's merged bytes (both ends of every internal flow counted once) against the generator.
@@ -454,6 +539,11 @@ async function runOne(kind: 'duckdb' | 'clickhouse'): Promise<Record<string, unk
     queryP95Ms: sink ? null : Number(percentile(latencies, 95).toFixed(1)),
     queryP50Ms: sink ? null : Number(percentile(latencies, 50).toFixed(1)),
     queries: latencies.length,
+    ...(engineMs.length > 0
+      ? { queryEngineP95Ms: round1(percentile(engineMs, 95)), queryEngineP50Ms: round1(percentile(engineMs, 50)) }
+      : {}),
+    queryKinds,
+    ...(PREFILL ? { prefill: { bulkInsertSeconds: round1(bulkMs / 1000), tableRows: await tableRows(config!) } } : {}),
     rows: stats.rawRows,
     rollupRows: stats.rollupRows,
     records,
@@ -475,7 +565,9 @@ async function runOne(kind: 'duckdb' | 'clickhouse'): Promise<Record<string, unk
     ingestPath:
       kind === 'duckdb'
         ? 'in-process Ingestor.handleBody (JSON.parse, the compiled report check, enrichment, DuckDB group commit) + roll-up passes'
-        : 'in-process Ingestor.handleBody (JSON.parse, the compiled report check, enrichment, @clickhouse/client async inserts over HTTP) → chdb stand-in in its own process',
+        : PREFILL
+          ? 'in-process Ingestor.handleBody (JSON.parse, the compiled report check, enrichment, encoding), then one bulk insert per table per window (ClickHouseStore.appendBulk) → chdb stand-in in its own process'
+          : 'in-process Ingestor.handleBody (JSON.parse, the compiled report check, enrichment, @clickhouse/client async inserts over HTTP) → chdb stand-in in its own process',
   };
   await store.close();
   await engine?.stop();

@@ -315,7 +315,9 @@ export async function startClickHouseStandin(opts: StandinOptions): Promise<Clic
     }
   };
 
-  const server: Server = createServer((req, res) => {
+  // A server reads URIs up to 1 MiB (http_max_uri_size); Node's default header limit (16 KiB) refused the hub's
+  // batched report-id lookups (`param_ids` of a few hundred ids) with a bare 431 at 1,000 nodes.
+  const server: Server = createServer({ maxHeaderSize: 1024 * 1024 }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) {
         res.writeHead(500).end(`Code: 1000. DB::Exception: ${(err as Error).message}\n`);

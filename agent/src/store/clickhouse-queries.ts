@@ -13,8 +13,9 @@ import {
   endFilters,
   failureSeriesSql,
   failureSums,
-  groupKey,
+  groupKeysSql,
   metricOrder,
+  sameOrNull,
   seriesKeySql,
   seriesValueSql,
 } from './duckdb-sql.js';
@@ -45,6 +46,14 @@ export const EP = '(SELECT * FROM endpoints FINAL)';
  * end a stored row names is in the table (its insert comes first), so LEFT keeps the rows INNER kept.
  */
 const joinEnd = (alias: string, on: string): string => `ANY LEFT JOIN endpoints ${alias} ON ${alias}.id = ${on}`;
+
+/**
+ * Joins a flow's end to its group at a level as a number (`k`, duckdb-sql.ts `groupKeysSql`: the rank of the end's
+ * group key, equal exactly when the keys are, sorting as they do) and its Service. Grouping hundreds of thousands
+ * of merged flows by two numbers instead of two strings built per flow; the key strings are built once per end.
+ */
+const groupKeys = (alias: string, level: GroupBy, on: string): string =>
+  `ANY LEFT JOIN (${groupKeysSql(level)}) ${alias} ON ${alias}.id = ${on}`;
 
 /** The roll-up columns of schema 2: each end's failure counters the merge reads, drops, drops by reason. */
 const FAILURES = `${FAILURE_END_COLUMNS.join(', ')}, drops, drop_reasons`;
@@ -101,17 +110,26 @@ const END = (a: 'c' | 's'): string =>
     .map((c) => `${a}.${c} AS ${a}_${c}`)
     .join(', ');
 
-const firstOf = (cols: string[]): string => cols.map((c) => `any(${c}) AS ${c}`).join(', ');
-const END_NAMES = (a: 'c' | 's', cols = ['ip', 'pod', 'namespace', 'workload', 'kind', 'node', 'zone']): string[] =>
-  cols.map((c) => `${a}_${c}`);
-
 export function topSql(plan: Plan, q: TopQuery, fwd?: string): string {
   const order = metricOrder(q.metric);
   const having = q.metric === 'rtt' ? 'WHERE rtt_n > 0' : '';
-  const f = merged(source(plan, q), q, fwd);
+  const src = source(plan, q);
+  const f = merged(src, q, fwd);
   if (q.groupBy === 'flow') {
-    return `WITH tops AS (SELECT *, rtt_sum / nullif(rtt_n, 0) AS rtt FROM (${f}) ${having}
-        ORDER BY ${order}, client_ip, server_ip, server_port LIMIT ${q.limit})
+    /** The flows shown: the first `limit` of the merged flows of `rows` in the metric's order (a total order). */
+    const ranked = (rows: string): string => `SELECT *, rtt_sum / nullif(rtt_n, 0) AS rtt FROM (${merged(rows, q, fwd)})
+        ${having} ORDER BY ${order}, client_ip, server_ip, server_port LIMIT ${q.limit}`;
+    // In two passes: the flows are ranked once on the columns the order reads (the engine computes no other merged
+    // column for that pass), then merged in full from the rows of the ranked flows' clients only. The merge of a
+    // flow reads its own client's rows alone (rule 3's groups are per client), so those flows come out as from
+    // every row, and the first `limit` of a set holding the overall first `limit` are those. Rule 4 moves traffic
+    // between clients: with forwards in the range, one pass over every row. With an end filter (a namespace, a
+    // workload) the rows are few already and the second pass cost more than it saved (docs/hub.md).
+    const narrowed =
+      fwd === undefined && filters(q) === ''
+        ? `SELECT * FROM (${src}) WHERE client_ip IN (SELECT client_ip FROM (${ranked(src)}))`
+        : src;
+    return `WITH tops AS (${ranked(narrowed)})
       SELECT t.category AS category, t.server_port AS server_port, t.bytes AS bytes,
         t.retransmits AS retransmits, t.rtos AS rtos, t.rtt AS rtt, t.rtt_max AS rtt_max, t.segments AS segments,
         ${FAILURE_SELECT.map((c) => `t.${c} AS ${c}`).join(', ')}, ${END('c')}, ${END('s')}, coalesce(v.service, s.service) AS s_service
@@ -119,30 +137,40 @@ export function topSql(plan: Plan, q: TopQuery, fwd?: string): string {
       ORDER BY ${order.replace(/\brtt\b/, 't.rtt')}, t.client_ip, t.server_ip, t.server_port`;
   }
   const level = q.groupBy;
-  return `WITH j AS (SELECT f.*, ${groupKey('c', level)} AS ck, ${groupKey('s', level)} AS sk,
-        ${endColumns('c', level)}, ${endColumns('s', level)}, coalesce(v.service, s.service) AS s_service
-      FROM (${f}) f ${joinEnd('c', 'f.client_ep')} ${joinEnd('s', 'f.server_ep')} ${joinEnd('v', 'f.via_ep')}),
+  // Grouped by numbers (each end's group key as a rank, `groupKeys`); the ends' names are read for the kept
+  // groups alone, from one end of each (any row's names, as `any` over the rows gave before).
+  const kept = ['category', 'server_port', 'bytes', 'retransmits', 'rtos', 'segments', 'rtt', 'rtt_n', 'rtt_max'];
+  return `WITH j AS (SELECT f.*, c.k AS ck, s.k AS sk, coalesce(v.service, s.service) AS s_service
+      FROM (${f}) f ${groupKeys('c', level, 'f.client_ep')} ${groupKeys('s', level, 'f.server_ep')} ${joinEnd('v', 'f.via_ep')}),
     g AS (SELECT category, ck, sk, NULL AS server_port, sum(bytes) AS bytes, sum(retransmits) AS retransmits,
         sum(rtos) AS rtos, ${exactSum('segments')} AS segments, sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt,
-        sum(rtt_n) AS rtt_n, max(rtt_max) AS rtt_max, ${failureSums(CLICKHOUSE_DIALECT)}, ${firstOf(['c_cluster', ...END_NAMES('c'), ...END_NAMES('s')])},
-        if(uniqExact(s_service) = 1, max(s_service), NULL) AS s_service
-      FROM j GROUP BY category, ck, sk)
-    SELECT * FROM g ${having} ORDER BY ${order}, ck, sk LIMIT ${q.limit}`;
+        sum(rtt_n) AS rtt_n, max(rtt_max) AS rtt_max, ${failureSums(CLICKHOUSE_DIALECT)},
+        any(client_ep) AS client_ep, any(server_ep) AS server_ep, ${sameOrNull('s_service')} AS s_service
+      FROM j GROUP BY category, ck, sk),
+    t AS (SELECT * FROM g ${having} ORDER BY ${order}, ck, sk LIMIT ${q.limit})
+    SELECT ${[...kept, ...FAILURE_SELECT, 's_service'].map((c) => `t.${c} AS ${c}`).join(', ')},
+      ${endColumns('c', level)}, ${endColumns('s', level)}
+    FROM t ${joinEnd('c', 't.client_ep')} ${joinEnd('s', 't.server_ep')}
+    ORDER BY ${order}, t.ck, t.sk`;
 }
 
 export function mapSql(plan: Plan, q: MapQuery, fwd?: string): string {
   const level: GroupBy = q.groupBy;
-  return `WITH j AS (SELECT f.*, ${groupKey('c', level)} AS ck, ${groupKey('s', level)} AS sk,
-        ${endColumns('c', level)}, ${endColumns('s', level)}, coalesce(v.service, s.service) AS s_service,
-        v.service AS via
-      FROM (${merged(source(plan, q), q, fwd)}) f ${joinEnd('c', 'f.client_ep')} ${joinEnd('s', 'f.server_ep')}
-        ${joinEnd('v', 'f.via_ep')})
-    SELECT ck, sk, argMax(category, bytes) AS category, sum(bytes) AS bytes, sum(retransmits) AS retransmits,
+  // As grouped top contributors: numbers grouped, the ends' names read for the kept edges.
+  const names = ['cluster', 'ip', 'pod', 'namespace', 'workload', 'kind'];
+  const kept = ['category', 'bytes', 'retransmits', 'rtos', 'rtt', 'rtt_max', 'segments', 'via', ...FAILURE_SELECT];
+  return `WITH j AS (SELECT f.*, c.k AS ck, s.k AS sk, coalesce(v.service, s.service) AS s_service, v.service AS via
+      FROM (${merged(source(plan, q), q, fwd)}) f ${groupKeys('c', level, 'f.client_ep')}
+        ${groupKeys('s', level, 'f.server_ep')} ${joinEnd('v', 'f.via_ep')}),
+    g AS (SELECT ck, sk, argMax(category, bytes) AS category, sum(bytes) AS bytes, sum(retransmits) AS retransmits,
       sum(rtos) AS rtos, sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt, max(rtt_max) AS rtt_max,
-      ${exactSum('segments')} AS segments, if(uniqExact(via) = 1, max(via), NULL) AS via,
-      ${failureSums(CLICKHOUSE_DIALECT)},
-      ${firstOf([...END_NAMES('c', ['cluster', 'ip', 'pod', 'namespace', 'workload', 'kind']), ...END_NAMES('s', ['ip', 'pod', 'namespace', 'workload', 'kind', 'service'])])}
-    FROM j GROUP BY ck, sk ORDER BY sum(bytes) DESC, ck, sk LIMIT ${q.limit}`;
+      ${exactSum('segments')} AS segments, ${sameOrNull('via')} AS via, ${failureSums(CLICKHOUSE_DIALECT)},
+      any(client_ep) AS client_ep, any(server_ep) AS server_ep, any(s_service) AS s_service
+    FROM j GROUP BY ck, sk ORDER BY sum(bytes) DESC, ck, sk LIMIT ${q.limit})
+    SELECT ${kept.map((c) => `g.${c} AS ${c}`).join(', ')}, ${endColumns('c', level, names)},
+      ${endColumns('s', level, names.slice(1))}, g.s_service AS s_service
+    FROM g ${joinEnd('c', 'g.client_ep')} ${joinEnd('s', 'g.server_ep')}
+    ORDER BY g.bytes DESC, g.ck, g.sk`;
 }
 
 export function seriesSql(plan: Plan, q: SeriesQuery, stepS: number, rawOnly: boolean, fwd?: string): string {

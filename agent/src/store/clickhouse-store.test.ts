@@ -11,6 +11,7 @@ import { endpointRows, Ids, rawTsv } from './clickhouse-append.js';
 import { MIGRATIONS, migrationsTable, RAW_NAMES } from './clickhouse-schema.js';
 import { ClickHouseStore, QUERY_SETTINGS, SCHEMA_VERSION } from './clickhouse-store.js';
 import { stopTestStandin, withTestStore } from './clickhouse-test-stores.js';
+import type { ClickHouseConfig } from './clickhouse-config.js';
 import type { Endpoint, StoredReport } from './flow-store.js';
 
 after(stopTestStandin);
@@ -297,6 +298,119 @@ test('raw rows sent as TabSeparated read back exactly: fractions, 1e21, RTTs, vi
       ]);
     } finally {
       await c.close();
+    }
+  });
+});
+
+/** Node n's report for window w: client and server ends, a via, failure counters, drops, a null RTT, a forward. */
+function bulkReport(n: number, w: number, t0: number): StoredReport {
+  const base = report(`bulk-${n}-${w}`, t0 + w * 30_000 + n * 1000, 1000 + n * 10 + w);
+  const first = base.rows[0]!;
+  const local = ep(`10.0.${n}.1`, `web${n}`);
+  const peer = ep(`10.0.${(n + 1) % 3}.2`, `db${(n + 1) % 3}`);
+  const via = { ip: '10.96.0.10', port: 80, endpoint: { ...ep('10.96.0.10', 'svc'), service: 'svc' } };
+  base.node = `n${n}`;
+  base.rows = [
+    { ...first, clientIp: local.ip, serverIp: peer.ip, client: local, server: peer, rttAvgUs: 100 + w, rttMaxUs: 400 },
+    {
+      ...first,
+      clientIp: peer.ip,
+      serverIp: local.ip,
+      client: peer,
+      server: local,
+      side: 'server',
+      category: 'INTER_AZ',
+      bytesSent: 5000.5 + w,
+      bytesReceived: 77,
+      segmentsSent: 4,
+      segmentsReceived: 3,
+      retransmits: n,
+      rtos: w,
+      connectionsOpened: 2,
+      connectionsClosed: 1,
+      rttAvgUs: null,
+      rttMaxUs: null,
+      via,
+      connectAttempts: 3,
+      connectFailures: 1,
+      resetsSent: w,
+      resetsReceived: n,
+      drops: { NETFILTER_DROP: 5 + n, TCP_CSUM: w },
+    },
+  ];
+  base.other = { flows: n, bytesSent: 10 * w, bytesReceived: 3, retransmits: 1, rtos: 0 };
+  base.forwards = [
+    {
+      client: local,
+      server: peer,
+      serverPort: 8080,
+      snat: ep(`10.1.${n}.9`, 'node'),
+      via,
+      category: 'INTRA_AZ',
+      connections: 2 + w,
+    },
+  ];
+  return base;
+}
+
+/** Every table of a store's database (the migrations' bookkeeping aside) as sorted rows: FINAL where rows collapse. */
+async function tableContents(config: ClickHouseConfig): Promise<Record<string, string[]>> {
+  const c = createClient({
+    url: config.url,
+    username: config.username,
+    password: config.password,
+    database: config.database,
+  });
+  try {
+    const tables = await (
+      await c.query({
+        query: `SELECT name, engine FROM system.tables WHERE database = currentDatabase()
+          AND engine LIKE '%MergeTree' AND name != 'flowlens_migrations' ORDER BY name`,
+        format: 'JSONEachRow',
+      })
+    ).json<{ name: string; engine: string }>();
+    const out: Record<string, string[]> = {};
+    for (const { name, engine } of tables) {
+      const rs = await c.query({
+        query: `SELECT * FROM ${name}${engine === 'MergeTree' ? '' : ' FINAL'}`,
+        format: 'JSONEachRow',
+      });
+      out[name] = (await rs.json<Record<string, unknown>>()).map((r) => JSON.stringify(r)).sort();
+    }
+    return out;
+  } finally {
+    await c.close();
+  }
+}
+
+test('appendBulk (the benchmark prefill) stores what ingest stores, in every table and roll-up', async () => {
+  const t0 = Math.floor(Date.now() / 3600_000) * 3600_000 - 3600_000;
+  const reports = (): StoredReport[] => [0, 1].flatMap((w) => [0, 1, 2].map((n) => bulkReport(n, w, t0)));
+  let viaIngest: Record<string, string[]> = {};
+  await withTestStore('clickhouse', async ({ store, clickhouse }) => {
+    for (const r of reports()) {
+      await store.append([r]);
+    }
+    viaIngest = await tableContents(clickhouse!);
+  });
+  await withTestStore('clickhouse', async ({ store, clickhouse }) => {
+    const ch = store as ClickHouseStore;
+    await ch.appendBulk(reports().map((r) => ch.prepare(r)));
+    const viaBulk = await tableContents(clickhouse!);
+    assert.deepEqual(Object.keys(viaIngest), [
+      'endpoints',
+      'flows_300',
+      'flows_3600',
+      'flows_900',
+      'flows_raw',
+      'forwards',
+      'reports',
+    ]);
+    assert.equal(viaIngest.flows_raw!.length, 12);
+    assert.equal(viaIngest.forwards!.length, 6);
+    for (const [table, rows] of Object.entries(viaIngest)) {
+      assert.ok(rows.length > 0, `${table} has rows`);
+      assert.deepEqual(viaBulk[table], rows, table);
     }
   });
 });

@@ -113,23 +113,10 @@ const END = (a: 'c' | 's'): string =>
 export function topSql(plan: Plan, q: TopQuery, fwd?: string): string {
   const order = metricOrder(q.metric);
   const having = q.metric === 'rtt' ? 'WHERE rtt_n > 0' : '';
-  const src = source(plan, q);
-  const f = merged(src, q, fwd);
+  const f = merged(source(plan, q), q, fwd);
   if (q.groupBy === 'flow') {
-    /** The flows shown: the first `limit` of the merged flows of `rows` in the metric's order (a total order). */
-    const ranked = (rows: string): string => `SELECT *, rtt_sum / nullif(rtt_n, 0) AS rtt FROM (${merged(rows, q, fwd)})
-        ${having} ORDER BY ${order}, client_ip, server_ip, server_port LIMIT ${q.limit}`;
-    // In two passes: the flows are ranked once on the columns the order reads (the engine computes no other merged
-    // column for that pass), then merged in full from the rows of the ranked flows' clients only. The merge of a
-    // flow reads its own client's rows alone (rule 3's groups are per client), so those flows come out as from
-    // every row, and the first `limit` of a set holding the overall first `limit` are those. Rule 4 moves traffic
-    // between clients: with forwards in the range, one pass over every row. With an end filter (a namespace, a
-    // workload) the rows are few already and the second pass cost more than it saved (docs/hub.md).
-    const narrowed =
-      fwd === undefined && filters(q) === ''
-        ? `SELECT * FROM (${src}) WHERE client_ip IN (SELECT client_ip FROM (${ranked(src)}))`
-        : src;
-    return `WITH tops AS (${ranked(narrowed)})
+    return `WITH tops AS (SELECT *, rtt_sum / nullif(rtt_n, 0) AS rtt FROM (${f}) ${having}
+        ORDER BY ${order}, client_ip, server_ip, server_port LIMIT ${q.limit})
       SELECT t.category AS category, t.server_port AS server_port, t.bytes AS bytes,
         t.retransmits AS retransmits, t.rtos AS rtos, t.rtt AS rtt, t.rtt_max AS rtt_max, t.segments AS segments,
         ${FAILURE_SELECT.map((c) => `t.${c} AS ${c}`).join(', ')}, ${END('c')}, ${END('s')}, coalesce(v.service, s.service) AS s_service

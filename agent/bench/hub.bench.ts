@@ -36,10 +36,9 @@ import { parseMapQuery, parseTopQuery } from '../src/hub/params.js';
 import { StaticMetadata } from '../src/metadata/static-file.js';
 import { Ids, rawTsvBytes } from '../src/store/clickhouse-append.js';
 import { TsvWriter } from '../src/store/clickhouse-tsv.js';
-import { createClient } from '@clickhouse/client';
 import { parseStoreSpec, type ClickHouseConfig } from '../src/store/clickhouse-config.js';
 import { ClickHouseStore } from '../src/store/clickhouse-store.js';
-import { startTestStandinProcess, type StandinProcess } from '../src/store/clickhouse-test-stores.js';
+import { databaseClient, startTestStandinProcess, type StandinProcess } from '../src/store/clickhouse-test-stores.js';
 import { DuckDbStore } from '../src/store/duckdb-store.js';
 import type { FlowStore, PreparedReport } from '../src/store/flow-store.js';
 
@@ -278,12 +277,7 @@ function timed(store: FlowStore): { store: FlowStore; appendMs: () => number } {
 
 /** Rows and active parts per table of a ClickHouse database (the prefill's report). */
 async function tableRows(config: ClickHouseConfig): Promise<Record<string, { rows: number; parts: number }>> {
-  const c = createClient({
-    url: config.url,
-    username: config.username,
-    password: config.password,
-    database: config.database,
-  });
+  const c = databaseClient(config);
   try {
     const rs = await c.query({
       query: `SELECT table, sum(rows) AS rows, count() AS parts FROM system.parts

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { endpointRows, Ids, rawTsv } from './clickhouse-append.js';
 import { MIGRATIONS, migrationsTable, RAW_NAMES } from './clickhouse-schema.js';
 import { ClickHouseStore, QUERY_SETTINGS, SCHEMA_VERSION } from './clickhouse-store.js';
-import { stopTestStandin, withTestStore } from './clickhouse-test-stores.js';
+import { databaseClient, stopTestStandin, withTestStore } from './clickhouse-test-stores.js';
 import type { ClickHouseConfig } from './clickhouse-config.js';
 import type { Endpoint, StoredReport } from './flow-store.js';
 
@@ -106,12 +106,7 @@ test('two stores (two hubs) on one database: migrations once, a re-sent report s
 test('a database written by a newer schema is refused, naming both versions', async () => {
   await withTestStore('clickhouse', async ({ clickhouse }) => {
     const config = clickhouse!;
-    const c = createClient({
-      url: config.url,
-      username: config.username,
-      password: config.password,
-      database: config.database,
-    });
+    const c = databaseClient(config);
     try {
       const rs = await c.query({
         query: 'SELECT version FROM flowlens_migrations FINAL ORDER BY version',
@@ -251,12 +246,7 @@ test('raw rows sent as TabSeparated read back exactly: fractions, 1e21, RTTs, vi
       },
     ];
     await store.append([r]);
-    const c = createClient({
-      url: clickhouse!.url,
-      username: clickhouse!.username,
-      password: clickhouse!.password,
-      database: clickhouse!.database,
-    });
+    const c = databaseClient(clickhouse!);
     try {
       const rs = await c.query({
         query: `SELECT side, bytes_sent, bytes_received, rtt_avg, rtt_max, via_port, via_ip != 0 AS has_via,
@@ -355,12 +345,7 @@ function bulkReport(n: number, w: number, t0: number): StoredReport {
 
 /** Every table of a store's database (the migrations' bookkeeping aside) as sorted rows: FINAL where rows collapse. */
 async function tableContents(config: ClickHouseConfig): Promise<Record<string, string[]>> {
-  const c = createClient({
-    url: config.url,
-    username: config.username,
-    password: config.password,
-    database: config.database,
-  });
+  const c = databaseClient(config);
   try {
     const tables = await (
       await c.query({

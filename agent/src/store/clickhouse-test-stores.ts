@@ -8,12 +8,23 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { parseStoreSpec, type ClickHouseConfig } from './clickhouse-config.js';
 import { ClickHouseStore } from './clickhouse-store.js';
 import { DuckDbStore } from './duckdb-store.js';
 import type { FlowStore } from './flow-store.js';
 
 export type StoreKind = 'duckdb' | 'clickhouse';
+
+/** A plain client on a test store's database, for tests and the benchmark to look inside it. */
+export function databaseClient(config: ClickHouseConfig): ClickHouseClient {
+  return createClient({
+    url: config.url,
+    username: config.username,
+    password: config.password,
+    database: config.database,
+  });
+}
 
 export function testStoreKinds(): StoreKind[] {
   const only = process.env.FLOWLENS_TEST_STORE;
